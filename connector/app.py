@@ -1,0 +1,37 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from config import Settings, load_settings
+from connector.api import init_api
+from connector.db import init_sessions
+from connector.errors import register_error_handlers
+from connector.jsonio import ConnectorJSONProvider
+from connector.logs import configure_logging, init_request_ids
+from sync.runtime import RUNTIME_KEY, Runtime, activate
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    """Build the app. gunicorn calls this in each worker after the fork (no ``--preload``),
+    and the engine is made on first use, so no connection crosses a fork."""
+    if runtime is None:
+        runtime = Runtime(settings or load_settings())
+    activate(runtime)
+    configure_logging(runtime.settings.log_level)
+
+    app = Flask(__name__)
+    app.json = ConnectorJSONProvider(app)
+    app.config["MAX_CONTENT_LENGTH"] = runtime.settings.max_body_bytes
+    app.extensions[RUNTIME_KEY] = runtime
+
+    api = init_api(app)
+    from connector import health
+
+    api.register_blueprint(health.blp)
+
+    register_error_handlers(app)
+    init_request_ids(app)
+    init_sessions(app)
+    return app

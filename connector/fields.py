@@ -1,0 +1,71 @@
+"""Marshmallow fields and the base schema used at the HTTP boundary.
+
+``Money`` never rounds input: a sum with a fraction of a kopeck is a request error. Output is
+quantized half-up to two decimals, so every sum leaves as a JSON number like ``125.50``.
+Default validation messages are Russian: the 1C programmer and the cashier read them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema as _Schema
+from marshmallow import fields
+
+from processing.money import is_whole_kopecks, round_money
+
+_FIELD_MESSAGES: dict[type[fields.Field[Any]], dict[str, str]] = {
+    fields.Field: {
+        "required": "Обязательное поле.",
+        "null": "Поле не может быть null.",
+        "validator_failed": "Недопустимое значение.",
+    },
+    fields.String: {"invalid": "Ожидается строка.", "invalid_utf8": "Строка не в кодировке UTF-8."},
+    fields.Number: {"invalid": "Ожидается число.", "too_large": "Число слишком велико."},
+    fields.Integer: {"invalid": "Ожидается целое число."},
+    fields.Decimal: {"special": "Недопустимое числовое значение (NaN или бесконечность)."},
+    fields.Boolean: {"invalid": "Ожидается true или false."},
+    fields.DateTime: {"invalid": "Ожидается дата и время в формате ISO 8601."},
+    fields.Date: {"invalid": "Ожидается дата в формате ГГГГ-ММ-ДД."},
+    fields.List: {"invalid": "Ожидается список."},
+    fields.Nested: {"type": "Ожидается объект."},
+    fields.Dict: {"invalid": "Ожидается объект."},
+    fields.UUID: {"invalid_uuid": "Ожидается GUID."},
+}
+
+for _field_class, _messages in _FIELD_MESSAGES.items():
+    _field_class.default_error_messages = {**_field_class.default_error_messages, **_messages}
+
+
+class Schema(_Schema):
+    """Base of every request and response schema."""
+
+    error_messages = {  # noqa: RUF012 - marshmallow reads this class attribute
+        "type": "Ожидается объект JSON.",
+        "unknown": "Неизвестное поле.",
+    }
+
+
+class Money(fields.Decimal):
+    """Rubles with at most two decimals in, exactly two decimals out (half-up)."""
+
+    default_error_messages = {  # noqa: RUF012 - marshmallow merges this class attribute
+        "kopecks": "Сумма указывается в рублях с точностью до копейки (не более 2 знаков).",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(as_string=False, allow_nan=False, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, bool | float):
+            raise self.make_error("invalid")
+        amount = super()._deserialize(value, attr, data, **kwargs)
+        if not is_whole_kopecks(amount):
+            raise self.make_error("kopecks")
+        return amount
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Decimal | None:
+        if value is None:
+            return None
+        return round_money(Decimal(value))

@@ -1,0 +1,132 @@
+"""Declarative base, engine factory and the one helper that hides dialect differences.
+
+Everything PostgreSQL-specific (row locks, ``ON CONFLICT``) goes through the functions here so
+the embedded SQLite mode runs the same domain code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, MetaData, Select, Table, create_engine, event, inspect, make_url
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.pool import ConnectionPoolEntry
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy, not pysqlite, issue BEGIN (see _sqlite_on_begin) and make SQLite behave:
+    # WAL for concurrent readers, a busy timeout instead of instant "database is locked".
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    # SQLite has no row locks: taking the write lock at BEGIN serialises writers, so the
+    # read-check-write sequences that PostgreSQL guards with FOR UPDATE stay correct.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
+    """Create the engine for ``url``; call it after the process forks, never before."""
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def lock_rows(stmt: SelectT) -> SelectT:
+    """``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the transaction already holds the
+    database write lock (BEGIN IMMEDIATE) and SQLAlchemy renders no clause."""
+    return stmt.with_for_update()
+
+
+InsertTarget = type[Base] | Table
+
+
+def _insert_for(session: Session, target: InsertTarget) -> Any:
+    # Core insert on the table, not the ORM entity: the ORM bulk path hides the rowcount.
+    table: Any = inspect(target).local_table if isinstance(target, type) else target
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no upsert support for dialect {dialect}")
+
+
+def insert_ignore(
+    session: Session,
+    table: InsertTarget,
+    rows: Sequence[Mapping[str, Any]],
+    conflict_columns: Iterable[str],
+) -> int:
+    """``INSERT ... ON CONFLICT (cols) DO NOTHING`` as one multi-row statement; returns how many
+    rows were inserted. Callers chunk very large inputs."""
+    if not rows:
+        return 0
+    stmt = (
+        _insert_for(session, table)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+    )
+    # SQLAlchemy reports an INSERT's rowcount only when asked to keep it.
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        stmt, execution_options={"preserve_rowcount": True}
+    )
+    return result.rowcount
+
+
+def upsert(
+    session: Session,
+    table: InsertTarget,
+    row: Mapping[str, Any],
+    conflict_columns: Iterable[str],
+    update_columns: Iterable[str],
+) -> None:
+    """``INSERT ... ON CONFLICT (cols) DO UPDATE SET`` the given columns from the new row."""
+    stmt = _insert_for(session, table).values(**row)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(conflict_columns),
+        set_={name: stmt.excluded[name] for name in update_columns},
+    )
+    session.execute(stmt)

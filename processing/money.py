@@ -1,0 +1,32 @@
+"""Money arithmetic: ``Decimal`` rubles in code, integer kopecks in storage.
+
+Every rounding here is explicit ``ROUND_HALF_UP``; no library default is trusted.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+KOPECK = Decimal("0.01")
+
+
+def round_money(value: Decimal) -> Decimal:
+    """Round to the kopeck, half up (54-FZ receipts)."""
+    return value.quantize(KOPECK, rounding=ROUND_HALF_UP)
+
+
+def is_whole_kopecks(value: Decimal) -> bool:
+    return value.is_finite() and value == value.quantize(KOPECK, rounding=ROUND_HALF_UP)
+
+
+def to_kopecks(value: Decimal) -> int:
+    """Exact conversion of rubles to kopecks; a fraction of a kopeck is an error, not rounded."""
+    if not isinstance(value, Decimal):
+        raise TypeError(f"money must be Decimal, got {type(value).__name__}")
+    if not is_whole_kopecks(value):
+        raise ValueError(f"{value} is not a whole number of kopecks")
+    return int(value.scaleb(2))
+
+
+def from_kopecks(kopecks: int) -> Decimal:
+    return Decimal(kopecks).scaleb(-2)

@@ -1,0 +1,1 @@
+"""Tenants (retail companies, SaaS customers), their stores and POS terminals."""

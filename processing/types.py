@@ -1,0 +1,62 @@
+"""Column types shared by every model: money in kopecks and aware UTC timestamps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Dialect
+from sqlalchemy.types import TypeDecorator
+
+from processing.money import from_kopecks, to_kopecks
+
+
+class Money(TypeDecorator[Decimal]):
+    """Money stored as integer kopecks (``BIGINT``) and handled as ``Decimal`` in code.
+
+    SQLite's ``Numeric`` goes through float, so no money column may use it. A value that is not
+    a whole number of kopecks is refused rather than rounded: rounding is the caller's explicit
+    decision (``ROUND_HALF_UP``, see ``processing.money``).
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        return to_kopecks(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return from_kopecks(int(value))
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC that always comes back timezone-aware.
+
+    Naive values are refused: 1C's zone-less dates are converted to UTC at the mapping edge,
+    with the store's time zone, before they reach a model.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("UtcDateTime needs a timezone-aware datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)

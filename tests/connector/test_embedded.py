@@ -1,0 +1,116 @@
+"""The embedded default: SQLite under var/, no Redis at all, jobs inline."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from config import load_settings
+from connector import migrate
+from sync.runtime import Runtime
+from tests import jobs
+from tests.conftest import REPO_ROOT, build_app
+
+
+@pytest.fixture
+def no_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the embedded mode must not build a Redis client")
+
+    monkeypatch.setattr(redis.Redis, "__init__", refuse)
+    monkeypatch.setattr(redis.Redis, "from_url", refuse)
+
+
+def test_embedded_app_is_healthy_and_runs_jobs_inline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_redis: None
+) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings = load_settings({"VAR_DIR": str(tmp_path / "var")})
+    assert settings.embedded and not settings.uses_redis
+    assert settings.database_url == f"sqlite:///{tmp_path / 'var' / 'connector.sqlite3'}"
+    migrate.upgrade(settings.database_url)
+    client = build_app(Runtime(settings)).test_client()
+
+    health = client.get("/api/v1/health")
+    assert health.status_code == 200
+    assert health.get_json() == {"status": "ok", "database": "ok", "redis": "not_configured"}
+
+    jobs.INLINE_RUNS.clear()
+    assert client.post("/test/tenants", json={"code": "embedded"}).status_code == 201
+    assert jobs.INLINE_RUNS == [("embedded", True)]
+    refused = client.post("/test/tenants", json={"code": "x", "fail_after_enqueue": True})
+    assert refused.status_code == 400
+    assert jobs.INLINE_RUNS == [("embedded", True)]
+    jobs.INLINE_RUNS.clear()
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+        return response.status, response.read()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    port = _free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "VAR_DIR", "BIND"}
+    }
+    env["BIND"] = f"127.0.0.1:{port}"
+    # The README's command, from a directory of its own: var/ appears there.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connector", "serve"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()[0].decode("utf-8", "replace")
+            try:
+                if _get(f"{base}/api/v1/health")[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.3)
+        yield base, tmp_path
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0].decode("utf-8", "replace")
+        if process.returncode not in (0, -15):
+            print(output)
+
+
+def test_serve_runs_embedded_on_a_fresh_directory(served: tuple[str, Path]) -> None:
+    base, workdir = served
+    status, body = _get(f"{base}/api/v1/health")
+    assert status == 200
+    assert json.loads(body) == {"status": "ok", "database": "ok", "redis": "not_configured"}
+    assert _get(f"{base}/api/docs")[0] == 200
+    database = workdir / "var" / "connector.sqlite3"
+    with sqlite3.connect(database) as conn:
+        (token_hash,) = conn.execute("SELECT token_hash FROM pos_terminals").fetchone()
+    assert token_hash == hashlib.sha256(b"demo-pos-token").hexdigest()
