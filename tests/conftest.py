@@ -72,14 +72,21 @@ def _truncate_all(engine: Engine) -> None:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+@pytest.fixture(autouse=True)
+def _truncate_after_committed_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    if not request.node.get_closest_marker("committed"):
+        yield
+        return
+    engine: Engine = request.getfixturevalue("engine")
+    yield
+    _truncate_all(engine)
+
+
 @pytest.fixture
 def connection(engine: Engine, request: pytest.FixtureRequest) -> Iterator[Connection | None]:
     """The test's outer transaction, or None for ``committed`` tests."""
     if request.node.get_closest_marker("committed"):
-        try:
-            yield None
-        finally:
-            _truncate_all(engine)
+        yield None
         return
     conn = engine.connect()
     transaction = conn.begin()

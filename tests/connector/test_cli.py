@@ -1,0 +1,113 @@
+"""The CLI against the test database (committed: each command is its own transaction)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from config import load_settings
+from connector.cli import gunicorn_command, main
+from processing.tenants.models import Pos, Store, Tenant
+
+pytestmark = pytest.mark.committed
+
+
+@pytest.fixture
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    return CliRunner()
+
+
+def test_tenant_store_pos_add(cli: CliRunner, engine: Engine) -> None:
+    assert cli.invoke(main, ["tenant", "add", "acme", "ООО Ромашка"]).exit_code == 0
+    result = cli.invoke(
+        main, ["store", "add", "acme", "msk-1", "Магазин №1", "--timezone", "Asia/Yekaterinburg"]
+    )
+    assert result.exit_code == 0, result.output
+    result = cli.invoke(main, ["pos", "add", "acme", "msk-1", "pos-01"])
+    assert result.exit_code == 0, result.output
+    match = re.search(r"Token \(shown once\): (\S+)", result.output)
+    assert match is not None
+    token = match.group(1)
+    assert len(token) >= 40
+
+    with Session(engine) as session:
+        tenant = session.scalars(select(Tenant)).one()
+        assert tenant.name == "ООО Ромашка"
+        store = session.scalars(select(Store)).one()
+        assert (store.tenant_id, store.timezone) == (tenant.id, "Asia/Yekaterinburg")
+        pos = session.scalars(select(Pos)).one()
+        assert pos.token_hash == hashlib.sha256(token.encode()).hexdigest()
+        assert token not in pos.token_hash
+
+
+def test_second_pos_gets_another_token(cli: CliRunner) -> None:
+    cli.invoke(main, ["tenant", "add", "acme", "Acme"])
+    cli.invoke(main, ["store", "add", "acme", "s1", "S1"])
+    first = cli.invoke(main, ["pos", "add", "acme", "s1", "p1"]).output
+    second = cli.invoke(main, ["pos", "add", "acme", "s1", "p2"]).output
+    assert first.split()[-1] != second.split()[-1]
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["tenant", "add", "acme", "again"], "TENANT_EXISTS"),
+        (["tenant", "add", "bad code!", "x"], "VALIDATION_ERROR"),
+        (["store", "add", "nobody", "s1", "x"], "TENANT_NOT_FOUND"),
+        (["store", "add", "acme", "s1", "x", "--timezone", "Mars/Olympus"], "VALIDATION_ERROR"),
+        (["pos", "add", "acme", "missing", "p1"], "STORE_NOT_FOUND"),
+    ],
+)
+def test_refusals_print_code_and_write_nothing(
+    cli: CliRunner, engine: Engine, args: list[str], code: str
+) -> None:
+    assert cli.invoke(main, ["tenant", "add", "acme", "Acme"]).exit_code == 0
+    result = cli.invoke(main, args)
+    assert result.exit_code == 1
+    assert code in result.output
+    with Session(engine) as session:
+        assert len(session.scalars(select(Tenant)).all()) == 1
+        assert session.scalars(select(Store)).all() == []
+
+
+def test_demo_is_refused_outside_embedded_mode(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["demo"])
+    assert result.exit_code == 1
+    assert "embedded" in result.output
+
+
+def test_worker_and_scheduler_need_redis(cli: CliRunner) -> None:
+    for command in ("worker", "scheduler"):
+        result = cli.invoke(main, [command])
+        assert result.exit_code == 1
+        assert "REDIS_URL" in result.output
+
+
+def test_demo_seeds_embedded_database_once(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    runner = CliRunner()
+    first = runner.invoke(main, ["demo"])
+    assert first.exit_code == 0, first.output
+    assert "Demo tenant seeded." in first.output and "demo-pos-token" in first.output
+    second = runner.invoke(main, ["demo"])
+    assert "already exists" in second.output
+
+
+def test_production_serve_uses_gunicorn_sync_workers_without_preload(database_url: str) -> None:
+    settings = load_settings({"DATABASE_URL": database_url, "WEB_CONCURRENCY": "2"})
+    command = gunicorn_command(settings)
+    assert command[1:3] == ["-m", "gunicorn"]
+    assert command[command.index("--workers") + 1] == "2"
+    assert command[command.index("--worker-class") + 1] == "sync"
+    assert "--preload" not in command
+    assert command[-1] == "connector.app:create_app()"
