@@ -1,9 +1,23 @@
 """Every model module, imported so that ``metadata`` knows all tables (alembic, tests)."""
 
+from processing.cards import models as card_models
+from processing.customers import models as customer_models
 from processing.db import Base
+from processing.ledger import models as ledger_models
+from processing.levels import models as level_models
+from processing.programs import models as program_models
 from processing.tenants import models as tenant_models
 from sync import models as sync_models
 
 metadata = Base.metadata
 
-__all__ = ["metadata", "sync_models", "tenant_models"]
+__all__ = [
+    "card_models",
+    "customer_models",
+    "ledger_models",
+    "level_models",
+    "metadata",
+    "program_models",
+    "sync_models",
+    "tenant_models",
+]

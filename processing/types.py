@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect
+from sqlalchemy import BigInteger, ColumnElement, DateTime, Dialect, func, type_coerce
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.types import TypeDecorator
 
 from processing.money import from_kopecks, to_kopecks
@@ -60,3 +61,10 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def money_total(
+    column: ColumnElement[Decimal] | InstrumentedAttribute[Decimal],
+) -> ColumnElement[Decimal]:
+    """``SUM`` of a money column, 0 when there are no rows, read back as ``Decimal``."""
+    return type_coerce(func.coalesce(func.sum(column), 0), Money())

@@ -1,11 +1,12 @@
-"""Housekeeping jobs of the background machinery itself."""
+"""Periodic housekeeping jobs."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
+from processing.ledger.service import expire_due
 from sync.models import JobRun
 from sync.queue import claim_job
 from sync.runtime import job_session
@@ -23,3 +24,23 @@ def purge_job_runs(run_key: str) -> int:
             delete(JobRun).where(JobRun.claimed_at < cutoff, JobRun.key != run_key)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def expire_bonuses(run_key: str, now: datetime | None = None) -> int:
+    """Expire every bonus lot due by ``now``, a batch of accounts per transaction; returns how
+    many accounts were touched. Expiring is idempotent in itself (an expired lot is left at
+    zero), so a crash mid-way is finished by the next run; the run key marks completion."""
+    now = now or datetime.now(UTC)
+    with job_session() as session:
+        if session.scalar(select(JobRun.key).where(JobRun.key == run_key)) is not None:
+            return 0
+    touched = 0
+    while True:
+        with job_session() as session:
+            done = expire_due(session, now)
+        touched += done
+        if done == 0:
+            break
+    with job_session() as session:
+        claim_job(session, run_key)
+    return touched

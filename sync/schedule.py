@@ -43,6 +43,7 @@ class PeriodicJob:
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("purge-job-runs", "sync.jobs.purge_job_runs", timedelta(days=1)),
+    PeriodicJob("expire-bonuses", "sync.jobs.expire_bonuses", timedelta(days=1)),
 )
 
 Dispatch = Callable[[PeriodicJob, str], None]

@@ -1,10 +1,10 @@
-"""Tenant, store and POS tables."""
+"""Tenants with their tariff limits, legal entities, stores and store groups, POS, cashiers."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from processing.db import Base
@@ -12,30 +12,91 @@ from processing.types import UtcDateTime
 
 
 class Tenant(Base):
+    """A retail company (a SaaS customer). Limits of ``None`` mean unlimited."""
+
     __tablename__ = "tenants"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(255))
+    tariff: Mapped[str] = mapped_column(String(32), server_default="network")
+    max_stores: Mapped[int | None] = mapped_column(Integer)
+    max_pos: Mapped[int | None] = mapped_column(Integer)
+    max_customers: Mapped[int | None] = mapped_column(Integer)
+    features: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # What an unfilled questionnaire allows: "nothing", "accrual_only" or "full".
+    questionnaire_policy: Mapped[str] = mapped_column(String(16), server_default="full")
+    # Customer fields (standard names or extra field codes) a filled questionnaire must have.
+    questionnaire_required: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
     stores: Mapped[list[Store]] = relationship(back_populates="tenant")
 
 
-class Store(Base):
-    __tablename__ = "stores"
+class LegalEntity(Base):
+    """Организация: the legal entity that owns stores, for reports and settlements."""
+
+    __tablename__ = "legal_entities"
     __table_args__ = (UniqueConstraint("tenant_id", "code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255))
+    inn: Mapped[str | None] = mapped_column(String(12))
+    kpp: Mapped[str | None] = mapped_column(String(9))
+
+
+store_group_members = Table(
+    "store_group_members",
+    Base.metadata,
+    Column("group_id", ForeignKey("store_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("store_id", ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class StoreGroup(Base):
+    __tablename__ = "store_groups"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+
+    stores: Mapped[list[Store]] = relationship(
+        secondary=store_group_members, back_populates="groups"
+    )
+
+
+class Store(Base):
+    __tablename__ = "stores"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "code"),
+        UniqueConstraint("tenant_id", "onec_guid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    legal_entity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("legal_entities.id", ondelete="SET NULL")
+    )
+    code: Mapped[str] = mapped_column(String(64))
+    onec_guid: Mapped[str | None] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(255))
+    address: Mapped[str | None] = mapped_column(String(500))
+    city: Mapped[str | None] = mapped_column(String(255))
     # IANA zone: 1C sends zone-less local dates, converted to UTC with this zone.
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
     tenant: Mapped[Tenant] = relationship(back_populates="stores")
     terminals: Mapped[list[Pos]] = relationship(back_populates="store")
+    groups: Mapped[list[StoreGroup]] = relationship(
+        secondary=store_group_members, back_populates="stores"
+    )
 
 
 class Pos(Base):
@@ -52,3 +113,15 @@ class Pos(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
     store: Mapped[Store] = relationship(back_populates="terminals")
+
+
+class Cashier(Base):
+    """A cashier as the POS names it; receipts reference the cashier."""
+
+    __tablename__ = "cashiers"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))

@@ -1,4 +1,5 @@
-"""Creating and finding tenants, stores and POS terminals."""
+"""Creating and finding tenants, legal entities, stores, store groups, POS and cashiers;
+tariff limits are enforced here."""
 
 from __future__ import annotations
 
@@ -6,15 +7,19 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from processing.errors import Conflict, InvalidInput, NotFound
-from processing.tenants.models import Pos, Store, Tenant
+from processing.db import lock_rows
+from processing.errors import Conflict, InvalidInput, NotFound, Refused
+from processing.tenants.models import Cashier, LegalEntity, Pos, Store, StoreGroup, Tenant
+from processing.tenants.tariffs import DEFAULT_TARIFF, FEATURES, TARIFFS
 
 _CODE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+QUESTIONNAIRE_POLICIES = ("nothing", "accrual_only", "full")
 
 
 class TenantNotFound(NotFound):
@@ -34,12 +39,32 @@ class TenantExists(Conflict):
 
 class StoreExists(Conflict):
     code = "STORE_EXISTS"
-    message = "Магазин с таким кодом у этого тенанта уже есть."
+    message = "Магазин с таким кодом или GUID 1С у этого тенанта уже есть."
 
 
 class PosExists(Conflict):
     code = "POS_EXISTS"
     message = "Касса с таким кодом в этом магазине уже есть."
+
+
+class CodeExists(Conflict):
+    code = "CODE_EXISTS"
+    message = "Объект с таким кодом уже существует."
+
+
+class StoreLimitReached(Refused):
+    code = "STORE_LIMIT_REACHED"
+    message = "Достигнут лимит магазинов по тарифу. Смените тариф, чтобы добавить магазин."
+
+
+class PosLimitReached(Refused):
+    code = "POS_LIMIT_REACHED"
+    message = "Достигнут лимит касс по тарифу. Смените тариф, чтобы подключить кассу."
+
+
+class CustomerLimitReached(Refused):
+    code = "CUSTOMER_LIMIT_REACHED"
+    message = "Достигнут лимит покупателей по тарифу. Смените тариф, чтобы регистрировать новых."
 
 
 def hash_token(token: str) -> str:
@@ -51,7 +76,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _check_code(field: str, value: str) -> str:
+def check_code(field: str, value: str) -> str:
     value = value.strip()
     if not _CODE_RE.fullmatch(value):
         raise InvalidInput(
@@ -72,11 +97,27 @@ def _check_timezone(value: str) -> str:
     return value
 
 
+def _check_guid(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return str(UUID(value.strip()))
+    except ValueError as exc:
+        raise InvalidInput(
+            f"«{value}» не является GUID 1С.", details={"field": "onec_guid"}
+        ) from exc
+
+
 def get_tenant(session: Session, code: str) -> Tenant:
     tenant = session.scalar(select(Tenant).where(Tenant.code == code))
     if tenant is None:
         raise TenantNotFound(details={"tenant": code})
     return tenant
+
+
+def lock_tenant(session: Session, tenant: Tenant) -> None:
+    """Serialise operations that count a tenant's objects against its limits."""
+    session.execute(lock_rows(select(Tenant.id).where(Tenant.id == tenant.id)))
 
 
 def get_store(session: Session, tenant: Tenant, code: str) -> Store:
@@ -86,32 +127,138 @@ def get_store(session: Session, tenant: Tenant, code: str) -> Store:
     return store
 
 
-def add_tenant(session: Session, code: str, name: str) -> Tenant:
-    code = _check_code("code", code)
+def add_tenant(session: Session, code: str, name: str, tariff: str = DEFAULT_TARIFF) -> Tenant:
+    code = check_code("code", code)
+    if tariff not in TARIFFS:
+        raise InvalidInput(
+            f"Неизвестный тариф «{tariff}». Доступны: {', '.join(TARIFFS)}.",
+            details={"field": "tariff"},
+        )
     if session.scalar(select(Tenant.id).where(Tenant.code == code)) is not None:
         raise TenantExists(details={"tenant": code})
-    tenant = Tenant(code=code, name=name.strip() or code)
+    preset = TARIFFS[tariff]
+    tenant = Tenant(
+        code=code,
+        name=name.strip() or code,
+        tariff=tariff,
+        max_stores=preset.max_stores,
+        max_pos=preset.max_pos,
+        max_customers=preset.max_customers,
+        features=list(preset.features),
+        questionnaire_policy="full",
+        questionnaire_required=[],
+    )
     session.add(tenant)
     session.flush()
     return tenant
 
 
-def add_store(
-    session: Session, tenant: Tenant, code: str, name: str, timezone: str = "Europe/Moscow"
-) -> Store:
-    code = _check_code("code", code)
-    exists = select(Store.id).where(Store.tenant_id == tenant.id, Store.code == code)
+def set_questionnaire_rules(
+    session: Session, tenant: Tenant, policy: str, required: list[str]
+) -> None:
+    if policy not in QUESTIONNAIRE_POLICIES:
+        raise InvalidInput(
+            "Политика анкеты: nothing, accrual_only или full.", details={"field": "policy"}
+        )
+    tenant.questionnaire_policy = policy
+    tenant.questionnaire_required = list(dict.fromkeys(required))
+    session.flush()
+
+
+def set_features(session: Session, tenant: Tenant, features: list[str]) -> None:
+    unknown = sorted(set(features) - set(FEATURES))
+    if unknown:
+        raise InvalidInput(
+            f"Неизвестные функции: {', '.join(unknown)}.", details={"features": unknown}
+        )
+    tenant.features = sorted(set(features))
+    session.flush()
+
+
+def refuse_over_limit(
+    session: Session, limit: int | None, count_stmt: Select[int], error: type[Refused]
+) -> None:
+    """Refuse the N+1-th object; the caller holds ``lock_tenant`` so counts cannot race."""
+    if limit is None:
+        return
+    count = session.scalar(count_stmt) or 0
+    if count >= limit:
+        raise error(details={"limit": limit})
+
+
+def add_legal_entity(
+    session: Session, tenant: Tenant, code: str, name: str, inn: str | None = None
+) -> LegalEntity:
+    code = check_code("code", code)
+    if inn is not None and not re.fullmatch(r"\d{10}|\d{12}", inn):
+        raise InvalidInput("ИНН состоит из 10 или 12 цифр.", details={"field": "inn"})
+    exists = select(LegalEntity.id).where(
+        LegalEntity.tenant_id == tenant.id, LegalEntity.code == code
+    )
     if session.scalar(exists) is not None:
+        raise CodeExists(details={"legal_entity": code})
+    entity = LegalEntity(tenant_id=tenant.id, code=code, name=name.strip() or code, inn=inn)
+    session.add(entity)
+    session.flush()
+    return entity
+
+
+def add_store(
+    session: Session,
+    tenant: Tenant,
+    code: str,
+    name: str,
+    timezone: str = "Europe/Moscow",
+    *,
+    onec_guid: str | None = None,
+    address: str | None = None,
+    city: str | None = None,
+    legal_entity: LegalEntity | None = None,
+) -> Store:
+    code = check_code("code", code)
+    guid = _check_guid(onec_guid)
+    zone = _check_timezone(timezone)
+    lock_tenant(session, tenant)
+    same_identity = Store.code == code
+    if guid is not None:
+        same_identity = same_identity | (Store.onec_guid == guid)
+    same = select(Store.id).where(Store.tenant_id == tenant.id, same_identity)
+    if session.scalar(same) is not None:
         raise StoreExists(details={"store": code})
+    refuse_over_limit(
+        session,
+        tenant.max_stores,
+        select(func.count()).select_from(Store).where(Store.tenant_id == tenant.id),
+        StoreLimitReached,
+    )
     store = Store(
         tenant_id=tenant.id,
         code=code,
         name=name.strip() or code,
-        timezone=_check_timezone(timezone),
+        timezone=zone,
+        onec_guid=guid,
+        address=address,
+        city=city,
+        legal_entity_id=legal_entity.id if legal_entity else None,
     )
     session.add(store)
     session.flush()
     return store
+
+
+def add_store_group(
+    session: Session, tenant: Tenant, code: str, name: str, stores: list[Store]
+) -> StoreGroup:
+    code = check_code("code", code)
+    exists = select(StoreGroup.id).where(StoreGroup.tenant_id == tenant.id, StoreGroup.code == code)
+    if session.scalar(exists) is not None:
+        raise CodeExists(details={"store_group": code})
+    if any(store.tenant_id != tenant.id for store in stores):
+        raise StoreNotFound()
+    group = StoreGroup(tenant_id=tenant.id, code=code, name=name.strip() or code, stores=stores)
+    session.add(group)
+    session.flush()
+    return group
 
 
 @dataclass(frozen=True)
@@ -122,12 +269,35 @@ class IssuedPos:
 
 def add_pos(session: Session, store: Store, code: str, token: str | None = None) -> IssuedPos:
     """Register a POS terminal; a random token is generated unless one is given (demo only)."""
-    code = _check_code("code", code)
+    code = check_code("code", code)
+    tenant = session.get_one(Tenant, store.tenant_id)
+    lock_tenant(session, tenant)
     exists = select(Pos.id).where(Pos.store_id == store.id, Pos.code == code)
     if session.scalar(exists) is not None:
         raise PosExists(details={"pos": code})
+    refuse_over_limit(
+        session,
+        tenant.max_pos,
+        select(func.count()).select_from(Pos).where(Pos.tenant_id == tenant.id),
+        PosLimitReached,
+    )
     token = token or new_token()
     pos = Pos(tenant_id=store.tenant_id, store_id=store.id, code=code, token_hash=hash_token(token))
     session.add(pos)
     session.flush()
     return IssuedPos(pos=pos, token=token)
+
+
+def ensure_cashier(session: Session, tenant: Tenant, code: str, name: str | None = None) -> Cashier:
+    """The cashier a receipt names: created on first sight, renamed when the POS says so."""
+    code = check_code("cashier", code)
+    cashier = session.scalar(
+        select(Cashier).where(Cashier.tenant_id == tenant.id, Cashier.code == code)
+    )
+    if cashier is None:
+        cashier = Cashier(tenant_id=tenant.id, code=code, name=(name or code).strip())
+        session.add(cashier)
+        session.flush()
+    elif name and name.strip() and cashier.name != name.strip():
+        cashier.name = name.strip()
+    return cashier

@@ -1,0 +1,425 @@
+"""Card templates and numbers, status transitions, issue, activation, personalisation,
+replacement, shared accounts and virtual cards."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from processing.cards.models import Card, CardStatusChange, CardTemplate
+from processing.cards.numbers import CHECK_DIGITS, build_number, has_valid_check_digit, luhn_digit
+from processing.customers.models import Customer
+from processing.db import lock_rows
+from processing.errors import Conflict, InvalidInput, NotFound, Refused
+from processing.ledger.models import Account
+from processing.ledger.service import open_account, transfer_all
+from processing.programs.models import Program
+from processing.tenants.models import Tenant
+from processing.tenants.service import check_code
+
+MAX_BATCH = 100_000
+VIRTUAL_PREFIX = "99"  # virtual cards: "99" + customer id (10 digits) + Luhn digit
+
+
+class CardStatus(StrEnum):
+    NEW = "new"
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+    CLOSED = "closed"
+    FINISHED = "finished"
+
+
+STATUS_TITLES = {
+    CardStatus.NEW: "Новая",
+    CardStatus.ACTIVE: "Активна",
+    CardStatus.BLOCKED: "Заблокирована",
+    CardStatus.CLOSED: "Закрыта",
+    CardStatus.FINISHED: "Завершена",
+}
+
+TRANSITIONS = frozenset(
+    {
+        (CardStatus.NEW, CardStatus.ACTIVE),  # activation or issue
+        (CardStatus.ACTIVE, CardStatus.BLOCKED),
+        (CardStatus.BLOCKED, CardStatus.ACTIVE),
+        (CardStatus.ACTIVE, CardStatus.CLOSED),  # lost or replaced
+        (CardStatus.BLOCKED, CardStatus.CLOSED),
+        (CardStatus.ACTIVE, CardStatus.FINISHED),  # program or validity ended
+    }
+)
+
+
+class CardNotFound(NotFound):
+    code = "CARD_NOT_FOUND"
+    message = "Карта не найдена."
+
+
+class CardNumberInvalid(InvalidInput):
+    code = "CARD_NUMBER_INVALID"
+    message = "Неверный номер карты: проверьте цифры (не сходится контрольная цифра или серия)."
+
+
+class CardExists(Conflict):
+    code = "CARD_EXISTS"
+    message = "Карта с таким номером уже есть."
+
+
+class CardTransitionRefused(Refused):
+    code = "CARD_STATUS_TRANSITION_REFUSED"
+    message = "Такая смена статуса карты невозможна."
+
+
+class CardBlocked(Refused):
+    code = "CARD_BLOCKED"
+    message = "Карта заблокирована. Начисление и оплата бонусами недоступны."
+
+
+class CardNotActive(Refused):
+    code = "CARD_NOT_ACTIVE"
+    message = "Карта не активна: начисление и оплата бонусами недоступны."
+
+
+class CardAlreadyPersonalised(Conflict):
+    code = "CARD_ALREADY_PERSONALISED"
+    message = "Карта уже привязана к другому покупателю."
+
+
+class CardRangeExhausted(Refused):
+    code = "CARD_RANGE_EXHAUSTED"
+    message = "В серии карт не осталось свободных номеров."
+
+
+def add_template(
+    session: Session,
+    tenant: Tenant,
+    *,
+    code: str,
+    name: str,
+    card_type: str,
+    prefix: str,
+    number_length: int,
+    check_digit: str = "luhn",
+    range_start: int = 1,
+    range_end: int | None = None,
+    program: Program | None = None,
+    validity_days: int | None = None,
+) -> CardTemplate:
+    code = check_code("code", code)
+    if check_digit not in CHECK_DIGITS:
+        raise InvalidInput(f"Контрольная цифра: {', '.join(CHECK_DIGITS)}.")
+    if not re.fullmatch(r"\d{0,17}", prefix):
+        raise InvalidInput("Префикс номера — до 17 цифр.")
+    if check_digit == "ean13" and number_length != 13:
+        raise InvalidInput("Для EAN-13 длина номера — 13 цифр.")
+    serial_digits = number_length - len(prefix) - (0 if check_digit == "none" else 1)
+    if not 4 <= number_length <= 32 or serial_digits < 1:
+        raise InvalidInput("Длина номера не вмещает префикс, порядковый номер и контрольную цифру.")
+    capacity = 10**serial_digits - 1
+    end = capacity if range_end is None else range_end
+    if not 0 <= range_start <= end <= capacity:
+        raise InvalidInput(f"Диапазон номеров серии — от 0 до {capacity}.")
+    if validity_days is not None and validity_days < 1:
+        raise InvalidInput("Срок действия карты — не меньше 1 дня.")
+    template = CardTemplate(
+        tenant_id=tenant.id,
+        code=code,
+        name=name.strip() or code,
+        card_type=card_type,
+        prefix=prefix,
+        number_length=number_length,
+        check_digit=check_digit,
+        range_start=range_start,
+        range_end=end,
+        next_serial=range_start,
+        program_id=program.id if program else None,
+        validity_days=validity_days,
+    )
+    session.add(template)
+    session.flush()
+    return template
+
+
+def get_template(session: Session, tenant: Tenant, code: str) -> CardTemplate:
+    template = session.scalar(
+        select(CardTemplate).where(CardTemplate.tenant_id == tenant.id, CardTemplate.code == code)
+    )
+    if template is None:
+        raise NotFound("Серия карт не найдена.", details={"template": code})
+    return template
+
+
+def _log_status(
+    session: Session,
+    card: Card,
+    old: str | None,
+    new: str,
+    reason: str | None,
+    author: str,
+    now: datetime,
+) -> None:
+    session.add(
+        CardStatusChange(
+            card_id=card.id,
+            old_status=old,
+            new_status=new,
+            reason=reason,
+            author=author,
+            changed_at=now,
+        )
+    )
+
+
+def generate_cards(
+    session: Session, template: CardTemplate, count: int, *, author: str, now: datetime
+) -> list[Card]:
+    """Pre-printed cards (status Новая) with the template's next serial numbers."""
+    if not 1 <= count <= MAX_BATCH:
+        raise InvalidInput(f"За один раз можно выпустить от 1 до {MAX_BATCH} карт.")
+    template = session.scalars(
+        lock_rows(select(CardTemplate).where(CardTemplate.id == template.id)).execution_options(
+            populate_existing=True
+        )
+    ).one()
+    if template.next_serial + count - 1 > template.range_end:
+        raise CardRangeExhausted(
+            details={"free": max(template.range_end - template.next_serial + 1, 0)}
+        )
+    cards = [
+        Card(
+            tenant_id=template.tenant_id,
+            number=build_number(
+                template.prefix, serial, template.number_length, template.check_digit
+            ),
+            template_id=template.id,
+            status=CardStatus.NEW,
+            is_virtual=False,
+        )
+        for serial in range(template.next_serial, template.next_serial + count)
+    ]
+    template.next_serial += count
+    session.add_all(cards)
+    session.flush()
+    for card in cards:
+        _log_status(session, card, None, CardStatus.NEW, "выпуск", author, now)
+    session.flush()
+    return cards
+
+
+def template_for_number(session: Session, tenant_id: int, number: str) -> CardTemplate:
+    """The template a number belongs to; a wrong check digit or unknown series is refused."""
+    for template in session.scalars(
+        select(CardTemplate).where(CardTemplate.tenant_id == tenant_id)
+    ):
+        if len(number) == template.number_length and number.startswith(template.prefix):
+            if has_valid_check_digit(number, template.check_digit):
+                return template
+            raise CardNumberInvalid(details={"number": number})
+    raise CardNumberInvalid(details={"number": number})
+
+
+def find_card(session: Session, tenant_id: int, number: str) -> Card:
+    card = session.scalar(select(Card).where(Card.tenant_id == tenant_id, Card.number == number))
+    if card is None:
+        raise CardNotFound(details={"number": number})
+    return card
+
+
+def card_history(session: Session, card: Card) -> list[CardStatusChange]:
+    return list(
+        session.scalars(
+            select(CardStatusChange)
+            .where(CardStatusChange.card_id == card.id)
+            .order_by(CardStatusChange.id)
+        )
+    )
+
+
+def change_status(
+    session: Session,
+    card: Card,
+    new: CardStatus,
+    *,
+    reason: str | None,
+    author: str,
+    now: datetime,
+) -> None:
+    old = CardStatus(card.status)
+    if (old, new) not in TRANSITIONS:
+        raise CardTransitionRefused(
+            f"Карту в статусе «{STATUS_TITLES[old]}» нельзя перевести в «{STATUS_TITLES[new]}».",
+            details={"from": old.value, "to": new.value},
+        )
+    card.status = new
+    _log_status(session, card, old, new, reason, author, now)
+    session.flush()
+
+
+def customer_account(session: Session, customer: Customer) -> Account | None:
+    """The customer's main account: the first one opened for them."""
+    return session.scalar(
+        select(Account).where(Account.customer_id == customer.id).order_by(Account.id).limit(1)
+    )
+
+
+def _activate(
+    session: Session, card: Card, customer: Customer | None, *, author: str, now: datetime
+) -> None:
+    if card.account_id is None:
+        account = customer_account(session, customer) if customer else None
+        card.account_id = (
+            account or open_account(session, card.tenant_id, customer.id if customer else None)
+        ).id
+    card.activated_at = now
+    template = session.get(CardTemplate, card.template_id) if card.template_id else None
+    if template is not None and template.validity_days:
+        card.valid_until = now + timedelta(days=template.validity_days)
+    change_status(session, card, CardStatus.ACTIVE, reason="активация", author=author, now=now)
+
+
+def _new_card_by_number(session: Session, tenant_id: int, number: str) -> Card:
+    """An unused card with this number: a pre-printed one, or one made now from its series."""
+    card = session.scalar(select(Card).where(Card.tenant_id == tenant_id, Card.number == number))
+    if card is None:
+        template = template_for_number(session, tenant_id, number)
+        card = Card(
+            tenant_id=tenant_id,
+            number=number,
+            template_id=template.id,
+            status=CardStatus.NEW,
+            is_virtual=False,
+        )
+        session.add(card)
+        session.flush()
+    return card
+
+
+def issue_card(
+    session: Session, tenant: Tenant, number: str, customer: Customer, *, author: str, now: datetime
+) -> Card:
+    """Hand a new card to a customer: personalised and active, on the customer's account."""
+    card = _new_card_by_number(session, tenant.id, number)
+    if card.status != CardStatus.NEW:
+        raise CardExists(details={"number": number})
+    card.customer_id = customer.id
+    _activate(session, card, customer, author=author, now=now)
+    return card
+
+
+def activate_on_first_use(session: Session, card: Card, *, now: datetime) -> None:
+    """A pre-printed card used at a POS for the first time becomes active, still anonymous."""
+    if card.status == CardStatus.NEW:
+        _activate(session, card, None, author="pos", now=now)
+
+
+def personalise(
+    session: Session, card: Card, customer: Customer, *, author: str, now: datetime
+) -> None:
+    """Attach an anonymous card to a customer. If the customer already has an account, the
+    card's bonus moves there and the card joins it."""
+    if card.customer_id is not None and card.customer_id != customer.id:
+        raise CardAlreadyPersonalised(details={"number": card.number})
+    if customer.tenant_id != card.tenant_id:
+        raise NotFound("Покупатель не найден.")
+    card.customer_id = customer.id
+    existing = customer_account(session, customer)
+    if card.account_id is None:
+        card.account_id = existing.id if existing else None
+    elif existing is None:
+        account = session.get_one(Account, card.account_id)
+        account.customer_id = customer.id
+    elif existing.id != card.account_id:
+        attach_to_account(session, card, existing, author=author, now=now)
+    session.flush()
+
+
+def attach_to_account(
+    session: Session, card: Card, account: Account, *, author: str, now: datetime
+) -> None:
+    """Make ``card`` use ``account`` (family or master account); any bonus on the card's
+    previous account, when no other card uses it, moves along."""
+    if account.tenant_id != card.tenant_id:
+        raise NotFound("Счёт не найден.")
+    previous = card.account_id
+    card.account_id = account.id
+    session.flush()
+    if previous is None or previous == account.id:
+        return
+    still_used = session.scalar(select(Card.id).where(Card.account_id == previous).limit(1))
+    if still_used is None:
+        transfer_all(
+            session, previous, account.id, now=now, reason="объединение счетов", author=author
+        )
+
+
+def block(session: Session, card: Card, *, reason: str, author: str, now: datetime) -> None:
+    change_status(session, card, CardStatus.BLOCKED, reason=reason, author=author, now=now)
+
+
+def unblock(session: Session, card: Card, *, reason: str, author: str, now: datetime) -> None:
+    change_status(session, card, CardStatus.ACTIVE, reason=reason, author=author, now=now)
+
+
+def close(session: Session, card: Card, *, reason: str, author: str, now: datetime) -> None:
+    """Lost or withdrawn: the account and its bonus stay with the customer."""
+    change_status(session, card, CardStatus.CLOSED, reason=reason, author=author, now=now)
+
+
+def finish(session: Session, card: Card, *, reason: str, author: str, now: datetime) -> None:
+    change_status(session, card, CardStatus.FINISHED, reason=reason, author=author, now=now)
+
+
+def replace_card(
+    session: Session, old: Card, new_number: str, *, reason: str, author: str, now: datetime
+) -> Card:
+    """Replace a lost or damaged card with an unused one: the new card takes over the
+    customer and the account (so balance and history), the old one is closed."""
+    if old.status not in (CardStatus.ACTIVE, CardStatus.BLOCKED):
+        raise CardTransitionRefused(
+            f"Карту в статусе «{STATUS_TITLES[CardStatus(old.status)]}» нельзя заменить.",
+            details={"from": old.status, "to": CardStatus.CLOSED.value},
+        )
+    new = _new_card_by_number(session, old.tenant_id, new_number)
+    if new.status != CardStatus.NEW or new.id == old.id:
+        raise CardExists("Новая карта уже используется.", details={"number": new_number})
+    new.customer_id = old.customer_id
+    new.account_id = old.account_id
+    _activate(session, new, None, author=author, now=now)
+    old.replaced_by_id = new.id
+    change_status(
+        session, old, CardStatus.CLOSED, reason=f"замена: {reason}", author=author, now=now
+    )
+    return new
+
+
+def virtual_card(session: Session, customer: Customer, *, author: str, now: datetime) -> Card:
+    """The customer's virtual card (made on first use), so a phone number identifies them."""
+    card = session.scalar(
+        select(Card).where(Card.customer_id == customer.id, Card.is_virtual.is_(True))
+    )
+    if card is not None:
+        return card
+    body = f"{VIRTUAL_PREFIX}{customer.id:010d}"
+    card = Card(
+        tenant_id=customer.tenant_id,
+        number=body + luhn_digit(body),
+        status=CardStatus.NEW,
+        customer_id=customer.id,
+        is_virtual=True,
+    )
+    session.add(card)
+    session.flush()
+    _log_status(session, card, None, CardStatus.NEW, "виртуальная карта", author, now)
+    _activate(session, card, customer, author=author, now=now)
+    return card
+
+
+def require_active(card: Card, now: datetime) -> None:
+    """Only an active card, within its validity, accrues and pays."""
+    if card.status == CardStatus.BLOCKED:
+        raise CardBlocked(details={"number": card.number})
+    if card.status != CardStatus.ACTIVE or (card.valid_until and card.valid_until <= now):
+        raise CardNotActive(details={"number": card.number, "status": card.status})

@@ -1,0 +1,34 @@
+"""Russian phone numbers, normalised to ``+7XXXXXXXXXX``.
+
+Cashiers and 1C forms type numbers as ``8 (916) 123-45-67``, ``+7 916 123 45 67`` or
+``9161234567``; all of them are the same customer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from processing.errors import InvalidInput
+
+
+class InvalidPhone(InvalidInput):
+    code = "INVALID_PHONE"
+    message = "Неверный номер телефона. Укажите 10 цифр после +7, например +7 916 123-45-67."
+
+
+_SEPARATORS = re.compile(r"[\s()\-.]")
+
+
+def normalise_phone(raw: str) -> str:
+    text = _SEPARATORS.sub("", raw.strip())
+    if text.startswith("+"):
+        if not text.startswith("+7"):
+            raise InvalidPhone(details={"phone": raw})
+        text = text[1:]
+    if not text.isdigit():
+        raise InvalidPhone(details={"phone": raw})
+    if len(text) == 11 and text[0] in "78":
+        text = text[1:]
+    if len(text) != 10:
+        raise InvalidPhone(details={"phone": raw})
+    return "+7" + text

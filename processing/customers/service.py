@@ -1,0 +1,364 @@
+"""Registering and updating customers, consents, the change history and the questionnaire.
+
+Every change of a field (registration included) writes a ``CustomerChange`` row: old → new,
+source and author. Consents are fields too (``consent.processing``, ``consent.advertising``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from processing.customers.models import Customer, CustomerChange, QuestionnaireField
+from processing.customers.phones import normalise_phone
+from processing.errors import Conflict, InvalidInput, NotFound
+from processing.tenants.models import Tenant
+from processing.tenants.service import CustomerLimitReached, lock_tenant, refuse_over_limit
+
+NAME_FIELDS = ("last_name", "first_name", "middle_name")
+STANDARD_FIELDS = (*NAME_FIELDS, "phone", "email", "birth_date", "gender")
+SOURCES = ("pos", "1c", "admin", "import", "api", "cli", "system")
+CONSENTS = ("processing", "advertising")
+EXTRA_PREFIX = "extra."
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class CustomerNotFound(NotFound):
+    code = "CUSTOMER_NOT_FOUND"
+    message = "Покупатель не найден."
+
+
+class PhoneTaken(Conflict):
+    code = "PHONE_ALREADY_REGISTERED"
+    message = "Этот номер телефона уже зарегистрирован у другого покупателя."
+
+
+class EmailTaken(Conflict):
+    code = "EMAIL_ALREADY_REGISTERED"
+    message = "Этот e-mail уже зарегистрирован у другого покупателя."
+
+
+class InvalidCustomerField(InvalidInput):
+    code = "INVALID_CUSTOMER_FIELD"
+    message = "Неверное значение поля анкеты покупателя."
+
+
+def _bad(field: str, message: str) -> InvalidCustomerField:
+    return InvalidCustomerField(message, details={"field": field})
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _clean_standard(field: str, value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if field in NAME_FIELDS:
+        if not isinstance(value, str) or len(value.strip()) > 100:
+            raise _bad(field, "Имя, фамилия и отчество — строки не длиннее 100 символов.")
+        return value.strip()
+    if field == "phone":
+        return normalise_phone(str(value))
+    if field == "email":
+        email = str(value).strip().lower()
+        if len(email) > 254 or not _EMAIL_RE.fullmatch(email):
+            raise _bad(field, f"«{value}» не похоже на адрес e-mail.")
+        return email
+    if field == "birth_date":
+        return _parse_date(field, value)
+    if field == "gender":
+        if value not in ("male", "female"):
+            raise _bad(field, "Пол: male или female.")
+        return value
+    raise _bad(field, f"Неизвестное поле анкеты «{field}».")
+
+
+def _parse_date(field: str, value: Any) -> date:
+    if isinstance(value, datetime):
+        raise _bad(field, "Ожидается дата без времени (ГГГГ-ММ-ДД).")
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise _bad(field, "Ожидается дата в формате ГГГГ-ММ-ДД.") from exc
+
+
+def _clean_extra(definition: QuestionnaireField, value: Any) -> Any:
+    field = EXTRA_PREFIX + definition.code
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if definition.kind == "string":
+        return str(value).strip()
+    if definition.kind == "number":
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation as exc:
+            raise _bad(field, f"Поле «{definition.label}»: ожидается число.") from exc
+        return str(number)
+    if definition.kind == "date":
+        return _parse_date(field, value).isoformat()
+    if definition.kind == "boolean":
+        if not isinstance(value, bool):
+            raise _bad(field, f"Поле «{definition.label}»: ожидается да/нет (true/false).")
+        return value
+    if value not in definition.choices:
+        raise _bad(field, f"Поле «{definition.label}»: допустимо {', '.join(definition.choices)}.")
+    return value
+
+
+def add_questionnaire_field(
+    session: Session,
+    tenant: Tenant,
+    code: str,
+    label: str,
+    kind: str,
+    choices: list[str] | None = None,
+) -> QuestionnaireField:
+    if kind not in ("string", "number", "date", "boolean", "choice"):
+        raise InvalidInput("Тип поля: string, number, date, boolean или choice.")
+    if code in STANDARD_FIELDS or not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", code):
+        raise InvalidInput(f"Код поля «{code}» недопустим или совпадает со стандартным.")
+    if kind == "choice" and not choices:
+        raise InvalidInput("Для поля-списка укажите варианты.")
+    definition = QuestionnaireField(
+        tenant_id=tenant.id, code=code, label=label, kind=kind, choices=list(choices or [])
+    )
+    session.add(definition)
+    session.flush()
+    return definition
+
+
+def _extra_definitions(session: Session, tenant_id: int) -> dict[str, QuestionnaireField]:
+    rows = session.scalars(
+        select(QuestionnaireField).where(QuestionnaireField.tenant_id == tenant_id)
+    )
+    return {row.code: row for row in rows}
+
+
+def _check_source(source: str, author: str) -> None:
+    if source not in SOURCES:
+        raise InvalidInput(f"Неизвестный источник изменения «{source}».")
+    if not author.strip():
+        raise InvalidInput("Укажите автора изменения.")
+
+
+def _refuse_taken(session: Session, customer: Customer, field: str, value: str | None) -> None:
+    if value is None or field not in ("phone", "email"):
+        return
+    column = Customer.phone if field == "phone" else Customer.email
+    other = session.scalar(
+        select(Customer.id).where(
+            Customer.tenant_id == customer.tenant_id, column == value, Customer.id != customer.id
+        )
+    )
+    if other is not None:
+        raise (PhoneTaken if field == "phone" else EmailTaken)(details={field: value})
+
+
+def _record(
+    session: Session,
+    customer: Customer,
+    field: str,
+    old: Any,
+    new: Any,
+    source: str,
+    author: str,
+    now: datetime,
+) -> None:
+    session.add(
+        CustomerChange(
+            customer_id=customer.id,
+            field=field,
+            old_value=_as_text(old),
+            new_value=_as_text(new),
+            source=source,
+            author=author,
+            changed_at=now,
+        )
+    )
+
+
+def _apply(
+    session: Session,
+    customer: Customer,
+    values: Mapping[str, Any],
+    source: str,
+    author: str,
+    now: datetime,
+) -> list[str]:
+    definitions = _extra_definitions(session, customer.tenant_id)
+    extra = dict(customer.extra or {})
+    changed = []
+    for field, raw in values.items():
+        if field.startswith(EXTRA_PREFIX):
+            definition = definitions.get(field.removeprefix(EXTRA_PREFIX))
+            if definition is None:
+                raise _bad(field, f"Неизвестное поле анкеты «{field}».")
+            new = _clean_extra(definition, raw)
+            old = extra.get(definition.code)
+            if new != old:
+                extra[definition.code] = new
+                _record(session, customer, field, old, new, source, author, now)
+                changed.append(field)
+            continue
+        new = _clean_standard(field, raw)
+        old = getattr(customer, field)
+        if new != old:
+            _refuse_taken(session, customer, field, new)
+            setattr(customer, field, new)
+            _record(session, customer, field, old, new, source, author, now)
+            changed.append(field)
+    customer.extra = extra
+    return changed
+
+
+def register_customer(
+    session: Session,
+    tenant: Tenant,
+    values: Mapping[str, Any],
+    *,
+    source: str,
+    author: str,
+    consents: Mapping[str, bool] | None = None,
+    now: datetime | None = None,
+) -> Customer:
+    """Create a customer with questionnaire ``values`` (standard names and ``extra.<code>``)."""
+    now = now or datetime.now(UTC)
+    _check_source(source, author)
+    lock_tenant(session, tenant)
+    refuse_over_limit(
+        session,
+        tenant.max_customers,
+        select(func.count()).select_from(Customer).where(Customer.tenant_id == tenant.id),
+        CustomerLimitReached,
+    )
+    customer = Customer(tenant_id=tenant.id, extra={})
+    session.add(customer)
+    session.flush()
+    _apply(session, customer, values, source, author, now)
+    for kind, given in (consents or {}).items():
+        set_consent(session, customer, kind, given, source=source, author=author, now=now)
+    session.flush()
+    return customer
+
+
+def update_customer(
+    session: Session,
+    customer: Customer,
+    values: Mapping[str, Any],
+    *,
+    source: str,
+    author: str,
+    now: datetime | None = None,
+) -> list[str]:
+    """Change the given fields; returns the names of the fields that really changed."""
+    now = now or datetime.now(UTC)
+    _check_source(source, author)
+    changed = _apply(session, customer, values, source, author, now)
+    session.flush()
+    return changed
+
+
+def set_consent(
+    session: Session,
+    customer: Customer,
+    kind: str,
+    given: bool,
+    *,
+    source: str,
+    author: str,
+    now: datetime | None = None,
+) -> None:
+    """Give or withdraw a consent; the timestamp and source are kept even when withdrawn."""
+    now = now or datetime.now(UTC)
+    _check_source(source, author)
+    if kind not in CONSENTS:
+        raise InvalidInput(f"Неизвестное согласие «{kind}»: processing или advertising.")
+    old = getattr(customer, f"{kind}_consent")
+    if old == given and getattr(customer, f"{kind}_consent_at") is not None:
+        return
+    setattr(customer, f"{kind}_consent", given)
+    setattr(customer, f"{kind}_consent_at", now)
+    setattr(customer, f"{kind}_consent_source", source)
+    _record(session, customer, f"consent.{kind}", old, given, source, author, now)
+    session.flush()
+
+
+def missing_questionnaire_fields(tenant: Tenant, customer: Customer) -> list[str]:
+    """Required fields still empty, plus ``consent.processing`` when it is not given."""
+    missing = []
+    for field in tenant.questionnaire_required:
+        if field.startswith(EXTRA_PREFIX):
+            value = (customer.extra or {}).get(field.removeprefix(EXTRA_PREFIX))
+        else:
+            value = getattr(customer, field, None)
+        if value is None or value == "":
+            missing.append(field)
+    if not customer.processing_consent:
+        missing.append("consent.processing")
+    return missing
+
+
+def questionnaire_filled(tenant: Tenant, customer: Customer) -> bool:
+    return not missing_questionnaire_fields(tenant, customer)
+
+
+def loyalty_allowance(tenant: Tenant, customer: Customer | None) -> str:
+    """What the customer may get: "full", or the tenant's policy while the questionnaire is
+    unfilled ("nothing" or "accrual_only"). Anonymous pre-printed cards count as unfilled."""
+    if customer is not None and questionnaire_filled(tenant, customer):
+        return "full"
+    return tenant.questionnaire_policy
+
+
+def get_customer(session: Session, tenant: Tenant, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.tenant_id != tenant.id:
+        raise CustomerNotFound()
+    return customer
+
+
+def find_by_phone(session: Session, tenant: Tenant, phone: str) -> Customer | None:
+    return session.scalar(
+        select(Customer).where(
+            Customer.tenant_id == tenant.id, Customer.phone == normalise_phone(phone)
+        )
+    )
+
+
+def customer_history(session: Session, customer: Customer) -> list[CustomerChange]:
+    return list(
+        session.scalars(
+            select(CustomerChange)
+            .where(CustomerChange.customer_id == customer.id)
+            .order_by(CustomerChange.id)
+        )
+    )
+
+
+def anonymise_customer(session: Session, customer: Customer, now: datetime | None = None) -> None:
+    """152-FZ deletion: destroy personal data and its history; the ledger stays, anonymous."""
+    now = now or datetime.now(UTC)
+    for field in STANDARD_FIELDS:
+        setattr(customer, field, None)
+    customer.extra = {}
+    customer.processing_consent = False
+    customer.advertising_consent = False
+    customer.anonymised_at = now
+    for change in customer_history(session, customer):
+        session.delete(change)
+    session.flush()

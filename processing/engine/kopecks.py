@@ -1,0 +1,50 @@
+"""Placing kopecks (shared/protocols/russian-retail-rules.md): largest-remainder spreading of a
+receipt-level amount, and splitting a line whose sum does not divide by its quantity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+
+def spread(total: int, weights: Sequence[int], numbers: Sequence[int]) -> list[int]:
+    """Split ``total`` kopecks in proportion to ``weights`` (kopecks of the eligible lines).
+
+    Each line gets the floor of its share; the leftover kopecks go one each to the largest
+    fractional parts, ties to the larger line sum, then the lower line number. The shares add up
+    to ``total`` exactly and, when ``total <= sum(weights)``, none exceeds its weight.
+    """
+    whole = sum(weights)
+    if total == 0 or whole == 0:
+        return [0] * len(weights)
+    shares = [total * weight // whole for weight in weights]
+    remainders = [total * weight % whole for weight in weights]
+    leftover = total - sum(shares)
+    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], -weights[i], numbers[i]))
+    for i in order[:leftover]:
+        shares[i] += 1
+    return shares
+
+
+@dataclass(frozen=True)
+class Part:
+    quantity: Decimal
+    price: int  # kopecks per unit
+    amount: int  # kopecks
+
+
+def split_line(quantity: Decimal, amount: int) -> tuple[tuple[Part, ...], Decimal]:
+    """How the POS prints a line of ``amount`` kopecks: parts and the price × quantity
+    difference in kopecks (non-zero only for weighed goods, at most ½·q kopeck)."""
+    if quantity == quantity.to_integral_value():
+        units = int(quantity)
+        unit_price, rest = divmod(amount, units)
+        if rest == 0:
+            return (Part(quantity, unit_price, amount),), Decimal(0)
+        return (
+            Part(Decimal(units - rest), unit_price, (units - rest) * unit_price),
+            Part(Decimal(rest), unit_price + 1, rest * (unit_price + 1)),
+        ), Decimal(0)
+    price = int((Decimal(amount) / quantity).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return (Part(quantity, price, amount),), price * quantity - amount

@@ -1,0 +1,337 @@
+"""Ledger operations. Every balance change locks the account row first (FOR UPDATE; SQLite
+holds the database write lock), so concurrent write-offs on one account are serialised and can
+never overdraw. Operations that lock several accounts lock them in id order (no deadlocks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from processing.db import lock_rows
+from processing.errors import InvalidInput, NotFound, Refused
+from processing.ledger.models import Account, BonusLot, LotMovement, Posting
+from processing.money import is_whole_kopecks
+from processing.types import money_total
+
+ZERO = Decimal("0.00")
+
+
+class PostingKind(StrEnum):
+    ACCRUAL = "accrual"
+    WRITE_OFF = "write_off"
+    RETURN_CLAWBACK = "return_clawback"
+    RETURN_CREDIT = "return_credit"
+    EXPIRY = "expiry"
+    CORRECTION = "correction"
+    OPENING = "opening_balance"
+    TRANSFER_IN = "transfer_in"
+    TRANSFER_OUT = "transfer_out"
+
+
+class AccountNotFound(NotFound):
+    code = "ACCOUNT_NOT_FOUND"
+    message = "Бонусный счёт не найден."
+
+
+class NotEnoughBonus(Refused):
+    code = "NOT_ENOUGH_BONUS"
+    message = "Недостаточно активных бонусов для списания."
+
+
+class InvalidBonusAmount(InvalidInput):
+    code = "INVALID_BONUS_AMOUNT"
+    message = "Сумма бонусов должна быть больше нуля и указана с точностью до копейки."
+
+
+class AccountInDebt(Refused):
+    code = "ACCOUNT_IN_DEBT"
+    message = "На счёте отрицательный баланс бонусов: перенос невозможен."
+
+
+@dataclass(frozen=True)
+class Balance:
+    total: Decimal  # sum of postings (may be < 0 only after a claw-back under allow-negative)
+    active: Decimal  # payable now
+    pending: Decimal  # accrued, not yet active
+
+
+@dataclass(frozen=True)
+class ExpiringBonus:
+    account_id: int
+    lot_id: int
+    amount: Decimal
+    expires_at: datetime
+
+
+def _require_positive(amount: Decimal) -> None:
+    if not isinstance(amount, Decimal) or amount <= ZERO or not is_whole_kopecks(amount):
+        raise InvalidBonusAmount(details={"amount": str(amount)})
+
+
+def open_account(session: Session, tenant_id: int, customer_id: int | None = None) -> Account:
+    account = Account(tenant_id=tenant_id, customer_id=customer_id, balance=ZERO)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def lock_account(session: Session, account_id: int) -> Account:
+    """Lock the account row and refresh it: the balance read afterwards is current."""
+    account = session.scalar(
+        lock_rows(select(Account).where(Account.id == account_id)).execution_options(
+            populate_existing=True
+        )
+    )
+    if account is None:
+        raise AccountNotFound(details={"account": account_id})
+    return account
+
+
+def _post(
+    session: Session,
+    account: Account,
+    kind: PostingKind,
+    amount: Decimal,
+    now: datetime,
+    operation: str | None,
+    reason: str | None,
+    author: str | None,
+) -> Posting:
+    account.balance = account.balance + amount
+    posting = Posting(
+        tenant_id=account.tenant_id,
+        account_id=account.id,
+        kind=kind.value,
+        amount=amount,
+        balance_after=account.balance,
+        created_at=now,
+        operation=operation,
+        reason=reason,
+        author=author,
+    )
+    session.add(posting)
+    session.flush()
+    return posting
+
+
+def credit(
+    session: Session,
+    account_id: int,
+    amount: Decimal,
+    kind: PostingKind,
+    *,
+    now: datetime,
+    activates_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    operation: str | None = None,
+    reason: str | None = None,
+    author: str | None = None,
+) -> Posting:
+    """Credit ``amount`` as a new lot. A debt (negative balance) is repaid first."""
+    _require_positive(amount)
+    account = lock_account(session, account_id)
+    debt = max(-account.balance, ZERO)
+    posting = _post(session, account, kind, amount, now, operation, reason, author)
+    lot = BonusLot(
+        account_id=account.id,
+        posting_id=posting.id,
+        amount=amount,
+        remaining=amount - min(debt, amount),
+        activates_at=activates_at or now,
+        expires_at=expires_at,
+    )
+    session.add(lot)
+    session.flush()
+    if lot.remaining > ZERO:
+        session.add(LotMovement(posting_id=posting.id, lot_id=lot.id, amount=lot.remaining))
+    return posting
+
+
+def _available_lots(session: Session, account_id: int, now: datetime) -> Sequence[BonusLot]:
+    """Active, unexpired lots with something left, soonest expiry first (no expiry last)."""
+    return session.scalars(
+        select(BonusLot)
+        .where(
+            BonusLot.account_id == account_id,
+            BonusLot.remaining > 0,
+            BonusLot.activates_at <= now,
+            (BonusLot.expires_at.is_(None)) | (BonusLot.expires_at > now),
+        )
+        .order_by(BonusLot.expires_at.is_(None), BonusLot.expires_at, BonusLot.id)
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def _drain(session: Session, posting: Posting, lots: Sequence[BonusLot], amount: Decimal) -> None:
+    left = amount
+    for lot in lots:
+        if left <= ZERO:
+            break
+        take = min(lot.remaining, left)
+        lot.remaining = lot.remaining - take
+        left -= take
+        session.add(LotMovement(posting_id=posting.id, lot_id=lot.id, amount=-take))
+    if left > ZERO:
+        raise AssertionError("lots hold less than the checked available amount")
+
+
+def debit(
+    session: Session,
+    account_id: int,
+    amount: Decimal,
+    kind: PostingKind,
+    *,
+    now: datetime,
+    operation: str | None = None,
+    reason: str | None = None,
+    author: str | None = None,
+) -> Posting:
+    """Take ``amount`` from active lots, soonest-expiring first; never below zero."""
+    _require_positive(amount)
+    account = lock_account(session, account_id)
+    lots = _available_lots(session, account.id, now)
+    available = sum((lot.remaining for lot in lots), ZERO)
+    if available < amount:
+        raise NotEnoughBonus(details={"available": str(available), "requested": str(amount)})
+    posting = _post(session, account, kind, -amount, now, operation, reason, author)
+    _drain(session, posting, lots, amount)
+    session.flush()
+    return posting
+
+
+def correct(
+    session: Session,
+    account_id: int,
+    amount: Decimal,
+    *,
+    reason: str,
+    author: str,
+    now: datetime,
+    expires_at: datetime | None = None,
+) -> Posting:
+    """A manual correction (signed), always with a reason and an author."""
+    if not reason.strip() or not author.strip():
+        raise InvalidInput("Для ручной корректировки укажите причину и автора.")
+    if amount < ZERO:
+        return debit(
+            session, account_id, -amount, PostingKind.CORRECTION,
+            now=now, reason=reason, author=author, operation="manual",
+        )  # fmt: skip
+    return credit(
+        session, account_id, amount, PostingKind.CORRECTION,
+        now=now, expires_at=expires_at, reason=reason, author=author, operation="manual",
+    )  # fmt: skip
+
+
+def _sum_remaining(session: Session, *conditions: ColumnElement[bool]) -> Decimal:
+    total = session.scalar(
+        select(money_total(BonusLot.remaining)).where(BonusLot.remaining > 0, *conditions)
+    )
+    return total if total is not None else ZERO
+
+
+def balance(session: Session, account_id: int, now: datetime) -> Balance:
+    total = session.scalar(select(Account.balance).where(Account.id == account_id))
+    if total is None:
+        raise AccountNotFound(details={"account": account_id})
+    mine = BonusLot.account_id == account_id
+    unexpired = (BonusLot.expires_at.is_(None)) | (BonusLot.expires_at > now)
+    return Balance(
+        total=total,
+        active=_sum_remaining(session, mine, unexpired, BonusLot.activates_at <= now),
+        pending=_sum_remaining(session, mine, unexpired, BonusLot.activates_at > now),
+    )
+
+
+def expiring(
+    session: Session, tenant_id: int, now: datetime, within: timedelta
+) -> list[ExpiringBonus]:
+    """Bonus that will expire in ``(now, now + within]``, lot by lot (for reminders)."""
+    rows = session.execute(
+        select(BonusLot.account_id, BonusLot.id, BonusLot.remaining, BonusLot.expires_at)
+        .join(Account, Account.id == BonusLot.account_id)
+        .where(
+            Account.tenant_id == tenant_id,
+            BonusLot.remaining > 0,
+            BonusLot.expires_at > now,
+            BonusLot.expires_at <= now + within,
+        )
+        .order_by(BonusLot.expires_at, BonusLot.id)
+    )
+    return [ExpiringBonus(a, lot, amount, at) for a, lot, amount, at in rows if at is not None]
+
+
+def expire_due(session: Session, now: datetime, batch: int = 500) -> int:
+    """Expire what is due at ``now`` for up to ``batch`` accounts; returns how many accounts
+    were touched (0 means done). Re-running finds nothing: expired lots are left at zero."""
+    account_ids = session.scalars(
+        select(BonusLot.account_id)
+        .where(BonusLot.remaining > 0, BonusLot.expires_at <= now)
+        .group_by(BonusLot.account_id)
+        .order_by(BonusLot.account_id)
+        .limit(batch)
+    ).all()
+    for account_id in account_ids:
+        account = lock_account(session, account_id)
+        lots = session.scalars(
+            select(BonusLot)
+            .where(
+                BonusLot.account_id == account_id,
+                BonusLot.remaining > 0,
+                BonusLot.expires_at <= now,
+            )
+            .order_by(BonusLot.id)
+            .execution_options(populate_existing=True)
+        ).all()
+        amount = sum((lot.remaining for lot in lots), ZERO)
+        if amount <= ZERO:
+            continue
+        posting = _post(
+            session, account, PostingKind.EXPIRY, -amount, now, f"expiry:{now.date()}", None, None
+        )
+        _drain(session, posting, lots, amount)
+    session.flush()
+    return len(account_ids)
+
+
+def transfer_all(
+    session: Session,
+    source_id: int,
+    target_id: int,
+    *,
+    now: datetime,
+    reason: str,
+    author: str,
+) -> None:
+    """Move every lot with a remainder (keeping activation and expiry) to another account."""
+    first, second = sorted((source_id, target_id))
+    lock_account(session, first)
+    lock_account(session, second)
+    source = lock_account(session, source_id)
+    if source.balance < ZERO:
+        raise AccountInDebt(details={"balance": str(source.balance)})
+    lots = session.scalars(
+        select(BonusLot)
+        .where(BonusLot.account_id == source_id, BonusLot.remaining > 0)
+        .order_by(BonusLot.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    amount = sum((lot.remaining for lot in lots), ZERO)
+    if amount == ZERO:
+        return
+    moved = [(lot, lot.remaining) for lot in lots]
+    operation = f"transfer:{source_id}->{target_id}"
+    out = _post(session, source, PostingKind.TRANSFER_OUT, -amount, now, operation, reason, author)
+    _drain(session, out, lots, amount)
+    for lot, part in moved:
+        credit(
+            session, target_id, part, PostingKind.TRANSFER_IN,
+            now=now, activates_at=lot.activates_at, expires_at=lot.expires_at,
+            operation=operation, reason=reason, author=author,
+        )  # fmt: skip

@@ -1,0 +1,159 @@
+"""Program rules as plain values: parsed and validated from the JSON stored per version.
+
+Percentages and sums are ``Decimal`` strings in JSON, never floats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from processing.errors import InvalidInput
+
+WINDOW_KINDS = ("rolling_days", "calendar_month", "calendar_quarter", "calendar_year")
+HUNDRED = Decimal(100)
+
+
+class InvalidProgramRules(InvalidInput):
+    code = "INVALID_PROGRAM_RULES"
+    message = "Неверные правила программы лояльности."
+
+
+def _bad(path: str, message: str) -> InvalidProgramRules:
+    return InvalidProgramRules(f"{message} (поле {path})", details={"field": path})
+
+
+def _decimal(data: dict[str, Any], key: str, path: str, default: str | None = None) -> Decimal:
+    raw = data.get(key, default)
+    if raw is None or isinstance(raw, bool | float):
+        raise _bad(f"{path}.{key}", "Ожидается число в виде строки или целого")
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation as exc:
+        raise _bad(f"{path}.{key}", "Ожидается число") from exc
+    if not value.is_finite() or value < 0:
+        raise _bad(f"{path}.{key}", "Ожидается неотрицательное число")
+    return value
+
+
+def _percent(data: dict[str, Any], key: str, path: str, default: str | None = None) -> Decimal:
+    value = _decimal(data, key, path, default)
+    if value > HUNDRED:
+        raise _bad(f"{path}.{key}", "Процент не может превышать 100")
+    return value
+
+
+def _int(data: dict[str, Any], key: str, path: str, default: int | None = None) -> int | None:
+    raw = data.get(key, default)
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise _bad(f"{path}.{key}", "Ожидается целое неотрицательное число")
+    return raw
+
+
+@dataclass(frozen=True)
+class Level:
+    code: str
+    name: str
+    threshold: Decimal  # rubles of net purchases, or a number of purchases
+    discount_percent: Decimal
+
+
+@dataclass(frozen=True)
+class Window:
+    kind: str  # one of WINDOW_KINDS
+    days: int = 0  # for rolling_days
+    previous: bool = False  # calendar kinds: the previous period instead of the current one
+
+
+@dataclass(frozen=True)
+class LevelRules:
+    basis: str  # "sum" or "count"
+    window: Window
+    levels: tuple[Level, ...]  # ascending thresholds; the first is the entry level
+
+    def by_code(self, code: str | None) -> Level | None:
+        return next((level for level in self.levels if level.code == code), None)
+
+    def rank(self, code: str | None) -> int:
+        return next((i for i, level in enumerate(self.levels) if level.code == code), -1)
+
+
+@dataclass(frozen=True)
+class BonusRules:
+    default_accrual_percent: Decimal
+    accrual_percent_by_level: dict[str, Decimal]
+    max_payment_percent: Decimal
+    activation_delay_days: int
+    lifetime_days: int | None  # None: bonus never expires
+    accrue_on_no_discount_lines: bool
+
+    def accrual_percent(self, level_code: str | None) -> Decimal:
+        if level_code is not None and level_code in self.accrual_percent_by_level:
+            return self.accrual_percent_by_level[level_code]
+        return self.default_accrual_percent
+
+
+def parse_level_rules(data: Any) -> LevelRules:
+    if not isinstance(data, dict):
+        raise _bad("rules", "Ожидается объект")
+    basis = data.get("basis")
+    if basis not in ("sum", "count"):
+        raise _bad("rules.basis", "Основание уровня: sum или count")
+    window_data = data.get("window")
+    if not isinstance(window_data, dict) or window_data.get("kind") not in WINDOW_KINDS:
+        raise _bad("rules.window.kind", f"Период: {', '.join(WINDOW_KINDS)}")
+    days = _int(window_data, "days", "rules.window", 0) or 0
+    if window_data["kind"] == "rolling_days" and days < 1:
+        raise _bad("rules.window.days", "Укажите число дней скользящего периода")
+    window = Window(window_data["kind"], days, bool(window_data.get("previous", False)))
+    raw_levels = data.get("levels")
+    if not isinstance(raw_levels, list) or not raw_levels:
+        raise _bad("rules.levels", "Укажите хотя бы один уровень")
+    levels = []
+    for i, item in enumerate(raw_levels):
+        path = f"rules.levels[{i}]"
+        if not isinstance(item, dict) or not str(item.get("code", "")).strip():
+            raise _bad(f"{path}.code", "У уровня должен быть код")
+        levels.append(
+            Level(
+                code=str(item["code"]).strip(),
+                name=str(item.get("name") or item["code"]),
+                threshold=_decimal(item, "threshold", path, "0"),
+                discount_percent=_percent(item, "discount_percent", path, "0"),
+            )
+        )
+    thresholds = [level.threshold for level in levels]
+    if thresholds != sorted(thresholds) or len(set(thresholds)) != len(thresholds):
+        raise _bad("rules.levels", "Пороги уровней должны строго возрастать")
+    if len({level.code for level in levels}) != len(levels):
+        raise _bad("rules.levels", "Коды уровней должны быть разными")
+    return LevelRules(basis=basis, window=window, levels=tuple(levels))
+
+
+def parse_bonus_rules(data: Any) -> BonusRules:
+    if not isinstance(data, dict):
+        raise _bad("rules", "Ожидается объект")
+    by_level_raw = data.get("accrual_percent_by_level", {})
+    if not isinstance(by_level_raw, dict):
+        raise _bad("rules.accrual_percent_by_level", "Ожидается объект код уровня → процент")
+    by_level = {
+        str(code): _percent(by_level_raw, code, "rules.accrual_percent_by_level")
+        for code in by_level_raw
+    }
+    lifetime_days = _int(data, "lifetime_days", "rules")
+    if lifetime_days == 0:
+        raise _bad("rules.lifetime_days", "Срок жизни бонусов — не меньше 1 дня (или не задан)")
+    return BonusRules(
+        default_accrual_percent=_percent(data, "accrual_percent", "rules", "0"),
+        accrual_percent_by_level=by_level,
+        max_payment_percent=_percent(data, "max_payment_percent", "rules", "0"),
+        activation_delay_days=_int(data, "activation_delay_days", "rules", 0) or 0,
+        lifetime_days=lifetime_days,
+        accrue_on_no_discount_lines=bool(data.get("accrue_on_no_discount_lines", False)),
+    )
+
+
+PARSERS = {"discount_level": parse_level_rules, "bonus": parse_bonus_rules}

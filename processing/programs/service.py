@@ -1,0 +1,154 @@
+"""Creating programs and versions, and finding the rules valid for a store at a moment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from processing.errors import Conflict, InvalidInput, NotFound
+from processing.programs.models import Program, ProgramVersion
+from processing.programs.rules import (
+    PARSERS,
+    BonusRules,
+    LevelRules,
+    parse_bonus_rules,
+    parse_level_rules,
+)
+from processing.tenants.models import Store, StoreGroup, Tenant
+from processing.tenants.service import check_code
+
+
+class ProgramNotFound(NotFound):
+    code = "PROGRAM_NOT_FOUND"
+    message = "Программа лояльности не найдена."
+
+
+class ProgramVersionOverlap(Conflict):
+    code = "PROGRAM_VERSION_OVERLAP"
+    message = "Период действия версии пересекается с уже заданной версией программы."
+
+
+def add_program(session: Session, tenant: Tenant, kind: str, code: str, name: str) -> Program:
+    if kind not in PARSERS:
+        raise InvalidInput(f"Вид программы: {', '.join(PARSERS)}.", details={"field": "kind"})
+    code = check_code("code", code)
+    exists = select(Program.id).where(Program.tenant_id == tenant.id, Program.code == code)
+    if session.scalar(exists) is not None:
+        raise Conflict("Программа с таким кодом уже есть.", details={"program": code})
+    program = Program(tenant_id=tenant.id, kind=kind, code=code, name=name.strip() or code)
+    session.add(program)
+    session.flush()
+    return program
+
+
+def get_program(session: Session, tenant: Tenant, code: str) -> Program:
+    program = session.scalar(
+        select(Program).where(Program.tenant_id == tenant.id, Program.code == code)
+    )
+    if program is None:
+        raise ProgramNotFound(details={"program": code})
+    return program
+
+
+def add_version(
+    session: Session,
+    program: Program,
+    rules: dict[str, Any],
+    effective_from: datetime,
+    effective_to: datetime | None = None,
+    *,
+    stores: list[Store] | None = None,
+    store_groups: list[StoreGroup] | None = None,
+) -> ProgramVersion:
+    """Add rules valid from ``effective_from``. An open-ended version that started earlier is
+    closed at ``effective_from``; any other overlap is refused."""
+    PARSERS[program.kind](rules)
+    if effective_to is not None and effective_to <= effective_from:
+        raise InvalidInput("Дата окончания версии должна быть позже даты начала.")
+    owners = [s.tenant_id for s in stores or []] + [g.tenant_id for g in store_groups or []]
+    for owner in owners:
+        if owner != program.tenant_id:
+            raise InvalidInput("Магазин или группа принадлежат другому тенанту.")
+    for version in session.scalars(
+        select(ProgramVersion).where(ProgramVersion.program_id == program.id)
+    ):
+        if version.effective_to is None and version.effective_from < effective_from:
+            version.effective_to = effective_from
+            continue
+        ends_before = effective_to is not None and effective_to <= version.effective_from
+        starts_after = version.effective_to is not None and version.effective_to <= effective_from
+        if not (ends_before or starts_after):
+            raise ProgramVersionOverlap(details={"version": version.id})
+    version = ProgramVersion(
+        program_id=program.id,
+        effective_from=effective_from,
+        effective_to=effective_to,
+        rules=rules,
+        stores=list(stores or []),
+        store_groups=list(store_groups or []),
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+@dataclass(frozen=True)
+class ActiveRules:
+    """The rules in force for one store at one moment (``None``: no such program)."""
+
+    levels: LevelRules | None = None
+    levels_version_id: int | None = None
+    bonus: BonusRules | None = None
+    bonus_version_id: int | None = None
+
+
+def _specificity(version: ProgramVersion, store: Store) -> int | None:
+    """2: names the store; 1: names one of its groups; 0: all stores; None: not for it."""
+    if not version.stores and not version.store_groups:
+        return 0
+    if any(s.id == store.id for s in version.stores):
+        return 2
+    group_ids = {group.id for group in store.groups}
+    if any(group.id in group_ids for group in version.store_groups):
+        return 1
+    return None
+
+
+def rules_at(session: Session, store: Store, at: datetime) -> ActiveRules:
+    """Rules valid for ``store`` at ``at``: per kind, the most specific scope wins, then the
+    latest start."""
+    versions = session.scalars(
+        select(ProgramVersion)
+        .join(Program)
+        .where(
+            Program.tenant_id == store.tenant_id,
+            ProgramVersion.effective_from <= at,
+            (ProgramVersion.effective_to.is_(None)) | (ProgramVersion.effective_to > at),
+        )
+        .options(
+            selectinload(ProgramVersion.program),
+            selectinload(ProgramVersion.stores),
+            selectinload(ProgramVersion.store_groups),
+        )
+    ).all()
+    best: dict[str, tuple[tuple[int, datetime, int], ProgramVersion]] = {}
+    for version in versions:
+        scope = _specificity(version, store)
+        if scope is None:
+            continue
+        key = (scope, version.effective_from, version.id)
+        kind = version.program.kind
+        if kind not in best or key > best[kind][0]:
+            best[kind] = (key, version)
+    levels = best.get("discount_level")
+    bonus = best.get("bonus")
+    return ActiveRules(
+        levels=parse_level_rules(levels[1].rules) if levels else None,
+        levels_version_id=levels[1].id if levels else None,
+        bonus=parse_bonus_rules(bonus[1].rules) if bonus else None,
+        bonus_version_id=bonus[1].id if bonus else None,
+    )
