@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
@@ -16,9 +17,12 @@ from sqlalchemy.orm import Session
 
 from config import Settings, load_settings
 from connector import migrate
-from processing.demo import DEMO_POS_TOKEN, seed_demo
+from processing.cards.numbers import CHECK_DIGITS
+from processing.cards.service import add_template, generate_cards, get_template
+from processing.demo import DEMO_POS_TOKEN, DemoCards, seed_demo
 from processing.errors import ConnectorError
 from processing.tenants.service import add_pos, add_store, add_tenant, get_store, get_tenant
+from processing.tenants.tariffs import DEFAULT_TARIFF, TARIFFS
 from sync.runtime import Runtime, activate
 from sync.schedule import dispatch_inline, dispatch_to_rq, run_schedule
 
@@ -62,8 +66,9 @@ def serve() -> None:
     if settings.embedded:
         migrate.upgrade(settings.database_url)
         with _transaction(runtime) as session:
-            if seed_demo(session):
-                click.echo(f"Demo tenant seeded; POS token: {DEMO_POS_TOKEN}")
+            cards = seed_demo(session)
+        if cards:
+            _echo_demo(cards)
     schedule_stop = threading.Event()
     if not settings.uses_redis:
         # Without Redis nobody else runs the periodic jobs: this process does, inline.
@@ -165,9 +170,17 @@ def demo() -> None:
         raise click.ClickException("the demo tenant is only for the embedded SQLite mode")
     migrate.upgrade(runtime.settings.database_url)
     with _transaction(runtime) as session:
-        created = seed_demo(session)
-    click.echo("Demo tenant seeded." if created else "Demo tenant already exists.")
-    click.echo(f"POS token: {DEMO_POS_TOKEN}")
+        cards = seed_demo(session)
+    if cards:
+        _echo_demo(cards)
+    else:
+        click.echo(f"Demo tenant already exists. POS token: {DEMO_POS_TOKEN}")
+
+
+def _echo_demo(cards: DemoCards) -> None:
+    click.echo(f"Demo tenant seeded. POS token: {DEMO_POS_TOKEN}")
+    click.echo(f"Cards with 1000.00 bonus: {', '.join(cards.personal)}")
+    click.echo(f"Blank cards: {', '.join(cards.blank)}")
 
 
 @main.group()
@@ -178,10 +191,13 @@ def tenant() -> None:
 @tenant.command("add")
 @click.argument("code")
 @click.argument("name")
-def tenant_add(code: str, name: str) -> None:
-    """Create a tenant."""
+@click.option(
+    "--tariff", type=click.Choice(sorted(TARIFFS)), default=DEFAULT_TARIFF, show_default=True
+)
+def tenant_add(code: str, name: str, tariff: str) -> None:
+    """Create a tenant with its tariff's limits."""
     with _transaction(_runtime()) as session:
-        created = add_tenant(session, code, name)
+        created = add_tenant(session, code, name, tariff)
         click.echo(f"Tenant {created.code} created (id {created.id}).")
 
 
@@ -217,3 +233,53 @@ def pos_add(tenant_code: str, store_code: str, code: str) -> None:
         store = get_store(session, get_tenant(session, tenant_code), store_code)
         issued = add_pos(session, store, code)
         click.echo(f"POS {issued.pos.code} registered. Token (shown once): {issued.token}")
+
+
+@main.group()
+def cards() -> None:
+    """Card series and pre-printed cards."""
+
+
+@cards.command("template-add")
+@click.argument("tenant_code")
+@click.argument("code")
+@click.option("--name", required=True, help="Series name.")
+@click.option("--type", "card_type", required=True, help='Shown on the card, e.g. "5%".')
+@click.option("--prefix", required=True, help="Leading digits of every number.")
+@click.option("--length", "number_length", type=int, required=True, help="Digits in all.")
+@click.option("--check-digit", type=click.Choice(CHECK_DIGITS), default="luhn", show_default=True)
+@click.option("--range-start", type=int, default=1, show_default=True)
+@click.option("--range-end", type=int, help="Last serial (default: as many as fit).")
+def cards_template_add(
+    tenant_code: str,
+    code: str,
+    name: str,
+    card_type: str,
+    prefix: str,
+    number_length: int,
+    check_digit: str,
+    range_start: int,
+    range_end: int | None,
+) -> None:
+    """Create a card series (number template)."""
+    with _transaction(_runtime()) as session:
+        template = add_template(
+            session, get_tenant(session, tenant_code), code=code, name=name,
+            card_type=card_type, prefix=prefix, number_length=number_length,
+            check_digit=check_digit, range_start=range_start, range_end=range_end,
+        )  # fmt: skip
+        click.echo(f"Card series {template.code} created: serials {template.range_start}-"
+                   f"{template.range_end}.")  # fmt: skip
+
+
+@cards.command("generate")
+@click.argument("tenant_code")
+@click.argument("template_code")
+@click.argument("count", type=int)
+def cards_generate(tenant_code: str, template_code: str, count: int) -> None:
+    """Issue COUNT pre-printed cards of a series and print their numbers, one per line."""
+    with _transaction(_runtime()) as session:
+        template = get_template(session, get_tenant(session, tenant_code), template_code)
+        issued = generate_cards(session, template, count, author="cli", now=datetime.now(UTC))
+        numbers = [card.number for card in issued]
+    click.echo("\n".join(numbers))

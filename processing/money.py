@@ -19,8 +19,11 @@ def is_whole_kopecks(value: Decimal) -> bool:
     return value.is_finite() and value == value.quantize(KOPECK, rounding=ROUND_HALF_UP)
 
 
-def to_kopecks(value: Decimal) -> int:
-    """Exact conversion of rubles to kopecks; a fraction of a kopeck is an error, not rounded."""
+def to_kopecks(value: Decimal | int) -> int:
+    """Exact conversion of rubles to kopecks; a fraction of a kopeck is an error, not rounded.
+    Whole rubles may be given as ``int``; float is refused."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value * 100
     if not isinstance(value, Decimal):
         raise TypeError(f"money must be Decimal, got {type(value).__name__}")
     if not is_whole_kopecks(value):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from processing.cards.models import Card, CardStatusChange, CardTemplate
 from processing.cards.numbers import CHECK_DIGITS, build_number, has_valid_check_digit, luhn_digit
 from processing.customers.models import Customer
+from processing.customers.service import find_by_phone
 from processing.db import lock_rows
 from processing.errors import Conflict, InvalidInput, NotFound, Refused
 from processing.ledger.models import Account
@@ -417,9 +418,26 @@ def virtual_card(session: Session, customer: Customer, *, author: str, now: date
     return card
 
 
+def card_for_phone(
+    session: Session, tenant: Tenant, phone: str, *, author: str, now: datetime
+) -> Card:
+    """Identification by phone: the customer's virtual card."""
+    customer = find_by_phone(session, tenant, phone)
+    if customer is None:
+        raise CardNotFound("Покупатель с таким телефоном не найден.", details={"phone": phone})
+    return virtual_card(session, customer, author=author, now=now)
+
+
 def require_active(card: Card, now: datetime) -> None:
     """Only an active card, within its validity, accrues and pays."""
     if card.status == CardStatus.BLOCKED:
         raise CardBlocked(details={"number": card.number})
     if card.status != CardStatus.ACTIVE or (card.valid_until and card.valid_until <= now):
         raise CardNotActive(details={"number": card.number, "status": card.status})
+
+
+def card_account_id(card: Card) -> int:
+    """The account an activated card accrues to and pays from."""
+    if card.account_id is None:
+        raise CardNotActive(details={"number": card.number, "status": card.status})
+    return card.account_id

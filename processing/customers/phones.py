@@ -21,14 +21,14 @@ _SEPARATORS = re.compile(r"[\s()\-.]")
 
 def normalise_phone(raw: str) -> str:
     text = _SEPARATORS.sub("", raw.strip())
-    if text.startswith("+"):
-        if not text.startswith("+7"):
-            raise InvalidPhone(details={"phone": raw})
-        text = text[1:]
-    if not text.isdigit():
+    if text.startswith("+7"):
+        digits = text[2:]
+    elif text.startswith("+"):
         raise InvalidPhone(details={"phone": raw})
-    if len(text) == 11 and text[0] in "78":
-        text = text[1:]
-    if len(text) != 10:
+    elif len(text) == 11 and text[:1] in ("7", "8"):
+        digits = text[1:]
+    else:
+        digits = text
+    if len(digits) != 10 or not digits.isdigit():
         raise InvalidPhone(details={"phone": raw})
-    return "+7" + text
+    return "+7" + digits

@@ -6,6 +6,7 @@ Percentages and sums are ``Decimal`` strings in JSON, never floats.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -89,6 +90,13 @@ class BonusRules:
     activation_delay_days: int
     lifetime_days: int | None  # None: bonus never expires
     accrue_on_no_discount_lines: bool
+
+    def lot_dates(self, accrued_at: datetime) -> tuple[datetime, datetime | None]:
+        """When bonus accrued at ``accrued_at`` becomes payable and when it expires."""
+        activates_at = accrued_at + timedelta(days=self.activation_delay_days)
+        if self.lifetime_days is None:
+            return activates_at, None
+        return activates_at, activates_at + timedelta(days=self.lifetime_days)
 
     def accrual_percent(self, level_code: str | None) -> Decimal:
         if level_code is not None and level_code in self.accrual_percent_by_level:

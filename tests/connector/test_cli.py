@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from config import load_settings
 from connector.cli import gunicorn_command, main
+from processing.cards.models import Card
+from processing.cards.numbers import has_valid_check_digit
 from processing.tenants.models import Pos, Store, Tenant
 
 pytestmark = pytest.mark.committed
@@ -99,6 +101,7 @@ def test_demo_seeds_embedded_database_once(
     first = runner.invoke(main, ["demo"])
     assert first.exit_code == 0, first.output
     assert "Demo tenant seeded." in first.output and "demo-pos-token" in first.output
+    assert "Cards with 1000.00 bonus: 2775" in first.output
     second = runner.invoke(main, ["demo"])
     assert "already exists" in second.output
 
@@ -111,3 +114,22 @@ def test_production_serve_uses_gunicorn_sync_workers_without_preload(database_ur
     assert command[command.index("--worker-class") + 1] == "sync"
     assert "--preload" not in command
     assert command[-1] == "connector.app:create_app()"
+
+
+def test_card_series_and_pre_printed_cards(cli: CliRunner, engine: Engine) -> None:
+    assert cli.invoke(main, ["tenant", "add", "acme", "Acme", "--tariff", "start"]).exit_code == 0
+    result = cli.invoke(
+        main,
+        ["cards", "template-add", "acme", "t5", "--name", "Карта 5%", "--type", "5%",
+         "--prefix", "2775", "--length", "13", "--check-digit", "ean13", "--range-end", "500"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = cli.invoke(main, ["cards", "generate", "acme", "t5", "3"])
+    assert result.exit_code == 0, result.output
+    numbers = result.output.split()
+    assert len(numbers) == 3 and all(has_valid_check_digit(n, "ean13") for n in numbers)
+    with Session(engine) as session:
+        stored = session.scalars(select(Card.number).order_by(Card.id)).all()
+        assert list(stored) == numbers
+    refused = cli.invoke(main, ["cards", "generate", "acme", "t5", "600"])
+    assert refused.exit_code == 1 and "CARD_RANGE_EXHAUSTED" in refused.output
