@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from connector.api import Blueprint
 from connector.db import app_runtime, db_session
-from connector.fields import Schema
+from mappings.fields import Schema
 from processing.errors import Unavailable
 
 log = logging.getLogger(__name__)

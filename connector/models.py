@@ -6,6 +6,7 @@ from processing.db import Base
 from processing.ledger import models as ledger_models
 from processing.levels import models as level_models
 from processing.programs import models as program_models
+from processing.receipts import models as receipt_models
 from processing.tenants import models as tenant_models
 from sync import models as sync_models
 
@@ -18,6 +19,7 @@ __all__ = [
     "level_models",
     "metadata",
     "program_models",
+    "receipt_models",
     "sync_models",
     "tenant_models",
 ]

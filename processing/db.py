@@ -98,16 +98,16 @@ def insert_ignore(
     session: Session,
     table: InsertTarget,
     rows: Sequence[Mapping[str, Any]],
-    conflict_columns: Iterable[str],
+    conflict_columns: Iterable[str] | None,
 ) -> int:
     """``INSERT ... ON CONFLICT (cols) DO NOTHING`` as one multi-row statement; returns how many
-    rows were inserted. Callers chunk very large inputs."""
+    rows were inserted. ``None`` ignores a conflict on any unique constraint. Callers chunk very
+    large inputs."""
     if not rows:
         return 0
+    target = list(conflict_columns) if conflict_columns is not None else None
     stmt = (
-        _insert_for(session, table)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        _insert_for(session, table).values(list(rows)).on_conflict_do_nothing(index_elements=target)
     )
     # SQLAlchemy reports an INSERT's rowcount only when asked to keep it.
     result: CursorResult[Any] = session.execute(  # type: ignore[assignment]

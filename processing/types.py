@@ -68,3 +68,23 @@ def money_total(
 ) -> ColumnElement[Decimal]:
     """``SUM`` of a money column, 0 when there are no rows, read back as ``Decimal``."""
     return type_coerce(func.coalesce(func.sum(column), 0), Money())
+
+
+class Quantity(TypeDecorator[Decimal]):
+    """A goods quantity with up to 3 decimals, stored as integer thousandths (``BIGINT``)."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | int | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        scaled = Decimal(value).scaleb(3)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than 3 decimals")
+        return int(scaled)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(int(value)).scaleb(-3)

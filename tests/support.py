@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 
 from connector.api import Blueprint
 from connector.db import db_session
-from connector.fields import Money, Schema
+from mappings.fields import Money, Schema
 from processing.errors import InvalidInput
 from processing.tenants.service import add_tenant
 from sync.queue import enqueue

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from processing.programs.rules import BonusRules, Level, LevelRules
 
@@ -91,3 +92,52 @@ class Result:
     write_off_refusal: str | None
     cashier_messages: tuple[str, ...]
     customer_messages: tuple[str, ...]
+
+
+def result_to_json(result: Result) -> dict[str, Any]:
+    """A JSON-safe form (Decimals as strings) to keep a soft result until its commit."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, tuple | list):
+            return [convert(item) for item in value]
+        if isinstance(value, dict):
+            return {key: convert(item) for key, item in value.items()}
+        return value
+
+    return convert(asdict(result))  # type: ignore[no-any-return]
+
+
+def result_from_json(data: dict[str, Any]) -> Result:
+    def line(item: dict[str, Any]) -> LineResult:
+        return LineResult(
+            number=item["number"],
+            amount=Decimal(item["amount"]),
+            discount=Decimal(item["discount"]),
+            bonus_payment=Decimal(item["bonus_payment"]),
+            final_amount=Decimal(item["final_amount"]),
+            accrual=Decimal(item["accrual"]),
+            parts=tuple(
+                LinePart(Decimal(p["quantity"]), Decimal(p["price"]), Decimal(p["amount"]))
+                for p in item["parts"]
+            ),
+            price_difference=Decimal(item["price_difference"]),
+            explanations=tuple(
+                Explanation(e["rule"], Decimal(e["amount"]), e["text"])
+                for e in item["explanations"]
+            ),
+        )
+
+    return Result(
+        lines=tuple(line(item) for item in data["lines"]),
+        amount=Decimal(data["amount"]),
+        discount=Decimal(data["discount"]),
+        bonus_payment=Decimal(data["bonus_payment"]),
+        final_amount=Decimal(data["final_amount"]),
+        accrual=Decimal(data["accrual"]),
+        max_bonus_payment=Decimal(data["max_bonus_payment"]),
+        write_off_refusal=data["write_off_refusal"],
+        cashier_messages=tuple(data["cashier_messages"]),
+        customer_messages=tuple(data["customer_messages"]),
+    )

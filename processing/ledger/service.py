@@ -32,6 +32,7 @@ class PostingKind(StrEnum):
     OPENING = "opening_balance"
     TRANSFER_IN = "transfer_in"
     TRANSFER_OUT = "transfer_out"
+    REVERSAL = "reversal"  # a rolled-back transaction's postings, undone lot by lot
 
 
 class AccountNotFound(NotFound):
@@ -335,3 +336,83 @@ def transfer_all(
             now=now, activates_at=lot.activates_at, expires_at=lot.expires_at,
             operation=operation, reason=reason, author=author,
         )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ClawBack:
+    posting: Posting | None
+    taken: Decimal  # what the account actually lost
+    shortfall: Decimal  # what could not be taken back (cap-at-zero policy)
+
+
+def claw_back(
+    session: Session,
+    account_id: int,
+    amount: Decimal,
+    *,
+    allow_negative: bool,
+    now: datetime,
+    operation: str,
+    prefer_posting_id: int | None = None,
+) -> ClawBack:
+    """Take back accrued bonus (a return): first from the lot the accrual created, then from
+    any lot with a remainder, pending ones included. What is missing either drives the
+    balance below zero (``allow_negative``) or is reported as the shortfall."""
+    _require_positive(amount)
+    account = lock_account(session, account_id)
+    lots = session.scalars(
+        select(BonusLot)
+        .where(BonusLot.account_id == account_id, BonusLot.remaining > 0)
+        .order_by(
+            BonusLot.posting_id != (prefer_posting_id or 0),
+            BonusLot.expires_at.is_(None),
+            BonusLot.expires_at,
+            BonusLot.id,
+        )
+        .execution_options(populate_existing=True)
+    ).all()
+    available = sum((lot.remaining for lot in lots), ZERO)
+    take = min(amount, available)
+    charged = amount if allow_negative else take
+    if charged == ZERO:
+        return ClawBack(None, ZERO, amount)
+    posting = _post(
+        session, account, PostingKind.RETURN_CLAWBACK, -charged, now, operation, None, None
+    )
+    _drain(session, posting, lots, take)
+    session.flush()
+    return ClawBack(posting, charged, amount - charged)
+
+
+class ReversalRefused(Refused):
+    code = "BONUS_ALREADY_SPENT"
+    message = "Отмена невозможна: начисленные бонусы уже использованы."
+
+
+def reverse(session: Session, posting_id: int, *, now: datetime, operation: str) -> Posting:
+    """Undo a posting exactly: the lots it drained get their amounts back, the lot it created
+    gives back what it got. Refused when that lot has been spent in the meantime."""
+    original = session.get_one(Posting, posting_id)
+    account = lock_account(session, original.account_id)
+    movements = session.scalars(
+        select(LotMovement).where(LotMovement.posting_id == posting_id).order_by(LotMovement.id)
+    ).all()
+    lots = {
+        lot.id: lot
+        for lot in session.scalars(
+            select(BonusLot)
+            .where(BonusLot.id.in_([m.lot_id for m in movements]))
+            .execution_options(populate_existing=True)
+        )
+    }
+    if any(lots[m.lot_id].remaining < m.amount for m in movements if m.amount > ZERO):
+        raise ReversalRefused(details={"posting": posting_id})
+    posting = _post(
+        session, account, PostingKind.REVERSAL, -original.amount, now, operation, None, None
+    )
+    for movement in movements:
+        lot = lots[movement.lot_id]
+        lot.remaining = lot.remaining - movement.amount
+        session.add(LotMovement(posting_id=posting.id, lot_id=lot.id, amount=-movement.amount))
+    session.flush()
+    return posting

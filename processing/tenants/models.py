@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    false,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from processing.db import Base
-from processing.types import UtcDateTime
+from processing.types import Money, UtcDateTime
 
 
 class Tenant(Base):
@@ -30,6 +42,12 @@ class Tenant(Base):
     questionnaire_required: Mapped[list[str]] = mapped_column(
         JSON, default=list, server_default="[]"
     )
+    # Processing policies (see docs/pos-api.md).
+    sums_tolerance: Mapped[Decimal] = mapped_column(Money(), server_default="1")
+    return_policy: Mapped[str] = mapped_column(String(16), server_default="cap_at_zero")
+    rollback_window_hours: Mapped[int] = mapped_column(Integer, server_default="24")
+    phone_write_off: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    phone_level_discount: Mapped[bool] = mapped_column(Boolean, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
     stores: Mapped[list[Store]] = relationship(back_populates="tenant")

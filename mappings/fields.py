@@ -7,6 +7,7 @@ Default validation messages are Russian: the 1C programmer and the cashier read 
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,10 @@ from marshmallow import Schema as _Schema
 from marshmallow import fields
 
 from processing.money import is_whole_kopecks, round_money
+
+THOUSANDTH = Decimal("0.001")
+MAX_QUANTITY = Decimal("99999.999")
+MAX_SUM = Decimal("99999999.99")
 
 _FIELD_MESSAGES: dict[type[fields.Field[Any]], dict[str, str]] = {
     fields.Field: {
@@ -69,3 +74,52 @@ class Money(fields.Decimal):
         if value is None:
             return None
         return round_money(Decimal(value))
+
+
+class Quantity(fields.Decimal):
+    """A goods quantity: greater than zero, at most 3 decimals."""
+
+    default_error_messages = {  # noqa: RUF012 - marshmallow merges this class attribute
+        "quantity": "Количество — больше нуля, не более 3 знаков после запятой и не больше 99999.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(as_string=False, allow_nan=False, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, bool | float):
+            raise self.make_error("invalid")
+        quantity = super()._deserialize(value, attr, data, **kwargs)
+        if not (0 < quantity <= MAX_QUANTITY) or quantity != quantity.quantize(THOUSANDTH):
+            raise self.make_error("quantity")
+        return quantity
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Decimal | None:
+        return None if value is None else Decimal(value).quantize(THOUSANDTH)
+
+
+class ReceiptSum(Money):
+    """A sum on a receipt: not negative, not absurd."""
+
+    default_error_messages = {  # noqa: RUF012 - marshmallow merges this class attribute
+        "range": "Сумма — от 0 до 99 999 999,99.",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        amount = super()._deserialize(value, attr, data, **kwargs)
+        if not Decimal(0) <= amount <= MAX_SUM:
+            raise self.make_error("range")
+        return amount
+
+
+class StoreDateTime(fields.DateTime):
+    """ISO 8601 date-time; without a zone it is the store's local time (as 1C sends it), kept
+    naive here and converted with the store's zone at the mapping edge."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise self.make_error("invalid") from exc

@@ -1,0 +1,202 @@
+"""POS and 1C receipt endpoints: identify, soft calculation, fiscal commit, return, rollback,
+visits and offline batches. A cashier waits on each call."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from connector.api import Blueprint
+from connector.db import db_session
+from connector.onec_http.auth import check_named_pos, pos_context
+from mappings import pos as wire
+from mappings.fields import Schema, StoreDateTime
+from processing.cards.service import STATUS_TITLES, CardStatus
+from processing.errors import InvalidInput
+from processing.receipts import returns, service
+from processing.receipts.inputs import PosContext, ReceiptInput
+from processing.receipts.service import NotSupported
+
+blp = Blueprint(
+    "receipts",
+    __name__,
+    url_prefix="/api/v1",
+    description="POS processing: identify, calculate, commit, return, rollback, offline",
+)
+
+RECEIPT_EXAMPLE = {
+    "cashier": "c-01",
+    "cashier_name": "Иванова А.",
+    "shift": "17",
+    "number": "1042",
+    "sold_at": "2026-11-23T14:05:00",
+    "card_number": "2775000000018",
+    "lines": [
+        {"line": 1, "goods": "g-100", "qty": 1.0, "price": 199.90, "sum": 199.90},
+        {"line": 2, "goods": "g-200", "qty": 0.347, "price": 459.00, "sum": 159.27},
+        {"line": 3, "goods": "g-400", "qty": 2.0, "price": 89.99, "sum": 179.98,
+         "no_discount": True},
+    ],
+    "pay_bonus": 10.00,
+}  # fmt: skip
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class IdentifyIn(wire.IdentificationSchema):
+    expiring_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+
+
+@blp.route("/identify")
+class Identify(MethodView):
+    @blp.arguments(IdentifyIn, example={"card_number": "2775000000018"})
+    @blp.response(200, wire.IdentifyOut)
+    @blp.alt_response(404, description="CARD_NOT_FOUND")
+    @blp.alt_response(400, description="VALIDATION_ERROR, CARD_NUMBER_INVALID, INVALID_PHONE")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Identify a customer by card number, magnetic track, NFC payload or phone."""
+        ctx = pos_context()
+        ident = wire.identification(data)
+        if ident is None:
+            raise InvalidInput("Укажите номер карты, дорожку, NFC или телефон.")
+        outcome = service.identify(
+            db_session(), ctx, ident, now=_now(), expiring_days=data["expiring_days"]
+        )
+        status = CardStatus(outcome.card.status)
+        return {
+            "card_number": outcome.card.number,
+            "card_status": status.value,
+            "card_status_title": STATUS_TITLES[status],
+            "customer_name": outcome.customer_name,
+            "balance": {
+                "total": outcome.balance_total,
+                "active": outcome.balance_active,
+                "pending": outcome.balance_pending,
+            },
+            "level": wire.level_body(outcome.level),
+            "expiring": {"sum": outcome.expiring, "days": outcome.expiring_days},
+            "write_off_allowed": outcome.write_off_allowed,
+            "write_off_refusal": outcome.write_off_refusal,
+            "questionnaire": {
+                "filled": outcome.questionnaire_filled,
+                "missing": outcome.questionnaire_missing,
+            },
+        }
+
+
+def _receipt(data: dict[str, Any]) -> tuple[PosContext, ReceiptInput]:
+    ctx = pos_context()
+    check_named_pos(ctx, data.get("store"), data.get("pos"))
+    unsupported = wire.unsupported_parts(data)
+    if unsupported:
+        raise NotSupported(
+            "Не поддерживается: купоны и подарочные сертификаты пока не обрабатываются.",
+            details={"fields": unsupported},
+        )
+    return ctx, wire.receipt_input(data, ctx.store.timezone)
+
+
+@blp.route("/receipts/calculate")
+class Calculate(MethodView):
+    @blp.arguments(wire.ReceiptSchema, example=RECEIPT_EXAMPLE)
+    @blp.response(200, wire.CalculationOut)
+    @blp.alt_response(404, description="CARD_NOT_FOUND")
+    @blp.alt_response(422, description="NOT_SUPPORTED")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Soft calculation: discounts, bonus payment and accrual; changes no balance."""
+        ctx, receipt = _receipt(data)
+        calc = service.calculate_receipt(db_session(), ctx, receipt, now=_now())
+        quantities = {line.number: line.quantity for line in receipt.lines}
+        body = wire.calculation_body(calc.result, quantities)
+        return {
+            **body,
+            "calculation_id": calc.calculation_id,
+            "card_number": calc.card.number if calc.card else None,
+            "level": wire.level_body(calc.level),
+        }
+
+
+@blp.route("/receipts/commit")
+class Commit(MethodView):
+    @blp.arguments(
+        wire.ReceiptSchema,
+        example={**RECEIPT_EXAMPLE, "calculation_id": "6f1c…", "transaction_id": "pos7-1042"},
+    )
+    @blp.response(200, wire.ReceiptOut)
+    @blp.alt_response(409, description="RECEIPT_CONFLICT: same identity, different body")
+    @blp.alt_response(
+        422,
+        description="RECEIPT_SUMS_MISMATCH, NOT_ENOUGH_BONUS, WRITE_OFF_NOT_ALLOWED, "
+        "CARD_BLOCKED, CARD_NOT_ACTIVE, NOT_SUPPORTED",
+    )
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Fiscal commit of a printed receipt (idempotent by receipt identity and by
+        ``transaction_id``). A receipt without card or phone is registered anonymously."""
+        ctx, receipt = _receipt(data)
+        committed = service.commit_receipt(db_session(), ctx, receipt, now=_now())
+        return wire.receipt_body(committed.receipt, committed.lines, replay=committed.replay)
+
+
+@blp.route("/receipts/return")
+class Return(MethodView):
+    @blp.arguments(
+        wire.ReturnSchema,
+        example={
+            "cashier": "c-01", "shift": "18", "number": "77",
+            "original_transaction_id": "0b8e6a54-…", "lines": [{"line": 1, "qty": 1}],
+        },
+    )  # fmt: skip
+    @blp.response(200, wire.ReceiptOut)
+    @blp.alt_response(404, description="RECEIPT_NOT_FOUND")
+    @blp.alt_response(422, description="RETURN_EXCEEDS_SALE")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Return by original receipt or transaction, full (no lines) or partial."""
+        ctx = pos_context()
+        request = wire.return_input(data, ctx.store.timezone)
+        committed = returns.return_receipt(db_session(), ctx, request, now=_now())
+        return wire.receipt_body(committed.receipt, committed.lines, replay=committed.replay)
+
+
+class RollbackOut(Schema):
+    transaction_id = fields.String()
+    status = fields.String()
+
+
+@blp.route("/transactions/<transaction_id>/rollback")
+class Rollback(MethodView):
+    @blp.response(200, RollbackOut, example={"transaction_id": "0b8e…", "status": "rolled_back"})
+    @blp.alt_response(404, description="RECEIPT_NOT_FOUND")
+    @blp.alt_response(422, description="ROLLBACK_NOT_ALLOWED")
+    def post(self, transaction_id: str) -> dict[str, Any]:
+        """Cancel a committed transaction: balances exactly as before (idempotent)."""
+        receipt = returns.rollback(db_session(), pos_context(), transaction_id, now=_now())
+        return {"transaction_id": receipt.transaction_id, "status": receipt.status}
+
+
+class VisitIn(wire.IdentificationSchema):
+    cashier = fields.String(required=True, validate=wire.CODE)
+    shift = fields.String(load_default="", validate=validate.Length(max=32))
+    number = fields.String(required=True, validate=wire.CODE)
+    sold_at = StoreDateTime()
+    transaction_id = fields.String(validate=validate.Length(min=1, max=64))
+
+
+@blp.route("/visits")
+class Visits(MethodView):
+    @blp.arguments(VisitIn, example={"cashier": "c-01", "number": "v-15", "phone": "+79160000001"})
+    @blp.response(200, wire.ReceiptOut)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Register a visit without lines (visit-counting programs)."""
+        ctx = pos_context()
+        committed = service.register_visit(
+            db_session(), ctx, ident=wire.identification(data), cashier_code=data["cashier"],
+            shift=data["shift"], number=data["number"],
+            sold_at=wire.store_moment(data.get("sold_at"), ctx.store.timezone),
+            client_txn_id=data.get("transaction_id"), now=_now(),
+        )  # fmt: skip
+        return wire.receipt_body(committed.receipt, committed.lines, replay=committed.replay)

@@ -1,0 +1,397 @@
+"""The POS / 1C JSON wire format: request schemas, their mapping to domain inputs, and the
+mapping of domain results to response bodies. Field names are short, flat and ASCII so BSL
+code reads them easily; money is a JSON number with two decimals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from mappings.cards import card_number_from_nfc, card_number_from_track, normalise_card_number
+from mappings.dates import is_empty_1c_date, store_time_to_utc
+from mappings.fields import Money, Quantity, ReceiptSum, Schema, StoreDateTime
+from processing.engine.kopecks import split_line
+from processing.engine.model import Result
+from processing.errors import InvalidInput
+from processing.levels.compute import LevelDecision
+from processing.money import from_kopecks, to_kopecks
+from processing.receipts.inputs import (
+    Identification,
+    LineInput,
+    ReceiptInput,
+    ReturnInput,
+    ReturnLineInput,
+)
+from processing.receipts.models import Receipt, ReceiptLine
+
+CODE = validate.Length(min=1, max=64)
+MAX_LINES = 1000
+
+
+class IdentificationSchema(Schema):
+    card_number = fields.String(validate=validate.Length(min=1, max=64))
+    card_track = fields.String(validate=validate.Length(min=1, max=200))
+    card_nfc = fields.String(validate=validate.Length(min=1, max=500))
+    phone = fields.String(validate=validate.Length(min=5, max=32))
+
+
+class LineSchema(Schema):
+    line = fields.Integer(validate=validate.Range(min=1, max=9999))
+    goods = fields.String(required=True, validate=CODE)
+    barcode = fields.String(validate=validate.Length(max=64))
+    groups = fields.List(fields.String(validate=CODE), validate=validate.Length(max=50))
+    qty = Quantity(required=True)
+    price = ReceiptSum(required=True)
+    sum = ReceiptSum(required=True)
+    no_discount = fields.Boolean(load_default=False)
+    seller = fields.String(validate=validate.Length(max=64))
+    final_sum = ReceiptSum()
+
+
+class PaymentSchema(Schema):
+    type = fields.String(
+        required=True, validate=validate.OneOf(["cash", "card", "sbp", "certificate", "other"])
+    )
+    sum = ReceiptSum(required=True)
+
+
+class ReceiptSchema(IdentificationSchema):
+    cashier = fields.String(required=True, validate=CODE)
+    cashier_name = fields.String(validate=validate.Length(max=255))
+    shift = fields.String(load_default="", validate=validate.Length(max=32))
+    number = fields.String(required=True, validate=CODE)
+    sold_at = StoreDateTime()
+    currency = fields.String(load_default="RUB", validate=validate.OneOf(["RUB"]))
+    store = fields.String(validate=CODE)
+    pos = fields.String(validate=CODE)
+    lines = fields.List(
+        fields.Nested(LineSchema), required=True, validate=validate.Length(min=1, max=MAX_LINES)
+    )
+    pay_bonus = ReceiptSum(load_default=Decimal("0.00"))
+    coupons = fields.List(fields.String(validate=CODE), load_default=list)
+    certificates = fields.List(fields.String(validate=CODE), load_default=list)
+    payments = fields.List(fields.Nested(PaymentSchema), load_default=list)
+    calculation_id = fields.String(validate=validate.Length(max=36))
+    transaction_id = fields.String(validate=validate.Length(min=1, max=64))
+
+    @validates_schema
+    def _unique_line_numbers(self, data: dict[str, Any], **_: Any) -> None:
+        numbers = [line.get("line") for line in data.get("lines", []) if line.get("line")]
+        if len(numbers) != len(set(numbers)):
+            raise ValidationError("Номера строк чека повторяются.", "lines")
+
+
+class ReturnLineSchema(Schema):
+    line = fields.Integer(required=True, validate=validate.Range(min=1, max=9999))
+    qty = Quantity(required=True)
+
+
+class ReturnSchema(Schema):
+    cashier = fields.String(required=True, validate=CODE)
+    cashier_name = fields.String(validate=validate.Length(max=255))
+    shift = fields.String(load_default="", validate=validate.Length(max=32))
+    number = fields.String(required=True, validate=CODE)
+    sold_at = StoreDateTime()
+    original_transaction_id = fields.String(validate=validate.Length(max=36))
+    original_shift = fields.String(validate=validate.Length(max=32))
+    original_number = fields.String(validate=CODE)
+    original_sold_at = StoreDateTime()
+    original_pos = fields.String(validate=CODE)
+    lines = fields.List(fields.Nested(ReturnLineSchema), load_default=list)
+    transaction_id = fields.String(validate=validate.Length(min=1, max=64))
+
+
+def store_moment(value: datetime | None, timezone: str) -> datetime | None:
+    if value is None or is_empty_1c_date(value):
+        return None
+    return store_time_to_utc(value, timezone)
+
+
+def identification(data: dict[str, Any]) -> Identification | None:
+    """The card or phone a request names: number, then magnetic track, then NFC, then phone."""
+    if data.get("card_number"):
+        return Identification(card_number=normalise_card_number(data["card_number"]))
+    if data.get("card_track"):
+        number = card_number_from_track(data["card_track"])
+        if number is None:
+            raise InvalidInput("Не удалось прочитать номер карты с магнитной полосы.",
+                               details={"field": "card_track"})  # fmt: skip
+        return Identification(card_number=number)
+    if data.get("card_nfc"):
+        number = card_number_from_nfc(data["card_nfc"])
+        if number is None:
+            raise InvalidInput("Не удалось прочитать номер карты из NFC-метки.",
+                               details={"field": "card_nfc"})  # fmt: skip
+        return Identification(card_number=number)
+    if data.get("phone"):
+        return Identification(phone=data["phone"])
+    return None
+
+
+def unsupported_parts(data: dict[str, Any]) -> list[str]:
+    """Receipt parts whose issues have not landed: answered «не поддерживается»."""
+    parts = []
+    if data.get("coupons"):
+        parts.append("coupons")
+    if data.get("certificates"):
+        parts.append("certificates")
+    if any(payment["type"] == "certificate" for payment in data.get("payments", [])):
+        parts.append("payments.certificate")
+    return parts
+
+
+def receipt_input(data: dict[str, Any], timezone: str) -> ReceiptInput:
+    lines = tuple(
+        LineInput(
+            number=line.get("line") or position,
+            goods_id=line["goods"],
+            quantity=line["qty"],
+            price=line["price"],
+            amount=line["sum"],
+            no_discount=line["no_discount"],
+            barcode=line.get("barcode"),
+            group_ids=tuple(line.get("groups", ())),
+            seller=line.get("seller"),
+            final_amount=line.get("final_sum"),
+        )
+        for position, line in enumerate(data["lines"], start=1)
+    )
+    return ReceiptInput(
+        cashier_code=data["cashier"],
+        cashier_name=data.get("cashier_name"),
+        shift=data["shift"],
+        number=data["number"],
+        sold_at=store_moment(data.get("sold_at"), timezone),
+        lines=lines,
+        identification=identification(data),
+        requested_bonus=data["pay_bonus"],
+        calculation_id=data.get("calculation_id"),
+        client_txn_id=data.get("transaction_id"),
+    )
+
+
+def return_input(data: dict[str, Any], timezone: str) -> ReturnInput:
+    return ReturnInput(
+        cashier_code=data["cashier"],
+        cashier_name=data.get("cashier_name"),
+        shift=data["shift"],
+        number=data["number"],
+        sold_at=store_moment(data.get("sold_at"), timezone),
+        original_transaction_id=data.get("original_transaction_id"),
+        original_shift=data.get("original_shift"),
+        original_number=data.get("original_number"),
+        original_sold_at=store_moment(data.get("original_sold_at"), timezone),
+        original_pos_code=data.get("original_pos"),
+        lines=tuple(ReturnLineInput(line["line"], line["qty"]) for line in data["lines"]),
+        client_txn_id=data.get("transaction_id"),
+    )
+
+
+def level_body(decision: LevelDecision | None) -> dict[str, Any] | None:
+    if decision is None or decision.level is None:
+        return None
+    body: dict[str, Any] = {
+        "code": decision.level.code,
+        "name": decision.level.name,
+        "discount_percent": decision.level.discount_percent,
+        "manual": decision.override is not None and decision.level == decision.override,
+        "next_code": decision.next_level.code if decision.next_level else None,
+        "next_name": decision.next_level.name if decision.next_level else None,
+        "needed": decision.needed,
+    }
+    return body
+
+
+def _parts(quantity: Decimal, final: Decimal) -> tuple[list[dict[str, Any]], Decimal]:
+    parts, difference = split_line(quantity, to_kopecks(final))
+    return (
+        [
+            {"qty": part.quantity, "price": from_kopecks(part.price),
+             "sum": from_kopecks(part.amount)}
+            for part in parts
+        ],
+        difference.scaleb(-2),
+    )  # fmt: skip
+
+
+def calculation_body(result: Result, quantities: dict[int, Decimal]) -> dict[str, Any]:
+    lines = []
+    for line in result.lines:
+        parts, difference = _parts(quantities[line.number], line.final_amount)
+        lines.append(
+            {
+                "line": line.number,
+                "qty": quantities[line.number],
+                "sum": line.amount,
+                "discount": line.discount,
+                "bonus_payment": line.bonus_payment,
+                "final_sum": line.final_amount,
+                "accrual": line.accrual,
+                "parts": parts,
+                "price_difference": difference,
+                "explanation": [
+                    {"rule": e.rule, "amount": e.amount, "text": e.text} for e in line.explanations
+                ],
+            }
+        )
+    return {
+        "lines": lines,
+        "totals": {
+            "sum": result.amount,
+            "discount": result.discount,
+            "bonus_payment": result.bonus_payment,
+            "final_sum": result.final_amount,
+            "accrual": result.accrual,
+        },
+        "max_bonus_payment": result.max_bonus_payment,
+        "write_off_refusal": result.write_off_refusal,
+        "cashier_messages": list(result.cashier_messages),
+        "customer_messages": list(result.customer_messages),
+    }
+
+
+def receipt_body(receipt: Receipt, lines: Iterable[ReceiptLine], *, replay: bool) -> dict[str, Any]:
+    """A committed receipt as the POS gets it, the first time and on every repeat."""
+    body_lines = []
+    for line in lines:
+        parts, difference = _parts(line.quantity, line.final_amount)
+        body_lines.append(
+            {
+                "line": line.line_no,
+                "qty": line.quantity,
+                "sum": line.amount,
+                "discount": line.discount,
+                "bonus_payment": line.bonus_payment,
+                "final_sum": line.final_amount,
+                "accrual": line.accrual,
+                "parts": parts,
+                "price_difference": difference,
+                "explanation": [
+                    {"rule": e["rule"], "amount": Decimal(e["amount"]), "text": e["text"]}
+                    for e in line.explanations
+                ],
+            }
+        )
+    return {
+        "transaction_id": receipt.transaction_id,
+        "kind": receipt.kind,
+        "status": receipt.status,
+        "replay": replay,
+        "shift": receipt.shift,
+        "number": receipt.number,
+        "sold_at": receipt.sold_at,
+        "level": receipt.level_code,
+        "lines": body_lines,
+        "totals": {
+            "sum": receipt.amount,
+            "discount": receipt.discount,
+            "bonus_payment": receipt.bonus_payment,
+            "final_sum": receipt.final_amount,
+            "accrual": receipt.accrual,
+        },
+        "clawback_shortfall": receipt.clawback_shortfall,
+        "notes": list(receipt.notes or []),
+    }
+
+
+class LevelOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    discount_percent = fields.Decimal(as_string=False)
+    manual = fields.Boolean()
+    next_code = fields.String(allow_none=True)
+    next_name = fields.String(allow_none=True)
+    needed = fields.Decimal(as_string=False, metadata={"description": "sum or purchase count"})
+
+
+class BalanceOut(Schema):
+    total = Money()
+    active = Money()
+    pending = Money()
+
+
+class ExpiringOut(Schema):
+    sum = Money()
+    days = fields.Integer()
+
+
+class QuestionnaireOut(Schema):
+    filled = fields.Boolean()
+    missing = fields.List(fields.String())
+
+
+class IdentifyOut(Schema):
+    card_number = fields.String()
+    card_status = fields.String()
+    card_status_title = fields.String()
+    customer_name = fields.String(allow_none=True)
+    balance = fields.Nested(BalanceOut)
+    level = fields.Nested(LevelOut, allow_none=True)
+    expiring = fields.Nested(ExpiringOut)
+    write_off_allowed = fields.Boolean()
+    write_off_refusal = fields.String(allow_none=True)
+    questionnaire = fields.Nested(QuestionnaireOut)
+
+
+class PartOut(Schema):
+    qty = Quantity()
+    price = Money()
+    sum = Money()
+
+
+class ExplanationOut(Schema):
+    rule = fields.String()
+    amount = Money()
+    text = fields.String()
+
+
+class LineOut(Schema):
+    line = fields.Integer()
+    qty = Quantity()
+    sum = Money()
+    discount = Money()
+    bonus_payment = Money()
+    final_sum = Money()
+    accrual = Money()
+    parts = fields.List(fields.Nested(PartOut))
+    price_difference = fields.Decimal(as_string=False)
+    explanation = fields.List(fields.Nested(ExplanationOut))
+
+
+class TotalsOut(Schema):
+    sum = Money()
+    discount = Money()
+    bonus_payment = Money()
+    final_sum = Money()
+    accrual = Money()
+
+
+class CalculationOut(Schema):
+    calculation_id = fields.String()
+    card_number = fields.String(allow_none=True)
+    level = fields.Nested(LevelOut, allow_none=True)
+    lines = fields.List(fields.Nested(LineOut))
+    totals = fields.Nested(TotalsOut)
+    max_bonus_payment = Money()
+    write_off_refusal = fields.String(allow_none=True)
+    cashier_messages = fields.List(fields.String())
+    customer_messages = fields.List(fields.String())
+
+
+class ReceiptOut(Schema):
+    transaction_id = fields.String()
+    kind = fields.String()
+    status = fields.String()
+    replay = fields.Boolean()
+    shift = fields.String()
+    number = fields.String()
+    sold_at = fields.DateTime()
+    level = fields.String(allow_none=True)
+    lines = fields.List(fields.Nested(LineOut))
+    totals = fields.Nested(TotalsOut)
+    clawback_shortfall = Money()
+    notes = fields.List(fields.String())

@@ -1,0 +1,117 @@
+"""Inputs of the receipt operations, and outcomes that are not stored rows."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from processing.cards.models import Card
+from processing.levels.compute import LevelDecision
+from processing.tenants.models import Pos, Store, Tenant
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class PosContext:
+    """Who is calling: resolved from the POS bearer token."""
+
+    tenant: Tenant
+    store: Store
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Identification:
+    card_number: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class LineInput:
+    number: int
+    goods_id: str
+    quantity: Decimal
+    price: Decimal
+    amount: Decimal  # before our discounts
+    no_discount: bool = False
+    barcode: str | None = None
+    group_ids: tuple[str, ...] = ()
+    seller: str | None = None
+    final_amount: Decimal | None = None  # as printed (commit): compared with ours
+
+
+@dataclass(frozen=True)
+class ReceiptInput:
+    cashier_code: str
+    shift: str
+    number: str
+    lines: tuple[LineInput, ...]
+    sold_at: datetime | None = None  # aware; None: now (identity then has no time)
+    cashier_name: str | None = None
+    identification: Identification | None = None
+    requested_bonus: Decimal = ZERO
+    calculation_id: str | None = None
+    client_txn_id: str | None = None
+
+    def calculation_hash(self) -> str:
+        """What a soft result depends on: lines, requested bonus and the card."""
+        lines = [
+            (line.number, line.goods_id, str(line.quantity), str(line.price), str(line.amount),
+             line.no_discount, line.group_ids)
+            for line in self.lines
+        ]  # fmt: skip
+        return digest(repr((lines, str(self.requested_bonus), self.identification)))
+
+    def body_hash(self) -> str:
+        """Everything the POS sent except the soft result's id: a retry must match it."""
+        data = asdict(self)
+        data.pop("calculation_id")
+        return digest(repr(sorted(data.items())))
+
+
+@dataclass(frozen=True)
+class ReturnLineInput:
+    number: int  # the sale line's number
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class ReturnInput:
+    cashier_code: str
+    shift: str
+    number: str  # the return receipt's own number
+    original_transaction_id: str | None = None
+    original_shift: str | None = None
+    original_number: str | None = None
+    original_sold_at: datetime | None = None
+    original_pos_code: str | None = None  # another POS of the same store
+    lines: tuple[ReturnLineInput, ...] = ()  # empty: everything not yet returned
+    sold_at: datetime | None = None
+    cashier_name: str | None = None
+    client_txn_id: str | None = None
+
+    def body_hash(self) -> str:
+        return digest(repr(sorted(asdict(self).items())))
+
+
+@dataclass(frozen=True)
+class IdentifyOutcome:
+    card: Card
+    customer_name: str | None  # masked: "Иван П."
+    balance_total: Decimal
+    balance_active: Decimal
+    balance_pending: Decimal
+    level: LevelDecision | None
+    expiring: Decimal
+    expiring_days: int
+    write_off_allowed: bool
+    write_off_refusal: str | None
+    questionnaire_filled: bool
+    questionnaire_missing: list[str] = field(default_factory=list)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

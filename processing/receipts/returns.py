@@ -1,0 +1,277 @@
+"""Returns (full or partial, in any number of steps) and rollbacks of committed receipts.
+
+A return takes back accrued bonus as round_half_up(line accrual × returned / sold); the return
+that completes a line takes the exact remainder, so a full return in any number of steps
+restores the balance exactly. Bonus that paid for returned goods is credited back the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from processing.db import lock_rows
+from processing.errors import InvalidInput, Refused
+from processing.ledger.models import BonusLot, LotMovement
+from processing.ledger.service import (
+    PostingKind,
+    ReversalRefused,
+    claw_back,
+    credit,
+    reverse,
+)
+from processing.levels.service import record_purchase
+from processing.receipts.inputs import PosContext, ReturnInput
+from processing.receipts.models import Receipt, ReceiptLine
+from processing.receipts.service import (
+    Committed,
+    ReceiptNotFound,
+    claim_identity,
+    find_receipt,
+    identity_key,
+)
+from processing.tenants.models import Pos
+
+ZERO = Decimal("0.00")
+KOPECK = Decimal("0.01")
+
+
+class ReturnExceedsSale(Refused):
+    code = "RETURN_EXCEEDS_SALE"
+    message = "Количество к возврату больше проданного (с учётом прежних возвратов)."
+
+
+def _share(total: Decimal, taken: Decimal, part: Decimal, whole: Decimal, last: bool) -> Decimal:
+    """This return's part of a line amount: proportional, rounded half up; the last return of
+    the line gets exactly what is left."""
+    if last:
+        return total - taken
+    share = (total * part / whole).quantize(KOPECK, rounding=ROUND_HALF_UP)
+    return min(share, total - taken)
+
+
+def _original(session: Session, ctx: PosContext, request: ReturnInput) -> Receipt:
+    if request.original_transaction_id:
+        original = find_receipt(session, ctx, request.original_transaction_id)
+    else:
+        if not (request.original_shift is not None and request.original_number):
+            raise InvalidInput("Укажите исходный чек: транзакцию или смену и номер чека.")
+        pos = ctx.pos
+        if request.original_pos_code and request.original_pos_code != ctx.pos.code:
+            other = session.scalar(
+                select(Pos).where(
+                    Pos.store_id == ctx.store.id, Pos.code == request.original_pos_code
+                )
+            )
+            if other is None:
+                raise ReceiptNotFound(details={"pos": request.original_pos_code})
+            pos = other
+        key = identity_key(
+            PosContext(ctx.tenant, ctx.store, pos),
+            request.original_shift,
+            request.original_number,
+            request.original_sold_at,
+        )
+        found = session.scalar(
+            select(Receipt).where(Receipt.tenant_id == ctx.tenant.id, Receipt.identity_key == key)
+        )
+        if found is None:
+            raise ReceiptNotFound(details={"number": request.original_number})
+        original = found
+    if original.kind != "sale" or original.status != "committed":
+        raise ReceiptNotFound("Исходный чек продажи не найден или отменён.")
+    # Serialise returns of one receipt: quantities are checked against committed returns.
+    session.execute(
+        lock_rows(select(Receipt.id).where(Receipt.id == original.id)).execution_options(
+            populate_existing=True
+        )
+    )
+    session.refresh(original)
+    return original
+
+
+def return_receipt(
+    session: Session, ctx: PosContext, request: ReturnInput, *, now: datetime
+) -> Committed:
+    claimed = claim_identity(
+        session, ctx, kind="return", shift=request.shift, number=request.number,
+        sold_at=request.sold_at, now=now, client_txn_id=request.client_txn_id,
+        body_hash=request.body_hash(), cashier_code=request.cashier_code,
+        cashier_name=request.cashier_name,
+    )  # fmt: skip
+    if isinstance(claimed, Committed):
+        return claimed
+    row = claimed
+    original = _original(session, ctx, request)
+    sale_lines = {
+        line.line_no: line
+        for line in session.scalars(
+            select(ReceiptLine)
+            .where(ReceiptLine.receipt_id == original.id)
+            .execution_options(populate_existing=True)
+        )
+    }
+    wanted = (
+        [(line.number, line.quantity) for line in request.lines]
+        if request.lines
+        else [
+            (no, line.quantity - line.returned_quantity)
+            for no, line in sorted(sale_lines.items())
+            if line.quantity > line.returned_quantity
+        ]
+    )
+    if not wanted:
+        raise ReturnExceedsSale("По этому чеку всё уже возвращено.")
+    returned_lines = []
+    totals = {"accrual": ZERO, "payment": ZERO, "final": ZERO, "amount": ZERO, "discount": ZERO}
+    for number, quantity in wanted:
+        sale = sale_lines.get(number)
+        if sale is None:
+            raise InvalidInput(f"В исходном чеке нет строки {number}.", details={"line": number})
+        if quantity <= 0:
+            raise InvalidInput("Количество к возврату должно быть больше нуля.")
+        left = sale.quantity - sale.returned_quantity
+        if quantity > left:
+            raise ReturnExceedsSale(
+                details={"line": number, "sold": str(sale.quantity), "left": str(left)}
+            )
+        last = quantity == left
+        accrual = _share(sale.accrual, sale.returned_accrual, quantity, sale.quantity, last)
+        payment = _share(sale.bonus_payment, sale.returned_payment, quantity, sale.quantity, last)
+        final = _share(sale.final_amount, sale.returned_final, quantity, sale.quantity, last)
+        amount = _share(sale.amount, sale.returned_amount, quantity, sale.quantity, last)
+        sale.returned_quantity += quantity
+        sale.returned_amount += amount
+        sale.returned_accrual += accrual
+        sale.returned_payment += payment
+        sale.returned_final += final
+        for key, value in (("accrual", accrual), ("payment", payment), ("final", final),
+                           ("amount", amount), ("discount", amount - final - payment)):  # fmt: skip
+            totals[key] += value
+        returned_lines.append(
+            ReceiptLine(
+                receipt_id=row.id,
+                line_no=number,
+                goods_id=sale.goods_id,
+                barcode=sale.barcode,
+                quantity=quantity,
+                price=sale.price,
+                amount=amount,
+                discount=amount - final - payment,
+                bonus_payment=payment,
+                final_amount=final,
+                accrual=accrual,
+                no_discount=sale.no_discount,
+                seller=sale.seller,
+                explanations=[],
+                returned_quantity=Decimal(0),
+                returned_amount=ZERO,
+                returned_accrual=ZERO,
+                returned_payment=ZERO,
+                returned_final=ZERO,
+                original_line_id=sale.id,
+            )
+        )
+
+    operation = f"return:{row.transaction_id}"
+    account_id = original.account_id
+    notes = []
+    if account_id is not None and totals["accrual"] > ZERO:
+        allow_negative = ctx.tenant.return_policy == "allow_negative"
+        taken = claw_back(
+            session, account_id, totals["accrual"], allow_negative=allow_negative, now=now,
+            operation=operation, prefer_posting_id=original.credit_posting_id,
+        )  # fmt: skip
+        row.debit_posting_id = taken.posting.id if taken.posting else None
+        row.clawback_shortfall = taken.shortfall
+        if taken.shortfall > ZERO:
+            notes.append(
+                f"Начисленные бонусы уже потрачены: не удержано {taken.shortfall} "
+                "(политика: не уводить баланс в минус)."
+            )
+        elif allow_negative and taken.posting and taken.posting.balance_after < ZERO:
+            notes.append(f"Баланс бонусов стал отрицательным: {taken.posting.balance_after}.")
+    if account_id is not None and totals["payment"] > ZERO:
+        row.credit_posting_id = credit(
+            session, account_id, totals["payment"], PostingKind.RETURN_CREDIT, now=now,
+            expires_at=_paid_lots_expiry(session, original), operation=operation,
+        ).id  # fmt: skip
+    fully_returned = all(line.returned_quantity == line.quantity for line in sale_lines.values())
+    if account_id is not None:
+        record_purchase(
+            session, account_id, row.local_date, -totals["final"],
+            -1 if fully_returned else 0, operation,
+        )  # fmt: skip
+    row.original_id = original.id
+    row.card_id, row.account_id, row.customer_id = (
+        original.card_id, account_id, original.customer_id,
+    )  # fmt: skip
+    row.amount, row.discount = totals["amount"], totals["discount"]
+    row.bonus_payment, row.final_amount, row.accrual = (
+        totals["payment"], totals["final"], totals["accrual"],
+    )  # fmt: skip
+    row.notes = notes
+    session.add_all(returned_lines)
+    session.flush()
+    return Committed(row, returned_lines, replay=False)
+
+
+def _paid_lots_expiry(session: Session, original: Receipt) -> datetime | None:
+    """Bonus credited back keeps the latest expiry of the lots that paid (none: no expiry)."""
+    if original.debit_posting_id is None:
+        return None
+    expiries = session.scalars(
+        select(BonusLot.expires_at)
+        .join(LotMovement, LotMovement.lot_id == BonusLot.id)
+        .where(LotMovement.posting_id == original.debit_posting_id)
+    ).all()
+    if not expiries or any(expiry is None for expiry in expiries):
+        return None
+    return max(expiry for expiry in expiries if expiry is not None)
+
+
+class RollbackNotAllowed(Refused):
+    code = "ROLLBACK_NOT_ALLOWED"
+    message = "Отмена транзакции невозможна."
+
+
+def rollback(session: Session, ctx: PosContext, transaction_id: str, *, now: datetime) -> Receipt:
+    """Cancel a committed sale or visit: balances exactly as before. Idempotent."""
+    receipt = find_receipt(session, ctx, transaction_id)
+    session.execute(
+        lock_rows(select(Receipt.id).where(Receipt.id == receipt.id)).execution_options(
+            populate_existing=True
+        )
+    )
+    session.refresh(receipt)
+    if receipt.status == "rolled_back":
+        return receipt
+    if receipt.kind == "return":
+        raise RollbackNotAllowed("Возврат нельзя отменить: оформите продажу заново.")
+    window = timedelta(hours=ctx.tenant.rollback_window_hours)
+    if now - receipt.created_at > window:
+        raise RollbackNotAllowed(
+            f"Отмена возможна в течение {ctx.tenant.rollback_window_hours} ч после чека.",
+            details={"window_hours": ctx.tenant.rollback_window_hours},
+        )
+    returned = session.scalar(select(Receipt.id).where(Receipt.original_id == receipt.id).limit(1))
+    if returned is not None:
+        raise RollbackNotAllowed("По чеку уже был возврат: отмена невозможна.")
+    operation = f"rollback:{receipt.transaction_id}"
+    try:
+        if receipt.credit_posting_id is not None:
+            reverse(session, receipt.credit_posting_id, now=now, operation=operation)
+        if receipt.debit_posting_id is not None:
+            reverse(session, receipt.debit_posting_id, now=now, operation=operation)
+    except ReversalRefused as error:
+        raise RollbackNotAllowed(error.text, details=error.details) from error
+    if receipt.account_id is not None and receipt.kind == "sale":
+        record_purchase(
+            session, receipt.account_id, receipt.local_date, -receipt.final_amount, -1, operation
+        )
+    receipt.status = "rolled_back"
+    session.flush()
+    return receipt

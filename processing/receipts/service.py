@@ -1,0 +1,570 @@
+"""Identify, soft calculation, fiscal commit, visits and anonymous receipts.
+
+A commit first claims the receipt's identity (``INSERT ... ON CONFLICT DO NOTHING``): a repeat,
+or a concurrent twin, finds the stored receipt and gets the same answer, or a conflict when the
+body differs. Only then does it touch balances, under the account's row lock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from processing.cards.models import Card
+from processing.cards.service import (
+    CardStatus,
+    activate_on_first_use,
+    card_account_id,
+    card_for_phone,
+    find_card,
+    require_active,
+)
+from processing.customers.models import Customer
+from processing.customers.service import loyalty_allowance, missing_questionnaire_fields
+from processing.db import insert_ignore, is_postgresql
+from processing.engine.calculate import calculate
+from processing.engine.model import (
+    Balances,
+    CustomerFacts,
+    Result,
+    Rules,
+    result_from_json,
+    result_to_json,
+)
+from processing.engine.model import (
+    Receipt as EngineReceipt,
+)
+from processing.engine.model import (
+    ReceiptLine as EngineLine,
+)
+from processing.errors import Conflict, ConnectorError, InvalidInput, NotFound, Refused
+from processing.ledger.service import (
+    NotEnoughBonus,
+    PostingKind,
+    balance,
+    credit,
+    debit,
+    expiring,
+    lock_account,
+)
+from processing.levels.compute import LevelDecision
+from processing.levels.service import account_level, record_purchase
+from processing.programs.service import ActiveRules, rules_at
+from processing.receipts.inputs import (
+    Identification,
+    IdentifyOutcome,
+    PosContext,
+    ReceiptInput,
+    digest,
+)
+from processing.receipts.models import Receipt, ReceiptLine, SoftCalculation
+from processing.tenants.service import ensure_cashier
+
+ZERO = Decimal("0.00")
+SOFT_RESULT_TTL = timedelta(days=2)
+
+
+class ReceiptConflict(Conflict):
+    code = "RECEIPT_CONFLICT"
+    message = "Чек с такими реквизитами уже проведён с другим содержимым."
+
+
+class ReceiptNotFound(NotFound):
+    code = "RECEIPT_NOT_FOUND"
+    message = "Чек не найден."
+
+
+class ReceiptSumsMismatch(Refused):
+    code = "RECEIPT_SUMS_MISMATCH"
+    message = "Суммы чека на кассе не совпадают с расчётом скидок. Пересчитайте чек."
+
+
+class WriteOffNotAllowed(Refused):
+    code = "WRITE_OFF_NOT_ALLOWED"
+    message = "Оплата бонусами для этого чека недоступна."
+
+
+class NotSupported(Refused):
+    code = "NOT_SUPPORTED"
+    message = "Не поддерживается."
+
+
+@dataclass(frozen=True)
+class ResolvedCard:
+    card: Card
+    by_phone: bool
+
+
+@dataclass(frozen=True)
+class Calculation:
+    result: Result
+    calculation_id: str | None
+    card: Card | None
+    level: LevelDecision | None
+    rules: ActiveRules
+
+
+@dataclass(frozen=True)
+class Committed:
+    receipt: Receipt
+    lines: list[ReceiptLine]
+    replay: bool  # True: this identity was committed before, nothing was posted now
+
+
+def local_date(ctx: PosContext, at: datetime) -> date:
+    return at.astimezone(ZoneInfo(ctx.store.timezone)).date()
+
+
+def identity_key(ctx: PosContext, shift: str, number: str, sold_at: datetime | None) -> str:
+    when = sold_at.astimezone(UTC).isoformat() if sold_at else "-"
+    return f"{ctx.store.id}|{ctx.pos.id}|{shift}|{number}|{when}"
+
+
+def resolve_card(
+    session: Session, ctx: PosContext, ident: Identification | None, now: datetime
+) -> ResolvedCard | None:
+    if ident is None or (ident.card_number is None and ident.phone is None):
+        return None
+    if ident.card_number is None and ident.phone is not None:
+        card = card_for_phone(session, ctx.tenant, ident.phone, author="pos", now=now)
+        return ResolvedCard(card, by_phone=True)
+    return ResolvedCard(find_card(session, ctx.tenant.id, str(ident.card_number)), by_phone=False)
+
+
+def _card_usable(card: Card, now: datetime) -> bool:
+    """A pre-printed card is usable: it activates when its first receipt is committed."""
+    if card.status == CardStatus.NEW:
+        return True
+    return card.status == CardStatus.ACTIVE and not (card.valid_until and card.valid_until <= now)
+
+
+def _customer(session: Session, card: Card) -> Customer | None:
+    return session.get(Customer, card.customer_id) if card.customer_id else None
+
+
+def _level(
+    session: Session, ctx: PosContext, card: Card, rules: ActiveRules, at: datetime
+) -> LevelDecision | None:
+    if rules.levels is None or card.account_id is None:
+        return None
+    return account_level(session, card.account_id, rules.levels, local_date(ctx, at))
+
+
+def _facts(
+    session: Session,
+    ctx: PosContext,
+    resolved: ResolvedCard,
+    level: LevelDecision | None,
+    now: datetime,
+) -> tuple[CustomerFacts, Balances]:
+    card = resolved.card
+    allowance = loyalty_allowance(ctx.tenant, _customer(session, card))
+    refusal = None
+    if resolved.by_phone and not ctx.tenant.phone_write_off:
+        refusal = "При идентификации по телефону оплата бонусами недоступна: предъявите карту."
+    facts = CustomerFacts(
+        card_active=_card_usable(card, now),
+        allowance=allowance,
+        level=level.level if level else None,
+        level_discount_allowed=not resolved.by_phone or ctx.tenant.phone_level_discount,
+        write_off_allowed=refusal is None,
+        write_off_refusal=refusal,
+    )
+    if card.account_id is None:
+        return facts, Balances()
+    current = balance(session, card.account_id, now)
+    return facts, Balances(active=current.active, pending=current.pending)
+
+
+def _mask_name(customer: Customer | None) -> str | None:
+    if customer is None or not customer.first_name:
+        return None
+    initial = f" {customer.last_name[0]}." if customer.last_name else ""
+    return f"{customer.first_name}{initial}"
+
+
+def identify(
+    session: Session,
+    ctx: PosContext,
+    ident: Identification,
+    *,
+    now: datetime,
+    expiring_days: int = 30,
+) -> IdentifyOutcome:
+    resolved = resolve_card(session, ctx, ident, now)
+    if resolved is None:
+        raise InvalidInput("Укажите номер карты или телефон.")
+    card = resolved.card
+    rules = rules_at(session, ctx.store, now)
+    level = _level(session, ctx, card, rules, now)
+    facts, balances = _facts(session, ctx, resolved, level, now)
+    customer = _customer(session, card)
+    refusal = None
+    if rules.bonus is None or rules.bonus.max_payment_percent <= 0:
+        refusal = "Оплата бонусами не предусмотрена программой."
+    elif not facts.card_active:
+        refusal = "Карта не активна."
+    elif facts.allowance != "full":
+        refusal = "Оплата бонусами доступна после заполнения анкеты и согласия на обработку данных."
+    elif not facts.write_off_allowed:
+        refusal = facts.write_off_refusal
+    elif balances.active <= ZERO:
+        refusal = "Нет активных бонусов."
+    soon = ZERO
+    if card.account_id is not None:
+        soon = sum(
+            (
+                item.amount
+                for item in expiring(session, ctx.tenant.id, now, timedelta(days=expiring_days))
+                if item.account_id == card.account_id
+            ),
+            ZERO,
+        )
+    current = balance(session, card.account_id, now) if card.account_id else None
+    missing = missing_questionnaire_fields(ctx.tenant, customer) if customer else []
+    return IdentifyOutcome(
+        card=card,
+        customer_name=_mask_name(customer),
+        balance_total=current.total if current else ZERO,
+        balance_active=balances.active,
+        balance_pending=balances.pending,
+        level=level,
+        expiring=soon,
+        expiring_days=expiring_days,
+        write_off_allowed=refusal is None,
+        write_off_refusal=refusal,
+        questionnaire_filled=customer is not None and not missing,
+        questionnaire_missing=missing if customer else ["customer"],
+    )
+
+
+def _engine_receipt(receipt: ReceiptInput) -> EngineReceipt:
+    return EngineReceipt(
+        lines=tuple(
+            EngineLine(
+                number=line.number,
+                goods_id=line.goods_id,
+                quantity=line.quantity,
+                price=line.price,
+                amount=line.amount,
+                no_discount=line.no_discount,
+                group_ids=line.group_ids,
+                barcode=line.barcode,
+            )
+            for line in receipt.lines
+        ),
+        requested_bonus=receipt.requested_bonus,
+    )
+
+
+def _compute(
+    session: Session,
+    ctx: PosContext,
+    receipt: ReceiptInput,
+    resolved: ResolvedCard | None,
+    at: datetime,
+    now: datetime,
+) -> tuple[Result, LevelDecision | None, ActiveRules]:
+    rules = rules_at(session, ctx.store, at)
+    engine_rules = Rules(levels=rules.levels, bonus=rules.bonus)
+    if resolved is None:
+        facts, balances, level = (
+            CustomerFacts(card_active=False, allowance="nothing"),
+            Balances(),
+            None,
+        )
+    else:
+        level = _level(session, ctx, resolved.card, rules, at)
+        facts, balances = _facts(session, ctx, resolved, level, now)
+    return calculate(_engine_receipt(receipt), engine_rules, balances, facts), level, rules
+
+
+def calculate_receipt(
+    session: Session, ctx: PosContext, receipt: ReceiptInput, *, now: datetime
+) -> Calculation:
+    """Soft calculation: changes no balance; the result is kept for the commit."""
+    resolved = resolve_card(session, ctx, receipt.identification, now)
+    at = receipt.sold_at or now
+    result, level, rules = _compute(session, ctx, receipt, resolved, at, now)
+    calculation_id = str(uuid.uuid4())
+    if is_postgresql(session):
+        # Recomputable data: no need to wait for the WAL flush.
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+    session.add(
+        SoftCalculation(
+            id=calculation_id,
+            tenant_id=ctx.tenant.id,
+            pos_id=ctx.pos.id,
+            input_hash=receipt.calculation_hash(),
+            result={
+                "engine": result_to_json(result),
+                "level": level.level.code if level and level.level else None,
+            },
+            created_at=now,
+        )
+    )
+    session.flush()
+    return Calculation(result, calculation_id, resolved.card if resolved else None, level, rules)
+
+
+def _existing(
+    session: Session, ctx: PosContext, key: str, client_txn_id: str | None
+) -> Receipt | None:
+    condition = Receipt.identity_key == key
+    if client_txn_id:
+        condition = condition | (Receipt.client_txn_id == client_txn_id)
+    return session.scalar(
+        select(Receipt).where(Receipt.tenant_id == ctx.tenant.id, condition).limit(1)
+    )
+
+
+def receipt_lines(session: Session, receipt: Receipt) -> list[ReceiptLine]:
+    return list(
+        session.scalars(
+            select(ReceiptLine)
+            .where(ReceiptLine.receipt_id == receipt.id)
+            .order_by(ReceiptLine.line_no)
+        )
+    )
+
+
+def claim_identity(
+    session: Session,
+    ctx: PosContext,
+    *,
+    kind: str,
+    shift: str,
+    number: str,
+    sold_at: datetime | None,
+    now: datetime,
+    client_txn_id: str | None,
+    body_hash: str,
+    cashier_code: str,
+    cashier_name: str | None,
+) -> Receipt | Committed:
+    """Claim the receipt's identity; a stored twin is returned as ``Committed`` (replay)."""
+    key = identity_key(ctx, shift, number, sold_at)
+    stored = _existing(session, ctx, key, client_txn_id)
+    if stored is None:
+        at = sold_at or now
+        cashier = ensure_cashier(session, ctx.tenant, cashier_code, cashier_name)
+        inserted = insert_ignore(
+            session,
+            Receipt,
+            [
+                {
+                    "transaction_id": str(uuid.uuid4()),
+                    "tenant_id": ctx.tenant.id,
+                    "store_id": ctx.store.id,
+                    "pos_id": ctx.pos.id,
+                    "cashier_id": cashier.id,
+                    "kind": kind,
+                    "identity_key": key,
+                    "client_txn_id": client_txn_id,
+                    "body_hash": body_hash,
+                    "shift": shift,
+                    "number": number,
+                    "sold_at": at,
+                    "local_date": local_date(ctx, at),
+                    "status": "committed",
+                    "offline": False,
+                    "amount": ZERO,
+                    "discount": ZERO,
+                    "bonus_payment": ZERO,
+                    "final_amount": ZERO,
+                    "accrual": ZERO,
+                    "clawback_shortfall": ZERO,
+                    "notes": [],
+                    "created_at": now,
+                }
+            ],
+            None,
+        )
+        stored = _existing(session, ctx, key, client_txn_id)
+        if stored is None:
+            raise ConnectorError(details={"receipt": key})
+        if inserted == 1:
+            return stored
+    if stored.body_hash != body_hash or stored.kind != kind:
+        raise ReceiptConflict(details={"transaction_id": stored.transaction_id})
+    return Committed(stored, receipt_lines(session, stored), replay=True)
+
+
+def _check_printed_sums(ctx: PosContext, receipt: ReceiptInput, result: Result) -> None:
+    tolerance = ctx.tenant.sums_tolerance
+    ours = {line.number: line.final_amount for line in result.lines}
+    differences = {
+        str(line.number): {"pos": str(line.final_amount), "ours": str(ours[line.number])}
+        for line in receipt.lines
+        if line.final_amount is not None and abs(line.final_amount - ours[line.number]) > tolerance
+    }
+    if differences:
+        raise ReceiptSumsMismatch(details={"lines": differences})
+
+
+def _stored_result(
+    session: Session, ctx: PosContext, receipt: ReceiptInput
+) -> tuple[Result, str | None] | None:
+    if not receipt.calculation_id:
+        return None
+    soft = session.get(SoftCalculation, receipt.calculation_id)
+    if soft is None or soft.pos_id != ctx.pos.id or soft.input_hash != receipt.calculation_hash():
+        return None
+    return result_from_json(soft.result["engine"]), soft.result.get("level")
+
+
+def commit_receipt(
+    session: Session,
+    ctx: PosContext,
+    receipt: ReceiptInput,
+    *,
+    now: datetime,
+    offline: bool = False,
+) -> Committed:
+    """The fiscal commit. Offline receipts (``offline``) only accrue: a bonus payment in them
+    is refused, never written off."""
+    claimed = claim_identity(
+        session, ctx, kind="sale", shift=receipt.shift, number=receipt.number,
+        sold_at=receipt.sold_at, now=now, client_txn_id=receipt.client_txn_id,
+        body_hash=receipt.body_hash(), cashier_code=receipt.cashier_code,
+        cashier_name=receipt.cashier_name,
+    )  # fmt: skip
+    if isinstance(claimed, Committed):
+        return claimed
+    row = claimed
+    at = row.sold_at
+    resolved = resolve_card(session, ctx, receipt.identification, now)
+    notes: list[str] = []
+    account_id = None
+    if resolved is not None:
+        card = resolved.card
+        activate_on_first_use(session, card, now=now)
+        require_active(card, now)
+        account_id = card_account_id(card)
+        lock_account(session, account_id)
+        row.card_id, row.account_id, row.customer_id = card.id, account_id, card.customer_id
+    if offline and receipt.requested_bonus > ZERO:
+        notes.append("Оплата бонусами в офлайн-чеке не проводится: только начисление.")
+        receipt = _without_bonus(receipt)
+    stored = _stored_result(session, ctx, receipt)
+    if stored is not None:
+        result, level_code = stored
+        rules = rules_at(session, ctx.store, at)
+    else:
+        result, level, rules = _compute(session, ctx, receipt, resolved, at, now)
+        level_code = level.level.code if level and level.level else None
+    if result.bonus_payment < receipt.requested_bonus:
+        if result.write_off_refusal:
+            raise WriteOffNotAllowed(result.write_off_refusal)
+        raise NotEnoughBonus(
+            details={"available": str(result.max_bonus_payment),
+                     "requested": str(receipt.requested_bonus)}
+        )  # fmt: skip
+    _check_printed_sums(ctx, receipt, result)
+
+    operation = f"receipt:{row.transaction_id}"
+    if account_id is not None and result.bonus_payment > ZERO:
+        row.debit_posting_id = debit(
+            session, account_id, result.bonus_payment, PostingKind.WRITE_OFF,
+            now=now, operation=operation,
+        ).id  # fmt: skip
+    if account_id is not None and result.accrual > ZERO and rules.bonus is not None:
+        activates_at, expires_at = rules.bonus.lot_dates(at)
+        row.credit_posting_id = credit(
+            session, account_id, result.accrual, PostingKind.ACCRUAL, now=now,
+            activates_at=activates_at, expires_at=expires_at, operation=operation,
+        ).id  # fmt: skip
+    if account_id is not None:
+        record_purchase(session, account_id, row.local_date, result.final_amount, 1, operation)
+
+    row.offline = offline
+    row.level_code = level_code
+    row.levels_version_id, row.bonus_version_id = rules.levels_version_id, rules.bonus_version_id
+    row.amount, row.discount = result.amount, result.discount
+    row.bonus_payment, row.final_amount, row.accrual = (
+        result.bonus_payment, result.final_amount, result.accrual,
+    )  # fmt: skip
+    row.notes = notes
+    lines = [
+        ReceiptLine(
+            receipt_id=row.id,
+            line_no=source.number,
+            goods_id=source.goods_id,
+            barcode=source.barcode,
+            quantity=source.quantity,
+            price=source.price,
+            amount=computed.amount,
+            discount=computed.discount,
+            bonus_payment=computed.bonus_payment,
+            final_amount=computed.final_amount,
+            accrual=computed.accrual,
+            no_discount=source.no_discount,
+            seller=source.seller,
+            explanations=[
+                {"rule": e.rule, "amount": str(e.amount), "text": e.text}
+                for e in computed.explanations
+            ],
+            returned_quantity=Decimal(0),
+            returned_amount=ZERO,
+            returned_accrual=ZERO,
+            returned_payment=ZERO,
+            returned_final=ZERO,
+        )
+        for source, computed in zip(receipt.lines, result.lines, strict=True)
+    ]
+    session.add_all(lines)
+    session.flush()
+    return Committed(row, lines, replay=False)
+
+
+def _without_bonus(receipt: ReceiptInput) -> ReceiptInput:
+    return replace(receipt, requested_bonus=ZERO)
+
+
+def register_visit(
+    session: Session,
+    ctx: PosContext,
+    *,
+    ident: Identification | None,
+    cashier_code: str,
+    shift: str,
+    number: str,
+    sold_at: datetime | None,
+    client_txn_id: str | None,
+    now: datetime,
+) -> Committed:
+    """A visit without lines (visit-counting programs); idempotent like a receipt."""
+    body = digest(repr((ident, cashier_code, shift, number, sold_at, client_txn_id)))
+    claimed = claim_identity(
+        session, ctx, kind="visit", shift=shift, number=number, sold_at=sold_at, now=now,
+        client_txn_id=client_txn_id, body_hash=body,
+        cashier_code=cashier_code, cashier_name=None,
+    )  # fmt: skip
+    if isinstance(claimed, Committed):
+        return claimed
+    resolved = resolve_card(session, ctx, ident, now)
+    if resolved is not None:
+        activate_on_first_use(session, resolved.card, now=now)
+        require_active(resolved.card, now)
+        claimed.card_id = resolved.card.id
+        claimed.account_id = resolved.card.account_id
+        claimed.customer_id = resolved.card.customer_id
+    session.flush()
+    return Committed(claimed, [], replay=False)
+
+
+def find_receipt(session: Session, ctx: PosContext, transaction_id: str) -> Receipt:
+    receipt = session.scalar(
+        select(Receipt).where(
+            Receipt.tenant_id == ctx.tenant.id, Receipt.transaction_id == transaction_id
+        )
+    )
+    if receipt is None:
+        raise ReceiptNotFound(details={"transaction_id": transaction_id})
+    return receipt
