@@ -28,10 +28,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     api = init_api(app)
     from connector import health
-    from connector.onec_http import receipts
+    from connector.onec_http import customers, receipts
 
     api.register_blueprint(health.blp)
     api.register_blueprint(receipts.blp)
+    api.register_blueprint(customers.blp)
 
     register_error_handlers(app)
     init_request_ids(app)

@@ -395,3 +395,74 @@ class ReceiptOut(Schema):
     totals = fields.Nested(TotalsOut)
     clawback_shortfall = Money()
     notes = fields.List(fields.String())
+
+
+class OfflineReceiptSchema(ReceiptSchema):
+    sold_at = StoreDateTime(required=True)
+
+
+class OfflineBatchSchema(Schema):
+    receipts = fields.List(
+        fields.Nested(OfflineReceiptSchema),
+        required=True,
+        validate=validate.Length(min=1, max=10_000),
+    )
+
+
+def offline_receipts(
+    items: list[dict[str, Any]], timezone: str
+) -> list[tuple[ReceiptInput, list[str]]]:
+    """Offline receipts with the refusals of parts that offline never does."""
+    prepared = []
+    for data in items:
+        notes = []
+        if (
+            data.get("coupons")
+            or data.get("certificates")
+            or any(payment["type"] == "certificate" for payment in data.get("payments", []))
+        ):
+            notes.append("Купоны и сертификаты в офлайн-чеке не обрабатываются.")
+        prepared.append((receipt_input(data, timezone), notes))
+    return prepared
+
+
+def json_safe(value: Any) -> Any:
+    """Decimals and dates as strings: a validated body kept in a JSON column for a job."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
+class OfflineResultOut(Schema):
+    shift = fields.String()
+    number = fields.String()
+    status = fields.String()
+    transaction_id = fields.String(allow_none=True)
+    code = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    notes = fields.List(fields.String())
+
+
+class OfflineBatchOut(Schema):
+    batch_id = fields.String(allow_none=True)
+    status = fields.String()
+    status_url = fields.String(allow_none=True)
+    results = fields.List(fields.Nested(OfflineResultOut))
+
+
+def offline_result(outcome: Any) -> dict[str, Any]:
+    return {
+        "shift": outcome.shift,
+        "number": outcome.number,
+        "status": outcome.status,
+        "transaction_id": outcome.transaction_id,
+        "code": outcome.code,
+        "message": outcome.message,
+        "notes": list(outcome.notes),
+    }

@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 
+from mappings.pos import OfflineReceiptSchema, offline_receipts, offline_result
+from processing.db import lock_rows
 from processing.ledger.service import expire_due
+from processing.receipts.inputs import PosContext
+from processing.receipts.models import OfflineBatch
+from processing.receipts.offline import commit_offline
+from processing.tenants.models import Pos, Store, Tenant
 from sync.models import JobRun
 from sync.queue import claim_job
 from sync.runtime import job_session
@@ -44,3 +50,21 @@ def expire_bonuses(run_key: str, now: datetime | None = None) -> int:
     with job_session() as session:
         claim_job(session, run_key)
     return touched
+
+
+def process_offline_batch(batch_id: str) -> None:
+    """Commit a large offline upload received by the API; results are kept on the batch."""
+    with job_session() as session:
+        batch = session.scalar(lock_rows(select(OfflineBatch).where(OfflineBatch.id == batch_id)))
+        if batch is None or batch.status == "done":
+            return
+        pos = session.get_one(Pos, batch.pos_id)
+        store = session.get_one(Store, pos.store_id)
+        ctx = PosContext(tenant=session.get_one(Tenant, pos.tenant_id), store=store, pos=pos)
+        items = OfflineReceiptSchema(many=True).load(batch.receipts)
+        outcomes = commit_offline(
+            session, ctx, offline_receipts(items, store.timezone), now=datetime.now(UTC)
+        )
+        batch.results = [offline_result(outcome) for outcome in outcomes]
+        batch.status = "done"
+        batch.finished_at = datetime.now(UTC)

@@ -3,9 +3,11 @@ visits and offline batches. A cashier waits on each call."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import url_for
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -15,10 +17,14 @@ from connector.onec_http.auth import check_named_pos, pos_context
 from mappings import pos as wire
 from mappings.fields import Schema, StoreDateTime
 from processing.cards.service import STATUS_TITLES, CardStatus
-from processing.errors import InvalidInput
+from processing.errors import InvalidInput, NotFound
 from processing.receipts import returns, service
 from processing.receipts.inputs import PosContext, ReceiptInput
+from processing.receipts.models import OfflineBatch
+from processing.receipts.offline import BATCH_INLINE_LIMIT, commit_offline
 from processing.receipts.service import NotSupported
+from sync.jobs import process_offline_batch
+from sync.queue import enqueue
 
 blp = Blueprint(
     "receipts",
@@ -200,3 +206,54 @@ class Visits(MethodView):
             client_txn_id=data.get("transaction_id"), now=_now(),
         )  # fmt: skip
         return wire.receipt_body(committed.receipt, committed.lines, replay=committed.replay)
+
+
+@blp.route("/receipts/offline")
+class Offline(MethodView):
+    @blp.arguments(
+        wire.OfflineBatchSchema,
+        example={"receipts": [{**RECEIPT_EXAMPLE, "pay_bonus": 0}]},
+    )
+    @blp.response(200, wire.OfflineBatchOut)
+    @blp.alt_response(202, schema=wire.OfflineBatchOut, description="queued: poll status_url")
+    def post(self, data: dict[str, Any]) -> Any:
+        """Receipts queued while offline: accrual only, rules valid at each receipt's time,
+        a result per receipt. More than 100 receipts are processed by a job (202)."""
+        ctx = pos_context()
+        session = db_session()
+        items = data["receipts"]
+        if len(items) <= BATCH_INLINE_LIMIT:
+            outcomes = commit_offline(
+                session, ctx, wire.offline_receipts(items, ctx.store.timezone), now=_now()
+            )
+            results = [wire.offline_result(outcome) for outcome in outcomes]
+            return {"batch_id": None, "status": "done", "status_url": None, "results": results}
+        batch = OfflineBatch(
+            id=str(uuid.uuid4()), tenant_id=ctx.tenant.id, pos_id=ctx.pos.id, status="queued",
+            receipts=wire.json_safe(items), results=[], created_at=_now(),
+        )  # fmt: skip
+        session.add(batch)
+        session.flush()
+        enqueue(session, process_offline_batch, batch.id, job_id=f"offline-{batch.id}")
+        status_url = url_for("receipts.OfflineStatus", batch_id=batch.id)
+        body = {"batch_id": batch.id, "status": "queued", "status_url": status_url, "results": []}
+        return body, 202, {"Location": status_url}
+
+
+@blp.route("/offline-batches/<batch_id>")
+class OfflineStatus(MethodView):
+    @blp.response(200, wire.OfflineBatchOut)
+    @blp.alt_response(404, description="OFFLINE_BATCH_NOT_FOUND")
+    def get(self, batch_id: str) -> dict[str, Any]:
+        """The status and, when done, the per-receipt results of an offline batch."""
+        ctx = pos_context()
+        batch = db_session().get(OfflineBatch, batch_id)
+        if batch is None or batch.tenant_id != ctx.tenant.id:
+            raise OfflineBatchNotFound(details={"batch_id": batch_id})
+        return {"batch_id": batch.id, "status": batch.status, "status_url": None,
+                "results": batch.results}  # fmt: skip
+
+
+class OfflineBatchNotFound(NotFound):
+    code = "OFFLINE_BATCH_NOT_FOUND"
+    message = "Пакет офлайн-чеков не найден."

@@ -152,3 +152,31 @@ def rules_at(session: Session, store: Store, at: datetime) -> ActiveRules:
         bonus=parse_bonus_rules(bonus[1].rules) if bonus else None,
         bonus_version_id=bonus[1].id if bonus else None,
     )
+
+
+@dataclass(frozen=True)
+class ProgramDescription:
+    program: Program
+    version: ProgramVersion
+    applies_here: bool
+
+
+def describe_programs(session: Session, store: Store, at: datetime) -> list[ProgramDescription]:
+    """Every program of the store's tenant with its version valid at ``at``, and whether that
+    version applies to the store."""
+    versions = session.scalars(
+        select(ProgramVersion)
+        .join(Program)
+        .where(
+            Program.tenant_id == store.tenant_id,
+            ProgramVersion.effective_from <= at,
+            (ProgramVersion.effective_to.is_(None)) | (ProgramVersion.effective_to > at),
+        )
+        .options(
+            selectinload(ProgramVersion.program),
+            selectinload(ProgramVersion.stores),
+            selectinload(ProgramVersion.store_groups),
+        )
+        .order_by(Program.code)
+    ).all()
+    return [ProgramDescription(v.program, v, _specificity(v, store) is not None) for v in versions]

@@ -1,0 +1,293 @@
+"""Customer endpoints for 1C extension modules and POS: register, update, find by phone,
+cards (issue, bind, replace, block), purchase history, and the tenant's programs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask.views import MethodView
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.api import Blueprint
+from connector.db import db_session
+from connector.onec_http.auth import pos_context
+from mappings import customers as wire
+from processing.cards import service as cards
+from processing.cards.models import Card
+from processing.customers import service as customers
+from processing.customers.models import Customer
+from processing.ledger.service import balance
+from processing.programs.service import describe_programs
+from processing.receipts.history import purchase_history
+from processing.receipts.inputs import PosContext
+
+blp = Blueprint(
+    "customers",
+    __name__,
+    url_prefix="/api/v1",
+    description="Customers, cards and purchase history for 1C extension modules",
+)
+
+CUSTOMER_EXAMPLE = {
+    "last_name": "Петров",
+    "first_name": "Иван",
+    "phone": "8 916 123-45-67",
+    "email": "ivan@example.ru",
+    "birth_date": "1990-02-03",
+    "gender": "male",
+    "extra": {"pet": "кот"},
+    "consents": {"processing": True, "advertising": False},
+    "card_number": "2775000000036",
+    "source": "1c",
+    "author": "Администратор",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _author(ctx: PosContext, data: dict[str, Any]) -> str:
+    return str(data.get("author") or f"pos:{ctx.pos.code}")
+
+
+def _customer_cards(session: Session, customer: Customer) -> list[Card]:
+    return list(
+        session.scalars(select(Card).where(Card.customer_id == customer.id).order_by(Card.id))
+    )
+
+
+def _body(
+    session: Session, ctx: PosContext, customer: Customer, changed: list[str] | None = None
+) -> dict[str, Any]:
+    account = cards.customer_account(session, customer)
+    return wire.customer_body(
+        customer,
+        _customer_cards(session, customer),
+        balance(session, account.id, _now()) if account else None,
+        customers.missing_questionnaire_fields(ctx.tenant, customer),
+        changed,
+    )
+
+
+def _apply_consents(
+    session: Session, customer: Customer, data: dict[str, Any], author: str, now: datetime
+) -> list[str]:
+    changed = []
+    for kind, given in (data.get("consents") or {}).items():
+        before = getattr(customer, f"{kind}_consent")
+        customers.set_consent(
+            session, customer, kind, given, source=data["source"], author=author, now=now
+        )
+        if before != given:
+            changed.append(f"consent.{kind}")
+    return changed
+
+
+@blp.route("/customers")
+class Customers(MethodView):
+    @blp.arguments(wire.PhoneQuery, location="query")
+    @blp.response(200, wire.CustomerOut)
+    @blp.alt_response(404, description="CUSTOMER_NOT_FOUND")
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Find a customer by phone (any common format)."""
+        ctx, session = pos_context(), db_session()
+        customer = customers.find_by_phone(session, ctx.tenant, query["phone"])
+        if customer is None:
+            raise customers.CustomerNotFound(details={"phone": query["phone"]})
+        return _body(session, ctx, customer)
+
+    @blp.arguments(wire.CustomerIn, example=CUSTOMER_EXAMPLE)
+    @blp.response(201, wire.CustomerOut)
+    @blp.alt_response(
+        409, description="PHONE_ALREADY_REGISTERED, EMAIL_ALREADY_REGISTERED, CARD_EXISTS"
+    )
+    @blp.alt_response(422, description="CUSTOMER_LIMIT_REACHED")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Register a customer with questionnaire and consents; optionally issue a card."""
+        ctx, session, now = pos_context(), db_session(), _now()
+        author = _author(ctx, data)
+        customer = customers.register_customer(
+            session, ctx.tenant, wire.customer_values(data), source=data["source"],
+            author=author, consents=data.get("consents"), now=now,
+        )  # fmt: skip
+        if data.get("card_number"):
+            _bind_card(session, ctx, customer, data["card_number"], author, now)
+        return _body(session, ctx, customer)
+
+
+def _bind_card(
+    session: Session, ctx: PosContext, customer: Customer, number: str, author: str, now: datetime
+) -> Card:
+    """An unused card is issued; an anonymous card already in use is personalised."""
+    existing = session.scalar(
+        select(Card).where(Card.tenant_id == ctx.tenant.id, Card.number == number)
+    )
+    if existing is not None and existing.status != cards.CardStatus.NEW:
+        cards.personalise(session, existing, customer, author=author, now=now)
+        return existing
+    return cards.issue_card(session, ctx.tenant, number, customer, author=author, now=now)
+
+
+@blp.route("/customers/<int:customer_id>")
+class CustomerById(MethodView):
+    @blp.response(200, wire.CustomerOut)
+    @blp.alt_response(404, description="CUSTOMER_NOT_FOUND")
+    def get(self, customer_id: int) -> dict[str, Any]:
+        """A customer with cards, balance and questionnaire state."""
+        ctx, session = pos_context(), db_session()
+        return _body(session, ctx, customers.get_customer(session, ctx.tenant, customer_id))
+
+    @blp.arguments(wire.CustomerFieldsIn, example={"email": "new@example.ru", "source": "1c"})
+    @blp.response(200, wire.CustomerOut)
+    @blp.alt_response(404, description="CUSTOMER_NOT_FOUND")
+    @blp.alt_response(409, description="PHONE_ALREADY_REGISTERED, EMAIL_ALREADY_REGISTERED")
+    def patch(self, data: dict[str, Any], customer_id: int) -> dict[str, Any]:
+        """Change questionnaire fields and consents; every change is kept in the history."""
+        ctx, session, now = pos_context(), db_session(), _now()
+        customer = customers.get_customer(session, ctx.tenant, customer_id)
+        author = _author(ctx, data)
+        changed = customers.update_customer(
+            session, customer, wire.customer_values(data), source=data["source"],
+            author=author, now=now,
+        )  # fmt: skip
+        changed += _apply_consents(session, customer, data, author, now)
+        return _body(session, ctx, customer, changed)
+
+
+@blp.route("/customers/<int:customer_id>/cards")
+class CustomerCards(MethodView):
+    @blp.arguments(wire.CardRefIn, example={"card_number": "2775000000043"})
+    @blp.response(200, wire.CustomerOut)
+    @blp.alt_response(409, description="CARD_EXISTS, CARD_ALREADY_PERSONALISED")
+    @blp.alt_response(400, description="CARD_NUMBER_INVALID")
+    def post(self, data: dict[str, Any], customer_id: int) -> dict[str, Any]:
+        """Issue a new card to the customer, or bind an anonymous card already in use."""
+        ctx, session = pos_context(), db_session()
+        customer = customers.get_customer(session, ctx.tenant, customer_id)
+        _bind_card(session, ctx, customer, data["card_number"], _author(ctx, data), _now())
+        return _body(session, ctx, customer)
+
+
+@blp.route("/customers/<int:customer_id>/purchases")
+class Purchases(MethodView):
+    @blp.arguments(wire.PageQuery, location="query")
+    @blp.response(200, wire.PurchasesOut)
+    @blp.alt_response(404, description="CUSTOMER_NOT_FOUND")
+    def get(self, query: dict[str, Any], customer_id: int) -> dict[str, Any]:
+        """Purchase history: receipts with lines and each line's rewards, newest first."""
+        ctx, session = pos_context(), db_session()
+        customer = customers.get_customer(session, ctx.tenant, customer_id)
+        total, page = purchase_history(
+            session, customer, limit=query["limit"], offset=query["offset"]
+        )
+        return {
+            "total": total,
+            "purchases": [
+                {
+                    "transaction_id": p.receipt.transaction_id,
+                    "kind": p.receipt.kind,
+                    "status": p.receipt.status,
+                    "store": p.store_code,
+                    "number": p.receipt.number,
+                    "sold_at": p.receipt.sold_at,
+                    "card_number": p.card_number,
+                    "sum": p.receipt.amount,
+                    "discount": p.receipt.discount,
+                    "bonus_payment": p.receipt.bonus_payment,
+                    "final_sum": p.receipt.final_amount,
+                    "accrual": p.receipt.accrual,
+                    "lines": [
+                        {
+                            "line": line.line_no,
+                            "goods": line.goods_id,
+                            "qty": line.quantity,
+                            "sum": line.amount,
+                            "discount": line.discount,
+                            "bonus_payment": line.bonus_payment,
+                            "final_sum": line.final_amount,
+                            "accrual": line.accrual,
+                            "returned_qty": line.returned_quantity,
+                            "explanation": line.explanations,
+                        }
+                        for line in p.lines
+                    ],
+                }
+                for p in page
+            ],
+        }
+
+
+def _card(session: Session, ctx: PosContext, number: str) -> Card:
+    return cards.find_card(session, ctx.tenant.id, number)
+
+
+@blp.route("/cards/<number>/replace")
+class ReplaceCard(MethodView):
+    @blp.arguments(
+        wire.ReplaceIn, example={"new_card_number": "2775000000050", "reason": "утеряна"}
+    )
+    @blp.response(200, wire.CardOut)
+    @blp.alt_response(404, description="CARD_NOT_FOUND")
+    @blp.alt_response(422, description="CARD_STATUS_TRANSITION_REFUSED")
+    def post(self, data: dict[str, Any], number: str) -> dict[str, Any]:
+        """Replace a lost or damaged card: balance and history move to the new one."""
+        ctx, session = pos_context(), db_session()
+        new = cards.replace_card(
+            session, _card(session, ctx, number), data["new_card_number"],
+            reason=data["reason"], author=_author(ctx, data), now=_now(),
+        )  # fmt: skip
+        return wire.card_body(new)
+
+
+@blp.route("/cards/<number>/block")
+class BlockCard(MethodView):
+    @blp.arguments(wire.ReasonIn, example={"reason": "заявление покупателя"})
+    @blp.response(200, wire.CardOut)
+    @blp.alt_response(422, description="CARD_STATUS_TRANSITION_REFUSED")
+    def post(self, data: dict[str, Any], number: str) -> dict[str, Any]:
+        """Block a card: no accrual and no payment until unblocked."""
+        ctx, session = pos_context(), db_session()
+        card = _card(session, ctx, number)
+        cards.block(session, card, reason=data["reason"], author=_author(ctx, data), now=_now())
+        return wire.card_body(card)
+
+
+@blp.route("/cards/<number>/unblock")
+class UnblockCard(MethodView):
+    @blp.arguments(wire.ReasonIn, example={"reason": "карта найдена"})
+    @blp.response(200, wire.CardOut)
+    @blp.alt_response(422, description="CARD_STATUS_TRANSITION_REFUSED")
+    def post(self, data: dict[str, Any], number: str) -> dict[str, Any]:
+        """Unblock a blocked card."""
+        ctx, session = pos_context(), db_session()
+        card = _card(session, ctx, number)
+        cards.unblock(session, card, reason=data["reason"], author=_author(ctx, data), now=_now())
+        return wire.card_body(card)
+
+
+@blp.route("/programs")
+class Programs(MethodView):
+    @blp.response(200, wire.ProgramsOut)
+    def get(self) -> dict[str, Any]:
+        """The tenant's programs with the rules in force now, and whether they apply to the
+        calling POS's store."""
+        ctx = pos_context()
+        described = describe_programs(db_session(), ctx.store, _now())
+        return {
+            "programs": [
+                {
+                    "program": d.program.code,
+                    "kind": d.program.kind,
+                    "name": d.program.name,
+                    "version_id": d.version.id,
+                    "effective_from": d.version.effective_from,
+                    "effective_to": d.version.effective_to,
+                    "applies_here": d.applies_here,
+                    "rules": d.version.rules,
+                }
+                for d in described
+            ]
+        }
