@@ -33,3 +33,8 @@ def to_kopecks(value: Decimal | int) -> int:
 
 def from_kopecks(kopecks: int) -> Decimal:
     return Decimal(kopecks).scaleb(-2)
+
+
+def money_text(value: Decimal) -> str:
+    """Rubles with exactly two decimals, for messages and error details."""
+    return f"{round_money(value):.2f}"

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from processing.db import lock_rows
 from processing.errors import InvalidInput, NotFound, Refused
 from processing.ledger.models import Account, BonusLot, LotMovement, Posting
-from processing.money import is_whole_kopecks
+from processing.money import is_whole_kopecks, money_text
 from processing.types import money_total
 
 ZERO = Decimal("0.00")
@@ -199,7 +199,9 @@ def debit(
     lots = _available_lots(session, account.id, now)
     available = sum((lot.remaining for lot in lots), ZERO)
     if available < amount:
-        raise NotEnoughBonus(details={"available": str(available), "requested": str(amount)})
+        raise NotEnoughBonus(
+            details={"available": money_text(available), "requested": money_text(amount)}
+        )
     posting = _post(session, account, kind, -amount, now, operation, reason, author)
     _drain(session, posting, lots, amount)
     session.flush()

@@ -55,6 +55,7 @@ from processing.ledger.service import (
 )
 from processing.levels.compute import LevelDecision
 from processing.levels.service import account_level, record_purchase
+from processing.money import money_text
 from processing.programs.service import ActiveRules, rules_at
 from processing.receipts.inputs import (
     Identification,
@@ -400,7 +401,10 @@ def _check_printed_sums(ctx: PosContext, receipt: ReceiptInput, result: Result) 
     tolerance = ctx.tenant.sums_tolerance
     ours = {line.number: line.final_amount for line in result.lines}
     differences = {
-        str(line.number): {"pos": str(line.final_amount), "ours": str(ours[line.number])}
+        str(line.number): {
+            "pos": money_text(line.final_amount),
+            "ours": money_text(ours[line.number]),
+        }
         for line in receipt.lines
         if line.final_amount is not None and abs(line.final_amount - ours[line.number]) > tolerance
     }
@@ -463,8 +467,8 @@ def commit_receipt(
         if result.write_off_refusal:
             raise WriteOffNotAllowed(result.write_off_refusal)
         raise NotEnoughBonus(
-            details={"available": str(result.max_bonus_payment),
-                     "requested": str(receipt.requested_bonus)}
+            details={"available": money_text(result.max_bonus_payment),
+                     "requested": money_text(receipt.requested_bonus)}
         )  # fmt: skip
     _check_printed_sums(ctx, receipt, result)
 
