@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from processing.db import lock_rows
+from processing.db import insert_ignore, lock_rows
 from processing.errors import Conflict, InvalidInput, NotFound, Refused
 from processing.tenants.models import Cashier, LegalEntity, Pos, Store, StoreGroup, Tenant
 from processing.tenants.tariffs import DEFAULT_TARIFF, FEATURES, TARIFFS
@@ -289,15 +289,19 @@ def add_pos(session: Session, store: Store, code: str, token: str | None = None)
 
 
 def ensure_cashier(session: Session, tenant: Tenant, code: str, name: str | None = None) -> Cashier:
-    """The cashier a receipt names: created on first sight, renamed when the POS says so."""
+    """The cashier a receipt names: created on first sight (concurrent first sightings insert
+    once), renamed when the POS says so."""
     code = check_code("cashier", code)
-    cashier = session.scalar(
-        select(Cashier).where(Cashier.tenant_id == tenant.id, Cashier.code == code)
-    )
+    lookup = select(Cashier).where(Cashier.tenant_id == tenant.id, Cashier.code == code)
+    cashier = session.scalar(lookup)
     if cashier is None:
-        cashier = Cashier(tenant_id=tenant.id, code=code, name=(name or code).strip())
-        session.add(cashier)
-        session.flush()
+        insert_ignore(
+            session,
+            Cashier,
+            [{"tenant_id": tenant.id, "code": code, "name": (name or code).strip()}],
+            ["tenant_id", "code"],
+        )
+        cashier = session.scalars(lookup).one()
     elif name and name.strip() and cashier.name != name.strip():
         cashier.name = name.strip()
     return cashier
