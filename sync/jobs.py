@@ -10,8 +10,9 @@ from mappings.pos import OfflineReceiptSchema, offline_receipts, offline_result
 from processing.db import lock_rows
 from processing.ledger.service import expire_due
 from processing.receipts.inputs import PosContext
-from processing.receipts.models import OfflineBatch
+from processing.receipts.models import OfflineBatch, SoftCalculation
 from processing.receipts.offline import commit_offline
+from processing.receipts.service import SOFT_RESULT_TTL
 from processing.tenants.models import Pos, Store, Tenant
 from sync.models import JobRun
 from sync.queue import claim_job
@@ -68,3 +69,13 @@ def process_offline_batch(batch_id: str) -> None:
         batch.results = [offline_result(outcome) for outcome in outcomes]
         batch.status = "done"
         batch.finished_at = datetime.now(UTC)
+
+
+def purge_soft_calculations(run_key: str) -> int:
+    """Drop soft results older than their TTL: a commit that late recomputes anyway."""
+    with job_session() as session:
+        if not claim_job(session, run_key):
+            return 0
+        cutoff = datetime.now(UTC) - SOFT_RESULT_TTL
+        result = session.execute(delete(SoftCalculation).where(SoftCalculation.created_at < cutoff))
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -45,6 +45,46 @@ CUSTOMER_EXAMPLE = {
 }
 
 
+CUSTOMER_OUT_EXAMPLE = {
+    "id": 42, "last_name": "Петров", "first_name": "Иван", "middle_name": None,
+    "phone": "+79161234567", "email": "ivan@example.ru", "birth_date": "1990-02-03",
+    "gender": "male", "extra": {"pet": "кот"},
+    "consents": {
+        "processing": {"given": True, "at": "2026-11-23T10:00:00+00:00", "source": "1c"},
+        "advertising": {"given": False, "at": None, "source": None},
+    },
+    "questionnaire_filled": True, "questionnaire_missing": [],
+    "cards": [{"number": "2775000000012", "status": "active", "status_title": "Активна",
+               "virtual": False}],
+    "balance": {"total": 1000.00, "active": 950.00, "pending": 50.00},
+    "changed": [],
+}  # fmt: skip
+PURCHASES_EXAMPLE = {
+    "total": 1,
+    "purchases": [{
+        "transaction_id": "0b8e6a54-8f1e-4f4e-9d57-3f2b3c1d2e10", "kind": "sale",
+        "status": "committed", "store": "s1", "number": "1042",
+        "sold_at": "2026-11-23T11:05:00+00:00", "card_number": "2775000000012",
+        "sum": 300.00, "discount": 0.00, "bonus_payment": 65.32, "final_sum": 234.68,
+        "accrual": 7.04,
+        "lines": [{"line": 1, "goods": "g-100", "qty": 3.000, "sum": 300.00, "discount": 0.00,
+                   "bonus_payment": 65.32, "final_sum": 234.68, "accrual": 7.04,
+                   "returned_qty": 0.000,
+                   "explanation": [{"rule": "bonus_accrual", "amount": "7.04",
+                                    "text": "Начисление 3%"}]}],
+    }],
+}  # fmt: skip
+PROGRAMS_EXAMPLE = {
+    "programs": [{
+        "program": "bonus", "kind": "bonus", "name": "Бонусная программа", "version_id": 3,
+        "effective_from": "2026-01-01T00:00:00+00:00", "effective_to": None,
+        "applies_here": True,
+        "rules": {"accrual_percent": "3", "max_payment_percent": "50",
+                  "activation_delay_days": 0, "lifetime_days": 365},
+    }],
+}  # fmt: skip
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -89,7 +129,7 @@ def _apply_consents(
 @blp.route("/customers")
 class Customers(MethodView):
     @blp.arguments(wire.PhoneQuery, location="query")
-    @blp.response(200, wire.CustomerOut)
+    @blp.response(200, wire.CustomerOut, example=CUSTOMER_OUT_EXAMPLE)
     @blp.alt_response(404, description="CUSTOMER_NOT_FOUND")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Find a customer by phone (any common format)."""
@@ -133,7 +173,7 @@ def _bind_card(
 
 @blp.route("/customers/<int:customer_id>")
 class CustomerById(MethodView):
-    @blp.response(200, wire.CustomerOut)
+    @blp.response(200, wire.CustomerOut, example=CUSTOMER_OUT_EXAMPLE)
     @blp.alt_response(404, description="CUSTOMER_NOT_FOUND")
     def get(self, customer_id: int) -> dict[str, Any]:
         """A customer with cards, balance and questionnaire state."""
@@ -174,7 +214,7 @@ class CustomerCards(MethodView):
 @blp.route("/customers/<int:customer_id>/purchases")
 class Purchases(MethodView):
     @blp.arguments(wire.PageQuery, location="query")
-    @blp.response(200, wire.PurchasesOut)
+    @blp.response(200, wire.PurchasesOut, example=PURCHASES_EXAMPLE)
     @blp.alt_response(404, description="CUSTOMER_NOT_FOUND")
     def get(self, query: dict[str, Any], customer_id: int) -> dict[str, Any]:
         """Purchase history: receipts with lines and each line's rewards, newest first."""
@@ -270,7 +310,7 @@ class UnblockCard(MethodView):
 
 @blp.route("/programs")
 class Programs(MethodView):
-    @blp.response(200, wire.ProgramsOut)
+    @blp.response(200, wire.ProgramsOut, example=PROGRAMS_EXAMPLE)
     def get(self) -> dict[str, Any]:
         """The tenant's programs with the rules in force now, and whether they apply to the
         calling POS's store."""

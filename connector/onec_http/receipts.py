@@ -242,7 +242,19 @@ class Offline(MethodView):
 
 @blp.route("/offline-batches/<batch_id>")
 class OfflineStatus(MethodView):
-    @blp.response(200, wire.OfflineBatchOut)
+    @blp.response(
+        200,
+        wire.OfflineBatchOut,
+        example={
+            "batch_id": "5d1f0c3e-6a8b-4f0e-8d7c-2b1a0f9e8d7c", "status": "done",
+            "status_url": None,
+            "results": [{"shift": "17", "number": "1042", "status": "committed",
+                         "transaction_id": "0b8e6a54-8f1e-4f4e-9d57-3f2b3c1d2e10",
+                         "code": None, "message": None,
+                         "notes": ["Оплата бонусами в офлайн-чеке не проводится: "
+                                   "только начисление."]}],
+        },
+    )  # fmt: skip
     @blp.alt_response(404, description="OFFLINE_BATCH_NOT_FOUND")
     def get(self, batch_id: str) -> dict[str, Any]:
         """The status and, when done, the per-receipt results of an offline batch."""

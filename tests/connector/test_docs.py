@@ -29,3 +29,23 @@ def test_openapi_document_lists_health_with_example(client: FlaskClient) -> None
     spec = client.get("/api/openapi.json").get_json()
     health = spec["paths"]["/api/v1/health"]["get"]["responses"]["200"]
     assert health["content"]["application/json"]["example"]["status"] == "ok"
+
+
+def test_every_api_operation_has_an_example(client: FlaskClient) -> None:
+    spec = client.get("/api/openapi.json").get_json()
+    missing = []
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            bodies = [operation.get("requestBody", {}).get("content", {}).get("application/json")]
+            bodies += [
+                response.get("content", {}).get("application/json")
+                for status, response in operation["responses"].items()
+                if status.startswith("2")
+            ]
+            if not any(body and ("example" in body or "examples" in body) for body in bodies):
+                missing.append(f"{method.upper()} {path}")
+    assert missing == []

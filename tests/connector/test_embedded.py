@@ -114,3 +114,32 @@ def test_serve_runs_embedded_on_a_fresh_directory(served: tuple[str, Path]) -> N
     with sqlite3.connect(database) as conn:
         (token_hash,) = conn.execute("SELECT token_hash FROM pos_terminals").fetchone()
     assert token_hash == hashlib.sha256(b"demo-pos-token").hexdigest()
+
+
+def _readme_demo_commands() -> list[str]:
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- demo:start -->", 1)[1].split("<!-- demo:end -->", 1)[0]
+    script = block.split("```sh", 1)[1].rsplit("```", 1)[0]
+    return [command.strip() for command in script.split("\n\n") if command.strip()]
+
+
+def test_readme_demo_flow_runs_as_written(served: tuple[str, Path]) -> None:
+    base, _ = served
+    commands = _readme_demo_commands()
+    assert [c.split("/api/v1/", 1)[1].split()[0] for c in commands] == [
+        "identify", "receipts/calculate", "receipts/commit", "receipts/return",
+    ]  # fmt: skip
+    bodies = []
+    for command in commands:
+        output = subprocess.run(
+            ["bash", "-c", command.replace("http://127.0.0.1:8080", base)],
+            capture_output=True, text=True, check=True, timeout=30,
+        ).stdout  # fmt: skip
+        body = json.loads(output)
+        assert "code" not in body, body
+        bodies.append(body)
+    identify, calculation, commit, returned = bodies
+    assert identify["balance"]["active"] == 1000
+    assert calculation["totals"]["bonus_payment"] == 100
+    assert commit["totals"] == calculation["totals"] and commit["replay"] is False
+    assert returned["kind"] == "return" and returned["lines"][0]["qty"] == 1

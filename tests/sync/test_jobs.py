@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,9 +9,12 @@ from sqlalchemy.orm import Session
 
 from processing.ledger.models import Posting
 from processing.ledger.service import PostingKind, balance, credit, open_account
-from sync.jobs import expire_bonuses
+from processing.receipts.models import SoftCalculation
+from processing.tenants.models import Pos
+from sync.jobs import expire_bonuses, purge_soft_calculations
 from sync.runtime import Runtime, activate
 from tests import factories
+from tests.connector.onec_http.world import seed_world
 from tests.factories import T0
 
 
@@ -35,3 +38,24 @@ def test_expiry_job_expires_due_bonus_once_per_run_key(runtime: Runtime, engine:
         assert totals == [Decimal("0.00"), Decimal("0.00"), Decimal("10.00")]
         kinds = session.scalars(select(Posting.kind).order_by(Posting.id)).all()
         assert kinds.count("expiry") == 2
+
+
+@pytest.mark.committed
+def test_old_soft_results_are_purged(runtime: Runtime, engine: Engine) -> None:
+    activate(runtime)
+    with Session(engine) as session:
+        world = seed_world(session)
+        now = datetime.now(UTC)
+        tenant_id = world.tenant_id
+        pos_id = session.scalars(select(Pos.id)).first()
+        for key, age in (("old", timedelta(days=3)), ("new", timedelta(hours=1))):
+            soft = SoftCalculation(
+                id=key, tenant_id=tenant_id, pos_id=pos_id, input_hash="x", result={},
+                created_at=now - age,
+            )  # fmt: skip
+            session.add(soft)
+        session.commit()
+    assert purge_soft_calculations("purge-soft-calculations-1") == 1
+    assert purge_soft_calculations("purge-soft-calculations-1") == 0
+    with Session(engine) as session:
+        assert session.scalars(select(SoftCalculation.id)).all() == ["new"]

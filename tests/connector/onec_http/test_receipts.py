@@ -14,9 +14,12 @@ from sqlalchemy.orm import Session
 from processing.cards.models import Card
 from processing.ledger.models import Posting
 from processing.ledger.service import balance
+from processing.levels.service import set_override
+from processing.programs.rules import parse_level_rules
 from processing.receipts.models import Receipt, SoftCalculation
+from processing.tenants.models import Tenant
 from tests.connector.onec_http.world import World, receipt
-from tests.factories import T0
+from tests.factories import LEVEL_RULES, T0
 
 D = Decimal
 
@@ -233,3 +236,22 @@ def test_one_c_sends_bom_and_local_time(
     stored = session.scalars(select(Receipt)).one()
     assert stored.sold_at.isoformat() == "2026-05-01T20:30:00+00:00"  # Moscow is UTC+3
     assert stored.local_date.isoformat() == "2026-05-01"
+
+
+def test_phone_switches_allow_write_off_and_level_discount(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    set_override(session, world.account_id, "silver", rules=parse_level_rules(LEVEL_RULES),
+                 reason="тест", author="t", now=T0)  # fmt: skip
+    by_phone = receipt("p-1", phone="+79161234567", pay_bonus=10)
+    status, error = _post(client, world, "receipts/calculate", by_phone)
+    assert status == 200 and error["totals"]["discount"] == 0
+    assert error["totals"]["bonus_payment"] == 0 and error["write_off_refusal"]
+    tenant = session.get_one(Tenant, world.tenant_id)
+    tenant.phone_write_off = True
+    tenant.phone_level_discount = True
+    session.flush()
+    status, body = _post(client, world, "receipts/commit", by_phone)
+    assert status == 200, body
+    assert body["totals"]["bonus_payment"] == 10 and body["totals"]["discount"] == D("22.96")
+    assert body["level"] == "silver"
