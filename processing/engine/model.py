@@ -39,6 +39,7 @@ class Rules:
 class Balances:
     active: Decimal = ZERO
     pending: Decimal = ZERO
+    total: Decimal = ZERO  # posted balance: also counts expired unprocessed lots and any debt
 
 
 @dataclass(frozen=True)

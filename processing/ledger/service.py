@@ -253,10 +253,15 @@ def balance(session: Session, account_id: int, now: datetime) -> Balance:
 
 
 def expiring(
-    session: Session, tenant_id: int, now: datetime, within: timedelta
+    session: Session,
+    tenant_id: int,
+    now: datetime,
+    within: timedelta,
+    account_id: int | None = None,
 ) -> list[ExpiringBonus]:
-    """Bonus that will expire in ``(now, now + within]``, lot by lot (for reminders)."""
-    rows = session.execute(
+    """Bonus that will expire in ``(now, now + within]``, lot by lot (for reminders), for the
+    whole tenant or one account."""
+    stmt = (
         select(BonusLot.account_id, BonusLot.id, BonusLot.remaining, BonusLot.expires_at)
         .join(Account, Account.id == BonusLot.account_id)
         .where(
@@ -267,6 +272,9 @@ def expiring(
         )
         .order_by(BonusLot.expires_at, BonusLot.id)
     )
+    if account_id is not None:
+        stmt = stmt.where(BonusLot.account_id == account_id)
+    rows = session.execute(stmt)
     return [ExpiringBonus(a, lot, amount, at) for a, lot, amount, at in rows if at is not None]
 
 

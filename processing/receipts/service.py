@@ -180,7 +180,7 @@ def _facts(
     if card.account_id is None:
         return facts, Balances()
     current = balance(session, card.account_id, now)
-    return facts, Balances(active=current.active, pending=current.pending)
+    return facts, Balances(active=current.active, pending=current.pending, total=current.total)
 
 
 def _mask_name(customer: Customer | None) -> str | None:
@@ -219,20 +219,14 @@ def identify(
         refusal = "Нет активных бонусов."
     soon = ZERO
     if card.account_id is not None:
-        soon = sum(
-            (
-                item.amount
-                for item in expiring(session, ctx.tenant.id, now, timedelta(days=expiring_days))
-                if item.account_id == card.account_id
-            ),
-            ZERO,
-        )
-    current = balance(session, card.account_id, now) if card.account_id else None
+        window = timedelta(days=expiring_days)
+        lots = expiring(session, ctx.tenant.id, now, window, account_id=card.account_id)
+        soon = sum((item.amount for item in lots), ZERO)
     missing = missing_questionnaire_fields(ctx.tenant, customer) if customer else []
     return IdentifyOutcome(
         card=card,
         customer_name=_mask_name(customer),
-        balance_total=current.total if current else ZERO,
+        balance_total=balances.total,
         balance_active=balances.active,
         balance_pending=balances.pending,
         level=level,
