@@ -31,6 +31,8 @@ class Settings:
     queue_name: str
     log_level: str
     max_body_bytes: int
+    public_base_url: str | None = None  # e.g. https://loyalty.example.ru/ (for WSDL addresses)
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
 
     @property
     def embedded(self) -> bool:
@@ -50,11 +52,11 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, allow_zero: bool = False) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
+    if not re.fullmatch(r"[0-9]+", raw) or int(raw) < (0 if allow_zero else 1):
         raise SettingsError(f"{name} must be a positive integer, got {raw!r}")
     return int(raw)
 
@@ -82,4 +84,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         queue_name=queue_name,
         log_level=(env.get("LOG_LEVEL", "INFO").strip() or "INFO").upper(),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+        public_base_url=_base_url(env.get("PUBLIC_BASE_URL", "")),
+        proxy_hops=_int(env, "PROXY_HOPS", 0, allow_zero=True),
     )
+
+
+def _base_url(raw: str) -> str | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", raw):
+        raise SettingsError(f"PUBLIC_BASE_URL must be an http(s) URL, got {raw!r}")
+    return raw if raw.endswith("/") else raw + "/"

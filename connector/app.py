@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Settings, load_settings
 from connector.api import init_api
@@ -33,6 +34,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     api.register_blueprint(health.blp)
     api.register_blueprint(receipts.blp)
     api.register_blueprint(customers.blp)
+    from admin import sync_log
+
+    api.register_blueprint(sync_log.blp)
+
+    from connector.soap import discount_server
+
+    app.register_blueprint(discount_server.blp)
+    if runtime.settings.proxy_hops:
+        hops = runtime.settings.proxy_hops
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
 
     register_error_handlers(app)
     init_request_ids(app)

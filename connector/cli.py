@@ -20,9 +20,18 @@ from connector import migrate
 from processing.cards.numbers import CHECK_DIGITS
 from processing.cards.service import add_template, generate_cards, get_template
 from processing.demo import DEMO_POS_TOKEN, DemoCards, seed_demo
+from processing.discount_server.service import set_credentials
 from processing.errors import ConnectorError
-from processing.tenants.service import add_pos, add_store, add_tenant, get_store, get_tenant
+from processing.tenants.service import (
+    add_admin_token,
+    add_pos,
+    add_store,
+    add_tenant,
+    get_store,
+    get_tenant,
+)
 from processing.tenants.tariffs import DEFAULT_TARIFF, TARIFFS
+from sync.log import read_entries
 from sync.runtime import Runtime, activate
 from sync.schedule import dispatch_inline, dispatch_to_rq, run_schedule
 
@@ -199,6 +208,54 @@ def tenant_add(code: str, name: str, tariff: str) -> None:
     with _transaction(_runtime()) as session:
         created = add_tenant(session, code, name, tariff)
         click.echo(f"Tenant {created.code} created (id {created.id}).")
+
+
+@tenant.command("discount-server-credentials")
+@click.argument("tenant_code")
+@click.argument("username")
+@click.password_option(help="Prompted for (twice) when not given.")
+def tenant_discount_server_credentials(tenant_code: str, username: str, password: str) -> None:
+    """Set the user and password 1C:Retail uses for the discount server (SOAP)."""
+    with _transaction(_runtime()) as session:
+        set_credentials(
+            session, get_tenant(session, tenant_code), username, password, now=datetime.now(UTC)
+        )
+    click.echo(f"Discount-server credentials of {tenant_code} set for user {username}.")
+
+
+@main.group("admin-token")
+def admin_token() -> None:
+    """Tenant administrator API tokens."""
+
+
+@admin_token.command("add")
+@click.argument("tenant_code")
+@click.argument("name")
+def admin_token_add(tenant_code: str, name: str) -> None:
+    """Issue an admin token (for GET /api/v1/sync-log); printed once."""
+    with _transaction(_runtime()) as session:
+        issued = add_admin_token(session, get_tenant(session, tenant_code), name)
+        click.echo(f"Admin token for {issued.token.name} (shown once): {issued.secret}")
+
+
+@main.command("sync-log")
+@click.option("--tenant", "tenant_code", help="Only this tenant.")
+@click.option("--since", type=click.DateTime(), help="From this UTC date-time on.")
+@click.option("--limit", type=int, default=100, show_default=True)
+def sync_log(tenant_code: str | None, since: datetime | None, limit: int) -> None:
+    """Show sync log entries, newest first."""
+    with _transaction(_runtime()) as session:
+        tenant_id = get_tenant(session, tenant_code).id if tenant_code else None
+        entries = read_entries(
+            session, tenant_id=tenant_id, since=since.replace(tzinfo=UTC) if since else None,
+            limit=limit,
+        )  # fmt: skip
+        for entry in entries:
+            where = f"{entry.document_type} {entry.document_id}" if entry.document_id else ""
+            click.echo(
+                f"{entry.at:%Y-%m-%d %H:%M:%S} {entry.level:7} {entry.exchange} "
+                f"{entry.operation} {where} {entry.message}"
+            )
 
 
 @main.group()

@@ -1,8 +1,10 @@
 """Every model module, imported so that ``metadata`` knows all tables (alembic, tests)."""
 
+from mappings import models as mapping_models
 from processing.cards import models as card_models
 from processing.customers import models as customer_models
 from processing.db import Base
+from processing.discount_server import models as discount_server_models
 from processing.ledger import models as ledger_models
 from processing.levels import models as level_models
 from processing.programs import models as program_models
@@ -14,9 +16,11 @@ metadata = Base.metadata
 
 __all__ = [
     "card_models",
+    "discount_server_models",
     "customer_models",
     "ledger_models",
     "level_models",
+    "mapping_models",
     "metadata",
     "program_models",
     "receipt_models",

@@ -64,7 +64,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 def money_total(
-    column: ColumnElement[Decimal] | InstrumentedAttribute[Decimal],
+    column: ColumnElement[Any] | InstrumentedAttribute[Any],
 ) -> ColumnElement[Decimal]:
     """``SUM`` of a money column, 0 when there are no rows, read back as ``Decimal``."""
     return type_coerce(func.coalesce(func.sum(column), 0), Money())

@@ -48,13 +48,17 @@ def test_every_error_code_is_documented_with_its_status() -> None:
     for cls in classes:
         if cls.code == "HTTP_ERROR":
             continue
-        assert documented[cls.code] == str(http_status(cls())), cls.code
+        status = str(http_status(cls()))
+        if cls.code.startswith("SOAP_"):
+            status = "500 (SOAP fault)"  # faults go out over SOAP, whatever their category
+        assert documented[cls.code] == status, cls.code
 
 
-def test_codes_are_unique_per_class() -> None:
+def test_each_code_is_defined_once() -> None:
+    """A subclass may inherit its parent's code; two classes may not each define the same."""
     _import_everything()
-    by_code: dict[str, type[ConnectorError]] = {}
+    defining: dict[str, type[ConnectorError]] = {}
     for cls in _all_error_classes():
-        other = by_code.setdefault(cls.code, cls)
-        # A subclass may inherit its parent's code; two unrelated classes may not share one.
-        assert issubclass(cls, other) or issubclass(other, cls), f"{cls} reuses {cls.code}"
+        if "code" in vars(cls):
+            other = defining.setdefault(cls.code, cls)
+            assert other is cls, f"{cls} and {other} both define {cls.code}"

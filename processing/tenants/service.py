@@ -15,7 +15,15 @@ from sqlalchemy.orm import Session
 
 from processing.db import insert_ignore, lock_rows
 from processing.errors import Conflict, InvalidInput, NotFound, Refused
-from processing.tenants.models import Cashier, LegalEntity, Pos, Store, StoreGroup, Tenant
+from processing.tenants.models import (
+    AdminToken,
+    Cashier,
+    LegalEntity,
+    Pos,
+    Store,
+    StoreGroup,
+    Tenant,
+)
 from processing.tenants.tariffs import DEFAULT_TARIFF, FEATURES, TARIFFS
 
 _CODE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -305,3 +313,27 @@ def ensure_cashier(session: Session, tenant: Tenant, code: str, name: str | None
     elif name and name.strip() and cashier.name != name.strip():
         cashier.name = name.strip()
     return cashier
+
+
+@dataclass(frozen=True)
+class IssuedAdminToken:
+    token: AdminToken
+    secret: str  # shown once
+
+
+def add_admin_token(session: Session, tenant: Tenant, name: str) -> IssuedAdminToken:
+    if not name.strip():
+        raise InvalidInput("Укажите, для кого выпускается токен администратора.")
+    secret = new_token()
+    token = AdminToken(tenant_id=tenant.id, name=name.strip(), token_hash=hash_token(secret))
+    session.add(token)
+    session.flush()
+    return IssuedAdminToken(token, secret)
+
+
+def tenant_by_admin_token(session: Session, secret: str) -> Tenant | None:
+    return session.scalar(
+        select(Tenant)
+        .join(AdminToken, AdminToken.tenant_id == Tenant.id)
+        .where(AdminToken.token_hash == hash_token(secret))
+    )

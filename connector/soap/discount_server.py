@@ -1,0 +1,289 @@
+"""The drop-in for stock 1C:Retail's "discount server": WSDL and SOAP endpoint per tenant.
+
+1C:Retail's constant АдресДисконтногоСервера points at ``/soap/<tenant>/discount-server?wsdl``;
+the shop downloads the WSDL before every call (so the rendered text is cached) and then posts
+to the address the WSDL names. Both need HTTP Basic with the tenant's credentials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Blueprint, Response, request
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.db import app_runtime, db_session
+from connector.soap import envelope
+from mappings import discount_server as wire
+from mappings.ids import remember
+from processing.discount_server import service
+from processing.discount_server.models import DiscountServerCredential
+from processing.errors import ConnectorError, Forbidden, NotAuthenticated
+from processing.tenants.models import Tenant
+from sync.log import has_entry, write_entry
+
+log = logging.getLogger(__name__)
+
+WSDL_FILE = Path(__file__).parent / "wsdl" / "discount_server.wsdl"
+REALM = "loyalty-connector"
+SOURCE = "discount_server"
+CREDENTIAL_CACHE_S = 300.0
+
+blp = Blueprint("discount_server", __name__, url_prefix="/soap")
+
+
+class BasicRequired(NotAuthenticated):
+    challenge = f'Basic realm="{REALM}"'
+    message = "Нужны логин и пароль дисконтного сервера (HTTP Basic)."
+
+
+class NotInTariff(Forbidden):
+    code = "DISCOUNT_SERVER_NOT_IN_TARIFF"
+    message = "Дисконтный сервер 1С:Розницы не входит в тариф."
+
+
+@lru_cache(maxsize=256)
+def render_wsdl(address: str) -> bytes:
+    """The WSDL with ``soap:address`` pointing at ``address`` (cached: 1C fetches it per call)."""
+    tree = etree.parse(str(WSDL_FILE), etree.XMLParser(resolve_entities=False, no_network=True))
+    for node in tree.iter(
+        "{http://schemas.xmlsoap.org/wsdl/soap/}address",
+        "{http://schemas.xmlsoap.org/wsdl/soap12/}address",
+    ):
+        node.set("location", address)
+    return bytes(etree.tostring(tree, xml_declaration=True, encoding="utf-8"))
+
+
+_verified: dict[tuple[str, str], float] = {}
+_verified_lock = threading.Lock()
+
+
+def _password_ok(password: str, stored_hash: str) -> bool:
+    """PBKDF2 is slow on purpose and 1C authenticates twice per call: remember successes."""
+    key = (stored_hash, hashlib.sha256(password.encode("utf-8")).hexdigest())
+    now = time.monotonic()
+    with _verified_lock:
+        if _verified.get(key, 0.0) > now:
+            return True
+    if not service.password_matches(password, stored_hash):
+        return False
+    with _verified_lock:
+        _verified[key] = now + CREDENTIAL_CACHE_S
+    return True
+
+
+def _authenticate(session: Session, tenant_code: str) -> Tenant:
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
+        raise BasicRequired()
+    row = session.execute(
+        select(Tenant, DiscountServerCredential)
+        .join(DiscountServerCredential, DiscountServerCredential.tenant_id == Tenant.id)
+        .where(Tenant.code == tenant_code)
+    ).one_or_none()
+    if row is None:
+        raise BasicRequired("Неверный логин или пароль дисконтного сервера.")
+    tenant, credential = row
+    if auth.username != credential.username or not _password_ok(
+        auth.password, credential.password_hash
+    ):
+        raise BasicRequired("Неверный логин или пароль дисконтного сервера.")
+    if "discount_server" not in tenant.features:
+        raise NotInTariff()
+    return tenant
+
+
+def _error_status(error: ConnectorError) -> int:
+    if isinstance(error, NotAuthenticated):
+        return 401
+    if isinstance(error, Forbidden):
+        return 403
+    return 500
+
+
+def _fault(version: str, error: ConnectorError) -> Response:
+    response = envelope.fault(version, error, wire.error_detail, _error_status(error))
+    if isinstance(error, BasicRequired):
+        response.headers["WWW-Authenticate"] = error.challenge
+    return response
+
+
+@blp.get("/<tenant_code>/discount-server")
+def wsdl(tenant_code: str) -> Response:
+    try:
+        _authenticate(db_session(), tenant_code)
+    except ConnectorError as error:
+        return _fault(envelope.SOAP11, error)
+    settings = app_runtime().settings
+    base = settings.public_base_url or request.host_url
+    address = f"{base}soap/{tenant_code}/discount-server"
+    return Response(render_wsdl(address), content_type="text/xml; charset=utf-8")
+
+
+@blp.post("/<tenant_code>/discount-server")
+def endpoint(tenant_code: str) -> Response:
+    version = envelope.SOAP12 if "soap+xml" in (request.mimetype or "") else envelope.SOAP11
+    try:
+        if (request.content_length or 0) > envelope.MAX_ENVELOPE_BYTES:
+            raise envelope.EnvelopeTooLarge(details={"limit": envelope.MAX_ENVELOPE_BYTES})
+        session = db_session()
+        tenant = _authenticate(session, tenant_code)
+        parsed = envelope.parse(request.get_data(cache=False))
+        version = parsed.version
+        handler = HANDLERS.get(parsed.operation.tag)
+        if handler is None:
+            raise envelope.UnknownOperation(details={"operation": parsed.operation.tag})
+        return envelope.answer(version, handler(session, tenant, parsed.operation))
+    except ConnectorError as error:
+        return _fault(version, error)
+    except Exception:
+        log.exception("discount server call failed")
+        return _fault(version, ConnectorError())
+
+
+Handler = Callable[[Session, Tenant, etree._Element], etree._Element]
+
+
+def _card(session: Session, tenant: Tenant, operation: etree._Element) -> str:
+    card = wire.required_text(operation, "ИдентификаторКарты")
+    remember(session, tenant.id, {"card": [card]}, SOURCE)
+    return card
+
+
+def _note_segment(session: Session, tenant: Tenant, operation: etree._Element, name: str) -> None:
+    segment = wire.text(operation, "ИдентификаторСегмента")
+    if segment and not has_entry(
+        session, tenant.id, exchange=SOURCE, operation="segment", document_id=segment
+    ):
+        write_entry(
+            session, tenant.id, exchange=SOURCE, operation="segment", level="warning",
+            document_type="СегментНоменклатуры", document_id=segment,
+            message=f"{name}: сегмент номенклатуры не синхронизирован, сумма посчитана по всем "
+            "товарам",
+        )  # fmt: skip
+
+
+def accumulation(session: Session, tenant: Tenant, op: etree._Element) -> etree._Element:
+    name = "ПолучитьСуммуНакопления"
+    card = _card(session, tenant, op)
+    _note_segment(session, tenant, op, name)
+    amount, quantity = service.accumulation(
+        session, tenant.id, card, wire.moment(op, "ДатаНачала"), wire.moment(op, "ДатаОкончания"),
+        wire.text(op, "ИдентификаторИсключаемогоДокументта"),
+    )  # fmt: skip
+    return wire.result_rows(
+        name, [[("СуммаНакопления", amount), ("КоличествоНакопления", quantity)]]
+    )
+
+
+def last_purchase(session: Session, tenant: Tenant, op: etree._Element) -> etree._Element:
+    name = "ПолучитьДанныеПоследнейПокупки"
+    card = _card(session, tenant, op)
+    _note_segment(session, tenant, op, name)
+    found = service.last_purchase(
+        session, tenant.id, card, wire.moment(op, "ДатаРасчета"),
+        wire.text(op, "ИдентификаторИсключаемогоДокументта"),
+    )  # fmt: skip
+    when, amount, quantity = found or (wire.EMPTY_DATETIME, service.ZERO, service.ZERO)
+    return wire.result_rows(
+        name,
+        [[("ДатаПокупки", when), ("СуммаНакопления", amount), ("КоличествоНакопления", quantity)]],
+    )
+
+
+def bonus_balance(session: Session, tenant: Tenant, op: etree._Element) -> etree._Element:
+    name = "ПолучитьОстатокБонусов"
+    card = _card(session, tenant, op)
+    at = wire.moment(op, "ДатаЗапроса") or service.tenant_now(session, tenant)
+    if "bonus" not in tenant.features:
+        return wire.result_rows(name, [])
+    value = service.bonus_balance(session, tenant.id, card, at)
+    return wire.result_rows(name, [[("ДатаОперации", at), ("КоличествоБаллов", value)]])
+
+
+def bonus_schedule(session: Session, tenant: Tenant, op: etree._Element) -> etree._Element:
+    name = "ПолучитьОстатокБонусовРасширенный"
+    card = _card(session, tenant, op)
+    at = wire.moment(op, "ДатаЗапроса") or service.tenant_now(session, tenant)
+    if "bonus" not in tenant.features:
+        return wire.result_rows(name, [])
+    return wire.schedule(name, service.bonus_schedule(session, tenant.id, card, at))
+
+
+def _document(op: etree._Element) -> tuple[str, str]:
+    return wire.required_text(op, "ТипДокумента"), wire.required_text(op, "ИдентификаторДокумента")
+
+
+def _logged_update(
+    session: Session, tenant: Tenant, name: str, doc: tuple[str, str], count: int
+) -> etree._Element:
+    write_entry(
+        session, tenant.id, exchange=SOURCE, operation=name, document_type=doc[0],
+        document_id=doc[1], counts={"rows": count},
+        message=f"{name}: {doc[0]} {doc[1]}, строк: {count}",
+    )  # fmt: skip
+    return wire.boolean(name, True)
+
+
+def update_sales(session: Session, tenant: Tenant, op: etree._Element) -> etree._Element:
+    doc, rows = _document(op), wire.sales(op)
+    remember(
+        session, tenant.id,
+        {"card": [r.card_id for r in rows], "goods": [r.goods_id for r in rows],
+         "characteristic": [r.characteristic_id for r in rows], "document": [doc[1]]},
+        SOURCE,
+    )  # fmt: skip
+    count = service.replace_sales(session, tenant.id, doc[0], doc[1], rows)
+    return _logged_update(session, tenant, "ОбновитьДанныеОПродажах", doc, count)
+
+
+def update_bonuses(session: Session, tenant: Tenant, op: etree._Element) -> etree._Element:
+    doc, rows = _document(op), wire.bonuses(op)
+    remember(
+        session, tenant.id,
+        {"card": [r.card_id for r in rows], "bonus_program": [r.program_id for r in rows],
+         "document": [doc[1]]},
+        SOURCE,
+    )  # fmt: skip
+    count = service.replace_bonuses(session, tenant.id, doc[0], doc[1], rows)
+    return _logged_update(session, tenant, "ОбновитьДанныеОБонусах", doc, count)
+
+
+def update_coupons(session: Session, tenant: Tenant, op: etree._Element) -> etree._Element:
+    doc, rows = _document(op), wire.coupons(op)
+    remember(
+        session, tenant.id,
+        {"discount": [r.discount_id for r in rows], "store": [r.store_id for r in rows],
+         "document": [doc[1]]},
+        SOURCE,
+    )  # fmt: skip
+    count = service.replace_coupons(session, tenant.id, doc[0], doc[1], rows)
+    return _logged_update(session, tenant, "ОбновитьДанныеОКупонах", doc, count)
+
+
+def coupon_discounts(session: Session, tenant: Tenant, op: etree._Element) -> etree._Element:
+    code = wire.required_text(op, "КодКупона")
+    at = wire.moment(op, "ДатаЗапроса") or service.tenant_now(session, tenant)
+    return wire.coupon_table(
+        "ПолучитьСкидкиПоКупону", service.active_coupons(session, tenant.id, code, at)
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    wire.q("ПолучитьСуммуНакопления"): accumulation,
+    wire.q("ПолучитьДанныеПоследнейПокупки"): last_purchase,
+    wire.q("ПолучитьОстатокБонусов"): bonus_balance,
+    wire.q("ПолучитьОстатокБонусовРасширенный"): bonus_schedule,
+    wire.q("ОбновитьДанныеОПродажах"): update_sales,
+    wire.q("ОбновитьДанныеОБонусах"): update_bonuses,
+    wire.q("ОбновитьДанныеОКупонах"): update_coupons,
+    wire.q("ПолучитьСкидкиПоКупону"): coupon_discounts,
+}

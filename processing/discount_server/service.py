@@ -1,0 +1,310 @@
+"""Storing what shops post and computing the discount server's answers.
+
+Each ``replace_*`` call replaces everything stored for one document (tenant, type, id) in the
+caller's transaction: re-posting a document resends it, an empty table clears it. The answers
+follow shared/protocols/retail-discount-server.md; every id is accepted on first sight, and an
+unknown card simply has no rows (zeros, never an error).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, case, delete, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from processing.discount_server.models import (
+    BonusRow,
+    CouponRow,
+    DiscountServerCredential,
+    SaleRow,
+)
+from processing.errors import InvalidInput
+from processing.tenants.models import Store, Tenant
+from processing.types import money_total
+
+ZERO = Decimal("0.00")
+ACTIVE_COUPON = "Активна"
+PBKDF2_ROUNDS = 240_000
+
+
+@dataclass(frozen=True)
+class SaleIn:
+    period: datetime
+    card_id: str | None
+    goods_id: str | None
+    characteristic_id: str | None
+    amount: Decimal | None
+    quantity: Decimal | None
+
+
+@dataclass(frozen=True)
+class BonusIn:
+    period: datetime
+    movement: int
+    program_id: str | None
+    card_id: str | None
+    accrued: Decimal | None
+    to_write_off: Decimal | None
+
+
+@dataclass(frozen=True)
+class CouponIn:
+    period: datetime
+    discount_id: str | None
+    coupon_code: str | None
+    state: str | None
+    store_id: str | None
+    valid_until: datetime | None
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, PBKDF2_ROUNDS)
+    encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
+    return f"pbkdf2_sha256${PBKDF2_ROUNDS}${encoded[0]}${encoded[1]}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    try:
+        scheme, rounds, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "pbkdf2_sha256":
+        return False
+    candidate = hashlib.pbkdf2_hmac(
+        "sha256", password.encode("utf-8"), base64.b64decode(salt), int(rounds)
+    )
+    return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+def set_credentials(
+    session: Session, tenant: Tenant, username: str, password: str, *, now: datetime
+) -> None:
+    """The user and password 1C:Retail's constants name; only a salted hash is kept."""
+    if not username.strip() or ":" in username:
+        raise InvalidInput("Имя пользователя не может быть пустым или содержать «:».")
+    if len(password) < 8:
+        raise InvalidInput("Пароль дисконтного сервера — не короче 8 символов.")
+    credential = session.get(DiscountServerCredential, tenant.id)
+    if credential is None:
+        credential = DiscountServerCredential(tenant_id=tenant.id)
+        session.add(credential)
+    credential.username = username.strip()
+    credential.password_hash = hash_password(password)
+    credential.updated_at = now
+    session.flush()
+
+
+def replace_sales(
+    session: Session, tenant_id: int, document_type: str, document_id: str, rows: Sequence[SaleIn]
+) -> int:
+    _clear(session, SaleRow, tenant_id, document_type, document_id)
+    session.add_all(
+        SaleRow(
+            tenant_id=tenant_id, document_type=document_type, document_id=document_id,
+            period=row.period, card_id=row.card_id, goods_id=row.goods_id,
+            characteristic_id=row.characteristic_id, amount=row.amount, quantity=row.quantity,
+        )
+        for row in rows
+    )  # fmt: skip
+    session.flush()
+    return len(rows)
+
+
+def replace_bonuses(
+    session: Session, tenant_id: int, document_type: str, document_id: str, rows: Sequence[BonusIn]
+) -> int:
+    _clear(session, BonusRow, tenant_id, document_type, document_id)
+    session.add_all(
+        BonusRow(
+            tenant_id=tenant_id, document_type=document_type, document_id=document_id,
+            period=row.period, movement=row.movement, program_id=row.program_id,
+            card_id=row.card_id, accrued=row.accrued, to_write_off=row.to_write_off,
+        )
+        for row in rows
+    )  # fmt: skip
+    session.flush()
+    return len(rows)
+
+
+def replace_coupons(
+    session: Session,
+    tenant_id: int,
+    document_type: str,
+    document_id: str,
+    rows: Sequence[CouponIn],
+) -> int:
+    _clear(session, CouponRow, tenant_id, document_type, document_id)
+    session.add_all(
+        CouponRow(
+            tenant_id=tenant_id, document_type=document_type, document_id=document_id,
+            period=row.period, discount_id=row.discount_id, coupon_code=row.coupon_code,
+            state=row.state, store_id=row.store_id, valid_until=row.valid_until,
+        )
+        for row in rows
+    )  # fmt: skip
+    session.flush()
+    return len(rows)
+
+
+def _clear(
+    session: Session,
+    model: type[SaleRow] | type[BonusRow] | type[CouponRow],
+    tenant_id: int,
+    document_type: str,
+    document_id: str,
+) -> None:
+    session.execute(
+        delete(model).where(
+            model.tenant_id == tenant_id,
+            model.document_type == document_type,
+            model.document_id == document_id,
+        )
+    )
+
+
+def _sales_of(
+    tenant_id: int, card_id: str, excluded_document: str | None
+) -> list[ColumnElement[bool]]:
+    conditions = [SaleRow.tenant_id == tenant_id, SaleRow.card_id == card_id]
+    if excluded_document:
+        conditions.append(SaleRow.document_id != excluded_document)
+    return conditions
+
+
+def _quantity_total(value: object) -> Decimal:
+    return Decimal(int(value or 0)).scaleb(-3)  # type: ignore[call-overload]
+
+
+def accumulation(
+    session: Session,
+    tenant_id: int,
+    card_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    excluded_document: str | None,
+) -> tuple[Decimal, Decimal]:
+    """Sum and quantity of the card's sales rows with start ≤ Период ≤ end."""
+    conditions = _sales_of(tenant_id, card_id, excluded_document)
+    if start is not None:
+        conditions.append(SaleRow.period >= start)
+    if end is not None:
+        conditions.append(SaleRow.period <= end)
+    amount, quantity = session.execute(
+        select(money_total(SaleRow.amount), func.sum(SaleRow.quantity)).where(*conditions)
+    ).one()
+    return amount, _quantity_total(quantity)
+
+
+def last_purchase(
+    session: Session,
+    tenant_id: int,
+    card_id: str,
+    before: datetime | None,
+    excluded_document: str | None,
+) -> tuple[datetime, Decimal, Decimal] | None:
+    """Date, sum and quantity of the card's latest sale document with a positive sum."""
+    conditions = _sales_of(tenant_id, card_id, excluded_document)
+    if before is not None:
+        conditions.append(SaleRow.period < before)
+    total = money_total(SaleRow.amount)
+    row = session.execute(
+        select(func.max(SaleRow.period), total, func.sum(SaleRow.quantity))
+        .where(*conditions)
+        .group_by(SaleRow.document_type, SaleRow.document_id)
+        .having(func.coalesce(func.sum(SaleRow.amount), 0) > 0)
+        .order_by(func.max(SaleRow.period).desc())
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        return None
+    return row[0], row[1], _quantity_total(row[2])
+
+
+def _signed(value: InstrumentedAttribute[Decimal | None]) -> ColumnElement[Decimal]:
+    """A register resource with its movement's sign: приход adds, расход subtracts."""
+    return case((BonusRow.movement == 1, -value), else_=value)
+
+
+def _bonus_remainders(
+    session: Session, tenant_id: int, card_id: str, condition: ColumnElement[bool]
+) -> Decimal:
+    accrued, written = session.execute(
+        select(
+            money_total(_signed(BonusRow.accrued)),
+            money_total(_signed(BonusRow.to_write_off)),
+        ).where(BonusRow.tenant_id == tenant_id, BonusRow.card_id == card_id, condition)
+    ).one()
+    return max(ZERO, max(ZERO, accrued) - max(ZERO, written))
+
+
+def bonus_balance(session: Session, tenant_id: int, card_id: str, at: datetime) -> Decimal:
+    """The balance at ``at`` as 1C's БонусныеБаллы register gives it: rows before that moment."""
+    return _bonus_remainders(session, tenant_id, card_id, BonusRow.period < at)
+
+
+@dataclass(frozen=True)
+class BalanceStep:
+    label: str
+    balance: Decimal
+    change: Decimal
+    current: bool
+
+
+def bonus_schedule(
+    session: Session, tenant_id: int, card_id: str, at: datetime
+) -> list[BalanceStep]:
+    """The current balance ("Сейчас") and the balance from each later dated row on."""
+    current = bonus_balance(session, tenant_id, card_id, at)
+    steps = [BalanceStep("Сейчас", current, ZERO, True)]
+    future = session.scalars(
+        select(BonusRow.period)
+        .where(BonusRow.tenant_id == tenant_id, BonusRow.card_id == card_id, BonusRow.period >= at)
+        .group_by(BonusRow.period)
+        .order_by(BonusRow.period)
+    ).all()
+    previous = current
+    for moment in future:
+        value = _bonus_remainders(session, tenant_id, card_id, BonusRow.period <= moment)
+        label = f"с {moment:%d.%m.%Y}"
+        if moment.time() != datetime.min.time():
+            label += f" {moment:%H:%M}"
+        steps.append(BalanceStep(label, value, value - previous, False))
+        previous = value
+    return steps
+
+
+def active_coupons(session: Session, tenant_id: int, code: str, at: datetime) -> list[CouponRow]:
+    """Per discount, the coupon's latest state at ``at``, kept when Активна and still valid."""
+    rows = session.scalars(
+        select(CouponRow)
+        .where(
+            CouponRow.tenant_id == tenant_id, CouponRow.coupon_code == code, CouponRow.period <= at
+        )
+        .order_by(CouponRow.discount_id, CouponRow.period.desc(), CouponRow.id.desc())
+    ).all()
+    latest: dict[str | None, CouponRow] = {}
+    for row in rows:
+        latest.setdefault(row.discount_id, row)
+    return [
+        row
+        for row in latest.values()
+        if row.state == ACTIVE_COUPON and (row.valid_until is None or row.valid_until >= at)
+    ]
+
+
+def tenant_now(session: Session, tenant: Tenant) -> datetime:
+    """'Now' as a shop's wall clock: the tenant's first store's zone (Moscow by default)."""
+    zone = session.scalar(
+        select(Store.timezone).where(Store.tenant_id == tenant.id).order_by(Store.id).limit(1)
+    )
+    return datetime.now(UTC).astimezone(ZoneInfo(zone or "Europe/Moscow")).replace(tzinfo=None)
