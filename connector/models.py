@@ -16,8 +16,8 @@ metadata = Base.metadata
 
 __all__ = [
     "card_models",
-    "discount_server_models",
     "customer_models",
+    "discount_server_models",
     "ledger_models",
     "level_models",
     "mapping_models",

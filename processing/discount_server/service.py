@@ -181,8 +181,9 @@ def _sales_of(
     return conditions
 
 
-def _quantity_total(value: object) -> Decimal:
-    return Decimal(int(value or 0)).scaleb(-3)  # type: ignore[call-overload]
+def _quantity_total(value: Decimal | None) -> Decimal:
+    """``SUM`` of a quantity column is read back through the column's type; no rows: 0."""
+    return Decimal("0.000") if value is None else value
 
 
 def accumulation(

@@ -11,10 +11,15 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from config import load_settings
+from connector.app import create_app
 from connector.cli import gunicorn_command, main
 from processing.cards.models import Card
 from processing.cards.numbers import has_valid_check_digit
+from processing.discount_server.models import DiscountServerCredential
+from processing.discount_server.service import password_matches
 from processing.tenants.models import Pos, Store, Tenant
+from sync.log import write_entry
+from sync.runtime import Runtime
 
 pytestmark = pytest.mark.committed
 
@@ -133,3 +138,44 @@ def test_card_series_and_pre_printed_cards(cli: CliRunner, engine: Engine) -> No
         assert list(stored) == numbers
     refused = cli.invoke(main, ["cards", "generate", "acme", "t5", "600"])
     assert refused.exit_code == 1 and "CARD_RANGE_EXHAUSTED" in refused.output
+
+
+def test_discount_server_credentials_admin_token_and_sync_log(
+    cli: CliRunner, engine: Engine, database_url: str
+) -> None:
+    cli.invoke(main, ["tenant", "add", "acme", "Acme"])
+    result = cli.invoke(
+        main, ["tenant", "discount-server-credentials", "acme", "retail"],
+        input="Sup3r-secret\nSup3r-secret\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with Session(engine) as session:
+        credential = session.scalars(select(DiscountServerCredential)).one()
+        assert credential.username == "retail"
+        assert password_matches("Sup3r-secret", credential.password_hash)
+        assert "Sup3r-secret" not in credential.password_hash
+    short = cli.invoke(main, ["tenant", "discount-server-credentials", "acme", "retail",
+                              "--password", "short"])  # fmt: skip
+    assert short.exit_code == 1 and "VALIDATION_ERROR" in short.output
+
+    token = cli.invoke(main, ["admin-token", "add", "acme", "Поддержка"]).output.split()[-1]
+    with Session(engine) as session:
+        tenant = session.scalars(select(Tenant)).one()
+        write_entry(
+            session, tenant.id, exchange="discount_server", operation="ОбновитьДанныеОПродажах",
+            document_type="ЧекККМ", document_id="doc-1", message="строк: 2", counts={"rows": 2},
+        )  # fmt: skip
+        session.commit()
+    shown = cli.invoke(main, ["sync-log", "--tenant", "acme", "--since", "2020-01-01"])
+    assert shown.exit_code == 0 and "ЧекККМ doc-1" in shown.output
+
+    settings = load_settings({"DATABASE_URL": database_url})
+    client = create_app(runtime=Runtime(settings, engine=engine)).test_client()
+    response = client.get("/api/v1/sync-log", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    [entry] = response.get_json()["entries"]
+    assert (entry["document_id"], entry["counts"]) == ("doc-1", {"rows": 2})
+    assert client.get("/api/v1/sync-log").status_code == 401
+    later = client.get("/api/v1/sync-log?since=2999-01-01T00:00:00Z",
+                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert later.get_json()["entries"] == []

@@ -70,7 +70,7 @@ def test_utc_datetime_is_aware_and_normalised(db: Session) -> None:
 
 def test_utc_datetime_refuses_naive_values(db: Session) -> None:
     with pytest.raises(StatementError, match="timezone-aware"):
-        db.execute(sample.insert().values(id=1, at=datetime(2026, 3, 1, 12, 0)))  # noqa: DTZ001
+        db.execute(sample.insert().values(id=1, at=datetime(2026, 3, 1, 12, 0)))
 
 
 def test_insert_ignore_counts_only_new_rows(db: Session) -> None:
