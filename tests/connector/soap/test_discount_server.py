@@ -9,12 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from zeep import Client
 
 from mappings.models import ExternalId
 from processing.discount_server.models import SaleRow
+from processing.tenants.models import Tenant
 from sync.models import SyncLogEntry
 from tests.connector.soap.conftest import Shop, serve, zeep_client
 
@@ -237,3 +239,25 @@ def test_segment_requests_are_logged_once_and_updates_are_logged(
         ("ОбновитьДанныеОПродажах", "info", "doc-1"), ("segment", "warning", "seg-1"),
     ]  # fmt: skip
     assert entries[0].counts == {"rows": 1} and entries[0].document_type == "ЧекККМ"
+
+
+def test_tariff_without_bonus_answers_empty_bonus_results(
+    server: str, shops: dict[str, Shop], engine: Engine
+) -> None:
+    with Session(engine) as session:
+        tenant = session.scalars(select(Tenant).where(Tenant.code == shops["a"].tenant)).one()
+        tenant.features = ["discount_server"]
+        session.commit()
+    client = zeep_client(server, shops["a"])
+    assert not op(client, "ПолучитьОстатокБонусов")("card-1", EMPTY)
+    assert not op(client, "ПолучитьОстатокБонусовРасширенный")("card-1", EMPTY)
+    assert accumulated(client, "card-1") == (0, 0)  # sums still work
+    with Session(engine) as session:
+        tenant = session.scalars(select(Tenant).where(Tenant.code == shops["a"].tenant)).one()
+        tenant.features = ["bonus"]
+        session.commit()
+    response = requests.get(
+        f"{server}/soap/{shops['a'].tenant}/discount-server?wsdl",
+        auth=(shops["a"].user, shops["a"].password),
+    )
+    assert response.status_code == 403 and b"DISCOUNT_SERVER_NOT_IN_TARIFF" in response.content
