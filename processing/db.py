@@ -130,3 +130,17 @@ def upsert(
         set_={name: stmt.excluded[name] for name in update_columns},
     )
     session.execute(stmt)
+
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+def insert_ignore_returning(
+    session: Session, model: type[ModelT], values: Mapping[str, Any]
+) -> ModelT | None:
+    """Insert one row unless it conflicts with a unique constraint; returns the new instance
+    (None on a conflict) in one round trip."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(model).values(**values).on_conflict_do_nothing().returning(model)
+    return session.scalars(stmt).first()

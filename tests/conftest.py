@@ -23,6 +23,7 @@ from connector.api import get_api
 from connector.app import create_app
 from connector.models import metadata
 from processing.db import make_engine
+from processing.programs.cache import forget_cached_rules
 from sync.runtime import RUNTIME_KEY, Runtime
 from tests.support import make_test_blueprint
 
@@ -70,6 +71,12 @@ def _truncate_all(engine: Engine) -> None:
     names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> None:
+    # Ids are reused after a committed test truncates: no process cache may outlive a test.
+    forget_cached_rules()
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import and_, case, select
 from sqlalchemy.orm import Session
 
 from processing.db import lock_rows
@@ -232,24 +232,25 @@ def correct(
     )  # fmt: skip
 
 
-def _sum_remaining(session: Session, *conditions: ColumnElement[bool]) -> Decimal:
-    total = session.scalar(
-        select(money_total(BonusLot.remaining)).where(BonusLot.remaining > 0, *conditions)
-    )
-    return total if total is not None else ZERO
-
-
 def balance(session: Session, account_id: int, now: datetime) -> Balance:
-    total = session.scalar(select(Account.balance).where(Account.id == account_id))
-    if total is None:
-        raise AccountNotFound(details={"account": account_id})
-    mine = BonusLot.account_id == account_id
+    """Posted total, active and pending bonus of an account, in one query."""
     unexpired = (BonusLot.expires_at.is_(None)) | (BonusLot.expires_at > now)
-    return Balance(
-        total=total,
-        active=_sum_remaining(session, mine, unexpired, BonusLot.activates_at <= now),
-        pending=_sum_remaining(session, mine, unexpired, BonusLot.activates_at > now),
-    )
+    active = and_(BonusLot.activates_at <= now, unexpired)
+    pending = and_(BonusLot.activates_at > now, unexpired)
+    row = session.execute(
+        select(
+            Account.balance,
+            money_total(case((active, BonusLot.remaining), else_=0)),
+            money_total(case((pending, BonusLot.remaining), else_=0)),
+        )
+        .select_from(Account)
+        .outerjoin(BonusLot, (BonusLot.account_id == Account.id) & (BonusLot.remaining > 0))
+        .where(Account.id == account_id)
+        .group_by(Account.id, Account.balance)
+    ).one_or_none()
+    if row is None:
+        raise AccountNotFound(details={"account": account_id})
+    return Balance(total=row[0], active=row[1], pending=row[2])
 
 
 def expiring(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from processing.errors import Conflict, InvalidInput, NotFound
+from processing.programs.cache import RULES_TTL_S, forget_cached_rules, rules_cache
 from processing.programs.models import Program, ProgramVersion
 from processing.programs.rules import (
     PARSERS,
@@ -18,7 +20,7 @@ from processing.programs.rules import (
     parse_bonus_rules,
     parse_level_rules,
 )
-from processing.tenants.models import Store, StoreGroup, Tenant
+from processing.tenants.models import Store, StoreGroup, Tenant, store_group_members
 from processing.tenants.service import check_code
 
 
@@ -83,6 +85,7 @@ def add_version(
         starts_after = version.effective_to is not None and version.effective_to <= effective_from
         if not (ends_before or starts_after):
             raise ProgramVersionOverlap(details={"version": version.id})
+    forget_cached_rules(program.tenant_id)
     version = ProgramVersion(
         program_id=program.id,
         effective_from=effective_from,
@@ -118,38 +121,101 @@ def _specificity(version: ProgramVersion, store: Store) -> int | None:
     return None
 
 
-def rules_at(session: Session, store: Store, at: datetime) -> ActiveRules:
-    """Rules valid for ``store`` at ``at``: per kind, the most specific scope wins, then the
-    latest start."""
-    versions = session.scalars(
+@dataclass(frozen=True)
+class _Version:
+    """A version as the hot path needs it: parsed rules and resolved scope."""
+
+    id: int
+    kind: str
+    effective_from: datetime
+    effective_to: datetime | None
+    store_ids: frozenset[int]
+    group_ids: frozenset[int]
+    levels: LevelRules | None
+    bonus: BonusRules | None
+
+    def valid_at(self, at: datetime) -> bool:
+        return self.effective_from <= at and (self.effective_to is None or self.effective_to > at)
+
+    def scope(self, store_id: int, store_groups: frozenset[int]) -> int | None:
+        """2: names the store; 1: one of its groups; 0: all stores; None: not for it."""
+        if not self.store_ids and not self.group_ids:
+            return 0
+        if store_id in self.store_ids:
+            return 2
+        return 1 if self.group_ids & store_groups else None
+
+
+@dataclass(frozen=True)
+class _TenantRules:
+    loaded_at: float
+    versions: tuple[_Version, ...]
+    store_groups: dict[int, frozenset[int]]
+
+
+def _tenant_rules(session: Session, tenant_id: int) -> _TenantRules:
+    now = time.monotonic()
+    cached = rules_cache.get(tenant_id)
+    if isinstance(cached, _TenantRules) and now - cached.loaded_at < RULES_TTL_S:
+        return cached
+    rows = session.scalars(
         select(ProgramVersion)
         .join(Program)
-        .where(
-            Program.tenant_id == store.tenant_id,
-            ProgramVersion.effective_from <= at,
-            (ProgramVersion.effective_to.is_(None)) | (ProgramVersion.effective_to > at),
-        )
+        .where(Program.tenant_id == tenant_id)
         .options(
             selectinload(ProgramVersion.program),
             selectinload(ProgramVersion.stores),
             selectinload(ProgramVersion.store_groups),
         )
     ).all()
-    best: dict[str, tuple[tuple[int, datetime, int], ProgramVersion]] = {}
-    for version in versions:
-        scope = _specificity(version, store)
+    versions = tuple(
+        _Version(
+            id=row.id,
+            kind=row.program.kind,
+            effective_from=row.effective_from,
+            effective_to=row.effective_to,
+            store_ids=frozenset(store.id for store in row.stores),
+            group_ids=frozenset(group.id for group in row.store_groups),
+            levels=parse_level_rules(row.rules) if row.program.kind == "discount_level" else None,
+            bonus=parse_bonus_rules(row.rules) if row.program.kind == "bonus" else None,
+        )
+        for row in rows
+    )
+    memberships: dict[int, set[int]] = {}
+    for store_id, group_id in session.execute(
+        select(store_group_members.c.store_id, store_group_members.c.group_id)
+        .join(StoreGroup, StoreGroup.id == store_group_members.c.group_id)
+        .where(StoreGroup.tenant_id == tenant_id)
+    ):
+        memberships.setdefault(store_id, set()).add(group_id)
+    loaded = _TenantRules(
+        now, versions, {store: frozenset(groups) for store, groups in memberships.items()}
+    )
+    rules_cache.put(tenant_id, loaded)
+    return loaded
+
+
+def rules_at(session: Session, store: Store, at: datetime) -> ActiveRules:
+    """Rules valid for ``store`` at ``at``: per kind, the most specific scope wins, then the
+    latest start."""
+    tenant_rules = _tenant_rules(session, store.tenant_id)
+    groups = tenant_rules.store_groups.get(store.id, frozenset())
+    best: dict[str, tuple[tuple[int, datetime, int], _Version]] = {}
+    for version in tenant_rules.versions:
+        if not version.valid_at(at):
+            continue
+        scope = version.scope(store.id, groups)
         if scope is None:
             continue
         key = (scope, version.effective_from, version.id)
-        kind = version.program.kind
-        if kind not in best or key > best[kind][0]:
-            best[kind] = (key, version)
+        if version.kind not in best or key > best[version.kind][0]:
+            best[version.kind] = (key, version)
     levels = best.get("discount_level")
     bonus = best.get("bonus")
     return ActiveRules(
-        levels=parse_level_rules(levels[1].rules) if levels else None,
+        levels=levels[1].levels if levels else None,
         levels_version_id=levels[1].id if levels else None,
-        bonus=parse_bonus_rules(bonus[1].rules) if bonus else None,
+        bonus=bonus[1].bonus if bonus else None,
         bonus_version_id=bonus[1].id if bonus else None,
     )
 

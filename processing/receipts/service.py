@@ -27,7 +27,7 @@ from processing.cards.service import (
 )
 from processing.customers.models import Customer
 from processing.customers.service import loyalty_allowance, missing_questionnaire_fields
-from processing.db import insert_ignore, is_postgresql
+from processing.db import insert_ignore_returning, is_postgresql
 from processing.engine.calculate import calculate
 from processing.engine.model import (
     Balances,
@@ -345,47 +345,43 @@ def claim_identity(
 ) -> Receipt | Committed:
     """Claim the receipt's identity; a stored twin is returned as ``Committed`` (replay)."""
     key = identity_key(ctx, shift, number, sold_at)
+    at = sold_at or now
+    cashier = ensure_cashier(session, ctx.tenant, cashier_code, cashier_name)
+    created = insert_ignore_returning(
+        session,
+        Receipt,
+        {
+            "transaction_id": str(uuid.uuid4()),
+            "tenant_id": ctx.tenant.id,
+            "store_id": ctx.store.id,
+            "pos_id": ctx.pos.id,
+            "cashier_id": cashier.id,
+            "kind": kind,
+            "identity_key": key,
+            "client_txn_id": client_txn_id,
+            "body_hash": body_hash,
+            "shift": shift,
+            "number": number,
+            "sold_at": at,
+            "local_date": local_date(ctx, at),
+            "status": "committed",
+            "offline": False,
+            "amount": ZERO,
+            "discount": ZERO,
+            "bonus_payment": ZERO,
+            "final_amount": ZERO,
+            "accrual": ZERO,
+            "clawback_shortfall": ZERO,
+            "notes": [],
+            "created_at": now,
+        },
+    )
+    if created is not None:
+        return created
+    # A twin exists (committed earlier, or by a concurrent request we waited for).
     stored = _existing(session, ctx, key, client_txn_id)
     if stored is None:
-        at = sold_at or now
-        cashier = ensure_cashier(session, ctx.tenant, cashier_code, cashier_name)
-        inserted = insert_ignore(
-            session,
-            Receipt,
-            [
-                {
-                    "transaction_id": str(uuid.uuid4()),
-                    "tenant_id": ctx.tenant.id,
-                    "store_id": ctx.store.id,
-                    "pos_id": ctx.pos.id,
-                    "cashier_id": cashier.id,
-                    "kind": kind,
-                    "identity_key": key,
-                    "client_txn_id": client_txn_id,
-                    "body_hash": body_hash,
-                    "shift": shift,
-                    "number": number,
-                    "sold_at": at,
-                    "local_date": local_date(ctx, at),
-                    "status": "committed",
-                    "offline": False,
-                    "amount": ZERO,
-                    "discount": ZERO,
-                    "bonus_payment": ZERO,
-                    "final_amount": ZERO,
-                    "accrual": ZERO,
-                    "clawback_shortfall": ZERO,
-                    "notes": [],
-                    "created_at": now,
-                }
-            ],
-            None,
-        )
-        stored = _existing(session, ctx, key, client_txn_id)
-        if stored is None:
-            raise ConnectorError(details={"receipt": key})
-        if inserted == 1:
-            return stored
+        raise ConnectorError(details={"receipt": key})
     if stored.body_hash != body_hash or stored.kind != kind:
         raise ReceiptConflict(details={"transaction_id": stored.transaction_id})
     return Committed(stored, receipt_lines(session, stored), replay=True)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from processing.db import insert_ignore, lock_rows
 from processing.errors import Conflict, InvalidInput, NotFound, Refused
+from processing.programs.cache import forget_cached_rules
 from processing.tenants.models import (
     AdminToken,
     Cashier,
@@ -266,6 +267,7 @@ def add_store_group(
     group = StoreGroup(tenant_id=tenant.id, code=code, name=name.strip() or code, stores=stores)
     session.add(group)
     session.flush()
+    forget_cached_rules(tenant.id)  # program scopes by group read memberships from the cache
     return group
 
 
