@@ -259,21 +259,27 @@ CHECKS = {
     "duplicate identities": """
         SELECT count(*) FROM (SELECT identity_key FROM receipts GROUP BY tenant_id, identity_key
                               HAVING count(*) > 1) d""",
-    "receipts without exactly one accrual": """
-        SELECT count(*) FROM receipts r WHERE r.kind = 'sale' AND (
-          SELECT count(*) FROM postings p
-          WHERE p.operation = 'receipt:' || r.transaction_id AND p.kind = 'accrual') <> 1""",
-    "write-off without a bonus request, or missing": """
-        SELECT count(*) FROM receipts r WHERE r.kind = 'sale' AND
-          (split_part(r.number, '-', 3)::int % 2 = 0) <> EXISTS (
-            SELECT 1 FROM postings p
-            WHERE p.operation = 'receipt:' || r.transaction_id AND p.kind = 'write_off')""",
+    "receipts without exactly one accrual, or with a write-off iff it paid with bonus": """
+        WITH per AS (
+          SELECT operation,
+                 count(*) FILTER (WHERE kind = 'accrual') AS accruals,
+                 count(*) FILTER (WHERE kind = 'write_off') AS write_offs
+          FROM postings WHERE operation LIKE 'receipt:%' GROUP BY operation)
+        SELECT count(*) FROM receipts r
+        LEFT JOIN per ON per.operation = 'receipt:' || r.transaction_id
+        WHERE r.kind = 'sale' AND (
+          coalesce(per.accruals, 0) <> 1
+          OR coalesce(per.write_offs, 0) <> (split_part(r.number, '-', 3)::int % 2 = 0)::int)""",
     "touched accounts out of balance": """
-        WITH touched AS (SELECT DISTINCT account_id FROM receipts WHERE account_id IS NOT NULL)
-        SELECT count(*) FROM touched t JOIN accounts a ON a.id = t.account_id
-        WHERE a.balance < 0
-           OR a.balance <> (SELECT sum(amount) FROM postings p WHERE p.account_id = a.id)
-           OR a.balance <> (SELECT sum(remaining) FROM bonus_lots l WHERE l.account_id = a.id)""",
+        WITH touched AS (SELECT DISTINCT account_id AS id FROM receipts
+                         WHERE account_id IS NOT NULL),
+             posted AS (SELECT p.account_id AS id, sum(p.amount) AS total FROM postings p
+                        JOIN touched t ON t.id = p.account_id GROUP BY p.account_id),
+             lots AS (SELECT l.account_id AS id, sum(l.remaining) AS total FROM bonus_lots l
+                      JOIN touched t ON t.id = l.account_id GROUP BY l.account_id)
+        SELECT count(*) FROM touched t JOIN accounts a ON a.id = t.id
+        JOIN posted ON posted.id = t.id JOIN lots ON lots.id = t.id
+        WHERE a.balance < 0 OR a.balance <> posted.total OR a.balance <> lots.total""",
 }
 
 

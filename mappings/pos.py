@@ -59,12 +59,18 @@ class PaymentSchema(Schema):
     sum = ReceiptSum(required=True)
 
 
-class ReceiptSchema(IdentificationSchema):
+class ReceiptHeaderSchema(Schema):
+    """What identifies a receipt at its POS, and who rang it up."""
+
     cashier = fields.String(required=True, validate=CODE)
     cashier_name = fields.String(validate=validate.Length(max=255))
     shift = fields.String(load_default="", validate=validate.Length(max=32))
     number = fields.String(required=True, validate=CODE)
     sold_at = StoreDateTime()
+    transaction_id = fields.String(validate=validate.Length(min=1, max=64))
+
+
+class ReceiptSchema(IdentificationSchema, ReceiptHeaderSchema):
     currency = fields.String(load_default="RUB", validate=validate.OneOf(["RUB"]))
     store = fields.String(validate=CODE)
     pos = fields.String(validate=CODE)
@@ -76,7 +82,6 @@ class ReceiptSchema(IdentificationSchema):
     certificates = fields.List(fields.String(validate=CODE), load_default=list)
     payments = fields.List(fields.Nested(PaymentSchema), load_default=list)
     calculation_id = fields.String(validate=validate.Length(max=36))
-    transaction_id = fields.String(validate=validate.Length(min=1, max=64))
 
     @validates_schema
     def _unique_line_numbers(self, data: dict[str, Any], **_: Any) -> None:
@@ -90,19 +95,13 @@ class ReturnLineSchema(Schema):
     qty = Quantity(required=True)
 
 
-class ReturnSchema(Schema):
-    cashier = fields.String(required=True, validate=CODE)
-    cashier_name = fields.String(validate=validate.Length(max=255))
-    shift = fields.String(load_default="", validate=validate.Length(max=32))
-    number = fields.String(required=True, validate=CODE)
-    sold_at = StoreDateTime()
+class ReturnSchema(ReceiptHeaderSchema):
     original_transaction_id = fields.String(validate=validate.Length(max=36))
     original_shift = fields.String(validate=validate.Length(max=32))
     original_number = fields.String(validate=CODE)
     original_sold_at = StoreDateTime()
     original_pos = fields.String(validate=CODE)
     lines = fields.List(fields.Nested(ReturnLineSchema), load_default=list)
-    transaction_id = fields.String(validate=validate.Length(min=1, max=64))
 
 
 def store_moment(value: datetime | None, timezone: str) -> datetime | None:

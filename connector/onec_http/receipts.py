@@ -15,7 +15,7 @@ from connector.api import Blueprint
 from connector.db import db_session
 from connector.onec_http.auth import check_named_pos, pos_context
 from mappings import pos as wire
-from mappings.fields import Schema, StoreDateTime
+from mappings.fields import Schema
 from processing.cards.service import STATUS_TITLES, CardStatus
 from processing.errors import InvalidInput, NotFound
 from processing.receipts import returns, service
@@ -184,12 +184,8 @@ class Rollback(MethodView):
         return {"transaction_id": receipt.transaction_id, "status": receipt.status}
 
 
-class VisitIn(wire.IdentificationSchema):
-    cashier = fields.String(required=True, validate=wire.CODE)
-    shift = fields.String(load_default="", validate=validate.Length(max=32))
-    number = fields.String(required=True, validate=wire.CODE)
-    sold_at = StoreDateTime()
-    transaction_id = fields.String(validate=validate.Length(min=1, max=64))
+class VisitIn(wire.IdentificationSchema, wire.ReceiptHeaderSchema):
+    """A visit: identified like a receipt, without lines."""
 
 
 @blp.route("/visits")
