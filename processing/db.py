@@ -74,10 +74,10 @@ def is_postgresql(session: Session) -> bool:
 SelectT = TypeVar("SelectT", bound=Select[Any])
 
 
-def lock_rows(stmt: SelectT) -> SelectT:
-    """``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the transaction already holds the
-    database write lock (BEGIN IMMEDIATE) and SQLAlchemy renders no clause."""
-    return stmt.with_for_update()
+def lock_rows(stmt: SelectT, of: Any = None) -> SelectT:
+    """``SELECT ... FOR UPDATE [OF of]`` on PostgreSQL; on SQLite the transaction already holds
+    the database write lock (BEGIN IMMEDIATE) and SQLAlchemy renders no clause."""
+    return stmt.with_for_update(of=of)
 
 
 InsertTarget = type[Base] | Table

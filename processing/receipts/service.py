@@ -431,7 +431,25 @@ def commit_receipt(
     )  # fmt: skip
     if isinstance(claimed, Committed):
         return claimed
-    row = claimed
+    if not offline:
+        from processing.receipts.fast import commit_claimed_fast
+
+        fast = commit_claimed_fast(session, ctx, receipt, claimed, now=now)
+        if fast is not None:
+            return fast
+    return _commit_claimed(session, ctx, receipt, claimed, now=now, offline=offline)
+
+
+def _commit_claimed(
+    session: Session,
+    ctx: PosContext,
+    receipt: ReceiptInput,
+    row: Receipt,
+    *,
+    now: datetime,
+    offline: bool,
+) -> Committed:
+    """The general commit of a claimed receipt (any card state, soft results, offline)."""
     at = row.sold_at
     resolved = resolve_card(session, ctx, receipt.identification, now)
     notes: list[str] = []
@@ -453,14 +471,7 @@ def commit_receipt(
     else:
         result, level, rules = _compute(session, ctx, receipt, resolved, at, now)
         level_code = level.level.code if level and level.level else None
-    if result.bonus_payment < receipt.requested_bonus:
-        if result.write_off_refusal:
-            raise WriteOffNotAllowed(result.write_off_refusal)
-        raise NotEnoughBonus(
-            details={"available": money_text(result.max_bonus_payment),
-                     "requested": money_text(receipt.requested_bonus)}
-        )  # fmt: skip
-    _check_printed_sums(ctx, receipt, result)
+    check_payable(ctx, receipt, result)
 
     operation = f"receipt:{row.transaction_id}"
     if account_id is not None and result.bonus_payment > ZERO:
@@ -476,8 +487,32 @@ def commit_receipt(
         ).id  # fmt: skip
     if account_id is not None:
         record_purchase(session, account_id, row.local_date, result.final_amount, 1, operation)
-
     row.offline = offline
+    return finish_receipt(session, row, receipt, result, rules, level_code, notes)
+
+
+def check_payable(ctx: PosContext, receipt: ReceiptInput, result: Result) -> None:
+    """The printed receipt must be exactly what we post: the bonus it paid and its sums."""
+    if result.bonus_payment < receipt.requested_bonus:
+        if result.write_off_refusal:
+            raise WriteOffNotAllowed(result.write_off_refusal)
+        raise NotEnoughBonus(
+            details={"available": money_text(result.max_bonus_payment),
+                     "requested": money_text(receipt.requested_bonus)}
+        )  # fmt: skip
+    _check_printed_sums(ctx, receipt, result)
+
+
+def finish_receipt(
+    session: Session,
+    row: Receipt,
+    receipt: ReceiptInput,
+    result: Result,
+    rules: ActiveRules,
+    level_code: str | None,
+    notes: list[str],
+) -> Committed:
+    """Totals on the receipt row and its lines, written in one flush."""
     row.level_code = level_code
     row.levels_version_id, row.bonus_version_id = rules.levels_version_id, rules.bonus_version_id
     row.amount, row.discount = result.amount, result.discount

@@ -1,0 +1,96 @@
+"""The commit hot path writes exactly what the general path writes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from processing.cards.service import card_account_id, issue_card
+from processing.customers.service import register_customer
+from processing.ledger.models import BonusLot, LotMovement, Posting
+from processing.ledger.service import PostingKind, credit, debit
+from processing.levels.models import PurchaseStat
+from processing.receipts import service
+from processing.receipts.models import Receipt, ReceiptLine
+from processing.tenants.models import Tenant
+from tests.connector.onec_http.world import World, receipt
+from tests.factories import T0
+
+
+def _account_state(session: Session, account_id: int, receipt_row: Receipt) -> dict[str, Any]:
+    postings = session.scalars(
+        select(Posting).where(Posting.account_id == account_id).order_by(Posting.id)
+    ).all()
+    lots = session.scalars(
+        select(BonusLot).where(BonusLot.account_id == account_id).order_by(BonusLot.id)
+    ).all()
+    movements = session.scalars(
+        select(LotMovement.amount)
+        .where(LotMovement.posting_id.in_([p.id for p in postings]))
+        .order_by(LotMovement.id)
+    ).all()
+    stats = session.scalars(select(PurchaseStat).where(PurchaseStat.account_id == account_id))
+    lines = session.scalars(
+        select(ReceiptLine).where(ReceiptLine.receipt_id == receipt_row.id)
+        .order_by(ReceiptLine.line_no)
+    ).all()  # fmt: skip
+    return {
+        "postings": [(p.kind, p.amount, p.balance_after) for p in postings],
+        "lots": [(lot.amount, lot.remaining, lot.activates_at, lot.expires_at) for lot in lots],
+        "movements": list(movements),
+        "stats": [(s.local_date, s.amount, s.purchases) for s in stats],
+        "receipt": (receipt_row.amount, receipt_row.discount, receipt_row.bonus_payment,
+                    receipt_row.final_amount, receipt_row.accrual, receipt_row.level_code,
+                    receipt_row.levels_version_id, receipt_row.bonus_version_id,
+                    receipt_row.credit_posting_id is not None,
+                    receipt_row.debit_posting_id is not None),
+        "lines": [(x.line_no, x.amount, x.discount, x.bonus_payment, x.final_amount, x.accrual,
+                   x.explanations) for x in lines],
+    }  # fmt: skip
+
+
+def test_fast_and_general_paths_write_the_same_rows(
+    client: FlaskClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    general_calls: list[str] = []
+    original = service._commit_claimed
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        general_calls.append(args[3].number)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_commit_claimed", spy)
+    tenant = session.get_one(Tenant, world.tenant_id)
+    accounts = []
+    for i, number in enumerate(world.blank[:2]):
+        customer = register_customer(
+            session, tenant, {"first_name": "Тест", "phone": f"+7903000000{i}"},
+            source="admin", author="t", consents={"processing": True}, now=T0,
+        )  # fmt: skip
+        card = issue_card(session, tenant, number, customer, author="t", now=T0)
+        account = card_account_id(card)
+        # Two lots, one about to be drained, so the write-off crosses lots.
+        credit(session, account, Decimal("5.00"), PostingKind.ACCRUAL, now=T0,
+               expires_at=T0.replace(year=2030))  # fmt: skip
+        credit(session, account, Decimal("995.00"), PostingKind.OPENING, now=T0)
+        debit(session, account, Decimal("1.00"), PostingKind.WRITE_OFF, now=T0)
+        accounts.append(account)
+    session.flush()
+    fast = receipt("fast", card_number=world.blank[0], pay_bonus=100)
+    # An unknown calculation id sends the commit through the general path.
+    general = receipt("general", card_number=world.blank[1], pay_bonus=100,
+                      calculation_id="00000000-0000-0000-0000-000000000000")  # fmt: skip
+    for body in (fast, general):
+        response = client.post("/api/v1/receipts/commit", json=body, headers=world.auth)
+        assert response.status_code == 200, response.get_json()
+    assert general_calls == ["general"]  # the other one took the hot path
+    rows = {r.number: r for r in session.scalars(select(Receipt))}
+    state_fast = _account_state(session, accounts[0], rows["fast"])
+    state_general = _account_state(session, accounts[1], rows["general"])
+    assert state_fast == state_general
+    assert [kind for kind, _, _ in state_fast["postings"]][-2:] == ["write_off", "accrual"]
