@@ -11,9 +11,10 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from processing.cards.models import Card
@@ -65,9 +66,10 @@ from processing.receipts.inputs import (
     digest,
 )
 from processing.receipts.models import Receipt, ReceiptLine, SoftCalculation
-from processing.tenants.service import ensure_cashier
+from processing.tenants.service import cashier_id
 
 ZERO = Decimal("0.00")
+LINES = cast(Table, ReceiptLine.__table__)
 SOFT_RESULT_TTL = timedelta(days=2)
 
 
@@ -346,7 +348,7 @@ def claim_identity(
     """Claim the receipt's identity; a stored twin is returned as ``Committed`` (replay)."""
     key = identity_key(ctx, shift, number, sold_at)
     at = sold_at or now
-    cashier = ensure_cashier(session, ctx.tenant, cashier_code, cashier_name)
+    cashier = cashier_id(session, ctx.tenant, cashier_code, cashier_name)
     created = insert_ignore_returning(
         session,
         Receipt,
@@ -355,7 +357,7 @@ def claim_identity(
             "tenant_id": ctx.tenant.id,
             "store_id": ctx.store.id,
             "pos_id": ctx.pos.id,
-            "cashier_id": cashier.id,
+            "cashier_id": cashier,
             "kind": kind,
             "identity_key": key,
             "client_txn_id": client_txn_id,
@@ -520,36 +522,37 @@ def finish_receipt(
         result.bonus_payment, result.final_amount, result.accrual,
     )  # fmt: skip
     row.notes = notes
-    lines = [
-        ReceiptLine(
-            receipt_id=row.id,
-            line_no=source.number,
-            goods_id=source.goods_id,
-            barcode=source.barcode,
-            quantity=source.quantity,
-            price=source.price,
-            amount=computed.amount,
-            discount=computed.discount,
-            bonus_payment=computed.bonus_payment,
-            final_amount=computed.final_amount,
-            accrual=computed.accrual,
-            no_discount=source.no_discount,
-            seller=source.seller,
-            explanations=[
+    values = [
+        {
+            "receipt_id": row.id,
+            "line_no": source.number,
+            "goods_id": source.goods_id,
+            "barcode": source.barcode,
+            "quantity": source.quantity,
+            "price": source.price,
+            "amount": computed.amount,
+            "discount": computed.discount,
+            "bonus_payment": computed.bonus_payment,
+            "final_amount": computed.final_amount,
+            "accrual": computed.accrual,
+            "no_discount": source.no_discount,
+            "seller": source.seller,
+            "explanations": [
                 {"rule": e.rule, "amount": str(e.amount), "text": e.text}
                 for e in computed.explanations
             ],
-            returned_quantity=Decimal(0),
-            returned_amount=ZERO,
-            returned_accrual=ZERO,
-            returned_payment=ZERO,
-            returned_final=ZERO,
-        )
+            "returned_quantity": Decimal(0),
+            "returned_amount": ZERO,
+            "returned_accrual": ZERO,
+            "returned_payment": ZERO,
+            "returned_final": ZERO,
+        }
         for source, computed in zip(receipt.lines, result.lines, strict=True)
     ]
-    session.add_all(lines)
+    # One multi-row INSERT; the answer is built from the same values (never re-read).
+    session.execute(insert(LINES), values)
     session.flush()
-    return Committed(row, lines, replay=False)
+    return Committed(row, [ReceiptLine(**line) for line in values], replay=False)
 
 
 def _without_bonus(receipt: ReceiptInput) -> ReceiptInput:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -339,3 +340,32 @@ def tenant_by_admin_token(session: Session, secret: str) -> Tenant | None:
         .join(AdminToken, AdminToken.tenant_id == Tenant.id)
         .where(AdminToken.token_hash == hash_token(secret))
     )
+
+
+# Every receipt names its cashier: keep (tenant, code) → (id, name) per process. Cashiers are
+# never deleted; a new name goes through ensure_cashier and refreshes the entry.
+_cashiers: dict[tuple[int, str], tuple[int, str]] = {}
+_cashiers_lock = threading.Lock()
+
+
+def forget_cached_cashiers() -> None:
+    with _cashiers_lock:
+        _cashiers.clear()
+
+
+def cashier_id(session: Session, tenant: Tenant, code: str, name: str | None = None) -> int:
+    key = (tenant.id, code)
+    with _cashiers_lock:
+        cached = _cashiers.get(key)
+    if cached is not None and (not name or not name.strip() or name.strip() == cached[1]):
+        return cached[0]
+    existing = session.scalar(
+        select(Cashier).where(Cashier.tenant_id == tenant.id, Cashier.code == code)
+    )
+    cashier = ensure_cashier(session, tenant, code, name)
+    if existing is not None:
+        # Only a cashier committed before this transaction may be remembered: a new one could
+        # still be rolled back with the request that created it.
+        with _cashiers_lock:
+            _cashiers[key] = (cashier.id, cashier.name)
+    return cashier.id

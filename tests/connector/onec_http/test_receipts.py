@@ -255,3 +255,16 @@ def test_phone_switches_allow_write_off_and_level_discount(
     assert status == 200, body
     assert body["totals"]["bonus_payment"] == 10 and body["totals"]["discount"] == D("22.96")
     assert body["level"] == "silver"
+
+
+def test_a_cashier_first_seen_in_a_refused_receipt_works_next_time(
+    client: FlaskClient, world: World
+) -> None:
+    refused = receipt("n-1", cashier="c-new", card_number=world.card, pay_bonus=900)
+    assert _post(client, world, "receipts/commit", refused)[0] == 422
+    status, body = _post(client, world, "receipts/commit",
+                         receipt("n-2", cashier="c-new", card_number=world.card))  # fmt: skip
+    assert status == 200, body
+    status, body = _post(client, world, "receipts/commit",
+                         receipt("n-3", cashier="c-new", card_number=world.card))  # fmt: skip
+    assert status == 200, body
