@@ -32,8 +32,8 @@ from processing.receipts.inputs import PosContext, ReceiptInput
 from processing.receipts.models import Receipt
 from processing.receipts.service import (
     Committed,
-    _engine_receipt,
     check_payable,
+    engine_receipt,
     finish_receipt,
     local_date,
 )
@@ -138,7 +138,7 @@ def commit_claimed_fast(
         card_active=True, allowance=allowance, level=level.level if level else None
     )
     result = calculate(
-        _engine_receipt(receipt),
+        engine_receipt(receipt),
         Rules(levels=rules.levels, bonus=rules.bonus),
         Balances(active=sum((lot.remaining for lot in usable), ZERO), pending=pending,
                  total=card.balance),

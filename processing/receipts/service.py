@@ -241,7 +241,7 @@ def identify(
     )
 
 
-def _engine_receipt(receipt: ReceiptInput) -> EngineReceipt:
+def engine_receipt(receipt: ReceiptInput) -> EngineReceipt:
     return EngineReceipt(
         lines=tuple(
             EngineLine(
@@ -279,7 +279,7 @@ def _compute(
     else:
         level = _level(session, ctx, resolved.card, rules, at)
         facts, balances = _facts(session, ctx, resolved, level, now)
-    return calculate(_engine_receipt(receipt), engine_rules, balances, facts), level, rules
+    return calculate(engine_receipt(receipt), engine_rules, balances, facts), level, rules
 
 
 def calculate_receipt(
@@ -434,6 +434,7 @@ def commit_receipt(
     if isinstance(claimed, Committed):
         return claimed
     if not offline:
+        # fast.py builds on this module's helpers; imported here to keep the import acyclic.
         from processing.receipts.fast import commit_claimed_fast
 
         fast = commit_claimed_fast(session, ctx, receipt, claimed, now=now)
