@@ -25,7 +25,12 @@ from connector.soap import envelope
 from mappings import discount_server as wire
 from mappings.ids import remember
 from processing.discount_server import service
-from processing.discount_server.models import DiscountServerCredential
+from processing.discount_server.models import (
+    BonusRow,
+    CouponRow,
+    DiscountServerCredential,
+    SaleRow,
+)
 from processing.errors import ConnectorError, Forbidden, NotAuthenticated
 from processing.tenants.models import Tenant
 from sync.log import has_entry, write_entry
@@ -241,7 +246,7 @@ def update_sales(session: Session, tenant: Tenant, op: etree._Element) -> etree.
          "characteristic": [r.characteristic_id for r in rows], "document": [doc[1]]},
         SOURCE,
     )  # fmt: skip
-    count = service.replace_sales(session, tenant.id, doc[0], doc[1], rows)
+    count = service.replace_rows(session, SaleRow, tenant.id, doc[0], doc[1], rows)
     return _logged_update(session, tenant, "ОбновитьДанныеОПродажах", doc, count)
 
 
@@ -253,7 +258,7 @@ def update_bonuses(session: Session, tenant: Tenant, op: etree._Element) -> etre
          "document": [doc[1]]},
         SOURCE,
     )  # fmt: skip
-    count = service.replace_bonuses(session, tenant.id, doc[0], doc[1], rows)
+    count = service.replace_rows(session, BonusRow, tenant.id, doc[0], doc[1], rows)
     return _logged_update(session, tenant, "ОбновитьДанныеОБонусах", doc, count)
 
 
@@ -265,7 +270,7 @@ def update_coupons(session: Session, tenant: Tenant, op: etree._Element) -> etre
          "document": [doc[1]]},
         SOURCE,
     )  # fmt: skip
-    count = service.replace_coupons(session, tenant.id, doc[0], doc[1], rows)
+    count = service.replace_rows(session, CouponRow, tenant.id, doc[0], doc[1], rows)
     return _logged_update(session, tenant, "ОбновитьДанныеОКупонах", doc, count)
 
 

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -104,51 +104,24 @@ def set_credentials(
     session.flush()
 
 
-def replace_sales(
-    session: Session, tenant_id: int, document_type: str, document_id: str, rows: Sequence[SaleIn]
-) -> int:
-    _clear(session, SaleRow, tenant_id, document_type, document_id)
-    session.add_all(
-        SaleRow(
-            tenant_id=tenant_id, document_type=document_type, document_id=document_id,
-            period=row.period, card_id=row.card_id, goods_id=row.goods_id,
-            characteristic_id=row.characteristic_id, amount=row.amount, quantity=row.quantity,
-        )
-        for row in rows
-    )  # fmt: skip
-    session.flush()
-    return len(rows)
+RowIn = SaleIn | BonusIn | CouponIn
+RowModel = type[SaleRow] | type[BonusRow] | type[CouponRow]
 
 
-def replace_bonuses(
-    session: Session, tenant_id: int, document_type: str, document_id: str, rows: Sequence[BonusIn]
-) -> int:
-    _clear(session, BonusRow, tenant_id, document_type, document_id)
-    session.add_all(
-        BonusRow(
-            tenant_id=tenant_id, document_type=document_type, document_id=document_id,
-            period=row.period, movement=row.movement, program_id=row.program_id,
-            card_id=row.card_id, accrued=row.accrued, to_write_off=row.to_write_off,
-        )
-        for row in rows
-    )  # fmt: skip
-    session.flush()
-    return len(rows)
-
-
-def replace_coupons(
+def replace_rows(
     session: Session,
+    model: RowModel,
     tenant_id: int,
     document_type: str,
     document_id: str,
-    rows: Sequence[CouponIn],
+    rows: Sequence[RowIn],
 ) -> int:
-    _clear(session, CouponRow, tenant_id, document_type, document_id)
+    """Replace everything stored for one document with ``rows`` (field names are columns)."""
+    _clear(session, model, tenant_id, document_type, document_id)
     session.add_all(
-        CouponRow(
+        model(
             tenant_id=tenant_id, document_type=document_type, document_id=document_id,
-            period=row.period, discount_id=row.discount_id, coupon_code=row.coupon_code,
-            state=row.state, store_id=row.store_id, valid_until=row.valid_until,
+            **asdict(row),
         )
         for row in rows
     )  # fmt: skip
@@ -158,7 +131,7 @@ def replace_coupons(
 
 def _clear(
     session: Session,
-    model: type[SaleRow] | type[BonusRow] | type[CouponRow],
+    model: RowModel,
     tenant_id: int,
     document_type: str,
     document_id: str,
