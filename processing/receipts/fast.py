@@ -9,7 +9,7 @@ other case returns None and the general path runs. The tests of the API run thro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from processing.cards.models import Card
 from processing.cards.service import CardStatus
 from processing.customers.models import Customer
-from processing.db import lock_rows
+from processing.db import insert_ignore_id, lock_rows
 from processing.engine.calculate import calculate
 from processing.engine.model import Balances, CustomerFacts, Rules
 from processing.ledger.models import Account, BonusLot, LotMovement, Posting
@@ -29,13 +29,17 @@ from processing.levels.models import LevelOverride, PurchaseStat
 from processing.programs.rules import LevelRules
 from processing.programs.service import rules_at
 from processing.receipts.inputs import PosContext, ReceiptInput
-from processing.receipts.models import Receipt
+from processing.receipts.models import Receipt, ReceiptLine
 from processing.receipts.service import (
+    LINES,
     Committed,
     check_payable,
+    claim_values,
+    commit_claimed,
     engine_receipt,
-    finish_receipt,
+    line_values,
     local_date,
+    receipt_totals,
 )
 from processing.types import money_total
 
@@ -45,6 +49,7 @@ LOTS = cast(Table, BonusLot.__table__)
 MOVEMENTS = cast(Table, LotMovement.__table__)
 POSTINGS = cast(Table, Posting.__table__)
 STATS = cast(Table, PurchaseStat.__table__)
+RECEIPTS = cast(Table, Receipt.__table__)
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,8 @@ def _card_row(session: Session, ctx: PosContext, number: str) -> Any:
     return session.execute(lock_rows(stmt, of=Account)).one_or_none()
 
 
-def _level(session: Session, account_id: int, rules: LevelRules, today: datetime) -> LevelDecision:
-    start, end = window_bounds(rules.window, today.date())
+def _level(session: Session, account_id: int, rules: LevelRules, today: date) -> LevelDecision:
+    start, end = window_bounds(rules.window, today)
     column = (
         money_total(PurchaseStat.amount)
         if rules.basis == "sum"
@@ -97,21 +102,46 @@ def _level(session: Session, account_id: int, rules: LevelRules, today: datetime
     return decide_level(rules, Decimal(str(value or 0)), override_code)
 
 
-def commit_claimed_fast(
-    session: Session, ctx: PosContext, receipt: ReceiptInput, row: Receipt, *, now: datetime
+def commit_fast(
+    session: Session, ctx: PosContext, receipt: ReceiptInput, *, now: datetime
 ) -> Committed | None:
+    """Commit the common case, claiming the identity itself; None: use the general path (which
+    then replays a twin, or refuses a conflict)."""
     ident = receipt.identification
     if ident is None or ident.card_number is None or receipt.calculation_id:
         return None
     if ctx.tenant.questionnaire_required:
         return None  # the questionnaire needs the whole customer: general path
+    values = claim_values(
+        session, ctx, kind="sale", shift=receipt.shift, number=receipt.number,
+        sold_at=receipt.sold_at, now=now, client_txn_id=receipt.client_txn_id,
+        body_hash=receipt.body_hash(), cashier_code=receipt.cashier_code,
+        cashier_name=receipt.cashier_name,
+    )  # fmt: skip
+    receipt_id = insert_ignore_id(session, RECEIPTS, values)
+    if receipt_id is None:
+        return None
     card = _card_row(session, ctx, ident.card_number)
-    if card is None or card.status != CardStatus.ACTIVE:
-        return None
-    if card.valid_until is not None and card.valid_until <= now:
-        return None
+    usable_card = card is not None and card.status == CardStatus.ACTIVE and (
+        card.valid_until is None or card.valid_until > now
+    )  # fmt: skip
+    if not usable_card:
+        row = session.get_one(Receipt, receipt_id)
+        return commit_claimed(session, ctx, receipt, row, now=now, offline=False)
+    return _post_receipt(session, ctx, receipt, card, receipt_id, values, now)
+
+
+def _post_receipt(
+    session: Session,
+    ctx: PosContext,
+    receipt: ReceiptInput,
+    card: Any,
+    receipt_id: int,
+    values: dict[str, Any],
+    now: datetime,
+) -> Committed:
     account_id: int = card.account_id
-    at = row.sold_at
+    at: datetime = values["sold_at"]
     rules = rules_at(session, ctx.store, at)
     lots = [
         _Lot(*lot)
@@ -130,7 +160,8 @@ def commit_claimed_fast(
          if lot.activates_at > now and (lot.expires_at is None or lot.expires_at > now)),
         ZERO,
     )  # fmt: skip
-    level = _level(session, account_id, rules.levels, row.sold_at) if rules.levels else None
+    today = local_date(ctx, at)
+    level = _level(session, account_id, rules.levels, today) if rules.levels else None
     allowance = "full" if card.customer_id and card.processing_consent else (
         ctx.tenant.questionnaire_policy
     )  # fmt: skip
@@ -146,7 +177,9 @@ def commit_claimed_fast(
     )  # fmt: skip
     check_payable(ctx, receipt, result)
 
-    operation = f"receipt:{row.transaction_id}"
+    operation = f"receipt:{values['transaction_id']}"
+    links: dict[str, Any] = {"card_id": card.id, "account_id": account_id,
+                             "customer_id": card.customer_id}  # fmt: skip
     balance = card.balance
     if result.bonus_payment > ZERO:
         balance -= result.bonus_payment
@@ -171,7 +204,7 @@ def commit_claimed_fast(
             [{"posting_id": posting_id, "lot_id": t["lot_id"], "amount": -t["take"]}
              for t in taken],
         )  # fmt: skip
-        row.debit_posting_id = posting_id
+        links["debit_posting_id"] = posting_id
     if result.accrual > ZERO and rules.bonus is not None:
         debt = max(-balance, ZERO)
         balance += result.accrual
@@ -189,7 +222,7 @@ def commit_claimed_fast(
                 insert(MOVEMENTS),
                 {"posting_id": posting_id, "lot_id": lot_id, "amount": remaining},
             )
-        row.credit_posting_id = posting_id
+        links["credit_posting_id"] = posting_id
     if balance != card.balance:
         session.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == account_id).values(balance=balance))
     session.execute(
@@ -197,9 +230,13 @@ def commit_claimed_fast(
         {"account_id": account_id, "local_date": local_date(ctx, at),
          "amount": result.final_amount, "purchases": 1, "operation": operation},
     )  # fmt: skip
-    row.card_id, row.account_id, row.customer_id = card.id, account_id, card.customer_id
     level_code = level.level.code if level and level.level else None
-    return finish_receipt(session, row, receipt, result, rules, level_code, [])
+    totals = {**receipt_totals(result, rules, level_code, []), **links}
+    session.execute(update(RECEIPTS).where(RECEIPTS.c.id == receipt_id).values(**totals))
+    lines = line_values(receipt_id, receipt, result)
+    session.execute(insert(LINES), lines)
+    row = Receipt(**{**values, **totals, "id": receipt_id})  # the answer; never re-read
+    return Committed(row, [ReceiptLine(**line) for line in lines], replay=False)
 
 
 def _post(

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, insert, select, text
@@ -331,6 +331,49 @@ def receipt_lines(session: Session, receipt: Receipt) -> list[ReceiptLine]:
     )
 
 
+def claim_values(
+    session: Session,
+    ctx: PosContext,
+    *,
+    kind: str,
+    shift: str,
+    number: str,
+    sold_at: datetime | None,
+    now: datetime,
+    client_txn_id: str | None,
+    body_hash: str,
+    cashier_code: str,
+    cashier_name: str | None,
+) -> dict[str, Any]:
+    """The row that claims a receipt's identity, before any balance is touched."""
+    at = sold_at or now
+    return {
+        "transaction_id": str(uuid.uuid4()),
+        "tenant_id": ctx.tenant.id,
+        "store_id": ctx.store.id,
+        "pos_id": ctx.pos.id,
+        "cashier_id": cashier_id(session, ctx.tenant, cashier_code, cashier_name),
+        "kind": kind,
+        "identity_key": identity_key(ctx, shift, number, sold_at),
+        "client_txn_id": client_txn_id,
+        "body_hash": body_hash,
+        "shift": shift,
+        "number": number,
+        "sold_at": at,
+        "local_date": local_date(ctx, at),
+        "status": "committed",
+        "offline": False,
+        "amount": ZERO,
+        "discount": ZERO,
+        "bonus_payment": ZERO,
+        "final_amount": ZERO,
+        "accrual": ZERO,
+        "clawback_shortfall": ZERO,
+        "notes": [],
+        "created_at": now,
+    }
+
+
 def claim_identity(
     session: Session,
     ctx: PosContext,
@@ -347,37 +390,15 @@ def claim_identity(
 ) -> Receipt | Committed:
     """Claim the receipt's identity; a stored twin is returned as ``Committed`` (replay)."""
     key = identity_key(ctx, shift, number, sold_at)
-    at = sold_at or now
-    cashier = cashier_id(session, ctx.tenant, cashier_code, cashier_name)
     created = insert_ignore_returning(
         session,
         Receipt,
-        {
-            "transaction_id": str(uuid.uuid4()),
-            "tenant_id": ctx.tenant.id,
-            "store_id": ctx.store.id,
-            "pos_id": ctx.pos.id,
-            "cashier_id": cashier,
-            "kind": kind,
-            "identity_key": key,
-            "client_txn_id": client_txn_id,
-            "body_hash": body_hash,
-            "shift": shift,
-            "number": number,
-            "sold_at": at,
-            "local_date": local_date(ctx, at),
-            "status": "committed",
-            "offline": False,
-            "amount": ZERO,
-            "discount": ZERO,
-            "bonus_payment": ZERO,
-            "final_amount": ZERO,
-            "accrual": ZERO,
-            "clawback_shortfall": ZERO,
-            "notes": [],
-            "created_at": now,
-        },
-    )
+        claim_values(
+            session, ctx, kind=kind, shift=shift, number=number, sold_at=sold_at, now=now,
+            client_txn_id=client_txn_id, body_hash=body_hash, cashier_code=cashier_code,
+            cashier_name=cashier_name,
+        ),
+    )  # fmt: skip
     if created is not None:
         return created
     # A twin exists (committed earlier, or by a concurrent request we waited for).
@@ -425,6 +446,13 @@ def commit_receipt(
 ) -> Committed:
     """The fiscal commit. Offline receipts (``offline``) only accrue: a bonus payment in them
     is refused, never written off."""
+    if not offline:
+        # fast.py builds on this module's helpers; imported here to keep the import acyclic.
+        from processing.receipts.fast import commit_fast
+
+        fast = commit_fast(session, ctx, receipt, now=now)
+        if fast is not None:
+            return fast
     claimed = claim_identity(
         session, ctx, kind="sale", shift=receipt.shift, number=receipt.number,
         sold_at=receipt.sold_at, now=now, client_txn_id=receipt.client_txn_id,
@@ -433,17 +461,10 @@ def commit_receipt(
     )  # fmt: skip
     if isinstance(claimed, Committed):
         return claimed
-    if not offline:
-        # fast.py builds on this module's helpers; imported here to keep the import acyclic.
-        from processing.receipts.fast import commit_claimed_fast
-
-        fast = commit_claimed_fast(session, ctx, receipt, claimed, now=now)
-        if fast is not None:
-            return fast
-    return _commit_claimed(session, ctx, receipt, claimed, now=now, offline=offline)
+    return commit_claimed(session, ctx, receipt, claimed, now=now, offline=offline)
 
 
-def _commit_claimed(
+def commit_claimed(
     session: Session,
     ctx: PosContext,
     receipt: ReceiptInput,
@@ -515,17 +536,36 @@ def finish_receipt(
     level_code: str | None,
     notes: list[str],
 ) -> Committed:
-    """Totals on the receipt row and its lines, written in one flush."""
-    row.level_code = level_code
-    row.levels_version_id, row.bonus_version_id = rules.levels_version_id, rules.bonus_version_id
-    row.amount, row.discount = result.amount, result.discount
-    row.bonus_payment, row.final_amount, row.accrual = (
-        result.bonus_payment, result.final_amount, result.accrual,
-    )  # fmt: skip
-    row.notes = notes
-    values = [
+    """Totals on the receipt row and its lines."""
+    for name, value in receipt_totals(result, rules, level_code, notes).items():
+        setattr(row, name, value)
+    values = line_values(row.id, receipt, result)
+    # One multi-row INSERT; the answer is built from the same values (never re-read).
+    session.execute(insert(LINES), values)
+    session.flush()
+    return Committed(row, [ReceiptLine(**line) for line in values], replay=False)
+
+
+def receipt_totals(
+    result: Result, rules: ActiveRules, level_code: str | None, notes: list[str]
+) -> dict[str, Any]:
+    return {
+        "level_code": level_code,
+        "levels_version_id": rules.levels_version_id,
+        "bonus_version_id": rules.bonus_version_id,
+        "amount": result.amount,
+        "discount": result.discount,
+        "bonus_payment": result.bonus_payment,
+        "final_amount": result.final_amount,
+        "accrual": result.accrual,
+        "notes": notes,
+    }
+
+
+def line_values(receipt_id: int, receipt: ReceiptInput, result: Result) -> list[dict[str, Any]]:
+    return [
         {
-            "receipt_id": row.id,
+            "receipt_id": receipt_id,
             "line_no": source.number,
             "goods_id": source.goods_id,
             "barcode": source.barcode,
@@ -550,10 +590,6 @@ def finish_receipt(
         }
         for source, computed in zip(receipt.lines, result.lines, strict=True)
     ]
-    # One multi-row INSERT; the answer is built from the same values (never re-read).
-    session.execute(insert(LINES), values)
-    session.flush()
-    return Committed(row, [ReceiptLine(**line) for line in values], replay=False)
 
 
 def _without_bonus(receipt: ReceiptInput) -> ReceiptInput:

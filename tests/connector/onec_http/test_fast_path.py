@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,8 @@ from processing.customers.service import register_customer
 from processing.ledger.models import BonusLot, LotMovement, Posting
 from processing.ledger.service import PostingKind, credit, debit
 from processing.levels.models import PurchaseStat
+from processing.levels.service import record_purchase
+from processing.programs.service import add_version, get_program
 from processing.receipts import service
 from processing.receipts.models import Receipt, ReceiptLine
 from processing.tenants.models import Tenant
@@ -58,13 +61,13 @@ def test_fast_and_general_paths_write_the_same_rows(
     client: FlaskClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     general_calls: list[str] = []
-    original = service._commit_claimed
+    original = service.commit_claimed
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         general_calls.append(args[3].number)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(service, "_commit_claimed", spy)
+    monkeypatch.setattr(service, "commit_claimed", spy)
     tenant = session.get_one(Tenant, world.tenant_id)
     accounts = []
     for i, number in enumerate(world.blank[:2]):
@@ -94,3 +97,26 @@ def test_fast_and_general_paths_write_the_same_rows(
     state_general = _account_state(session, accounts[1], rows["general"])
     assert state_fast == state_general
     assert [kind for kind, _, _ in state_fast["postings"]][-2:] == ["write_off", "accrual"]
+
+
+def test_level_window_uses_the_store_local_date(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    tenant = session.get_one(Tenant, world.tenant_id)
+    monthly = {
+        "basis": "sum",
+        "window": {"kind": "calendar_month"},
+        "levels": [
+            {"code": "base", "threshold": "0"},
+            {"code": "silver", "threshold": "100", "discount_percent": "5"},
+        ],
+    }
+    add_version(session, get_program(session, tenant, "levels"), monthly,
+                datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+    record_purchase(session, world.account_id, date(2026, 5, 1), Decimal("200.00"), 1)
+    session.flush()
+    # 01:30 in Moscow on 1 May is still 30 April in UTC: the May window must apply.
+    body = receipt("midnight", card_number=world.card, sold_at="2026-05-01T01:30:00")
+    response = client.post("/api/v1/receipts/commit", json=body, headers=world.auth)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["level"] == "silver"
