@@ -15,7 +15,7 @@ from mappings.cards import card_number_from_nfc, card_number_from_track, normali
 from mappings.dates import is_empty_1c_date, store_time_to_utc
 from mappings.fields import Money, Quantity, ReceiptSum, Schema, StoreDateTime
 from processing.engine.kopecks import split_line
-from processing.engine.model import Result
+from processing.engine.model import LineResult, Result
 from processing.errors import InvalidInput
 from processing.levels.compute import LevelDecision
 from processing.money import from_kopecks, to_kopecks
@@ -217,64 +217,65 @@ def _parts(quantity: Decimal, final: Decimal) -> tuple[list[dict[str, Any]], Dec
     )  # fmt: skip
 
 
-def calculation_body(result: Result, quantities: dict[int, Decimal]) -> dict[str, Any]:
-    lines = []
-    for line in result.lines:
-        parts, difference = _parts(quantities[line.number], line.final_amount)
-        lines.append(
-            {
-                "line": line.number,
-                "qty": quantities[line.number],
-                "sum": line.amount,
-                "discount": line.discount,
-                "bonus_payment": line.bonus_payment,
-                "final_sum": line.final_amount,
-                "accrual": line.accrual,
-                "parts": parts,
-                "price_difference": difference,
-                "explanation": [
-                    {"rule": e.rule, "amount": e.amount, "text": e.text} for e in line.explanations
-                ],
-            }
-        )
+def _line_body(
+    number: int,
+    quantity: Decimal,
+    amounts: LineResult | ReceiptLine,
+    explanations: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One line as the POS prints it: sums, rewards, and the parts to print."""
+    parts, difference = _parts(quantity, amounts.final_amount)
     return {
-        "lines": lines,
-        "totals": {
-            "sum": result.amount,
-            "discount": result.discount,
-            "bonus_payment": result.bonus_payment,
-            "final_sum": result.final_amount,
-            "accrual": result.accrual,
-        },
+        "line": number,
+        "qty": quantity,
+        "sum": amounts.amount,
+        "discount": amounts.discount,
+        "bonus_payment": amounts.bonus_payment,
+        "final_sum": amounts.final_amount,
+        "accrual": amounts.accrual,
+        "parts": parts,
+        "price_difference": difference,
+        "explanation": explanations,
+    }
+
+
+def _totals(amounts: Result | Receipt) -> dict[str, Decimal]:
+    return {
+        "sum": amounts.amount,
+        "discount": amounts.discount,
+        "bonus_payment": amounts.bonus_payment,
+        "final_sum": amounts.final_amount,
+        "accrual": amounts.accrual,
+    }
+
+
+def calculation_body(result: Result, quantities: dict[int, Decimal]) -> dict[str, Any]:
+    return {
+        "lines": [
+            _line_body(
+                line.number, quantities[line.number], line,
+                [{"rule": e.rule, "amount": e.amount, "text": e.text} for e in line.explanations],
+            )
+            for line in result.lines
+        ],
+        "totals": _totals(result),
         "max_bonus_payment": result.max_bonus_payment,
         "write_off_refusal": result.write_off_refusal,
         "cashier_messages": list(result.cashier_messages),
         "customer_messages": list(result.customer_messages),
-    }
+    }  # fmt: skip
 
 
 def receipt_body(receipt: Receipt, lines: Iterable[ReceiptLine], *, replay: bool) -> dict[str, Any]:
     """A committed receipt as the POS gets it, the first time and on every repeat."""
-    body_lines = []
-    for line in lines:
-        parts, difference = _parts(line.quantity, line.final_amount)
-        body_lines.append(
-            {
-                "line": line.line_no,
-                "qty": line.quantity,
-                "sum": line.amount,
-                "discount": line.discount,
-                "bonus_payment": line.bonus_payment,
-                "final_sum": line.final_amount,
-                "accrual": line.accrual,
-                "parts": parts,
-                "price_difference": difference,
-                "explanation": [
-                    {"rule": e["rule"], "amount": Decimal(e["amount"]), "text": e["text"]}
-                    for e in line.explanations
-                ],
-            }
+    body_lines = [
+        _line_body(
+            line.line_no, line.quantity, line,
+            [{"rule": e["rule"], "amount": Decimal(e["amount"]), "text": e["text"]}
+             for e in line.explanations],
         )
+        for line in lines
+    ]  # fmt: skip
     return {
         "transaction_id": receipt.transaction_id,
         "kind": receipt.kind,
@@ -285,13 +286,7 @@ def receipt_body(receipt: Receipt, lines: Iterable[ReceiptLine], *, replay: bool
         "sold_at": receipt.sold_at,
         "level": receipt.level_code,
         "lines": body_lines,
-        "totals": {
-            "sum": receipt.amount,
-            "discount": receipt.discount,
-            "bonus_payment": receipt.bonus_payment,
-            "final_sum": receipt.final_amount,
-            "accrual": receipt.accrual,
-        },
+        "totals": _totals(receipt),
         "clawback_shortfall": receipt.clawback_shortfall,
         "notes": list(receipt.notes or []),
     }

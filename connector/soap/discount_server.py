@@ -11,7 +11,8 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -227,51 +228,42 @@ def _document(op: etree._Element) -> tuple[str, str]:
     return wire.required_text(op, "ТипДокумента"), wire.required_text(op, "ИдентификаторДокумента")
 
 
-def _logged_update(
-    session: Session, tenant: Tenant, name: str, doc: tuple[str, str], count: int
-) -> etree._Element:
-    write_entry(
-        session, tenant.id, exchange=SOURCE, operation=name, document_type=doc[0],
-        document_id=doc[1], counts={"rows": count},
-        message=f"{name}: {doc[0]} {doc[1]}, строк: {count}",
-    )  # fmt: skip
-    return wire.boolean(name, True)
+@dataclass(frozen=True)
+class DocumentUpdate:
+    """One of the Обновить… operations: its table parameter, where the rows go, and which
+    row fields are external ids to remember (row field → id kind)."""
+
+    name: str
+    parse: Callable[[etree._Element], Sequence[service.RowIn]]
+    model: service.RowModel
+    ids: dict[str, str]
+
+    def __call__(self, session: Session, tenant: Tenant, op: etree._Element) -> etree._Element:
+        doc_type, doc_id = _document(op)
+        rows = self.parse(op)
+        found = {kind: [getattr(row, field) for row in rows] for field, kind in self.ids.items()}
+        remember(session, tenant.id, {**found, "document": [doc_id]}, SOURCE)
+        count = service.replace_rows(session, self.model, tenant.id, doc_type, doc_id, rows)
+        write_entry(
+            session, tenant.id, exchange=SOURCE, operation=self.name, document_type=doc_type,
+            document_id=doc_id, counts={"rows": count},
+            message=f"{self.name}: {doc_type} {doc_id}, строк: {count}",
+        )  # fmt: skip
+        return wire.boolean(self.name, True)
 
 
-def update_sales(session: Session, tenant: Tenant, op: etree._Element) -> etree._Element:
-    doc, rows = _document(op), wire.sales(op)
-    remember(
-        session, tenant.id,
-        {"card": [r.card_id for r in rows], "goods": [r.goods_id for r in rows],
-         "characteristic": [r.characteristic_id for r in rows], "document": [doc[1]]},
-        SOURCE,
-    )  # fmt: skip
-    count = service.replace_rows(session, SaleRow, tenant.id, doc[0], doc[1], rows)
-    return _logged_update(session, tenant, "ОбновитьДанныеОПродажах", doc, count)
-
-
-def update_bonuses(session: Session, tenant: Tenant, op: etree._Element) -> etree._Element:
-    doc, rows = _document(op), wire.bonuses(op)
-    remember(
-        session, tenant.id,
-        {"card": [r.card_id for r in rows], "bonus_program": [r.program_id for r in rows],
-         "document": [doc[1]]},
-        SOURCE,
-    )  # fmt: skip
-    count = service.replace_rows(session, BonusRow, tenant.id, doc[0], doc[1], rows)
-    return _logged_update(session, tenant, "ОбновитьДанныеОБонусах", doc, count)
-
-
-def update_coupons(session: Session, tenant: Tenant, op: etree._Element) -> etree._Element:
-    doc, rows = _document(op), wire.coupons(op)
-    remember(
-        session, tenant.id,
-        {"discount": [r.discount_id for r in rows], "store": [r.store_id for r in rows],
-         "document": [doc[1]]},
-        SOURCE,
-    )  # fmt: skip
-    count = service.replace_rows(session, CouponRow, tenant.id, doc[0], doc[1], rows)
-    return _logged_update(session, tenant, "ОбновитьДанныеОКупонах", doc, count)
+update_sales = DocumentUpdate(
+    "ОбновитьДанныеОПродажах", wire.sales, SaleRow,
+    {"card_id": "card", "goods_id": "goods", "characteristic_id": "characteristic"},
+)  # fmt: skip
+update_bonuses = DocumentUpdate(
+    "ОбновитьДанныеОБонусах", wire.bonuses, BonusRow,
+    {"card_id": "card", "program_id": "bonus_program"},
+)  # fmt: skip
+update_coupons = DocumentUpdate(
+    "ОбновитьДанныеОКупонах", wire.coupons, CouponRow,
+    {"discount_id": "discount", "store_id": "store"},
+)  # fmt: skip
 
 
 def coupon_discounts(session: Session, tenant: Tenant, op: etree._Element) -> etree._Element:

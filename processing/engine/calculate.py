@@ -69,7 +69,8 @@ def _level_discounts(
     ]
 
 
-def _write_off_refusal(rules: Rules, facts: CustomerFacts) -> str | None:
+def write_off_refusal(rules: Rules, facts: CustomerFacts) -> str | None:
+    """Why this customer may not pay with bonus under these rules (None: they may)."""
     if rules.bonus is None or rules.bonus.max_payment_percent <= 0:
         return "Оплата бонусами не предусмотрена программой."
     if not facts.card_active:
@@ -91,7 +92,7 @@ def calculate(receipt: Receipt, rules: Rules, balances: Balances, facts: Custome
         not line.no_discount and a > 0 for line, a in zip(lines, after_discount, strict=True)
     ]
 
-    refusal = _write_off_refusal(rules, facts)
+    refusal = write_off_refusal(rules, facts)
     max_payment = 0
     if refusal is None and rules.bonus is not None:
         base = sum(a for a, ok in zip(after_discount, eligible, strict=True) if ok)

@@ -34,12 +34,13 @@ from processing.receipts.service import (
     LINES,
     Committed,
     check_payable,
-    claim_values,
     commit_claimed,
     engine_receipt,
     line_values,
     local_date,
     receipt_totals,
+    sale_claim,
+    stored_twin,
 )
 from processing.types import money_total
 
@@ -105,22 +106,17 @@ def _level(session: Session, account_id: int, rules: LevelRules, today: date) ->
 def commit_fast(
     session: Session, ctx: PosContext, receipt: ReceiptInput, *, now: datetime
 ) -> Committed | None:
-    """Commit the common case, claiming the identity itself; None: use the general path (which
-    then replays a twin, or refuses a conflict)."""
+    """Commit the common case, claiming the identity itself (a twin replays or conflicts here);
+    None: not the common case, use the general path."""
     ident = receipt.identification
     if ident is None or ident.card_number is None or receipt.calculation_id:
         return None
     if ctx.tenant.questionnaire_required:
         return None  # the questionnaire needs the whole customer: general path
-    values = claim_values(
-        session, ctx, kind="sale", shift=receipt.shift, number=receipt.number,
-        sold_at=receipt.sold_at, now=now, client_txn_id=receipt.client_txn_id,
-        body_hash=receipt.body_hash(), cashier_code=receipt.cashier_code,
-        cashier_name=receipt.cashier_name,
-    )  # fmt: skip
+    values = sale_claim(session, ctx, receipt, now)
     receipt_id = insert_ignore_id(session, RECEIPTS, values)
     if receipt_id is None:
-        return None
+        return stored_twin(session, ctx, values)
     card = _card_row(session, ctx, ident.card_number)
     usable_card = card is not None and card.status == CardStatus.ACTIVE and (
         card.valid_until is None or card.valid_until > now

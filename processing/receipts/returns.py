@@ -30,6 +30,7 @@ from processing.receipts.service import (
     Committed,
     ReceiptNotFound,
     claim_identity,
+    claim_values,
     find_receipt,
     identity_key,
 )
@@ -97,10 +98,13 @@ def return_receipt(
     session: Session, ctx: PosContext, request: ReturnInput, *, now: datetime
 ) -> Committed:
     claimed = claim_identity(
-        session, ctx, kind="return", shift=request.shift, number=request.number,
-        sold_at=request.sold_at, now=now, client_txn_id=request.client_txn_id,
-        body_hash=request.body_hash(), cashier_code=request.cashier_code,
-        cashier_name=request.cashier_name,
+        session, ctx,
+        claim_values(
+            session, ctx, kind="return", shift=request.shift, number=request.number,
+            sold_at=request.sold_at, now=now, client_txn_id=request.client_txn_id,
+            body_hash=request.body_hash(), cashier_code=request.cashier_code,
+            cashier_name=request.cashier_name,
+        ),
     )  # fmt: skip
     if isinstance(claimed, Committed):
         return claimed

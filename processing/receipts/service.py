@@ -29,7 +29,7 @@ from processing.cards.service import (
 from processing.customers.models import Customer
 from processing.customers.service import loyalty_allowance, missing_questionnaire_fields
 from processing.db import insert_ignore_returning, is_postgresql
-from processing.engine.calculate import calculate
+from processing.engine.calculate import calculate, write_off_refusal
 from processing.engine.model import (
     Balances,
     CustomerFacts,
@@ -208,16 +208,8 @@ def identify(
     level = _level(session, ctx, card, rules, now)
     facts, balances = _facts(session, ctx, resolved, level, now)
     customer = _customer(session, card)
-    refusal = None
-    if rules.bonus is None or rules.bonus.max_payment_percent <= 0:
-        refusal = "Оплата бонусами не предусмотрена программой."
-    elif not facts.card_active:
-        refusal = "Карта не активна."
-    elif facts.allowance != "full":
-        refusal = "Оплата бонусами доступна после заполнения анкеты и согласия на обработку данных."
-    elif not facts.write_off_allowed:
-        refusal = facts.write_off_refusal
-    elif balances.active <= ZERO:
+    refusal = write_off_refusal(Rules(levels=rules.levels, bonus=rules.bonus), facts)
+    if refusal is None and balances.active <= ZERO:
         refusal = "Нет активных бонусов."
     soon = ZERO
     if card.account_id is not None:
@@ -374,38 +366,36 @@ def claim_values(
     }
 
 
-def claim_identity(
-    session: Session,
-    ctx: PosContext,
-    *,
-    kind: str,
-    shift: str,
-    number: str,
-    sold_at: datetime | None,
-    now: datetime,
-    client_txn_id: str | None,
-    body_hash: str,
-    cashier_code: str,
-    cashier_name: str | None,
-) -> Receipt | Committed:
-    """Claim the receipt's identity; a stored twin is returned as ``Committed`` (replay)."""
-    key = identity_key(ctx, shift, number, sold_at)
-    created = insert_ignore_returning(
-        session,
-        Receipt,
-        claim_values(
-            session, ctx, kind=kind, shift=shift, number=number, sold_at=sold_at, now=now,
-            client_txn_id=client_txn_id, body_hash=body_hash, cashier_code=cashier_code,
-            cashier_name=cashier_name,
-        ),
+def sale_claim(
+    session: Session, ctx: PosContext, receipt: ReceiptInput, now: datetime
+) -> dict[str, Any]:
+    return claim_values(
+        session, ctx, kind="sale", shift=receipt.shift, number=receipt.number,
+        sold_at=receipt.sold_at, now=now, client_txn_id=receipt.client_txn_id,
+        body_hash=receipt.body_hash(), cashier_code=receipt.cashier_code,
+        cashier_name=receipt.cashier_name,
     )  # fmt: skip
+
+
+def claim_identity(
+    session: Session, ctx: PosContext, values: dict[str, Any]
+) -> Receipt | Committed:
+    """Claim a receipt's identity with the row of ``claim_values``; a stored twin is returned
+    as ``Committed`` (replay)."""
+    created = insert_ignore_returning(session, Receipt, values)
     if created is not None:
         return created
-    # A twin exists (committed earlier, or by a concurrent request we waited for).
-    stored = _existing(session, ctx, key, client_txn_id)
+    return stored_twin(session, ctx, values)
+
+
+def stored_twin(session: Session, ctx: PosContext, values: dict[str, Any]) -> Committed:
+    """The receipt that already holds this identity (committed earlier, or by a concurrent
+    request we waited for): the same answer again, or a conflict when the body differs."""
+    key = values["identity_key"]
+    stored = _existing(session, ctx, key, values["client_txn_id"])
     if stored is None:
         raise ConnectorError(details={"receipt": key})
-    if stored.body_hash != body_hash or stored.kind != kind:
+    if stored.body_hash != values["body_hash"] or stored.kind != values["kind"]:
         raise ReceiptConflict(details={"transaction_id": stored.transaction_id})
     return Committed(stored, receipt_lines(session, stored), replay=True)
 
@@ -453,12 +443,7 @@ def commit_receipt(
         fast = commit_fast(session, ctx, receipt, now=now)
         if fast is not None:
             return fast
-    claimed = claim_identity(
-        session, ctx, kind="sale", shift=receipt.shift, number=receipt.number,
-        sold_at=receipt.sold_at, now=now, client_txn_id=receipt.client_txn_id,
-        body_hash=receipt.body_hash(), cashier_code=receipt.cashier_code,
-        cashier_name=receipt.cashier_name,
-    )  # fmt: skip
+    claimed = claim_identity(session, ctx, sale_claim(session, ctx, receipt, now))
     if isinstance(claimed, Committed):
         return claimed
     return commit_claimed(session, ctx, receipt, claimed, now=now, offline=offline)
@@ -611,9 +596,12 @@ def register_visit(
     """A visit without lines (visit-counting programs); idempotent like a receipt."""
     body = digest(repr((ident, cashier_code, shift, number, sold_at, client_txn_id)))
     claimed = claim_identity(
-        session, ctx, kind="visit", shift=shift, number=number, sold_at=sold_at, now=now,
-        client_txn_id=client_txn_id, body_hash=body,
-        cashier_code=cashier_code, cashier_name=None,
+        session, ctx,
+        claim_values(
+            session, ctx, kind="visit", shift=shift, number=number, sold_at=sold_at, now=now,
+            client_txn_id=client_txn_id, body_hash=body, cashier_code=cashier_code,
+            cashier_name=None,
+        ),
     )  # fmt: skip
     if isinstance(claimed, Committed):
         return claimed
