@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+import psycopg
 from sqlalchemy import Engine, MetaData, Select, Table, create_engine, event, inspect, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
@@ -69,6 +70,14 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
 
 def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def pg_connection(session: Session) -> psycopg.Connection[Any] | None:
+    """The session's own psycopg connection, inside the session's transaction, for the
+    hand-written SQL of the receipt hot paths; None on SQLite (they use the ORM there)."""
+    if not is_postgresql(session):
+        return None
+    return cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
 
 
 SelectT = TypeVar("SelectT", bound=Select[Any])

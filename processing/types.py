@@ -77,14 +77,17 @@ class Quantity(TypeDecorator[Decimal]):
     cache_ok = True
 
     def process_bind_param(self, value: Decimal | int | None, dialect: Dialect) -> int | None:
-        if value is None:
-            return None
-        scaled = Decimal(value).scaleb(3)
-        if scaled != scaled.to_integral_value():
-            raise ValueError(f"{value} has more than 3 decimals")
-        return int(scaled)
+        return None if value is None else to_thousandths(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
         return Decimal(int(value)).scaleb(-3)
+
+
+def to_thousandths(value: Decimal | int) -> int:
+    """A quantity as the integer thousandths it is stored as; more than 3 decimals is an error."""
+    scaled = Decimal(value).scaleb(3)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than 3 decimals")
+    return int(scaled)

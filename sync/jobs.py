@@ -61,7 +61,7 @@ def process_offline_batch(batch_id: str) -> None:
             return
         pos = session.get_one(Pos, batch.pos_id)
         store = session.get_one(Store, pos.store_id)
-        ctx = PosContext(tenant=session.get_one(Tenant, pos.tenant_id), store=store, pos=pos)
+        ctx = PosContext.of(session.get_one(Tenant, pos.tenant_id), store, pos)
         items = OfflineReceiptSchema(many=True).load(batch.receipts)
         outcomes = commit_offline(
             session, ctx, offline_receipts(items, store.timezone), now=datetime.now(UTC)

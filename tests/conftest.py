@@ -24,6 +24,7 @@ from connector.app import create_app
 from connector.models import metadata
 from processing.db import make_engine
 from processing.programs.cache import forget_cached_rules
+from processing.tenants.callers import forget_cached_callers
 from processing.tenants.service import forget_cached_cashiers
 from sync.runtime import RUNTIME_KEY, Runtime
 from tests.support import make_test_blueprint
@@ -79,6 +80,7 @@ def _fresh_caches() -> None:
     # Ids are reused after a committed test truncates: no process cache may outlive a test.
     forget_cached_rules()
     forget_cached_cashiers()
+    forget_cached_callers()
 
 
 @pytest.fixture(autouse=True)

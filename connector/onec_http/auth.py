@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import g, request
-from sqlalchemy import select
 
 from connector.db import db_session
 from processing.errors import InvalidInput, NotAuthenticated
 from processing.receipts.inputs import PosContext
-from processing.tenants.models import Pos, Store, Tenant
-from processing.tenants.service import hash_token
+from processing.tenants.callers import caller_by_token, caller_rows
 
 
 class BearerRequired(NotAuthenticated):
@@ -31,24 +31,17 @@ def pos_context() -> PosContext:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise BearerRequired()
-    row = (
-        db_session()
-        .execute(
-            select(Pos, Store, Tenant)
-            .join(Store, Store.id == Pos.store_id)
-            .join(Tenant, Tenant.id == Pos.tenant_id)
-            .where(Pos.token_hash == hash_token(token.strip()))
-        )
-        .one_or_none()
-    )
-    if row is None:
+    session = db_session()
+    found = caller_by_token(session, token.strip())
+    if found is None:
         raise BearerRequired("Токен кассы не найден или отозван.")
-    pos, store, tenant = row
-    g.pos_context = PosContext(tenant=tenant, store=store, pos=pos)
+    caller, rows = found
+    g.pos_context = PosContext(caller, partial(caller_rows, session, caller, rows))
     return g.pos_context  # type: ignore[no-any-return]
 
 
 def check_named_pos(context: PosContext, store: str | None, pos: str | None) -> None:
     """A body may name its store and POS; they must be the token's."""
-    if (store and store != context.store.code) or (pos and pos != context.pos.code):
-        raise PosMismatch(details={"store": context.store.code, "pos": context.pos.code})
+    caller = context.caller
+    if (store and store != caller.store_code) or (pos and pos != caller.pos_code):
+        raise PosMismatch(details={"store": caller.store_code, "pos": caller.pos_code})

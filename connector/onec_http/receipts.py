@@ -122,7 +122,7 @@ class Calculate(MethodView):
         return {
             **body,
             "calculation_id": calc.calculation_id,
-            "card_number": calc.card.number if calc.card else None,
+            "card_number": calc.card_number,
             "level": wire.level_body(calc.level),
         }
 

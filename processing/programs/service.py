@@ -195,16 +195,16 @@ def _tenant_rules(session: Session, tenant_id: int) -> _TenantRules:
     return loaded
 
 
-def rules_at(session: Session, store: Store, at: datetime) -> ActiveRules:
-    """Rules valid for ``store`` at ``at``: per kind, the most specific scope wins, then the
+def rules_at(session: Session, tenant_id: int, store_id: int, at: datetime) -> ActiveRules:
+    """Rules valid for the store at ``at``: per kind, the most specific scope wins, then the
     latest start."""
-    tenant_rules = _tenant_rules(session, store.tenant_id)
-    groups = tenant_rules.store_groups.get(store.id, frozenset())
+    tenant_rules = _tenant_rules(session, tenant_id)
+    groups = tenant_rules.store_groups.get(store_id, frozenset())
     best: dict[str, tuple[tuple[int, datetime, int], _Version]] = {}
     for version in tenant_rules.versions:
         if not version.valid_at(at):
             continue
-        scope = version.scope(store.id, groups)
+        scope = version.scope(store_id, groups)
         if scope is None:
             continue
         key = (scope, version.effective_from, version.id)

@@ -1,56 +1,167 @@
-"""The fiscal commit's hot path: the common case (an active card named by its number, no soft
-result to replay) in a few Core statements instead of the ORM's many.
+"""The receipt hot paths on PostgreSQL: the fiscal commit and the soft calculation of the common
+case (an active card named by its number, no questionnaire rules, no soft result to replay) in
+hand-written SQL on the session's own psycopg connection, inside the request's transaction.
 
-It writes exactly the rows the general path writes (postings with balance_after, lots, lot
-movements, purchase stats, the receipt and its lines), under the same account row lock; any
-other case returns None and the general path runs. The tests of the API run through it.
+A commit costs two round trips before the request's COMMIT: one pipeline locks the card's
+account and then reads a stored twin of the receipt, the account's lots and its level window
+(after the lock, so with what the previous holder committed); the engine computes; one statement
+writes the receipt, its lines, postings, lots, lot movements, purchase stats and the balance —
+and nothing at all when a concurrent twin claimed the identity first (it then replays or
+conflicts). The rows are exactly those of the general path (a test compares them); any other
+case returns None and the general path runs.
 """
 
 from __future__ import annotations
 
+import json
+import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select, update
+import psycopg
 from sqlalchemy.orm import Session
 
-from processing.cards.models import Card
 from processing.cards.service import CardStatus
-from processing.customers.models import Customer
-from processing.db import insert_ignore_id, lock_rows
+from processing.db import pg_connection
 from processing.engine.calculate import calculate
-from processing.engine.model import Balances, CustomerFacts, Rules
-from processing.ledger.models import Account, BonusLot, LotMovement, Posting
-from processing.ledger.service import PostingKind
+from processing.engine.model import Balances, CustomerFacts, Result, Rules
 from processing.levels.compute import LevelDecision, decide_level, window_bounds
-from processing.levels.models import LevelOverride, PurchaseStat
+from processing.money import from_kopecks, to_kopecks
 from processing.programs.rules import LevelRules
-from processing.programs.service import rules_at
+from processing.programs.service import ActiveRules, rules_at
 from processing.receipts.inputs import PosContext, ReceiptInput
 from processing.receipts.models import Receipt, ReceiptLine
 from processing.receipts.service import (
-    LINES,
+    Calculation,
     Committed,
     check_payable,
-    commit_claimed,
     engine_receipt,
     line_values,
     local_date,
     receipt_totals,
     sale_claim,
+    soft_result,
     stored_twin,
 )
-from processing.types import money_total
+from processing.types import to_thousandths
 
 ZERO = Decimal("0.00")
-ACCOUNTS = cast(Table, Account.__table__)
-LOTS = cast(Table, BonusLot.__table__)
-MOVEMENTS = cast(Table, LotMovement.__table__)
-POSTINGS = cast(Table, Posting.__table__)
-STATS = cast(Table, PurchaseStat.__table__)
-RECEIPTS = cast(Table, Receipt.__table__)
+
+_CARD = """
+SELECT c.id, c.status, c.valid_until, c.account_id, c.customer_id, a.balance,
+       cu.processing_consent
+FROM cards c
+JOIN accounts a ON a.id = c.account_id
+LEFT JOIN customers cu ON cu.id = c.customer_id
+WHERE c.tenant_id = %(tenant_id)s AND c.number = %(number)s"""
+_CARD_LOCKED = _CARD + "\nFOR UPDATE OF a"
+_TWIN = """
+SELECT 1 FROM receipts
+WHERE tenant_id = %(tenant_id)s
+  AND (identity_key = %(identity_key)s OR client_txn_id = %(client_txn_id)s)
+LIMIT 1"""
+_LOTS = """
+SELECT l.id, l.remaining, l.activates_at, l.expires_at
+FROM bonus_lots l
+JOIN cards c ON c.account_id = l.account_id
+WHERE c.tenant_id = %(tenant_id)s AND c.number = %(number)s AND l.remaining > 0
+ORDER BY l.expires_at IS NULL, l.expires_at, l.id"""
+_LEVEL = """
+WITH c AS (SELECT account_id FROM cards WHERE tenant_id = %(tenant_id)s AND number = %(number)s)
+SELECT coalesce(sum(s.amount), 0), coalesce(sum(s.purchases), 0),
+       (SELECT o.level_code FROM level_overrides o
+        WHERE o.account_id = (SELECT account_id FROM c) AND o.cleared_at IS NULL
+        ORDER BY o.id DESC LIMIT 1)
+FROM purchase_stats s
+WHERE s.account_id = (SELECT account_id FROM c)
+  AND s.local_date BETWEEN %(window_start)s AND %(window_end)s"""
+
+# The receipt takes its posting ids from the sequence, so that everything is one statement
+# (foreign keys are checked at its end); the write-off's id is drawn before the accrual's, as
+# the general path posts them.
+_WRITE = """
+WITH debit_id AS (
+  SELECT CASE WHEN %(debit)s THEN nextval('postings_id_seq') END AS id
+), posting_ids AS (
+  SELECT d.id AS debit_id, CASE WHEN %(credit)s THEN nextval('postings_id_seq') END AS credit_id
+  FROM debit_id d
+), r AS (
+  INSERT INTO receipts (transaction_id, tenant_id, store_id, pos_id, cashier_id, kind,
+    identity_key, client_txn_id, body_hash, shift, number, sold_at, local_date, card_id,
+    account_id, customer_id, status, offline, level_code, levels_version_id, bonus_version_id,
+    amount, discount, bonus_payment, final_amount, accrual, debit_posting_id, credit_posting_id,
+    clawback_shortfall, notes, created_at)
+  SELECT %(transaction_id)s, %(tenant_id)s, %(store_id)s, %(pos_id)s, %(cashier_id)s, 'sale',
+    %(identity_key)s, %(client_txn_id)s, %(body_hash)s, %(shift)s, %(number)s, %(sold_at)s,
+    %(local_date)s, %(card_id)s, %(account_id)s, %(customer_id)s, 'committed', false,
+    %(level_code)s, %(levels_version_id)s, %(bonus_version_id)s, %(amount)s, %(discount)s,
+    %(bonus_payment)s, %(final_amount)s, %(accrual)s, p.debit_id, p.credit_id, 0, '[]',
+    %(created_at)s
+  FROM posting_ids p
+  ON CONFLICT DO NOTHING
+  RETURNING id, debit_posting_id, credit_posting_id
+), debit AS (
+  INSERT INTO postings (id, tenant_id, account_id, kind, amount, balance_after, created_at,
+                        operation)
+  SELECT debit_posting_id, %(tenant_id)s, %(account_id)s, 'write_off', -%(bonus_payment)s,
+         %(debit_balance)s, %(created_at)s, %(operation)s
+  FROM r WHERE debit_posting_id IS NOT NULL
+  RETURNING id
+), taken AS (
+  UPDATE bonus_lots l SET remaining = l.remaining - t.take
+  FROM debit, unnest(%(lot_ids)s::int[], %(takes)s::bigint[]) AS t(id, take)
+  WHERE l.id = t.id
+), debit_moves AS (
+  INSERT INTO lot_movements (posting_id, lot_id, amount)
+  SELECT debit.id, t.id, -t.take
+  FROM debit, unnest(%(lot_ids)s::int[], %(takes)s::bigint[]) WITH ORDINALITY AS t(id, take, n)
+  ORDER BY t.n
+), credit AS (
+  INSERT INTO postings (id, tenant_id, account_id, kind, amount, balance_after, created_at,
+                        operation)
+  SELECT credit_posting_id, %(tenant_id)s, %(account_id)s, 'accrual', %(accrual)s,
+         %(credit_balance)s, %(created_at)s, %(operation)s
+  FROM r WHERE credit_posting_id IS NOT NULL
+  RETURNING id
+), lot AS (
+  INSERT INTO bonus_lots (account_id, posting_id, amount, remaining, activates_at, expires_at)
+  SELECT %(account_id)s, credit.id, %(accrual)s, %(lot_remaining)s, %(activates_at)s,
+         %(expires_at)s
+  FROM credit
+  RETURNING id, posting_id
+), credit_moves AS (
+  INSERT INTO lot_movements (posting_id, lot_id, amount)
+  SELECT lot.posting_id, lot.id, %(lot_remaining)s FROM lot WHERE %(lot_remaining)s > 0
+), balance AS (
+  UPDATE accounts SET balance = %(balance)s
+  FROM r WHERE accounts.id = %(account_id)s AND %(balance_changed)s
+), stats AS (
+  INSERT INTO purchase_stats (account_id, local_date, amount, purchases, operation)
+  SELECT %(account_id)s, %(local_date)s, %(final_amount)s, 1, %(operation)s FROM r
+), lines AS (
+  INSERT INTO receipt_lines (receipt_id, line_no, goods_id, barcode, quantity, price, amount,
+    discount, bonus_payment, final_amount, accrual, no_discount, seller, explanations,
+    returned_quantity, returned_amount, returned_accrual, returned_payment, returned_final)
+  SELECT r.id, u.line_no, u.goods_id, u.barcode, u.quantity, u.price, u.amount, u.discount,
+         u.bonus_payment, u.final_amount, u.accrual, u.no_discount, u.seller,
+         u.explanations::json, 0, 0, 0, 0, 0
+  FROM r, unnest(%(line_no)s::int[], %(goods_id)s::text[], %(barcode)s::text[],
+                 %(quantity)s::bigint[], %(price)s::bigint[], %(line_amount)s::bigint[],
+                 %(line_discount)s::bigint[], %(line_bonus_payment)s::bigint[],
+                 %(line_final_amount)s::bigint[], %(line_accrual)s::bigint[],
+                 %(no_discount)s::boolean[], %(seller)s::text[], %(explanations)s::text[])
+       WITH ORDINALITY AS u(line_no, goods_id, barcode, quantity, price, amount, discount,
+                            bonus_payment, final_amount, accrual, no_discount, seller,
+                            explanations, n)
+  ORDER BY u.n
+)
+SELECT id, debit_posting_id, credit_posting_id FROM r"""
+
+_SOFT = """
+INSERT INTO soft_calculations (id, tenant_id, pos_id, input_hash, result, created_at)
+VALUES (%(id)s, %(tenant_id)s, %(pos_id)s, %(input_hash)s, %(result)s, %(created_at)s)"""
 
 
 @dataclass(frozen=True)
@@ -60,195 +171,231 @@ class _Lot:
     activates_at: datetime
     expires_at: datetime | None
 
+    def usable(self, now: datetime) -> bool:
+        return self.activates_at <= now and (self.expires_at is None or self.expires_at > now)
 
-def _card_row(session: Session, ctx: PosContext, number: str) -> Any:
-    """The card, its account (locked) and what the customer's consent allows, in one query."""
-    stmt = cast(
-        "Select[Any]",
-        select(
-            Card.id, Card.status, Card.valid_until, Card.account_id, Card.customer_id,
-            Account.balance, Customer.processing_consent,
+    def pending(self, now: datetime) -> bool:
+        return self.activates_at > now and (self.expires_at is None or self.expires_at > now)
+
+
+@dataclass(frozen=True)
+class _Card:
+    """An active card with its account, and what the engine needs of them."""
+
+    id: int
+    account_id: int
+    customer_id: int | None
+    balance: Decimal
+    allowance: str
+    lots: tuple[_Lot, ...]
+    level: LevelDecision | None
+
+    def usable_lots(self, now: datetime) -> list[_Lot]:
+        return [lot for lot in self.lots if lot.usable(now)]
+
+    def balances(self, now: datetime) -> Balances:
+        return Balances(
+            active=sum((lot.remaining for lot in self.usable_lots(now)), ZERO),
+            pending=sum((lot.remaining for lot in self.lots if lot.pending(now)), ZERO),
+            total=self.balance,
         )
-        .join(Account, Account.id == Card.account_id)
-        .outerjoin(Customer, Customer.id == Card.customer_id)
-        .where(Card.tenant_id == ctx.tenant.id, Card.number == number),
-    )  # fmt: skip
-    return session.execute(lock_rows(stmt, of=Account)).one_or_none()
+
+    def facts(self) -> CustomerFacts:
+        level = self.level.level if self.level else None
+        return CustomerFacts(card_active=True, allowance=self.allowance, level=level)
 
 
-def _level(session: Session, account_id: int, rules: LevelRules, today: date) -> LevelDecision:
-    start, end = window_bounds(rules.window, today)
-    column = (
-        money_total(PurchaseStat.amount)
-        if rules.basis == "sum"
-        else func.coalesce(func.sum(PurchaseStat.purchases), 0)
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def _read(
+    conn: psycopg.Connection[Any],
+    ctx: PosContext,
+    number: str,
+    levels: LevelRules | None,
+    today: date,
+    now: datetime,
+    *,
+    claim: dict[str, Any] | None,
+) -> tuple[_Card | None, bool]:
+    """The card if it is active and valid (None: let the general path decide), and whether the
+    receipt of ``claim`` is already stored. With ``claim`` the account is locked first."""
+    params: dict[str, Any] = {"tenant_id": ctx.caller.tenant_id, "number": number}
+    if claim is not None:
+        params.update(identity_key=claim["identity_key"], client_txn_id=claim["client_txn_id"])
+    if levels is not None:
+        params["window_start"], params["window_end"] = window_bounds(levels.window, today)
+    with conn.pipeline():
+        card_cursor = conn.execute(_CARD_LOCKED if claim is not None else _CARD, params)
+        twin_cursor = conn.execute(_TWIN, params) if claim is not None else None
+        lots_cursor = conn.execute(_LOTS, params)
+        level_cursor = conn.execute(_LEVEL, params) if levels is not None else None
+    row = card_cursor.fetchone()
+    twin = twin_cursor is not None and twin_cursor.fetchone() is not None
+    if row is None:
+        return None, twin
+    card_id, status, valid_until, account_id, customer_id, balance, consent = row
+    valid_until = _aware(valid_until)
+    if status != CardStatus.ACTIVE or (valid_until is not None and valid_until <= now):
+        return None, twin
+    level = None
+    if levels is not None and level_cursor is not None:
+        amount, purchases, override = level_cursor.fetchone() or (0, 0, None)
+        value = from_kopecks(int(amount)) if levels.basis == "sum" else Decimal(int(purchases))
+        level = decide_level(levels, value, override)
+    lots = tuple(
+        _Lot(lot_id, from_kopecks(remaining), activates_at.astimezone(UTC), _aware(expires_at))
+        for lot_id, remaining, activates_at, expires_at in lots_cursor.fetchall()
     )
-    window = (
-        select(column)
-        .where(
-            PurchaseStat.account_id == account_id,
-            PurchaseStat.local_date >= start,
-            PurchaseStat.local_date <= end,
-        )
-        .scalar_subquery()
+    allowance = "full" if customer_id and consent else ctx.caller.questionnaire_policy
+    card = _Card(card_id, account_id, customer_id, from_kopecks(balance), allowance, lots, level)
+    return card, twin
+
+
+def _fast_case(session: Session, ctx: PosContext, receipt: ReceiptInput) -> bool:
+    ident = receipt.identification
+    return not (
+        ident is None
+        or ident.card_number is None
+        or receipt.calculation_id
+        or ctx.caller.questionnaire_required  # the questionnaire needs the whole customer
     )
-    override = (
-        select(LevelOverride.level_code)
-        .where(LevelOverride.account_id == account_id, LevelOverride.cleared_at.is_(None))
-        .order_by(LevelOverride.id.desc())
-        .limit(1)
-        .scalar_subquery()
+
+
+def _compute(card: _Card, receipt: ReceiptInput, rules: ActiveRules, now: datetime) -> Result:
+    return calculate(
+        engine_receipt(receipt),
+        Rules(levels=rules.levels, bonus=rules.bonus),
+        card.balances(now),
+        card.facts(),
     )
-    value, override_code = session.execute(select(window, override)).one()
-    return decide_level(rules, Decimal(str(value or 0)), override_code)
+
+
+def calculate_fast(
+    session: Session, ctx: PosContext, receipt: ReceiptInput, *, now: datetime
+) -> Calculation | None:
+    """The soft calculation of the common case; None: use the general path."""
+    conn = pg_connection(session)
+    if conn is None or not _fast_case(session, ctx, receipt):
+        return None
+    number = str(receipt.identification.card_number)  # type: ignore[union-attr]
+    at = receipt.sold_at or now
+    rules = rules_at(session, ctx.caller.tenant_id, ctx.caller.store_id, at)
+    card, _ = _read(conn, ctx, number, rules.levels, local_date(ctx, at), now, claim=None)
+    if card is None:
+        return None
+    result = _compute(card, receipt, rules, now)
+    calculation = Calculation(result, str(uuid.uuid4()), number, card.level, rules)
+    stored = soft_result(ctx, receipt, calculation, now)
+    with conn.pipeline():
+        # Recomputable data: no need to wait for the WAL flush.
+        conn.execute("SET LOCAL synchronous_commit = off")
+        conn.execute(_SOFT, {**stored, "result": json.dumps(stored["result"])})
+    return calculation
 
 
 def commit_fast(
     session: Session, ctx: PosContext, receipt: ReceiptInput, *, now: datetime
 ) -> Committed | None:
-    """Commit the common case, claiming the identity itself (a twin replays or conflicts here);
-    None: not the common case, use the general path."""
-    ident = receipt.identification
-    if ident is None or ident.card_number is None or receipt.calculation_id:
+    """Commit the common case; a stored twin replays or conflicts here. None: use the general
+    path (nothing has been written)."""
+    conn = pg_connection(session)
+    if conn is None or not _fast_case(session, ctx, receipt):
         return None
-    if ctx.tenant.questionnaire_required:
-        return None  # the questionnaire needs the whole customer: general path
+    number = str(receipt.identification.card_number)  # type: ignore[union-attr]
     values = sale_claim(session, ctx, receipt, now)
-    receipt_id = insert_ignore_id(session, RECEIPTS, values)
-    if receipt_id is None:
+    at: datetime = values["sold_at"]
+    rules = rules_at(session, ctx.caller.tenant_id, ctx.caller.store_id, at)
+    card, twin = _read(conn, ctx, number, rules.levels, values["local_date"], now, claim=values)
+    if twin:
         return stored_twin(session, ctx, values)
-    card = _card_row(session, ctx, ident.card_number)
-    usable_card = card is not None and card.status == CardStatus.ACTIVE and (
-        card.valid_until is None or card.valid_until > now
-    )  # fmt: skip
-    if not usable_card:
-        row = session.get_one(Receipt, receipt_id)
-        return commit_claimed(session, ctx, receipt, row, now=now, offline=False)
-    return _post_receipt(session, ctx, receipt, card, receipt_id, values, now)
+    if card is None:
+        return None
+    result = _compute(card, receipt, rules, now)
+    check_payable(ctx, receipt, result)
+    return _write(conn, session, ctx, receipt, card, values, result, rules, now)
 
 
-def _post_receipt(
+def _write(
+    conn: psycopg.Connection[Any],
     session: Session,
     ctx: PosContext,
     receipt: ReceiptInput,
-    card: Any,
-    receipt_id: int,
+    card: _Card,
     values: dict[str, Any],
+    result: Result,
+    rules: ActiveRules,
     now: datetime,
 ) -> Committed:
-    account_id: int = card.account_id
     at: datetime = values["sold_at"]
-    rules = rules_at(session, ctx.store, at)
-    lots = [
-        _Lot(*lot)
-        for lot in session.execute(
-            select(BonusLot.id, BonusLot.remaining, BonusLot.activates_at, BonusLot.expires_at)
-            .where(BonusLot.account_id == account_id, BonusLot.remaining > 0)
-            .order_by(BonusLot.expires_at.is_(None), BonusLot.expires_at, BonusLot.id)
-        )
-    ]
-    usable = [
-        lot for lot in lots
-        if lot.activates_at <= now and (lot.expires_at is None or lot.expires_at > now)
-    ]  # fmt: skip
-    pending = sum(
-        (lot.remaining for lot in lots
-         if lot.activates_at > now and (lot.expires_at is None or lot.expires_at > now)),
-        ZERO,
-    )  # fmt: skip
-    today = local_date(ctx, at)
-    level = _level(session, account_id, rules.levels, today) if rules.levels else None
-    allowance = "full" if card.customer_id and card.processing_consent else (
-        ctx.tenant.questionnaire_policy
-    )  # fmt: skip
-    facts = CustomerFacts(
-        card_active=True, allowance=allowance, level=level.level if level else None
-    )
-    result = calculate(
-        engine_receipt(receipt),
-        Rules(levels=rules.levels, bonus=rules.bonus),
-        Balances(active=sum((lot.remaining for lot in usable), ZERO), pending=pending,
-                 total=card.balance),
-        facts,
-    )  # fmt: skip
-    check_payable(ctx, receipt, result)
-
-    operation = f"receipt:{values['transaction_id']}"
-    links: dict[str, Any] = {"card_id": card.id, "account_id": account_id,
-                             "customer_id": card.customer_id}  # fmt: skip
     balance = card.balance
+    takes: list[tuple[int, Decimal]] = []
     if result.bonus_payment > ZERO:
         balance -= result.bonus_payment
-        posting_id = _post(session, ctx, account_id, PostingKind.WRITE_OFF,
-                           -result.bonus_payment, balance, now, operation)  # fmt: skip
         left = result.bonus_payment
-        taken: list[dict[str, Any]] = []
-        for lot in usable:
+        for lot in card.usable_lots(now):
             if left <= ZERO:
                 break
             take = min(lot.remaining, left)
             left -= take
-            taken.append({"lot_id": lot.id, "take": take})
-        session.execute(
-            update(LOTS)
-            .where(LOTS.c.id == bindparam("lot_id"))
-            .values(remaining=LOTS.c.remaining - bindparam("take")),
-            taken,
-        )
-        session.execute(
-            insert(MOVEMENTS),
-            [{"posting_id": posting_id, "lot_id": t["lot_id"], "amount": -t["take"]}
-             for t in taken],
-        )  # fmt: skip
-        links["debit_posting_id"] = posting_id
-    if result.accrual > ZERO and rules.bonus is not None:
+            takes.append((lot.id, take))
+    debit_balance = balance
+    accrued = result.accrual > ZERO and rules.bonus is not None
+    lot_remaining = ZERO
+    activates_at = expires_at = None
+    if accrued and rules.bonus is not None:
         debt = max(-balance, ZERO)
         balance += result.accrual
-        posting_id = _post(session, ctx, account_id, PostingKind.ACCRUAL, result.accrual,
-                           balance, now, operation)  # fmt: skip
+        lot_remaining = result.accrual - min(debt, result.accrual)
         activates_at, expires_at = rules.bonus.lot_dates(at)
-        remaining = result.accrual - min(debt, result.accrual)
-        lot_id = session.execute(
-            insert(LOTS).returning(LOTS.c.id),
-            {"account_id": account_id, "posting_id": posting_id, "amount": result.accrual,
-             "remaining": remaining, "activates_at": activates_at, "expires_at": expires_at},
-        ).scalar_one()  # fmt: skip
-        if remaining > ZERO:
-            session.execute(
-                insert(MOVEMENTS),
-                {"posting_id": posting_id, "lot_id": lot_id, "amount": remaining},
-            )
-        links["credit_posting_id"] = posting_id
-    if balance != card.balance:
-        session.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == account_id).values(balance=balance))
-    session.execute(
-        insert(STATS),
-        {"account_id": account_id, "local_date": local_date(ctx, at),
-         "amount": result.final_amount, "purchases": 1, "operation": operation},
-    )  # fmt: skip
-    level_code = level.level.code if level and level.level else None
-    totals = {**receipt_totals(result, rules, level_code, []), **links}
-    session.execute(update(RECEIPTS).where(RECEIPTS.c.id == receipt_id).values(**totals))
-    lines = line_values(receipt_id, receipt, result)
-    session.execute(insert(LINES), lines)
-    row = Receipt(**{**values, **totals, "id": receipt_id})  # the answer; never re-read
-    return Committed(row, [ReceiptLine(**line) for line in lines], replay=False)
-
-
-def _post(
-    session: Session,
-    ctx: PosContext,
-    account_id: int,
-    kind: PostingKind,
-    amount: Decimal,
-    balance_after: Decimal,
-    now: datetime,
-    operation: str,
-) -> int:
-    posting: int = session.execute(
-        insert(POSTINGS).returning(POSTINGS.c.id),
-        {"tenant_id": ctx.tenant.id, "account_id": account_id, "kind": kind.value,
-         "amount": amount, "balance_after": balance_after, "created_at": now,
-         "operation": operation, "reason": None, "author": None},
-    ).scalar_one()  # fmt: skip
-    return posting
+    level_code = card.level.level.code if card.level and card.level.level else None
+    totals = receipt_totals(result, rules, level_code, [])
+    lines = line_values(0, receipt, result)
+    operation = f"receipt:{values['transaction_id']}"
+    params = {
+        **values,
+        **totals,
+        "card_id": card.id,
+        "account_id": card.account_id,
+        "customer_id": card.customer_id,
+        "amount": to_kopecks(result.amount),
+        "discount": to_kopecks(result.discount),
+        "bonus_payment": to_kopecks(result.bonus_payment),
+        "final_amount": to_kopecks(result.final_amount),
+        "accrual": to_kopecks(result.accrual),
+        "debit": result.bonus_payment > ZERO,
+        "credit": accrued,
+        "debit_balance": to_kopecks(debit_balance),
+        "credit_balance": to_kopecks(balance),
+        "operation": operation,
+        "lot_ids": [lot_id for lot_id, _ in takes],
+        "takes": [to_kopecks(take) for _, take in takes],
+        "lot_remaining": to_kopecks(lot_remaining),
+        "activates_at": activates_at,
+        "expires_at": expires_at,
+        "balance": to_kopecks(balance),
+        "balance_changed": balance != card.balance,
+        "line_no": [line["line_no"] for line in lines],
+        "goods_id": [line["goods_id"] for line in lines],
+        "barcode": [line["barcode"] for line in lines],
+        "quantity": [to_thousandths(line["quantity"]) for line in lines],
+        "price": [to_kopecks(line["price"]) for line in lines],
+        "line_amount": [to_kopecks(line["amount"]) for line in lines],
+        "line_discount": [to_kopecks(line["discount"]) for line in lines],
+        "line_bonus_payment": [to_kopecks(line["bonus_payment"]) for line in lines],
+        "line_final_amount": [to_kopecks(line["final_amount"]) for line in lines],
+        "line_accrual": [to_kopecks(line["accrual"]) for line in lines],
+        "no_discount": [line["no_discount"] for line in lines],
+        "seller": [line["seller"] for line in lines],
+        "explanations": [json.dumps(line["explanations"]) for line in lines],
+    }
+    written = conn.execute(_WRITE, params).fetchone()
+    if written is None:  # a concurrent twin claimed the identity first
+        return stored_twin(session, ctx, values)
+    receipt_id, debit_id, credit_id = written
+    links = {"card_id": card.id, "account_id": card.account_id, "customer_id": card.customer_id,
+             "debit_posting_id": debit_id, "credit_posting_id": credit_id}  # fmt: skip
+    row = Receipt(**{**values, **totals, **links, "id": receipt_id})  # the answer; never re-read
+    answer = [ReceiptLine(**{**line, "receipt_id": receipt_id}) for line in lines]
+    return Committed(row, answer, replay=False)

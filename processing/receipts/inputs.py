@@ -3,24 +3,47 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 
 from processing.cards.models import Card
 from processing.levels.compute import LevelDecision
+from processing.tenants.callers import PosCaller
 from processing.tenants.models import Pos, Store, Tenant
 
 ZERO = Decimal("0.00")
 
 
-@dataclass(frozen=True)
 class PosContext:
-    """Who is calling: resolved from the POS bearer token."""
+    """Who is calling: the ``caller`` values at once, the tenant, store and POS rows of the
+    request's session loaded on first use (the hot paths never need them)."""
 
-    tenant: Tenant
-    store: Store
-    pos: Pos
+    def __init__(self, caller: PosCaller, rows: Callable[[], tuple[Tenant, Store, Pos]]) -> None:
+        self.caller = caller
+        self._load_rows = rows
+
+    @classmethod
+    def of(cls, tenant: Tenant, store: Store, pos: Pos) -> PosContext:
+        return cls(PosCaller.of(tenant, store, pos), lambda: (tenant, store, pos))
+
+    @cached_property
+    def _rows(self) -> tuple[Tenant, Store, Pos]:
+        return self._load_rows()
+
+    @property
+    def tenant(self) -> Tenant:
+        return self._rows[0]
+
+    @property
+    def store(self) -> Store:
+        return self._rows[1]
+
+    @property
+    def pos(self) -> Pos:
+        return self._rows[2]
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def _original(session: Session, ctx: PosContext, request: ReturnInput) -> Receip
                 raise ReceiptNotFound(details={"pos": request.original_pos_code})
             pos = other
         key = identity_key(
-            PosContext(ctx.tenant, ctx.store, pos),
+            PosContext.of(ctx.tenant, ctx.store, pos),
             request.original_shift,
             request.original_number,
             request.original_sold_at,

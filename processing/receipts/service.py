@@ -107,8 +107,8 @@ class ResolvedCard:
 @dataclass(frozen=True)
 class Calculation:
     result: Result
-    calculation_id: str | None
-    card: Card | None
+    calculation_id: str
+    card_number: str | None
     level: LevelDecision | None
     rules: ActiveRules
 
@@ -121,12 +121,12 @@ class Committed:
 
 
 def local_date(ctx: PosContext, at: datetime) -> date:
-    return at.astimezone(ZoneInfo(ctx.store.timezone)).date()
+    return at.astimezone(ZoneInfo(ctx.caller.timezone)).date()
 
 
 def identity_key(ctx: PosContext, shift: str, number: str, sold_at: datetime | None) -> str:
     when = sold_at.astimezone(UTC).isoformat() if sold_at else "-"
-    return f"{ctx.store.id}|{ctx.pos.id}|{shift}|{number}|{when}"
+    return f"{ctx.caller.store_id}|{ctx.caller.pos_id}|{shift}|{number}|{when}"
 
 
 def resolve_card(
@@ -204,7 +204,7 @@ def identify(
     if resolved is None:
         raise InvalidInput("Укажите номер карты или телефон.")
     card = resolved.card
-    rules = rules_at(session, ctx.store, now)
+    rules = rules_at(session, ctx.caller.tenant_id, ctx.caller.store_id, now)
     level = _level(session, ctx, card, rules, now)
     facts, balances = _facts(session, ctx, resolved, level, now)
     customer = _customer(session, card)
@@ -260,7 +260,7 @@ def _compute(
     at: datetime,
     now: datetime,
 ) -> tuple[Result, LevelDecision | None, ActiveRules]:
-    rules = rules_at(session, ctx.store, at)
+    rules = rules_at(session, ctx.caller.tenant_id, ctx.caller.store_id, at)
     engine_rules = Rules(levels=rules.levels, bonus=rules.bonus)
     if resolved is None:
         facts, balances, level = (
@@ -278,28 +278,41 @@ def calculate_receipt(
     session: Session, ctx: PosContext, receipt: ReceiptInput, *, now: datetime
 ) -> Calculation:
     """Soft calculation: changes no balance; the result is kept for the commit."""
+    # fast.py builds on this module's helpers; imported here to keep the import acyclic.
+    from processing.receipts.fast import calculate_fast
+
+    fast = calculate_fast(session, ctx, receipt, now=now)
+    if fast is not None:
+        return fast
     resolved = resolve_card(session, ctx, receipt.identification, now)
     at = receipt.sold_at or now
     result, level, rules = _compute(session, ctx, receipt, resolved, at, now)
-    calculation_id = str(uuid.uuid4())
+    card_number = resolved.card.number if resolved else None
+    calculation = Calculation(result, str(uuid.uuid4()), card_number, level, rules)
     if is_postgresql(session):
         # Recomputable data: no need to wait for the WAL flush.
         session.execute(text("SET LOCAL synchronous_commit = off"))
-    session.add(
-        SoftCalculation(
-            id=calculation_id,
-            tenant_id=ctx.tenant.id,
-            pos_id=ctx.pos.id,
-            input_hash=receipt.calculation_hash(),
-            result={
-                "engine": result_to_json(result),
-                "level": level.level.code if level and level.level else None,
-            },
-            created_at=now,
-        )
-    )
+    session.add(SoftCalculation(**soft_result(ctx, receipt, calculation, now)))
     session.flush()
-    return Calculation(result, calculation_id, resolved.card if resolved else None, level, rules)
+    return calculation
+
+
+def soft_result(
+    ctx: PosContext, receipt: ReceiptInput, calculation: Calculation, now: datetime
+) -> dict[str, Any]:
+    """The stored soft result a commit naming ``calculation_id`` replays."""
+    level = calculation.level
+    return {
+        "id": calculation.calculation_id,
+        "tenant_id": ctx.caller.tenant_id,
+        "pos_id": ctx.caller.pos_id,
+        "input_hash": receipt.calculation_hash(),
+        "result": {
+            "engine": result_to_json(calculation.result),
+            "level": level.level.code if level and level.level else None,
+        },
+        "created_at": now,
+    }
 
 
 def _existing(
@@ -341,10 +354,10 @@ def claim_values(
     at = sold_at or now
     return {
         "transaction_id": str(uuid.uuid4()),
-        "tenant_id": ctx.tenant.id,
-        "store_id": ctx.store.id,
-        "pos_id": ctx.pos.id,
-        "cashier_id": cashier_id(session, ctx.tenant, cashier_code, cashier_name),
+        "tenant_id": ctx.caller.tenant_id,
+        "store_id": ctx.caller.store_id,
+        "pos_id": ctx.caller.pos_id,
+        "cashier_id": cashier_id(session, ctx.caller.tenant_id, cashier_code, cashier_name),
         "kind": kind,
         "identity_key": identity_key(ctx, shift, number, sold_at),
         "client_txn_id": client_txn_id,
@@ -401,7 +414,7 @@ def stored_twin(session: Session, ctx: PosContext, values: dict[str, Any]) -> Co
 
 
 def _check_printed_sums(ctx: PosContext, receipt: ReceiptInput, result: Result) -> None:
-    tolerance = ctx.tenant.sums_tolerance
+    tolerance = ctx.caller.sums_tolerance
     ours = {line.number: line.final_amount for line in result.lines}
     differences = {
         str(line.number): {
@@ -421,7 +434,11 @@ def _stored_result(
     if not receipt.calculation_id:
         return None
     soft = session.get(SoftCalculation, receipt.calculation_id)
-    if soft is None or soft.pos_id != ctx.pos.id or soft.input_hash != receipt.calculation_hash():
+    if (
+        soft is None
+        or soft.pos_id != ctx.caller.pos_id
+        or soft.input_hash != receipt.calculation_hash()
+    ):
         return None
     return result_from_json(soft.result["engine"]), soft.result.get("level")
 
@@ -476,7 +493,7 @@ def commit_claimed(
     stored = _stored_result(session, ctx, receipt)
     if stored is not None:
         result, level_code = stored
-        rules = rules_at(session, ctx.store, at)
+        rules = rules_at(session, ctx.caller.tenant_id, ctx.caller.store_id, at)
     else:
         result, level, rules = _compute(session, ctx, receipt, resolved, at, now)
         level_code = level.level.code if level and level.level else None

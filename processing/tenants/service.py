@@ -299,17 +299,17 @@ def add_pos(session: Session, store: Store, code: str, token: str | None = None)
     return IssuedPos(pos=pos, token=token)
 
 
-def ensure_cashier(session: Session, tenant: Tenant, code: str, name: str | None = None) -> Cashier:
+def ensure_cashier(session: Session, tenant_id: int, code: str, name: str | None = None) -> Cashier:
     """The cashier a receipt names: created on first sight (concurrent first sightings insert
     once), renamed when the POS says so."""
     code = check_code("cashier", code)
-    lookup = select(Cashier).where(Cashier.tenant_id == tenant.id, Cashier.code == code)
+    lookup = select(Cashier).where(Cashier.tenant_id == tenant_id, Cashier.code == code)
     cashier = session.scalar(lookup)
     if cashier is None:
         insert_ignore(
             session,
             Cashier,
-            [{"tenant_id": tenant.id, "code": code, "name": (name or code).strip()}],
+            [{"tenant_id": tenant_id, "code": code, "name": (name or code).strip()}],
             ["tenant_id", "code"],
         )
         cashier = session.scalars(lookup).one()
@@ -353,16 +353,16 @@ def forget_cached_cashiers() -> None:
         _cashiers.clear()
 
 
-def cashier_id(session: Session, tenant: Tenant, code: str, name: str | None = None) -> int:
-    key = (tenant.id, code)
+def cashier_id(session: Session, tenant_id: int, code: str, name: str | None = None) -> int:
+    key = (tenant_id, code)
     with _cashiers_lock:
         cached = _cashiers.get(key)
     if cached is not None and (not name or not name.strip() or name.strip() == cached[1]):
         return cached[0]
     existing = session.scalar(
-        select(Cashier).where(Cashier.tenant_id == tenant.id, Cashier.code == code)
+        select(Cashier).where(Cashier.tenant_id == tenant_id, Cashier.code == code)
     )
-    cashier = ensure_cashier(session, tenant, code, name)
+    cashier = ensure_cashier(session, tenant_id, code, name)
     if existing is not None:
         # Only a cashier committed before this transaction may be remembered: a new one could
         # still be rolled back with the request that created it.

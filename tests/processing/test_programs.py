@@ -24,11 +24,11 @@ def test_versions_apply_by_time_so_offline_receipts_use_their_rules(session: Ses
     first = add_version(session, program, BONUS_RULES, T0)
     second = add_version(session, program, {**BONUS_RULES, "accrual_percent": "4"}, T0 + 10 * DAY)
     assert first.effective_to == T0 + 10 * DAY and second.effective_to is None
-    assert rules_at(session, store, T0 - DAY).bonus is None
-    assert rules_at(session, store, T0).bonus_version_id == first.id
-    before = rules_at(session, store, T0 + 10 * DAY - timedelta(microseconds=1))
+    assert rules_at(session, store.tenant_id, store.id, T0 - DAY).bonus is None
+    assert rules_at(session, store.tenant_id, store.id, T0).bonus_version_id == first.id
+    before = rules_at(session, store.tenant_id, store.id, T0 + 10 * DAY - timedelta(microseconds=1))
     assert before.bonus.default_accrual_percent == Decimal(3)  # type: ignore[union-attr]
-    after = rules_at(session, store, T0 + 10 * DAY)
+    after = rules_at(session, store.tenant_id, store.id, T0 + 10 * DAY)
     assert after.bonus.default_accrual_percent == Decimal(4)  # type: ignore[union-attr]
 
 
@@ -55,7 +55,7 @@ def test_scope_most_specific_wins(session: Session) -> None:
     only = add_program(session, tenant, "bonus", "c", "Один")
     add_version(session, only, {**BONUS_RULES, "accrual_percent": "9"}, T0, stores=[named])
     percent = {
-        s.code: rules_at(session, s, T0).bonus.default_accrual_percent  # type: ignore[union-attr]
+        s.code: rules_at(session, s.tenant_id, s.id, T0).bonus.default_accrual_percent  # type: ignore[union-attr]
         for s in (plain, grouped, named)
     }
     assert percent == {"a": 3, "b": 5, "c": 9}

@@ -89,9 +89,9 @@ def test_legal_entity_store_group_and_cashier(session: Session) -> None:
     with pytest.raises(ConnectorError) as error:
         add_legal_entity(session, tenant, "bad", "Ошибка", inn="123")
     _refused(error, "VALIDATION_ERROR")
-    cashier = ensure_cashier(session, tenant, "c-7", "Иванова")
-    assert ensure_cashier(session, tenant, "c-7").id == cashier.id
-    assert ensure_cashier(session, tenant, "c-7", "Иванова А.").name == "Иванова А."
+    cashier = ensure_cashier(session, tenant.id, "c-7", "Иванова")
+    assert ensure_cashier(session, tenant.id, "c-7").id == cashier.id
+    assert ensure_cashier(session, tenant.id, "c-7", "Иванова А.").name == "Иванова А."
 
 
 def test_features_are_checked(session: Session) -> None:
