@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0, help="seed this many cards first")
     parser.add_argument("--profile", choices=["commit", "calculate", "identify"])
+    parser.add_argument("--sampling", action="store_true", help="pyinstrument instead of cProfile")
     args = parser.parse_args()
     if args.seed:
         pos_load.recreate(pos_load.OUR_DB)
@@ -105,13 +106,24 @@ def main() -> None:
     for name, one in calls.items():
         timed(f"{name} warm-up", 200, lambda i, one=one: one(10_000_000 + i))  # type: ignore[misc]
     for name, one in calls.items():
-        if args.profile == name:
+        if args.profile == name and args.sampling:
+            from pyinstrument import Profiler
+
+            sampler = Profiler(interval=0.0002)
+            sampler.start()
+            timed(name, args.requests, one)
+            sampler.stop()
+            print(sampler.output_text(show_all=False, short_mode=False, color=False))
+        elif args.profile == name:
             profiler = cProfile.Profile()
             profiler.enable()
             timed(name, args.requests, one)
             profiler.disable()
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+            stats = pstats.Stats(profiler, stream=out)
+            stats.sort_stats(os.environ.get("SORT", "cumulative")).print_stats(45)
+            if os.environ.get("CALLERS"):
+                stats.print_callers(os.environ["CALLERS"])
             print(out.getvalue())
         else:
             timed(name, args.requests, one)

@@ -69,6 +69,13 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = ConnectorParser()
 
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Any:
+        """One schema instance per endpoint: given a class, webargs builds a new instance on
+        every request (a deep copy of every field)."""
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
 
 def init_api(app: Flask) -> flask_smorest.Api:
     app.config.update(

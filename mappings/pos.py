@@ -20,6 +20,8 @@ from processing.errors import InvalidInput
 from processing.levels.compute import LevelDecision
 from processing.money import from_kopecks, to_kopecks
 from processing.receipts.inputs import (
+    AnsweredLine,
+    AnsweredReceipt,
     Identification,
     LineInput,
     ReceiptInput,
@@ -220,7 +222,7 @@ def _parts(quantity: Decimal, final: Decimal) -> tuple[list[dict[str, Any]], Dec
 def _line_body(
     number: int,
     quantity: Decimal,
-    amounts: LineResult | ReceiptLine,
+    amounts: LineResult | ReceiptLine | AnsweredLine,
     explanations: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """One line as the POS prints it: sums, rewards, and the parts to print."""
@@ -239,7 +241,7 @@ def _line_body(
     }
 
 
-def _totals(amounts: Result | Receipt) -> dict[str, Decimal]:
+def _totals(amounts: Result | Receipt | AnsweredReceipt) -> dict[str, Decimal]:
     return {
         "sum": amounts.amount,
         "discount": amounts.discount,
@@ -266,7 +268,12 @@ def calculation_body(result: Result, quantities: dict[int, Decimal]) -> dict[str
     }  # fmt: skip
 
 
-def receipt_body(receipt: Receipt, lines: Iterable[ReceiptLine], *, replay: bool) -> dict[str, Any]:
+def receipt_body(
+    receipt: Receipt | AnsweredReceipt,
+    lines: Iterable[ReceiptLine | AnsweredLine],
+    *,
+    replay: bool,
+) -> dict[str, Any]:
     """A committed receipt as the POS gets it, the first time and on every repeat."""
     body_lines = [
         _line_body(

@@ -63,7 +63,9 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No ping per checkout (a round trip on every request): a connection the server
+        # dropped fails its request once, and the pool then replaces all older connections.
+        pool_pre_ping=False,
         pool_recycle=1800,
     )
 

@@ -90,7 +90,7 @@ def _now() -> datetime:
 
 
 def _author(ctx: PosContext, data: dict[str, Any]) -> str:
-    return str(data.get("author") or f"pos:{ctx.pos.code}")
+    return str(data.get("author") or f"pos:{ctx.caller.pos_code}")
 
 
 def _customer_cards(session: Session, customer: Customer) -> list[Card]:
@@ -163,7 +163,7 @@ def _bind_card(
 ) -> Card:
     """An unused card is issued; an anonymous card already in use is personalised."""
     existing = session.scalar(
-        select(Card).where(Card.tenant_id == ctx.tenant.id, Card.number == number)
+        select(Card).where(Card.tenant_id == ctx.caller.tenant_id, Card.number == number)
     )
     if existing is not None and existing.status != cards.CardStatus.NEW:
         cards.personalise(session, existing, customer, author=author, now=now)
@@ -261,7 +261,7 @@ class Purchases(MethodView):
 
 
 def _card(session: Session, ctx: PosContext, number: str) -> Card:
-    return cards.find_card(session, ctx.tenant.id, number)
+    return cards.find_card(session, ctx.caller.tenant_id, number)
 
 
 @blp.route("/cards/<number>/replace")

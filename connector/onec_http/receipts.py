@@ -104,7 +104,7 @@ def _receipt(data: dict[str, Any]) -> tuple[PosContext, ReceiptInput]:
             "Не поддерживается: купоны и подарочные сертификаты пока не обрабатываются.",
             details={"fields": unsupported},
         )
-    return ctx, wire.receipt_input(data, ctx.store.timezone)
+    return ctx, wire.receipt_input(data, ctx.caller.timezone)
 
 
 @blp.route("/receipts/calculate")
@@ -163,7 +163,7 @@ class Return(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Return by original receipt or transaction, full (no lines) or partial."""
         ctx = pos_context()
-        request = wire.return_input(data, ctx.store.timezone)
+        request = wire.return_input(data, ctx.caller.timezone)
         committed = returns.return_receipt(db_session(), ctx, request, now=_now())
         return wire.receipt_body(committed.receipt, committed.lines, replay=committed.replay)
 
@@ -198,7 +198,7 @@ class Visits(MethodView):
         committed = service.register_visit(
             db_session(), ctx, ident=wire.identification(data), cashier_code=data["cashier"],
             shift=data["shift"], number=data["number"],
-            sold_at=wire.store_moment(data.get("sold_at"), ctx.store.timezone),
+            sold_at=wire.store_moment(data.get("sold_at"), ctx.caller.timezone),
             client_txn_id=data.get("transaction_id"), now=_now(),
         )  # fmt: skip
         return wire.receipt_body(committed.receipt, committed.lines, replay=committed.replay)
@@ -220,13 +220,13 @@ class Offline(MethodView):
         items = data["receipts"]
         if len(items) <= BATCH_INLINE_LIMIT:
             outcomes = commit_offline(
-                session, ctx, wire.offline_receipts(items, ctx.store.timezone), now=_now()
+                session, ctx, wire.offline_receipts(items, ctx.caller.timezone), now=_now()
             )
             results = [wire.offline_result(outcome) for outcome in outcomes]
             return {"batch_id": None, "status": "done", "status_url": None, "results": results}
         batch = OfflineBatch(
-            id=str(uuid.uuid4()), tenant_id=ctx.tenant.id, pos_id=ctx.pos.id, status="queued",
-            receipts=wire.json_safe(items), results=[], created_at=_now(),
+            id=str(uuid.uuid4()), tenant_id=ctx.caller.tenant_id, pos_id=ctx.caller.pos_id,
+            status="queued", receipts=wire.json_safe(items), results=[], created_at=_now(),
         )  # fmt: skip
         session.add(batch)
         session.flush()
@@ -256,7 +256,7 @@ class OfflineStatus(MethodView):
         """The status and, when done, the per-receipt results of an offline batch."""
         ctx = pos_context()
         batch = db_session().get(OfflineBatch, batch_id)
-        if batch is None or batch.tenant_id != ctx.tenant.id:
+        if batch is None or batch.tenant_id != ctx.caller.tenant_id:
             raise OfflineBatchNotFound(details={"batch_id": batch_id})
         return {"batch_id": batch.id, "status": batch.status, "status_url": None,
                 "results": batch.results}  # fmt: skip

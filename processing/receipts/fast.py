@@ -31,8 +31,7 @@ from processing.levels.compute import LevelDecision, decide_level, window_bounds
 from processing.money import from_kopecks, to_kopecks
 from processing.programs.rules import LevelRules
 from processing.programs.service import ActiveRules, rules_at
-from processing.receipts.inputs import PosContext, ReceiptInput
-from processing.receipts.models import Receipt, ReceiptLine
+from processing.receipts.inputs import AnsweredLine, AnsweredReceipt, PosContext, ReceiptInput
 from processing.receipts.service import (
     Calculation,
     Committed,
@@ -48,41 +47,50 @@ from processing.receipts.service import (
 from processing.types import to_thousandths
 
 ZERO = Decimal("0.00")
+_CLAIM_COLUMNS = ("transaction_id", "tenant_id", "store_id", "pos_id", "cashier_id",
+                  "identity_key", "client_txn_id", "body_hash", "shift", "number", "sold_at",
+                  "local_date", "created_at")  # fmt: skip
+_RESULT_MONEY = ("amount", "discount", "bonus_payment", "final_amount", "accrual")
+_LINE_AS_IS = ("line_no", "goods_id", "barcode", "no_discount", "seller", "explanations")
+_LINE_MONEY = ("price", "amount", "discount", "bonus_payment", "final_amount", "accrual")
 
-_CARD = """
-SELECT c.id, c.status, c.valid_until, c.account_id, c.customer_id, a.balance,
+
+def _sql(text: str) -> str:
+    """One line: psycopg caches the parsing of statements up to 4 KiB only."""
+    return " ".join(text.split())
+
+
+_CARD = _sql("""SELECT c.id, c.status, c.valid_until, c.account_id, c.customer_id, a.balance,
        cu.processing_consent
 FROM cards c
 JOIN accounts a ON a.id = c.account_id
 LEFT JOIN customers cu ON cu.id = c.customer_id
-WHERE c.tenant_id = %(tenant_id)s AND c.number = %(number)s"""
-_CARD_LOCKED = _CARD + "\nFOR UPDATE OF a"
-_TWIN = """
-SELECT 1 FROM receipts
+WHERE c.tenant_id = %(tenant_id)s AND c.number = %(number)s""")
+_CARD_LOCKED = _CARD + " FOR UPDATE OF a"
+_TWIN = _sql("""SELECT 1 FROM receipts
 WHERE tenant_id = %(tenant_id)s
   AND (identity_key = %(identity_key)s OR client_txn_id = %(client_txn_id)s)
-LIMIT 1"""
-_LOTS = """
-SELECT l.id, l.remaining, l.activates_at, l.expires_at
+LIMIT 1""")
+_LOTS = _sql("""SELECT l.id, l.remaining, l.activates_at, l.expires_at
 FROM bonus_lots l
 JOIN cards c ON c.account_id = l.account_id
 WHERE c.tenant_id = %(tenant_id)s AND c.number = %(number)s AND l.remaining > 0
-ORDER BY l.expires_at IS NULL, l.expires_at, l.id"""
-_LEVEL = """
-WITH c AS (SELECT account_id FROM cards WHERE tenant_id = %(tenant_id)s AND number = %(number)s)
+ORDER BY l.expires_at IS NULL, l.expires_at, l.id""")
+_LEVEL = _sql("""
+WITH c AS (SELECT account_id FROM cards
+           WHERE tenant_id = %(tenant_id)s AND number = %(number)s)
 SELECT coalesce(sum(s.amount), 0), coalesce(sum(s.purchases), 0),
        (SELECT o.level_code FROM level_overrides o
         WHERE o.account_id = (SELECT account_id FROM c) AND o.cleared_at IS NULL
         ORDER BY o.id DESC LIMIT 1)
 FROM purchase_stats s
 WHERE s.account_id = (SELECT account_id FROM c)
-  AND s.local_date BETWEEN %(window_start)s AND %(window_end)s"""
+  AND s.local_date BETWEEN %(window_start)s AND %(window_end)s""")
 
 # The receipt takes its posting ids from the sequence, so that everything is one statement
 # (foreign keys are checked at its end); the write-off's id is drawn before the accrual's, as
 # the general path posts them.
-_WRITE = """
-WITH debit_id AS (
+_WRITE = _sql("""WITH debit_id AS (
   SELECT CASE WHEN %(debit)s THEN nextval('postings_id_seq') END AS id
 ), posting_ids AS (
   SELECT d.id AS debit_id, CASE WHEN %(credit)s THEN nextval('postings_id_seq') END AS credit_id
@@ -145,23 +153,17 @@ WITH debit_id AS (
     discount, bonus_payment, final_amount, accrual, no_discount, seller, explanations,
     returned_quantity, returned_amount, returned_accrual, returned_payment, returned_final)
   SELECT r.id, u.line_no, u.goods_id, u.barcode, u.quantity, u.price, u.amount, u.discount,
-         u.bonus_payment, u.final_amount, u.accrual, u.no_discount, u.seller,
-         u.explanations::json, 0, 0, 0, 0, 0
-  FROM r, unnest(%(line_no)s::int[], %(goods_id)s::text[], %(barcode)s::text[],
-                 %(quantity)s::bigint[], %(price)s::bigint[], %(line_amount)s::bigint[],
-                 %(line_discount)s::bigint[], %(line_bonus_payment)s::bigint[],
-                 %(line_final_amount)s::bigint[], %(line_accrual)s::bigint[],
-                 %(no_discount)s::boolean[], %(seller)s::text[], %(explanations)s::text[])
-       WITH ORDINALITY AS u(line_no, goods_id, barcode, quantity, price, amount, discount,
-                            bonus_payment, final_amount, accrual, no_discount, seller,
-                            explanations, n)
-  ORDER BY u.n
+         u.bonus_payment, u.final_amount, u.accrual, u.no_discount, u.seller, u.explanations,
+         0, 0, 0, 0, 0
+  FROM r, json_to_recordset(%(lines)s::json) AS u(line_no int, goods_id text, barcode text,
+    quantity bigint, price bigint, amount bigint, discount bigint, bonus_payment bigint,
+    final_amount bigint, accrual bigint, no_discount boolean, seller text, explanations json)
 )
-SELECT id, debit_posting_id, credit_posting_id FROM r"""
+SELECT id, debit_posting_id, credit_posting_id FROM r""")
 
-_SOFT = """
+_SOFT = _sql("""
 INSERT INTO soft_calculations (id, tenant_id, pos_id, input_hash, result, created_at)
-VALUES (%(id)s, %(tenant_id)s, %(pos_id)s, %(input_hash)s, %(result)s, %(created_at)s)"""
+VALUES (%(id)s, %(tenant_id)s, %(pos_id)s, %(input_hash)s, %(result)s, %(created_at)s)""")
 
 
 @dataclass(frozen=True)
@@ -353,17 +355,18 @@ def _write(
     totals = receipt_totals(result, rules, level_code, [])
     lines = line_values(0, receipt, result)
     operation = f"receipt:{values['transaction_id']}"
+    wire_lines = [
+        {**{name: line[name] for name in _LINE_AS_IS}, "quantity": to_thousandths(line["quantity"]),
+         **{name: to_kopecks(line[name]) for name in _LINE_MONEY}}
+        for line in lines
+    ]  # fmt: skip
     params = {
-        **values,
-        **totals,
+        **{name: values[name] for name in _CLAIM_COLUMNS},
+        **{name: totals[name] for name in ("level_code", "levels_version_id", "bonus_version_id")},
+        **{name: to_kopecks(getattr(result, name)) for name in _RESULT_MONEY},
         "card_id": card.id,
         "account_id": card.account_id,
         "customer_id": card.customer_id,
-        "amount": to_kopecks(result.amount),
-        "discount": to_kopecks(result.discount),
-        "bonus_payment": to_kopecks(result.bonus_payment),
-        "final_amount": to_kopecks(result.final_amount),
-        "accrual": to_kopecks(result.accrual),
         "debit": result.bonus_payment > ZERO,
         "credit": accrued,
         "debit_balance": to_kopecks(debit_balance),
@@ -376,26 +379,25 @@ def _write(
         "expires_at": expires_at,
         "balance": to_kopecks(balance),
         "balance_changed": balance != card.balance,
-        "line_no": [line["line_no"] for line in lines],
-        "goods_id": [line["goods_id"] for line in lines],
-        "barcode": [line["barcode"] for line in lines],
-        "quantity": [to_thousandths(line["quantity"]) for line in lines],
-        "price": [to_kopecks(line["price"]) for line in lines],
-        "line_amount": [to_kopecks(line["amount"]) for line in lines],
-        "line_discount": [to_kopecks(line["discount"]) for line in lines],
-        "line_bonus_payment": [to_kopecks(line["bonus_payment"]) for line in lines],
-        "line_final_amount": [to_kopecks(line["final_amount"]) for line in lines],
-        "line_accrual": [to_kopecks(line["accrual"]) for line in lines],
-        "no_discount": [line["no_discount"] for line in lines],
-        "seller": [line["seller"] for line in lines],
-        "explanations": [json.dumps(line["explanations"]) for line in lines],
+        "lines": json.dumps(wire_lines),
     }
     written = conn.execute(_WRITE, params).fetchone()
     if written is None:  # a concurrent twin claimed the identity first
         return stored_twin(session, ctx, values)
-    receipt_id, debit_id, credit_id = written
-    links = {"card_id": card.id, "account_id": card.account_id, "customer_id": card.customer_id,
-             "debit_posting_id": debit_id, "credit_posting_id": credit_id}  # fmt: skip
-    row = Receipt(**{**values, **totals, **links, "id": receipt_id})  # the answer; never re-read
-    answer = [ReceiptLine(**{**line, "receipt_id": receipt_id}) for line in lines]
-    return Committed(row, answer, replay=False)
+    answer = AnsweredReceipt(
+        transaction_id=values["transaction_id"], kind="sale", status="committed",
+        shift=values["shift"], number=values["number"], sold_at=at, level_code=level_code,
+        amount=result.amount, discount=result.discount, bonus_payment=result.bonus_payment,
+        final_amount=result.final_amount, accrual=result.accrual, clawback_shortfall=ZERO,
+        notes=[],
+    )  # fmt: skip
+    answer_lines = [
+        AnsweredLine(
+            line_no=line["line_no"], quantity=line["quantity"], amount=line["amount"],
+            discount=line["discount"], bonus_payment=line["bonus_payment"],
+            final_amount=line["final_amount"], accrual=line["accrual"],
+            explanations=line["explanations"],
+        )
+        for line in lines
+    ]  # fmt: skip
+    return Committed(answer, answer_lines, replay=False)

@@ -89,8 +89,14 @@ class ReceiptInput:
         return digest(repr((lines, str(self.requested_bonus), self.identification)))
 
     def body_hash(self) -> str:
-        """Everything the POS sent except the soft result's id: a retry must match it."""
-        data = asdict(self)
+        """Everything the POS sent except the soft result's id: a retry must match it.
+
+        The text hashed is that of ``dataclasses.asdict`` (stored hashes stay valid), built
+        without its deep copies: this runs on every commit."""
+        data = dict(vars(self))
+        data["lines"] = tuple(dict(vars(line)) for line in self.lines)
+        if self.identification is not None:
+            data["identification"] = dict(vars(self.identification))
         data.pop("calculation_id")
         return digest(repr(sorted(data.items())))
 
@@ -118,6 +124,40 @@ class ReturnInput:
 
     def body_hash(self) -> str:
         return digest(repr(sorted(asdict(self).items())))
+
+
+@dataclass(frozen=True)
+class AnsweredLine:
+    """A receipt line as just written: the answer is built from it, never re-read."""
+
+    line_no: int
+    quantity: Decimal
+    amount: Decimal
+    discount: Decimal
+    bonus_payment: Decimal
+    final_amount: Decimal
+    accrual: Decimal
+    explanations: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class AnsweredReceipt:
+    """A receipt as just written by the hot path (the stored row has the same values)."""
+
+    transaction_id: str
+    kind: str
+    status: str
+    shift: str
+    number: str
+    sold_at: datetime
+    level_code: str | None
+    amount: Decimal
+    discount: Decimal
+    bonus_payment: Decimal
+    final_amount: Decimal
+    accrual: Decimal
+    clawback_shortfall: Decimal
+    notes: list[str]
 
 
 @dataclass(frozen=True)

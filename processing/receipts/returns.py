@@ -61,10 +61,10 @@ def _original(session: Session, ctx: PosContext, request: ReturnInput) -> Receip
         if not (request.original_shift is not None and request.original_number):
             raise InvalidInput("Укажите исходный чек: транзакцию или смену и номер чека.")
         pos = ctx.pos
-        if request.original_pos_code and request.original_pos_code != ctx.pos.code:
+        if request.original_pos_code and request.original_pos_code != ctx.caller.pos_code:
             other = session.scalar(
                 select(Pos).where(
-                    Pos.store_id == ctx.store.id, Pos.code == request.original_pos_code
+                    Pos.store_id == ctx.caller.store_id, Pos.code == request.original_pos_code
                 )
             )
             if other is None:
@@ -77,7 +77,9 @@ def _original(session: Session, ctx: PosContext, request: ReturnInput) -> Receip
             request.original_sold_at,
         )
         found = session.scalar(
-            select(Receipt).where(Receipt.tenant_id == ctx.tenant.id, Receipt.identity_key == key)
+            select(Receipt).where(
+                Receipt.tenant_id == ctx.caller.tenant_id, Receipt.identity_key == key
+            )
         )
         if found is None:
             raise ReceiptNotFound(details={"number": request.original_number})

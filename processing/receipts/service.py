@@ -8,6 +8,7 @@ body differs. Only then does it touch balances, under the account's row lock.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -59,6 +60,8 @@ from processing.levels.service import account_level, record_purchase
 from processing.money import money_text
 from processing.programs.service import ActiveRules, rules_at
 from processing.receipts.inputs import (
+    AnsweredLine,
+    AnsweredReceipt,
     Identification,
     IdentifyOutcome,
     PosContext,
@@ -115,8 +118,8 @@ class Calculation:
 
 @dataclass(frozen=True)
 class Committed:
-    receipt: Receipt
-    lines: list[ReceiptLine]
+    receipt: Receipt | AnsweredReceipt
+    lines: Sequence[ReceiptLine | AnsweredLine]
     replay: bool  # True: this identity was committed before, nothing was posted now
 
 
@@ -137,7 +140,9 @@ def resolve_card(
     if ident.card_number is None and ident.phone is not None:
         card = card_for_phone(session, ctx.tenant, ident.phone, author="pos", now=now)
         return ResolvedCard(card, by_phone=True)
-    return ResolvedCard(find_card(session, ctx.tenant.id, str(ident.card_number)), by_phone=False)
+    return ResolvedCard(
+        find_card(session, ctx.caller.tenant_id, str(ident.card_number)), by_phone=False
+    )
 
 
 def _card_usable(card: Card, now: datetime) -> bool:
@@ -214,7 +219,7 @@ def identify(
     soon = ZERO
     if card.account_id is not None:
         window = timedelta(days=expiring_days)
-        lots = expiring(session, ctx.tenant.id, now, window, account_id=card.account_id)
+        lots = expiring(session, ctx.caller.tenant_id, now, window, account_id=card.account_id)
         soon = sum((item.amount for item in lots), ZERO)
     missing = missing_questionnaire_fields(ctx.tenant, customer) if customer else []
     return IdentifyOutcome(
@@ -322,7 +327,7 @@ def _existing(
     if client_txn_id:
         condition = condition | (Receipt.client_txn_id == client_txn_id)
     return session.scalar(
-        select(Receipt).where(Receipt.tenant_id == ctx.tenant.id, condition).limit(1)
+        select(Receipt).where(Receipt.tenant_id == ctx.caller.tenant_id, condition).limit(1)
     )
 
 
@@ -636,7 +641,7 @@ def register_visit(
 def find_receipt(session: Session, ctx: PosContext, transaction_id: str) -> Receipt:
     receipt = session.scalar(
         select(Receipt).where(
-            Receipt.tenant_id == ctx.tenant.id, Receipt.transaction_id == transaction_id
+            Receipt.tenant_id == ctx.caller.tenant_id, Receipt.transaction_id == transaction_id
         )
     )
     if receipt is None:
