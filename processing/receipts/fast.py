@@ -67,10 +67,14 @@ JOIN accounts a ON a.id = c.account_id
 LEFT JOIN customers cu ON cu.id = c.customer_id
 WHERE c.tenant_id = %(tenant_id)s AND c.number = %(number)s""")
 _CARD_LOCKED = _CARD + " FOR UPDATE OF a"
-_TWIN = _sql("""SELECT 1 FROM receipts
-WHERE tenant_id = %(tenant_id)s
-  AND (identity_key = %(identity_key)s OR client_txn_id = %(client_txn_id)s)
-LIMIT 1""")
+_TWIN = _sql("""
+SELECT EXISTS (SELECT 1 FROM receipts
+               WHERE tenant_id = %(tenant_id)s AND identity_key = %(identity_key)s)""")
+_TWIN_OR_TXN = _sql("""
+SELECT EXISTS (SELECT 1 FROM receipts
+               WHERE tenant_id = %(tenant_id)s AND identity_key = %(identity_key)s)
+    OR EXISTS (SELECT 1 FROM receipts
+               WHERE tenant_id = %(tenant_id)s AND client_txn_id = %(client_txn_id)s)""")
 _LOTS = _sql("""SELECT l.id, l.remaining, l.activates_at, l.expires_at
 FROM bonus_lots l
 JOIN cards c ON c.account_id = l.account_id
@@ -229,12 +233,18 @@ def _read(
     if levels is not None:
         params["window_start"], params["window_end"] = window_bounds(levels.window, today)
     with conn.pipeline():
+        # Every statement here is a lookup by index. Plans are prepared once per connection:
+        # planned while a new database's tables are still small, they would scan whole tables
+        # for the connection's lifetime as the tables grow.
+        conn.execute("SET LOCAL enable_seqscan = off")
         card_cursor = conn.execute(_CARD_LOCKED if claim is not None else _CARD, params)
-        twin_cursor = conn.execute(_TWIN, params) if claim is not None else None
+        twin_cursor = None
+        if claim is not None:
+            twin_cursor = conn.execute(_TWIN_OR_TXN if claim["client_txn_id"] else _TWIN, params)
         lots_cursor = conn.execute(_LOTS, params)
         level_cursor = conn.execute(_LEVEL, params) if levels is not None else None
     row = card_cursor.fetchone()
-    twin = twin_cursor is not None and twin_cursor.fetchone() is not None
+    twin = twin_cursor is not None and bool((twin_cursor.fetchone() or (False,))[0])
     if row is None:
         return None, twin
     card_id, status, valid_until, account_id, customer_id, balance, consent = row

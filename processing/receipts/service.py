@@ -323,12 +323,14 @@ def soft_result(
 def _existing(
     session: Session, ctx: PosContext, key: str, client_txn_id: str | None
 ) -> Receipt | None:
-    condition = Receipt.identity_key == key
-    if client_txn_id:
-        condition = condition | (Receipt.client_txn_id == client_txn_id)
-    return session.scalar(
-        select(Receipt).where(Receipt.tenant_id == ctx.caller.tenant_id, condition).limit(1)
-    )
+    # One lookup per unique index: an OR of both makes a plan that walks the tenant's receipts.
+    tenant = Receipt.tenant_id == ctx.caller.tenant_id
+    found = session.scalar(select(Receipt).where(tenant, Receipt.identity_key == key))
+    if found is None and client_txn_id:
+        found = session.scalar(
+            select(Receipt).where(tenant, Receipt.client_txn_id == client_txn_id)
+        )
+    return found
 
 
 def receipt_lines(session: Session, receipt: Receipt) -> list[ReceiptLine]:

@@ -1,7 +1,8 @@
-"""The commit hot path writes exactly what the general path writes."""
+"""The hot paths write exactly what the general paths write."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,8 +19,9 @@ from processing.ledger.service import PostingKind, credit, debit
 from processing.levels.models import PurchaseStat
 from processing.levels.service import record_purchase
 from processing.programs.service import add_version, get_program
-from processing.receipts import service
-from processing.receipts.models import Receipt, ReceiptLine
+from processing.receipts import fast, service
+from processing.receipts.inputs import Identification, LineInput, ReceiptInput, digest
+from processing.receipts.models import Receipt, ReceiptLine, SoftCalculation
 from processing.tenants.models import Tenant
 from tests.connector.onec_http.world import World, receipt
 from tests.factories import T0
@@ -123,3 +125,38 @@ def test_level_window_uses_the_store_local_date(
     response = client.post("/api/v1/receipts/commit", json=body, headers=world.auth)
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["level"] == "silver"
+
+
+def test_fast_and_general_soft_calculations_agree(
+    client: FlaskClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = receipt("soft", card_number=world.card, pay_bonus=50)
+    answers, stored = [], []
+    for path in ("fast", "general"):
+        if path == "general":
+            monkeypatch.setattr(fast, "calculate_fast", lambda *_a, **_k: None)
+        response = client.post("/api/v1/receipts/calculate", json=body, headers=world.auth)
+        assert response.status_code == 200, response.get_json()
+        answer = response.get_json()
+        soft = session.get_one(SoftCalculation, answer.pop("calculation_id"))
+        answers.append(answer)
+        stored.append((soft.tenant_id, soft.pos_id, soft.input_hash, soft.result))
+    assert answers[0] == answers[1]
+    assert stored[0] == stored[1]
+    assert answers[0]["totals"]["bonus_payment"] == 50
+
+
+def test_body_hash_is_the_asdict_text() -> None:
+    """Stored hashes decide replays: the hot path's cheaper build must hash the same text."""
+    line = LineInput(number=1, goods_id="g", quantity=Decimal("0.347"), price=Decimal("459"),
+                     amount=Decimal("159.27"), no_discount=True, barcode="460", group_ids=("a",),
+                     seller="s", final_amount=Decimal("150.00"))  # fmt: skip
+    for ident in (None, Identification(card_number="2775")):
+        receipt_input = ReceiptInput(
+            cashier_code="c", shift="1", number="2", lines=(line, line), identification=ident,
+            sold_at=T0, cashier_name="И", requested_bonus=Decimal("1.50"),
+            calculation_id="x", client_txn_id="t",
+        )  # fmt: skip
+        data = asdict(receipt_input)
+        data.pop("calculation_id")
+        assert receipt_input.body_hash() == digest(repr(sorted(data.items())))
