@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, ValidationError, fields, validate, validates_schema
 
 from mappings.cards import card_number_from_nfc, card_number_from_track, normalise_card_number
 from mappings.dates import is_empty_1c_date, store_time_to_utc
 from mappings.fields import Money, Quantity, ReceiptSum, Schema, StoreDateTime
+from mappings.lean import MAX_LINES, load_receipt
 from processing.engine.kopecks import split_line
 from processing.engine.model import LineResult, Result
 from processing.errors import InvalidInput
@@ -31,7 +32,6 @@ from processing.receipts.inputs import (
 from processing.receipts.models import Receipt, ReceiptLine
 
 CODE = validate.Length(min=1, max=64)
-MAX_LINES = 1000
 
 
 class IdentificationSchema(Schema):
@@ -84,6 +84,22 @@ class ReceiptSchema(IdentificationSchema, ReceiptHeaderSchema):
     certificates = fields.List(fields.String(validate=CODE), load_default=list)
     payments = fields.List(fields.Nested(PaymentSchema), load_default=list)
     calculation_id = fields.String(validate=validate.Length(max=36))
+
+    def load(  # type: ignore[override]
+        self,
+        data: Any,
+        *,
+        many: bool | None = None,
+        partial: bool | None = None,
+        unknown: Literal["exclude", "include", "raise"] | None = None,
+    ) -> Any:
+        """The lean loader's result for the common shape (the same, a test compares them);
+        marshmallow for everything else, errors included."""
+        if not (many or partial or self.many or self.partial) and type(self) is ReceiptSchema:
+            loaded = load_receipt(data, unknown_allowed=(unknown or self.unknown) == EXCLUDE)
+            if loaded is not None:
+                return loaded
+        return super().load(data, many=many, partial=partial, unknown=unknown)
 
     @validates_schema
     def _unique_line_numbers(self, data: dict[str, Any], **_: Any) -> None:
