@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -96,7 +96,9 @@ class Result:
 
 
 def result_to_json(result: Result) -> dict[str, Any]:
-    """A JSON-safe form (Decimals as strings) to keep a soft result until its commit."""
+    """A JSON-safe form (Decimals as strings) to keep a soft result until its commit: the
+    form of ``dataclasses.asdict``, built without its deep copies (every soft calculation
+    stores one)."""
 
     def convert(value: Any) -> Any:
         if isinstance(value, Decimal):
@@ -105,9 +107,11 @@ def result_to_json(result: Result) -> dict[str, Any]:
             return [convert(item) for item in value]
         if isinstance(value, dict):
             return {key: convert(item) for key, item in value.items()}
+        if hasattr(value, "__dataclass_fields__"):
+            return {name: convert(getattr(value, name)) for name in value.__dataclass_fields__}
         return value
 
-    return convert(asdict(result))  # type: ignore[no-any-return]
+    return convert(result)  # type: ignore[no-any-return]
 
 
 def result_from_json(data: dict[str, Any]) -> Result:

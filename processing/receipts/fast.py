@@ -67,29 +67,35 @@ JOIN accounts a ON a.id = c.account_id
 LEFT JOIN customers cu ON cu.id = c.customer_id
 WHERE c.tenant_id = %(tenant_id)s AND c.number = %(number)s""")
 _CARD_LOCKED = _CARD + " FOR UPDATE OF a"
-_TWIN = _sql("""
-SELECT EXISTS (SELECT 1 FROM receipts
-               WHERE tenant_id = %(tenant_id)s AND identity_key = %(identity_key)s)""")
-_TWIN_OR_TXN = _sql("""
-SELECT EXISTS (SELECT 1 FROM receipts
-               WHERE tenant_id = %(tenant_id)s AND identity_key = %(identity_key)s)
-    OR EXISTS (SELECT 1 FROM receipts
-               WHERE tenant_id = %(tenant_id)s AND client_txn_id = %(client_txn_id)s)""")
-_LOTS = _sql("""SELECT l.id, l.remaining, l.activates_at, l.expires_at
-FROM bonus_lots l
-JOIN cards c ON c.account_id = l.account_id
-WHERE c.tenant_id = %(tenant_id)s AND c.number = %(number)s AND l.remaining > 0
-ORDER BY l.expires_at IS NULL, l.expires_at, l.id""")
-_LEVEL = _sql("""
-WITH c AS (SELECT account_id FROM cards
-           WHERE tenant_id = %(tenant_id)s AND number = %(number)s)
-SELECT coalesce(sum(s.amount), 0), coalesce(sum(s.purchases), 0),
-       (SELECT o.level_code FROM level_overrides o
-        WHERE o.account_id = (SELECT account_id FROM c) AND o.cleared_at IS NULL
-        ORDER BY o.id DESC LIMIT 1)
-FROM purchase_stats s
-WHERE s.account_id = (SELECT account_id FROM c)
-  AND s.local_date BETWEEN %(window_start)s AND %(window_end)s""")
+_ONE_IDENTITY = """EXISTS (SELECT 1 FROM receipts
+    WHERE tenant_id = %(tenant_id)s AND identity_key = %(identity_key)s)"""
+# One EXISTS per unique index: an OR in one WHERE makes a plan that walks the tenant's receipts.
+_TWIN_CHECKS = {
+    "none": "false",
+    "identity": _ONE_IDENTITY,
+    "identity_or_txn": _ONE_IDENTITY  # noqa: S608 - constants only, values are parameters
+    + """ OR EXISTS (SELECT 1 FROM receipts
+        WHERE tenant_id = %(tenant_id)s AND client_txn_id = %(client_txn_id)s)""",
+}
+_ORDER = "ORDER BY expires_at IS NULL, expires_at, id"  # FIFO by expiry, as the ledger spends
+_STATE = {
+    name: _sql(f"""
+WITH c AS (SELECT account_id FROM cards WHERE tenant_id = %(tenant_id)s AND number = %(number)s),
+lots AS (SELECT id, remaining, activates_at, expires_at FROM bonus_lots
+         WHERE account_id = (SELECT account_id FROM c) AND remaining > 0),
+stats AS (SELECT amount, purchases FROM purchase_stats
+          WHERE account_id = (SELECT account_id FROM c)
+            AND local_date BETWEEN %(window_start)s AND %(window_end)s)
+SELECT {twin},
+  (SELECT array_agg(id {_ORDER}) FROM lots), (SELECT array_agg(remaining {_ORDER}) FROM lots),
+  (SELECT array_agg(activates_at {_ORDER}) FROM lots),
+  (SELECT array_agg(expires_at {_ORDER}) FROM lots),
+  (SELECT coalesce(sum(amount), 0) FROM stats), (SELECT coalesce(sum(purchases), 0) FROM stats),
+  (SELECT level_code FROM level_overrides
+   WHERE account_id = (SELECT account_id FROM c) AND cleared_at IS NULL
+   ORDER BY id DESC LIMIT 1)""")  # noqa: S608 - constants only, values are parameters
+    for name, twin in _TWIN_CHECKS.items()
+}
 
 # The receipt takes its posting ids from the sequence, so that everything is one statement
 # (foreign keys are checked at its end); the write-off's id is drawn before the accrual's, as
@@ -227,9 +233,12 @@ def _read(
 ) -> tuple[_Card | None, bool]:
     """The card if it is active and valid (None: let the general path decide), and whether the
     receipt of ``claim`` is already stored. With ``claim`` the account is locked first."""
-    params: dict[str, Any] = {"tenant_id": ctx.caller.tenant_id, "number": number}
+    params: dict[str, Any] = {"tenant_id": ctx.caller.tenant_id, "number": number,
+                              "window_start": None, "window_end": None}  # fmt: skip
+    twin_check = "none"
     if claim is not None:
         params.update(identity_key=claim["identity_key"], client_txn_id=claim["client_txn_id"])
+        twin_check = "identity_or_txn" if claim["client_txn_id"] else "identity"
     if levels is not None:
         params["window_start"], params["window_end"] = window_bounds(levels.window, today)
     with conn.pipeline():
@@ -237,32 +246,36 @@ def _read(
         # planned while a new database's tables are still small, they would scan whole tables
         # for the connection's lifetime as the tables grow.
         conn.execute("SET LOCAL enable_seqscan = off")
+        if claim is None:
+            # A soft calculation writes only its recomputable result: no WAL flush to wait for.
+            conn.execute("SET LOCAL synchronous_commit = off")
         card_cursor = conn.execute(_CARD_LOCKED if claim is not None else _CARD, params)
-        twin_cursor = None
-        if claim is not None:
-            twin_cursor = conn.execute(_TWIN_OR_TXN if claim["client_txn_id"] else _TWIN, params)
-        lots_cursor = conn.execute(_LOTS, params)
-        level_cursor = conn.execute(_LEVEL, params) if levels is not None else None
+        # After the lock: a statement of its own sees what the previous holder committed.
+        state_cursor = conn.execute(_STATE[twin_check], params)
     row = card_cursor.fetchone()
-    twin = twin_cursor is not None and bool((twin_cursor.fetchone() or (False,))[0])
+    state = state_cursor.fetchone()
+    if state is None:
+        raise LookupError("the state query returns one row")
+    twin, lot_ids, remainders, activations, expiries, amount, purchases, override = state
     if row is None:
-        return None, twin
+        return None, bool(twin)
     card_id, status, valid_until, account_id, customer_id, balance, consent = row
     valid_until = _aware(valid_until)
     if status != CardStatus.ACTIVE or (valid_until is not None and valid_until <= now):
-        return None, twin
+        return None, bool(twin)
     level = None
-    if levels is not None and level_cursor is not None:
-        amount, purchases, override = level_cursor.fetchone() or (0, 0, None)
+    if levels is not None:
         value = from_kopecks(int(amount)) if levels.basis == "sum" else Decimal(int(purchases))
         level = decide_level(levels, value, override)
     lots = tuple(
         _Lot(lot_id, from_kopecks(remaining), activates_at.astimezone(UTC), _aware(expires_at))
-        for lot_id, remaining, activates_at, expires_at in lots_cursor.fetchall()
+        for lot_id, remaining, activates_at, expires_at in zip(
+            lot_ids or (), remainders or (), activations or (), expiries or (), strict=True
+        )
     )
     allowance = "full" if customer_id and consent else ctx.caller.questionnaire_policy
     card = _Card(card_id, account_id, customer_id, from_kopecks(balance), allowance, lots, level)
-    return card, twin
+    return card, bool(twin)
 
 
 def _fast_case(session: Session, ctx: PosContext, receipt: ReceiptInput) -> bool:
@@ -300,10 +313,7 @@ def calculate_fast(
     result = _compute(card, receipt, rules, now)
     calculation = Calculation(result, str(uuid.uuid4()), number, card.level, rules)
     stored = soft_result(ctx, receipt, calculation, now)
-    with conn.pipeline():
-        # Recomputable data: no need to wait for the WAL flush.
-        conn.execute("SET LOCAL synchronous_commit = off")
-        conn.execute(_SOFT, {**stored, "result": json.dumps(stored["result"])})
+    conn.execute(_SOFT, {**stored, "result": json.dumps(stored["result"])})
     return calculation
 
 

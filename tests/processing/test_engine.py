@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -10,7 +11,15 @@ from hypothesis import strategies as st
 
 from processing.engine.calculate import calculate
 from processing.engine.kopecks import split_line, spread
-from processing.engine.model import Balances, CustomerFacts, Receipt, ReceiptLine, Rules
+from processing.engine.model import (
+    Balances,
+    CustomerFacts,
+    Receipt,
+    ReceiptLine,
+    Rules,
+    result_from_json,
+    result_to_json,
+)
 from processing.programs.rules import Level, parse_bonus_rules, parse_level_rules
 from tests.factories import BONUS_RULES, LEVEL_RULES
 
@@ -187,3 +196,24 @@ def test_every_sum_adds_up_to_the_kopeck(
         (result.accrual, "accrual"),
     ]:  # fmt: skip
         assert total == sum(getattr(r, field) for r in result.lines)
+
+
+def test_stored_soft_result_is_the_asdict_form_and_reads_back() -> None:
+    receipt = Receipt(
+        (line(1, "3", "300.00"), line(2, "0.347", "159.27"), line(3, "1", "200.00",
+                                                                  no_discount=True)),
+        requested_bonus=D("100.00"),
+    )  # fmt: skip
+    result = calculate(receipt, RULES, Balances(active=D("80.00")), FULL)
+
+    def as_json(value: object) -> object:
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, tuple | list):
+            return [as_json(item) for item in value]
+        if isinstance(value, dict):
+            return {key: as_json(item) for key, item in value.items()}
+        return value
+
+    assert result_to_json(result) == as_json(asdict(result))
+    assert result_from_json(result_to_json(result)) == result
