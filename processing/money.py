@@ -5,7 +5,7 @@ Every rounding here is explicit ``ROUND_HALF_UP``; no library default is trusted
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 KOPECK = Decimal("0.01")
 
@@ -16,7 +16,14 @@ def round_money(value: Decimal) -> Decimal:
 
 
 def is_whole_kopecks(value: Decimal) -> bool:
-    return value.is_finite() and value == value.quantize(KOPECK, rounding=ROUND_HALF_UP)
+    if not value.is_finite():
+        return False
+    if value.as_tuple().exponent >= -2:  # type: ignore[operator]
+        return True  # also beyond decimal's 28 digits, where quantize cannot go
+    try:
+        return value == value.quantize(KOPECK, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return False  # more than 28 digits with fractions of a kopeck
 
 
 def to_kopecks(value: Decimal | int) -> int:

@@ -24,6 +24,7 @@ moneyish = st.one_of(
     st.integers(min_value=-3, max_value=10**9),
     st.decimals(allow_nan=True, allow_infinity=True),
     st.sampled_from(["1.00", "abc"]),
+    st.sampled_from([Decimal("1E+40"), 10**31, Decimal("1" * 30 + ".001")]),  # beyond 28 digits
     any_junk,
 )
 quantities = st.one_of(

@@ -195,6 +195,10 @@ def test_anonymous_receipt_and_visit_are_registered(
         ({"lines": [{"goods": "g", "qty": 1.0001, "price": 1, "sum": 1}]}, "VALIDATION_ERROR"),
         ({"lines": [{"goods": "g", "qty": 10**9, "price": 1, "sum": 1}]}, "VALIDATION_ERROR"),
         ({"lines": [{"goods": "g", "qty": 1, "price": 1, "sum": 10**12}]}, "VALIDATION_ERROR"),
+        # Beyond decimal's 28 digits: refused, not a crash.
+        ({"pay_bonus": 10**40}, "VALIDATION_ERROR"),
+        ({"lines": [{"goods": "g", "qty": 1, "price": 10**30 + 0.5, "sum": 1}]},
+         "VALIDATION_ERROR"),
         ({"lines": [{"goods": "g", "qty": 1, "price": 1, "sum": "x"}]}, "VALIDATION_ERROR"),
         ({"lines": [{"line": 1, "goods": "g", "qty": 1, "price": 1, "sum": 1},
                     {"line": 1, "goods": "h", "qty": 1, "price": 1, "sum": 1}]},
