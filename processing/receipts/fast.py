@@ -278,7 +278,7 @@ def _read(
     return card, bool(twin)
 
 
-def _fast_case(session: Session, ctx: PosContext, receipt: ReceiptInput) -> bool:
+def _fast_case(ctx: PosContext, receipt: ReceiptInput) -> bool:
     ident = receipt.identification
     return not (
         ident is None
@@ -302,7 +302,7 @@ def calculate_fast(
 ) -> Calculation | None:
     """The soft calculation of the common case; None: use the general path."""
     conn = pg_connection(session)
-    if conn is None or not _fast_case(session, ctx, receipt):
+    if conn is None or not _fast_case(ctx, receipt):
         return None
     number = str(receipt.identification.card_number)  # type: ignore[union-attr]
     at = receipt.sold_at or now
@@ -323,7 +323,7 @@ def commit_fast(
     """Commit the common case; a stored twin replays or conflicts here. None: use the general
     path (nothing has been written)."""
     conn = pg_connection(session)
-    if conn is None or not _fast_case(session, ctx, receipt):
+    if conn is None or not _fast_case(ctx, receipt):
         return None
     number = str(receipt.identification.card_number)  # type: ignore[union-attr]
     values = sale_claim(session, ctx, receipt, now)
