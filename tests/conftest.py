@@ -22,10 +22,8 @@ from connector import migrate
 from connector.api import get_api
 from connector.app import create_app
 from connector.models import metadata
+from processing.cache import ProcessCache
 from processing.db import make_engine
-from processing.programs.cache import forget_cached_rules
-from processing.tenants.callers import forget_cached_callers
-from processing.tenants.service import forget_cached_cashiers
 from sync.runtime import RUNTIME_KEY, Runtime
 from tests.support import make_test_blueprint
 
@@ -78,9 +76,7 @@ def _truncate_all(engine: Engine) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> None:
     # Ids are reused after a committed test truncates: no process cache may outlive a test.
-    forget_cached_rules()
-    forget_cached_cashiers()
-    forget_cached_callers()
+    ProcessCache.invalidate_all()
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from processing.cache import ProcessCache
 from processing.errors import Conflict, InvalidInput, NotFound
-from processing.programs.cache import RULES_TTL_S, forget_cached_rules, rules_cache
 from processing.programs.models import Program, ProgramVersion
 from processing.programs.rules import (
     PARSERS,
@@ -85,7 +84,6 @@ def add_version(
         starts_after = version.effective_to is not None and version.effective_to <= effective_from
         if not (ends_before or starts_after):
             raise ProgramVersionOverlap(details={"version": version.id})
-    forget_cached_rules(program.tenant_id)
     version = ProgramVersion(
         program_id=program.id,
         effective_from=effective_from,
@@ -148,15 +146,20 @@ class _Version:
 
 @dataclass(frozen=True)
 class _TenantRules:
-    loaded_at: float
     versions: tuple[_Version, ...]
     store_groups: dict[int, frozenset[int]]
 
 
+# Every receipt needs the rules; they change a few times a year.
+RULES_TTL_S = 30.0
+rules_cache = ProcessCache[int, _TenantRules](
+    "program-rules", RULES_TTL_S, watches=(Program, ProgramVersion, StoreGroup, Store)
+)
+
+
 def _tenant_rules(session: Session, tenant_id: int) -> _TenantRules:
-    now = time.monotonic()
     cached = rules_cache.get(tenant_id)
-    if isinstance(cached, _TenantRules) and now - cached.loaded_at < RULES_TTL_S:
+    if cached is not None:
         return cached
     rows = session.scalars(
         select(ProgramVersion)
@@ -189,9 +192,9 @@ def _tenant_rules(session: Session, tenant_id: int) -> _TenantRules:
     ):
         memberships.setdefault(store_id, set()).add(group_id)
     loaded = _TenantRules(
-        now, versions, {store: frozenset(groups) for store, groups in memberships.items()}
+        versions, {store: frozenset(groups) for store, groups in memberships.items()}
     )
-    rules_cache.put(tenant_id, loaded)
+    rules_cache.stage(session, tenant_id, loaded)
     return loaded
 
 

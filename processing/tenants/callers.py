@@ -1,22 +1,21 @@
 """POS callers by bearer token, cached per process.
 
 Every receipt call names its POS by token. Each process keeps what the hot paths need of the
-POS, its store and tenant for CALLER_TTL_S: a change of a tenant, store or POS flushed by this
-process applies at once, one made elsewhere (another worker, the CLI) within CALLER_TTL_S —
-a revoked token included.
+POS, its store and tenant for CALLER_TTL_S (a ``ProcessCache``: only committed reads): a change of
+a tenant, store or POS made by this process applies at once, one made elsewhere (another worker,
+the CLI) within CALLER_TTL_S — a revoked token included.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from processing.cache import ProcessCache
 from processing.tenants.models import Pos, Store, Tenant
 from processing.tenants.service import hash_token
 
@@ -49,8 +48,9 @@ class PosCaller:
         )  # fmt: skip
 
 
-_callers: dict[str, tuple[float, PosCaller]] = {}
-_lock = threading.Lock()
+callers_cache = ProcessCache[str, PosCaller](
+    "pos-callers", CALLER_TTL_S, watches=(Tenant, Store, Pos)
+)
 
 
 def _rows(session: Session, *condition: Any) -> tuple[Tenant, Store, Pos] | None:
@@ -69,17 +69,14 @@ def caller_by_token(
     """The POS a token names (None: unknown or revoked), with its rows when they had to be
     read (not cached)."""
     key = hash_token(token)
-    now = time.monotonic()
-    with _lock:
-        cached = _callers.get(key)
-    if cached is not None and cached[0] > now:
-        return cached[1], None
+    cached = callers_cache.get(key)
+    if cached is not None:
+        return cached, None
     rows = _rows(session, Pos.token_hash == key)
     if rows is None:
         return None
     caller = PosCaller.of(*rows)
-    with _lock:
-        _callers[key] = (now + CALLER_TTL_S, caller)
+    callers_cache.stage(session, key, caller)
     return caller, rows
 
 
@@ -91,16 +88,3 @@ def caller_rows(
     if rows is None:
         raise LookupError(f"POS {caller.pos_id} is gone")
     return rows
-
-
-def forget_cached_callers() -> None:
-    with _lock:
-        _callers.clear()
-
-
-@event.listens_for(Session, "after_flush")
-def _forget_on_change(session: Session, _context: Any) -> None:
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Tenant | Store | Pos):
-            forget_cached_callers()
-            return

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import threading
 from dataclasses import dataclass
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,9 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from processing.cache import ProcessCache
 from processing.db import insert_ignore, lock_rows
 from processing.errors import Conflict, InvalidInput, NotFound, Refused
-from processing.programs.cache import forget_cached_rules
 from processing.tenants.models import (
     AdminToken,
     Cashier,
@@ -268,7 +267,6 @@ def add_store_group(
     group = StoreGroup(tenant_id=tenant.id, code=code, name=name.strip() or code, stores=stores)
     session.add(group)
     session.flush()
-    forget_cached_rules(tenant.id)  # program scopes by group read memberships from the cache
     return group
 
 
@@ -344,28 +342,16 @@ def tenant_by_admin_token(session: Session, secret: str) -> Tenant | None:
 
 # Every receipt names its cashier: keep (tenant, code) → (id, name) per process. Cashiers are
 # never deleted; a new name goes through ensure_cashier and refreshes the entry.
-_cashiers: dict[tuple[int, str], tuple[int, str]] = {}
-_cashiers_lock = threading.Lock()
-
-
-def forget_cached_cashiers() -> None:
-    with _cashiers_lock:
-        _cashiers.clear()
+cashiers_cache = ProcessCache[tuple[int, str], tuple[int, str]](
+    "cashiers", 3600.0, watches=(Cashier,)
+)
 
 
 def cashier_id(session: Session, tenant_id: int, code: str, name: str | None = None) -> int:
     key = (tenant_id, code)
-    with _cashiers_lock:
-        cached = _cashiers.get(key)
+    cached = cashiers_cache.get(key)
     if cached is not None and (not name or not name.strip() or name.strip() == cached[1]):
         return cached[0]
-    existing = session.scalar(
-        select(Cashier).where(Cashier.tenant_id == tenant_id, Cashier.code == code)
-    )
     cashier = ensure_cashier(session, tenant_id, code, name)
-    if existing is not None:
-        # Only a cashier committed before this transaction may be remembered: a new one could
-        # still be rolled back with the request that created it.
-        with _cashiers_lock:
-            _cashiers[key] = (cashier.id, cashier.name)
+    cashiers_cache.stage(session, key, (cashier.id, cashier.name))
     return cashier.id

@@ -92,3 +92,32 @@ def test_fifty_parallel_write_offs_never_overdraw_or_deadlock(
         )
         assert write_offs == paid
     assert paid >= 10
+
+
+def test_a_refused_first_receipt_of_a_new_cashier_does_not_break_later_ones(
+    app: Flask, committed_world: World
+) -> None:
+    """The refusal rolls back the cashier row it created: no process cache may keep its id."""
+    client = app.test_client()
+    unknown = receipt("r-0", cashier="new-cashier", card_number="2775999999992")
+    response = client.post("/api/v1/receipts/commit", json=unknown, headers=committed_world.auth)
+    assert response.status_code in (400, 404), response.get_json()
+    statuses = [
+        client.post(
+            "/api/v1/receipts/commit",
+            json=receipt(f"r-{i}", cashier="new-cashier", card_number=committed_world.card),
+            headers=committed_world.auth,
+        ).status_code
+        for i in range(1, 13)
+    ]
+    returns = [
+        client.post(
+            "/api/v1/receipts/return",
+            json={"cashier": "new-cashier", "shift": "5", "number": f"ret-{i}",
+                  "original_shift": "5", "original_number": f"r-{i}",
+                  "original_sold_at": "2026-05-01T12:00:00", "lines": [{"line": 1, "qty": 1}]},
+            headers=committed_world.auth,
+        ).status_code
+        for i in range(1, 4)
+    ]  # fmt: skip
+    assert statuses == [200] * 12 and returns == [200] * 3

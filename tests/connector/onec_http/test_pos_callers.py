@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from processing import cache
 from processing.tenants import callers
 from processing.tenants.models import Pos, Store, Tenant
 from processing.tenants.service import hash_token
@@ -70,6 +71,6 @@ def test_a_token_revoked_elsewhere_stops_working_when_the_entry_expires(
         update(Pos).where(Pos.token_hash == hash_token(world.token)).values(token_hash="revoked")
     )
     assert _commit(client, world, "2") == 200  # still cached here
-    later = callers.time.monotonic() + callers.CALLER_TTL_S + 1
-    monkeypatch.setattr(callers.time, "monotonic", lambda: later)
+    later = cache.time.monotonic() + callers.CALLER_TTL_S + 1
+    monkeypatch.setattr(cache.time, "monotonic", lambda: later)
     assert _commit(client, world, "3") == 401
