@@ -84,16 +84,23 @@ def _original(session: Session, ctx: PosContext, request: ReturnInput) -> Receip
         if found is None:
             raise ReceiptNotFound(details={"number": request.original_number})
         original = found
-    if original.kind != "sale" or original.status != "committed":
-        raise ReceiptNotFound("Исходный чек продажи не найден или отменён.")
-    # Serialise returns of one receipt: quantities are checked against committed returns.
+    # Lock, then check: returns and rollbacks of one sale are serialised, and each sees what
+    # the previous one committed (its status, the quantities already returned).
     session.execute(
         lock_rows(select(Receipt.id).where(Receipt.id == original.id)).execution_options(
             populate_existing=True
         )
     )
     session.refresh(original)
+    if original.kind != "sale" or original.status != "committed":
+        raise ReceiptNotFound("Исходный чек продажи не найден или отменён.")
     return original
+
+
+def _bad_line(position: int, field: str, message: str) -> InvalidInput:
+    """A wrong return line, reported as validation errors are: ``details.fields``."""
+    fields = {"json": {"lines": {str(position): {field: [message]}}}}
+    return InvalidInput(message, details={"fields": fields})
 
 
 def return_receipt(
@@ -133,12 +140,12 @@ def return_receipt(
         raise ReturnExceedsSale("По этому чеку всё уже возвращено.")
     returned_lines = []
     totals = {"accrual": ZERO, "payment": ZERO, "final": ZERO, "amount": ZERO, "discount": ZERO}
-    for number, quantity in wanted:
+    for position, (number, quantity) in enumerate(wanted):
         sale = sale_lines.get(number)
         if sale is None:
-            raise InvalidInput(f"В исходном чеке нет строки {number}.", details={"line": number})
+            raise _bad_line(position, "line", f"В исходном чеке нет строки {number}.")
         if quantity <= 0:
-            raise InvalidInput("Количество к возврату должно быть больше нуля.")
+            raise _bad_line(position, "qty", "Количество к возврату должно быть больше нуля.")
         left = sale.quantity - sale.returned_quantity
         if quantity > left:
             raise ReturnExceedsSale(
@@ -273,7 +280,10 @@ def rollback(session: Session, ctx: PosContext, transaction_id: str, *, now: dat
         if receipt.debit_posting_id is not None:
             reverse(session, receipt.debit_posting_id, now=now, operation=operation)
     except ReversalRefused as error:
-        raise RollbackNotAllowed(error.text, details=error.details) from error
+        # The posting id is internal: the POS knows the transaction.
+        raise RollbackNotAllowed(
+            error.text, details={"transaction_id": receipt.transaction_id}
+        ) from error
     if receipt.account_id is not None and receipt.kind == "sale":
         record_purchase(
             session, receipt.account_id, receipt.local_date, -receipt.final_amount, -1, operation

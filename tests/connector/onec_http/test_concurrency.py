@@ -14,8 +14,9 @@ from flask import Flask
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from processing.ledger.models import Posting
+from processing.ledger.models import BonusLot, Posting
 from processing.ledger.service import balance
+from processing.levels.models import PurchaseStat
 from processing.receipts.models import Receipt
 from tests.connector.onec_http.world import World, receipt, seed_world
 
@@ -121,3 +122,90 @@ def test_a_refused_first_receipt_of_a_new_cashier_does_not_break_later_ones(
         for i in range(1, 4)
     ]  # fmt: skip
     assert statuses == [200] * 12 and returns == [200] * 3
+
+
+def _sale(app: Flask, world: World, number: str) -> str:
+    response = app.test_client().post(
+        "/api/v1/receipts/commit",
+        json=receipt(number, card_number=world.card, pay_bonus=100),
+        headers=world.auth,
+    )
+    assert response.status_code == 200, response.get_json()
+    return str(response.get_json()["transaction_id"])
+
+
+def _return_body(number: str, transaction_id: str, qty: int = 2) -> dict[str, Any]:
+    return {
+        "cashier": "c-01", "shift": "9", "number": number,
+        "original_transaction_id": transaction_id, "lines": [{"line": 1, "qty": qty}],
+    }  # fmt: skip
+
+
+def _ledger_holds(engine: Engine, world: World) -> None:
+    """Balance = Σ postings = Σ lot remainders, and no purchase total went negative."""
+    with Session(engine) as session:
+        postings = session.scalar(
+            select(func.coalesce(func.sum(Posting.amount), 0)).where(
+                Posting.account_id == world.account_id
+            )
+        )
+        lots = session.scalar(
+            select(func.coalesce(func.sum(BonusLot.remaining), 0)).where(
+                BonusLot.account_id == world.account_id
+            )
+        )
+        stats = session.scalar(
+            select(func.coalesce(func.sum(PurchaseStat.amount), 0)).where(
+                PurchaseStat.account_id == world.account_id
+            )
+        )
+        total = balance(session, world.account_id, datetime.now(UTC)).total
+    assert total == postings == lots, (total, postings, lots)
+    assert stats >= 0
+
+
+@pytest.mark.parametrize("round_", range(4))
+def test_a_return_and_a_rollback_of_one_sale_at_once_never_both_succeed(
+    app: Flask, committed_world: World, engine: Engine, round_: int
+) -> None:
+    txn = _sale(app, committed_world, f"rr-{round_}")
+
+    def make(i: int) -> tuple[str, dict[str, Any]]:
+        if i == 0:
+            return "/api/v1/receipts/return", _return_body(f"ret-{round_}", txn)
+        return f"/api/v1/transactions/{txn}/rollback", {}
+
+    results = _race(app, 2, make, committed_world)
+    succeeded = [status for status, _ in results if status == 200]
+    assert len(succeeded) == 1, results
+    refused = next(body for status, body in results if status != 200)
+    assert refused["code"] in ("RECEIPT_NOT_FOUND", "ROLLBACK_NOT_ALLOWED"), refused
+    _ledger_holds(engine, committed_world)
+
+
+def test_two_returns_that_together_exceed_the_sale_never_both_succeed(
+    app: Flask, committed_world: World, engine: Engine
+) -> None:
+    txn = _sale(app, committed_world, "two-returns")  # line 1: 3 units
+    results = _race(
+        app, 2, lambda i: ("/api/v1/receipts/return", _return_body(f"ret2-{i}", txn)),
+        committed_world,
+    )  # fmt: skip
+    codes = sorted(str(status if status == 200 else body["code"]) for status, body in results)
+    assert codes == ["200", "RETURN_EXCEEDS_SALE"], results
+    _ledger_holds(engine, committed_world)
+
+
+def test_two_rollbacks_of_one_sale_at_once_undo_it_once(
+    app: Flask, committed_world: World, engine: Engine
+) -> None:
+    txn = _sale(app, committed_world, "two-rollbacks")
+    results = _race(app, 2, lambda _: (f"/api/v1/transactions/{txn}/rollback", {}), committed_world)
+    assert [status for status, _ in results] == [200, 200], results
+    _ledger_holds(engine, committed_world)
+    with Session(engine) as session:
+        total = balance(session, committed_world.account_id, datetime.now(UTC)).total
+        reversals = session.scalar(
+            select(func.count()).select_from(Posting).where(Posting.kind == "reversal")
+        )
+    assert total == Decimal("1000.00") and reversals == 2  # write-off and accrual, once each

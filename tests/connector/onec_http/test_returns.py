@@ -187,3 +187,28 @@ def test_full_return_in_random_steps_restores_the_balance(
         status, body = _return(client, world, sale["transaction_id"], [(line, str(D(part) / 1000))])
         assert status == 200, body
     assert _total(session, world) == before
+
+
+def test_a_rollback_refused_because_the_bonus_was_spent_names_the_transaction(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    sale = _sell(client, world)  # accrues, active at once
+    spend = receipt(str(next(NUMBERS)), card_number=world.card, pay_bonus=D("500"))
+    spend["lines"] = [{"line": 1, "goods": "g", "qty": 1, "price": 5000, "sum": 5000}]
+    _post(client, world, "receipts/commit", spend)
+    correct(session, world.account_id, -_total(session, world), reason="test", author="t",
+            now=datetime.now(UTC))  # fmt: skip
+    status, error = _post(client, world, f"transactions/{sale['transaction_id']}/rollback", {})
+    assert (status, error["code"]) == (422, "ROLLBACK_NOT_ALLOWED")
+    assert error["details"] == {"transaction_id": sale["transaction_id"]}
+
+
+def test_a_return_of_an_unknown_line_is_a_validation_error_with_fields(
+    client: FlaskClient, world: World
+) -> None:
+    sale = _sell(client, world)
+    status, error = _return(client, world, sale["transaction_id"], [(1, "1"), (7, "1")])
+    assert (status, error["code"]) == (400, "VALIDATION_ERROR")
+    assert error["details"] == {
+        "fields": {"json": {"lines": {"1": {"line": ["В исходном чеке нет строки 7."]}}}}
+    }
