@@ -209,13 +209,16 @@ def return_input(data: dict[str, Any], timezone: str) -> ReturnInput:
 
 
 def level_body(decision: LevelDecision | None) -> dict[str, Any] | None:
-    if decision is None or decision.level is None:
+    """The level and what the next one needs; below the first threshold ``code`` is null and
+    the next level is the first (so the cashier can say how much is left to reach it)."""
+    if decision is None or (decision.level is None and decision.next_level is None):
         return None
+    level = decision.level
     body: dict[str, Any] = {
-        "code": decision.level.code,
-        "name": decision.level.name,
-        "discount_percent": decision.level.discount_percent,
-        "manual": decision.override is not None and decision.level == decision.override,
+        "code": level.code if level else None,
+        "name": level.name if level else None,
+        "discount_percent": level.discount_percent if level else Decimal(0),
+        "manual": decision.override is not None and level == decision.override,
         "next_code": decision.next_level.code if decision.next_level else None,
         "next_name": decision.next_level.name if decision.next_level else None,
         "needed": decision.needed,
@@ -223,8 +226,10 @@ def level_body(decision: LevelDecision | None) -> dict[str, Any] | None:
     return body
 
 
-def _parts(quantity: Decimal, final: Decimal) -> tuple[list[dict[str, Any]], Decimal]:
-    parts, difference = split_line(quantity, to_kopecks(final))
+def _parts(
+    quantity: Decimal, price: Decimal, final: Decimal
+) -> tuple[list[dict[str, Any]], Decimal]:
+    parts, difference = split_line(quantity, to_kopecks(final), to_kopecks(price))
     return (
         [
             {"qty": part.quantity, "price": from_kopecks(part.price),
@@ -238,11 +243,12 @@ def _parts(quantity: Decimal, final: Decimal) -> tuple[list[dict[str, Any]], Dec
 def _line_body(
     number: int,
     quantity: Decimal,
+    price: Decimal,
     amounts: LineResult | ReceiptLine | AnsweredLine,
     explanations: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """One line as the POS prints it: sums, rewards, and the parts to print."""
-    parts, difference = _parts(quantity, amounts.final_amount)
+    parts, difference = _parts(quantity, price, amounts.final_amount)
     return {
         "line": number,
         "qty": quantity,
@@ -267,11 +273,12 @@ def _totals(amounts: Result | Receipt | AnsweredReceipt) -> dict[str, Decimal]:
     }
 
 
-def calculation_body(result: Result, quantities: dict[int, Decimal]) -> dict[str, Any]:
+def calculation_body(result: Result, shelf: dict[int, tuple[Decimal, Decimal]]) -> dict[str, Any]:
+    """``shelf``: each line's quantity and shelf price, by line number."""
     return {
         "lines": [
             _line_body(
-                line.number, quantities[line.number], line,
+                line.number, *shelf[line.number], line,
                 [{"rule": e.rule, "amount": e.amount, "text": e.text} for e in line.explanations],
             )
             for line in result.lines
@@ -293,7 +300,7 @@ def receipt_body(
     """A committed receipt as the POS gets it, the first time and on every repeat."""
     body_lines = [
         _line_body(
-            line.line_no, line.quantity, line,
+            line.line_no, line.quantity, line.price, line,
             [{"rule": e["rule"], "amount": Decimal(e["amount"]), "text": e["text"]}
              for e in line.explanations],
         )
@@ -316,13 +323,15 @@ def receipt_body(
 
 
 class LevelOut(Schema):
-    code = fields.String()
-    name = fields.String()
+    code = fields.String(allow_none=True, metadata={"description": "null: below the first level"})
+    name = fields.String(allow_none=True)
     discount_percent = fields.Decimal(as_string=False)
     manual = fields.Boolean()
     next_code = fields.String(allow_none=True)
     next_name = fields.String(allow_none=True)
-    needed = fields.Decimal(as_string=False, metadata={"description": "sum or purchase count"})
+    needed = Money(
+        metadata={"description": "what the next level still needs: rubles, or purchases"}
+    )
 
 
 class BalanceOut(Schema):

@@ -117,8 +117,8 @@ class Calculate(MethodView):
         """Soft calculation: discounts, bonus payment and accrual; changes no balance."""
         ctx, receipt = _receipt(data)
         calc = service.calculate_receipt(db_session(), ctx, receipt, now=_now())
-        quantities = {line.number: line.quantity for line in receipt.lines}
-        body = wire.calculation_body(calc.result, quantities)
+        shelf = {line.number: (line.quantity, line.price) for line in receipt.lines}
+        body = wire.calculation_body(calc.result, shelf)
         return {
             **body,
             "calculation_id": calc.calculation_id,

@@ -34,9 +34,12 @@ class Part:
     amount: int  # kopecks
 
 
-def split_line(quantity: Decimal, amount: int) -> tuple[tuple[Part, ...], Decimal]:
+def split_line(
+    quantity: Decimal, amount: int, shelf_price: int | None = None
+) -> tuple[tuple[Part, ...], Decimal]:
     """How the POS prints a line of ``amount`` kopecks: parts and the price × quantity
-    difference in kopecks (non-zero only for weighed goods, at most ½·q kopeck)."""
+    difference in kopecks (non-zero only for weighed goods, at most ½·q kopeck). A weighed line
+    keeps its ``shelf_price`` whenever that price still gives the sum (nothing was taken off)."""
     if quantity == quantity.to_integral_value():
         units = int(quantity)
         unit_price, rest = divmod(amount, units)
@@ -47,4 +50,11 @@ def split_line(quantity: Decimal, amount: int) -> tuple[tuple[Part, ...], Decima
             Part(Decimal(rest), unit_price + 1, rest * (unit_price + 1)),
         ), Decimal(0)
     price = int((Decimal(amount) / quantity).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if shelf_price is not None and _line_sum(shelf_price, quantity) == amount:
+        price = shelf_price
     return (Part(quantity, price, amount),), price * quantity - amount
+
+
+def _line_sum(price: int, quantity: Decimal) -> int:
+    """price × quantity rounded half-up to the kopeck, as the POS rounds a weighed line."""
+    return int((price * quantity).quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -50,13 +50,18 @@ class CustomerFacts:
     allowance: str  # "full", "accrual_only" or "nothing" (questionnaire policy)
     level: Level | None = None
     level_discount_allowed: bool = True  # e.g. off for identification by phone
+    level_discount_refusal: str | None = None  # why not, for the cashier
     write_off_allowed: bool = True
     write_off_refusal: str | None = None  # why not, for the cashier
+    # A reason outside the questionnaire to accrue nothing (tariff, bonus expired at birth).
+    accrual_refusal: str | None = None
 
 
 @dataclass(frozen=True)
 class Explanation:
-    rule: str  # "level_discount", "bonus_payment", "bonus_accrual"
+    # "level_discount", "bonus_payment", "bonus_accrual"; a reward a policy withholds:
+    # "level_discount_withheld", "bonus_accrual_withheld" with the amount withheld.
+    rule: str
     amount: Decimal
     text: str
 
@@ -90,6 +95,9 @@ class Result:
     final_amount: Decimal
     accrual: Decimal
     max_bonus_payment: Decimal
+    # What bounds max_bonus_payment: "program_cap" (the program's percent of the receipt),
+    # "balance" (active bonus), None (nothing can be paid, see write_off_refusal).
+    payment_limit: str | None
     write_off_refusal: str | None
     cashier_messages: tuple[str, ...]
     customer_messages: tuple[str, ...]
@@ -142,6 +150,7 @@ def result_from_json(data: dict[str, Any]) -> Result:
         final_amount=Decimal(data["final_amount"]),
         accrual=Decimal(data["accrual"]),
         max_bonus_payment=Decimal(data["max_bonus_payment"]),
+        payment_limit=data.get("payment_limit"),
         write_off_refusal=data["write_off_refusal"],
         cashier_messages=tuple(data["cashier_messages"]),
         customer_messages=tuple(data["customer_messages"]),

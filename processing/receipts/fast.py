@@ -413,7 +413,8 @@ def _write(
     )  # fmt: skip
     answer_lines = [
         AnsweredLine(
-            line_no=line["line_no"], quantity=line["quantity"], amount=line["amount"],
+            line_no=line["line_no"], quantity=line["quantity"], price=line["price"],
+            amount=line["amount"],
             discount=line["discount"], bonus_payment=line["bonus_payment"],
             final_amount=line["final_amount"], accrual=line["accrual"],
             explanations=line["explanations"],

@@ -132,6 +132,7 @@ class AnsweredLine:
 
     line_no: int
     quantity: Decimal
+    price: Decimal
     amount: Decimal
     discount: Decimal
     bonus_payment: Decimal

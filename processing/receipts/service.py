@@ -30,7 +30,7 @@ from processing.cards.service import (
 from processing.customers.models import Customer
 from processing.customers.service import loyalty_allowance, missing_questionnaire_fields
 from processing.db import insert_ignore_returning, is_postgresql
-from processing.engine.calculate import calculate, write_off_refusal
+from processing.engine.calculate import PROGRAM_CAP, calculate, write_off_refusal
 from processing.engine.model import (
     Balances,
     CustomerFacts,
@@ -94,6 +94,11 @@ class ReceiptSumsMismatch(Refused):
 class WriteOffNotAllowed(Refused):
     code = "WRITE_OFF_NOT_ALLOWED"
     message = "Оплата бонусами для этого чека недоступна."
+
+
+class BonusPaymentCapExceeded(Refused):
+    code = "BONUS_PAYMENT_CAP_EXCEEDED"
+    message = "Оплата бонусами больше, чем разрешает программа для этого чека."
 
 
 class NotSupported(Refused):
@@ -181,6 +186,9 @@ def _facts(
         allowance=allowance,
         level=level.level if level else None,
         level_discount_allowed=not resolved.by_phone or ctx.tenant.phone_level_discount,
+        level_discount_refusal=(
+            "При идентификации по телефону скидка уровня не предоставляется: предъявите карту."
+        ),
         write_off_allowed=refusal is None,
         write_off_refusal=refusal,
     )
@@ -529,6 +537,13 @@ def check_payable(ctx: PosContext, receipt: ReceiptInput, result: Result) -> Non
     if result.bonus_payment < receipt.requested_bonus:
         if result.write_off_refusal:
             raise WriteOffNotAllowed(result.write_off_refusal)
+        if result.payment_limit == PROGRAM_CAP:
+            allowed = money_text(result.max_bonus_payment)
+            raise BonusPaymentCapExceeded(
+                f"Оплата бонусами ограничена программой: для этого чека не более {allowed}.",
+                details={"available": allowed, "requested": money_text(receipt.requested_bonus),
+                         "limit": "program_cap"},
+            )  # fmt: skip
         raise NotEnoughBonus(
             details={"available": money_text(result.max_bonus_payment),
                      "requested": money_text(receipt.requested_bonus)}

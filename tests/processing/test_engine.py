@@ -82,8 +82,9 @@ def test_weighed_goods_keep_the_sum_and_state_the_difference() -> None:
 
 @pytest.mark.parametrize(
     ("allowance", "discount", "payment", "accrual"),
-    [("full", True, True, True), ("accrual_only", False, False, True),
-     ("nothing", False, False, False)],
+    # The questionnaire policy restricts bonuses only: the level discount stays.
+    [("full", True, True, True), ("accrual_only", True, False, True),
+     ("nothing", True, False, False)],
 )  # fmt: skip
 def test_questionnaire_policy(allowance: str, discount: bool, payment: bool, accrual: bool) -> None:
     receipt = Receipt((line(1, "1", "1000.00"),), requested_bonus=D("100.00"))
@@ -106,6 +107,58 @@ def test_inactive_card_gets_nothing_and_write_off_switch_is_respected() -> None:
     result = calculate(receipt, RULES, Balances(D("50.00")), by_phone)
     assert (result.discount, result.bonus_payment) == (0, 0) and result.accrual == D("50.00")
     assert result.write_off_refusal == "По телефону списание недоступно."
+    # Neither withheld reward is silent: the cashier is told, the line says what it would be.
+    assert "По телефону списание недоступно." in result.cashier_messages
+    assert "Скидка уровня не предоставляется." in result.cashier_messages
+    [withheld] = [e for e in result.lines[0].explanations if e.rule == "level_discount_withheld"]
+    assert withheld.amount == D("50.00")
+
+
+def test_a_receipt_level_percent_is_taken_of_the_total_and_spread() -> None:
+    receipt = Receipt((line(1, "1", "33.33"), line(2, "1", "33.33"), line(3, "1", "33.33")))
+    gold = CustomerFacts(True, "full", LEVELS.by_code("gold"))  # 10%
+    result = calculate(receipt, Rules(levels=LEVELS), Balances(), gold)
+    # 10% of 99.99 is 10.00 (not 3 × 3.33 = 9.99); the leftover kopeck goes to line 1.
+    assert result.discount == D("10.00") and result.final_amount == D("89.99")
+    assert [r.discount for r in result.lines] == [D("3.34"), D("3.33"), D("3.33")]
+
+
+def test_an_accrual_withheld_by_the_questionnaire_policy_says_why() -> None:
+    receipt = Receipt((line(1, "1", "1000.00"), line(2, "1", "10.00", no_discount=True)))
+    facts = CustomerFacts(card_active=True, allowance="nothing", level=SILVER)
+    result = calculate(receipt, RULES, Balances(), facts)
+    assert result.accrual == 0
+    assert "Бонусы не начисляются: анкета покупателя не заполнена." in result.cashier_messages
+    withheld = [e for e in result.lines[0].explanations if e.rule == "bonus_accrual_withheld"]
+    assert [(e.amount, e.text) for e in withheld] == [
+        (D("47.50"), "Бонусы не начисляются: анкета покупателя не заполнена.")
+    ]  # 5% of 950.00 after the silver discount
+    assert not result.lines[1].explanations  # nothing was due on the no-discount line
+    facts = CustomerFacts(True, "full", SILVER, accrual_refusal="Бонусы этого чека уже сгорели.")
+    result = calculate(receipt, RULES, Balances(), facts)
+    assert result.accrual == 0 and "Бонусы этого чека уже сгорели." in result.cashier_messages
+
+
+def test_a_payment_limited_by_the_program_cap_says_so() -> None:
+    receipt = Receipt((line(1, "1", "100.00"),), requested_bonus=D("80.00"))
+    result = calculate(receipt, RULES, Balances(active=D("500.00")), FULL)
+    assert (result.max_bonus_payment, result.payment_limit) == (D("47.50"), "program_cap")
+    assert "Бонусами можно оплатить не более 50% суммы чека: 47,50." in result.cashier_messages
+    poor = calculate(receipt, RULES, Balances(active=D("20.00")), FULL)
+    assert (poor.max_bonus_payment, poor.payment_limit) == (D("20.00"), "balance")
+    assert "Недостаточно активных бонусов: доступно 20,00." in poor.cashier_messages
+
+
+def test_an_untouched_weighed_line_keeps_its_shelf_price() -> None:
+    weighed = ReceiptLine(1, "cheese", D("0.347"), D("459.00"), D("159.27"))
+    result = calculate(Receipt((weighed,)), Rules(), Balances(), CustomerFacts(True, "full"))
+    [part] = result.lines[0].parts
+    assert (part.price, part.amount, result.lines[0].price_difference) == (
+        D("459.00"), D("159.27"), D("0.003"),
+    )  # fmt: skip
+    discounted = calculate(Receipt((weighed,)), Rules(levels=LEVELS), Balances(), FULL)
+    [part] = discounted.lines[0].parts  # 5% off: the price must change to match the sum
+    assert (part.price, part.amount) == (D("436.05"), D("151.31"))
 
 
 def test_spread_ties_go_to_larger_sum_then_lower_number() -> None:

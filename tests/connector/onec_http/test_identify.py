@@ -7,6 +7,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from processing.ledger.service import PostingKind, credit
+from processing.programs.service import add_version, get_program
+from processing.tenants.models import Tenant
 from tests.connector.onec_http.world import World
 
 
@@ -96,3 +98,22 @@ def test_other_tenant_sees_not_found(client: FlaskClient, world: World, other: W
     assert (status, body["code"]) == (404, "CARD_NOT_FOUND")
     status, body = _identify(client, other, phone="+79161234567")
     assert status == 200 and body["card_number"] != world.card  # its own customer
+
+
+def test_below_the_first_level_the_next_level_and_the_amount_needed_are_answered(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    program = get_program(session, session.get_one(Tenant, world.tenant_id), "levels")
+    rules = {
+        "basis": "sum", "window": {"kind": "rolling_days", "days": 365},
+        "levels": [{"code": "silver", "name": "Серебряный", "threshold": "1500",
+                    "discount_percent": "3"}],
+    }  # fmt: skip
+    add_version(session, program, rules, datetime.now(UTC) - timedelta(days=1))
+    session.flush()
+    response = client.post("/api/v1/identify", json={"card_number": world.card}, headers=world.auth)
+    assert response.get_json()["level"] == {
+        "code": None, "name": None, "discount_percent": 0, "manual": False,
+        "next_code": "silver", "next_name": "Серебряный", "needed": 1500,
+    }  # fmt: skip
+    assert '"needed":1500.00' in response.get_data(as_text=True)  # money: always two decimals

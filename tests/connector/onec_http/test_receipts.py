@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from processing.cards.models import Card
 from processing.ledger.models import Posting
-from processing.ledger.service import balance
+from processing.ledger.service import balance, correct
 from processing.levels.service import set_override
 from processing.programs.rules import parse_level_rules
 from processing.receipts.models import Receipt, SoftCalculation
@@ -136,8 +136,20 @@ def test_printed_sums_are_checked_with_tolerance(
 def test_bonus_payment_refusals(client: FlaskClient, world: World, session: Session) -> None:
     status, error = _post(client, world, "receipts/commit",
                           receipt(card_number=world.card, pay_bonus=300))  # fmt: skip
+    # The program's 50% cap, not the balance, limits this one.
+    assert (status, error["code"]) == (422, "BONUS_PAYMENT_CAP_EXCEEDED")
+    assert error["details"] == {
+        "available": "229.63",
+        "requested": "300.00",
+        "limit": "program_cap",
+    }
+    assert "229.63" in error["message"] and "Недостаточно" not in error["message"]
+    correct(session, world.account_id, D("-900.00"), reason="t", author="t", now=T0)
+    status, error = _post(client, world, "receipts/commit",
+                          receipt("1b", card_number=world.card, pay_bonus=150))  # fmt: skip
     assert (status, error["code"]) == (422, "NOT_ENOUGH_BONUS")
-    assert error["details"] == {"available": "229.63", "requested": "300.00"}
+    assert error["details"] == {"available": "100.00", "requested": "150.00"}
+    correct(session, world.account_id, D("900.00"), reason="t", author="t", now=T0)
     status, error = _post(client, world, "receipts/commit",
                           receipt("2", phone="+79161234567", pay_bonus=10))  # fmt: skip
     assert (status, error["code"]) == (422, "WRITE_OFF_NOT_ALLOWED")
