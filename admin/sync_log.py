@@ -4,24 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
+from admin.auth import admin_tenant
 from connector.api import Blueprint
 from connector.db import db_session
 from mappings.fields import Schema
-from processing.errors import NotAuthenticated
-from processing.tenants.models import Tenant
-from processing.tenants.service import tenant_by_admin_token
 from sync.log import read_entries
 
 blp = Blueprint("sync_log", __name__, url_prefix="/api/v1", description="Sync log for support")
-
-
-class AdminTokenRequired(NotAuthenticated):
-    challenge = 'Bearer realm="loyalty-connector-admin"'
-    message = "Нужен токен администратора тенанта: Authorization: Bearer <токен>."
 
 
 class SyncLogQuery(Schema):
@@ -44,16 +36,6 @@ class SyncLogEntryOut(Schema):
 
 class SyncLogOut(Schema):
     entries = fields.List(fields.Nested(SyncLogEntryOut))
-
-
-def admin_tenant() -> Tenant:
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        raise AdminTokenRequired()
-    tenant = tenant_by_admin_token(db_session(), secret.strip())
-    if tenant is None:
-        raise AdminTokenRequired("Токен администратора не найден или отозван.")
-    return tenant
 
 
 @blp.route("/sync-log")

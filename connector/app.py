@@ -34,9 +34,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     api.register_blueprint(health.blp)
     api.register_blueprint(receipts.blp)
     api.register_blueprint(customers.blp)
-    from admin import sync_log
+    from admin import erasure, pd_access_log, sync_log
 
     api.register_blueprint(sync_log.blp)
+    api.register_blueprint(pd_access_log.blp)
+    api.register_blueprint(erasure.blp)
 
     from connector.soap import discount_server
 

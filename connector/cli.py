@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 import subprocess
@@ -19,7 +20,10 @@ from config import Settings, load_settings
 from connector import migrate
 from processing.cards.numbers import CHECK_DIGITS
 from processing.cards.service import add_template, generate_cards, get_template
-from processing.demo import DEMO_POS_TOKEN, DemoCards, seed_demo
+from processing.customers.access import CLI_ACTOR, Channel, read_access_log
+from processing.customers.erasure import erase_customer
+from processing.customers.service import get_customer
+from processing.demo import DEMO_POS_TOKEN, DemoCards, demo_exists, seed_demo
 from processing.discount_server.service import set_credentials
 from processing.errors import ConnectorError
 from processing.tenants.service import (
@@ -68,16 +72,23 @@ def main() -> None:
 
 
 @main.command()
-def serve() -> None:
-    """Run the service: embedded (SQLite, one process) or production (gunicorn)."""
+@click.option(
+    "--demo",
+    "demo_asked",
+    is_flag=True,
+    help="Seed the demo tenant (its POS token is public) even when BIND is not a loopback address.",
+)
+def serve(demo_asked: bool) -> None:
+    """Run the service: embedded (SQLite, one process) or production (gunicorn).
+
+    Embedded, the demo tenant is seeded when BIND is a loopback address, or with --demo."""
     runtime = _runtime()
     settings = runtime.settings
+    if demo_asked and not settings.embedded:
+        raise click.ClickException("the demo tenant is only for the embedded SQLite mode")
     if settings.embedded:
         migrate.upgrade(settings.database_url)
-        with _transaction(runtime) as session:
-            cards = seed_demo(session)
-        if cards:
-            _echo_demo(cards)
+        _start_demo(runtime, asked=demo_asked)
     schedule_stop = threading.Event()
     if not settings.uses_redis:
         # Without Redis nobody else runs the periodic jobs: this process does, inline.
@@ -91,6 +102,59 @@ def serve() -> None:
             _serve_gunicorn(settings)
     finally:
         schedule_stop.set()
+
+
+def is_loopback_bind(bind: str) -> bool:
+    """True when every address of ``bind`` (waitress takes several, space-separated) is a
+    loopback one: 127.0.0.0/8, ::1 or localhost. Anything else may be reachable from the
+    network: all interfaces, a LAN address, a host name, a unix socket behind a proxy."""
+    addresses = bind.split()
+    return bool(addresses) and all(_is_loopback_address(address) for address in addresses)
+
+
+def _is_loopback_address(address: str) -> bool:
+    if address.startswith("["):
+        host = address[1:].partition("]")[0]
+    elif address.count(":") == 1:
+        host = address.partition(":")[0]
+    else:
+        host = address  # no port, or a bare IPv6 address
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _start_demo(runtime: Runtime, *, asked: bool) -> None:
+    """The demo tenant's POS token is public: seed it only where the network cannot reach it,
+    unless asked, and warn whenever it is reachable."""
+    bind = runtime.settings.bind
+    loopback = is_loopback_bind(bind)
+    with _transaction(runtime) as session:
+        cards = seed_demo(session) if loopback or asked else None
+        present = cards is not None or demo_exists(session)
+    if cards:
+        _echo_demo(cards)
+    elif present:
+        click.echo(f"Demo tenant present. POS token: {DEMO_POS_TOKEN}")
+    else:
+        click.echo(
+            f"Demo tenant not seeded: BIND {bind} is not a loopback address and the demo POS "
+            "token is public. To seed it anyway: loyalty-connector serve --demo"
+        )
+    if present and not loopback:
+        _warn_demo_reachable(bind)
+
+
+def _warn_demo_reachable(bind: str) -> None:
+    click.echo(
+        f"WARNING: the demo tenant exists and BIND {bind} is not a loopback address: anyone "
+        f"who reaches this port can use its public POS token {DEMO_POS_TOKEN}. Bind to "
+        "127.0.0.1 (BIND=127.0.0.1:8080) or use a fresh VAR_DIR without the demo tenant.",
+        err=True,
+    )
 
 
 def _serve_embedded(runtime: Runtime) -> None:
@@ -184,6 +248,8 @@ def demo() -> None:
         _echo_demo(cards)
     else:
         click.echo(f"Demo tenant already exists. POS token: {DEMO_POS_TOKEN}")
+    if not is_loopback_bind(runtime.settings.bind):
+        _warn_demo_reachable(runtime.settings.bind)
 
 
 def _echo_demo(cards: DemoCards) -> None:
@@ -232,7 +298,7 @@ def admin_token() -> None:
 @click.argument("tenant_code")
 @click.argument("name")
 def admin_token_add(tenant_code: str, name: str) -> None:
-    """Issue an admin token (for GET /api/v1/sync-log); printed once."""
+    """Issue an admin token (sync log, personal-data access log, erasure); printed once."""
     with _transaction(_runtime()) as session:
         issued = add_admin_token(session, get_tenant(session, tenant_code), name)
         click.echo(f"Admin token for {issued.token.name} (shown once): {issued.secret}")
@@ -256,6 +322,67 @@ def sync_log(tenant_code: str | None, since: datetime | None, limit: int) -> Non
                 f"{entry.at:%Y-%m-%d %H:%M:%S} {entry.level:7} {entry.exchange} "
                 f"{entry.operation} {where} {entry.message}"
             )
+
+
+@main.command("pd-log")
+@click.option("--tenant", "tenant_code", required=True, help="The tenant's code.")
+@click.option("--customer", "customer_id", type=int, help="Only this customer (id).")
+@click.option("--since", type=click.DateTime(), help="From this UTC date-time on.")
+@click.option("--limit", type=int, default=100, show_default=True)
+def pd_log(tenant_code: str, customer_id: int | None, since: datetime | None, limit: int) -> None:
+    """Show who read or changed customers' personal data (152-FZ), newest first."""
+    with _transaction(_runtime()) as session:
+        entries = read_access_log(
+            session, tenant_id=get_tenant(session, tenant_code).id, customer_id=customer_id,
+            since=since.replace(tzinfo=UTC) if since else None, limit=limit,
+        )  # fmt: skip
+        for entry in entries:
+            click.echo(
+                f"{entry.at:%Y-%m-%d %H:%M:%S} customer {entry.customer_id} {entry.action:8} "
+                f"{entry.channel:3} {entry.actor} [{', '.join(entry.fields)}]"
+                + (f" request {entry.request_id}" if entry.request_id else "")
+            )
+
+
+@main.group()
+def customer() -> None:
+    """Customers' personal data (152-FZ)."""
+
+
+@customer.command("erase")
+@click.argument("tenant_code")
+@click.argument("customer_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def customer_erase(tenant_code: str, customer_id: int, yes: bool) -> None:
+    """Erase (anonymise) a customer's personal data and change history on their request; the
+    bonus account, cards and receipts stay, anonymous. Erasing twice is harmless."""
+    runtime = _runtime()
+    # Check first, ask outside any transaction: the embedded database stays unlocked meanwhile.
+    with _transaction(runtime) as session:
+        get_customer(session, get_tenant(session, tenant_code), customer_id)
+    if not yes:
+        click.confirm(
+            f"Erase the personal data of customer {customer_id} of {tenant_code}? "
+            "This cannot be undone.",
+            abort=True,
+        )
+    with _transaction(runtime) as session:
+        found = get_customer(session, get_tenant(session, tenant_code), customer_id)
+        result = erase_customer(
+            session, found, actor=CLI_ACTOR, channel=Channel.CLI, now=datetime.now(UTC)
+        )
+    erased = ", ".join(result.erased_fields) or "nothing left"
+    if result.already_anonymised:
+        click.echo(
+            f"Customer {customer_id} of {tenant_code} was already erased on "
+            f"{result.anonymised_at:%Y-%m-%d %H:%M:%S} UTC; erased now: {erased}."
+        )
+    else:
+        click.echo(
+            f"Customer {customer_id} of {tenant_code} erased: {erased}; "
+            f"{result.history_removed} change-history rows removed. The bonus account, cards "
+            "and receipts stay, anonymous."
+        )
 
 
 @main.group()

@@ -32,6 +32,7 @@ from processing.receipts.inputs import (
 from processing.receipts.models import Receipt, ReceiptLine
 
 CODE = validate.Length(min=1, max=64)
+ZERO = Decimal("0.00")
 
 
 class IdentificationSchema(Schema):
@@ -52,6 +53,9 @@ class LineSchema(Schema):
     no_discount = fields.Boolean(load_default=False)
     seller = fields.String(validate=validate.Length(max=64))
     final_sum = ReceiptSum()
+    pos_discount = ReceiptSum(
+        metadata={"description": "a discount the POS itself gave: sum = qty × price − this"}
+    )
 
 
 class PaymentSchema(Schema):
@@ -174,6 +178,7 @@ def receipt_input(data: dict[str, Any], timezone: str) -> ReceiptInput:
             group_ids=tuple(line.get("groups", ())),
             seller=line.get("seller"),
             final_amount=line.get("final_sum"),
+            pos_discount=line.get("pos_discount", ZERO),
         )
         for position, line in enumerate(data["lines"], start=1)
     )
@@ -351,7 +356,7 @@ class QuestionnaireOut(Schema):
 
 
 class IdentifyOut(Schema):
-    card_number = fields.String()
+    card_number = fields.String(allow_none=True)
     card_status = fields.String()
     card_status_title = fields.String()
     customer_name = fields.String(allow_none=True)

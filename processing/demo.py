@@ -1,7 +1,8 @@
 """The embedded demo tenant: lets the README's examples run on a fresh machine.
 
-Its POS token is the fixed, public ``demo-pos-token``; the CLI refuses to seed it anywhere but
-in embedded (SQLite) mode.
+Its POS token is the fixed, public ``demo-pos-token``, so anyone who reaches the port can use
+it: the CLI seeds it only in embedded (SQLite) mode, and ``serve`` only when listening on a
+loopback address or when asked (``serve --demo``).
 """
 
 from __future__ import annotations
@@ -50,9 +51,13 @@ class DemoCards:
     blank: list[str]  # pre-printed, activate on first use
 
 
+def demo_exists(session: Session) -> bool:
+    return session.scalar(select(Tenant.id).where(Tenant.code == DEMO_TENANT)) is not None
+
+
 def seed_demo(session: Session, now: datetime | None = None) -> DemoCards | None:
     """Create the demo tenant unless it exists; returns its card numbers when created."""
-    if session.scalar(select(Tenant.id).where(Tenant.code == DEMO_TENANT)) is not None:
+    if demo_exists(session):
         return None
     now = now or datetime.now(UTC)
     tenant = add_tenant(session, DEMO_TENANT, "Демо-сеть")
@@ -64,7 +69,7 @@ def seed_demo(session: Session, now: datetime | None = None) -> DemoCards | None
     add_version(session, bonus, DEMO_BONUS, DEMO_SINCE)
     template = add_template(
         session, tenant, code="demo", name="Демо-карта", card_type="3%", prefix="2775",
-        number_length=13, check_digit="ean13", program=bonus,
+        number_length=13, check_digit="ean13",
     )  # fmt: skip
     cards = generate_cards(session, template, 5, author="demo", now=now)
     personal = []

@@ -31,6 +31,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get(
     "TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+# Seeded by migrations, never written by tests: kept when committed tests truncate.
+REFERENCE_DATA = {"tariff_presets"}
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -68,7 +70,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 def _truncate_all(engine: Engine) -> None:
-    names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    names = ", ".join(
+        f'"{table.name}"' for table in metadata.sorted_tables if table.name not in REFERENCE_DATA
+    )
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 

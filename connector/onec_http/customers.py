@@ -1,8 +1,13 @@
 """Customer endpoints for 1C extension modules and POS: register, update, find by phone,
-cards (issue, bind, replace, block), purchase history, and the tenant's programs."""
+cards (issue, bind, replace, block), purchase history, and the tenant's programs.
+
+Every endpoint that reads or changes a customer's personal data writes a row to the 152-FZ
+access log (``record_pos_access``) in the request's transaction; a refusal writes none.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,11 +17,21 @@ from sqlalchemy.orm import Session
 
 from connector.api import Blueprint
 from connector.db import db_session
+from connector.logs import current_request_id
 from connector.onec_http.auth import pos_context
 from mappings import customers as wire
 from processing.cards import service as cards
 from processing.cards.models import Card
 from processing.customers import service as customers
+from processing.customers.access import (
+    CARD_FIELDS,
+    CUSTOMER_RECORD_FIELDS,
+    PURCHASE_FIELDS,
+    Action,
+    Channel,
+    pos_actor,
+    record_access,
+)
 from processing.customers.models import Customer
 from processing.ledger.service import balance
 from processing.programs.service import describe_programs
@@ -89,6 +104,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def record_pos_access(
+    customer_id: int, action: Action, fields: Iterable[str], now: datetime | None = None
+) -> None:
+    """152-FZ: log that the calling POS read or changed the customer's personal data."""
+    ctx = pos_context()
+    record_access(
+        db_session(), tenant_id=ctx.caller.tenant_id, customer_id=customer_id, action=action,
+        actor=pos_actor(ctx.caller.store_code, ctx.caller.pos_code), channel=Channel.API,
+        fields=fields, request_id=current_request_id(), now=now,
+    )  # fmt: skip
+
+
 def _author(ctx: PosContext, data: dict[str, Any]) -> str:
     return str(data.get("author") or f"pos:{ctx.caller.pos_code}")
 
@@ -137,6 +164,7 @@ class Customers(MethodView):
         customer = customers.find_by_phone(session, ctx.tenant, query["phone"])
         if customer is None:
             raise customers.CustomerNotFound(details={"phone": query["phone"]})
+        record_pos_access(customer.id, Action.READ, CUSTOMER_RECORD_FIELDS)
         return _body(session, ctx, customer)
 
     @blp.arguments(wire.CustomerIn, example=CUSTOMER_EXAMPLE)
@@ -146,15 +174,21 @@ class Customers(MethodView):
     )
     @blp.alt_response(422, description="CUSTOMER_LIMIT_REACHED")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Register a customer with questionnaire and consents; optionally issue a card."""
+        """Register a customer with questionnaire and consents. A ``card_number`` is issued or
+        bound; without one the customer gets a virtual card (a phone then identifies them)."""
         ctx, session, now = pos_context(), db_session(), _now()
         author = _author(ctx, data)
         customer = customers.register_customer(
             session, ctx.tenant, wire.customer_values(data), source=data["source"],
             author=author, consents=data.get("consents"), now=now,
         )  # fmt: skip
+        given = [change.field for change in customers.customer_history(session, customer)]
+        record_pos_access(customer.id, Action.REGISTER, given, now)
         if data.get("card_number"):
             _bind_card(session, ctx, customer, data["card_number"], author, now)
+            record_pos_access(customer.id, Action.CARD, CARD_FIELDS, now)
+        else:
+            cards.virtual_card(session, customer, author=author, now=now)
         return _body(session, ctx, customer)
 
 
@@ -178,7 +212,9 @@ class CustomerById(MethodView):
     def get(self, customer_id: int) -> dict[str, Any]:
         """A customer with cards, balance and questionnaire state."""
         ctx, session = pos_context(), db_session()
-        return _body(session, ctx, customers.get_customer(session, ctx.tenant, customer_id))
+        customer = customers.get_customer(session, ctx.tenant, customer_id)
+        record_pos_access(customer.id, Action.READ, CUSTOMER_RECORD_FIELDS)
+        return _body(session, ctx, customer)
 
     @blp.arguments(wire.CustomerFieldsIn, example={"email": "new@example.ru", "source": "1c"})
     @blp.response(200, wire.CustomerOut)
@@ -193,8 +229,22 @@ class CustomerById(MethodView):
             session, customer, wire.customer_values(data), source=data["source"],
             author=author, now=now,
         )  # fmt: skip
-        changed += _apply_consents(session, customer, data, author, now)
-        return _body(session, ctx, customer, changed)
+        consents = _apply_consents(session, customer, data, author, now)
+        _record_patch(customer, changed, consents, now)
+        return _body(session, ctx, customer, changed + consents)
+
+
+def _record_patch(
+    customer: Customer, changed: list[str], consents: list[str], now: datetime
+) -> None:
+    """A change logs the fields it changed; a PATCH that changed nothing still showed the
+    record in its answer, so it is logged as a read."""
+    if changed:
+        record_pos_access(customer.id, Action.UPDATE, changed, now)
+    if consents:
+        record_pos_access(customer.id, Action.CONSENT, consents, now)
+    if not changed and not consents:
+        record_pos_access(customer.id, Action.READ, CUSTOMER_RECORD_FIELDS, now)
 
 
 @blp.route("/customers/<int:customer_id>/cards")
@@ -208,6 +258,7 @@ class CustomerCards(MethodView):
         ctx, session = pos_context(), db_session()
         customer = customers.get_customer(session, ctx.tenant, customer_id)
         _bind_card(session, ctx, customer, data["card_number"], _author(ctx, data), _now())
+        record_pos_access(customer.id, Action.CARD, CARD_FIELDS)
         return _body(session, ctx, customer)
 
 
@@ -223,6 +274,7 @@ class Purchases(MethodView):
         total, page = purchase_history(
             session, customer, limit=query["limit"], offset=query["offset"]
         )
+        record_pos_access(customer.id, Action.READ, PURCHASE_FIELDS)
         return {
             "total": total,
             "purchases": [
@@ -264,6 +316,12 @@ def _card(session: Session, ctx: PosContext, number: str) -> Card:
     return cards.find_card(session, ctx.caller.tenant_id, number)
 
 
+def _record_card_change(card: Card) -> None:
+    """A personalised card's status is its owner's data; an anonymous card names nobody."""
+    if card.customer_id is not None:
+        record_pos_access(card.customer_id, Action.CARD, CARD_FIELDS)
+
+
 @blp.route("/cards/<number>/replace")
 class ReplaceCard(MethodView):
     @blp.arguments(
@@ -279,6 +337,7 @@ class ReplaceCard(MethodView):
             session, _card(session, ctx, number), data["new_card_number"],
             reason=data["reason"], author=_author(ctx, data), now=_now(),
         )  # fmt: skip
+        _record_card_change(new)
         return wire.card_body(new)
 
 
@@ -292,6 +351,7 @@ class BlockCard(MethodView):
         ctx, session = pos_context(), db_session()
         card = _card(session, ctx, number)
         cards.block(session, card, reason=data["reason"], author=_author(ctx, data), now=_now())
+        _record_card_change(card)
         return wire.card_body(card)
 
 
@@ -305,6 +365,7 @@ class UnblockCard(MethodView):
         ctx, session = pos_context(), db_session()
         card = _card(session, ctx, number)
         cards.unblock(session, card, reason=data["reason"], author=_author(ctx, data), now=_now())
+        _record_card_change(card)
         return wire.card_body(card)
 
 

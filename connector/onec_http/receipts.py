@@ -14,9 +14,11 @@ from marshmallow import fields, validate
 from connector.api import Blueprint
 from connector.db import db_session
 from connector.onec_http.auth import check_named_pos, pos_context
+from connector.onec_http.customers import record_pos_access
 from mappings import pos as wire
 from mappings.fields import Schema
 from processing.cards.service import STATUS_TITLES, CardStatus
+from processing.customers.access import MASKED_NAME_FIELDS, Action
 from processing.errors import InvalidInput, NotFound
 from processing.receipts import returns, service
 from processing.receipts.inputs import PosContext, ReceiptInput
@@ -73,9 +75,13 @@ class Identify(MethodView):
         outcome = service.identify(
             db_session(), ctx, ident, now=_now(), expiring_days=data["expiring_days"]
         )
+        if outcome.card.customer_id is not None:
+            # The answer shows the customer's (masked) name: a read of personal data.
+            record_pos_access(outcome.card.customer_id, Action.READ, MASKED_NAME_FIELDS)
         status = CardStatus(outcome.card.status)
         return {
-            "card_number": outcome.card.number,
+            # null: identified by phone, the virtual card is made by the first receipt
+            "card_number": outcome.card.number or None,
             "card_status": status.value,
             "card_status_title": STATUS_TITLES[status],
             "customer_name": outcome.customer_name,

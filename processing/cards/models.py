@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     UniqueConstraint,
     func,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from processing.db import Base
 from processing.types import UtcDateTime
+
+if TYPE_CHECKING:
+    from processing.programs.models import Program
 
 
 class CardTemplate(Base):
@@ -38,8 +44,20 @@ class CardTemplate(Base):
     range_start: Mapped[int] = mapped_column(BigInteger)
     range_end: Mapped[int] = mapped_column(BigInteger)
     next_serial: Mapped[int] = mapped_column(BigInteger)
-    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id", ondelete="SET NULL"))
     validity_days: Mapped[int | None] = mapped_column(Integer)
+
+    programs: Mapped[list[Program]] = relationship(secondary="card_template_programs")
+
+
+card_template_programs = Table(
+    "card_template_programs",
+    Base.metadata,
+    Column("template_id", ForeignKey("card_templates.id", ondelete="CASCADE"), primary_key=True),
+    Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+)  # fmt: skip
+"""The programs a card series carries ("5% cards"): for its cards they replace the tenant's
+programs of the same kind; a program a series carries applies to no other card."""
 
 
 class Card(Base):

@@ -4,6 +4,8 @@ replacement, shared accounts and virtual cards."""
 from __future__ import annotations
 
 import re
+import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -19,11 +21,13 @@ from processing.errors import Conflict, InvalidInput, NotFound, Refused
 from processing.ledger.models import Account
 from processing.ledger.service import open_account, transfer_all
 from processing.programs.models import Program
+from processing.programs.rules import SLOTS
 from processing.tenants.models import Tenant
 from processing.tenants.service import check_code
 
 MAX_BATCH = 100_000
-VIRTUAL_PREFIX = "99"  # virtual cards: "99" + customer id (10 digits) + Luhn digit
+VIRTUAL_PREFIX = "99"  # virtual cards: "99" + 10 random digits + Luhn digit
+VIRTUAL_SERIAL_DIGITS = 10
 
 
 class CardStatus(StrEnum):
@@ -106,7 +110,7 @@ def add_template(
     check_digit: str = "luhn",
     range_start: int = 1,
     range_end: int | None = None,
-    program: Program | None = None,
+    programs: Sequence[Program] = (),
     validity_days: int | None = None,
 ) -> CardTemplate:
     code = check_code("code", code)
@@ -136,12 +140,33 @@ def add_template(
         range_start=range_start,
         range_end=end,
         next_serial=range_start,
-        program_id=program.id if program else None,
         validity_days=validity_days,
     )
     session.add(template)
     session.flush()
+    set_template_programs(session, template, programs)
     return template
+
+
+def set_template_programs(
+    session: Session, template: CardTemplate, programs: Sequence[Program]
+) -> None:
+    """The programs a card series carries (at most one discount and one bonus program): for
+    its cards they replace the tenant's programs of the same slot, and apply to no other card."""
+    slots: dict[str, str] = {}
+    for program in programs:
+        if program.tenant_id != template.tenant_id:
+            raise NotFound("Программа не найдена.", details={"program": program.code})
+        slot = SLOTS[program.kind]
+        if slot in slots:
+            raise InvalidInput(
+                f"Серия может нести одну программу скидки и одну бонусную: «{slots[slot]}» и "
+                f"«{program.code}» — обе {'скидочные' if slot == 'discount' else 'бонусные'}.",
+                details={"field": "programs"},
+            )
+        slots[slot] = program.code
+    template.programs = list(programs)
+    session.flush()
 
 
 def get_template(session: Session, tenant: Tenant, code: str) -> CardTemplate:
@@ -396,17 +421,34 @@ def replace_card(
     return new
 
 
-def virtual_card(session: Session, customer: Customer, *, author: str, now: datetime) -> Card:
-    """The customer's virtual card (made on first use), so a phone number identifies them."""
-    card = session.scalar(
+def _virtual_number(session: Session, tenant_id: int) -> str:
+    """A free number of the virtual series: random (so numbers cannot be enumerated), with a
+    Luhn check digit."""
+    for _ in range(20):
+        serial = secrets.randbelow(10**VIRTUAL_SERIAL_DIGITS)
+        body = f"{VIRTUAL_PREFIX}{serial:0{VIRTUAL_SERIAL_DIGITS}d}"
+        number = body + luhn_digit(body)
+        taken = select(Card.id).where(Card.tenant_id == tenant_id, Card.number == number)
+        if session.scalar(taken) is None:
+            return number
+    raise CardRangeExhausted("Не удалось подобрать свободный номер виртуальной карты.")
+
+
+def existing_virtual_card(session: Session, customer: Customer) -> Card | None:
+    return session.scalar(
         select(Card).where(Card.customer_id == customer.id, Card.is_virtual.is_(True))
     )
+
+
+def virtual_card(session: Session, customer: Customer, *, author: str, now: datetime) -> Card:
+    """The customer's virtual card (made at registration or on the first committed receipt), so
+    a phone number identifies them."""
+    card = existing_virtual_card(session, customer)
     if card is not None:
         return card
-    body = f"{VIRTUAL_PREFIX}{customer.id:010d}"
     card = Card(
         tenant_id=customer.tenant_id,
-        number=body + luhn_digit(body),
+        number=_virtual_number(session, customer.tenant_id),
         status=CardStatus.NEW,
         customer_id=customer.id,
         is_virtual=True,
@@ -419,13 +461,24 @@ def virtual_card(session: Session, customer: Customer, *, author: str, now: date
 
 
 def card_for_phone(
-    session: Session, tenant: Tenant, phone: str, *, author: str, now: datetime
+    session: Session, tenant: Tenant, phone: str, *, author: str, now: datetime, create: bool
 ) -> Card:
-    """Identification by phone: the customer's virtual card."""
+    """Identification by phone: the customer's virtual card. A read (``create`` false) never
+    writes: a customer without one gets an unsaved stand-in (no number, the customer's account)
+    that is made real by the first commit (``create``)."""
     customer = find_by_phone(session, tenant, phone)
     if customer is None:
-        raise CardNotFound("Покупатель с таким телефоном не найден.", details={"phone": phone})
-    return virtual_card(session, customer, author=author, now=now)
+        raise CardNotFound("Покупатель с таким телефоном не найден.")
+    if create:
+        return virtual_card(session, customer, author=author, now=now)
+    card = existing_virtual_card(session, customer)
+    if card is not None:
+        return card
+    account = customer_account(session, customer)
+    return Card(
+        tenant_id=customer.tenant_id, number="", status=CardStatus.ACTIVE,
+        customer_id=customer.id, account_id=account.id if account else None, is_virtual=True,
+    )  # fmt: skip
 
 
 def require_active(card: Card, now: datetime) -> None:

@@ -1,11 +1,22 @@
-"""Customer, its change history and the tenant's extra questionnaire fields."""
+"""Customer, its change history, the tenant's extra questionnaire fields and the 152-FZ log of
+access to customers' personal data."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from processing.db import Base
@@ -69,3 +80,25 @@ class QuestionnaireField(Base):
     label: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(16))  # string, number, date, boolean, choice
     choices: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class PersonalDataAccess(Base):
+    """152-FZ: one read or change of a customer's personal data: who, through what, when and
+    which fields. Only ids and field names, never the values. The row outlives the customer's
+    personal data (erasure is itself logged here), so ``customer_id`` is no foreign key."""
+
+    __tablename__ = "personal_data_access"
+    __table_args__ = (
+        Index("ix_personal_data_access_tenant_id_at", "tenant_id", "at"),
+        Index("ix_personal_data_access_customer_id_at", "customer_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column()
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    action: Mapped[str] = mapped_column(String(16))  # read, register, update, consent, card, erase
+    actor: Mapped[str] = mapped_column(String(150))  # pos:<store>/<pos>, admin-token:<name>, cli
+    channel: Mapped[str] = mapped_column(String(8))  # api, cli
+    fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    request_id: Mapped[str | None] = mapped_column(String(64))

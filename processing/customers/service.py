@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from processing.customers.models import Customer, CustomerChange, QuestionnaireField
@@ -350,15 +351,55 @@ def customer_history(session: Session, customer: Customer) -> list[CustomerChang
     )
 
 
-def anonymise_customer(session: Session, customer: Customer, now: datetime | None = None) -> None:
-    """152-FZ deletion: destroy personal data and its history; the ledger stays, anonymous."""
+@dataclass(frozen=True)
+class Anonymisation:
+    """What ``anonymise_customer`` destroyed: the names of the fields that held a value, how
+    many change-history rows went, and since when the customer is anonymous."""
+
+    erased_fields: list[str]
+    history_removed: int
+    anonymised_at: datetime
+    already_anonymised: bool
+
+
+def _filled_fields(customer: Customer) -> list[str]:
+    filled = [name for name in STANDARD_FIELDS if getattr(customer, name) is not None]
+    filled += [
+        EXTRA_PREFIX + code for code, value in (customer.extra or {}).items() if value is not None
+    ]
+    for kind in CONSENTS:
+        if getattr(customer, f"{kind}_consent") or getattr(customer, f"{kind}_consent_at"):
+            filled.append(f"consent.{kind}")
+    return filled
+
+
+def anonymise_customer(
+    session: Session, customer: Customer, now: datetime | None = None
+) -> Anonymisation:
+    """152-FZ deletion: destroy personal data and its history; the ledger stays, anonymous.
+
+    The questionnaire (standard and extra fields), both consents with their dates and sources,
+    and every change-history row go; the customer row, its cards, accounts, postings and
+    receipts stay under the same id. Repeating it is harmless (nothing left to erase)."""
     now = now or datetime.now(UTC)
+    already = customer.anonymised_at is not None
+    erased = _filled_fields(customer)
     for field in STANDARD_FIELDS:
         setattr(customer, field, None)
     customer.extra = {}
-    customer.processing_consent = False
-    customer.advertising_consent = False
-    customer.anonymised_at = now
-    for change in customer_history(session, customer):
-        session.delete(change)
+    for kind in CONSENTS:
+        setattr(customer, f"{kind}_consent", False)
+        setattr(customer, f"{kind}_consent_at", None)
+        setattr(customer, f"{kind}_consent_source", None)
+    if customer.anonymised_at is None:
+        customer.anonymised_at = now
+    removed = session.execute(
+        delete(CustomerChange).where(CustomerChange.customer_id == customer.id)
+    )
     session.flush()
+    return Anonymisation(
+        erased_fields=erased,
+        history_removed=int(removed.rowcount),  # type: ignore[attr-defined]
+        anonymised_at=customer.anonymised_at,
+        already_anonymised=already,
+    )

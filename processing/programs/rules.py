@@ -13,7 +13,10 @@ from typing import Any
 from processing.errors import InvalidInput
 
 WINDOW_KINDS = ("rolling_days", "calendar_month", "calendar_quarter", "calendar_year")
+LIFETIME_FROM = ("accrual", "activation")
 HUNDRED = Decimal(100)
+MAX_NUMBER = Decimal(10) ** 12  # thresholds and sums; far beyond any real program
+MAX_DAYS = 36_600  # a hundred years
 
 
 class InvalidProgramRules(InvalidInput):
@@ -35,6 +38,8 @@ def _decimal(data: dict[str, Any], key: str, path: str, default: str | None = No
         raise _bad(f"{path}.{key}", "Ожидается число") from exc
     if not value.is_finite() or value < 0:
         raise _bad(f"{path}.{key}", "Ожидается неотрицательное число")
+    if value > MAX_NUMBER:
+        raise _bad(f"{path}.{key}", "Число слишком велико")
     return value
 
 
@@ -51,6 +56,8 @@ def _int(data: dict[str, Any], key: str, path: str, default: int | None = None) 
         return None
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
         raise _bad(f"{path}.{key}", "Ожидается целое неотрицательное число")
+    if raw > MAX_DAYS:
+        raise _bad(f"{path}.{key}", f"Не больше {MAX_DAYS}")
     return raw
 
 
@@ -90,13 +97,16 @@ class BonusRules:
     activation_delay_days: int
     lifetime_days: int | None  # None: bonus never expires
     accrue_on_no_discount_lines: bool
+    lifetime_from: str = "accrual"  # the lifetime runs from the accrual or from the activation
 
     def lot_dates(self, accrued_at: datetime) -> tuple[datetime, datetime | None]:
-        """When bonus accrued at ``accrued_at`` becomes payable and when it expires."""
+        """When bonus accrued at ``accrued_at`` (the receipt's time) becomes payable and when it
+        expires."""
         activates_at = accrued_at + timedelta(days=self.activation_delay_days)
         if self.lifetime_days is None:
             return activates_at, None
-        return activates_at, activates_at + timedelta(days=self.lifetime_days)
+        start = activates_at if self.lifetime_from == "activation" else accrued_at
+        return activates_at, start + timedelta(days=self.lifetime_days)
 
     def accrual_percent(self, level_code: str | None) -> Decimal:
         if level_code is not None and level_code in self.accrual_percent_by_level:
@@ -154,14 +164,61 @@ def parse_bonus_rules(data: Any) -> BonusRules:
     lifetime_days = _int(data, "lifetime_days", "rules")
     if lifetime_days == 0:
         raise _bad("rules.lifetime_days", "Срок жизни бонусов — не меньше 1 дня (или не задан)")
+    lifetime_from = data.get("lifetime_from", "accrual")
+    if lifetime_from not in LIFETIME_FROM:
+        raise _bad(
+            "rules.lifetime_from",
+            "Срок жизни считается от начисления (accrual) или от активации (activation)",
+        )
+    delay = _int(data, "activation_delay_days", "rules", 0) or 0
+    if lifetime_days is not None and lifetime_from == "accrual" and delay >= lifetime_days:
+        raise _bad(
+            "rules.activation_delay_days",
+            "Бонусы сгорели бы раньше, чем станут активными: задержка активации должна быть "
+            "меньше срока жизни",
+        )
     return BonusRules(
         default_accrual_percent=_percent(data, "accrual_percent", "rules", "0"),
         accrual_percent_by_level=by_level,
         max_payment_percent=_percent(data, "max_payment_percent", "rules", "0"),
-        activation_delay_days=_int(data, "activation_delay_days", "rules", 0) or 0,
+        activation_delay_days=delay,
         lifetime_days=lifetime_days,
         accrue_on_no_discount_lines=bool(data.get("accrue_on_no_discount_lines", False)),
+        lifetime_from=lifetime_from,
     )
 
 
-PARSERS = {"discount_level": parse_level_rules, "bonus": parse_bonus_rules}
+FIXED_LEVEL = "fixed"
+
+
+def parse_fixed_discount(data: Any) -> LevelRules:
+    """A fixed discount ("5% card"): one level from the first purchase on."""
+    if not isinstance(data, dict):
+        raise _bad("rules", "Ожидается объект")
+    percent = _percent(data, "discount_percent", "rules")
+    if percent <= 0:
+        raise _bad("rules.discount_percent", "Укажите процент скидки больше нуля")
+    name = str(data.get("name") or f"Скидка {percent.normalize():f}%")
+    return LevelRules(
+        basis="sum",
+        window=Window("rolling_days", 1),
+        levels=(Level(FIXED_LEVEL, name, Decimal(0), percent),),
+    )
+
+
+PARSERS = {
+    "discount_level": parse_level_rules,
+    "fixed_discount": parse_fixed_discount,
+    "bonus": parse_bonus_rules,
+}
+# The engine has one discount slot: a level program or a fixed discount fills it.
+SLOTS = {"discount_level": "discount", "fixed_discount": "discount", "bonus": "bonus"}
+
+
+def discount_rules(kind: str, data: Any) -> LevelRules | None:
+    """The discount slot's rules of a program of ``kind`` (None: not a discount program)."""
+    if kind == "discount_level":
+        return parse_level_rules(data)
+    if kind == "fixed_discount":
+        return parse_fixed_discount(data)
+    return None

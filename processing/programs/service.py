@@ -10,14 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from processing.cache import ProcessCache
+from processing.cards.models import CardTemplate, card_template_programs
 from processing.errors import Conflict, InvalidInput, NotFound
 from processing.programs.models import Program, ProgramVersion
 from processing.programs.rules import (
     PARSERS,
+    SLOTS,
     BonusRules,
     LevelRules,
+    discount_rules,
     parse_bonus_rules,
-    parse_level_rules,
 )
 from processing.tenants.models import Store, StoreGroup, Tenant, store_group_members
 from processing.tenants.service import check_code
@@ -124,7 +126,8 @@ class _Version:
     """A version as the hot path needs it: parsed rules and resolved scope."""
 
     id: int
-    kind: str
+    program_id: int
+    slot: str  # "discount" or "bonus" (programs.rules.SLOTS)
     effective_from: datetime
     effective_to: datetime | None
     store_ids: frozenset[int]
@@ -148,12 +151,19 @@ class _Version:
 class _TenantRules:
     versions: tuple[_Version, ...]
     store_groups: dict[int, frozenset[int]]
+    template_programs: dict[int, frozenset[int]]  # card series → the programs it carries
+
+    @property
+    def carried(self) -> frozenset[int]:
+        return frozenset().union(*self.template_programs.values())
 
 
 # Every receipt needs the rules; they change a few times a year.
 RULES_TTL_S = 30.0
 rules_cache = ProcessCache[int, _TenantRules](
-    "program-rules", RULES_TTL_S, watches=(Program, ProgramVersion, StoreGroup, Store)
+    "program-rules",
+    RULES_TTL_S,
+    watches=(Program, ProgramVersion, StoreGroup, Store, CardTemplate),
 )
 
 
@@ -174,16 +184,24 @@ def _tenant_rules(session: Session, tenant_id: int) -> _TenantRules:
     versions = tuple(
         _Version(
             id=row.id,
-            kind=row.program.kind,
+            program_id=row.program_id,
+            slot=SLOTS[row.program.kind],
             effective_from=row.effective_from,
             effective_to=row.effective_to,
             store_ids=frozenset(store.id for store in row.stores),
             group_ids=frozenset(group.id for group in row.store_groups),
-            levels=parse_level_rules(row.rules) if row.program.kind == "discount_level" else None,
+            levels=discount_rules(row.program.kind, row.rules),
             bonus=parse_bonus_rules(row.rules) if row.program.kind == "bonus" else None,
         )
         for row in rows
     )
+    carried: dict[int, set[int]] = {}
+    for template_id, program_id in session.execute(
+        select(card_template_programs.c.template_id, card_template_programs.c.program_id)
+        .join(Program, Program.id == card_template_programs.c.program_id)
+        .where(Program.tenant_id == tenant_id)
+    ):
+        carried.setdefault(template_id, set()).add(program_id)
     memberships: dict[int, set[int]] = {}
     for store_id, group_id in session.execute(
         select(store_group_members.c.store_id, store_group_members.c.group_id)
@@ -192,34 +210,56 @@ def _tenant_rules(session: Session, tenant_id: int) -> _TenantRules:
     ):
         memberships.setdefault(store_id, set()).add(group_id)
     loaded = _TenantRules(
-        versions, {store: frozenset(groups) for store, groups in memberships.items()}
+        versions,
+        {store: frozenset(groups) for store, groups in memberships.items()},
+        {template: frozenset(programs) for template, programs in carried.items()},
     )
     rules_cache.stage(session, tenant_id, loaded)
     return loaded
 
 
-def rules_at(session: Session, tenant_id: int, store_id: int, at: datetime) -> ActiveRules:
-    """Rules valid for the store at ``at``: per kind, the most specific scope wins, then the
-    latest start."""
+def rules_at(
+    session: Session, tenant_id: int, store_id: int, at: datetime, template_id: int | None = None
+) -> ActiveRules:
+    """Rules valid for the store at ``at`` for a card of series ``template_id``: per slot
+    (discount, bonus) a program the series carries wins over the tenant's programs, then the
+    most specific scope, then the latest start. A program a series carries applies to no other
+    card."""
     tenant_rules = _tenant_rules(session, tenant_id)
     groups = tenant_rules.store_groups.get(store_id, frozenset())
-    best: dict[str, tuple[tuple[int, datetime, int], _Version]] = {}
+    own = tenant_rules.template_programs.get(template_id, frozenset()) if template_id else None
+    carried = tenant_rules.carried
+    best: dict[str, tuple[tuple[bool, int, datetime, int], _Version]] = {}
     for version in tenant_rules.versions:
-        if not version.valid_at(at):
+        carried_here = own is not None and version.program_id in own
+        if (version.program_id in carried and not carried_here) or not version.valid_at(at):
             continue
         scope = version.scope(store_id, groups)
         if scope is None:
             continue
-        key = (scope, version.effective_from, version.id)
-        if version.kind not in best or key > best[version.kind][0]:
-            best[version.kind] = (key, version)
-    levels = best.get("discount_level")
+        key = (carried_here, scope, version.effective_from, version.id)
+        if version.slot not in best or key > best[version.slot][0]:
+            best[version.slot] = (key, version)
+    levels = best.get("discount")
     bonus = best.get("bonus")
     return ActiveRules(
         levels=levels[1].levels if levels else None,
         levels_version_id=levels[1].id if levels else None,
         bonus=bonus[1].bonus if bonus else None,
         bonus_version_id=bonus[1].id if bonus else None,
+    )
+
+
+def within_tariff(rules: ActiveRules, features: frozenset[str]) -> ActiveRules:
+    """Only the programs the tenant's tariff includes: no bonus server, no bonus; no
+    discounts feature, no level or fixed discount."""
+    levels = "levels" in features
+    bonus = "bonus" in features
+    return ActiveRules(
+        levels=rules.levels if levels else None,
+        levels_version_id=rules.levels_version_id if levels else None,
+        bonus=rules.bonus if bonus else None,
+        bonus_version_id=rules.bonus_version_id if bonus else None,
     )
 
 

@@ -30,15 +30,17 @@ from processing.engine.model import Balances, CustomerFacts, Result, Rules
 from processing.levels.compute import LevelDecision, decide_level, window_bounds
 from processing.money import from_kopecks, to_kopecks
 from processing.programs.rules import LevelRules
-from processing.programs.service import ActiveRules, rules_at
+from processing.programs.service import ActiveRules
 from processing.receipts.inputs import AnsweredLine, AnsweredReceipt, PosContext, ReceiptInput
 from processing.receipts.service import (
     Calculation,
     Committed,
     check_payable,
     engine_receipt,
+    expired_at_birth,
     line_values,
     local_date,
+    receipt_rules,
     receipt_totals,
     sale_claim,
     soft_result,
@@ -61,7 +63,7 @@ def _sql(text: str) -> str:
 
 
 _CARD = _sql("""SELECT c.id, c.status, c.valid_until, c.account_id, c.customer_id, a.balance,
-       cu.processing_consent
+       cu.processing_consent, c.template_id
 FROM cards c
 JOIN accounts a ON a.id = c.account_id
 LEFT JOIN customers cu ON cu.id = c.customer_id
@@ -75,7 +77,7 @@ _TWIN_CHECKS = {
     "identity": _ONE_IDENTITY,
     "identity_or_txn": _ONE_IDENTITY  # noqa: S608 - constants only, values are parameters
     + """ OR EXISTS (SELECT 1 FROM receipts
-        WHERE tenant_id = %(tenant_id)s AND client_txn_id = %(client_txn_id)s)""",
+        WHERE pos_id = %(pos_id)s AND client_txn_id = %(client_txn_id)s)""",
 }
 _ORDER = "ORDER BY expires_at IS NULL, expires_at, id"  # FIFO by expiry, as the ledger spends
 _STATE = {
@@ -197,6 +199,7 @@ class _Card:
     id: int
     account_id: int
     customer_id: int | None
+    template_id: int | None
     balance: Decimal
     allowance: str
     lots: tuple[_Lot, ...]
@@ -212,9 +215,12 @@ class _Card:
             total=self.balance,
         )
 
-    def facts(self) -> CustomerFacts:
+    def facts(self, accrual_refusal: str | None) -> CustomerFacts:
         level = self.level.level if self.level else None
-        return CustomerFacts(card_active=True, allowance=self.allowance, level=level)
+        return CustomerFacts(
+            card_active=True, allowance=self.allowance, level=level,
+            accrual_refusal=accrual_refusal,
+        )  # fmt: skip
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -233,8 +239,9 @@ def _read(
 ) -> tuple[_Card | None, bool]:
     """The card if it is active and valid (None: let the general path decide), and whether the
     receipt of ``claim`` is already stored. With ``claim`` the account is locked first."""
-    params: dict[str, Any] = {"tenant_id": ctx.caller.tenant_id, "number": number,
-                              "window_start": None, "window_end": None}  # fmt: skip
+    params: dict[str, Any] = {"tenant_id": ctx.caller.tenant_id, "pos_id": ctx.caller.pos_id,
+                              "number": number, "window_start": None,
+                              "window_end": None}  # fmt: skip
     twin_check = "none"
     if claim is not None:
         params.update(identity_key=claim["identity_key"], client_txn_id=claim["client_txn_id"])
@@ -259,7 +266,7 @@ def _read(
     twin, lot_ids, remainders, activations, expiries, amount, purchases, override = state
     if row is None:
         return None, bool(twin)
-    card_id, status, valid_until, account_id, customer_id, balance, consent = row
+    card_id, status, valid_until, account_id, customer_id, balance, consent, template_id = row
     valid_until = _aware(valid_until)
     if status != CardStatus.ACTIVE or (valid_until is not None and valid_until <= now):
         return None, bool(twin)
@@ -274,7 +281,8 @@ def _read(
         )
     )
     allowance = "full" if customer_id and consent else ctx.caller.questionnaire_policy
-    card = _Card(card_id, account_id, customer_id, from_kopecks(balance), allowance, lots, level)
+    card = _Card(card_id, account_id, customer_id, template_id, from_kopecks(balance), allowance,
+                 lots, level)  # fmt: skip
     return card, bool(twin)
 
 
@@ -288,13 +296,23 @@ def _fast_case(ctx: PosContext, receipt: ReceiptInput) -> bool:
     )
 
 
-def _compute(card: _Card, receipt: ReceiptInput, rules: ActiveRules, now: datetime) -> Result:
+def _compute(
+    card: _Card, receipt: ReceiptInput, rules: ActiveRules, at: datetime, now: datetime
+) -> Result:
     return calculate(
         engine_receipt(receipt),
         Rules(levels=rules.levels, bonus=rules.bonus),
         card.balances(now),
-        card.facts(),
+        card.facts(expired_at_birth(rules, at, now)),
     )
+
+
+def _card_rules(
+    session: Session, ctx: PosContext, card: _Card, rules: ActiveRules, at: datetime
+) -> bool:
+    """Whether the tenant's rules, read before the card, are the card's own (a series with
+    programs of its own takes the general path)."""
+    return card.template_id is None or receipt_rules(session, ctx, card.template_id, at) == rules
 
 
 def calculate_fast(
@@ -306,11 +324,11 @@ def calculate_fast(
         return None
     number = str(receipt.identification.card_number)  # type: ignore[union-attr]
     at = receipt.sold_at or now
-    rules = rules_at(session, ctx.caller.tenant_id, ctx.caller.store_id, at)
+    rules = receipt_rules(session, ctx, None, at)
     card, _ = _read(conn, ctx, number, rules.levels, local_date(ctx, at), now, claim=None)
-    if card is None:
+    if card is None or not _card_rules(session, ctx, card, rules, at):
         return None
-    result = _compute(card, receipt, rules, now)
+    result = _compute(card, receipt, rules, at, now)
     calculation = Calculation(result, str(uuid.uuid4()), number, card.level, rules)
     stored = soft_result(ctx, receipt, calculation, now)
     conn.execute(_SOFT, {**stored, "result": json.dumps(stored["result"])})
@@ -328,13 +346,13 @@ def commit_fast(
     number = str(receipt.identification.card_number)  # type: ignore[union-attr]
     values = sale_claim(session, ctx, receipt, now)
     at: datetime = values["sold_at"]
-    rules = rules_at(session, ctx.caller.tenant_id, ctx.caller.store_id, at)
+    rules = receipt_rules(session, ctx, None, at)
     card, twin = _read(conn, ctx, number, rules.levels, values["local_date"], now, claim=values)
     if twin:
         return stored_twin(session, ctx, values)
-    if card is None:
+    if card is None or not _card_rules(session, ctx, card, rules, at):
         return None
-    result = _compute(card, receipt, rules, now)
+    result = _compute(card, receipt, rules, at, now)
     check_payable(ctx, receipt, result)
     return _write(conn, session, ctx, receipt, card, values, result, rules, now)
 

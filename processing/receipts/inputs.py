@@ -64,6 +64,7 @@ class LineInput:
     group_ids: tuple[str, ...] = ()
     seller: str | None = None
     final_amount: Decimal | None = None  # as printed (commit): compared with ours
+    pos_discount: Decimal = ZERO  # taken off by the POS itself: amount = qty × price − this
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,20 @@ class ReceiptInput:
         The text hashed is that of ``dataclasses.asdict`` (stored hashes stay valid), built
         without its deep copies: this runs on every commit."""
         data = dict(vars(self))
-        data["lines"] = tuple(dict(vars(line)) for line in self.lines)
+        data["lines"] = tuple(_hashed_line(line) for line in self.lines)
         if self.identification is not None:
             data["identification"] = dict(vars(self.identification))
         data.pop("calculation_id")
         return digest(repr(sorted(data.items())))
+
+
+def _hashed_line(line: LineInput) -> dict[str, object]:
+    """A line's fields; a zero POS discount is left out, so hashes stored before the field
+    existed still match their retries."""
+    fields = dict(vars(line))
+    if not line.pos_discount:
+        del fields["pos_discount"]
+    return fields
 
 
 @dataclass(frozen=True)

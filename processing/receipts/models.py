@@ -33,7 +33,8 @@ class Receipt(Base):
     __tablename__ = "receipts"
     __table_args__ = (
         UniqueConstraint("tenant_id", "identity_key"),
-        UniqueConstraint("tenant_id", "client_txn_id"),
+        # A POS numbers its own transactions: unique per POS, not across the chain.
+        UniqueConstraint("pos_id", "client_txn_id"),
         Index("ix_receipts_account_id_sold_at", "account_id", "sold_at"),
         Index("ix_receipts_pos_id_sold_at", "pos_id", "sold_at"),
     )

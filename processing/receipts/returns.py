@@ -29,6 +29,7 @@ from processing.receipts.models import Receipt, ReceiptLine
 from processing.receipts.service import (
     Committed,
     ReceiptNotFound,
+    check_sold_at,
     claim_identity,
     claim_values,
     find_receipt,
@@ -106,6 +107,7 @@ def _bad_line(position: int, field: str, message: str) -> InvalidInput:
 def return_receipt(
     session: Session, ctx: PosContext, request: ReturnInput, *, now: datetime
 ) -> Committed:
+    check_sold_at(ctx, request.sold_at, now)
     claimed = claim_identity(
         session, ctx,
         claim_values(

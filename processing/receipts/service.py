@@ -45,7 +45,14 @@ from processing.engine.model import (
 from processing.engine.model import (
     ReceiptLine as EngineLine,
 )
-from processing.errors import Conflict, ConnectorError, InvalidInput, NotFound, Refused
+from processing.errors import (
+    Conflict,
+    ConnectorError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Refused,
+)
 from processing.ledger.service import (
     NotEnoughBonus,
     PostingKind,
@@ -57,8 +64,8 @@ from processing.ledger.service import (
 )
 from processing.levels.compute import LevelDecision
 from processing.levels.service import account_level, record_purchase
-from processing.money import money_text
-from processing.programs.service import ActiveRules, rules_at
+from processing.money import money_text, round_money
+from processing.programs.service import ActiveRules, rules_at, within_tariff
 from processing.receipts.inputs import (
     AnsweredLine,
     AnsweredReceipt,
@@ -101,6 +108,32 @@ class BonusPaymentCapExceeded(Refused):
     message = "Оплата бонусами больше, чем разрешает программа для этого чека."
 
 
+class BonusNotInTariff(Forbidden):
+    code = "BONUS_NOT_IN_TARIFF"
+    message = (
+        "Бонусная программа не входит в тариф: оплата бонусами недоступна. Проведите чек без "
+        "оплаты бонусами."
+    )
+
+
+class SoldAtInFuture(InvalidInput):
+    code = "SOLD_AT_IN_FUTURE"
+    message = "Время чека впереди часов сервера: проверьте дату и время на кассе."
+
+
+class SoldAtTooOld(InvalidInput):
+    code = "SOLD_AT_TOO_OLD"
+    message = "Чек старше срока приёма офлайн-чеков: такой чек не обрабатывается."
+
+
+class LineSumMismatch(InvalidInput):
+    code = "LINE_SUM_MISMATCH"
+    message = (
+        "Сумма строки не равна количеству × цене (с учётом скидки кассы): проверьте строки "
+        "чека, указанные в details."
+    )
+
+
 class NotSupported(Refused):
     code = "NOT_SUPPORTED"
     message = "Не поддерживается."
@@ -138,12 +171,21 @@ def identity_key(ctx: PosContext, shift: str, number: str, sold_at: datetime | N
 
 
 def resolve_card(
-    session: Session, ctx: PosContext, ident: Identification | None, now: datetime
+    session: Session,
+    ctx: PosContext,
+    ident: Identification | None,
+    now: datetime,
+    *,
+    create: bool = False,
 ) -> ResolvedCard | None:
+    """The card a request names. By phone: the customer's virtual card, made only when
+    ``create`` (a commit); reads see an unsaved stand-in until then."""
     if ident is None or (ident.card_number is None and ident.phone is None):
         return None
     if ident.card_number is None and ident.phone is not None:
-        card = card_for_phone(session, ctx.tenant, ident.phone, author="pos", now=now)
+        card = card_for_phone(
+            session, ctx.tenant, ident.phone, author="pos", now=now, create=create
+        )
         return ResolvedCard(card, by_phone=True)
     return ResolvedCard(
         find_card(session, ctx.caller.tenant_id, str(ident.card_number)), by_phone=False
@@ -198,6 +240,74 @@ def _facts(
     return facts, Balances(active=current.active, pending=current.pending, total=current.total)
 
 
+def receipt_rules(
+    session: Session, ctx: PosContext, template_id: int | None, at: datetime
+) -> ActiveRules:
+    """The rules for a receipt of a card of series ``template_id`` at ``at``: the series'
+    programs or the tenant's, and only what the tenant's tariff includes."""
+    rules = rules_at(session, ctx.caller.tenant_id, ctx.caller.store_id, at, template_id)
+    return within_tariff(rules, ctx.caller.features)
+
+
+def expired_at_birth(rules: ActiveRules, at: datetime, now: datetime) -> str | None:
+    """Bonus accrued for a receipt of ``at`` that would already have expired by ``now`` is not
+    accrued at all (the reason, for the cashier)."""
+    if rules.bonus is None:
+        return None
+    expires_at = rules.bonus.lot_dates(at)[1]
+    if expires_at is None or expires_at > now:
+        return None
+    return (
+        f"Бонусы за этот чек не начисляются: их срок жизни ({rules.bonus.lifetime_days} дн.) "
+        "истёк раньше, чем чек был передан."
+    )
+
+
+def check_sold_at(ctx: PosContext, sold_at: datetime | None, now: datetime) -> None:
+    """A receipt's time may run ahead of the server's clock by the tenant's tolerance, and be
+    at most the offline window old."""
+    if sold_at is None:
+        return
+    ahead = timedelta(minutes=ctx.caller.sold_at_ahead_minutes)
+    if sold_at > now + ahead:
+        raise SoldAtInFuture(
+            details={"sold_at": sold_at.isoformat(), "server_time": now.isoformat(),
+                     "tolerance_minutes": ctx.caller.sold_at_ahead_minutes},
+        )  # fmt: skip
+    if sold_at < now - timedelta(days=ctx.caller.offline_window_days):
+        raise SoldAtTooOld(
+            f"Чек старше {ctx.caller.offline_window_days} дн.: такой чек не обрабатывается.",
+            details={"sold_at": sold_at.isoformat(),
+                     "offline_window_days": ctx.caller.offline_window_days},
+        )  # fmt: skip
+
+
+def check_line_sums(ctx: PosContext, receipt: ReceiptInput) -> None:
+    """Each line's sum is round(qty × price) less the POS's own discount, within the tenant's
+    tolerance per line (weighed goods round half-up to the kopeck)."""
+    tolerance = ctx.caller.line_sum_tolerance
+    wrong = {}
+    for position, line in enumerate(receipt.lines):
+        expected = round_money(line.quantity * line.price) - line.pos_discount
+        if abs(line.amount - expected) > tolerance:
+            wrong[str(position)] = {
+                "sum": [f"Строка {line.number}: сумма {money_text(line.amount)}, а "
+                        f"{line.quantity} × {money_text(line.price)}"
+                        + (f" − {money_text(line.pos_discount)}" if line.pos_discount else "")
+                        + f" = {money_text(expected)}."]
+            }  # fmt: skip
+    if wrong:
+        raise LineSumMismatch(details={"fields": {"json": {"lines": wrong}}})
+
+
+def check_receipt(ctx: PosContext, receipt: ReceiptInput, now: datetime) -> None:
+    """What a receipt must satisfy before anything is calculated or stored."""
+    check_sold_at(ctx, receipt.sold_at, now)
+    check_line_sums(ctx, receipt)
+    if receipt.requested_bonus > ZERO and "bonus" not in ctx.caller.features:
+        raise BonusNotInTariff()
+
+
 def _mask_name(customer: Customer | None) -> str | None:
     if customer is None or not customer.first_name:
         return None
@@ -217,12 +327,16 @@ def identify(
     if resolved is None:
         raise InvalidInput("Укажите номер карты или телефон.")
     card = resolved.card
-    rules = rules_at(session, ctx.caller.tenant_id, ctx.caller.store_id, now)
+    rules = receipt_rules(session, ctx, card.template_id, now)
     level = _level(session, ctx, card, rules, now)
     facts, balances = _facts(session, ctx, resolved, level, now)
+    if "bonus" not in ctx.caller.features:
+        balances = Balances()  # no bonus server in the tariff: nothing to show or pay
     customer = _customer(session, card)
     refusal = write_off_refusal(Rules(levels=rules.levels, bonus=rules.bonus), facts)
-    if refusal is None and balances.active <= ZERO:
+    if "bonus" not in ctx.caller.features:
+        refusal = BonusNotInTariff.message
+    elif refusal is None and balances.active <= ZERO:
         refusal = "Нет активных бонусов."
     soon = ZERO
     if card.account_id is not None:
@@ -273,7 +387,7 @@ def _compute(
     at: datetime,
     now: datetime,
 ) -> tuple[Result, LevelDecision | None, ActiveRules]:
-    rules = rules_at(session, ctx.caller.tenant_id, ctx.caller.store_id, at)
+    rules = receipt_rules(session, ctx, resolved.card.template_id if resolved else None, at)
     engine_rules = Rules(levels=rules.levels, bonus=rules.bonus)
     if resolved is None:
         facts, balances, level = (
@@ -284,6 +398,7 @@ def _compute(
     else:
         level = _level(session, ctx, resolved.card, rules, at)
         facts, balances = _facts(session, ctx, resolved, level, now)
+        facts = replace(facts, accrual_refusal=expired_at_birth(rules, at, now))
     return calculate(engine_receipt(receipt), engine_rules, balances, facts), level, rules
 
 
@@ -294,6 +409,7 @@ def calculate_receipt(
     # fast.py builds on this module's helpers; imported here to keep the import acyclic.
     from processing.receipts.fast import calculate_fast
 
+    check_receipt(ctx, receipt, now)
     fast = calculate_fast(session, ctx, receipt, now=now)
     if fast is not None:
         return fast
@@ -335,8 +451,11 @@ def _existing(
     tenant = Receipt.tenant_id == ctx.caller.tenant_id
     found = session.scalar(select(Receipt).where(tenant, Receipt.identity_key == key))
     if found is None and client_txn_id:
+        # A POS numbers its own transactions: the id is unique per POS.
         found = session.scalar(
-            select(Receipt).where(tenant, Receipt.client_txn_id == client_txn_id)
+            select(Receipt).where(
+                Receipt.pos_id == ctx.caller.pos_id, Receipt.client_txn_id == client_txn_id
+            )
         )
     return found
 
@@ -468,6 +587,7 @@ def commit_receipt(
 ) -> Committed:
     """The fiscal commit. Offline receipts (``offline``) only accrue: a bonus payment in them
     is refused, never written off."""
+    check_receipt(ctx, replace(receipt, requested_bonus=ZERO) if offline else receipt, now)
     if not offline:
         # fast.py builds on this module's helpers; imported here to keep the import acyclic.
         from processing.receipts.fast import commit_fast
@@ -492,7 +612,7 @@ def commit_claimed(
 ) -> Committed:
     """The general commit of a claimed receipt (any card state, soft results, offline)."""
     at = row.sold_at
-    resolved = resolve_card(session, ctx, receipt.identification, now)
+    resolved = resolve_card(session, ctx, receipt.identification, now, create=True)
     notes: list[str] = []
     account_id = None
     if resolved is not None:
@@ -508,7 +628,7 @@ def commit_claimed(
     stored = _stored_result(session, ctx, receipt)
     if stored is not None:
         result, level_code = stored
-        rules = rules_at(session, ctx.caller.tenant_id, ctx.caller.store_id, at)
+        rules = receipt_rules(session, ctx, resolved.card.template_id if resolved else None, at)
     else:
         result, level, rules = _compute(session, ctx, receipt, resolved, at, now)
         level_code = level.level.code if level and level.level else None
@@ -633,6 +753,7 @@ def register_visit(
     now: datetime,
 ) -> Committed:
     """A visit without lines (visit-counting programs); idempotent like a receipt."""
+    check_sold_at(ctx, sold_at, now)
     body = digest(repr((ident, cashier_code, shift, number, sold_at, client_txn_id)))
     claimed = claim_identity(
         session, ctx,
@@ -644,7 +765,7 @@ def register_visit(
     )  # fmt: skip
     if isinstance(claimed, Committed):
         return claimed
-    resolved = resolve_card(session, ctx, ident, now)
+    resolved = resolve_card(session, ctx, ident, now, create=True)
     if resolved is not None:
         activate_on_first_use(session, resolved.card, now=now)
         require_active(resolved.card, now)

@@ -36,6 +36,10 @@ class PosCaller:
     questionnaire_required: tuple[str, ...]
     questionnaire_policy: str
     sums_tolerance: Decimal
+    line_sum_tolerance: Decimal
+    sold_at_ahead_minutes: int
+    offline_window_days: int
+    features: frozenset[str]
 
     @classmethod
     def of(cls, tenant: Tenant, store: Store, pos: Pos) -> PosCaller:
@@ -45,6 +49,10 @@ class PosCaller:
             questionnaire_required=tuple(tenant.questionnaire_required),
             questionnaire_policy=tenant.questionnaire_policy,
             sums_tolerance=tenant.sums_tolerance,
+            line_sum_tolerance=tenant.line_sum_tolerance,
+            sold_at_ahead_minutes=tenant.sold_at_ahead_minutes,
+            offline_window_days=tenant.offline_window_days,
+            features=frozenset(tenant.features),
         )  # fmt: skip
 
 
@@ -72,7 +80,7 @@ def caller_by_token(
     cached = callers_cache.get(key)
     if cached is not None:
         return cached, None
-    rows = _rows(session, Pos.token_hash == key)
+    rows = _rows(session, Pos.token_hash == key, Pos.revoked_at.is_(None))
     if rows is None:
         return None
     caller = PosCaller.of(*rows)

@@ -42,8 +42,16 @@ class Tenant(Base):
     questionnaire_required: Mapped[list[str]] = mapped_column(
         JSON, default=list, server_default="[]"
     )
+    # Add-ons bought on top of the base tariff (e.g. "informer"), and their monthly quotas.
+    addons: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    quotas: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default="{}")
     # Processing policies (see docs/pos-api.md).
     sums_tolerance: Mapped[Decimal] = mapped_column(Money(), server_default="1")
+    # A line's sum may differ from round(qty × price) − its POS discount by this much.
+    line_sum_tolerance: Mapped[Decimal] = mapped_column(Money(), server_default="1")
+    # How far ahead of the server's clock a receipt's time may be, and how old it may be.
+    sold_at_ahead_minutes: Mapped[int] = mapped_column(Integer, server_default="10")
+    offline_window_days: Mapped[int] = mapped_column(Integer, server_default="30")
     return_policy: Mapped[str] = mapped_column(String(16), server_default="cap_at_zero")
     rollback_window_hours: Mapped[int] = mapped_column(Integer, server_default="24")
     phone_write_off: Mapped[bool] = mapped_column(Boolean, server_default=false())
@@ -129,6 +137,7 @@ class Pos(Base):
     code: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # its token stops working
 
     store: Mapped[Store] = relationship(back_populates="terminals")
 
@@ -155,3 +164,19 @@ class AdminToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+
+
+class TariffPreset(Base):
+    """A tariff as sold (data, seeded by a migration): a base tariff or an add-on. A tenant gets
+    a copy of its limits and features, which can then be edited for that tenant alone."""
+
+    __tablename__ = "tariff_presets"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(8))  # "base" or "addon"
+    max_stores: Mapped[int | None] = mapped_column(Integer)
+    max_pos: Mapped[int | None] = mapped_column(Integer)
+    max_customers: Mapped[int | None] = mapped_column(Integer)
+    features: Mapped[list[str]] = mapped_column(JSON, default=list)
+    quotas: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)

@@ -23,9 +23,10 @@ from processing.tenants.models import (
     Pos,
     Store,
     StoreGroup,
+    TariffPreset,
     Tenant,
 )
-from processing.tenants.tariffs import DEFAULT_TARIFF, FEATURES, TARIFFS
+from processing.tenants.tariffs import DEFAULT_TARIFF, FEATURES
 
 _CODE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 QUESTIONNAIRE_POLICIES = ("nothing", "accrual_only", "full")
@@ -136,16 +137,30 @@ def get_store(session: Session, tenant: Tenant, code: str) -> Store:
     return store
 
 
+class TariffNotFound(NotFound):
+    code = "TARIFF_NOT_FOUND"
+    message = "Тариф или дополнение не найдены."
+
+
+def _preset(session: Session, code: str, kind: str) -> TariffPreset:
+    preset = session.get(TariffPreset, code)
+    if preset is None or preset.kind != kind:
+        known = session.scalars(
+            select(TariffPreset.code).where(TariffPreset.kind == kind).order_by(TariffPreset.code)
+        ).all()
+        what = "тариф" if kind == "base" else "дополнение"
+        raise TariffNotFound(
+            f"Неизвестный {what} «{code}». Доступны: {', '.join(known)}.",
+            details={"field": "tariff" if kind == "base" else "addon"},
+        )
+    return preset
+
+
 def add_tenant(session: Session, code: str, name: str, tariff: str = DEFAULT_TARIFF) -> Tenant:
     code = check_code("code", code)
-    if tariff not in TARIFFS:
-        raise InvalidInput(
-            f"Неизвестный тариф «{tariff}». Доступны: {', '.join(TARIFFS)}.",
-            details={"field": "tariff"},
-        )
+    preset = _preset(session, tariff, "base")
     if session.scalar(select(Tenant.id).where(Tenant.code == code)) is not None:
         raise TenantExists(details={"tenant": code})
-    preset = TARIFFS[tariff]
     tenant = Tenant(
         code=code,
         name=name.strip() or code,
@@ -153,13 +168,45 @@ def add_tenant(session: Session, code: str, name: str, tariff: str = DEFAULT_TAR
         max_stores=preset.max_stores,
         max_pos=preset.max_pos,
         max_customers=preset.max_customers,
-        features=list(preset.features),
+        features=sorted(preset.features),
+        addons=[],
+        quotas=dict(preset.quotas),
         questionnaire_policy="full",
         questionnaire_required=[],
     )
     session.add(tenant)
     session.flush()
     return tenant
+
+
+def change_tariff(session: Session, tenant: Tenant, tariff: str) -> None:
+    """Move the tenant to another base tariff: its preset's limits and features, plus those of
+    the tenant's add-ons (a platform operation; per-tenant edits of limits are overwritten)."""
+    preset = _preset(session, tariff, "base")
+    tenant.tariff = preset.code
+    tenant.max_stores, tenant.max_pos = preset.max_stores, preset.max_pos
+    tenant.max_customers = preset.max_customers
+    _apply_presets(session, tenant, preset, tenant.addons)
+
+
+def set_addon(session: Session, tenant: Tenant, addon: str, *, enabled: bool) -> None:
+    """Buy or cancel an add-on (Информер): its features and monthly quotas."""
+    _preset(session, addon, "addon")
+    addons = sorted(set(tenant.addons) | {addon} if enabled else set(tenant.addons) - {addon})
+    _apply_presets(session, tenant, _preset(session, tenant.tariff, "base"), addons)
+
+
+def _apply_presets(session: Session, tenant: Tenant, base: TariffPreset, addons: list[str]) -> None:
+    features = set(base.features)
+    quotas = dict(base.quotas)
+    for code in addons:
+        addon = _preset(session, code, "addon")
+        features |= set(addon.features)
+        quotas.update(addon.quotas)
+    tenant.addons = list(addons)
+    tenant.features = sorted(features)
+    tenant.quotas = quotas
+    session.flush()
 
 
 def set_questionnaire_rules(
@@ -330,14 +377,6 @@ def add_admin_token(session: Session, tenant: Tenant, name: str) -> IssuedAdminT
     session.add(token)
     session.flush()
     return IssuedAdminToken(token, secret)
-
-
-def tenant_by_admin_token(session: Session, secret: str) -> Tenant | None:
-    return session.scalar(
-        select(Tenant)
-        .join(AdminToken, AdminToken.tenant_id == Tenant.id)
-        .where(AdminToken.token_hash == hash_token(secret))
-    )
 
 
 # Every receipt names its cashier: keep (tenant, code) → (id, name) per process. Cashiers are

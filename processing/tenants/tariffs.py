@@ -1,36 +1,24 @@
-"""SaaS tariffs: the limits and features a tenant starts with (editable per tenant afterwards)."""
+"""SaaS tariffs: the features a tenant may have. The presets themselves (Стартовый, Сетевой and
+the Информер add-on, with their limits) are data in ``tariff_presets``, seeded by a migration; a
+tenant gets a copy of its preset's limits and features, editable for that tenant alone."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 FEATURES = (
-    "bonus",  # bonus accrual and payment
-    "levels",  # discount levels by cumulative purchases
+    "bonus",  # the bonus server: accrual and payment with bonus
+    "levels",  # discounts: levels by cumulative purchases, fixed-discount cards
     "promotions",
     "coupons",
-    "certificates",
+    "gifts",  # gift stock accounting
+    "certificates",  # gift certificates
     "discount_server",  # the 1C:Retail discount-server SOAP drop-in
-    "messaging",  # customer notifications
+    # The Информер add-on: SMS (a monthly quota), e-mail, templates, schedule, delivery control.
+    "sms",
+    "email",
+    "message_templates",
+    "message_schedule",
+    "delivery_control",
 )
-
-
-@dataclass(frozen=True)
-class Tariff:
-    code: str
-    title: str
-    max_stores: int | None  # None: unlimited
-    max_pos: int | None
-    max_customers: int | None
-    features: tuple[str, ...]
-
-
-TARIFFS: dict[str, Tariff] = {
-    tariff.code: tariff
-    for tariff in (
-        Tariff("start", "Стартовый", 3, 6, 5_000, ("bonus", "levels", "discount_server")),
-        Tariff("network", "Сетевой", None, None, None, FEATURES),
-        Tariff("informer", "Информер", 1, 2, 10_000, ("bonus", "messaging")),
-    )
-}
 DEFAULT_TARIFF = "network"
+TARIFFS = ("start", "network")  # the base tariffs seeded by the migration
+ADDONS = ("informer",)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from decimal import Decimal
 from itertools import product
@@ -19,6 +20,7 @@ from processing.cards.service import (
     card_history,
     change_status,
     customer_account,
+    existing_virtual_card,
     find_card,
     generate_cards,
     issue_card,
@@ -229,12 +231,33 @@ def test_family_cards_share_one_account(session: Session) -> None:
 def test_virtual_card_per_customer_usable_by_phone(session: Session) -> None:
     tenant = factories.tenant(session)
     customer = factories.customer(session, tenant)
-    card = card_for_phone(session, tenant, "8 916 123-45-67", author="pos", now=T0)
+    # A read never writes: an unsaved stand-in with the customer's (here: no) account.
+    seen = card_for_phone(session, tenant, "8 916 123-45-67", author="pos", now=T0, create=False)
+    assert (seen.id, seen.number, seen.customer_id) == (None, "", customer.id)
+    assert seen not in session and existing_virtual_card(session, customer) is None
+    card = card_for_phone(session, tenant, "8 916 123-45-67", author="pos", now=T0, create=True)
     assert card.customer_id == customer.id
     assert card.is_virtual and card.status == CardStatus.ACTIVE
     assert has_valid_check_digit(card.number, "luhn") and card.number.startswith("99")
     assert virtual_card(session, customer, author="pos", now=T0) is card
     assert card.account_id == customer_account(session, customer).id  # type: ignore[union-attr]
+    again = card_for_phone(session, tenant, "+79161234567", author="pos", now=T0, create=False)
+    assert again is card
     with pytest.raises(ConnectorError) as error:
-        card_for_phone(session, tenant, "+79990000000", author="pos", now=T0)
+        card_for_phone(session, tenant, "+79990000000", author="pos", now=T0, create=False)
     assert error.value.code == "CARD_NOT_FOUND"
+
+
+def test_virtual_card_numbers_are_random_not_sequential(session: Session) -> None:
+    tenant = factories.tenant(session)
+    numbers = [
+        virtual_card(
+            session, factories.customer(session, tenant, phone=f"+7916000{i:04d}"),
+            author="t", now=T0,
+        ).number
+        for i in range(8)
+    ]  # fmt: skip
+    serials = sorted(int(number[2:12]) for number in numbers)
+    assert len(set(numbers)) == 8
+    assert all(has_valid_check_digit(number, "luhn") for number in numbers)
+    assert any(b - a > 1000 for a, b in itertools.pairwise(serials))  # not a counter

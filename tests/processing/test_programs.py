@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from processing.errors import ConnectorError
-from processing.programs.rules import parse_bonus_rules, parse_level_rules
+from processing.programs.rules import InvalidProgramRules, parse_bonus_rules, parse_level_rules
 from processing.programs.service import add_program, add_version, rules_at
 from processing.tenants.service import add_store_group
 from tests import factories
@@ -109,6 +109,23 @@ def test_version_rules_are_validated_when_added(session: Session) -> None:
 
 def test_bonus_lot_dates_follow_activation_delay_and_lifetime() -> None:
     rules = parse_bonus_rules(BONUS_RULES)
-    assert rules.lot_dates(T0) == (T0 + 14 * DAY, T0 + 379 * DAY)
+    # The lifetime runs from the accrual (the receipt's time) by default ...
+    assert rules.lot_dates(T0) == (T0 + 14 * DAY, T0 + 365 * DAY)
+    # ... or from the activation, when the program says so.
+    from_activation = parse_bonus_rules({**BONUS_RULES, "lifetime_from": "activation"})
+    assert from_activation.lot_dates(T0) == (T0 + 14 * DAY, T0 + 379 * DAY)
     forever = parse_bonus_rules({**BONUS_RULES, "lifetime_days": None, "activation_delay_days": 0})
     assert forever.lot_dates(T0) == (T0, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"lifetime_from": "purchase"}, "rules.lifetime_from"),
+     ({"activation_delay_days": 365}, "rules.activation_delay_days"),
+     ({"lifetime_days": 10**30}, "rules.lifetime_days"),
+     ({"accrual_percent": "1e40"}, "rules.accrual_percent")],
+)  # fmt: skip
+def test_bonus_rules_that_cannot_work_are_refused(change: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidProgramRules) as refused:
+        parse_bonus_rules({**BONUS_RULES, **change})
+    assert refused.value.details == {"field": field}

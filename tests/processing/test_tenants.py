@@ -4,12 +4,15 @@ import pytest
 from sqlalchemy.orm import Session
 
 from processing.errors import ConnectorError
+from processing.tenants.models import TariffPreset
 from processing.tenants.service import (
     add_legal_entity,
     add_pos,
     add_store,
     add_store_group,
+    change_tariff,
     ensure_cashier,
+    set_addon,
     set_features,
 )
 from tests import factories
@@ -20,17 +23,47 @@ def _refused(error: pytest.ExceptionInfo[ConnectorError], code: str) -> None:
 
 
 def test_new_tenant_takes_the_tariff_limits(session: Session) -> None:
+    # As discont.info sells them: Стартовый has gifts, certificates and the discount server for
+    # up to 5 stores, no bonus server; Сетевой adds the bonus server, up to 20 stores.
     start = factories.tenant(session, "small", "start")
-    assert (start.max_stores, start.max_pos, start.max_customers) == (3, 6, 5000)
-    assert "discount_server" in start.features
+    assert start.max_stores == 5
+    assert {"gifts", "certificates", "discount_server"} <= set(start.features)
+    assert "bonus" not in start.features
     network = factories.tenant(session, "big", "network")
-    assert network.max_stores is None
+    assert network.max_stores == 20
+    assert {"bonus", "gifts", "certificates", "discount_server"} <= set(network.features)
+
+
+def test_presets_are_data_and_a_tenant_copy_is_its_own(session: Session) -> None:
+    preset = session.get_one(TariffPreset, "start")
+    preset.max_stores = 7  # the platform edits the preset: new tenants get the new value
+    session.flush()
+    small = factories.tenant(session, "small", "start")
+    assert small.max_stores == 7
+    small.max_stores = 9  # an edit for this tenant alone
+    session.flush()
+    assert session.get_one(TariffPreset, "start").max_stores == 7
+
+
+def test_informer_is_an_add_on_with_its_quota(session: Session) -> None:
+    with pytest.raises(ConnectorError) as error:
+        factories.tenant(session, "x", "informer")
+    _refused(error, "TARIFF_NOT_FOUND")
+    small = factories.tenant(session, "small", "start")
+    set_addon(session, small, "informer", enabled=True)
+    assert small.addons == ["informer"] and small.quotas == {"sms_per_month": 500}
+    assert {"sms", "email", "message_templates", "message_schedule", "delivery_control",
+            "discount_server"} <= set(small.features)  # fmt: skip
+    change_tariff(session, small, "network")
+    assert "bonus" in small.features and "sms" in small.features
+    set_addon(session, small, "informer", enabled=False)
+    assert "sms" not in small.features and small.quotas == {} and "bonus" in small.features
 
 
 def test_unknown_tariff_is_refused(session: Session) -> None:
     with pytest.raises(ConnectorError) as error:
         factories.tenant(session, "x", "platinum")
-    _refused(error, "VALIDATION_ERROR")
+    _refused(error, "TARIFF_NOT_FOUND")
 
 
 def test_store_limit_refuses_the_next_store(session: Session) -> None:

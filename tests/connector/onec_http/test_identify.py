@@ -4,12 +4,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from processing.cards.models import Card
 from processing.ledger.service import PostingKind, credit
 from processing.programs.service import add_version, get_program
 from processing.tenants.models import Tenant
-from tests.connector.onec_http.world import World
+from tests.connector.onec_http.world import World, receipt
 
 
 def _identify(client: FlaskClient, world: World, **body: object) -> tuple[int, dict[str, object]]:
@@ -43,14 +45,23 @@ def test_identify_by_track_nfc_and_spaced_number(client: FlaskClient, world: Wor
 
 
 def test_identify_by_phone_uses_virtual_card_without_write_off(
-    client: FlaskClient, world: World
+    client: FlaskClient, world: World, session: Session
 ) -> None:
+    cards_before = session.scalar(select(func.count()).select_from(Card))
     status, body = _identify(client, world, phone="8 (916) 123-45-67")
     assert status == 200
-    assert str(body["card_number"]).startswith("99")
+    # A read creates nothing: the virtual card is made by the first committed receipt.
+    assert body["card_number"] is None and body["customer_name"] == "Иван П."
+    assert session.scalar(select(func.count()).select_from(Card)) == cards_before
     assert body["balance"]["active"] == 1000.0  # type: ignore[index]
     assert body["write_off_allowed"] is False
     assert "телефону" in str(body["write_off_refusal"])
+    committed = client.post(
+        "/api/v1/receipts/commit", json=receipt("p-1", phone="+79161234567"), headers=world.auth
+    )
+    assert committed.status_code == 200, committed.get_json()
+    status, body = _identify(client, world, phone="+7 916 123 45 67")
+    assert str(body["card_number"]).startswith("99")
 
 
 def test_expiring_bonus_within_days(client: FlaskClient, world: World, session: Session) -> None:
