@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 
 from mappings.pos import OfflineReceiptSchema, offline_receipts, offline_result
+from processing.cards.service import finish_expired
 from processing.db import lock_rows
 from processing.ledger.service import expire_due
 from processing.receipts.inputs import PosContext
@@ -51,6 +52,25 @@ def expire_bonuses(run_key: str, now: datetime | None = None) -> int:
     with job_session() as session:
         claim_job(session, run_key)
     return touched
+
+
+def finish_expired_cards(run_key: str, now: datetime | None = None) -> int:
+    """Record Завершена for every card past its validity date, a batch per transaction; returns
+    how many. Idempotent in itself (a finished card is not selected again)."""
+    now = now or datetime.now(UTC)
+    with job_session() as session:
+        if session.scalar(select(JobRun.key).where(JobRun.key == run_key)) is not None:
+            return 0
+    finished = 0
+    while True:
+        with job_session() as session:
+            done = finish_expired(session, now)
+        finished += done
+        if done == 0:
+            break
+    with job_session() as session:
+        claim_job(session, run_key)
+    return finished
 
 
 def process_offline_batch(batch_id: str) -> None:

@@ -17,7 +17,7 @@ from connector.onec_http.auth import check_named_pos, pos_context
 from connector.onec_http.customers import record_pos_access
 from mappings import pos as wire
 from mappings.fields import Schema
-from processing.cards.service import STATUS_TITLES, CardStatus
+from processing.cards.service import STATUS_TITLES, effective_status
 from processing.customers.access import MASKED_NAME_FIELDS, Action
 from processing.errors import InvalidInput, NotFound
 from processing.receipts import returns, service
@@ -78,7 +78,7 @@ class Identify(MethodView):
         if outcome.card.customer_id is not None:
             # The answer shows the customer's (masked) name: a read of personal data.
             record_pos_access(outcome.card.customer_id, Action.READ, MASKED_NAME_FIELDS)
-        status = CardStatus(outcome.card.status)
+        status = effective_status(outcome.card, _now())
         return {
             # null: identified by phone, the virtual card is made by the first receipt
             "card_number": outcome.card.number or None,

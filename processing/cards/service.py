@@ -49,11 +49,13 @@ STATUS_TITLES = {
 TRANSITIONS = frozenset(
     {
         (CardStatus.NEW, CardStatus.ACTIVE),  # activation or issue
+        (CardStatus.NEW, CardStatus.CLOSED),  # a blank card lost, spoiled or withdrawn
         (CardStatus.ACTIVE, CardStatus.BLOCKED),
         (CardStatus.BLOCKED, CardStatus.ACTIVE),
         (CardStatus.ACTIVE, CardStatus.CLOSED),  # lost or replaced
         (CardStatus.BLOCKED, CardStatus.CLOSED),
         (CardStatus.ACTIVE, CardStatus.FINISHED),  # program or validity ended
+        (CardStatus.BLOCKED, CardStatus.FINISHED),
     }
 )
 
@@ -394,8 +396,36 @@ def close(session: Session, card: Card, *, reason: str, author: str, now: dateti
     change_status(session, card, CardStatus.CLOSED, reason=reason, author=author, now=now)
 
 
-def finish(session: Session, card: Card, *, reason: str, author: str, now: datetime) -> None:
-    change_status(session, card, CardStatus.FINISHED, reason=reason, author=author, now=now)
+def effective_status(card: Card, now: datetime) -> CardStatus:
+    """The status a card answers with: past its validity date it is Завершена, even before the
+    daily job records it."""
+    status = CardStatus(card.status)
+    expired = card.valid_until is not None and card.valid_until <= now
+    if expired and status in (CardStatus.ACTIVE, CardStatus.BLOCKED):
+        return CardStatus.FINISHED
+    return status
+
+
+def finish_expired(session: Session, now: datetime, batch: int = 500) -> int:
+    """Record Завершена for up to ``batch`` cards past their validity date; returns how many
+    (0: none left). The account and its bonus stay with the customer."""
+    cards = session.scalars(
+        lock_rows(
+            select(Card)
+            .where(
+                Card.status.in_([CardStatus.ACTIVE, CardStatus.BLOCKED]),
+                Card.valid_until <= now,
+            )
+            .order_by(Card.id)
+            .limit(batch)
+        )
+    ).all()
+    for card in cards:
+        change_status(
+            session, card, CardStatus.FINISHED, reason="истёк срок действия", author="system",
+            now=now,
+        )  # fmt: skip
+    return len(cards)
 
 
 def replace_card(
