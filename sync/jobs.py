@@ -12,7 +12,7 @@ from processing.db import lock_rows
 from processing.ledger.service import expire_due
 from processing.receipts.inputs import PosContext
 from processing.receipts.models import OfflineBatch, SoftCalculation
-from processing.receipts.offline import commit_offline
+from processing.receipts.offline import CHUNK, commit_offline
 from processing.receipts.service import SOFT_RESULT_TTL
 from processing.tenants.models import Pos, Store, Tenant
 from sync.models import JobRun
@@ -74,19 +74,31 @@ def finish_expired_cards(run_key: str, now: datetime | None = None) -> int:
 
 
 def process_offline_batch(batch_id: str) -> None:
-    """Commit a large offline upload received by the API; results are kept on the batch."""
+    """Commit a large offline upload received by the API, a chunk of receipts per transaction
+    with its results, so account locks are short and a retried job resumes where it stopped
+    (and a receipt committed twice replays anyway)."""
     with job_session() as session:
-        batch = session.scalar(lock_rows(select(OfflineBatch).where(OfflineBatch.id == batch_id)))
+        batch = session.get(OfflineBatch, batch_id)
         if batch is None or batch.status == "done":
             return
-        pos = session.get_one(Pos, batch.pos_id)
-        store = session.get_one(Store, pos.store_id)
-        ctx = PosContext.of(session.get_one(Tenant, pos.tenant_id), store, pos)
         items = OfflineReceiptSchema(many=True).load(batch.receipts)
-        outcomes = commit_offline(
-            session, ctx, offline_receipts(items, store.timezone), now=datetime.now(UTC)
-        )
-        batch.results = [offline_result(outcome) for outcome in outcomes]
+        done = len(batch.results)
+        batch.status = "running"
+    for start in range(done, len(items), CHUNK):
+        with job_session() as session:
+            batch = session.scalar(
+                lock_rows(select(OfflineBatch).where(OfflineBatch.id == batch_id))
+            )
+            if batch is None or len(batch.results) != start:
+                return  # another run of this job is ahead
+            pos = session.get_one(Pos, batch.pos_id)
+            store = session.get_one(Store, pos.store_id)
+            ctx = PosContext.of(session.get_one(Tenant, pos.tenant_id), store, pos)
+            prepared = offline_receipts(items[start : start + CHUNK], store.timezone)
+            outcomes = commit_offline(session, ctx, prepared, now=datetime.now(UTC))
+            batch.results = [*batch.results, *(offline_result(o) for o in outcomes)]
+    with job_session() as session:
+        batch = session.get_one(OfflineBatch, batch_id)
         batch.status = "done"
         batch.finished_at = datetime.now(UTC)
 

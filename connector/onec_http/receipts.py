@@ -23,7 +23,12 @@ from processing.errors import InvalidInput, NotFound
 from processing.receipts import returns, service
 from processing.receipts.inputs import PosContext, ReceiptInput
 from processing.receipts.models import OfflineBatch
-from processing.receipts.offline import BATCH_INLINE_LIMIT, commit_offline
+from processing.receipts.offline import (
+    answered_inline,
+    chunks,
+    commit_offline,
+    offline_job_timeout,
+)
 from processing.receipts.service import NotSupported
 from sync.jobs import process_offline_batch
 from sync.queue import enqueue
@@ -220,15 +225,18 @@ class Offline(MethodView):
     @blp.alt_response(202, schema=wire.OfflineBatchOut, description="queued: poll status_url")
     def post(self, data: dict[str, Any]) -> Any:
         """Receipts queued while offline: accrual only, rules valid at each receipt's time,
-        a result per receipt. More than 100 receipts are processed by a job (202)."""
+        a result per receipt. More than 100 receipts or 2,000 lines in all are processed by a
+        job (202)."""
         ctx = pos_context()
         session = db_session()
         items = data["receipts"]
-        if len(items) <= BATCH_INLINE_LIMIT:
-            outcomes = commit_offline(
-                session, ctx, wire.offline_receipts(items, ctx.caller.timezone), now=_now()
-            )
-            results = [wire.offline_result(outcome) for outcome in outcomes]
+        prepared = wire.offline_receipts(items, ctx.caller.timezone)
+        if answered_inline([receipt for receipt, _ in prepared]):
+            results = []
+            for chunk in chunks(prepared):
+                outcomes = commit_offline(session, ctx, chunk, now=_now())
+                session.commit()  # a chunk at a time: no account stays locked for the upload
+                results += [wire.offline_result(outcome) for outcome in outcomes]
             return {"batch_id": None, "status": "done", "status_url": None, "results": results}
         batch = OfflineBatch(
             id=str(uuid.uuid4()), tenant_id=ctx.caller.tenant_id, pos_id=ctx.caller.pos_id,
@@ -236,7 +244,11 @@ class Offline(MethodView):
         )  # fmt: skip
         session.add(batch)
         session.flush()
-        enqueue(session, process_offline_batch, batch.id, job_id=f"offline-{batch.id}")
+        lines = sum(len(receipt.lines) for receipt, _ in prepared)
+        enqueue(
+            session, process_offline_batch, batch.id, job_id=f"offline-{batch.id}",
+            timeout_s=offline_job_timeout(len(prepared), lines),
+        )  # fmt: skip
         status_url = url_for("receipts.OfflineStatus", batch_id=batch.id)
         body = {"batch_id": batch.id, "status": "queued", "status_url": status_url, "results": []}
         return body, 202, {"Location": status_url}

@@ -6,15 +6,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from connector.onec_http import receipts as receipts_face
 from processing.ledger.service import balance
 from processing.programs.service import add_version, get_program
 from processing.receipts.models import Receipt
+from processing.receipts.offline import CHUNK, commit_offline
 from processing.tenants.models import Tenant
-from tests.connector.onec_http.world import BONUS, World, receipt
+from tests.connector.onec_http.world import BONUS, World, receipt, seed_world
 
 D = Decimal
 
@@ -87,3 +91,48 @@ def test_batch_status_of_another_tenant_is_not_found(
     response = client.get("/api/v1/offline-batches/nope", headers=other.auth)
     assert response.status_code == 404
     assert response.get_json()["code"] == "OFFLINE_BATCH_NOT_FOUND"
+
+
+def test_an_upload_with_many_lines_goes_to_a_job(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    lines = [{"line": n, "goods": f"g-{n}", "qty": 1, "price": 10, "sum": 10}
+             for n in range(1, 701)]  # fmt: skip
+    receipts = [
+        receipt(f"l-{i}", card_number=world.card, sold_at=f"2026-05-02T11:0{i}:00", lines=lines)
+        for i in range(3)
+    ]  # three receipts, 2,100 lines in all
+    response = _offline(client, world, receipts)
+    assert response.status_code == 202, response.get_json()
+    status = client.get(response.get_json()["status_url"], headers=world.auth).get_json()
+    assert (
+        status["status"] == "done" and [r["status"] for r in status["results"]] == ["committed"] * 3
+    )
+
+
+@pytest.mark.committed
+def test_an_upload_is_committed_a_chunk_at_a_time(
+    app: Flask, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk is its own transaction: what was committed before is visible to others (and
+    its account locks released) while the rest of the upload is still being worked through."""
+    with Session(engine) as session:
+        world = seed_world(session)
+        session.commit()
+    seen: list[int] = []
+
+    def watching(*args: Any, **kwargs: Any) -> Any:
+        with Session(engine) as other:
+            seen.append(
+                other.scalar(select(func.count()).select_from(Receipt).where(Receipt.offline)) or 0
+            )
+        return commit_offline(*args, **kwargs)
+
+    monkeypatch.setattr(receipts_face, "commit_offline", watching)
+    batch = [receipt(f"c-{i}", card_number=world.card, sold_at=f"2026-05-02T12:{i:02d}:00")
+             for i in range(25)]  # fmt: skip
+    response = app.test_client().post(
+        "/api/v1/receipts/offline", json={"receipts": batch}, headers=world.auth
+    )
+    assert response.status_code == 200, response.get_json()
+    assert seen == [0, CHUNK, 2 * CHUNK]
