@@ -212,3 +212,16 @@ def test_a_return_of_an_unknown_line_is_a_validation_error_with_fields(
     assert error["details"] == {
         "fields": {"json": {"lines": {"1": {"line": ["В исходном чеке нет строки 7."]}}}}
     }
+
+
+def test_a_commit_re_sent_after_its_rollback_says_it_is_rolled_back(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    body = receipt(str(next(NUMBERS)), card_number=world.card, pay_bonus=100)
+    status, sale = _post(client, world, "receipts/commit", body)
+    assert status == 200
+    _post(client, world, f"transactions/{sale['transaction_id']}/rollback", {})
+    status, again = _post(client, world, "receipts/commit", body)
+    assert status == 200
+    assert (again["replay"], again["status"]) == (True, "rolled_back")
+    assert _total(session, world) == D("1000.00")  # the re-sent commit posted nothing
