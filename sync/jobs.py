@@ -101,6 +101,7 @@ def process_offline_batch(batch_id: str) -> None:
         batch = session.get_one(OfflineBatch, batch_id)
         batch.status = "done"
         batch.finished_at = datetime.now(UTC)
+        batch.receipts = []  # the bodies may hold phones (152-FZ): only the results are kept
 
 
 def purge_soft_calculations(run_key: str) -> int:

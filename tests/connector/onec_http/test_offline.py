@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from connector.onec_http import receipts as receipts_face
 from processing.ledger.service import balance
 from processing.programs.service import add_version, get_program
-from processing.receipts.models import Receipt
+from processing.receipts.models import OfflineBatch, Receipt
 from processing.receipts.offline import CHUNK, commit_offline
 from processing.tenants.models import Tenant
 from tests.connector.onec_http.world import BONUS, World, receipt, seed_world
@@ -83,6 +83,8 @@ def test_large_batch_runs_as_a_job_and_reports_status(
     assert {r["status"] for r in status["results"]} == {"committed"}
     count = session.scalar(select(func.count()).select_from(Receipt).where(Receipt.offline))
     assert count == 101
+    stored = session.get_one(OfflineBatch, body["batch_id"])
+    assert stored.receipts == [] and len(stored.results) == 101  # no bodies (phones) kept
 
 
 def test_batch_status_of_another_tenant_is_not_found(
