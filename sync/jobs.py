@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from mappings.pos import OfflineReceiptSchema, offline_receipts, offline_result
 from processing.cards.service import finish_expired
@@ -34,43 +36,37 @@ def purge_job_runs(run_key: str) -> int:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def expire_bonuses(run_key: str, now: datetime | None = None) -> int:
-    """Expire every bonus lot due by ``now``, a batch of accounts per transaction; returns how
-    many accounts were touched. Expiring is idempotent in itself (an expired lot is left at
-    zero), so a crash mid-way is finished by the next run; the run key marks completion."""
-    now = now or datetime.now(UTC)
+def _in_batches(run_key: str, step: Callable[[Session], int]) -> int:
+    """Run ``step`` (work on one batch, return how many items) a transaction at a time until
+    nothing is left; returns the total. For work that is idempotent in itself, so a crash
+    mid-way is finished by the next run; the run key marks completion."""
     with job_session() as session:
         if session.scalar(select(JobRun.key).where(JobRun.key == run_key)) is not None:
             return 0
-    touched = 0
+    total = 0
     while True:
         with job_session() as session:
-            done = expire_due(session, now)
-        touched += done
+            done = step(session)
+        total += done
         if done == 0:
             break
     with job_session() as session:
         claim_job(session, run_key)
-    return touched
+    return total
+
+
+def expire_bonuses(run_key: str, now: datetime | None = None) -> int:
+    """Expire every bonus lot due by ``now``, a batch of accounts per transaction; returns how
+    many accounts were touched (an expired lot is left at zero, so this is idempotent)."""
+    moment = now or datetime.now(UTC)
+    return _in_batches(run_key, lambda session: expire_due(session, moment))
 
 
 def finish_expired_cards(run_key: str, now: datetime | None = None) -> int:
     """Record Завершена for every card past its validity date, a batch per transaction; returns
-    how many. Idempotent in itself (a finished card is not selected again)."""
-    now = now or datetime.now(UTC)
-    with job_session() as session:
-        if session.scalar(select(JobRun.key).where(JobRun.key == run_key)) is not None:
-            return 0
-    finished = 0
-    while True:
-        with job_session() as session:
-            done = finish_expired(session, now)
-        finished += done
-        if done == 0:
-            break
-    with job_session() as session:
-        claim_job(session, run_key)
-    return finished
+    how many (a finished card is not selected again)."""
+    moment = now or datetime.now(UTC)
+    return _in_batches(run_key, lambda session: finish_expired(session, moment))
 
 
 def process_offline_batch(batch_id: str) -> None:
