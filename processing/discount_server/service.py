@@ -66,11 +66,27 @@ class CouponIn:
     valid_until: datetime | None
 
 
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, PBKDF2_ROUNDS)
+SALT_BYTES = 16
+DIGEST_BYTES = 32  # SHA-256
+
+
+def _encode_hash(salt: bytes, digest: bytes) -> str:
     encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
     return f"pbkdf2_sha256${PBKDF2_ROUNDS}${encoded[0]}${encoded[1]}"
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(SALT_BYTES)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, PBKDF2_ROUNDS)
+    return _encode_hash(salt, digest)
+
+
+DUMMY_PASSWORD_HASH = _encode_hash(
+    secrets.token_bytes(SALT_BYTES), secrets.token_bytes(DIGEST_BYTES)
+)
+"""A hash with ``hash_password``'s parameters that no password matches (its digest is random):
+a login for an unknown tenant or user is checked against it, so that a failure costs the same
+PBKDF2 work whether or not the name exists and timing does not reveal valid names."""
 
 
 def password_matches(password: str, stored: str) -> bool:
