@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from processing.cards.models import Card
+from processing.customers.models import Customer
 from processing.ledger.models import Posting
 from processing.ledger.service import balance, correct
-from processing.levels.service import set_override
+from processing.levels.service import record_purchase, set_override
 from processing.programs.rules import parse_level_rules
 from processing.receipts.models import Receipt, SoftCalculation
 from processing.tenants.models import Tenant
@@ -284,3 +285,33 @@ def test_a_cashier_first_seen_in_a_refused_receipt_works_next_time(
     status, body = _post(client, world, "receipts/commit",
                          receipt("n-3", cashier="c-new", card_number=world.card))  # fmt: skip
     assert status == 200, body
+
+
+@pytest.mark.parametrize("policy", ["nothing", "accrual_only"])
+def test_the_questionnaire_policy_withholds_bonus_only_and_says_why(
+    client: FlaskClient, world: World, session: Session, policy: str
+) -> None:
+    tenant = session.get_one(Tenant, world.tenant_id)
+    tenant.questionnaire_policy = policy
+    customer = session.scalars(select(Card).where(Card.number == world.card)).one().customer_id
+    session.get_one(Customer, customer).processing_consent = False  # questionnaire unfilled
+    session.flush()
+    lines = [{"line": 1, "goods": "g", "qty": 1, "price": 1000, "sum": 1000}]
+    # 10,000.00 in the window: silver (5% discount, 5% accrual).
+    record_purchase(session, world.account_id, T0.date(), D("10000.00"), 1)
+    session.flush()
+    body = receipt("q-1", card_number=world.card, lines=lines)
+    status, soft = _post(client, world, "receipts/calculate", body)
+    assert status == 200 and soft["totals"]["discount"] == 50  # the level discount stays
+    status, sale = _post(client, world, "receipts/commit", body)
+    assert status == 200 and sale["totals"]["discount"] == 50
+    if policy == "accrual_only":
+        assert sale["totals"]["accrual"] == D("47.50")
+        return
+    assert soft["totals"]["accrual"] == 0 and sale["totals"]["accrual"] == 0
+    reason = "Бонусы не начисляются: анкета покупателя не заполнена."
+    assert reason in soft["cashier_messages"]
+    for answer in (soft, sale):
+        [withheld] = [e for e in answer["lines"][0]["explanation"]
+                      if e["rule"] == "bonus_accrual_withheld"]  # fmt: skip
+        assert (withheld["amount"], withheld["text"]) == (D("47.50"), reason)
