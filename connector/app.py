@@ -39,6 +39,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     api.register_blueprint(sync_log.blp)
     api.register_blueprint(pd_access_log.blp)
     api.register_blueprint(erasure.blp)
+    from admin import manage_cards, manage_programs, manage_settings, manage_stores
+
+    for management in (manage_settings, manage_stores, manage_programs, manage_cards):
+        api.register_blueprint(management.blp)
 
     from connector.soap import discount_server
 

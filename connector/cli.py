@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import signal
 import subprocess
@@ -11,28 +12,54 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from marshmallow import Schema, ValidationError
 from sqlalchemy.orm import Session
 
+from admin.manage_cards import tenant_templates
+from admin.manage_programs import tenant_programs
 from config import Settings, load_settings
 from connector import migrate
+from connector.jsonio import loads_body
+from mappings import admin as wire
 from processing.cards.numbers import CHECK_DIGITS
 from processing.cards.service import add_template, generate_cards, get_template
+from processing.cards.service import set_template_programs as set_series_programs
 from processing.customers.access import CLI_ACTOR, Channel, read_access_log
 from processing.customers.erasure import erase_customer
 from processing.customers.service import get_customer
 from processing.demo import DEMO_POS_TOKEN, DemoCards, demo_exists, seed_demo
 from processing.discount_server.service import set_credentials
 from processing.errors import ConnectorError
+from processing.programs.service import add_program, add_version, get_program
+from processing.tenants.models import Tenant
 from processing.tenants.service import (
     add_admin_token,
     add_pos,
     add_store,
+    add_store_group,
     add_tenant,
+    change_tariff,
     get_store,
+    get_store_group,
     get_tenant,
+    reissue_pos_token,
+    revoke_pos,
+    set_addon,
+    set_features,
+    tenant_store_groups,
+    tenant_stores,
+)
+from processing.tenants.settings import (
+    Questionnaire,
+    add_extra_field,
+    questionnaire,
+    set_questionnaire,
+    tenant_settings,
+    update_settings,
 )
 from processing.tenants.tariffs import DEFAULT_TARIFF, TARIFFS
 from sync.log import read_entries
@@ -434,6 +461,10 @@ def cards() -> None:
 @click.option("--check-digit", type=click.Choice(CHECK_DIGITS), default="luhn", show_default=True)
 @click.option("--range-start", type=int, default=1, show_default=True)
 @click.option("--range-end", type=int, help="Last serial (default: as many as fit).")
+@click.option(
+    "--validity-days", type=int, help="Valid this long from activation (default: no limit)."
+)
+@click.option("--programs", default="", help="Programs the series carries: code,code.")
 def cards_template_add(
     tenant_code: str,
     code: str,
@@ -444,13 +475,18 @@ def cards_template_add(
     check_digit: str,
     range_start: int,
     range_end: int | None,
+    validity_days: int | None,
+    programs: str,
 ) -> None:
     """Create a card series (number template)."""
     with _transaction(_runtime()) as session:
+        owner = get_tenant(session, tenant_code)
+        carried = [get_program(session, owner, program) for program in _codes(programs)]
         template = add_template(
-            session, get_tenant(session, tenant_code), code=code, name=name,
+            session, owner, code=code, name=name,
             card_type=card_type, prefix=prefix, number_length=number_length,
             check_digit=check_digit, range_start=range_start, range_end=range_end,
+            programs=carried, validity_days=validity_days,
         )  # fmt: skip
         click.echo(f"Card series {template.code} created: serials {template.range_start}-"
                    f"{template.range_end}.")  # fmt: skip
@@ -467,3 +503,364 @@ def cards_generate(tenant_code: str, template_code: str, count: int) -> None:
         issued = generate_cards(session, template, count, author="cli", now=datetime.now(UTC))
         numbers = [card.number for card in issued]
     click.echo("\n".join(numbers))
+
+
+# Management without Python: the same domain functions as /api/v1/admin/..., and tariffs and
+# features, which only the platform changes.
+
+
+def _codes(text: str) -> list[str]:
+    """``a,b, c`` → ``["a", "b", "c"]`` (an empty text: none)."""
+    return [code.strip() for code in text.split(",") if code.strip()]
+
+
+def _load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
+    """Values typed as the management API reads them; a refusal names the fields."""
+    try:
+        loaded: dict[str, Any] = schema.load(data)
+    except ValidationError as error:
+        messages: dict[str, Any] = error.normalized_messages()  # type: ignore[no-untyped-call]
+        named = "; ".join(f"{field}: {problem}" for field, problem in messages.items())
+        raise click.ClickException(f"VALIDATION_ERROR: {named}") from error
+    return loaded
+
+
+def _json_argument(text: str) -> Any:
+    """JSON given inline, or ``@path`` of a file holding it."""
+    try:
+        source = Path(text[1:]).read_text(encoding="utf-8") if text.startswith("@") else text
+    except OSError as error:
+        raise click.ClickException(f"cannot read {text[1:]}: {error.strerror}") from error
+    try:
+        return loads_body(source)
+    except ConnectorError as error:
+        raise click.ClickException(f"{error.code}: {error.text}") from error
+    except ValueError as error:
+        raise click.ClickException(f"MALFORMED_JSON: not JSON: {error}") from error
+
+
+def _echo_tariff(owner: Tenant) -> None:
+    limits = {"stores": owner.max_stores, "pos": owner.max_pos, "customers": owner.max_customers}
+    click.echo(
+        f"Tenant {owner.code}: tariff {owner.tariff}, add-ons: {', '.join(owner.addons) or '-'}"
+    )
+    click.echo(f"Features: {', '.join(owner.features) or '-'}")
+    click.echo(
+        "Limits: " + ", ".join(f"{k} {'unlimited' if v is None else v}" for k, v in limits.items())
+    )
+    if owner.quotas:
+        click.echo("Quotas: " + ", ".join(f"{k} {v}" for k, v in sorted(owner.quotas.items())))
+
+
+@tenant.command("show")
+@click.argument("tenant_code")
+def tenant_show(tenant_code: str) -> None:
+    """Show a tenant's tariff, add-ons, features, limits and quotas."""
+    with _transaction(_runtime()) as session:
+        _echo_tariff(get_tenant(session, tenant_code))
+
+
+@tenant.command("tariff")
+@click.argument("tenant_code")
+@click.argument("tariff_code")
+def tenant_tariff(tenant_code: str, tariff_code: str) -> None:
+    """Move a tenant to another base tariff: its limits and features (with those of the
+    tenant's add-ons) replace the tenant's own."""
+    with _transaction(_runtime()) as session:
+        owner = get_tenant(session, tenant_code)
+        change_tariff(session, owner, tariff_code)
+        _echo_tariff(owner)
+
+
+@tenant.command("addon")
+@click.argument("tenant_code")
+@click.argument("addon_code")
+@click.option("--on/--off", "enabled", required=True, help="Buy or cancel the add-on.")
+def tenant_addon(tenant_code: str, addon_code: str, enabled: bool) -> None:
+    """Buy or cancel an add-on (Информер: SMS, e-mail, message templates)."""
+    with _transaction(_runtime()) as session:
+        owner = get_tenant(session, tenant_code)
+        set_addon(session, owner, addon_code, enabled=enabled)
+        _echo_tariff(owner)
+
+
+@tenant.command("features")
+@click.argument("tenant_code")
+@click.argument("features")
+def tenant_features(tenant_code: str, features: str) -> None:
+    """Set a tenant's features exactly (f1,f2,...; "" for none), apart from its tariff. The next
+    tariff or add-on change recomputes them from the presets."""
+    with _transaction(_runtime()) as session:
+        owner = get_tenant(session, tenant_code)
+        set_features(session, owner, _codes(features))
+        _echo_tariff(owner)
+
+
+@store.command("list")
+@click.argument("tenant_code")
+def store_list(tenant_code: str) -> None:
+    """Show a tenant's stores with their groups and POS (active or revoked)."""
+    with _transaction(_runtime()) as session:
+        for found in tenant_stores(session, get_tenant(session, tenant_code)):
+            groups = ", ".join(sorted(group.code for group in found.groups)) or "-"
+            click.echo(f"{found.code}  {found.name}  [{found.timezone}]  groups: {groups}")
+            for terminal in sorted(found.terminals, key=lambda terminal: terminal.code):
+                state = (
+                    "active"
+                    if terminal.revoked_at is None
+                    else (f"revoked {terminal.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
+                )
+                click.echo(f"  pos {terminal.code}  {state}")
+
+
+@main.group("store-group")
+def store_group() -> None:
+    """Store groups (a program version may apply to a group)."""
+
+
+@store_group.command("add")
+@click.argument("tenant_code")
+@click.argument("code")
+@click.argument("name")
+@click.option("--stores", default="", help="Member stores: code,code.")
+def store_group_add(tenant_code: str, code: str, name: str, stores: str) -> None:
+    """Create a store group with its member stores."""
+    with _transaction(_runtime()) as session:
+        owner = get_tenant(session, tenant_code)
+        members = [get_store(session, owner, member) for member in dict.fromkeys(_codes(stores))]
+        group = add_store_group(session, owner, code, name, members)
+        click.echo(f"Store group {group.code} created: {', '.join(_codes(stores)) or 'no stores'}.")
+
+
+@store_group.command("list")
+@click.argument("tenant_code")
+def store_group_list(tenant_code: str) -> None:
+    """Show a tenant's store groups with their stores."""
+    with _transaction(_runtime()) as session:
+        for group in tenant_store_groups(session, get_tenant(session, tenant_code)):
+            members = ", ".join(sorted(member.code for member in group.stores)) or "-"
+            click.echo(f"{group.code}  {group.name}  stores: {members}")
+
+
+@pos.command("revoke")
+@click.argument("tenant_code")
+@click.argument("store_code")
+@click.argument("code")
+def pos_revoke(tenant_code: str, store_code: str, code: str) -> None:
+    """Revoke a POS token (a lost or stolen register): refused by every node within 10 s."""
+    with _transaction(_runtime()) as session:
+        found = get_store(session, get_tenant(session, tenant_code), store_code)
+        since = revoke_pos(session, found, code, datetime.now(UTC)).revoked_at
+    at = f" at {since:%Y-%m-%d %H:%M:%S} UTC" if since else ""
+    click.echo(f"POS {code} of {store_code} revoked{at}.")
+
+
+@pos.command("reissue")
+@click.argument("tenant_code")
+@click.argument("store_code")
+@click.argument("code")
+def pos_reissue(tenant_code: str, store_code: str, code: str) -> None:
+    """Give a POS a new token, printed once (a revoked POS becomes active again); the old
+    token stops working."""
+    with _transaction(_runtime()) as session:
+        found = get_store(session, get_tenant(session, tenant_code), store_code)
+        issued = reissue_pos_token(session, found, code)
+    click.echo(f"POS {code} of {store_code} has a new token (shown once): {issued.token}")
+
+
+@main.group()
+def program() -> None:
+    """Loyalty programs and their versions."""
+
+
+@program.command("list")
+@click.argument("tenant_code")
+def program_list(tenant_code: str) -> None:
+    """Show a tenant's programs with every version: period, scope and rules."""
+    with _transaction(_runtime()) as session:
+        for found in tenant_programs(session, get_tenant(session, tenant_code)):
+            click.echo(f"{found.code}  {found.kind}  {found.name}")
+            for version in found.versions:
+                body = wire.version_body(version)
+                scope = ", ".join(body["stores"] + [f"group {g}" for g in body["store_groups"]])
+                until = (
+                    f"{version.effective_to:%Y-%m-%d %H:%M} UTC" if version.effective_to else "open"
+                )
+                click.echo(
+                    f"  #{version.id}  {version.effective_from:%Y-%m-%d %H:%M} UTC -> {until}  "
+                    f"{scope or 'all stores'}  {json.dumps(version.rules, ensure_ascii=False)}"
+                )
+
+
+@program.command("add")
+@click.argument("tenant_code")
+@click.argument("kind")
+@click.argument("code")
+@click.argument("name")
+def program_add(tenant_code: str, kind: str, code: str, name: str) -> None:
+    """Create a program of KIND (discount_level, fixed_discount, bonus); its rules come with
+    its first version (program version-add)."""
+    with _transaction(_runtime()) as session:
+        created = add_program(session, get_tenant(session, tenant_code), kind, code, name)
+        click.echo(f"Program {created.code} ({created.kind}) created.")
+
+
+@program.command("version-add")
+@click.argument("tenant_code")
+@click.argument("program_code")
+@click.option("--rules", required=True, help="The rules as JSON, or @file.json.")
+@click.option("--from", "effective_from", required=True, help="ISO 8601 with offset.")
+@click.option("--to", "effective_to", help="ISO 8601 with offset, exclusive (default: open).")
+@click.option("--stores", default="", help="Only these stores: code,code.")
+@click.option("--store-groups", default="", help="Only these store groups: code,code.")
+def program_version_add(
+    tenant_code: str,
+    program_code: str,
+    rules: str,
+    effective_from: str,
+    effective_to: str | None,
+    stores: str,
+    store_groups: str,
+) -> None:
+    """Add a version of a program's rules. An open-ended version that started earlier is closed
+    at --from; any other overlap is refused. Without --stores and --store-groups it applies to
+    every store."""
+    data = _load(
+        wire.VersionIn(),
+        {"rules": _json_argument(rules), "effective_from": effective_from,
+         "effective_to": effective_to, "stores": _codes(stores),
+         "store_groups": _codes(store_groups)},
+    )  # fmt: skip
+    with _transaction(_runtime()) as session:
+        owner = get_tenant(session, tenant_code)
+        found = get_program(session, owner, program_code)
+        version = add_version(
+            session, found, data["rules"], data["effective_from"], data["effective_to"],
+            stores=[get_store(session, owner, code) for code in dict.fromkeys(data["stores"])],
+            store_groups=[get_store_group(session, owner, code)
+                          for code in dict.fromkeys(data["store_groups"])],
+        )  # fmt: skip
+        starts = f"{version.effective_from:%Y-%m-%d %H:%M}"
+    click.echo(f"Version #{version.id} of {program_code} added from {starts} UTC.")
+
+
+@cards.command("template-list")
+@click.argument("tenant_code")
+def cards_template_list(tenant_code: str) -> None:
+    """Show a tenant's card series with their programs and free serials."""
+    with _transaction(_runtime()) as session:
+        for template in tenant_templates(session, get_tenant(session, tenant_code)):
+            body = wire.card_template_body(template)
+            validity = f"{template.validity_days} days" if template.validity_days else "no limit"
+            click.echo(
+                f"{template.code}  {template.name}  prefix {template.prefix}, "
+                f"{template.number_length} digits, {template.check_digit}, serials "
+                f"{template.range_start}-{template.range_end} ({body['free']} free), "
+                f"validity {validity}, programs: {', '.join(body['programs']) or '-'}"
+            )
+
+
+@cards.command("template-programs")
+@click.argument("tenant_code")
+@click.argument("template_code")
+@click.argument("programs")
+def cards_template_programs(tenant_code: str, template_code: str, programs: str) -> None:
+    """Set the programs a card series carries (code,code; "" for none): at most one discount
+    and one bonus program, applied to its cards instead of the tenant's."""
+    with _transaction(_runtime()) as session:
+        owner = get_tenant(session, tenant_code)
+        template = get_template(session, owner, template_code)
+        carried = [get_program(session, owner, code) for code in dict.fromkeys(_codes(programs))]
+        set_series_programs(session, template, carried)
+    named = ", ".join(p.code for p in carried) or "no programs"
+    click.echo(f"Card series {template_code} carries: {named}.")
+
+
+@main.group("questionnaire")
+def questionnaire_group() -> None:
+    """The customer questionnaire: policy, required fields, extra fields."""
+
+
+def _echo_questionnaire(found: Questionnaire) -> None:
+    click.echo(f"Policy: {found.policy}")
+    click.echo(f"Required: {', '.join(found.required) or '-'}")
+    for field in found.fields:
+        choices = f" ({', '.join(field.choices)})" if field.choices else ""
+        click.echo(f"  extra.{field.code}  {field.kind}{choices}  {field.label}")
+
+
+@questionnaire_group.command("show")
+@click.argument("tenant_code")
+def questionnaire_show(tenant_code: str) -> None:
+    """Show the questionnaire policy, its required fields and the extra fields."""
+    with _transaction(_runtime()) as session:
+        _echo_questionnaire(questionnaire(session, get_tenant(session, tenant_code)))
+
+
+@questionnaire_group.command("set")
+@click.argument("tenant_code")
+@click.argument("policy")
+@click.option("--required", default="", help="Required fields: last_name,phone,extra.<code>.")
+def questionnaire_set(tenant_code: str, policy: str, required: str) -> None:
+    """Set the POLICY for an unfilled questionnaire (nothing, accrual_only, full) and the
+    fields a filled one must have."""
+    with _transaction(_runtime()) as session:
+        found = set_questionnaire(
+            session, get_tenant(session, tenant_code), policy, _codes(required)
+        )
+        _echo_questionnaire(found)
+
+
+@questionnaire_group.command("field-add")
+@click.argument("tenant_code")
+@click.argument("code")
+@click.argument("label")
+@click.option("--kind", required=True, help="string, number, date, boolean or choice.")
+@click.option("--choices", default="", help="The values of a choice field: a,b,c.")
+def questionnaire_field_add(
+    tenant_code: str, code: str, label: str, kind: str, choices: str
+) -> None:
+    """Add an extra questionnaire field (1C and POS send it in ``extra``)."""
+    with _transaction(_runtime()) as session:
+        field = add_extra_field(
+            session, get_tenant(session, tenant_code), code, label, kind, _codes(choices)
+        )
+        click.echo(f"Questionnaire field extra.{field.code} ({field.kind}) added.")
+
+
+@main.group("settings")
+def settings_group() -> None:
+    """A tenant's processing settings (tolerances, returns, rollbacks, phone identification)."""
+
+
+def _echo_settings(values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        click.echo(f"{name} = {str(value).lower() if isinstance(value, bool) else value}")
+
+
+@settings_group.command("show")
+@click.argument("tenant_code")
+def settings_show(tenant_code: str) -> None:
+    """Show a tenant's processing settings."""
+    with _transaction(_runtime()) as session:
+        _echo_settings(tenant_settings(get_tenant(session, tenant_code)))
+
+
+@settings_group.command("set")
+@click.argument("tenant_code")
+@click.argument("assignments", nargs=-1, required=True)
+def settings_set(tenant_code: str, assignments: tuple[str, ...]) -> None:
+    """Change settings: NAME=VALUE ..., e.g. sums_tolerance=0.05 phone_write_off=true. All or
+    none: one refused value refuses the change."""
+    values: dict[str, str] = {}
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        if not equals or not name.strip():
+            raise click.ClickException(f"expected NAME=VALUE, got {assignment!r}")
+        values[name.strip()] = value.strip()
+    data = _load(wire.SettingsIn(), values)
+    with _transaction(_runtime()) as session:
+        owner = get_tenant(session, tenant_code)
+        changed = update_settings(session, owner, data)
+        _echo_settings(tenant_settings(owner))
+    click.echo(f"Changed: {', '.join(changed)}." if changed else "Nothing changed.")

@@ -1,17 +1,19 @@
 """Creating and finding tenants, legal entities, stores, store groups, POS and cashiers;
-tariff limits are enforced here."""
+revoking and reissuing POS tokens; tariff limits are enforced here."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from processing.cache import ProcessCache
 from processing.db import insert_ignore, lock_rows
@@ -340,6 +342,74 @@ def add_pos(session: Session, store: Store, code: str, token: str | None = None)
     token = token or new_token()
     pos = Pos(tenant_id=store.tenant_id, store_id=store.id, code=code, token_hash=hash_token(token))
     session.add(pos)
+    session.flush()
+    return IssuedPos(pos=pos, token=token)
+
+
+def tenant_stores(session: Session, tenant: Tenant) -> Sequence[Store]:
+    """The tenant's stores by code, with their POS (active or revoked) and groups."""
+    return session.scalars(
+        select(Store)
+        .where(Store.tenant_id == tenant.id)
+        .order_by(Store.code)
+        .options(selectinload(Store.terminals), selectinload(Store.groups))
+    ).all()
+
+
+def tenant_store_groups(session: Session, tenant: Tenant) -> Sequence[StoreGroup]:
+    """The tenant's store groups by code, with their member stores."""
+    return session.scalars(
+        select(StoreGroup)
+        .where(StoreGroup.tenant_id == tenant.id)
+        .order_by(StoreGroup.code)
+        .options(selectinload(StoreGroup.stores))
+    ).all()
+
+
+class PosNotFound(NotFound):
+    code = "POS_NOT_FOUND"
+    message = "Касса не найдена в этом магазине."
+
+
+class StoreGroupNotFound(NotFound):
+    code = "STORE_GROUP_NOT_FOUND"
+    message = "Группа магазинов не найдена."
+
+
+def get_store_group(session: Session, tenant: Tenant, code: str) -> StoreGroup:
+    group = session.scalar(
+        select(StoreGroup).where(StoreGroup.tenant_id == tenant.id, StoreGroup.code == code)
+    )
+    if group is None:
+        raise StoreGroupNotFound(details={"store_group": code})
+    return group
+
+
+def get_pos(session: Session, store: Store, code: str) -> Pos:
+    pos = session.scalar(select(Pos).where(Pos.store_id == store.id, Pos.code == code))
+    if pos is None:
+        raise PosNotFound(details={"store": store.code, "pos": code})
+    return pos
+
+
+def revoke_pos(session: Session, store: Store, code: str, now: datetime) -> Pos:
+    """Stop the POS's token (a lost or stolen register). This process refuses it at once (the
+    callers cache watches ``Pos``), other processes once their cached entry expires. Revoking
+    again changes nothing and keeps the first time."""
+    pos = get_pos(session, store, code)
+    if pos.revoked_at is None:
+        pos.revoked_at = now
+        session.flush()
+    return pos
+
+
+def reissue_pos_token(session: Session, store: Store, code: str) -> IssuedPos:
+    """A new token for the POS, shown once; the old one stops working as a revoked one does. A
+    revoked POS becomes active again with it."""
+    pos = get_pos(session, store, code)
+    token = new_token()
+    pos.token_hash = hash_token(token)
+    pos.revoked_at = None
     session.flush()
     return IssuedPos(pos=pos, token=token)
 

@@ -1,0 +1,451 @@
+"""The JSON wire format of the management API (``/api/v1/admin/...``) and of the management CLI:
+programs and their versions, store groups, stores and POS, card series, the questionnaire, the
+processing settings and the tariff.
+
+Request schemas check types, storage lengths and the domain's own lists of kinds (so the
+OpenAPI document shows them); every business rule (code formats, ranges, overlaps, limits) is
+the domain's, which names the refused field the same way. Unknown request fields are refused
+(``AdminIn``): a mistyped setting must not be ignored silently. The CLI reads its values through
+these schemas too, so ``true``, ``0.05`` and dates mean the same there.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import RAISE, fields, validate
+
+from mappings.dates import RANGE_TEXT, is_empty_1c_date, parse_iso_datetime
+from mappings.fields import BoundedInteger, Money, Schema
+from processing.cards.models import CardTemplate
+from processing.cards.numbers import CHECK_DIGITS
+from processing.customers.models import QuestionnaireField
+from processing.programs.models import Program, ProgramVersion
+from processing.programs.rules import PARSERS
+from processing.tenants.models import Pos, Store, StoreGroup, Tenant
+from processing.tenants.service import QUESTIONNAIRE_POLICIES
+from processing.tenants.settings import RETURN_POLICIES, Questionnaire
+
+CODE = validate.Length(min=1, max=64)
+NAME = validate.Length(min=1, max=255)
+# Each generated number is in the answer: a larger batch goes through the CLI (cards generate).
+MAX_CARDS_PER_REQUEST = 10_000
+
+
+class AdminIn(Schema):
+    """Base of management requests: an unknown field is refused, not ignored."""
+
+    class Meta:
+        unknown = RAISE
+
+
+def _code(description: str, **kwargs: Any) -> fields.String:
+    return fields.String(validate=CODE, metadata={"description": description}, **kwargs)
+
+
+def _codes(description: str, **kwargs: Any) -> fields.List[str]:
+    return fields.List(
+        fields.String(validate=CODE), metadata={"description": description}, **kwargs
+    )
+
+
+class ZonedDateTime(fields.DateTime):
+    """ISO 8601 with its UTC offset (``2026-12-01T00:00:00+03:00``), years 1900–2999, as an
+    aware UTC value: a program's period spans stores in different zones, so no zone is guessed."""
+
+    default_error_messages = {  # noqa: RUF012 - marshmallow merges this class attribute
+        "invalid": "Ожидается дата и время ISO 8601 со смещением от UTC, например "
+        f"2026-12-01T00:00:00+03:00 (годы {RANGE_TEXT}).",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = parse_iso_datetime(value) if isinstance(value, str) else None
+        if moment is None or moment.utcoffset() is None or is_empty_1c_date(moment):
+            raise self.make_error("invalid")
+        return moment.astimezone(UTC)
+
+
+def _decimals_as_text(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _decimals_as_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decimals_as_text(item) for item in value]
+    return value
+
+
+class Rules(fields.Dict):
+    """A program version's rules (``processing/programs/rules.py``), stored as JSON. The rules
+    read percents and sums as decimal text: a JSON number with a fraction is kept as its text
+    (``2.5`` → ``"2.5"``), never as a float."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        rules = super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-untyped-call]
+        return _decimals_as_text(rules)
+
+
+# Programs
+
+
+class ProgramIn(AdminIn):
+    kind = fields.String(required=True, validate=validate.OneOf(list(PARSERS)))
+    code = _code("unique within the tenant: Latin letters, digits, '.', '_', '-'", required=True)
+    name = fields.String(required=True, validate=NAME)
+
+
+class VersionIn(AdminIn):
+    rules = Rules(required=True, metadata={"description": "as in processing/programs/rules.py"})
+    effective_from = ZonedDateTime(required=True)
+    effective_to = ZonedDateTime(
+        load_default=None, allow_none=True, metadata={"description": "exclusive; null: open"}
+    )
+    stores = _codes("store codes; none of stores and store_groups: all stores", load_default=list)
+    store_groups = _codes("store group codes", load_default=list)
+
+
+class VersionOut(Schema):
+    id = fields.Integer()
+    effective_from = fields.DateTime()
+    effective_to = fields.DateTime(allow_none=True)
+    rules = fields.Dict()
+    stores = fields.List(fields.String())
+    store_groups = fields.List(fields.String())
+
+
+class ProgramOut(Schema):
+    code = fields.String()
+    kind = fields.String()
+    name = fields.String()
+    versions = fields.List(fields.Nested(VersionOut))
+
+
+class TenantProgramsOut(Schema):
+    programs = fields.List(fields.Nested(ProgramOut))
+
+
+def version_body(version: ProgramVersion) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "effective_from": version.effective_from,
+        "effective_to": version.effective_to,
+        "rules": version.rules,
+        "stores": sorted(store.code for store in version.stores),
+        "store_groups": sorted(group.code for group in version.store_groups),
+    }
+
+
+def program_body(program: Program) -> dict[str, Any]:
+    return {
+        "code": program.code,
+        "kind": program.kind,
+        "name": program.name,
+        "versions": [version_body(version) for version in program.versions],
+    }
+
+
+# Stores, store groups and POS
+
+
+class StoreIn(AdminIn):
+    code = _code("unique within the tenant", required=True)
+    name = fields.String(required=True, validate=NAME)
+    timezone = fields.String(
+        load_default="Europe/Moscow", validate=CODE, metadata={"description": "IANA time zone"}
+    )
+    onec_guid = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    city = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
+
+
+class PosIn(AdminIn):
+    code = _code("unique within the store", required=True)
+
+
+class PosOut(Schema):
+    code = fields.String()
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class IssuedPosOut(Schema):
+    store = fields.String()
+    pos = fields.Nested(PosOut)
+    token = fields.String(metadata={"description": "shown once: only its hash is stored"})
+
+
+class StoreOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    timezone = fields.String()
+    onec_guid = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    groups = fields.List(fields.String())
+    pos = fields.List(fields.Nested(PosOut))
+
+
+class StoresOut(Schema):
+    stores = fields.List(fields.Nested(StoreOut))
+
+
+class StoreGroupIn(AdminIn):
+    code = _code("unique within the tenant", required=True)
+    name = fields.String(required=True, validate=NAME)
+    stores = _codes("member store codes", load_default=list)
+
+
+class StoreGroupOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    stores = fields.List(fields.String())
+
+
+class StoreGroupsOut(Schema):
+    store_groups = fields.List(fields.Nested(StoreGroupOut))
+
+
+def pos_body(pos: Pos) -> dict[str, Any]:
+    return {
+        "code": pos.code,
+        "active": pos.revoked_at is None,
+        "created_at": pos.created_at,
+        "revoked_at": pos.revoked_at,
+    }
+
+
+def store_body(store: Store) -> dict[str, Any]:
+    return {
+        "code": store.code,
+        "name": store.name,
+        "timezone": store.timezone,
+        "onec_guid": store.onec_guid,
+        "address": store.address,
+        "city": store.city,
+        "groups": sorted(group.code for group in store.groups),
+        "pos": [pos_body(pos) for pos in sorted(store.terminals, key=lambda pos: pos.code)],
+    }
+
+
+def store_group_body(group: StoreGroup) -> dict[str, Any]:
+    return {
+        "code": group.code,
+        "name": group.name,
+        "stores": sorted(store.code for store in group.stores),
+    }
+
+
+# Card series
+
+
+class CardTemplateIn(AdminIn):
+    code = _code("unique within the tenant", required=True)
+    name = fields.String(required=True, validate=NAME)
+    card_type = fields.String(
+        required=True, validate=CODE, metadata={"description": 'shown on the card, e.g. "5%"'}
+    )
+    prefix = fields.String(
+        required=True, validate=validate.Length(max=17), metadata={"description": "digits"}
+    )
+    number_length = BoundedInteger(
+        required=True, metadata={"description": "digits in all, with the check digit"}
+    )
+    check_digit = fields.String(load_default="luhn", validate=validate.OneOf(CHECK_DIGITS))
+    range_start = BoundedInteger(load_default=1, metadata={"description": "first serial"})
+    range_end = BoundedInteger(
+        load_default=None, allow_none=True, metadata={"description": "null: as many as fit"}
+    )
+    validity_days = BoundedInteger(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "a card is valid this long from activation; null: no limit"},
+    )
+    programs = _codes(
+        "programs the series carries: at most one discount and one bonus program",
+        load_default=list,
+    )
+
+
+class TemplateProgramsIn(AdminIn):
+    programs = _codes("the programs the series carries; [] for none", required=True)
+
+
+class GenerateCardsIn(AdminIn):
+    count = BoundedInteger(required=True, validate=validate.Range(min=1, max=MAX_CARDS_PER_REQUEST))
+
+
+class CardTemplateOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    card_type = fields.String()
+    prefix = fields.String()
+    number_length = fields.Integer()
+    check_digit = fields.String()
+    range_start = fields.Integer()
+    range_end = fields.Integer()
+    next_serial = fields.Integer()
+    free = fields.Integer(metadata={"description": "serials not yet used"})
+    validity_days = fields.Integer(allow_none=True)
+    programs = fields.List(fields.String())
+
+
+class CardTemplatesOut(Schema):
+    card_templates = fields.List(fields.Nested(CardTemplateOut))
+
+
+class GeneratedCardsOut(Schema):
+    card_template = fields.String()
+    count = fields.Integer()
+    numbers = fields.List(fields.String())
+
+
+def card_template_body(template: CardTemplate) -> dict[str, Any]:
+    return {
+        "code": template.code,
+        "name": template.name,
+        "card_type": template.card_type,
+        "prefix": template.prefix,
+        "number_length": template.number_length,
+        "check_digit": template.check_digit,
+        "range_start": template.range_start,
+        "range_end": template.range_end,
+        "next_serial": template.next_serial,
+        "free": max(template.range_end - template.next_serial + 1, 0),
+        "validity_days": template.validity_days,
+        "programs": sorted(program.code for program in template.programs),
+    }
+
+
+# Questionnaire
+
+
+class QuestionnaireIn(AdminIn):
+    policy = fields.String(
+        required=True,
+        validate=validate.OneOf(QUESTIONNAIRE_POLICIES),
+        metadata={"description": "what an unfilled questionnaire allows"},
+    )
+    required = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        load_default=list,
+        metadata={"description": "standard field names and extra.<code>"},
+    )
+
+
+class ExtraFieldIn(AdminIn):
+    code = fields.String(
+        required=True,
+        validate=CODE,
+        metadata={"description": "a-z, 0-9 and '_', starting with a letter"},
+    )
+    label = fields.String(required=True, validate=NAME)
+    kind = fields.String(
+        required=True, metadata={"description": "string, number, date, boolean or choice"}
+    )
+    choices = fields.List(
+        fields.String(validate=NAME),
+        load_default=list,
+        metadata={"description": "the allowed values of a choice field"},
+    )
+
+
+class ExtraFieldOut(Schema):
+    code = fields.String()
+    label = fields.String()
+    kind = fields.String()
+    choices = fields.List(fields.String())
+
+
+class QuestionnaireRulesOut(Schema):
+    policy = fields.String()
+    required = fields.List(fields.String())
+    fields_ = fields.List(fields.Nested(ExtraFieldOut), data_key="fields", attribute="fields")
+
+
+def extra_field_body(field: QuestionnaireField) -> dict[str, Any]:
+    return {
+        "code": field.code,
+        "label": field.label,
+        "kind": field.kind,
+        "choices": list(field.choices),
+    }
+
+
+def questionnaire_body(found: Questionnaire) -> dict[str, Any]:
+    return {
+        "policy": found.policy,
+        "required": found.required,
+        "fields": [extra_field_body(field) for field in found.fields],
+    }
+
+
+# Processing settings
+
+
+def _described(text: str) -> dict[str, Any]:
+    return {"metadata": {"description": text}}
+
+
+class SettingsIn(AdminIn):
+    """Every field optional: only those given change (processing/tenants/settings.py checks
+    them)."""
+
+    phone_write_off = fields.Boolean(**_described("a phone identification may pay with bonus"))
+    phone_level_discount = fields.Boolean(**_described("a phone identification gets the level"))
+    return_policy = fields.String(**_described(" or ".join(RETURN_POLICIES)))
+    rollback_window_hours = BoundedInteger(**_described("0-720; 0: no rollbacks"))
+    sums_tolerance = Money(**_described("rubles, 0.00-100.00: printed vs computed line sums"))
+    line_sum_tolerance = Money(**_described("rubles, 0.00-100.00: sum vs qty x price"))
+    sold_at_ahead_minutes = BoundedInteger(**_described("0-1440"))
+    offline_window_days = BoundedInteger(**_described("1-365"))
+
+
+class SettingsOut(Schema):
+    phone_write_off = fields.Boolean()
+    phone_level_discount = fields.Boolean()
+    return_policy = fields.String()
+    rollback_window_hours = fields.Integer()
+    sums_tolerance = Money()
+    line_sum_tolerance = Money()
+    sold_at_ahead_minutes = fields.Integer()
+    offline_window_days = fields.Integer()
+
+
+class SettingsChangedOut(SettingsOut):
+    changed = fields.List(fields.String(), metadata={"description": "the settings that changed"})
+
+
+# Tariff (read-only: it changes through the platform's CLI only)
+
+
+class LimitsOut(Schema):
+    stores = fields.Integer(allow_none=True)
+    pos = fields.Integer(allow_none=True)
+    customers = fields.Integer(allow_none=True)
+
+
+class TariffOut(Schema):
+    tariff = fields.String()
+    title = fields.String()
+    addons = fields.List(fields.String())
+    features = fields.List(fields.String())
+    quotas = fields.Dict(keys=fields.String(), values=fields.Integer())
+    limits = fields.Nested(LimitsOut, metadata={"description": "null: unlimited"})
+
+
+def tariff_body(tenant: Tenant, title: str) -> dict[str, Any]:
+    return {
+        "tariff": tenant.tariff,
+        "title": title,
+        "addons": list(tenant.addons),
+        "features": list(tenant.features),
+        "quotas": dict(tenant.quotas),
+        "limits": {
+            "stores": tenant.max_stores,
+            "pos": tenant.max_pos,
+            "customers": tenant.max_customers,
+        },
+    }

@@ -1,0 +1,70 @@
+"""Every management endpoint needs a tenant admin token: none, an unknown one or a POS token is
+401 and changes nothing; the OpenAPI document says so."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from connector.api import ADMIN_AUTH
+from tests.admin.conftest import call
+from tests.connector.onec_http.world import World
+
+ENDPOINTS = [
+    ("GET", "settings"),
+    ("PATCH", "settings"),
+    ("GET", "questionnaire"),
+    ("PUT", "questionnaire"),
+    ("POST", "questionnaire/fields"),
+    ("GET", "tariff"),
+    ("GET", "stores"),
+    ("POST", "stores"),
+    ("POST", "stores/s1/pos"),
+    ("POST", "stores/s1/pos/p1/revoke"),
+    ("POST", "stores/s1/pos/p1/reissue"),
+    ("GET", "store-groups"),
+    ("POST", "store-groups"),
+    ("GET", "programs"),
+    ("POST", "programs"),
+    ("POST", "programs/bonus/versions"),
+    ("GET", "card-templates"),
+    ("POST", "card-templates"),
+    ("PUT", "card-templates/main/programs"),
+    ("POST", "card-templates/main/cards"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_without_an_admin_token_nothing_is_done(
+    client: FlaskClient, world: World, method: str, path: str
+) -> None:
+    body = None if method == "GET" else {}
+    for headers in ({}, {"Authorization": "Bearer unknown"}, world.auth):
+        status, answer = call(client, headers, method, path, body)
+        assert (status, answer["code"]) == (401, "UNAUTHORIZED"), headers
+    # The POS token still works for the POS: the revoke and reissue above did nothing.
+    identify = client.post("/api/v1/identify", json={"card_number": world.card}, headers=world.auth)
+    assert identify.status_code == 200
+
+
+def test_the_document_lists_every_management_operation_with_the_admin_token(
+    client: FlaskClient,
+) -> None:
+    spec = client.get("/api/openapi.json").get_json()
+    documented = {
+        (method.upper(), path.removeprefix("/api/v1/admin/"))
+        for path, operations in spec["paths"].items()
+        if path.startswith("/api/v1/admin/") and "/customers/" not in path
+        for method, operation in operations.items()
+        if method != "parameters"
+        and operation["security"] == [{ADMIN_AUTH: []}]
+        and "401" in operation["responses"]
+    }
+    expected = {
+        (method, path.replace("s1/pos/p1", "{store}/pos/{code}")
+         .replace("stores/s1/pos", "stores/{store}/pos")
+         .replace("programs/bonus", "programs/{program}")
+         .replace("card-templates/main", "card-templates/{template}"))
+        for method, path in ENDPOINTS
+    }  # fmt: skip
+    assert documented == expected
