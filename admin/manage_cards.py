@@ -4,28 +4,19 @@ series carries and pre-printed cards, with a tenant admin token. The rules are t
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from flask.views import MethodView
 from marshmallow import RAISE
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
 
 from admin.auth import admin_caller, admin_tenant
 from admin.manage_api import management_blueprint
 from connector.db import db_session
 from mappings import admin as wire
-from processing.cards.models import CardTemplate
-from processing.cards.service import CardExists, add_template, generate_cards, get_template
+from processing.cards.service import add_template, generate_cards, get_template, tenant_templates
 from processing.cards.service import set_template_programs as set_programs
-from processing.errors import ConnectorError
 from processing.programs.service import get_program
-from processing.tenants.models import Tenant
-from processing.tenants.service import CodeExists
 
 blp = management_blueprint(
     "admin_card_templates",
@@ -53,27 +44,6 @@ TEMPLATE_EXAMPLE = {
 AUTHOR_LENGTH = 100  # card_status_changes.author: a token's name may fill its own 100
 
 
-def tenant_templates(session: Session, tenant: Tenant) -> Sequence[CardTemplate]:
-    return session.scalars(
-        select(CardTemplate)
-        .where(CardTemplate.tenant_id == tenant.id)
-        .order_by(CardTemplate.code)
-        .options(selectinload(CardTemplate.programs))
-    ).all()
-
-
-@contextmanager
-def _unique_or(session: Session, error: ConnectorError) -> Iterator[None]:
-    """``error`` when the database refuses a duplicate: ``add_template`` does not look for an
-    existing code, nor ``generate_cards`` for numbers taken by another series or by a card made
-    from a typed number. The savepoint keeps the request's transaction usable."""
-    try:
-        with session.begin_nested():
-            yield
-    except IntegrityError as exc:
-        raise error from exc
-
-
 @blp.route("/card-templates")
 class CardTemplates(MethodView):
     @blp.response(200, wire.CardTemplatesOut, example={"card_templates": [TEMPLATE_EXAMPLE]})
@@ -93,18 +63,13 @@ class CardTemplates(MethodView):
         digits in all; a card is valid ``validity_days`` from its activation."""
         tenant, session = admin_tenant(), db_session()
         programs = [get_program(session, tenant, code) for code in dict.fromkeys(data["programs"])]
-        taken = CodeExists(
-            f"Серия карт с кодом «{data['code']}» уже есть.",
-            details={"card_template": data["code"]},
-        )
-        with _unique_or(session, taken):
-            template = add_template(
-                session, tenant, code=data["code"], name=data["name"],
-                card_type=data["card_type"], prefix=data["prefix"],
-                number_length=data["number_length"], check_digit=data["check_digit"],
-                range_start=data["range_start"], range_end=data["range_end"],
-                programs=programs, validity_days=data["validity_days"],
-            )  # fmt: skip
+        template = add_template(
+            session, tenant, code=data["code"], name=data["name"],
+            card_type=data["card_type"], prefix=data["prefix"],
+            number_length=data["number_length"], check_digit=data["check_digit"],
+            range_start=data["range_start"], range_end=data["range_end"],
+            programs=programs, validity_days=data["validity_days"],
+        )  # fmt: skip
         return wire.card_template_body(template)
 
 
@@ -143,16 +108,10 @@ class GenerateCards(MethodView):
         10 000 per request."""
         caller, session = admin_caller(), db_session()
         found = get_template(session, caller.tenant, template)
-        taken = CardExists(
-            "Часть номеров уже занята другими картами (выданными вручную или другой серией с "
-            "похожим префиксом). Проверьте диапазоны серий.",
-            details={"card_template": template},
-        )
-        with _unique_or(session, taken):
-            cards = generate_cards(
-                session, found, data["count"], author=caller.actor[:AUTHOR_LENGTH],
-                now=datetime.now(UTC),
-            )  # fmt: skip
+        cards = generate_cards(
+            session, found, data["count"], author=caller.actor[:AUTHOR_LENGTH],
+            now=datetime.now(UTC),
+        )  # fmt: skip
         return {
             "card_template": found.code,
             "count": len(cards),

@@ -3,21 +3,16 @@ store scope), with a tenant admin token. The rules are the domain's (``processin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from flask.views import MethodView
 from marshmallow import RAISE
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
 
 from admin.auth import admin_tenant
 from admin.manage_api import management_blueprint
 from connector.db import db_session
 from mappings import admin as wire
-from processing.programs.models import Program, ProgramVersion
-from processing.programs.service import add_program, add_version, get_program
-from processing.tenants.models import Tenant
+from processing.programs.service import add_program, add_version, get_program, tenant_programs
 from processing.tenants.service import get_store, get_store_group
 
 blp = management_blueprint(
@@ -42,20 +37,6 @@ VERSION_EXAMPLE = {
     "store_groups": ["moscow"],
 }
 PROGRAM_EXAMPLE = {"code": "bonus", "kind": "bonus", "name": "Бонусная программа", "versions": []}
-
-
-def tenant_programs(session: Session, tenant: Tenant) -> Sequence[Program]:
-    """The tenant's programs by code, each with its versions and their scope."""
-    versions = selectinload(Program.versions)
-    return session.scalars(
-        select(Program)
-        .where(Program.tenant_id == tenant.id)
-        .order_by(Program.code)
-        .options(
-            versions.selectinload(ProgramVersion.stores),
-            versions.selectinload(ProgramVersion.store_groups),
-        )
-    ).all()
 
 
 @blp.route("/programs")

@@ -19,14 +19,12 @@ import click
 from marshmallow import Schema, ValidationError
 from sqlalchemy.orm import Session
 
-from admin.manage_cards import tenant_templates
-from admin.manage_programs import tenant_programs
 from config import Settings, load_settings
 from connector import migrate
 from connector.jsonio import loads_body
 from mappings import admin as wire
 from processing.cards.numbers import CHECK_DIGITS
-from processing.cards.service import add_template, generate_cards, get_template
+from processing.cards.service import add_template, generate_cards, get_template, tenant_templates
 from processing.cards.service import set_template_programs as set_series_programs
 from processing.customers.access import CLI_ACTOR, Channel, read_access_log
 from processing.customers.erasure import erase_customer
@@ -34,7 +32,7 @@ from processing.customers.service import get_customer
 from processing.demo import DEMO_POS_TOKEN, DemoCards, demo_exists, seed_demo
 from processing.discount_server.service import set_credentials
 from processing.errors import ConnectorError
-from processing.programs.service import add_program, add_version, get_program
+from processing.programs.service import add_program, add_version, get_program, tenant_programs
 from processing.tenants.models import Tenant
 from processing.tenants.service import (
     add_admin_token,

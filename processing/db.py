@@ -49,18 +49,22 @@ def _sqlite_on_begin(connection: Any) -> None:
 
 
 def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
-    """Create the engine for ``url``; call it after the process forks, never before."""
+    """Create the engine for ``url``; call it after the process forks, never before.
+
+    Statement parameters stay out of exception texts (``hide_parameters``): they hold names,
+    phones and e-mails, and exceptions end up in logs."""
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_engine(url, echo=echo, hide_parameters=True, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     return create_engine(
         url,
         echo=echo,
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         # No ping per checkout (a round trip on every request): a connection the server

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from processing.cards.models import Card, CardStatusChange, CardTemplate
 from processing.cards.numbers import CHECK_DIGITS, build_number, has_valid_check_digit, luhn_digit
@@ -23,9 +23,11 @@ from processing.ledger.service import open_account, transfer_all
 from processing.programs.models import Program
 from processing.programs.rules import SLOTS
 from processing.tenants.models import Tenant
-from processing.tenants.service import check_code
+from processing.tenants.service import CodeExists, check_code
 
 MAX_BATCH = 100_000
+MAX_VALIDITY_DAYS = 36_600  # a hundred years
+MAX_SERIAL_DIGITS = 18  # serials are stored as BIGINT
 VIRTUAL_PREFIX = "99"  # virtual cards: "99" + 10 random digits + Luhn digit
 VIRTUAL_SERIAL_DIGITS = 10
 
@@ -123,14 +125,26 @@ def add_template(
     if check_digit == "ean13" and number_length != 13:
         raise InvalidInput("Для EAN-13 длина номера — 13 цифр.")
     serial_digits = number_length - len(prefix) - (0 if check_digit == "none" else 1)
-    if not 4 <= number_length <= 32 or serial_digits < 1:
-        raise InvalidInput("Длина номера не вмещает префикс, порядковый номер и контрольную цифру.")
+    if not 4 <= number_length <= 32 or not 1 <= serial_digits <= MAX_SERIAL_DIGITS:
+        raise InvalidInput(
+            "Длина номера не вмещает префикс, порядковый номер и контрольную цифру (порядковый "
+            f"номер — от 1 до {MAX_SERIAL_DIGITS} цифр).",
+            details={"field": "number_length"},
+        )
     capacity = 10**serial_digits - 1
     end = capacity if range_end is None else range_end
     if not 0 <= range_start <= end <= capacity:
         raise InvalidInput(f"Диапазон номеров серии — от 0 до {capacity}.")
-    if validity_days is not None and validity_days < 1:
-        raise InvalidInput("Срок действия карты — не меньше 1 дня.")
+    if validity_days is not None and not 1 <= validity_days <= MAX_VALIDITY_DAYS:
+        raise InvalidInput(
+            f"Срок действия карты — от 1 до {MAX_VALIDITY_DAYS} дней.",
+            details={"field": "validity_days"},
+        )
+    exists = select(CardTemplate.id).where(
+        CardTemplate.tenant_id == tenant.id, CardTemplate.code == code
+    )
+    if session.scalar(exists) is not None:
+        raise CodeExists(f"Серия карт с кодом «{code}» уже есть.", details={"card_template": code})
     template = CardTemplate(
         tenant_id=tenant.id,
         code=code,
@@ -216,17 +230,20 @@ def generate_cards(
         raise CardRangeExhausted(
             details={"free": max(template.range_end - template.next_serial + 1, 0)}
         )
+    numbers = [
+        build_number(template.prefix, serial, template.number_length, template.check_digit)
+        for serial in range(template.next_serial, template.next_serial + count)
+    ]
+    _refuse_taken_numbers(session, template.tenant_id, numbers)
     cards = [
         Card(
             tenant_id=template.tenant_id,
-            number=build_number(
-                template.prefix, serial, template.number_length, template.check_digit
-            ),
+            number=number,
             template_id=template.id,
             status=CardStatus.NEW,
             is_virtual=False,
         )
-        for serial in range(template.next_serial, template.next_serial + count)
+        for number in numbers
     ]
     template.next_serial += count
     session.add_all(cards)
@@ -235,6 +252,33 @@ def generate_cards(
         _log_status(session, card, None, CardStatus.NEW, "выпуск", author, now)
     session.flush()
     return cards
+
+
+def _refuse_taken_numbers(session: Session, tenant_id: int, numbers: list[str]) -> None:
+    """Another series with an overlapping prefix, or a card made from a typed number, may hold
+    some of these numbers already."""
+    for start in range(0, len(numbers), 5000):
+        taken = session.scalars(
+            select(Card.number)
+            .where(Card.tenant_id == tenant_id, Card.number.in_(numbers[start : start + 5000]))
+            .limit(5)
+        ).all()
+        if taken:
+            raise CardExists(
+                "Часть номеров уже занята другими картами (выданными вручную или другой серией с "
+                "похожим префиксом). Проверьте диапазоны серий.",
+                details={"numbers": list(taken)},
+            )
+
+
+def tenant_templates(session: Session, tenant: Tenant) -> Sequence[CardTemplate]:
+    """The tenant's card series by code, with the programs each carries."""
+    return session.scalars(
+        select(CardTemplate)
+        .where(CardTemplate.tenant_id == tenant.id)
+        .order_by(CardTemplate.code)
+        .options(selectinload(CardTemplate.programs))
+    ).all()
 
 
 def template_for_number(session: Session, tenant_id: int, number: str) -> CardTemplate:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -91,12 +92,26 @@ def add_version(
         effective_from=effective_from,
         effective_to=effective_to,
         rules=rules,
-        stores=list(stores or []),
-        store_groups=list(store_groups or []),
+        stores=list(dict.fromkeys(stores or [])),
+        store_groups=list(dict.fromkeys(store_groups or [])),
     )
     session.add(version)
     session.flush()
     return version
+
+
+def tenant_programs(session: Session, tenant: Tenant) -> Sequence[Program]:
+    """The tenant's programs by code, each with its versions and their scope."""
+    versions = selectinload(Program.versions)
+    return session.scalars(
+        select(Program)
+        .where(Program.tenant_id == tenant.id)
+        .order_by(Program.code)
+        .options(
+            versions.selectinload(ProgramVersion.stores),
+            versions.selectinload(ProgramVersion.store_groups),
+        )
+    ).all()
 
 
 @dataclass(frozen=True)

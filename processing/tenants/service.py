@@ -313,7 +313,10 @@ def add_store_group(
         raise CodeExists(details={"store_group": code})
     if any(store.tenant_id != tenant.id for store in stores):
         raise StoreNotFound()
-    group = StoreGroup(tenant_id=tenant.id, code=code, name=name.strip() or code, stores=stores)
+    group = StoreGroup(
+        tenant_id=tenant.id, code=code, name=name.strip() or code,
+        stores=list(dict.fromkeys(stores)),
+    )  # fmt: skip
     session.add(group)
     session.flush()
     return group
