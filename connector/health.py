@@ -16,7 +16,7 @@ from processing.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
-blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Service health")
+blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Service health", security=[])
 
 
 class HealthSchema(Schema):

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import fields, validate
 
-from mappings.fields import Money, Quantity, Schema
+from mappings.fields import BoundedInteger, Money, Quantity, Schema
 from mappings.pos import BalanceOut
 from processing.cards.models import Card
 from processing.cards.service import STATUS_TITLES, CardStatus
@@ -15,6 +15,7 @@ from processing.customers.service import SOURCES, STANDARD_FIELDS
 from processing.ledger.service import Balance
 
 NAME = validate.Length(max=100)
+MAX_OFFSET = 1_000_000_000
 
 
 class ConsentsIn(Schema):
@@ -69,8 +70,9 @@ class PhoneQuery(Schema):
 
 
 class PageQuery(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = BoundedInteger(load_default=20, validate=validate.Range(min=1, max=200))
+    # PostgreSQL refuses an OFFSET beyond 64 bits; no purchase history is that long.
+    offset = BoundedInteger(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class CardOut(Schema):

@@ -2,18 +2,22 @@
 
 Dates stay the shop's wall-clock time as sent (a zone, if any, is dropped); the empty 1C date
 ``0001-01-01T00:00:00`` and the empty GUID mean "not given". Amounts are rounded half-up to
-the kopeck and quantities to thousandths, as our columns store them.
+the kopeck and quantities to thousandths, as our columns store them. What a column cannot hold
+(a longer id, an amount of a trillion, a date outside 1900-2999) is the shop's error: a client
+fault ``SOAP_INVALID_ARGUMENT``, never a failure of ours.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from lxml import etree
 
-from processing.discount_server.models import CouponRow
+from mappings.dates import RANGE_TEXT, in_supported_range
+from mappings.fields import bounded_decimal
+from processing.discount_server.models import GUID, CouponRow
 from processing.discount_server.service import BalanceStep, BonusIn, CouponIn, SaleIn
 from processing.errors import ConnectorError, InvalidInput
 
@@ -21,6 +25,11 @@ NS = "http://localhost/rt2discountservice"
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 EMPTY_DATETIME = datetime(1, 1, 1)  # noqa: DTZ001 - 1C's empty date, never converted
+# The longest value each string parameter's column holds; ids (the rest) hold GUID characters.
+MAX_LENGTH = {"ТипДокумента": 100, "КодКупона": 200, "Состояние": 50}
+# Amounts and quantities are stored as 64-bit kopecks and thousandths; no shop sells this much.
+MAX_NUMBER = Decimal(10**12)
+_SHOWN = 40  # characters of a refused value quoted back
 
 
 class BadValue(InvalidInput):
@@ -36,13 +45,29 @@ def _child(parent: etree._Element, name: str) -> etree._Element | None:
     return parent.find(q(name))
 
 
-def text(parent: etree._Element, name: str) -> str | None:
-    """A string parameter; absent, nil or empty (or the empty GUID) is None."""
+def _shown(value: str) -> str:
+    return value if len(value) <= _SHOWN else f"{value[:_SHOWN]}…"
+
+
+def _given(parent: etree._Element, name: str) -> str | None:
     node = _child(parent, name)
     if node is None or node.get(XSI_NIL) in ("true", "1"):
         return None
     value = (node.text or "").strip()
     return None if value in ("", EMPTY_GUID) else value
+
+
+def text(parent: etree._Element, name: str) -> str | None:
+    """A string parameter; absent, nil or empty (or the empty GUID) is None. Longer than its
+    column (``MAX_LENGTH``, else an id's) is refused."""
+    value = _given(parent, name)
+    max_length = MAX_LENGTH.get(name, GUID)
+    if value is not None and len(value) > max_length:
+        raise BadValue(
+            f"Параметр {name} длиннее {max_length} символов: «{_shown(value)}».",
+            details={"parameter": name, "max_length": max_length},
+        )
+    return value
 
 
 def required_text(parent: etree._Element, name: str) -> str:
@@ -54,13 +79,21 @@ def required_text(parent: etree._Element, name: str) -> str:
 
 def moment(parent: etree._Element, name: str) -> datetime | None:
     """A dateTime as the shop's wall clock; the empty 1C date is None (no bound)."""
-    value = text(parent, name)
+    value = _given(parent, name)
     if value is None or value.startswith("0001-01-01"):
         return None
     try:
-        return datetime.fromisoformat(value).replace(tzinfo=None)
+        parsed = datetime.fromisoformat(value).replace(tzinfo=None)
     except ValueError as exc:
-        raise BadValue(f"Неверная дата в {name}: «{value}».", details={"parameter": name}) from exc
+        raise BadValue(
+            f"Неверная дата в {name}: «{_shown(value)}».", details={"parameter": name}
+        ) from exc
+    if not in_supported_range(parsed):
+        raise BadValue(
+            f"Дата в {name} вне допустимых лет {RANGE_TEXT}: «{_shown(value)}».",
+            details={"parameter": name},
+        )
+    return parsed
 
 
 def required_moment(parent: etree._Element, name: str) -> datetime:
@@ -71,15 +104,16 @@ def required_moment(parent: etree._Element, name: str) -> datetime:
 
 
 def number(parent: etree._Element, name: str, places: str = "0.01") -> Decimal | None:
-    value = text(parent, name)
+    """A decimal parameter, rounded half-up to ``places``; under a trillion either way."""
+    value = _given(parent, name)
     if value is None:
         return None
-    try:
-        parsed = Decimal(value)
-    except InvalidOperation as exc:
-        raise BadValue(f"Неверное число в {name}: «{value}».", details={"parameter": name}) from exc
-    if not parsed.is_finite():
-        raise BadValue(f"Неверное число в {name}.", details={"parameter": name})
+    parsed = bounded_decimal(value)
+    if parsed is None or abs(parsed) >= MAX_NUMBER:
+        raise BadValue(
+            f"Неверное или слишком большое число в {name}: «{_shown(value)}».",
+            details={"parameter": name},
+        )
     return parsed.quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 

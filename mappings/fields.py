@@ -1,26 +1,74 @@
-"""Marshmallow fields and the base schema used at the HTTP boundary.
+"""Marshmallow fields and the base schema used at the HTTP boundary, and the bounds of any
+number read from a request.
 
 ``Money`` never rounds input: a sum with a fraction of a kopeck is a request error. Output is
 quantized half-up to two decimals, so every sum leaves as a JSON number like ``125.50``.
 Default validation messages are Russian: the 1C programmer and the cashier read them.
+
+Every number a request carries (JSON, query string, SOAP) is checked against
+``NUMBER_BOUNDS`` before it is converted: ``1e999999`` is a short text and a cheap ``Decimal``,
+but turning it into an ``int`` keeps a worker busy for minutes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from decimal import Decimal
+from decimal import (
+    Clamped,
+    Context,
+    Decimal,
+    InvalidOperation,
+    Overflow,
+    Rounded,
+    Subnormal,
+)
 from functools import cache
 from typing import Any
 
 from marshmallow import Schema as _Schema
 from marshmallow import fields, missing
 
+from mappings.dates import RANGE_TEXT, parse_iso_datetime
 from processing.money import is_whole_kopecks, round_money
 
 THOUSANDTH = Decimal("0.001")
 MAX_QUANTITY = Decimal("99999.999")
 MAX_SUM = Decimal("99999999.99")
+# Far beyond any sum, quantity, count or id, far below what makes conversions slow: at most
+# 40 significant digits, an adjusted exponent within ±30 (below 1e31, not below 1e-30 unless
+# zero). As a decimal context, creating a number outside them raises (at C speed).
+MAX_SIGNIFICANT_DIGITS = 40
+MAX_ADJUSTED_EXPONENT = 30
+MAX_INTEGER_DIGITS = MAX_ADJUSTED_EXPONENT + 1
+NUMBER_BOUNDS = Context(
+    prec=MAX_SIGNIFICANT_DIGITS,
+    Emax=MAX_ADJUSTED_EXPONENT,
+    Emin=-MAX_ADJUSTED_EXPONENT,
+    traps=[Rounded, Overflow, Subnormal, Clamped, InvalidOperation],
+)
+_MAX_NUMBER_TEXT = 100
+NUMBER_OUT_OF_BOUNDS = (
+    "Недопустимое число: слишком большое, слишком малое или со слишком многими знаками."
+)
+
+
+def bounded_decimal(text: str) -> Decimal | None:
+    """``text`` as a finite ``Decimal`` within ``NUMBER_BOUNDS``; None for anything else."""
+    if len(text) > _MAX_NUMBER_TEXT:
+        return None
+    try:
+        value = NUMBER_BOUNDS.create_decimal(text.strip())
+    except ArithmeticError:
+        return None
+    return value if value.is_finite() else None
+
+
+def integer_literal_in_bounds(literal: str) -> bool:
+    """An integer's digits (JSON has no leading zeros) are within ``NUMBER_BOUNDS``: checked on
+    the text, as converting a long one is what must not happen."""
+    return len(literal.lstrip("-")) <= MAX_INTEGER_DIGITS
+
 
 _FIELD_MESSAGES: dict[type[fields.Field[Any]], dict[str, str]] = {
     fields.Field: {
@@ -63,12 +111,9 @@ class Schema(_Schema):
         return dumper(obj)
 
 
-class Money(fields.Decimal):
-    """Rubles with at most two decimals in, exactly two decimals out (half-up)."""
-
-    default_error_messages = {  # noqa: RUF012 - marshmallow merges this class attribute
-        "kopecks": "Сумма указывается в рублях с точностью до копейки (не более 2 знаков).",
-    }
+class _ExactDecimal(fields.Decimal):
+    """A decimal read exactly: never through float, and a numeric string only within
+    ``NUMBER_BOUNDS`` (JSON numbers were bounded when the body was parsed)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(as_string=False, allow_nan=False, **kwargs)
@@ -76,6 +121,31 @@ class Money(fields.Decimal):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
         if isinstance(value, bool | float):
             raise self.make_error("invalid")
+        if isinstance(value, str) and bounded_decimal(value) is None:
+            raise self.make_error("invalid")
+        number: Decimal = super()._deserialize(value, attr, data, **kwargs)
+        return number
+
+
+class BoundedInteger(fields.Integer):
+    """An integer input (query strings give text): a numeric text beyond ``NUMBER_BOUNDS`` is
+    refused before it is converted."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str) and bounded_decimal(value) is None:
+            raise self.make_error("invalid")
+        number: int = super()._deserialize(value, attr, data, **kwargs)
+        return number
+
+
+class Money(_ExactDecimal):
+    """Rubles with at most two decimals in, exactly two decimals out (half-up)."""
+
+    default_error_messages = {  # noqa: RUF012 - marshmallow merges this class attribute
+        "kopecks": "Сумма указывается в рублях с точностью до копейки (не более 2 знаков).",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
         amount = super()._deserialize(value, attr, data, **kwargs)
         if not is_whole_kopecks(amount):
             raise self.make_error("kopecks")
@@ -87,19 +157,14 @@ class Money(fields.Decimal):
         return round_money(Decimal(value))
 
 
-class Quantity(fields.Decimal):
+class Quantity(_ExactDecimal):
     """A goods quantity: greater than zero, at most 3 decimals."""
 
     default_error_messages = {  # noqa: RUF012 - marshmallow merges this class attribute
         "quantity": "Количество — больше нуля, не более 3 знаков после запятой и не больше 99999.",
     }
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(as_string=False, allow_nan=False, **kwargs)
-
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
-        if isinstance(value, bool | float):
-            raise self.make_error("invalid")
         quantity = super()._deserialize(value, attr, data, **kwargs)
         if not (0 < quantity <= MAX_QUANTITY) or quantity != quantity.quantize(THOUSANDTH):
             raise self.make_error("quantity")
@@ -125,15 +190,18 @@ class ReceiptSum(Money):
 
 class StoreDateTime(fields.DateTime):
     """ISO 8601 date-time; without a zone it is the store's local time (as 1C sends it), kept
-    naive here and converted with the store's zone at the mapping edge."""
+    naive here and converted with the store's zone at the mapping edge. Years 1900-2999, or
+    1C's empty date ("not given")."""
+
+    default_error_messages = {  # noqa: RUF012 - marshmallow merges this class attribute
+        "invalid": f"Ожидается дата и время в формате ISO 8601 (годы {RANGE_TEXT}).",
+    }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        if not isinstance(value, str):
+        moment = parse_iso_datetime(value) if isinstance(value, str) else None
+        if moment is None:
             raise self.make_error("invalid")
-        try:
-            return datetime.fromisoformat(value.strip())
-        except ValueError as exc:
-            raise self.make_error("invalid") from exc
+        return moment
 
 
 Convert = Callable[[Any], Any]

@@ -10,10 +10,10 @@ own messages. A property test checks that both agree wherever the lean loader an
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from mappings.dates import parse_iso_datetime
 from mappings.fields import MAX_QUANTITY, MAX_SUM, THOUSANDTH
 from processing.money import is_whole_kopecks
 
@@ -56,12 +56,8 @@ def _flag(value: Any) -> Any:
 
 
 def _moment(value: Any) -> Any:
-    if type(value) is not str:
-        return _INVALID
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
-        return _INVALID
+    moment = parse_iso_datetime(value) if type(value) is str else None
+    return _INVALID if moment is None else moment
 
 
 def _codes(value: Any) -> Any:
