@@ -10,16 +10,20 @@ from marshmallow import fields, validate
 from admin.auth import admin_tenant
 from connector.api import Blueprint
 from connector.db import db_session
-from mappings.fields import Schema
+from mappings.admin import ZonedDateTime
+from mappings.fields import BoundedInteger, Schema
 from sync.log import read_entries
 
 blp = Blueprint("sync_log", __name__, url_prefix="/api/v1", description="Sync log for support")
 
 
+MAX_OFFSET = 1_000_000_000
+
+
 class SyncLogQuery(Schema):
-    since = fields.AwareDateTime(default_timezone=None)
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    since = ZonedDateTime()
+    limit = BoundedInteger(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = BoundedInteger(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class SyncLogEntryOut(Schema):

@@ -27,6 +27,7 @@ from processing.errors import (
     NotAuthenticated,
     NotFound,
     Refused,
+    TooManyRequests,
     Unavailable,
 )
 
@@ -121,6 +122,7 @@ _STATUS_BY_CATEGORY: tuple[tuple[type[ConnectorError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (Refused, 422),
+    (TooManyRequests, 429),
     (Unavailable, 503),
 )
 
@@ -157,6 +159,9 @@ def error_response(error: ConnectorError) -> Response:
         response.headers["WWW-Authenticate"] = challenge
     if response.status_code == 503:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    retry_after = getattr(error, "retry_after_s", None)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 from flask import current_app
 
 from connector.db import app_runtime
-from connector.errors import HttpError
+from processing.errors import TooManyRequests
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -40,7 +40,7 @@ EXTENSION_KEY = "login_throttles"
 REDIS_PREFIX = "throttle:"
 
 
-class TooManyAttempts(HttpError):
+class TooManyAttempts(TooManyRequests):
     """Refused before any password check: the key had too many failures in the window."""
 
     code = "TOO_MANY_ATTEMPTS"
@@ -50,7 +50,7 @@ class TooManyAttempts(HttpError):
     )
 
     def __init__(self, retry_after_s: int = 60) -> None:
-        super().__init__(429)
+        super().__init__()
         self.retry_after_s = retry_after_s
         self.text = f"{self.message} Повторите через {math.ceil(retry_after_s / 60)} мин."
         self.details["retry_after"] = retry_after_s

@@ -68,3 +68,11 @@ class Refused(ConnectorError):
 class Unavailable(ConnectorError):
     code = "SERVICE_UNAVAILABLE"
     message = "Сервис временно недоступен. Повторите операцию через несколько секунд."
+
+
+class TooManyRequests(ConnectorError):
+    """Refused for a while (too many attempts); ``retry_after_s`` says for how long."""
+
+    code = "TOO_MANY_REQUESTS"
+    message = "Слишком много попыток. Повторите позже."
+    retry_after_s: int | None = None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.db import app_runtime, db_session
+from connector.errors import error_for_exception
 from connector.soap import envelope
 from connector.throttle import LoginThrottle, TooManyAttempts, login_throttle
 from mappings import discount_server as wire
@@ -38,11 +38,9 @@ from processing.discount_server.models import (
     DiscountServerCredential,
     SaleRow,
 )
-from processing.errors import ConnectorError, Forbidden, NotAuthenticated
+from processing.errors import ConnectorError, Forbidden, NotAuthenticated, TooManyRequests
 from processing.tenants.models import Tenant
 from sync.log import has_entry, write_entry
-
-log = logging.getLogger(__name__)
 
 WSDL_FILE = Path(__file__).parent / "wsdl" / "discount_server.wsdl"
 REALM = "loyalty-connector"
@@ -127,8 +125,8 @@ def _authenticate(session: Session, tenant_code: str) -> Tenant:
 
 
 def _error_status(error: ConnectorError) -> int:
-    if isinstance(error, TooManyAttempts):
-        return error.status
+    if isinstance(error, TooManyRequests):
+        return 429
     if isinstance(error, NotAuthenticated):
         return 401
     if isinstance(error, Forbidden):
@@ -173,9 +171,9 @@ def endpoint(tenant_code: str) -> Response:
         return envelope.answer(version, handler(session, tenant, parsed.operation))
     except ConnectorError as error:
         return _fault(version, error)
-    except Exception:
-        log.exception("discount server call failed")
-        return _fault(version, ConnectorError())
+    except Exception as exc:
+        # A database outage is SERVICE_UNAVAILABLE (1C retries), anything else INTERNAL_ERROR.
+        return _fault(version, error_for_exception(exc))
 
 
 Handler = Callable[[Session, Tenant, etree._Element], etree._Element]

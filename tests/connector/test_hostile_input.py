@@ -542,3 +542,18 @@ def test_a_connection_killed_before_commit_is_503_and_the_retry_succeeds(
     with Session(engine) as check:
         phones = check.scalars(select(Customer.phone).where(Customer.phone == CUSTOMER["phone"]))
         assert list(phones) == [CUSTOMER["phone"]]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["sync-log?since=0001-01-01T00:00:00%2B14:00", "sync-log?since=9999-12-31T23:59:59-12:00",
+     "pd-access-log?since=0001-01-01T00:00:00%2B14:00", "sync-log?offset=9223372036854775808",
+     "pd-access-log?customer=2717442788", "pd-access-log?limit=1e999999"],
+)  # fmt: skip
+def test_admin_queries_out_of_range_are_400(
+    client: FlaskClient, world: World, session: Session, query: str
+) -> None:
+    admin = add_admin_token(session, session.get_one(Tenant, world.tenant_id), "Поддержка")
+    session.flush()
+    response = client.get(f"/api/v1/{query}", headers={"Authorization": f"Bearer {admin.secret}"})
+    _error(response, 400, "VALIDATION_ERROR")

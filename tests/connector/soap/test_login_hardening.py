@@ -24,6 +24,7 @@ from werkzeug.test import TestResponse
 from zeep.exceptions import Fault
 
 from config import Settings
+from connector.errors import error_response, http_status
 from connector.soap import discount_server
 from connector.throttle import (
     REDIS_PREFIX,
@@ -344,9 +345,11 @@ def test_logins_go_unthrottled_while_redis_is_unreachable(
     assert "Redis unreachable" in caplog.text
 
 
-def test_too_many_attempts_reads_as_a_429_with_minutes_to_wait() -> None:
+def test_too_many_attempts_reads_as_a_429_with_minutes_to_wait(app: Flask) -> None:
     error = TooManyAttempts(61)
-    assert (error.status, error.details["retry_after"]) == (429, 61)
+    assert (http_status(error), error.details["retry_after"]) == (429, 61)
+    with app.app_context():
+        assert error_response(error).headers["Retry-After"] == "61"
     assert error.text.endswith("Повторите через 2 мин.")
 
 
