@@ -11,7 +11,17 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import psycopg
-from sqlalchemy import Engine, MetaData, Select, Table, create_engine, event, inspect, make_url
+from sqlalchemy import (
+    Engine,
+    MetaData,
+    Select,
+    Table,
+    create_engine,
+    event,
+    inspect,
+    make_url,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -76,6 +86,14 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
 
 def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def relax_durability(session: Session) -> None:
+    """For a transaction whose only writes may be lost in a database crash (a recomputable soft
+    result, the log row of a personal-data read): PostgreSQL then does not wait for the WAL flush
+    at commit, and at most the last moments of such rows are lost in a crash."""
+    if is_postgresql(session):
+        session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 def pg_connection(session: Session) -> psycopg.Connection[Any] | None:

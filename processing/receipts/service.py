@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from processing.cards.models import Card
@@ -29,7 +29,7 @@ from processing.cards.service import (
 )
 from processing.customers.models import Customer
 from processing.customers.service import loyalty_allowance, missing_questionnaire_fields
-from processing.db import insert_ignore_returning, is_postgresql
+from processing.db import insert_ignore_returning, relax_durability
 from processing.engine.calculate import PROGRAM_CAP, calculate, write_off_refusal
 from processing.engine.model import (
     Balances,
@@ -418,9 +418,7 @@ def calculate_receipt(
     result, level, rules = _compute(session, ctx, receipt, resolved, at, now)
     card_number = resolved.card.number if resolved else None
     calculation = Calculation(result, str(uuid.uuid4()), card_number, level, rules)
-    if is_postgresql(session):
-        # Recomputable data: no need to wait for the WAL flush.
-        session.execute(text("SET LOCAL synchronous_commit = off"))
+    relax_durability(session)  # recomputable data
     session.add(SoftCalculation(**soft_result(ctx, receipt, calculation, now)))
     session.flush()
     return calculation
