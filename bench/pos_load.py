@@ -22,7 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -222,6 +222,13 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
+def _median_known(values: Iterable[float]) -> float:
+    """The median of the values wrk reported (a run whose percentiles could not be read is
+    left out)."""
+    known = [value for value in values if not math.isnan(value)]
+    return statistics.median(known) if known else math.nan
+
+
 def wrk(label: str, url: str, seconds: int, lua: Path, env: dict[str, str]) -> WrkRun:
     command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-s", str(lua), url]
     output = subprocess.run(
@@ -229,8 +236,13 @@ def wrk(label: str, url: str, seconds: int, lua: Path, env: dict[str, str]) -> W
         timeout=seconds + 60,
     ).stdout  # fmt: skip
     latency = {
-        p: _ms(v, u) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)$", output, re.M)
+        p: _ms(v, u)
+        for p, v, u in re.findall(
+            r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)\s*(us|ms|s|m)\s*$", output, re.M
+        )
     }
+    if "99" not in latency:
+        print(f"  (no latency percentiles in wrk's output of {label}:\n{output})", flush=True)
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = re.search(
@@ -363,8 +375,8 @@ def main() -> None:
     ratios = [c.rps / b.rps for c, b in zip(commits, baselines, strict=True)]
     commit_rps = statistics.median(c.rps for c in commits)
     baseline_rps = statistics.median(b.rps for b in baselines)
-    p99 = statistics.median(c.p99_ms for c in commits)
-    base_p99 = statistics.median(b.p99_ms for b in baselines)
+    p99 = _median_known(c.p99_ms for c in commits)
+    base_p99 = _median_known(b.p99_ms for b in baselines)
     print(
         f"ratios per round: {', '.join(f'{r:.2f}' for r in ratios)}; "
         f"soft/baseline {soft.rps / baseline_rps:.2f}; p99 commit/baseline {p99 / base_p99:.2f}"
