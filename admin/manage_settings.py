@@ -14,14 +14,9 @@ from admin.auth import admin_tenant
 from admin.manage_api import management_blueprint
 from connector.db import db_session
 from mappings import admin as wire
+from processing.customers.questionnaire import add_extra_field, questionnaire, set_questionnaire
 from processing.tenants.models import TariffPreset
-from processing.tenants.settings import (
-    add_extra_field,
-    questionnaire,
-    set_questionnaire,
-    tenant_settings,
-    update_settings,
-)
+from processing.tenants.settings import tenant_settings, update_settings
 
 blp = management_blueprint(
     "admin_settings",

@@ -28,6 +28,12 @@ from processing.cards.service import add_template, generate_cards, get_template,
 from processing.cards.service import set_template_programs as set_series_programs
 from processing.customers.access import CLI_ACTOR, Channel, read_access_log
 from processing.customers.erasure import erase_customer
+from processing.customers.questionnaire import (
+    Questionnaire,
+    add_extra_field,
+    questionnaire,
+    set_questionnaire,
+)
 from processing.customers.service import get_customer
 from processing.demo import DEMO_POS_TOKEN, DemoCards, demo_exists, seed_demo
 from processing.discount_server.service import set_credentials
@@ -51,14 +57,7 @@ from processing.tenants.service import (
     tenant_store_groups,
     tenant_stores,
 )
-from processing.tenants.settings import (
-    Questionnaire,
-    add_extra_field,
-    questionnaire,
-    set_questionnaire,
-    tenant_settings,
-    update_settings,
-)
+from processing.tenants.settings import tenant_settings, update_settings
 from processing.tenants.tariffs import DEFAULT_TARIFF, TARIFFS
 from sync.log import read_entries
 from sync.runtime import Runtime, activate

@@ -22,11 +22,12 @@ from mappings.fields import BoundedInteger, Money, Schema
 from processing.cards.models import CardTemplate
 from processing.cards.numbers import CHECK_DIGITS
 from processing.customers.models import QuestionnaireField
+from processing.customers.questionnaire import Questionnaire
 from processing.programs.models import Program, ProgramVersion
 from processing.programs.rules import PARSERS
 from processing.tenants.models import Pos, Store, StoreGroup, Tenant
 from processing.tenants.service import QUESTIONNAIRE_POLICIES
-from processing.tenants.settings import RETURN_POLICIES, Questionnaire
+from processing.tenants.settings import RETURN_POLICIES
 
 CODE = validate.Length(min=1, max=64)
 NAME = validate.Length(min=1, max=255)

@@ -44,7 +44,12 @@ class ProcessCache(Generic[K, V]):
     registry: ClassVar[list[ProcessCache[Any, Any]]] = []
 
     def __init__(
-        self, name: str, ttl_s: float, *, watches: tuple[type, ...] = (), max_items: int = 100_000
+        self,
+        name: str,
+        ttl_s: float,
+        *,
+        watches: tuple[type | str, ...] = (),
+        max_items: int = 100_000,
     ) -> None:
         self.name = name
         self.ttl_s = ttl_s
@@ -99,11 +104,19 @@ def _within(transaction: SessionTransaction | None, ended: SessionTransaction) -
     return False
 
 
+def _watched(obj: object, watches: tuple[type | str, ...]) -> bool:
+    """A model class, or a table name (when importing the class would make a cycle)."""
+    table = getattr(obj, "__tablename__", None)
+    return any(
+        watch == table if isinstance(watch, str) else isinstance(obj, watch) for watch in watches
+    )
+
+
 @event.listens_for(Session, "after_flush")
 def _changes_flushed(session: Session, _context: Any) -> None:
     changed = (*session.new, *session.dirty, *session.deleted)
     for cache in ProcessCache.registry:
-        if cache.watches and any(isinstance(obj, cache.watches) for obj in changed):
+        if cache.watches and any(_watched(obj, cache.watches) for obj in changed):
             cache.invalidate()
             session.info.setdefault(_DIRTY, set()).add(cache.name)
 

@@ -177,10 +177,3 @@ def insert_ignore_returning(
     module = postgresql if dialect == "postgresql" else sqlite
     stmt = module.insert(model).values(**values).on_conflict_do_nothing().returning(model)
     return session.scalars(stmt).first()
-
-
-def insert_ignore_id(session: Session, table: Table, values: Mapping[str, Any]) -> int | None:
-    """Core ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: the new id, or None."""
-    stmt = _insert_for(session, table).values(**values).on_conflict_do_nothing()
-    new_id: int | None = session.execute(stmt.returning(table.c.id)).scalar()
-    return new_id

@@ -33,6 +33,7 @@ export TEST_PG_ADMIN_URL="${pg_admin/postgresql:/postgresql+psycopg:}"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 
 check_db="loyalty_alembic_check_$$"
 psql "$pg_admin" -qc "CREATE DATABASE $check_db"

@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Column,
     ForeignKey,
     Index,
     Integer,
     String,
-    Table,
     UniqueConstraint,
     func,
     text,
@@ -47,17 +45,6 @@ class CardTemplate(Base):
     validity_days: Mapped[int | None] = mapped_column(Integer)
 
     programs: Mapped[list[Program]] = relationship(secondary="card_template_programs")
-
-
-card_template_programs = Table(
-    "card_template_programs",
-    Base.metadata,
-    Column("template_id", ForeignKey("card_templates.id", ondelete="CASCADE"), primary_key=True),
-    Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True,
-           index=True),
-)  # fmt: skip
-"""The programs a card series carries ("5% cards"): for its cards they replace the tenant's
-programs of the same kind; a program a series carries applies to no other card."""
 
 
 class Card(Base):

@@ -61,3 +61,14 @@ class ProgramVersion(Base):
     program: Mapped[Program] = relationship(back_populates="versions")
     stores: Mapped[list[Store]] = relationship(secondary=version_stores)
     store_groups: Mapped[list[StoreGroup]] = relationship(secondary=version_store_groups)
+
+
+card_template_programs = Table(
+    "card_template_programs",
+    Base.metadata,
+    Column("template_id", ForeignKey("card_templates.id", ondelete="CASCADE"), primary_key=True),
+    Column("program_id", ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+)  # fmt: skip
+"""The programs a card series carries ("5% cards"): for its cards they replace the tenant's
+programs of the same kind; a program a series carries applies to no other card."""

@@ -11,9 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from processing.cache import ProcessCache
-from processing.cards.models import CardTemplate, card_template_programs
 from processing.errors import Conflict, InvalidInput, NotFound
-from processing.programs.models import Program, ProgramVersion
+from processing.programs.models import Program, ProgramVersion, card_template_programs
 from processing.programs.rules import (
     PARSERS,
     SLOTS,
@@ -178,7 +177,8 @@ RULES_TTL_S = 30.0
 rules_cache = ProcessCache[int, _TenantRules](
     "program-rules",
     RULES_TTL_S,
-    watches=(Program, ProgramVersion, StoreGroup, Store, CardTemplate),
+    # A series' programs change on its row (card_templates), named to keep programs below cards.
+    watches=(Program, ProgramVersion, StoreGroup, Store, "card_templates"),
 )
 
 

@@ -1,8 +1,11 @@
 """Identify, soft calculation, fiscal commit, visits and anonymous receipts.
 
-A commit first claims the receipt's identity (``INSERT ... ON CONFLICT DO NOTHING``): a repeat,
-or a concurrent twin, finds the stored receipt and gets the same answer, or a conflict when the
-body differs. Only then does it touch balances, under the account's row lock.
+Before anything is calculated a receipt is checked (``check_receipt``: its time, its line sums,
+the tariff). The general commit then claims the receipt's identity (``INSERT ... ON CONFLICT DO
+NOTHING``): a repeat, or a concurrent twin, finds the stored receipt and gets the same answer, or
+a conflict when the body differs; only then does it touch balances, under the account's row lock.
+The PostgreSQL hot path (``fast.py``) locks the account first, reads a stored twin after the lock
+and writes the receipt and its postings in one statement that writes nothing when a twin won.
 """
 
 from __future__ import annotations

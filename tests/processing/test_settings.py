@@ -10,16 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from processing.customers.questionnaire import add_extra_field, questionnaire, set_questionnaire
 from processing.errors import ConnectorError, InvalidInput
 from processing.tenants.models import Tenant
-from processing.tenants.settings import (
-    SETTINGS,
-    add_extra_field,
-    questionnaire,
-    set_questionnaire,
-    tenant_settings,
-    update_settings,
-)
+from processing.tenants.settings import SETTINGS, tenant_settings, update_settings
 from tests import factories
 
 
