@@ -10,14 +10,21 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import and_, case, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processing.db import lock_rows
 from processing.errors import InvalidInput, NotFound, Refused
 from processing.ledger.models import Account, BonusLot, LotMovement, Posting
+from processing.ledger.rules import (
+    LotState,
+    active_total,
+    credited_remaining,
+    pending_total,
+    take_from,
+    usable_lots,
+)
 from processing.money import is_whole_kopecks, money_text
-from processing.types import money_total
 
 ZERO = Decimal("0.00")
 
@@ -137,13 +144,13 @@ def credit(
     """Credit ``amount`` as a new lot. A debt (negative balance) is repaid first."""
     _require_positive(amount)
     account = lock_account(session, account_id)
-    debt = max(-account.balance, ZERO)
+    remaining = credited_remaining(account.balance, amount)
     posting = _post(session, account, kind, amount, now, operation, reason, author)
     lot = BonusLot(
         account_id=account.id,
         posting_id=posting.id,
         amount=amount,
-        remaining=amount - min(debt, amount),
+        remaining=remaining,
         activates_at=activates_at or now,
         expires_at=expires_at,
     )
@@ -154,32 +161,20 @@ def credit(
     return posting
 
 
-def _available_lots(session: Session, account_id: int, now: datetime) -> Sequence[BonusLot]:
-    """Active, unexpired lots with something left, soonest expiry first (no expiry last)."""
+def _lots_with_remainder(session: Session, account_id: int) -> Sequence[BonusLot]:
     return session.scalars(
         select(BonusLot)
-        .where(
-            BonusLot.account_id == account_id,
-            BonusLot.remaining > 0,
-            BonusLot.activates_at <= now,
-            (BonusLot.expires_at.is_(None)) | (BonusLot.expires_at > now),
-        )
-        .order_by(BonusLot.expires_at.is_(None), BonusLot.expires_at, BonusLot.id)
+        .where(BonusLot.account_id == account_id, BonusLot.remaining > 0)
         .execution_options(populate_existing=True)
     ).all()
 
 
 def _drain(session: Session, posting: Posting, lots: Sequence[BonusLot], amount: Decimal) -> None:
-    left = amount
-    for lot in lots:
-        if left <= ZERO:
-            break
-        take = min(lot.remaining, left)
-        lot.remaining = lot.remaining - take
-        left -= take
-        session.add(LotMovement(posting_id=posting.id, lot_id=lot.id, amount=-take))
-    if left > ZERO:
-        raise AssertionError("lots hold less than the checked available amount")
+    """Take ``amount`` from ``lots`` in their order, a movement per lot touched."""
+    by_id = {lot.id: lot for lot in lots}
+    for lot_id, taken in take_from(lots, amount):
+        by_id[lot_id].remaining = by_id[lot_id].remaining - taken
+        session.add(LotMovement(posting_id=posting.id, lot_id=lot_id, amount=-taken))
 
 
 def debit(
@@ -196,7 +191,7 @@ def debit(
     """Take ``amount`` from active lots, soonest-expiring first; never below zero."""
     _require_positive(amount)
     account = lock_account(session, account_id)
-    lots = _available_lots(session, account.id, now)
+    lots = usable_lots(_lots_with_remainder(session, account.id), now)
     available = sum((lot.remaining for lot in lots), ZERO)
     if available < amount:
         raise NotEnoughBonus(
@@ -233,24 +228,26 @@ def correct(
 
 
 def balance(session: Session, account_id: int, now: datetime) -> Balance:
-    """Posted total, active and pending bonus of an account, in one query."""
-    unexpired = (BonusLot.expires_at.is_(None)) | (BonusLot.expires_at > now)
-    active = and_(BonusLot.activates_at <= now, unexpired)
-    pending = and_(BonusLot.activates_at > now, unexpired)
-    row = session.execute(
+    """Posted total, active and pending bonus of an account (one query; the rules decide)."""
+    rows = session.execute(
         select(
             Account.balance,
-            money_total(case((active, BonusLot.remaining), else_=0)),
-            money_total(case((pending, BonusLot.remaining), else_=0)),
+            BonusLot.id,
+            BonusLot.remaining,
+            BonusLot.activates_at,
+            BonusLot.expires_at,
         )
         .select_from(Account)
         .outerjoin(BonusLot, (BonusLot.account_id == Account.id) & (BonusLot.remaining > 0))
         .where(Account.id == account_id)
-        .group_by(Account.id, Account.balance)
-    ).one_or_none()
-    if row is None:
+    ).all()
+    if not rows:
         raise AccountNotFound(details={"account": account_id})
-    return Balance(total=row[0], active=row[1], pending=row[2])
+    lots = [LotState(lot_id, remaining, activates, expires)
+            for _, lot_id, remaining, activates, expires in rows if lot_id is not None]  # fmt: skip
+    return Balance(
+        total=rows[0][0], active=active_total(lots, now), pending=pending_total(lots, now)
+    )
 
 
 def expiring(

@@ -27,6 +27,14 @@ from processing.cards.service import CardStatus
 from processing.db import pg_connection
 from processing.engine.calculate import calculate
 from processing.engine.model import Balances, CustomerFacts, Result, Rules
+from processing.ledger.rules import (
+    LotState,
+    active_total,
+    credited_remaining,
+    pending_total,
+    take_from,
+    usable_lots,
+)
 from processing.levels.compute import LevelDecision, decide_level, window_bounds
 from processing.money import from_kopecks, to_kopecks
 from processing.programs.rules import LevelRules
@@ -79,7 +87,6 @@ _TWIN_CHECKS = {
     + """ OR EXISTS (SELECT 1 FROM receipts
         WHERE pos_id = %(pos_id)s AND client_txn_id = %(client_txn_id)s)""",
 }
-_ORDER = "ORDER BY expires_at IS NULL, expires_at, id"  # FIFO by expiry, as the ledger spends
 _STATE = {
     name: _sql(f"""
 WITH c AS (SELECT account_id FROM cards WHERE tenant_id = %(tenant_id)s AND number = %(number)s),
@@ -89,9 +96,10 @@ stats AS (SELECT amount, purchases FROM purchase_stats
           WHERE account_id = (SELECT account_id FROM c)
             AND local_date BETWEEN %(window_start)s AND %(window_end)s)
 SELECT {twin},
-  (SELECT array_agg(id {_ORDER}) FROM lots), (SELECT array_agg(remaining {_ORDER}) FROM lots),
-  (SELECT array_agg(activates_at {_ORDER}) FROM lots),
-  (SELECT array_agg(expires_at {_ORDER}) FROM lots),
+  (SELECT array_agg(id ORDER BY id) FROM lots),
+  (SELECT array_agg(remaining ORDER BY id) FROM lots),
+  (SELECT array_agg(activates_at ORDER BY id) FROM lots),
+  (SELECT array_agg(expires_at ORDER BY id) FROM lots),
   (SELECT coalesce(sum(amount), 0) FROM stats), (SELECT coalesce(sum(purchases), 0) FROM stats),
   (SELECT level_code FROM level_overrides
    WHERE account_id = (SELECT account_id FROM c) AND cleared_at IS NULL
@@ -179,20 +187,6 @@ VALUES (%(id)s, %(tenant_id)s, %(pos_id)s, %(input_hash)s, %(result)s, %(created
 
 
 @dataclass(frozen=True)
-class _Lot:
-    id: int
-    remaining: Decimal
-    activates_at: datetime
-    expires_at: datetime | None
-
-    def usable(self, now: datetime) -> bool:
-        return self.activates_at <= now and (self.expires_at is None or self.expires_at > now)
-
-    def pending(self, now: datetime) -> bool:
-        return self.activates_at > now and (self.expires_at is None or self.expires_at > now)
-
-
-@dataclass(frozen=True)
 class _Card:
     """An active card with its account, and what the engine needs of them."""
 
@@ -202,16 +196,13 @@ class _Card:
     template_id: int | None
     balance: Decimal
     allowance: str
-    lots: tuple[_Lot, ...]
+    lots: tuple[LotState, ...]
     level: LevelDecision | None
-
-    def usable_lots(self, now: datetime) -> list[_Lot]:
-        return [lot for lot in self.lots if lot.usable(now)]
 
     def balances(self, now: datetime) -> Balances:
         return Balances(
-            active=sum((lot.remaining for lot in self.usable_lots(now)), ZERO),
-            pending=sum((lot.remaining for lot in self.lots if lot.pending(now)), ZERO),
+            active=active_total(self.lots, now),
+            pending=pending_total(self.lots, now),
             total=self.balance,
         )
 
@@ -275,7 +266,7 @@ def _read(
         value = from_kopecks(int(amount)) if levels.basis == "sum" else Decimal(int(purchases))
         level = decide_level(levels, value, override)
     lots = tuple(
-        _Lot(lot_id, from_kopecks(remaining), activates_at.astimezone(UTC), _aware(expires_at))
+        LotState(lot_id, from_kopecks(remaining), activates_at.astimezone(UTC), _aware(expires_at))
         for lot_id, remaining, activates_at, expires_at in zip(
             lot_ids or (), remainders or (), activations or (), expiries or (), strict=True
         )
@@ -373,21 +364,14 @@ def _write(
     takes: list[tuple[int, Decimal]] = []
     if result.bonus_payment > ZERO:
         balance -= result.bonus_payment
-        left = result.bonus_payment
-        for lot in card.usable_lots(now):
-            if left <= ZERO:
-                break
-            take = min(lot.remaining, left)
-            left -= take
-            takes.append((lot.id, take))
+        takes = take_from(usable_lots(card.lots, now), result.bonus_payment)
     debit_balance = balance
     accrued = result.accrual > ZERO and rules.bonus is not None
     lot_remaining = ZERO
     activates_at = expires_at = None
     if accrued and rules.bonus is not None:
-        debt = max(-balance, ZERO)
+        lot_remaining = credited_remaining(balance, result.accrual)
         balance += result.accrual
-        lot_remaining = result.accrual - min(debt, result.accrual)
         activates_at, expires_at = rules.bonus.lot_dates(at)
     level_code = card.level.level.code if card.level and card.level.level else None
     totals = receipt_totals(result, rules, level_code, [])
