@@ -144,14 +144,36 @@ def credit(
     """Credit ``amount`` as a new lot. A debt (negative balance) is repaid first."""
     _require_positive(amount)
     account = lock_account(session, account_id)
-    remaining = credited_remaining(account.balance, amount)
+    return post_credit(
+        session, account, amount, credited_remaining(account.balance, amount), kind, now=now,
+        activates_at=activates_at or now, expires_at=expires_at, operation=operation,
+        reason=reason, author=author,
+    )  # fmt: skip
+
+
+def post_credit(
+    session: Session,
+    account: Account,
+    amount: Decimal,
+    remaining: Decimal,
+    kind: PostingKind,
+    *,
+    now: datetime,
+    activates_at: datetime,
+    expires_at: datetime | None,
+    operation: str | None,
+    reason: str | None = None,
+    author: str | None = None,
+) -> Posting:
+    """Write a credit already decided (``remaining``: what its lot keeps after repaying a debt)
+    on a locked account: the posting, its lot and the lot's movement."""
     posting = _post(session, account, kind, amount, now, operation, reason, author)
     lot = BonusLot(
         account_id=account.id,
         posting_id=posting.id,
         amount=amount,
         remaining=remaining,
-        activates_at=activates_at or now,
+        activates_at=activates_at,
         expires_at=expires_at,
     )
     session.add(lot)
@@ -161,7 +183,8 @@ def credit(
     return posting
 
 
-def _lots_with_remainder(session: Session, account_id: int) -> Sequence[BonusLot]:
+def lots_with_remainder(session: Session, account_id: int) -> Sequence[BonusLot]:
+    """The account's lots with something left (current values), any order."""
     return session.scalars(
         select(BonusLot)
         .where(BonusLot.account_id == account_id, BonusLot.remaining > 0)
@@ -169,12 +192,42 @@ def _lots_with_remainder(session: Session, account_id: int) -> Sequence[BonusLot
     ).all()
 
 
-def _drain(session: Session, posting: Posting, lots: Sequence[BonusLot], amount: Decimal) -> None:
-    """Take ``amount`` from ``lots`` in their order, a movement per lot touched."""
+def post_write_off(
+    session: Session,
+    account: Account,
+    lots: Sequence[BonusLot],
+    takes: Sequence[tuple[int, Decimal]],
+    kind: PostingKind,
+    *,
+    now: datetime,
+    operation: str | None,
+    reason: str | None = None,
+    author: str | None = None,
+) -> Posting:
+    """Write a write-off already decided (``takes``: lot id and amount, in order) on a locked
+    account: the posting and a movement per lot touched."""
+    amount = sum((taken for _, taken in takes), ZERO)
+    posting = _post(session, account, kind, -amount, now, operation, reason, author)
+    _take(session, posting, lots, takes)
+    session.flush()
+    return posting
+
+
+def _take(
+    session: Session,
+    posting: Posting,
+    lots: Sequence[BonusLot],
+    takes: Sequence[tuple[int, Decimal]],
+) -> None:
     by_id = {lot.id: lot for lot in lots}
-    for lot_id, taken in take_from(lots, amount):
+    for lot_id, taken in takes:
         by_id[lot_id].remaining = by_id[lot_id].remaining - taken
         session.add(LotMovement(posting_id=posting.id, lot_id=lot_id, amount=-taken))
+
+
+def _drain(session: Session, posting: Posting, lots: Sequence[BonusLot], amount: Decimal) -> None:
+    """Take ``amount`` from ``lots`` in their order, a movement per lot touched."""
+    _take(session, posting, lots, take_from(lots, amount))
 
 
 def debit(
@@ -191,16 +244,16 @@ def debit(
     """Take ``amount`` from active lots, soonest-expiring first; never below zero."""
     _require_positive(amount)
     account = lock_account(session, account_id)
-    lots = usable_lots(_lots_with_remainder(session, account.id), now)
+    lots = usable_lots(lots_with_remainder(session, account.id), now)
     available = sum((lot.remaining for lot in lots), ZERO)
     if available < amount:
         raise NotEnoughBonus(
             details={"available": money_text(available), "requested": money_text(amount)}
         )
-    posting = _post(session, account, kind, -amount, now, operation, reason, author)
-    _drain(session, posting, lots, amount)
-    session.flush()
-    return posting
+    return post_write_off(
+        session, account, lots, take_from(lots, amount), kind, now=now, operation=operation,
+        reason=reason, author=author,
+    )  # fmt: skip
 
 
 def correct(

@@ -27,19 +27,13 @@ from processing.cards.service import CardStatus
 from processing.db import pg_connection
 from processing.engine.calculate import calculate
 from processing.engine.model import Balances, CustomerFacts, Result, Rules
-from processing.ledger.rules import (
-    LotState,
-    active_total,
-    credited_remaining,
-    pending_total,
-    take_from,
-    usable_lots,
-)
+from processing.ledger.rules import LotState, active_total, pending_total
 from processing.levels.compute import LevelDecision, decide_level, window_bounds
 from processing.money import from_kopecks, to_kopecks
 from processing.programs.rules import LevelRules
 from processing.programs.service import ActiveRules
 from processing.receipts.inputs import AnsweredLine, AnsweredReceipt, PosContext, ReceiptInput
+from processing.receipts.plan import AccountSnapshot, plan_sale
 from processing.receipts.service import (
     Calculation,
     Committed,
@@ -167,7 +161,7 @@ _WRITE = _sql("""WITH debit_id AS (
   FROM r WHERE accounts.id = %(account_id)s AND %(balance_changed)s
 ), stats AS (
   INSERT INTO purchase_stats (account_id, local_date, amount, purchases, operation)
-  SELECT %(account_id)s, %(local_date)s, %(final_amount)s, 1, %(operation)s FROM r
+  SELECT %(account_id)s, %(purchase_date)s, %(purchase_amount)s, 1, %(operation)s FROM r
 ), lines AS (
   INSERT INTO receipt_lines (receipt_id, line_no, goods_id, barcode, quantity, price, amount,
     discount, bonus_payment, final_amount, accrual, no_discount, seller, explanations,
@@ -360,19 +354,11 @@ def _write(
     now: datetime,
 ) -> Committed:
     at: datetime = values["sold_at"]
-    balance = card.balance
-    takes: list[tuple[int, Decimal]] = []
-    if result.bonus_payment > ZERO:
-        balance -= result.bonus_payment
-        takes = take_from(usable_lots(card.lots, now), result.bonus_payment)
-    debit_balance = balance
-    accrued = result.accrual > ZERO and rules.bonus is not None
-    lot_remaining = ZERO
-    activates_at = expires_at = None
-    if accrued and rules.bonus is not None:
-        lot_remaining = credited_remaining(balance, result.accrual)
-        balance += result.accrual
-        activates_at, expires_at = rules.bonus.lot_dates(at)
+    plan = plan_sale(
+        AccountSnapshot(card.account_id, card.balance, card.lots),
+        bonus_payment=result.bonus_payment, accrual=result.accrual, bonus=rules.bonus,
+        sold_at=at, local_date=values["local_date"], final_amount=result.final_amount, now=now,
+    )  # fmt: skip
     level_code = card.level.level.code if card.level and card.level.level else None
     totals = receipt_totals(result, rules, level_code, [])
     lines = line_values(0, receipt, result)
@@ -389,18 +375,20 @@ def _write(
         "card_id": card.id,
         "account_id": card.account_id,
         "customer_id": card.customer_id,
-        "debit": result.bonus_payment > ZERO,
-        "credit": accrued,
-        "debit_balance": to_kopecks(debit_balance),
-        "credit_balance": to_kopecks(balance),
+        "debit": plan.write_off is not None,
+        "credit": plan.accrual is not None,
+        "debit_balance": to_kopecks(plan.write_off.balance_after if plan.write_off else ZERO),
+        "credit_balance": to_kopecks(plan.accrual.balance_after if plan.accrual else ZERO),
         "operation": operation,
-        "lot_ids": [lot_id for lot_id, _ in takes],
-        "takes": [to_kopecks(take) for _, take in takes],
-        "lot_remaining": to_kopecks(lot_remaining),
-        "activates_at": activates_at,
-        "expires_at": expires_at,
-        "balance": to_kopecks(balance),
-        "balance_changed": balance != card.balance,
+        "lot_ids": [lot_id for lot_id, _ in plan.takes],
+        "takes": [to_kopecks(taken) for _, taken in plan.takes],
+        "lot_remaining": to_kopecks(plan.new_lot.remaining if plan.new_lot else ZERO),
+        "activates_at": plan.new_lot.activates_at if plan.new_lot else None,
+        "expires_at": plan.new_lot.expires_at if plan.new_lot else None,
+        "balance": to_kopecks(plan.balance),
+        "balance_changed": plan.balance_changed,
+        "purchase_date": plan.purchase_date,
+        "purchase_amount": to_kopecks(plan.purchase_amount),
         "lines": json.dumps(wire_lines),
     }
     written = conn.execute(_WRITE, params).fetchone()

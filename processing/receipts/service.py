@@ -56,14 +56,17 @@ from processing.errors import (
     NotFound,
     Refused,
 )
+from processing.ledger.models import Account, BonusLot
+from processing.ledger.rules import active_total
 from processing.ledger.service import (
     NotEnoughBonus,
     PostingKind,
     balance,
-    credit,
-    debit,
     expiring,
     lock_account,
+    lots_with_remainder,
+    post_credit,
+    post_write_off,
 )
 from processing.levels.compute import LevelDecision
 from processing.levels.service import account_level, record_purchase
@@ -79,6 +82,7 @@ from processing.receipts.inputs import (
     digest,
 )
 from processing.receipts.models import Receipt, ReceiptLine, SoftCalculation
+from processing.receipts.plan import AccountSnapshot, SalePlan, plan_sale
 from processing.tenants.service import cashier_id
 
 ZERO = Decimal("0.00")
@@ -615,18 +619,21 @@ def commit_claimed(
     at = row.sold_at
     resolved = resolve_card(session, ctx, receipt.identification, now, create=True)
     notes: list[str] = []
-    account_id = None
+    account = None
+    lots: Sequence[BonusLot] = ()
     if resolved is not None:
         card = resolved.card
         activate_on_first_use(session, card, now=now)
         require_active(card, now)
-        account_id = card_account_id(card)
-        lock_account(session, account_id)
-        row.card_id, row.account_id, row.customer_id = card.id, account_id, card.customer_id
+        account = lock_account(session, card_account_id(card))
+        lots = lots_with_remainder(session, account.id)
+        row.card_id, row.account_id, row.customer_id = card.id, account.id, card.customer_id
     if offline and receipt.requested_bonus > ZERO:
         notes.append("Оплата бонусами в офлайн-чеке не проводится: только начисление.")
         receipt = _without_bonus(receipt)
     stored = _stored_result(session, ctx, receipt)
+    if stored is not None and stored[0].bonus_payment > active_total(lots, now):
+        stored = None  # bonus was spent since the soft calculation: it no longer holds
     if stored is not None:
         result, level_code = stored
         rules = receipt_rules(session, ctx, resolved.card.template_id if resolved else None, at)
@@ -635,22 +642,39 @@ def commit_claimed(
         level_code = level.level.code if level and level.level else None
     check_payable(ctx, receipt, result)
 
-    operation = f"receipt:{row.transaction_id}"
-    if account_id is not None and result.bonus_payment > ZERO:
-        row.debit_posting_id = debit(
-            session, account_id, result.bonus_payment, PostingKind.WRITE_OFF,
-            now=now, operation=operation,
-        ).id  # fmt: skip
-    if account_id is not None and result.accrual > ZERO and rules.bonus is not None:
-        activates_at, expires_at = rules.bonus.lot_dates(at)
-        row.credit_posting_id = credit(
-            session, account_id, result.accrual, PostingKind.ACCRUAL, now=now,
-            activates_at=activates_at, expires_at=expires_at, operation=operation,
-        ).id  # fmt: skip
-    if account_id is not None:
-        record_purchase(session, account_id, row.local_date, result.final_amount, 1, operation)
+    if account is not None:
+        plan = plan_sale(
+            AccountSnapshot(account.id, account.balance, lots),
+            bonus_payment=result.bonus_payment, accrual=result.accrual, bonus=rules.bonus,
+            sold_at=at, local_date=row.local_date, final_amount=result.final_amount, now=now,
+        )  # fmt: skip
+        _write_plan(session, row, account, lots, plan, now)
     row.offline = offline
     return finish_receipt(session, row, receipt, result, rules, level_code, notes)
+
+
+def _write_plan(
+    session: Session,
+    row: Receipt,
+    account: Account,
+    lots: Sequence[BonusLot],
+    plan: SalePlan,
+    now: datetime,
+) -> None:
+    """The ORM writer of a sale's posting plan (the hot path's SQL writes the same rows)."""
+    operation = f"receipt:{row.transaction_id}"
+    if plan.write_off is not None:
+        row.debit_posting_id = post_write_off(
+            session, account, lots, plan.takes, PostingKind.WRITE_OFF, now=now,
+            operation=operation,
+        ).id  # fmt: skip
+    if plan.accrual is not None and plan.new_lot is not None:
+        lot = plan.new_lot
+        row.credit_posting_id = post_credit(
+            session, account, lot.amount, lot.remaining, PostingKind.ACCRUAL, now=now,
+            activates_at=lot.activates_at, expires_at=lot.expires_at, operation=operation,
+        ).id  # fmt: skip
+    record_purchase(session, account.id, plan.purchase_date, plan.purchase_amount, 1, operation)
 
 
 def check_payable(ctx: PosContext, receipt: ReceiptInput, result: Result) -> None:

@@ -1,0 +1,90 @@
+"""The posting plan of a sale: what the commit writes to the ledger, decided once from an
+account snapshot and the engine's result (pure: no I/O, no clock).
+
+Two writers persist a plan: the ORM writer (``ledger.service.apply_sale_plan``) and the
+single-statement PostgreSQL writer (``receipts/fast.py``). Neither decides anything itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from processing.ledger.rules import Lot, credited_remaining, take_from, usable_lots
+from processing.programs.rules import BonusRules
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class AccountSnapshot:
+    """The account as the commit read it under its row lock."""
+
+    account_id: int
+    balance: Decimal  # posted total (negative only after a claw-back under allow-negative)
+    lots: Sequence[Lot]  # lots with a remainder, any order
+
+
+@dataclass(frozen=True)
+class PlannedPosting:
+    kind: str  # "write_off" or "accrual"
+    amount: Decimal  # signed
+    balance_after: Decimal
+
+
+@dataclass(frozen=True)
+class PlannedLot:
+    amount: Decimal
+    remaining: Decimal  # less than amount when the accrual repaid a debt
+    activates_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SalePlan:
+    write_off: PlannedPosting | None
+    takes: tuple[tuple[int, Decimal], ...]  # (lot id, taken) for the write-off, in order
+    accrual: PlannedPosting | None  # posted after the write-off
+    new_lot: PlannedLot | None
+    purchase_date: date  # the store-local date the purchase counts on for levels
+    purchase_amount: Decimal
+    balance: Decimal  # the account's posted total afterwards
+
+    @property
+    def balance_changed(self) -> bool:
+        return self.write_off is not None or self.accrual is not None
+
+
+def plan_sale(
+    account: AccountSnapshot,
+    *,
+    bonus_payment: Decimal,
+    accrual: Decimal,
+    bonus: BonusRules | None,
+    sold_at: datetime,
+    local_date: date,
+    final_amount: Decimal,
+    now: datetime,
+) -> SalePlan:
+    """The write-off from usable lots, FIFO by expiry (the engine never pays more than they
+    hold: ``take_from`` guards it), then the accrual as a new lot that repays a debt first, and
+    the purchase for the level window."""
+    balance = account.balance
+    write_off = None
+    takes: tuple[tuple[int, Decimal], ...] = ()
+    if bonus_payment > ZERO:
+        takes = tuple(take_from(usable_lots(account.lots, now), bonus_payment))
+        balance -= bonus_payment
+        write_off = PlannedPosting("write_off", -bonus_payment, balance)
+    credit = None
+    new_lot = None
+    if accrual > ZERO and bonus is not None:
+        activates_at, expires_at = bonus.lot_dates(sold_at)
+        new_lot = PlannedLot(
+            accrual, credited_remaining(balance, accrual), activates_at, expires_at
+        )
+        balance += accrual
+        credit = PlannedPosting("accrual", accrual, balance)
+    return SalePlan(write_off, takes, credit, new_lot, local_date, final_amount, balance)
