@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import asdict, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processing.cards.service import card_account_id, issue_card
+from processing.cards.service import card_account_id, generate_cards, get_template, issue_card
 from processing.customers.service import register_customer
 from processing.ledger.models import BonusLot, LotMovement, Posting
-from processing.ledger.service import PostingKind, credit, debit
+from processing.ledger.service import PostingKind, balance, claw_back, credit, debit
 from processing.levels.models import PurchaseStat
-from processing.levels.service import record_purchase
+from processing.levels.service import record_purchase, set_override
+from processing.programs.rules import parse_level_rules
 from processing.programs.service import add_version, get_program
 from processing.receipts import fast, service
 from processing.receipts.inputs import Identification, LineInput, ReceiptInput, digest
 from processing.receipts.models import Receipt, ReceiptLine, SoftCalculation
 from processing.tenants.models import Tenant
 from tests.connector.onec_http.world import World, receipt
-from tests.factories import T0
+from tests.factories import LEVEL_RULES, T0
 
 
 def _account_state(session: Session, account_id: int, receipt_row: Receipt) -> dict[str, Any]:
@@ -167,3 +171,93 @@ def test_body_hash_is_the_asdict_text() -> None:
     data = asdict(receipt_input)
     data.pop("calculation_id")
     assert receipt_input.body_hash() == digest(repr(sorted(data.items())))
+
+
+lot_strategy = st.tuples(
+    st.integers(1, 50_000),  # kopecks
+    st.integers(-30, 30),  # activation, days from now
+    st.one_of(st.none(), st.integers(-10, 400)),  # expiry, days from now (past: not yet expired)
+)
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lots=st.lists(lot_strategy, max_size=6),
+    debt=st.one_of(st.none(), st.integers(1, 5_000)),
+    requested=st.integers(0, 30_000),
+    override=st.sampled_from([None, "silver", "gold"]),
+)
+def test_both_writers_persist_the_same_plan_for_any_account(
+    client: FlaskClient,
+    world: World,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    lots: list[tuple[int, int, int | None]],
+    debt: int | None,
+    requested: int,
+    override: str | None,
+) -> None:
+    """Random snapshots (several lots, pending and expired ones, a debt, a level override,
+    a write-off or none): the hot path's SQL writer and the ORM writer give identical rows,
+    answers and balances."""
+    tenant = session.get_one(Tenant, world.tenant_id)
+    template = get_template(session, tenant, "main")
+    now = datetime.now(UTC).replace(microsecond=0)
+    sold_at = (now - timedelta(minutes=1)).astimezone(ZoneInfo("Europe/Moscow"))
+    accounts, numbers = [], []
+    for blank in generate_cards(session, template, 2, author="t", now=now):
+        customer = register_customer(
+            session, tenant, {"first_name": "Тест"}, source="admin", author="t",
+            consents={"processing": True}, now=now,
+        )  # fmt: skip
+        account = card_account_id(issue_card(session, tenant, blank.number, customer,
+                                             author="t", now=now))  # fmt: skip
+        for kopecks, activation, expiry in lots:
+            credit(
+                session, account, Decimal(kopecks).scaleb(-2), PostingKind.ACCRUAL, now=now,
+                activates_at=now + timedelta(days=activation),
+                expires_at=None if expiry is None else now + timedelta(days=expiry),
+            )  # fmt: skip
+        if debt is not None:
+            owed = balance(session, account, now).total + Decimal(debt).scaleb(-2)
+            claw_back(session, account, owed, allow_negative=True, now=now, operation="t")
+        if override is not None:
+            set_override(session, account, override, rules=parse_level_rules(LEVEL_RULES),
+                         reason="t", author="t", now=now)  # fmt: skip
+        accounts.append(account)
+        numbers.append(blank.number)
+    session.flush()
+    base = receipt("p", sold_at=sold_at.replace(tzinfo=None).isoformat())
+    soft = client.post("/api/v1/receipts/calculate", headers=world.auth,
+                       json={**base, "card_number": numbers[0],
+                             "pay_bonus": Decimal(requested).scaleb(-2)}).get_json()  # fmt: skip
+    pay = min(Decimal(requested).scaleb(-2), Decimal(str(soft["max_bonus_payment"])))
+    general_calls: list[str] = []
+    original = service.commit_claimed
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        general_calls.append(args[3].number)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(service, "commit_claimed", spy)
+    answers = []
+    for path, number in zip(("fast", "general"), numbers, strict=True):
+        body = {**base, "number": f"{path}-{number}", "card_number": number, "pay_bonus": pay}
+        if path == "general":  # an unknown calculation id takes the general path
+            body["calculation_id"] = "00000000-0000-0000-0000-000000000000"
+        response = client.post("/api/v1/receipts/commit", json=body, headers=world.auth)
+        assert response.status_code == 200, response.get_json()
+        answer = response.get_json()
+        answers.append({k: v for k, v in answer.items() if k not in ("transaction_id", "number")})
+    assert general_calls == [f"general-{numbers[1]}"]
+    assert answers[0] == answers[1]
+    session.expire_all()
+    rows = {r.number: r for r in session.scalars(select(Receipt))}
+    states = [
+        _account_state(session, account, rows[f"{path}-{number}"])
+        for path, account, number in zip(("fast", "general"), accounts, numbers, strict=True)
+    ]
+    assert states[0] == states[1]
+    assert balance(session, accounts[0], now) == balance(session, accounts[1], now)
