@@ -15,7 +15,7 @@ from processing.ledger.service import expire_due
 from processing.receipts.inputs import PosContext
 from processing.receipts.models import OfflineBatch, SoftCalculation
 from processing.receipts.offline import CHUNK, commit_offline
-from processing.receipts.service import SOFT_RESULT_TTL
+from processing.receipts.rows import SOFT_RESULT_TTL
 from processing.tenants.models import Pos, Store, Tenant
 from sync.models import JobRun
 from sync.queue import claim_job

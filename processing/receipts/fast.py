@@ -32,21 +32,18 @@ from processing.levels.compute import LevelDecision, decide_level, window_bounds
 from processing.money import from_kopecks, to_kopecks
 from processing.programs.rules import LevelRules
 from processing.programs.service import ActiveRules
+from processing.receipts.checks import check_payable
+from processing.receipts.claims import Committed, local_date, sale_claim, stored_twin
 from processing.receipts.inputs import AnsweredLine, AnsweredReceipt, PosContext, ReceiptInput
 from processing.receipts.plan import AccountSnapshot, plan_sale
-from processing.receipts.service import (
+from processing.receipts.rows import (
     Calculation,
-    Committed,
-    check_payable,
     engine_receipt,
     expired_at_birth,
     line_values,
-    local_date,
     receipt_rules,
     receipt_totals,
-    sale_claim,
     soft_result,
-    stored_twin,
 )
 from processing.types import to_thousandths
 

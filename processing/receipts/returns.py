@@ -24,17 +24,17 @@ from processing.ledger.service import (
     reverse,
 )
 from processing.levels.service import record_purchase
-from processing.receipts.inputs import PosContext, ReturnInput
-from processing.receipts.models import Receipt, ReceiptLine
-from processing.receipts.service import (
+from processing.receipts.checks import check_sold_at
+from processing.receipts.claims import (
     Committed,
     ReceiptNotFound,
-    check_sold_at,
     claim_identity,
     claim_values,
     find_receipt,
     identity_key,
 )
+from processing.receipts.inputs import PosContext, ReturnInput
+from processing.receipts.models import Receipt, ReceiptLine
 from processing.tenants.models import Pos
 
 ZERO = Decimal("0.00")

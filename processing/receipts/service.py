@@ -1,11 +1,13 @@
-"""Identify, soft calculation, fiscal commit, visits and anonymous receipts.
+"""Identify, soft calculation, fiscal commit, visits and anonymous receipts: the order of
+operations. The rules they apply live in modules of their own: ``checks`` (what a receipt must
+satisfy), ``claims`` (its identity, repeats and conflicts), ``rows`` (its rules, totals, lines and
+soft result), ``plan`` (the ledger writes of a sale, decided once).
 
-Before anything is calculated a receipt is checked (``check_receipt``: its time, its line sums,
-the tariff). The general commit then claims the receipt's identity (``INSERT ... ON CONFLICT DO
-NOTHING``): a repeat, or a concurrent twin, finds the stored receipt and gets the same answer, or
-a conflict when the body differs; only then does it touch balances, under the account's row lock.
-The PostgreSQL hot path (``fast.py``) locks the account first, reads a stored twin after the lock
-and writes the receipt and its postings in one statement that writes nothing when a twin won.
+A receipt is checked before anything is calculated. The general commit then claims the receipt's
+identity and only then touches balances, under the account's row lock, writing the posting plan
+through the ORM. The PostgreSQL hot path (``fast.py``) locks the account first, reads a stored
+twin after the lock and writes the same plan in one statement that writes nothing when a twin
+won.
 """
 
 from __future__ import annotations
@@ -13,12 +15,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from processing.cards.models import Card
@@ -32,34 +31,22 @@ from processing.cards.service import (
 )
 from processing.customers.models import Customer
 from processing.customers.service import loyalty_allowance, missing_questionnaire_fields
-from processing.db import insert_ignore_returning, relax_durability
-from processing.engine.calculate import PROGRAM_CAP, calculate, write_off_refusal
+from processing.db import relax_durability
+from processing.engine.calculate import calculate, write_off_refusal
 from processing.engine.model import (
     Balances,
     CustomerFacts,
     Result,
     Rules,
     result_from_json,
-    result_to_json,
-)
-from processing.engine.model import (
-    Receipt as EngineReceipt,
-)
-from processing.engine.model import (
-    ReceiptLine as EngineLine,
 )
 from processing.errors import (
-    Conflict,
-    ConnectorError,
-    Forbidden,
     InvalidInput,
-    NotFound,
     Refused,
 )
 from processing.ledger.models import Account, BonusLot
 from processing.ledger.rules import active_total
 from processing.ledger.service import (
-    NotEnoughBonus,
     PostingKind,
     balance,
     expiring,
@@ -70,75 +57,40 @@ from processing.ledger.service import (
 )
 from processing.levels.compute import LevelDecision
 from processing.levels.service import account_level, record_purchase
-from processing.money import money_text, round_money
-from processing.programs.service import ActiveRules, rules_at, within_tariff
+from processing.programs.service import ActiveRules
+from processing.receipts.checks import (
+    BonusNotInTariff,
+    check_payable,
+    check_receipt,
+    check_sold_at,
+)
+from processing.receipts.claims import (
+    Committed,
+    claim_identity,
+    claim_values,
+    local_date,
+    sale_claim,
+)
+from processing.receipts.fast import calculate_fast, commit_fast
 from processing.receipts.inputs import (
-    AnsweredLine,
-    AnsweredReceipt,
     Identification,
     IdentifyOutcome,
     PosContext,
     ReceiptInput,
     digest,
 )
-from processing.receipts.models import Receipt, ReceiptLine, SoftCalculation
+from processing.receipts.models import Receipt, SoftCalculation
 from processing.receipts.plan import AccountSnapshot, SalePlan, plan_sale
-from processing.tenants.service import cashier_id
+from processing.receipts.rows import (
+    Calculation,
+    engine_receipt,
+    expired_at_birth,
+    finish_receipt,
+    receipt_rules,
+    soft_result,
+)
 
 ZERO = Decimal("0.00")
-LINES = cast(Table, ReceiptLine.__table__)
-SOFT_RESULT_TTL = timedelta(days=2)
-
-
-class ReceiptConflict(Conflict):
-    code = "RECEIPT_CONFLICT"
-    message = "Чек с такими реквизитами уже проведён с другим содержимым."
-
-
-class ReceiptNotFound(NotFound):
-    code = "RECEIPT_NOT_FOUND"
-    message = "Чек не найден."
-
-
-class ReceiptSumsMismatch(Refused):
-    code = "RECEIPT_SUMS_MISMATCH"
-    message = "Суммы чека на кассе не совпадают с расчётом скидок. Пересчитайте чек."
-
-
-class WriteOffNotAllowed(Refused):
-    code = "WRITE_OFF_NOT_ALLOWED"
-    message = "Оплата бонусами для этого чека недоступна."
-
-
-class BonusPaymentCapExceeded(Refused):
-    code = "BONUS_PAYMENT_CAP_EXCEEDED"
-    message = "Оплата бонусами больше, чем разрешает программа для этого чека."
-
-
-class BonusNotInTariff(Forbidden):
-    code = "BONUS_NOT_IN_TARIFF"
-    message = (
-        "Бонусная программа не входит в тариф: оплата бонусами недоступна. Проведите чек без "
-        "оплаты бонусами."
-    )
-
-
-class SoldAtInFuture(InvalidInput):
-    code = "SOLD_AT_IN_FUTURE"
-    message = "Время чека впереди часов сервера: проверьте дату и время на кассе."
-
-
-class SoldAtTooOld(InvalidInput):
-    code = "SOLD_AT_TOO_OLD"
-    message = "Чек старше срока приёма офлайн-чеков: такой чек не обрабатывается."
-
-
-class LineSumMismatch(InvalidInput):
-    code = "LINE_SUM_MISMATCH"
-    message = (
-        "Сумма строки не равна количеству × цене (с учётом скидки кассы): проверьте строки "
-        "чека, указанные в details."
-    )
 
 
 class NotSupported(Refused):
@@ -150,31 +102,6 @@ class NotSupported(Refused):
 class ResolvedCard:
     card: Card
     by_phone: bool
-
-
-@dataclass(frozen=True)
-class Calculation:
-    result: Result
-    calculation_id: str
-    card_number: str | None
-    level: LevelDecision | None
-    rules: ActiveRules
-
-
-@dataclass(frozen=True)
-class Committed:
-    receipt: Receipt | AnsweredReceipt
-    lines: Sequence[ReceiptLine | AnsweredLine]
-    replay: bool  # True: this identity was committed before, nothing was posted now
-
-
-def local_date(ctx: PosContext, at: datetime) -> date:
-    return at.astimezone(ZoneInfo(ctx.caller.timezone)).date()
-
-
-def identity_key(ctx: PosContext, shift: str, number: str, sold_at: datetime | None) -> str:
-    when = sold_at.astimezone(UTC).isoformat() if sold_at else "-"
-    return f"{ctx.caller.store_id}|{ctx.caller.pos_id}|{shift}|{number}|{when}"
 
 
 def resolve_card(
@@ -247,74 +174,6 @@ def _facts(
     return facts, Balances(active=current.active, pending=current.pending, total=current.total)
 
 
-def receipt_rules(
-    session: Session, ctx: PosContext, template_id: int | None, at: datetime
-) -> ActiveRules:
-    """The rules for a receipt of a card of series ``template_id`` at ``at``: the series'
-    programs or the tenant's, and only what the tenant's tariff includes."""
-    rules = rules_at(session, ctx.caller.tenant_id, ctx.caller.store_id, at, template_id)
-    return within_tariff(rules, ctx.caller.features)
-
-
-def expired_at_birth(rules: ActiveRules, at: datetime, now: datetime) -> str | None:
-    """Bonus accrued for a receipt of ``at`` that would already have expired by ``now`` is not
-    accrued at all (the reason, for the cashier)."""
-    if rules.bonus is None:
-        return None
-    expires_at = rules.bonus.lot_dates(at)[1]
-    if expires_at is None or expires_at > now:
-        return None
-    return (
-        f"Бонусы за этот чек не начисляются: их срок жизни ({rules.bonus.lifetime_days} дн.) "
-        "истёк раньше, чем чек был передан."
-    )
-
-
-def check_sold_at(ctx: PosContext, sold_at: datetime | None, now: datetime) -> None:
-    """A receipt's time may run ahead of the server's clock by the tenant's tolerance, and be
-    at most the offline window old."""
-    if sold_at is None:
-        return
-    ahead = timedelta(minutes=ctx.caller.sold_at_ahead_minutes)
-    if sold_at > now + ahead:
-        raise SoldAtInFuture(
-            details={"sold_at": sold_at.isoformat(), "server_time": now.isoformat(),
-                     "tolerance_minutes": ctx.caller.sold_at_ahead_minutes},
-        )  # fmt: skip
-    if sold_at < now - timedelta(days=ctx.caller.offline_window_days):
-        raise SoldAtTooOld(
-            f"Чек старше {ctx.caller.offline_window_days} дн.: такой чек не обрабатывается.",
-            details={"sold_at": sold_at.isoformat(),
-                     "offline_window_days": ctx.caller.offline_window_days},
-        )  # fmt: skip
-
-
-def check_line_sums(ctx: PosContext, receipt: ReceiptInput) -> None:
-    """Each line's sum is round(qty × price) less the POS's own discount, within the tenant's
-    tolerance per line (weighed goods round half-up to the kopeck)."""
-    tolerance = ctx.caller.line_sum_tolerance
-    wrong = {}
-    for position, line in enumerate(receipt.lines):
-        expected = round_money(line.quantity * line.price) - line.pos_discount
-        if abs(line.amount - expected) > tolerance:
-            wrong[str(position)] = {
-                "sum": [f"Строка {line.number}: сумма {money_text(line.amount)}, а "
-                        f"{line.quantity} × {money_text(line.price)}"
-                        + (f" − {money_text(line.pos_discount)}" if line.pos_discount else "")
-                        + f" = {money_text(expected)}."]
-            }  # fmt: skip
-    if wrong:
-        raise LineSumMismatch(details={"fields": {"json": {"lines": wrong}}})
-
-
-def check_receipt(ctx: PosContext, receipt: ReceiptInput, now: datetime) -> None:
-    """What a receipt must satisfy before anything is calculated or stored."""
-    check_sold_at(ctx, receipt.sold_at, now)
-    check_line_sums(ctx, receipt)
-    if receipt.requested_bonus > ZERO and "bonus" not in ctx.caller.features:
-        raise BonusNotInTariff()
-
-
 def _mask_name(customer: Customer | None) -> str | None:
     if customer is None or not customer.first_name:
         return None
@@ -367,25 +226,6 @@ def identify(
     )
 
 
-def engine_receipt(receipt: ReceiptInput) -> EngineReceipt:
-    return EngineReceipt(
-        lines=tuple(
-            EngineLine(
-                number=line.number,
-                goods_id=line.goods_id,
-                quantity=line.quantity,
-                price=line.price,
-                amount=line.amount,
-                no_discount=line.no_discount,
-                group_ids=line.group_ids,
-                barcode=line.barcode,
-            )
-            for line in receipt.lines
-        ),
-        requested_bonus=receipt.requested_bonus,
-    )
-
-
 def _compute(
     session: Session,
     ctx: PosContext,
@@ -413,9 +253,6 @@ def calculate_receipt(
     session: Session, ctx: PosContext, receipt: ReceiptInput, *, now: datetime
 ) -> Calculation:
     """Soft calculation: changes no balance; the result is kept for the commit."""
-    # fast.py builds on this module's helpers; imported here to keep the import acyclic.
-    from processing.receipts.fast import calculate_fast
-
     check_receipt(ctx, receipt, now)
     fast = calculate_fast(session, ctx, receipt, now=now)
     if fast is not None:
@@ -429,142 +266,6 @@ def calculate_receipt(
     session.add(SoftCalculation(**soft_result(ctx, receipt, calculation, now)))
     session.flush()
     return calculation
-
-
-def soft_result(
-    ctx: PosContext, receipt: ReceiptInput, calculation: Calculation, now: datetime
-) -> dict[str, Any]:
-    """The stored soft result a commit naming ``calculation_id`` replays."""
-    level = calculation.level
-    return {
-        "id": calculation.calculation_id,
-        "tenant_id": ctx.caller.tenant_id,
-        "pos_id": ctx.caller.pos_id,
-        "input_hash": receipt.calculation_hash(),
-        "result": {
-            "engine": result_to_json(calculation.result),
-            "level": level.level.code if level and level.level else None,
-        },
-        "created_at": now,
-    }
-
-
-def _existing(
-    session: Session, ctx: PosContext, key: str, client_txn_id: str | None
-) -> Receipt | None:
-    # One lookup per unique index: an OR of both makes a plan that walks the tenant's receipts.
-    tenant = Receipt.tenant_id == ctx.caller.tenant_id
-    found = session.scalar(select(Receipt).where(tenant, Receipt.identity_key == key))
-    if found is None and client_txn_id:
-        # A POS numbers its own transactions: the id is unique per POS.
-        found = session.scalar(
-            select(Receipt).where(
-                Receipt.pos_id == ctx.caller.pos_id, Receipt.client_txn_id == client_txn_id
-            )
-        )
-    return found
-
-
-def receipt_lines(session: Session, receipt: Receipt) -> list[ReceiptLine]:
-    return list(
-        session.scalars(
-            select(ReceiptLine)
-            .where(ReceiptLine.receipt_id == receipt.id)
-            .order_by(ReceiptLine.line_no)
-        )
-    )
-
-
-def claim_values(
-    session: Session,
-    ctx: PosContext,
-    *,
-    kind: str,
-    shift: str,
-    number: str,
-    sold_at: datetime | None,
-    now: datetime,
-    client_txn_id: str | None,
-    body_hash: str,
-    cashier_code: str,
-    cashier_name: str | None,
-) -> dict[str, Any]:
-    """The row that claims a receipt's identity, before any balance is touched."""
-    at = sold_at or now
-    return {
-        "transaction_id": str(uuid.uuid4()),
-        "tenant_id": ctx.caller.tenant_id,
-        "store_id": ctx.caller.store_id,
-        "pos_id": ctx.caller.pos_id,
-        "cashier_id": cashier_id(session, ctx.caller.tenant_id, cashier_code, cashier_name),
-        "kind": kind,
-        "identity_key": identity_key(ctx, shift, number, sold_at),
-        "client_txn_id": client_txn_id,
-        "body_hash": body_hash,
-        "shift": shift,
-        "number": number,
-        "sold_at": at,
-        "local_date": local_date(ctx, at),
-        "status": "committed",
-        "offline": False,
-        "amount": ZERO,
-        "discount": ZERO,
-        "bonus_payment": ZERO,
-        "final_amount": ZERO,
-        "accrual": ZERO,
-        "clawback_shortfall": ZERO,
-        "notes": [],
-        "created_at": now,
-    }
-
-
-def sale_claim(
-    session: Session, ctx: PosContext, receipt: ReceiptInput, now: datetime
-) -> dict[str, Any]:
-    return claim_values(
-        session, ctx, kind="sale", shift=receipt.shift, number=receipt.number,
-        sold_at=receipt.sold_at, now=now, client_txn_id=receipt.client_txn_id,
-        body_hash=receipt.body_hash(), cashier_code=receipt.cashier_code,
-        cashier_name=receipt.cashier_name,
-    )  # fmt: skip
-
-
-def claim_identity(
-    session: Session, ctx: PosContext, values: dict[str, Any]
-) -> Receipt | Committed:
-    """Claim a receipt's identity with the row of ``claim_values``; a stored twin is returned
-    as ``Committed`` (replay)."""
-    created = insert_ignore_returning(session, Receipt, values)
-    if created is not None:
-        return created
-    return stored_twin(session, ctx, values)
-
-
-def stored_twin(session: Session, ctx: PosContext, values: dict[str, Any]) -> Committed:
-    """The receipt that already holds this identity (committed earlier, or by a concurrent
-    request we waited for): the same answer again, or a conflict when the body differs."""
-    key = values["identity_key"]
-    stored = _existing(session, ctx, key, values["client_txn_id"])
-    if stored is None:
-        raise ConnectorError(details={"receipt": key})
-    if stored.body_hash != values["body_hash"] or stored.kind != values["kind"]:
-        raise ReceiptConflict(details={"transaction_id": stored.transaction_id})
-    return Committed(stored, receipt_lines(session, stored), replay=True)
-
-
-def _check_printed_sums(ctx: PosContext, receipt: ReceiptInput, result: Result) -> None:
-    tolerance = ctx.caller.sums_tolerance
-    ours = {line.number: line.final_amount for line in result.lines}
-    differences = {
-        str(line.number): {
-            "pos": money_text(line.final_amount),
-            "ours": money_text(ours[line.number]),
-        }
-        for line in receipt.lines
-        if line.final_amount is not None and abs(line.final_amount - ours[line.number]) > tolerance
-    }
-    if differences:
-        raise ReceiptSumsMismatch(details={"lines": differences})
 
 
 def _stored_result(
@@ -594,9 +295,6 @@ def commit_receipt(
     is refused, never written off."""
     check_receipt(ctx, replace(receipt, requested_bonus=ZERO) if offline else receipt, now)
     if not offline:
-        # fast.py builds on this module's helpers; imported here to keep the import acyclic.
-        from processing.receipts.fast import commit_fast
-
         fast = commit_fast(session, ctx, receipt, now=now)
         if fast is not None:
             return fast
@@ -677,90 +375,6 @@ def _write_plan(
     record_purchase(session, account.id, plan.purchase_date, plan.purchase_amount, 1, operation)
 
 
-def check_payable(ctx: PosContext, receipt: ReceiptInput, result: Result) -> None:
-    """The printed receipt must be exactly what we post: the bonus it paid and its sums."""
-    if result.bonus_payment < receipt.requested_bonus:
-        if result.write_off_refusal:
-            raise WriteOffNotAllowed(result.write_off_refusal)
-        if result.payment_limit == PROGRAM_CAP:
-            allowed = money_text(result.max_bonus_payment)
-            raise BonusPaymentCapExceeded(
-                f"Оплата бонусами ограничена программой: для этого чека не более {allowed}.",
-                details={"available": allowed, "requested": money_text(receipt.requested_bonus),
-                         "limit": "program_cap"},
-            )  # fmt: skip
-        raise NotEnoughBonus(
-            details={"available": money_text(result.max_bonus_payment),
-                     "requested": money_text(receipt.requested_bonus)}
-        )  # fmt: skip
-    _check_printed_sums(ctx, receipt, result)
-
-
-def finish_receipt(
-    session: Session,
-    row: Receipt,
-    receipt: ReceiptInput,
-    result: Result,
-    rules: ActiveRules,
-    level_code: str | None,
-    notes: list[str],
-) -> Committed:
-    """Totals on the receipt row and its lines."""
-    for name, value in receipt_totals(result, rules, level_code, notes).items():
-        setattr(row, name, value)
-    values = line_values(row.id, receipt, result)
-    # One multi-row INSERT; the answer is built from the same values (never re-read).
-    session.execute(insert(LINES), values)
-    session.flush()
-    return Committed(row, [ReceiptLine(**line) for line in values], replay=False)
-
-
-def receipt_totals(
-    result: Result, rules: ActiveRules, level_code: str | None, notes: list[str]
-) -> dict[str, Any]:
-    return {
-        "level_code": level_code,
-        "levels_version_id": rules.levels_version_id,
-        "bonus_version_id": rules.bonus_version_id,
-        "amount": result.amount,
-        "discount": result.discount,
-        "bonus_payment": result.bonus_payment,
-        "final_amount": result.final_amount,
-        "accrual": result.accrual,
-        "notes": notes,
-    }
-
-
-def line_values(receipt_id: int, receipt: ReceiptInput, result: Result) -> list[dict[str, Any]]:
-    return [
-        {
-            "receipt_id": receipt_id,
-            "line_no": source.number,
-            "goods_id": source.goods_id,
-            "barcode": source.barcode,
-            "quantity": source.quantity,
-            "price": source.price,
-            "amount": computed.amount,
-            "discount": computed.discount,
-            "bonus_payment": computed.bonus_payment,
-            "final_amount": computed.final_amount,
-            "accrual": computed.accrual,
-            "no_discount": source.no_discount,
-            "seller": source.seller,
-            "explanations": [
-                {"rule": e.rule, "amount": str(e.amount), "text": e.text}
-                for e in computed.explanations
-            ],
-            "returned_quantity": Decimal(0),
-            "returned_amount": ZERO,
-            "returned_accrual": ZERO,
-            "returned_payment": ZERO,
-            "returned_final": ZERO,
-        }
-        for source, computed in zip(receipt.lines, result.lines, strict=True)
-    ]
-
-
 def _without_bonus(receipt: ReceiptInput) -> ReceiptInput:
     return replace(receipt, requested_bonus=ZERO)
 
@@ -799,14 +413,3 @@ def register_visit(
         claimed.customer_id = resolved.card.customer_id
     session.flush()
     return Committed(claimed, [], replay=False)
-
-
-def find_receipt(session: Session, ctx: PosContext, transaction_id: str) -> Receipt:
-    receipt = session.scalar(
-        select(Receipt).where(
-            Receipt.tenant_id == ctx.caller.tenant_id, Receipt.transaction_id == transaction_id
-        )
-    )
-    if receipt is None:
-        raise ReceiptNotFound(details={"transaction_id": transaction_id})
-    return receipt

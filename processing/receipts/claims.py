@@ -1,0 +1,173 @@
+"""A receipt's identity: claiming it before anything is posted (``INSERT ... ON CONFLICT DO
+NOTHING``), and answering a repeat or a concurrent twin with the stored receipt, or a conflict
+when the body differs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from processing.db import insert_ignore_returning
+from processing.errors import (
+    Conflict,
+    ConnectorError,
+    NotFound,
+)
+from processing.receipts.inputs import (
+    AnsweredLine,
+    AnsweredReceipt,
+    PosContext,
+    ReceiptInput,
+)
+from processing.receipts.models import Receipt, ReceiptLine
+from processing.tenants.service import cashier_id
+
+ZERO = Decimal("0.00")
+
+
+class ReceiptConflict(Conflict):
+    code = "RECEIPT_CONFLICT"
+    message = "Чек с такими реквизитами уже проведён с другим содержимым."
+
+
+class ReceiptNotFound(NotFound):
+    code = "RECEIPT_NOT_FOUND"
+    message = "Чек не найден."
+
+
+@dataclass(frozen=True)
+class Committed:
+    receipt: Receipt | AnsweredReceipt
+    lines: Sequence[ReceiptLine | AnsweredLine]
+    replay: bool  # True: this identity was committed before, nothing was posted now
+
+
+def local_date(ctx: PosContext, at: datetime) -> date:
+    return at.astimezone(ZoneInfo(ctx.caller.timezone)).date()
+
+
+def identity_key(ctx: PosContext, shift: str, number: str, sold_at: datetime | None) -> str:
+    when = sold_at.astimezone(UTC).isoformat() if sold_at else "-"
+    return f"{ctx.caller.store_id}|{ctx.caller.pos_id}|{shift}|{number}|{when}"
+
+
+def _existing(
+    session: Session, ctx: PosContext, key: str, client_txn_id: str | None
+) -> Receipt | None:
+    # One lookup per unique index: an OR of both makes a plan that walks the tenant's receipts.
+    tenant = Receipt.tenant_id == ctx.caller.tenant_id
+    found = session.scalar(select(Receipt).where(tenant, Receipt.identity_key == key))
+    if found is None and client_txn_id:
+        # A POS numbers its own transactions: the id is unique per POS.
+        found = session.scalar(
+            select(Receipt).where(
+                Receipt.pos_id == ctx.caller.pos_id, Receipt.client_txn_id == client_txn_id
+            )
+        )
+    return found
+
+
+def receipt_lines(session: Session, receipt: Receipt) -> list[ReceiptLine]:
+    return list(
+        session.scalars(
+            select(ReceiptLine)
+            .where(ReceiptLine.receipt_id == receipt.id)
+            .order_by(ReceiptLine.line_no)
+        )
+    )
+
+
+def claim_values(
+    session: Session,
+    ctx: PosContext,
+    *,
+    kind: str,
+    shift: str,
+    number: str,
+    sold_at: datetime | None,
+    now: datetime,
+    client_txn_id: str | None,
+    body_hash: str,
+    cashier_code: str,
+    cashier_name: str | None,
+) -> dict[str, Any]:
+    """The row that claims a receipt's identity, before any balance is touched."""
+    at = sold_at or now
+    return {
+        "transaction_id": str(uuid.uuid4()),
+        "tenant_id": ctx.caller.tenant_id,
+        "store_id": ctx.caller.store_id,
+        "pos_id": ctx.caller.pos_id,
+        "cashier_id": cashier_id(session, ctx.caller.tenant_id, cashier_code, cashier_name),
+        "kind": kind,
+        "identity_key": identity_key(ctx, shift, number, sold_at),
+        "client_txn_id": client_txn_id,
+        "body_hash": body_hash,
+        "shift": shift,
+        "number": number,
+        "sold_at": at,
+        "local_date": local_date(ctx, at),
+        "status": "committed",
+        "offline": False,
+        "amount": ZERO,
+        "discount": ZERO,
+        "bonus_payment": ZERO,
+        "final_amount": ZERO,
+        "accrual": ZERO,
+        "clawback_shortfall": ZERO,
+        "notes": [],
+        "created_at": now,
+    }
+
+
+def sale_claim(
+    session: Session, ctx: PosContext, receipt: ReceiptInput, now: datetime
+) -> dict[str, Any]:
+    return claim_values(
+        session, ctx, kind="sale", shift=receipt.shift, number=receipt.number,
+        sold_at=receipt.sold_at, now=now, client_txn_id=receipt.client_txn_id,
+        body_hash=receipt.body_hash(), cashier_code=receipt.cashier_code,
+        cashier_name=receipt.cashier_name,
+    )  # fmt: skip
+
+
+def claim_identity(
+    session: Session, ctx: PosContext, values: dict[str, Any]
+) -> Receipt | Committed:
+    """Claim a receipt's identity with the row of ``claim_values``; a stored twin is returned
+    as ``Committed`` (replay)."""
+    created = insert_ignore_returning(session, Receipt, values)
+    if created is not None:
+        return created
+    return stored_twin(session, ctx, values)
+
+
+def stored_twin(session: Session, ctx: PosContext, values: dict[str, Any]) -> Committed:
+    """The receipt that already holds this identity (committed earlier, or by a concurrent
+    request we waited for): the same answer again, or a conflict when the body differs."""
+    key = values["identity_key"]
+    stored = _existing(session, ctx, key, values["client_txn_id"])
+    if stored is None:
+        raise ConnectorError(details={"receipt": key})
+    if stored.body_hash != values["body_hash"] or stored.kind != values["kind"]:
+        raise ReceiptConflict(details={"transaction_id": stored.transaction_id})
+    return Committed(stored, receipt_lines(session, stored), replay=True)
+
+
+def find_receipt(session: Session, ctx: PosContext, transaction_id: str) -> Receipt:
+    receipt = session.scalar(
+        select(Receipt).where(
+            Receipt.tenant_id == ctx.caller.tenant_id, Receipt.transaction_id == transaction_id
+        )
+    )
+    if receipt is None:
+        raise ReceiptNotFound(details={"transaction_id": transaction_id})
+    return receipt

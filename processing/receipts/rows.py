@@ -1,0 +1,173 @@
+"""What a receipt is calculated with and stored as: its rules, the engine's input, the totals
+and lines of the receipt row, and the soft result a commit may replay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Table, insert
+from sqlalchemy.orm import Session
+
+from processing.engine.model import (
+    Receipt as EngineReceipt,
+)
+from processing.engine.model import (
+    ReceiptLine as EngineLine,
+)
+from processing.engine.model import (
+    Result,
+    result_to_json,
+)
+from processing.levels.compute import LevelDecision
+from processing.programs.service import ActiveRules, rules_at, within_tariff
+from processing.receipts.claims import Committed
+from processing.receipts.inputs import (
+    PosContext,
+    ReceiptInput,
+)
+from processing.receipts.models import Receipt, ReceiptLine
+
+ZERO = Decimal("0.00")
+
+
+LINES = cast(Table, ReceiptLine.__table__)
+
+
+SOFT_RESULT_TTL = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class Calculation:
+    result: Result
+    calculation_id: str
+    card_number: str | None
+    level: LevelDecision | None
+    rules: ActiveRules
+
+
+def receipt_rules(
+    session: Session, ctx: PosContext, template_id: int | None, at: datetime
+) -> ActiveRules:
+    """The rules for a receipt of a card of series ``template_id`` at ``at``: the series'
+    programs or the tenant's, and only what the tenant's tariff includes."""
+    rules = rules_at(session, ctx.caller.tenant_id, ctx.caller.store_id, at, template_id)
+    return within_tariff(rules, ctx.caller.features)
+
+
+def expired_at_birth(rules: ActiveRules, at: datetime, now: datetime) -> str | None:
+    """Bonus accrued for a receipt of ``at`` that would already have expired by ``now`` is not
+    accrued at all (the reason, for the cashier)."""
+    if rules.bonus is None:
+        return None
+    expires_at = rules.bonus.lot_dates(at)[1]
+    if expires_at is None or expires_at > now:
+        return None
+    return (
+        f"Бонусы за этот чек не начисляются: их срок жизни ({rules.bonus.lifetime_days} дн.) "
+        "истёк раньше, чем чек был передан."
+    )
+
+
+def engine_receipt(receipt: ReceiptInput) -> EngineReceipt:
+    return EngineReceipt(
+        lines=tuple(
+            EngineLine(
+                number=line.number,
+                goods_id=line.goods_id,
+                quantity=line.quantity,
+                price=line.price,
+                amount=line.amount,
+                no_discount=line.no_discount,
+                group_ids=line.group_ids,
+                barcode=line.barcode,
+            )
+            for line in receipt.lines
+        ),
+        requested_bonus=receipt.requested_bonus,
+    )
+
+
+def soft_result(
+    ctx: PosContext, receipt: ReceiptInput, calculation: Calculation, now: datetime
+) -> dict[str, Any]:
+    """The stored soft result a commit naming ``calculation_id`` replays."""
+    level = calculation.level
+    return {
+        "id": calculation.calculation_id,
+        "tenant_id": ctx.caller.tenant_id,
+        "pos_id": ctx.caller.pos_id,
+        "input_hash": receipt.calculation_hash(),
+        "result": {
+            "engine": result_to_json(calculation.result),
+            "level": level.level.code if level and level.level else None,
+        },
+        "created_at": now,
+    }
+
+
+def finish_receipt(
+    session: Session,
+    row: Receipt,
+    receipt: ReceiptInput,
+    result: Result,
+    rules: ActiveRules,
+    level_code: str | None,
+    notes: list[str],
+) -> Committed:
+    """Totals on the receipt row and its lines."""
+    for name, value in receipt_totals(result, rules, level_code, notes).items():
+        setattr(row, name, value)
+    values = line_values(row.id, receipt, result)
+    # One multi-row INSERT; the answer is built from the same values (never re-read).
+    session.execute(insert(LINES), values)
+    session.flush()
+    return Committed(row, [ReceiptLine(**line) for line in values], replay=False)
+
+
+def receipt_totals(
+    result: Result, rules: ActiveRules, level_code: str | None, notes: list[str]
+) -> dict[str, Any]:
+    return {
+        "level_code": level_code,
+        "levels_version_id": rules.levels_version_id,
+        "bonus_version_id": rules.bonus_version_id,
+        "amount": result.amount,
+        "discount": result.discount,
+        "bonus_payment": result.bonus_payment,
+        "final_amount": result.final_amount,
+        "accrual": result.accrual,
+        "notes": notes,
+    }
+
+
+def line_values(receipt_id: int, receipt: ReceiptInput, result: Result) -> list[dict[str, Any]]:
+    return [
+        {
+            "receipt_id": receipt_id,
+            "line_no": source.number,
+            "goods_id": source.goods_id,
+            "barcode": source.barcode,
+            "quantity": source.quantity,
+            "price": source.price,
+            "amount": computed.amount,
+            "discount": computed.discount,
+            "bonus_payment": computed.bonus_payment,
+            "final_amount": computed.final_amount,
+            "accrual": computed.accrual,
+            "no_discount": source.no_discount,
+            "seller": source.seller,
+            "explanations": [
+                {"rule": e.rule, "amount": str(e.amount), "text": e.text}
+                for e in computed.explanations
+            ],
+            "returned_quantity": Decimal(0),
+            "returned_amount": ZERO,
+            "returned_accrual": ZERO,
+            "returned_payment": ZERO,
+            "returned_final": ZERO,
+        }
+        for source, computed in zip(receipt.lines, result.lines, strict=True)
+    ]
