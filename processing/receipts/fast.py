@@ -38,11 +38,13 @@ from processing.receipts.inputs import AnsweredLine, AnsweredReceipt, PosContext
 from processing.receipts.plan import AccountSnapshot, plan_sale
 from processing.receipts.rows import (
     Calculation,
+    StoredSoftResult,
     engine_receipt,
     expired_at_birth,
     line_values,
     receipt_rules,
     receipt_totals,
+    replayable,
     soft_result,
 )
 from processing.types import to_thousandths
@@ -172,6 +174,7 @@ _WRITE = _sql("""WITH debit_id AS (
 )
 SELECT id, debit_posting_id, credit_posting_id FROM r""")
 
+_SOFT_ROW = "SELECT pos_id, input_hash, result FROM soft_calculations WHERE id = %(id)s"
 _SOFT = _sql("""
 INSERT INTO soft_calculations (id, tenant_id, pos_id, input_hash, result, created_at)
 VALUES (%(id)s, %(tenant_id)s, %(pos_id)s, %(input_hash)s, %(result)s, %(created_at)s)""")
@@ -218,9 +221,11 @@ def _read(
     now: datetime,
     *,
     claim: dict[str, Any] | None,
-) -> tuple[_Card | None, bool]:
-    """The card if it is active and valid (None: let the general path decide), and whether the
-    receipt of ``claim`` is already stored. With ``claim`` the account is locked first."""
+    calculation_id: str | None = None,
+) -> tuple[_Card | None, bool, StoredSoftResult | None]:
+    """The card if it is active and valid (None: let the general path decide), whether the
+    receipt of ``claim`` is already stored, and the soft result ``calculation_id`` names. With
+    ``claim`` the account is locked first."""
     params: dict[str, Any] = {"tenant_id": ctx.caller.tenant_id, "pos_id": ctx.caller.pos_id,
                               "number": number, "window_start": None,
                               "window_end": None}  # fmt: skip
@@ -241,17 +246,20 @@ def _read(
         card_cursor = conn.execute(_CARD_LOCKED if claim is not None else _CARD, params)
         # After the lock: a statement of its own sees what the previous holder committed.
         state_cursor = conn.execute(_STATE[twin_check], params)
+        soft_cursor = conn.execute(_SOFT_ROW, {"id": calculation_id}) if calculation_id else None
+    soft_row = soft_cursor.fetchone() if soft_cursor is not None else None
+    soft = StoredSoftResult(*soft_row) if soft_row is not None else None
     row = card_cursor.fetchone()
     state = state_cursor.fetchone()
     if state is None:
         raise LookupError("the state query returns one row")
     twin, lot_ids, remainders, activations, expiries, amount, purchases, override = state
     if row is None:
-        return None, bool(twin)
+        return None, bool(twin), soft
     card_id, status, valid_until, account_id, customer_id, balance, consent, template_id = row
     valid_until = _aware(valid_until)
     if status != CardStatus.ACTIVE or (valid_until is not None and valid_until <= now):
-        return None, bool(twin)
+        return None, bool(twin), soft
     level = None
     if levels is not None:
         value = from_kopecks(int(amount)) if levels.basis == "sum" else Decimal(int(purchases))
@@ -265,7 +273,7 @@ def _read(
     allowance = "full" if customer_id and consent else ctx.caller.questionnaire_policy
     card = _Card(card_id, account_id, customer_id, template_id, from_kopecks(balance), allowance,
                  lots, level)  # fmt: skip
-    return card, bool(twin)
+    return card, bool(twin), soft
 
 
 def _fast_case(ctx: PosContext, receipt: ReceiptInput) -> bool:
@@ -273,7 +281,6 @@ def _fast_case(ctx: PosContext, receipt: ReceiptInput) -> bool:
     return not (
         ident is None
         or ident.card_number is None
-        or receipt.calculation_id
         or ctx.caller.questionnaire_required  # the questionnaire needs the whole customer
     )
 
@@ -307,7 +314,7 @@ def calculate_fast(
     number = str(receipt.identification.card_number)  # type: ignore[union-attr]
     at = receipt.sold_at or now
     rules = receipt_rules(session, ctx, None, at)
-    card, _ = _read(conn, ctx, number, rules.levels, local_date(ctx, at), now, claim=None)
+    card, _, _ = _read(conn, ctx, number, rules.levels, local_date(ctx, at), now, claim=None)
     if card is None or not _card_rules(session, ctx, card, rules, at):
         return None
     result = _compute(card, receipt, rules, at, now)
@@ -329,14 +336,22 @@ def commit_fast(
     values = sale_claim(session, ctx, receipt, now)
     at: datetime = values["sold_at"]
     rules = receipt_rules(session, ctx, None, at)
-    card, twin = _read(conn, ctx, number, rules.levels, values["local_date"], now, claim=values)
+    card, twin, soft = _read(
+        conn, ctx, number, rules.levels, values["local_date"], now, claim=values,
+        calculation_id=receipt.calculation_id,
+    )  # fmt: skip
     if twin:
         return stored_twin(session, ctx, values)
     if card is None or not _card_rules(session, ctx, card, rules, at):
         return None
-    result = _compute(card, receipt, rules, at, now)
+    stored = replayable(soft, ctx, receipt, card.lots, now)
+    if stored is not None:
+        result, level_code = stored
+    else:
+        result = _compute(card, receipt, rules, at, now)
+        level_code = card.level.level.code if card.level and card.level.level else None
     check_payable(ctx, receipt, result)
-    return _write(conn, session, ctx, receipt, card, values, result, rules, now)
+    return _write(conn, session, ctx, receipt, card, values, result, rules, level_code, now)
 
 
 def _write(
@@ -348,6 +363,7 @@ def _write(
     values: dict[str, Any],
     result: Result,
     rules: ActiveRules,
+    level_code: str | None,
     now: datetime,
 ) -> Committed:
     at: datetime = values["sold_at"]
@@ -356,7 +372,6 @@ def _write(
         bonus_payment=result.bonus_payment, accrual=result.accrual, bonus=rules.bonus,
         sold_at=at, local_date=values["local_date"], final_amount=result.final_amount, now=now,
     )  # fmt: skip
-    level_code = card.level.level.code if card.level and card.level.level else None
     totals = receipt_totals(result, rules, level_code, [])
     lines = line_values(0, receipt, result)
     operation = f"receipt:{values['transaction_id']}"

@@ -3,6 +3,7 @@ and lines of the receipt row, and the soft result a commit may replay."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,8 +20,10 @@ from processing.engine.model import (
 )
 from processing.engine.model import (
     Result,
+    result_from_json,
     result_to_json,
 )
+from processing.ledger.rules import Lot, active_total
 from processing.levels.compute import LevelDecision
 from processing.programs.service import ActiveRules, rules_at, within_tariff
 from processing.receipts.claims import Committed
@@ -171,3 +174,34 @@ def line_values(receipt_id: int, receipt: ReceiptInput, result: Result) -> list[
         }
         for source, computed in zip(receipt.lines, result.lines, strict=True)
     ]
+
+
+@dataclass(frozen=True)
+class StoredSoftResult:
+    """A stored soft result as either path reads it."""
+
+    pos_id: int
+    input_hash: str
+    result: dict[str, Any]
+
+
+def replayable(
+    stored: StoredSoftResult | None,
+    ctx: PosContext,
+    receipt: ReceiptInput,
+    lots: Sequence[Lot],
+    now: datetime,
+) -> tuple[Result, str | None] | None:
+    """The stored soft result a commit posts as it is (with its level code), or None to
+    recompute: it must be this POS's, for these lines, card and bonus asked, and its bonus
+    payment must still be covered by the usable lots (bonus spent since then: recompute)."""
+    if (
+        stored is None
+        or stored.pos_id != ctx.caller.pos_id
+        or stored.input_hash != receipt.calculation_hash()
+    ):
+        return None
+    result = result_from_json(stored.result["engine"])
+    if result.bonus_payment > active_total(lots, now):
+        return None
+    return result, stored.result.get("level")

@@ -38,14 +38,12 @@ from processing.engine.model import (
     CustomerFacts,
     Result,
     Rules,
-    result_from_json,
 )
 from processing.errors import (
     InvalidInput,
     Refused,
 )
 from processing.ledger.models import Account, BonusLot
-from processing.ledger.rules import active_total
 from processing.ledger.service import (
     PostingKind,
     balance,
@@ -83,10 +81,12 @@ from processing.receipts.models import Receipt, SoftCalculation
 from processing.receipts.plan import AccountSnapshot, SalePlan, plan_sale
 from processing.receipts.rows import (
     Calculation,
+    StoredSoftResult,
     engine_receipt,
     expired_at_birth,
     finish_receipt,
     receipt_rules,
+    replayable,
     soft_result,
 )
 
@@ -268,19 +268,9 @@ def calculate_receipt(
     return calculation
 
 
-def _stored_result(
-    session: Session, ctx: PosContext, receipt: ReceiptInput
-) -> tuple[Result, str | None] | None:
-    if not receipt.calculation_id:
-        return None
-    soft = session.get(SoftCalculation, receipt.calculation_id)
-    if (
-        soft is None
-        or soft.pos_id != ctx.caller.pos_id
-        or soft.input_hash != receipt.calculation_hash()
-    ):
-        return None
-    return result_from_json(soft.result["engine"]), soft.result.get("level")
+def _stored_result(session: Session, receipt: ReceiptInput) -> StoredSoftResult | None:
+    soft = session.get(SoftCalculation, receipt.calculation_id) if receipt.calculation_id else None
+    return None if soft is None else StoredSoftResult(soft.pos_id, soft.input_hash, soft.result)
 
 
 def commit_receipt(
@@ -329,9 +319,7 @@ def commit_claimed(
     if offline and receipt.requested_bonus > ZERO:
         notes.append("Оплата бонусами в офлайн-чеке не проводится: только начисление.")
         receipt = _without_bonus(receipt)
-    stored = _stored_result(session, ctx, receipt)
-    if stored is not None and stored[0].bonus_payment > active_total(lots, now):
-        stored = None  # bonus was spent since the soft calculation: it no longer holds
+    stored = replayable(_stored_result(session, receipt), ctx, receipt, lots, now)
     if stored is not None:
         result, level_code = stored
         rules = receipt_rules(session, ctx, resolved.card.template_id if resolved else None, at)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -65,6 +67,17 @@ def _account_state(session: Session, account_id: int, receipt_row: Receipt) -> d
     }  # fmt: skip
 
 
+@contextmanager
+def _general_path(monkeypatch: pytest.MonkeyPatch, general: bool) -> Iterator[None]:
+    """Send a commit through the general (ORM) path: the hot path declines it."""
+    if not general:
+        yield
+        return
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "commit_fast", lambda *_args, **_kwargs: None)
+        yield
+
+
 def test_fast_and_general_paths_write_the_same_rows(
     client: FlaskClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,11 +106,10 @@ def test_fast_and_general_paths_write_the_same_rows(
         accounts.append(account)
     session.flush()
     fast = receipt("fast", card_number=world.blank[0], pay_bonus=100)
-    # An unknown calculation id sends the commit through the general path.
-    general = receipt("general", card_number=world.blank[1], pay_bonus=100,
-                      calculation_id="00000000-0000-0000-0000-000000000000")  # fmt: skip
+    general = receipt("general", card_number=world.blank[1], pay_bonus=100)
     for body in (fast, general):
-        response = client.post("/api/v1/receipts/commit", json=body, headers=world.auth)
+        with _general_path(monkeypatch, body is general):
+            response = client.post("/api/v1/receipts/commit", json=body, headers=world.auth)
         assert response.status_code == 200, response.get_json()
     assert general_calls == ["general"]  # the other one took the hot path
     session.expire_all()  # rows written through Core or SQL are read afresh
@@ -245,9 +257,8 @@ def test_both_writers_persist_the_same_plan_for_any_account(
     answers = []
     for path, number in zip(("fast", "general"), numbers, strict=True):
         body = {**base, "number": f"{path}-{number}", "card_number": number, "pay_bonus": pay}
-        if path == "general":  # an unknown calculation id takes the general path
-            body["calculation_id"] = "00000000-0000-0000-0000-000000000000"
-        response = client.post("/api/v1/receipts/commit", json=body, headers=world.auth)
+        with _general_path(monkeypatch, path == "general"):
+            response = client.post("/api/v1/receipts/commit", json=body, headers=world.auth)
         assert response.status_code == 200, response.get_json()
         answer = response.get_json()
         answers.append({k: v for k, v in answer.items() if k not in ("transaction_id", "number")})
@@ -261,3 +272,39 @@ def test_both_writers_persist_the_same_plan_for_any_account(
     ]
     assert states[0] == states[1]
     assert balance(session, accounts[0], now) == balance(session, accounts[1], now)
+
+
+def test_the_documented_flow_posts_the_stored_soft_result_on_the_hot_path(
+    client: FlaskClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    general_calls: list[str] = []
+    original = service.commit_claimed
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        general_calls.append(args[3].number)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(service, "commit_claimed", spy)
+    body = receipt("flow-1", card_number=world.card, pay_bonus=100)
+    soft = client.post("/api/v1/receipts/calculate", json=body, headers=world.auth).get_json()
+    # The stored result is what gets posted: poison it to see that it, not a recomputation, is.
+    stored = session.get_one(SoftCalculation, soft["calculation_id"])
+    result = dict(stored.result)
+    result["engine"] = {**result["engine"], "accrual": "12.34"}
+    stored.result = result
+    session.flush()
+    flow = {**body, "calculation_id": soft["calculation_id"]}
+    committed = client.post("/api/v1/receipts/commit", json=flow, headers=world.auth).get_json()
+    assert general_calls == [] and committed["totals"]["accrual"] == Decimal("12.34")
+    # Bonus spent since the soft calculation: the stored result no longer holds, and the
+    # commit recomputes (here: it cannot pay what was printed).
+    body2 = receipt("flow-2", card_number=world.card, pay_bonus=900)
+    body2["lines"] = [{"line": 1, "goods": "g", "qty": 1, "price": 2000, "sum": 2000}]
+    soft2 = client.post("/api/v1/receipts/calculate", json=body2, headers=world.auth).get_json()
+    assert soft2["totals"]["bonus_payment"] == 900
+    debit(session, world.account_id, Decimal("200.00"), PostingKind.CORRECTION,
+          now=datetime.now(UTC), operation="t")  # fmt: skip
+    session.flush()
+    response = client.post("/api/v1/receipts/commit", headers=world.auth,
+                           json={**body2, "calculation_id": soft2["calculation_id"]})  # fmt: skip
+    assert response.status_code == 422 and response.get_json()["code"] == "NOT_ENOUGH_BONUS"
