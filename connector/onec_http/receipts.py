@@ -17,7 +17,7 @@ from connector.onec_http.auth import check_named_pos, pos_context
 from connector.onec_http.customers import record_pos_access
 from mappings import pos as wire
 from mappings.fields import Schema
-from processing.cards.service import STATUS_TITLES, effective_status
+from processing.cards.service import STATUS_TITLES, CardStatus
 from processing.customers.access import MASKED_NAME_FIELDS, Action
 from processing.db import relax_durability
 from processing.errors import InvalidInput, NotFound
@@ -81,15 +81,15 @@ class Identify(MethodView):
         outcome = service.identify(
             db_session(), ctx, ident, now=_now(), expiring_days=data["expiring_days"]
         )
-        if outcome.card.customer_id is not None:
+        if outcome.customer_id is not None:
             # The answer shows the customer's (masked) name: a read of personal data. Identify
             # writes nothing else, and a cashier waits on it: no WAL flush for the log row.
-            record_pos_access(outcome.card.customer_id, Action.READ, MASKED_NAME_FIELDS)
+            record_pos_access(outcome.customer_id, Action.READ, MASKED_NAME_FIELDS)
             relax_durability(db_session())
-        status = effective_status(outcome.card, _now())
+        status = CardStatus(outcome.card_status)
         return {
             # null: identified by phone, the virtual card is made by the first receipt
-            "card_number": outcome.card.number or None,
+            "card_number": outcome.card_number,
             "card_status": status.value,
             "card_status_title": STATUS_TITLES[status],
             "customer_name": outcome.customer_name,

@@ -7,7 +7,7 @@ source and author. Consents are fields too (``consent.processing``, ``consent.ad
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -301,17 +301,30 @@ def set_consent(
 
 def missing_questionnaire_fields(tenant: Tenant, customer: Customer) -> list[str]:
     """Required fields still empty, plus ``consent.processing`` when it is not given."""
+    return missing_fields(tenant.questionnaire_required, customer, customer.processing_consent)
+
+
+def missing_fields(required: Sequence[str], customer: Any, consent: bool) -> list[str]:
+    """``required`` fields (standard names or ``extra.<code>``) that ``customer`` leaves empty,
+    plus ``consent.processing`` when it is not given."""
     missing = []
-    for field in tenant.questionnaire_required:
+    for field in required:
         if field.startswith(EXTRA_PREFIX):
             value = (customer.extra or {}).get(field.removeprefix(EXTRA_PREFIX))
         else:
             value = getattr(customer, field, None)
         if value is None or value == "":
             missing.append(field)
-    if not customer.processing_consent:
+    if not consent:
         missing.append("consent.processing")
     return missing
+
+
+def masked_name(first_name: str | None, last_name: str | None) -> str | None:
+    """The name a cashier may see: "Иван П."."""
+    if not first_name:
+        return None
+    return f"{first_name} {last_name[0]}." if last_name else first_name
 
 
 def questionnaire_filled(tenant: Tenant, customer: Customer) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
@@ -76,6 +76,16 @@ def active_total(lots: Iterable[Lot], now: datetime) -> Decimal:
 
 def pending_total(lots: Iterable[Lot], now: datetime) -> Decimal:
     return sum((lot.remaining for lot in lots if pending(lot, now)), ZERO)
+
+
+def expiring_total(lots: Iterable[Lot], now: datetime, within: timedelta) -> Decimal:
+    """What will expire in ``(now, now + within]`` (for the cashier's reminder)."""
+    return sum(
+        (lot.remaining for lot in lots
+         if lot.remaining > ZERO and lot.expires_at is not None
+         and now < lot.expires_at <= now + within),
+        ZERO,
+    )  # fmt: skip
 
 
 def take_from(lots: Sequence[Lot], amount: Decimal) -> list[tuple[int, Decimal]]:

@@ -24,6 +24,7 @@ import psycopg
 from sqlalchemy.orm import Session
 
 from processing.cards.service import CardStatus
+from processing.customers.service import masked_name, missing_fields
 from processing.db import pg_connection
 from processing.engine.calculate import calculate
 from processing.engine.model import Balances, CustomerFacts, Result, Rules
@@ -34,13 +35,21 @@ from processing.programs.rules import LevelRules
 from processing.programs.service import ActiveRules
 from processing.receipts.checks import check_payable
 from processing.receipts.claims import Committed, local_date, sale_claim, stored_twin
-from processing.receipts.inputs import AnsweredLine, AnsweredReceipt, PosContext, ReceiptInput
+from processing.receipts.inputs import (
+    AnsweredLine,
+    AnsweredReceipt,
+    Identification,
+    IdentifyOutcome,
+    PosContext,
+    ReceiptInput,
+)
 from processing.receipts.plan import AccountSnapshot, plan_sale
 from processing.receipts.rows import (
     Calculation,
     StoredSoftResult,
     engine_receipt,
     expired_at_birth,
+    identify_outcome,
     line_values,
     receipt_rules,
     receipt_totals,
@@ -64,7 +73,7 @@ def _sql(text: str) -> str:
 
 
 _CARD = _sql("""SELECT c.id, c.status, c.valid_until, c.account_id, c.customer_id, a.balance,
-       cu.processing_consent, c.template_id
+       cu.processing_consent, c.template_id, cu.first_name, cu.last_name
 FROM cards c
 JOIN accounts a ON a.id = c.account_id
 LEFT JOIN customers cu ON cu.id = c.customer_id
@@ -192,6 +201,9 @@ class _Card:
     allowance: str
     lots: tuple[LotState, ...]
     level: LevelDecision | None
+    consent: bool  # to processing of personal data
+    first_name: str | None
+    last_name: str | None
 
     def balances(self, now: datetime) -> Balances:
         return Balances(
@@ -256,7 +268,8 @@ def _read(
     twin, lot_ids, remainders, activations, expiries, amount, purchases, override = state
     if row is None:
         return None, bool(twin), soft
-    card_id, status, valid_until, account_id, customer_id, balance, consent, template_id = row
+    (card_id, status, valid_until, account_id, customer_id, balance, consent, template_id,
+     first_name, last_name) = row  # fmt: skip
     valid_until = _aware(valid_until)
     if status != CardStatus.ACTIVE or (valid_until is not None and valid_until <= now):
         return None, bool(twin), soft
@@ -272,7 +285,7 @@ def _read(
     )
     allowance = "full" if customer_id and consent else ctx.caller.questionnaire_policy
     card = _Card(card_id, account_id, customer_id, template_id, from_kopecks(balance), allowance,
-                 lots, level)  # fmt: skip
+                 lots, level, bool(consent), first_name, last_name)  # fmt: skip
     return card, bool(twin), soft
 
 
@@ -322,6 +335,35 @@ def calculate_fast(
     stored = soft_result(ctx, receipt, calculation, now)
     conn.execute(_SOFT, {**stored, "result": json.dumps(stored["result"])})
     return calculation
+
+
+def identify_fast(
+    session: Session,
+    ctx: PosContext,
+    ident: Identification,
+    *,
+    now: datetime,
+    expiring_days: int,
+) -> IdentifyOutcome | None:
+    """Identify an active card named by its number in one read round trip; None: use the
+    general path (a phone, another card status, questionnaire rules)."""
+    conn = pg_connection(session)
+    if conn is None or ident.card_number is None or ctx.caller.questionnaire_required:
+        return None
+    rules = receipt_rules(session, ctx, None, now)
+    number = str(ident.card_number)
+    card, _, _ = _read(conn, ctx, number, rules.levels, local_date(ctx, now), now, claim=None)
+    if card is None or not _card_rules(session, ctx, card, rules, now):
+        return None
+    known = card.customer_id is not None
+    return identify_outcome(
+        ctx, rules, card.facts(None), card.balances(now), card.lots, card.level, now=now,
+        expiring_days=expiring_days, card_number=number, card_status=CardStatus.ACTIVE,
+        customer_id=card.customer_id,
+        customer_name=masked_name(card.first_name, card.last_name) if known else None,
+        missing=missing_fields(ctx.caller.questionnaire_required, None, card.consent)
+        if known else None,
+    )  # fmt: skip
 
 
 def commit_fast(

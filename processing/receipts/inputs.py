@@ -9,7 +9,6 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 
-from processing.cards.models import Card
 from processing.levels.compute import LevelDecision
 from processing.tenants.callers import PosCaller
 from processing.tenants.models import Pos, Store, Tenant
@@ -173,7 +172,9 @@ class AnsweredReceipt:
 
 @dataclass(frozen=True)
 class IdentifyOutcome:
-    card: Card
+    card_number: str | None  # None: identified by phone, the virtual card is not made yet
+    card_status: str  # as it answers: a card past its validity answers "finished"
+    customer_id: int | None
     customer_name: str | None  # masked: "Иван П."
     balance_total: Decimal
     balance_active: Decimal

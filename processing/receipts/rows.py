@@ -12,22 +12,28 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from processing.engine.calculate import write_off_refusal
+from processing.engine.model import (
+    Balances,
+    CustomerFacts,
+    Result,
+    Rules,
+    result_from_json,
+    result_to_json,
+)
 from processing.engine.model import (
     Receipt as EngineReceipt,
 )
 from processing.engine.model import (
     ReceiptLine as EngineLine,
 )
-from processing.engine.model import (
-    Result,
-    result_from_json,
-    result_to_json,
-)
-from processing.ledger.rules import Lot, active_total
+from processing.ledger.rules import Lot, active_total, expiring_total
 from processing.levels.compute import LevelDecision
 from processing.programs.service import ActiveRules, rules_at, within_tariff
+from processing.receipts.checks import BonusNotInTariff
 from processing.receipts.claims import Committed
 from processing.receipts.inputs import (
+    IdentifyOutcome,
     PosContext,
     ReceiptInput,
 )
@@ -205,3 +211,45 @@ def replayable(
     if result.bonus_payment > active_total(lots, now):
         return None
     return result, stored.result.get("level")
+
+
+def identify_outcome(
+    ctx: PosContext,
+    rules: ActiveRules,
+    facts: CustomerFacts,
+    balances: Balances,
+    lots: Sequence[Lot],
+    level: LevelDecision | None,
+    *,
+    now: datetime,
+    expiring_days: int,
+    card_number: str | None,
+    card_status: str,
+    customer_id: int | None,
+    customer_name: str | None,
+    missing: list[str] | None,  # None: an anonymous card
+) -> IdentifyOutcome:
+    """Identify's answer from what either path read: a tariff without the bonus server shows
+    no bonus; the write-off refusal is the engine's, or "no active bonus"."""
+    refusal = write_off_refusal(Rules(levels=rules.levels, bonus=rules.bonus), facts)
+    if "bonus" not in ctx.caller.features:
+        balances = Balances()
+        refusal = BonusNotInTariff.message
+    elif refusal is None and balances.active <= ZERO:
+        refusal = "Нет активных бонусов."
+    return IdentifyOutcome(
+        card_number=card_number,
+        card_status=card_status,
+        customer_id=customer_id,
+        customer_name=customer_name,
+        balance_total=balances.total,
+        balance_active=balances.active,
+        balance_pending=balances.pending,
+        level=level,
+        expiring=expiring_total(lots, now, timedelta(days=expiring_days)),
+        expiring_days=expiring_days,
+        write_off_allowed=refusal is None,
+        write_off_refusal=refusal,
+        questionnaire_filled=missing is not None and not missing,
+        questionnaire_missing=["customer"] if missing is None else missing,
+    )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -26,13 +26,18 @@ from processing.cards.service import (
     activate_on_first_use,
     card_account_id,
     card_for_phone,
+    effective_status,
     find_card,
     require_active,
 )
 from processing.customers.models import Customer
-from processing.customers.service import loyalty_allowance, missing_questionnaire_fields
+from processing.customers.service import (
+    loyalty_allowance,
+    masked_name,
+    missing_questionnaire_fields,
+)
 from processing.db import relax_durability
-from processing.engine.calculate import calculate, write_off_refusal
+from processing.engine.calculate import calculate
 from processing.engine.model import (
     Balances,
     CustomerFacts,
@@ -47,7 +52,6 @@ from processing.ledger.models import Account, BonusLot
 from processing.ledger.service import (
     PostingKind,
     balance,
-    expiring,
     lock_account,
     lots_with_remainder,
     post_credit,
@@ -57,7 +61,6 @@ from processing.levels.compute import LevelDecision
 from processing.levels.service import account_level, record_purchase
 from processing.programs.service import ActiveRules
 from processing.receipts.checks import (
-    BonusNotInTariff,
     check_payable,
     check_receipt,
     check_sold_at,
@@ -69,7 +72,7 @@ from processing.receipts.claims import (
     local_date,
     sale_claim,
 )
-from processing.receipts.fast import calculate_fast, commit_fast
+from processing.receipts.fast import calculate_fast, commit_fast, identify_fast
 from processing.receipts.inputs import (
     Identification,
     IdentifyOutcome,
@@ -85,6 +88,7 @@ from processing.receipts.rows import (
     engine_receipt,
     expired_at_birth,
     finish_receipt,
+    identify_outcome,
     receipt_rules,
     replayable,
     soft_result,
@@ -174,13 +178,6 @@ def _facts(
     return facts, Balances(active=current.active, pending=current.pending, total=current.total)
 
 
-def _mask_name(customer: Customer | None) -> str | None:
-    if customer is None or not customer.first_name:
-        return None
-    initial = f" {customer.last_name[0]}." if customer.last_name else ""
-    return f"{customer.first_name}{initial}"
-
-
 def identify(
     session: Session,
     ctx: PosContext,
@@ -189,6 +186,10 @@ def identify(
     now: datetime,
     expiring_days: int = 30,
 ) -> IdentifyOutcome:
+    """What the cashier sees when a card or phone is presented; writes nothing."""
+    fast = identify_fast(session, ctx, ident, now=now, expiring_days=expiring_days)
+    if fast is not None:
+        return fast
     resolved = resolve_card(session, ctx, ident, now)
     if resolved is None:
         raise InvalidInput("Укажите номер карты или телефон.")
@@ -196,34 +197,15 @@ def identify(
     rules = receipt_rules(session, ctx, card.template_id, now)
     level = _level(session, ctx, card, rules, now)
     facts, balances = _facts(session, ctx, resolved, level, now)
-    if "bonus" not in ctx.caller.features:
-        balances = Balances()  # no bonus server in the tariff: nothing to show or pay
     customer = _customer(session, card)
-    refusal = write_off_refusal(Rules(levels=rules.levels, bonus=rules.bonus), facts)
-    if "bonus" not in ctx.caller.features:
-        refusal = BonusNotInTariff.message
-    elif refusal is None and balances.active <= ZERO:
-        refusal = "Нет активных бонусов."
-    soon = ZERO
-    if card.account_id is not None:
-        window = timedelta(days=expiring_days)
-        lots = expiring(session, ctx.caller.tenant_id, now, window, account_id=card.account_id)
-        soon = sum((item.amount for item in lots), ZERO)
-    missing = missing_questionnaire_fields(ctx.tenant, customer) if customer else []
-    return IdentifyOutcome(
-        card=card,
-        customer_name=_mask_name(customer),
-        balance_total=balances.total,
-        balance_active=balances.active,
-        balance_pending=balances.pending,
-        level=level,
-        expiring=soon,
-        expiring_days=expiring_days,
-        write_off_allowed=refusal is None,
-        write_off_refusal=refusal,
-        questionnaire_filled=customer is not None and not missing,
-        questionnaire_missing=missing if customer else ["customer"],
-    )
+    lots = lots_with_remainder(session, card.account_id) if card.account_id else ()
+    return identify_outcome(
+        ctx, rules, facts, balances, lots, level, now=now, expiring_days=expiring_days,
+        card_number=card.number or None, card_status=effective_status(card, now),
+        customer_id=card.customer_id,
+        customer_name=masked_name(customer.first_name, customer.last_name) if customer else None,
+        missing=missing_questionnaire_fields(ctx.tenant, customer) if customer else None,
+    )  # fmt: skip
 
 
 def _compute(

@@ -308,3 +308,40 @@ def test_the_documented_flow_posts_the_stored_soft_result_on_the_hot_path(
     response = client.post("/api/v1/receipts/commit", headers=world.auth,
                            json={**body2, "calculation_id": soft2["calculation_id"]})  # fmt: skip
     assert response.status_code == 422 and response.get_json()["code"] == "NOT_ENOUGH_BONUS"
+
+
+@pytest.mark.parametrize("policy", ["full", "nothing"])
+def test_identify_answers_the_same_on_both_paths(
+    client: FlaskClient,
+    world: World,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    policy: str,
+) -> None:
+    now = datetime.now(UTC)
+    tenant = session.get_one(Tenant, world.tenant_id)
+    tenant.questionnaire_policy = policy
+    credit(session, world.account_id, Decimal("7.50"), PostingKind.ACCRUAL, now=now,
+           expires_at=now + timedelta(days=3))  # fmt: skip
+    credit(session, world.account_id, Decimal("2.50"), PostingKind.ACCRUAL, now=now,
+           activates_at=now + timedelta(days=2))  # fmt: skip
+    record_purchase(session, world.account_id, now.date(), Decimal("12000.00"), 1)
+    session.flush()
+    calls: list[str] = []
+    original = service.identify_fast
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        answer = original(*args, **kwargs)
+        calls.append("fast" if answer is not None else "declined")
+        return answer
+
+    monkeypatch.setattr(service, "identify_fast", spy)
+    body = {"card_number": world.card, "expiring_days": 5}
+    fast = client.post("/api/v1/identify", json=body, headers=world.auth).get_json()
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "identify_fast", lambda *_args, **_kwargs: None)
+        general = client.post("/api/v1/identify", json=body, headers=world.auth).get_json()
+    assert calls == ["fast"]
+    assert fast == general
+    assert fast["expiring"] == {"sum": Decimal("7.50"), "days": 5}
+    assert fast["balance"]["pending"] == Decimal("2.50") and fast["level"]["code"] == "silver"
