@@ -9,10 +9,9 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from admin.auth import admin_tenant
-from admin.sync_log import MAX_OFFSET
 from connector.api import Blueprint
 from connector.db import db_session
-from mappings.admin import ZonedDateTime
+from mappings.admin import LogPageQuery
 from mappings.fields import BoundedInteger, Schema
 from processing.customers.access import read_access_log
 
@@ -24,11 +23,8 @@ blp = Blueprint(
 )
 
 
-class AccessLogQuery(Schema):
+class AccessLogQuery(LogPageQuery):
     customer = BoundedInteger(validate=validate.Range(min=1, max=2**31 - 1))
-    since = ZonedDateTime()
-    limit = BoundedInteger(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = BoundedInteger(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class AccessLogEntryOut(Schema):

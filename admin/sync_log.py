@@ -5,25 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from admin.auth import admin_tenant
 from connector.api import Blueprint
 from connector.db import db_session
-from mappings.admin import ZonedDateTime
-from mappings.fields import BoundedInteger, Schema
+from mappings.admin import LogPageQuery
+from mappings.fields import Schema
 from sync.log import read_entries
 
 blp = Blueprint("sync_log", __name__, url_prefix="/api/v1", description="Sync log for support")
 
 
-MAX_OFFSET = 1_000_000_000
-
-
-class SyncLogQuery(Schema):
-    since = ZonedDateTime()
-    limit = BoundedInteger(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = BoundedInteger(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class SyncLogEntryOut(Schema):
@@ -44,7 +37,7 @@ class SyncLogOut(Schema):
 
 @blp.route("/sync-log")
 class SyncLog(MethodView):
-    @blp.arguments(SyncLogQuery, location="query")
+    @blp.arguments(LogPageQuery, location="query")
     @blp.response(
         200,
         SyncLogOut,

@@ -450,3 +450,14 @@ def tariff_body(tenant: Tenant, title: str) -> dict[str, Any]:
             "customers": tenant.max_customers,
         },
     }
+
+
+MAX_OFFSET = 1_000_000_000
+
+
+class LogPageQuery(Schema):
+    """A page of a log, newest first: from ``since`` on, ``limit`` entries after ``offset``."""
+
+    since = ZonedDateTime()
+    limit = BoundedInteger(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = BoundedInteger(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))

@@ -25,6 +25,7 @@ from connector.models import metadata
 from processing.cache import ProcessCache
 from processing.db import make_engine
 from sync.runtime import RUNTIME_KEY, Runtime
+from tests.connector.onec_http.world import World, seed_world
 from tests.support import make_test_blueprint
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -151,3 +152,14 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def redis_url() -> str:
     return REDIS_URL
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    """A tenant set up as a chain would be (``tests/connector/onec_http/world.py``)."""
+    return seed_world(session)
+
+
+@pytest.fixture
+def other(session: Session) -> World:
+    return seed_world(session, "other", prefix="2776")

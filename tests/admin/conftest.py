@@ -11,17 +11,7 @@ from sqlalchemy.orm import Session
 
 from processing.tenants.models import Tenant
 from processing.tenants.service import add_admin_token
-from tests.connector.onec_http.world import World, seed_world
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return seed_world(session)
-
-
-@pytest.fixture
-def other(session: Session) -> World:
-    return seed_world(session, "other", prefix="2776")
+from tests.connector.onec_http.world import World
 
 
 def admin_headers(session: Session, world: World, name: str = "Администратор") -> dict[str, str]:

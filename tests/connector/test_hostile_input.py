@@ -39,11 +39,6 @@ CUSTOMER = {"last_name": "Петров", "first_name": "Пётр", "phone": "+79
 SECRET_NAME = "Sekretova"
 
 
-@pytest.fixture
-def world(session: Session) -> World:
-    return seed_world(session)
-
-
 def _post_raw(client: FlaskClient, world: World, path: str, body: str) -> Response:
     return client.post(
         f"/api/v1/{path}", data=body.encode(), content_type="application/json", headers=world.auth

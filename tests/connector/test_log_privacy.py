@@ -39,11 +39,6 @@ SECRETS = (
 
 
 @pytest.fixture
-def world(session: Session) -> World:
-    return seed_world(session)
-
-
-@pytest.fixture
 def logs() -> Iterator[tuple[io.StringIO, io.StringIO]]:
     """(the service's handler output, an unredacted JSON handler's output)."""
     service, raw = io.StringIO(), io.StringIO()

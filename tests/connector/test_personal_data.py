@@ -26,16 +26,6 @@ PERSON = {
 PERSON_VALUES = ("Вишневская", "Снежана", "9035550123", "snezhana@example.ru")
 
 
-@pytest.fixture
-def world(session: Session) -> World:
-    return seed_world(session)
-
-
-@pytest.fixture
-def other(session: Session) -> World:
-    return seed_world(session, "other", prefix="2776")
-
-
 def _admin_token(session: Session, world: World, name: str = "Поддержка") -> dict[str, str]:
     issued = add_admin_token(session, session.get_one(Tenant, world.tenant_id), name)
     session.flush()
