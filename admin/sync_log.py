@@ -17,8 +17,6 @@ from sync.log import read_entries
 blp = Blueprint("sync_log", __name__, url_prefix="/api/v1", description="Sync log for support")
 
 
-
-
 class SyncLogEntryOut(Schema):
     id = fields.Integer()
     at = fields.DateTime()
