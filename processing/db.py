@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 
 import psycopg
 from sqlalchemy import (
+    ClauseElement,
     Engine,
     MetaData,
     Select,
@@ -23,7 +24,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.engine import BindTyping, CursorResult
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -102,6 +104,23 @@ def pg_connection(session: Session) -> psycopg.Connection[Any] | None:
     if not is_postgresql(session):
         return None
     return cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
+
+
+class _PsycopgText(PGDialect_psycopg):
+    # No ``::TYPE`` after each parameter: psycopg adapts the values and the server infers
+    # their types, as in hand-written SQL; explicit casts are written with cast().
+    bind_typing = BindTyping.NONE
+
+
+_PSYCOPG = _PsycopgText()  # type: ignore[no-untyped-call]
+
+
+def compile_for_psycopg(statement: ClauseElement) -> str:
+    """A Core statement as one line of PostgreSQL in psycopg's ``%(name)s`` style, for the hot
+    paths that execute on the raw psycopg connection (``pg_connection``); compile it once, at
+    import, not per request. Parameters keep their ``bindparam`` names. Whitespace is collapsed,
+    so no string literal in the statement may hold a run of it."""
+    return " ".join(str(statement.compile(dialect=_PSYCOPG)).split())
 
 
 SelectT = TypeVar("SelectT", bound=Select[Any])

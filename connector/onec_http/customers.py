@@ -27,6 +27,7 @@ from processing.customers.access import (
     CARD_FIELDS,
     CUSTOMER_RECORD_FIELDS,
     PURCHASE_FIELDS,
+    Accessor,
     Action,
     Channel,
     pos_actor,
@@ -108,12 +109,20 @@ def record_pos_access(
     customer_id: int, action: Action, fields: Iterable[str], now: datetime | None = None
 ) -> None:
     """152-FZ: log that the calling POS read or changed the customer's personal data."""
-    ctx = pos_context()
+    reader = pos_accessor()
     record_access(
-        db_session(), tenant_id=ctx.caller.tenant_id, customer_id=customer_id, action=action,
-        actor=pos_actor(ctx.caller.store_code, ctx.caller.pos_code), channel=Channel.API,
-        fields=fields, request_id=current_request_id(), now=now,
+        db_session(), tenant_id=pos_context().caller.tenant_id, customer_id=customer_id,
+        action=action, actor=reader.actor, channel=reader.channel, fields=fields,
+        request_id=reader.request_id, now=now,
     )  # fmt: skip
+
+
+def pos_accessor() -> Accessor:
+    """The calling POS as the 152-FZ log names it."""
+    caller = pos_context().caller
+    return Accessor(
+        pos_actor(caller.store_code, caller.pos_code), Channel.API, current_request_id()
+    )
 
 
 def _author(ctx: PosContext, data: dict[str, Any]) -> str:

@@ -14,12 +14,10 @@ from marshmallow import fields, validate
 from connector.api import Blueprint
 from connector.db import db_session
 from connector.onec_http.auth import check_named_pos, pos_context
-from connector.onec_http.customers import record_pos_access
+from connector.onec_http.customers import pos_accessor
 from mappings import pos as wire
 from mappings.fields import Schema
 from processing.cards.service import STATUS_TITLES, CardStatus
-from processing.customers.access import MASKED_NAME_FIELDS, Action
-from processing.db import relax_durability
 from processing.errors import InvalidInput, NotFound
 from processing.receipts import returns, service
 from processing.receipts.inputs import PosContext, ReceiptInput
@@ -79,13 +77,9 @@ class Identify(MethodView):
         if ident is None:
             raise InvalidInput("Укажите номер карты, дорожку, NFC или телефон.")
         outcome = service.identify(
-            db_session(), ctx, ident, now=_now(), expiring_days=data["expiring_days"]
-        )
-        if outcome.customer_id is not None:
-            # The answer shows the customer's (masked) name: a read of personal data. Identify
-            # writes nothing else, and a cashier waits on it: no WAL flush for the log row.
-            record_pos_access(outcome.customer_id, Action.READ, MASKED_NAME_FIELDS)
-            relax_durability(db_session())
+            db_session(), ctx, ident, now=_now(), expiring_days=data["expiring_days"],
+            reader=pos_accessor(),
+        )  # fmt: skip
         status = CardStatus(outcome.card_status)
         return {
             # null: identified by phone, the virtual card is made by the first receipt

@@ -327,16 +327,11 @@ def masked_name(first_name: str | None, last_name: str | None) -> str | None:
     return f"{first_name} {last_name[0]}." if last_name else first_name
 
 
-def questionnaire_filled(tenant: Tenant, customer: Customer) -> bool:
-    return not missing_questionnaire_fields(tenant, customer)
-
-
-def loyalty_allowance(tenant: Tenant, customer: Customer | None) -> str:
-    """What the customer may get: "full", or the tenant's policy while the questionnaire is
-    unfilled ("nothing" or "accrual_only"). Anonymous pre-printed cards count as unfilled."""
-    if customer is not None and questionnaire_filled(tenant, customer):
-        return "full"
-    return tenant.questionnaire_policy
+def loyalty_allowance(policy: str, missing: Sequence[str] | None) -> str:
+    """What the customer may get: "full" once nothing of the questionnaire is ``missing``
+    (``missing_fields``), the tenant's ``policy`` while it is unfilled ("nothing" or
+    "accrual_only"). ``None``: no customer (an anonymous pre-printed card), unfilled too."""
+    return "full" if missing is not None and not missing else policy
 
 
 def get_customer(session: Session, tenant: Tenant, customer_id: int) -> Customer:

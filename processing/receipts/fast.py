@@ -1,14 +1,18 @@
-"""The receipt hot paths on PostgreSQL: the fiscal commit and the soft calculation of the common
-case (an active card named by its number, no questionnaire rules, no soft result to replay) in
-hand-written SQL on the session's own psycopg connection, inside the request's transaction.
+"""The receipt hot paths on PostgreSQL: identify, the soft calculation and the fiscal commit of
+the common case (an active card named by its number, no questionnaire rules), with the
+statements of ``statements`` (Core, compiled once) on the session's own psycopg connection,
+inside the request's transaction. The business rules are those of the general path: the engine
+computes, ``plan.plan_sale`` decides what a sale posts, and this module only reads the snapshot
+and writes the plan.
 
 A commit costs two round trips before the request's COMMIT: one pipeline locks the card's
-account and then reads a stored twin of the receipt, the account's lots and its level window
-(after the lock, so with what the previous holder committed); the engine computes; one statement
-writes the receipt, its lines, postings, lots, lot movements, purchase stats and the balance —
-and nothing at all when a concurrent twin claimed the identity first (it then replays or
-conflicts). The rows are exactly those of the general path (a test compares them); any other
-case returns None and the general path runs.
+account and then reads a stored twin of the receipt, the soft result its ``calculation_id``
+names, the account's lots and its level window (after the lock, so with what the previous holder
+committed); one statement writes the plan — the receipt, its lines, postings, lots, lot
+movements, purchase stats and the balance — and nothing at all when a concurrent twin claimed
+the identity first (it then replays or conflicts). Identify reads in one round trip, which also
+logs the read of the customer's name (152-FZ). The rows are exactly those of the general path
+(property tests compare them); any other case returns None and the general path runs.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ import psycopg
 from sqlalchemy.orm import Session
 
 from processing.cards.service import CardStatus
-from processing.customers.service import masked_name, missing_fields
+from processing.customers.access import MASKED_NAME_FIELDS, Accessor, Action, access_values
+from processing.customers.service import loyalty_allowance, masked_name, missing_fields
 from processing.db import pg_connection
 from processing.engine.calculate import calculate
 from processing.engine.model import Balances, CustomerFacts, Result, Rules
@@ -56,6 +61,17 @@ from processing.receipts.rows import (
     replayable,
     soft_result,
 )
+from processing.receipts.statements import (
+    CARD,
+    CARD_LOCKED,
+    CARD_READ_LOGGED,
+    LINE_AS_IS,
+    LINE_MONEY,
+    SOFT,
+    SOFT_ROW,
+    STATE,
+    WRITE,
+)
 from processing.types import to_thousandths
 
 ZERO = Decimal("0.00")
@@ -63,130 +79,6 @@ _CLAIM_COLUMNS = ("transaction_id", "tenant_id", "store_id", "pos_id", "cashier_
                   "identity_key", "client_txn_id", "body_hash", "shift", "number", "sold_at",
                   "local_date", "created_at")  # fmt: skip
 _RESULT_MONEY = ("amount", "discount", "bonus_payment", "final_amount", "accrual")
-_LINE_AS_IS = ("line_no", "goods_id", "barcode", "no_discount", "seller", "explanations")
-_LINE_MONEY = ("price", "amount", "discount", "bonus_payment", "final_amount", "accrual")
-
-
-def _sql(text: str) -> str:
-    """One line: psycopg caches the parsing of statements up to 4 KiB only."""
-    return " ".join(text.split())
-
-
-_CARD = _sql("""SELECT c.id, c.status, c.valid_until, c.account_id, c.customer_id, a.balance,
-       cu.processing_consent, c.template_id, cu.first_name, cu.last_name
-FROM cards c
-JOIN accounts a ON a.id = c.account_id
-LEFT JOIN customers cu ON cu.id = c.customer_id
-WHERE c.tenant_id = %(tenant_id)s AND c.number = %(number)s""")
-_CARD_LOCKED = _CARD + " FOR UPDATE OF a"
-_ONE_IDENTITY = """EXISTS (SELECT 1 FROM receipts
-    WHERE tenant_id = %(tenant_id)s AND identity_key = %(identity_key)s)"""
-# One EXISTS per unique index: an OR in one WHERE makes a plan that walks the tenant's receipts.
-_TWIN_CHECKS = {
-    "none": "false",
-    "identity": _ONE_IDENTITY,
-    "identity_or_txn": _ONE_IDENTITY  # noqa: S608 - constants only, values are parameters
-    + """ OR EXISTS (SELECT 1 FROM receipts
-        WHERE pos_id = %(pos_id)s AND client_txn_id = %(client_txn_id)s)""",
-}
-_STATE = {
-    name: _sql(f"""
-WITH c AS (SELECT account_id FROM cards WHERE tenant_id = %(tenant_id)s AND number = %(number)s),
-lots AS (SELECT id, remaining, activates_at, expires_at FROM bonus_lots
-         WHERE account_id = (SELECT account_id FROM c) AND remaining > 0),
-stats AS (SELECT amount, purchases FROM purchase_stats
-          WHERE account_id = (SELECT account_id FROM c)
-            AND local_date BETWEEN %(window_start)s AND %(window_end)s)
-SELECT {twin},
-  (SELECT array_agg(id ORDER BY id) FROM lots),
-  (SELECT array_agg(remaining ORDER BY id) FROM lots),
-  (SELECT array_agg(activates_at ORDER BY id) FROM lots),
-  (SELECT array_agg(expires_at ORDER BY id) FROM lots),
-  (SELECT coalesce(sum(amount), 0) FROM stats), (SELECT coalesce(sum(purchases), 0) FROM stats),
-  (SELECT level_code FROM level_overrides
-   WHERE account_id = (SELECT account_id FROM c) AND cleared_at IS NULL
-   ORDER BY id DESC LIMIT 1)""")  # noqa: S608 - constants only, values are parameters
-    for name, twin in _TWIN_CHECKS.items()
-}
-
-# The receipt takes its posting ids from the sequence, so that everything is one statement
-# (foreign keys are checked at its end); the write-off's id is drawn before the accrual's, as
-# the general path posts them.
-_WRITE = _sql("""WITH debit_id AS (
-  SELECT CASE WHEN %(debit)s THEN nextval('postings_id_seq') END AS id
-), posting_ids AS (
-  SELECT d.id AS debit_id, CASE WHEN %(credit)s THEN nextval('postings_id_seq') END AS credit_id
-  FROM debit_id d
-), r AS (
-  INSERT INTO receipts (transaction_id, tenant_id, store_id, pos_id, cashier_id, kind,
-    identity_key, client_txn_id, body_hash, shift, number, sold_at, local_date, card_id,
-    account_id, customer_id, status, offline, level_code, levels_version_id, bonus_version_id,
-    amount, discount, bonus_payment, final_amount, accrual, debit_posting_id, credit_posting_id,
-    clawback_shortfall, notes, created_at)
-  SELECT %(transaction_id)s, %(tenant_id)s, %(store_id)s, %(pos_id)s, %(cashier_id)s, 'sale',
-    %(identity_key)s, %(client_txn_id)s, %(body_hash)s, %(shift)s, %(number)s, %(sold_at)s,
-    %(local_date)s, %(card_id)s, %(account_id)s, %(customer_id)s, 'committed', false,
-    %(level_code)s, %(levels_version_id)s, %(bonus_version_id)s, %(amount)s, %(discount)s,
-    %(bonus_payment)s, %(final_amount)s, %(accrual)s, p.debit_id, p.credit_id, 0, '[]',
-    %(created_at)s
-  FROM posting_ids p
-  ON CONFLICT DO NOTHING
-  RETURNING id, debit_posting_id, credit_posting_id
-), debit AS (
-  INSERT INTO postings (id, tenant_id, account_id, kind, amount, balance_after, created_at,
-                        operation)
-  SELECT debit_posting_id, %(tenant_id)s, %(account_id)s, 'write_off', -%(bonus_payment)s,
-         %(debit_balance)s, %(created_at)s, %(operation)s
-  FROM r WHERE debit_posting_id IS NOT NULL
-  RETURNING id
-), taken AS (
-  UPDATE bonus_lots l SET remaining = l.remaining - t.take
-  FROM debit, unnest(%(lot_ids)s::int[], %(takes)s::bigint[]) AS t(id, take)
-  WHERE l.id = t.id
-), debit_moves AS (
-  INSERT INTO lot_movements (posting_id, lot_id, amount)
-  SELECT debit.id, t.id, -t.take
-  FROM debit, unnest(%(lot_ids)s::int[], %(takes)s::bigint[]) WITH ORDINALITY AS t(id, take, n)
-  ORDER BY t.n
-), credit AS (
-  INSERT INTO postings (id, tenant_id, account_id, kind, amount, balance_after, created_at,
-                        operation)
-  SELECT credit_posting_id, %(tenant_id)s, %(account_id)s, 'accrual', %(accrual)s,
-         %(credit_balance)s, %(created_at)s, %(operation)s
-  FROM r WHERE credit_posting_id IS NOT NULL
-  RETURNING id
-), lot AS (
-  INSERT INTO bonus_lots (account_id, posting_id, amount, remaining, activates_at, expires_at)
-  SELECT %(account_id)s, credit.id, %(accrual)s, %(lot_remaining)s, %(activates_at)s,
-         %(expires_at)s
-  FROM credit
-  RETURNING id, posting_id
-), credit_moves AS (
-  INSERT INTO lot_movements (posting_id, lot_id, amount)
-  SELECT lot.posting_id, lot.id, %(lot_remaining)s FROM lot WHERE %(lot_remaining)s > 0
-), balance AS (
-  UPDATE accounts SET balance = %(balance)s
-  FROM r WHERE accounts.id = %(account_id)s AND %(balance_changed)s
-), stats AS (
-  INSERT INTO purchase_stats (account_id, local_date, amount, purchases, operation)
-  SELECT %(account_id)s, %(purchase_date)s, %(purchase_amount)s, 1, %(operation)s FROM r
-), lines AS (
-  INSERT INTO receipt_lines (receipt_id, line_no, goods_id, barcode, quantity, price, amount,
-    discount, bonus_payment, final_amount, accrual, no_discount, seller, explanations,
-    returned_quantity, returned_amount, returned_accrual, returned_payment, returned_final)
-  SELECT r.id, u.line_no, u.goods_id, u.barcode, u.quantity, u.price, u.amount, u.discount,
-         u.bonus_payment, u.final_amount, u.accrual, u.no_discount, u.seller, u.explanations,
-         0, 0, 0, 0, 0
-  FROM r, json_to_recordset(%(lines)s::json) AS u(line_no int, goods_id text, barcode text,
-    quantity bigint, price bigint, amount bigint, discount bigint, bonus_payment bigint,
-    final_amount bigint, accrual bigint, no_discount boolean, seller text, explanations json)
-)
-SELECT id, debit_posting_id, credit_posting_id FROM r""")
-
-_SOFT_ROW = "SELECT pos_id, input_hash, result FROM soft_calculations WHERE id = %(id)s"
-_SOFT = _sql("""
-INSERT INTO soft_calculations (id, tenant_id, pos_id, input_hash, result, created_at)
-VALUES (%(id)s, %(tenant_id)s, %(pos_id)s, %(input_hash)s, %(result)s, %(created_at)s)""")
 
 
 @dataclass(frozen=True)
@@ -234,10 +126,12 @@ def _read(
     *,
     claim: dict[str, Any] | None,
     calculation_id: str | None = None,
+    access: dict[str, Any] | None = None,
 ) -> tuple[_Card | None, bool, StoredSoftResult | None]:
     """The card if it is active and valid (None: let the general path decide), whether the
     receipt of ``claim`` is already stored, and the soft result ``calculation_id`` names. With
-    ``claim`` the account is locked first."""
+    ``claim`` the account is locked first; with ``access`` (``access_values``) the read of the
+    card's customer, if it has one, is logged in the same round trip."""
     params: dict[str, Any] = {"tenant_id": ctx.caller.tenant_id, "pos_id": ctx.caller.pos_id,
                               "number": number, "window_start": None,
                               "window_end": None}  # fmt: skip
@@ -255,10 +149,12 @@ def _read(
         if claim is None:
             # A soft calculation writes only its recomputable result: no WAL flush to wait for.
             conn.execute("SET LOCAL synchronous_commit = off")
-        card_cursor = conn.execute(_CARD_LOCKED if claim is not None else _CARD, params)
+        card_cursor = conn.execute(CARD_LOCKED if claim is not None else CARD, params)
         # After the lock: a statement of its own sees what the previous holder committed.
-        state_cursor = conn.execute(_STATE[twin_check], params)
-        soft_cursor = conn.execute(_SOFT_ROW, {"id": calculation_id}) if calculation_id else None
+        state_cursor = conn.execute(STATE[twin_check], params)
+        soft_cursor = conn.execute(SOFT_ROW, {"id": calculation_id}) if calculation_id else None
+        if access is not None:
+            conn.execute(CARD_READ_LOGGED, {**params, **access})
     soft_row = soft_cursor.fetchone() if soft_cursor is not None else None
     soft = StoredSoftResult(*soft_row) if soft_row is not None else None
     row = card_cursor.fetchone()
@@ -283,7 +179,9 @@ def _read(
             lot_ids or (), remainders or (), activations or (), expiries or (), strict=True
         )
     )
-    allowance = "full" if customer_id and consent else ctx.caller.questionnaire_policy
+    # The fast case has no required questionnaire fields: only the consent can be missing.
+    missing = missing_fields((), None, bool(consent)) if customer_id else None
+    allowance = loyalty_allowance(ctx.caller.questionnaire_policy, missing)
     card = _Card(card_id, account_id, customer_id, template_id, from_kopecks(balance), allowance,
                  lots, level, bool(consent), first_name, last_name)  # fmt: skip
     return card, bool(twin), soft
@@ -333,7 +231,7 @@ def calculate_fast(
     result = _compute(card, receipt, rules, at, now)
     calculation = Calculation(result, str(uuid.uuid4()), number, card.level, rules)
     stored = soft_result(ctx, receipt, calculation, now)
-    conn.execute(_SOFT, {**stored, "result": json.dumps(stored["result"])})
+    conn.execute(SOFT, {**stored, "result": json.dumps(stored["result"])})
     return calculation
 
 
@@ -344,19 +242,29 @@ def identify_fast(
     *,
     now: datetime,
     expiring_days: int,
-) -> IdentifyOutcome | None:
-    """Identify an active card named by its number in one read round trip; None: use the
-    general path (a phone, another card status, questionnaire rules)."""
+    reader: Accessor,
+) -> tuple[IdentifyOutcome | None, bool]:
+    """Identify an active card named by its number in one read round trip, which also logs
+    ``reader``'s read of the card's customer; the outcome is None where the general path
+    answers (a phone, another card status, questionnaire rules), and the flag says whether the
+    read is logged already."""
     conn = pg_connection(session)
     if conn is None or ident.card_number is None or ctx.caller.questionnaire_required:
-        return None
+        return None, False
     rules = receipt_rules(session, ctx, None, now)
     number = str(ident.card_number)
-    card, _, _ = _read(conn, ctx, number, rules.levels, local_date(ctx, now), now, claim=None)
+    access = access_values(
+        reader, tenant_id=ctx.caller.tenant_id, action=Action.READ, fields=MASKED_NAME_FIELDS,
+        now=now,
+    )  # fmt: skip
+    access["fields"] = json.dumps(access["fields"])
+    card, _, _ = _read(
+        conn, ctx, number, rules.levels, local_date(ctx, now), now, claim=None, access=access
+    )
     if card is None or not _card_rules(session, ctx, card, rules, now):
-        return None
+        return None, True
     known = card.customer_id is not None
-    return identify_outcome(
+    outcome = identify_outcome(
         ctx, rules, card.facts(None), card.balances(now), card.lots, card.level, now=now,
         expiring_days=expiring_days, card_number=number, card_status=CardStatus.ACTIVE,
         customer_id=card.customer_id,
@@ -364,6 +272,7 @@ def identify_fast(
         missing=missing_fields(ctx.caller.questionnaire_required, None, card.consent)
         if known else None,
     )  # fmt: skip
+    return outcome, True
 
 
 def commit_fast(
@@ -418,8 +327,8 @@ def _write(
     lines = line_values(0, receipt, result)
     operation = f"receipt:{values['transaction_id']}"
     wire_lines = [
-        {**{name: line[name] for name in _LINE_AS_IS}, "quantity": to_thousandths(line["quantity"]),
-         **{name: to_kopecks(line[name]) for name in _LINE_MONEY}}
+        {**{name: line[name] for name in LINE_AS_IS}, "quantity": to_thousandths(line["quantity"]),
+         **{name: to_kopecks(line[name]) for name in LINE_MONEY}}
         for line in lines
     ]  # fmt: skip
     params = {
@@ -445,7 +354,7 @@ def _write(
         "purchase_amount": to_kopecks(plan.purchase_amount),
         "lines": json.dumps(wire_lines),
     }
-    written = conn.execute(_WRITE, params).fetchone()
+    written = conn.execute(WRITE, params).fetchone()
     if written is None:  # a concurrent twin claimed the identity first
         return stored_twin(session, ctx, values)
     answer = AnsweredReceipt(

@@ -30,11 +30,12 @@ from processing.cards.service import (
     find_card,
     require_active,
 )
+from processing.customers.access import MASKED_NAME_FIELDS, Accessor, Action, record_access
 from processing.customers.models import Customer
 from processing.customers.service import (
     loyalty_allowance,
     masked_name,
-    missing_questionnaire_fields,
+    missing_fields,
 )
 from processing.db import relax_durability
 from processing.engine.calculate import calculate
@@ -141,6 +142,13 @@ def _customer(session: Session, card: Card) -> Customer | None:
     return session.get(Customer, card.customer_id) if card.customer_id else None
 
 
+def _missing(ctx: PosContext, customer: Customer | None) -> list[str] | None:
+    """The questionnaire fields ``customer`` still owes (None: no customer)."""
+    if customer is None:
+        return None
+    return missing_fields(ctx.caller.questionnaire_required, customer, customer.processing_consent)
+
+
 def _level(
     session: Session, ctx: PosContext, card: Card, rules: ActiveRules, at: datetime
 ) -> LevelDecision | None:
@@ -157,7 +165,9 @@ def _facts(
     now: datetime,
 ) -> tuple[CustomerFacts, Balances]:
     card = resolved.card
-    allowance = loyalty_allowance(ctx.tenant, _customer(session, card))
+    allowance = loyalty_allowance(
+        ctx.caller.questionnaire_policy, _missing(ctx, _customer(session, card))
+    )
     refusal = None
     if resolved.by_phone and not ctx.tenant.phone_write_off:
         refusal = "При идентификации по телефону оплата бонусами недоступна: предъявите карту."
@@ -184,10 +194,15 @@ def identify(
     ident: Identification,
     *,
     now: datetime,
+    reader: Accessor,
     expiring_days: int = 30,
 ) -> IdentifyOutcome:
-    """What the cashier sees when a card or phone is presented; writes nothing."""
-    fast = identify_fast(session, ctx, ident, now=now, expiring_days=expiring_days)
+    """What the cashier sees when a card or phone is presented. It writes nothing but the
+    152-FZ log row of ``reader``'s read of the customer's (masked) name, when it shows one, in
+    a transaction that needs no WAL flush."""
+    fast, recorded = identify_fast(
+        session, ctx, ident, now=now, expiring_days=expiring_days, reader=reader
+    )
     if fast is not None:
         return fast
     resolved = resolve_card(session, ctx, ident, now)
@@ -199,12 +214,19 @@ def identify(
     facts, balances = _facts(session, ctx, resolved, level, now)
     customer = _customer(session, card)
     lots = lots_with_remainder(session, card.account_id) if card.account_id else ()
+    if customer is not None and not recorded:
+        record_access(
+            session, tenant_id=ctx.caller.tenant_id, customer_id=customer.id,
+            action=Action.READ, actor=reader.actor, channel=reader.channel,
+            fields=MASKED_NAME_FIELDS, request_id=reader.request_id, now=now,
+        )  # fmt: skip
+    relax_durability(session)
     return identify_outcome(
         ctx, rules, facts, balances, lots, level, now=now, expiring_days=expiring_days,
         card_number=card.number or None, card_status=effective_status(card, now),
         customer_id=card.customer_id,
         customer_name=masked_name(customer.first_name, customer.last_name) if customer else None,
-        missing=missing_questionnaire_fields(ctx.tenant, customer) if customer else None,
+        missing=_missing(ctx, customer),
     )  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from processing.customers.models import Customer
 from processing.customers.phones import normalise_phone
 from processing.customers.service import (
     add_questionnaire_field,
@@ -112,17 +113,22 @@ def test_questionnaire_policy_nothing_accrual_only_full(session: Session) -> Non
         "extra.pet",
         "consent.processing",
     ]
-    assert loyalty_allowance(tenant, customer) == "nothing"
+
+    def allowance(customer: Customer | None) -> str:
+        missing = missing_questionnaire_fields(tenant, customer) if customer else None
+        return loyalty_allowance(tenant.questionnaire_policy, missing)
+
+    assert allowance(customer) == "nothing"
     set_questionnaire_rules(session, tenant, "accrual_only", ["birth_date", "extra.pet"])
-    assert loyalty_allowance(tenant, customer) == "accrual_only"
-    assert loyalty_allowance(tenant, None) == "accrual_only"
+    assert allowance(customer) == "accrual_only"
+    assert allowance(None) == "accrual_only"
     update_customer(
         session, customer, {"birth_date": "1985-01-01", "extra.pet": "кот"},
         source="admin", author="a",
     )  # fmt: skip
-    assert loyalty_allowance(tenant, customer) == "accrual_only"  # consent still missing
+    assert allowance(customer) == "accrual_only"  # consent still missing
     set_consent(session, customer, "processing", True, source="admin", author="a")
-    assert loyalty_allowance(tenant, customer) == "full"
+    assert allowance(customer) == "full"
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,15 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processing.cards.service import card_account_id, generate_cards, get_template, issue_card
+from processing.cards.service import (
+    block,
+    card_account_id,
+    find_card,
+    generate_cards,
+    get_template,
+    issue_card,
+)
+from processing.customers.models import PersonalDataAccess
 from processing.customers.service import register_customer
 from processing.ledger.models import BonusLot, LotMovement, Posting
 from processing.ledger.service import PostingKind, balance, claw_back, credit, debit
@@ -331,17 +339,56 @@ def test_identify_answers_the_same_on_both_paths(
     original = service.identify_fast
 
     def spy(*args: Any, **kwargs: Any) -> Any:
-        answer = original(*args, **kwargs)
+        answer, recorded = original(*args, **kwargs)
         calls.append("fast" if answer is not None else "declined")
-        return answer
+        return answer, recorded
 
     monkeypatch.setattr(service, "identify_fast", spy)
     body = {"card_number": world.card, "expiring_days": 5}
-    fast = client.post("/api/v1/identify", json=body, headers=world.auth).get_json()
+    fast_response = client.post("/api/v1/identify", json=body, headers=world.auth)
+    fast = fast_response.get_json()
     with monkeypatch.context() as patch:
-        patch.setattr(service, "identify_fast", lambda *_args, **_kwargs: None)
-        general = client.post("/api/v1/identify", json=body, headers=world.auth).get_json()
+        patch.setattr(service, "identify_fast", lambda *_args, **_kwargs: (None, False))
+        general_response = client.post("/api/v1/identify", json=body, headers=world.auth)
+    general = general_response.get_json()
     assert calls == ["fast"]
     assert fast == general
+    # Each path logs the read of the customer's masked name once, with the same row.
+    rows = session.scalars(select(PersonalDataAccess).order_by(PersonalDataAccess.id)).all()
+    assert [row.request_id for row in rows] == [
+        fast_response.headers["X-Request-ID"], general_response.headers["X-Request-ID"],
+    ]  # fmt: skip
+    logged = {(r.tenant_id, r.customer_id, r.action, r.actor, r.channel, tuple(r.fields))
+              for r in rows}  # fmt: skip
+    assert logged == {(world.tenant_id, world.customer_id, "read", "pos:s1/p1", "api",
+                       ("first_name", "last_name"))}  # fmt: skip
     assert fast["expiring"] == {"sum": Decimal("7.50"), "days": 5}
     assert fast["balance"]["pending"] == Decimal("2.50") and fast["level"]["code"] == "silver"
+
+
+def test_identify_of_a_card_the_hot_path_declines_logs_the_read_once(
+    client: FlaskClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hot path logs the read in its read round trip; when it then leaves a blocked card to
+    the general path, that path answers without logging the read a second time."""
+    block(session, find_card(session, world.tenant_id, world.card), reason="утеряна",
+          author="t", now=datetime.now(UTC))  # fmt: skip
+    session.flush()
+    calls: list[bool] = []
+    original = service.identify_fast
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        answer, recorded = original(*args, **kwargs)
+        calls.append(recorded)
+        return answer, recorded
+
+    monkeypatch.setattr(service, "identify_fast", spy)
+    response = client.post("/api/v1/identify", json={"card_number": world.card},
+                           headers=world.auth)  # fmt: skip
+    assert response.status_code == 200 and response.get_json()["card_status"] == "blocked"
+    assert response.get_json()["customer_name"] is not None
+    assert calls == [True]
+    rows = session.scalars(select(PersonalDataAccess)).all()
+    assert [(r.customer_id, r.request_id) for r in rows] == [
+        (world.customer_id, response.headers["X-Request-ID"])
+    ]
