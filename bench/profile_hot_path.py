@@ -61,8 +61,11 @@ def timed(label: str, count: int, call: Callable[[int], None]) -> None:
     for i in range(count):
         call(i)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(f"{label}: {elapsed / count * 1000:.2f} ms per request, {cpu / count * 1000:.2f} ms of "
-          f"it Python CPU ({count} requests)", flush=True)
+    print(
+        f"{label}: {elapsed / count * 1000:.2f} ms per request, {cpu / count * 1000:.2f} ms of "
+        f"it Python CPU ({count} requests)",
+        flush=True,
+    )
 
 
 def main() -> None:

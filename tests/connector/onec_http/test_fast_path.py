@@ -158,7 +158,7 @@ def test_fast_and_general_soft_calculations_agree(
     answers, stored = [], []
     for path in ("fast", "general"):
         if path == "general":
-            monkeypatch.setattr(fast, "calculate_fast", lambda *_a, **_k: None)
+            monkeypatch.setattr(service, "calculate_fast", lambda *_a, **_k: None)
         response = client.post("/api/v1/receipts/calculate", json=body, headers=world.auth)
         assert response.status_code == 200, response.get_json()
         answer = response.get_json()
@@ -336,7 +336,7 @@ def test_identify_answers_the_same_on_both_paths(
     record_purchase(session, world.account_id, now.date(), Decimal("12000.00"), 1)
     session.flush()
     calls: list[str] = []
-    original = service.identify_fast
+    original = fast.identify_fast
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         answer, recorded = original(*args, **kwargs)
@@ -346,13 +346,13 @@ def test_identify_answers_the_same_on_both_paths(
     monkeypatch.setattr(service, "identify_fast", spy)
     body = {"card_number": world.card, "expiring_days": 5}
     fast_response = client.post("/api/v1/identify", json=body, headers=world.auth)
-    fast = fast_response.get_json()
+    hot = fast_response.get_json()
     with monkeypatch.context() as patch:
         patch.setattr(service, "identify_fast", lambda *_args, **_kwargs: (None, False))
         general_response = client.post("/api/v1/identify", json=body, headers=world.auth)
     general = general_response.get_json()
     assert calls == ["fast"]
-    assert fast == general
+    assert hot == general
     # Each path logs the read of the customer's masked name once, with the same row.
     rows = session.scalars(select(PersonalDataAccess).order_by(PersonalDataAccess.id)).all()
     assert [row.request_id for row in rows] == [
@@ -362,8 +362,8 @@ def test_identify_answers_the_same_on_both_paths(
               for r in rows}  # fmt: skip
     assert logged == {(world.tenant_id, world.customer_id, "read", "pos:s1/p1", "api",
                        ("first_name", "last_name"))}  # fmt: skip
-    assert fast["expiring"] == {"sum": Decimal("7.50"), "days": 5}
-    assert fast["balance"]["pending"] == Decimal("2.50") and fast["level"]["code"] == "silver"
+    assert hot["expiring"] == {"sum": Decimal("7.50"), "days": 5}
+    assert hot["balance"]["pending"] == Decimal("2.50") and hot["level"]["code"] == "silver"
 
 
 def test_identify_of_a_card_the_hot_path_declines_logs_the_read_once(
@@ -375,7 +375,7 @@ def test_identify_of_a_card_the_hot_path_declines_logs_the_read_once(
           author="t", now=datetime.now(UTC))  # fmt: skip
     session.flush()
     calls: list[bool] = []
-    original = service.identify_fast
+    original = fast.identify_fast
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         answer, recorded = original(*args, **kwargs)
