@@ -76,13 +76,16 @@ def _account_state(session: Session, account_id: int, receipt_row: Receipt) -> d
 
 
 @contextmanager
-def _general_path(monkeypatch: pytest.MonkeyPatch, general: bool) -> Iterator[None]:
-    """Send a commit through the general (ORM) path: the hot path declines it."""
+def _general_path(
+    monkeypatch: pytest.MonkeyPatch, general: bool, hot_path: str = "commit_fast"
+) -> Iterator[None]:
+    """Send a commit (or the call of another ``hot_path``) through the general (ORM) path: the
+    hot path declines it."""
     if not general:
         yield
         return
     with monkeypatch.context() as patch:
-        patch.setattr(service, "commit_fast", lambda *_args, **_kwargs: None)
+        patch.setattr(service, hot_path, lambda *_args, **_kwargs: None)
         yield
 
 
@@ -200,21 +203,52 @@ lot_strategy = st.tuples(
 )
 
 
+Lot = tuple[int, int, int | None]  # kopecks, activation and expiry in days from now
+
+
+def fill_account(
+    session: Session,
+    account: int,
+    lots: list[Lot],
+    debt: int | None,
+    override: str | None,
+    now: datetime,
+) -> None:
+    """Give ``account`` a snapshot's lots, debt and level override."""
+    for kopecks, activation, expiry in lots:
+        credit(
+            session, account, Decimal(kopecks).scaleb(-2), PostingKind.ACCRUAL, now=now,
+            activates_at=now + timedelta(days=activation),
+            expires_at=None if expiry is None else now + timedelta(days=expiry),
+        )  # fmt: skip
+    if debt is not None:
+        owed = balance(session, account, now).total + Decimal(debt).scaleb(-2)
+        claw_back(session, account, owed, allow_negative=True, now=now, operation="t")
+    if override is not None:
+        set_override(session, account, override, rules=parse_level_rules(LEVEL_RULES),
+                     reason="t", author="t", now=now)  # fmt: skip
+
+
+# A random account snapshot: lots (active, pending, expired), a debt, the bonus the receipt asks
+# to pay (kopecks) and a level override.
+snapshot_strategies = {
+    "lots": st.lists(lot_strategy, max_size=6),
+    "debt": st.one_of(st.none(), st.integers(1, 5_000)),
+    "requested": st.integers(0, 30_000),
+    "override": st.sampled_from([None, "silver", "gold"]),
+}
+
+
 @settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(
-    lots=st.lists(lot_strategy, max_size=6),
-    debt=st.one_of(st.none(), st.integers(1, 5_000)),
-    requested=st.integers(0, 30_000),
-    override=st.sampled_from([None, "silver", "gold"]),
-)
+@given(**snapshot_strategies)
 def test_both_writers_persist_the_same_plan_for_any_account(
     client: FlaskClient,
     world: World,
     session: Session,
     monkeypatch: pytest.MonkeyPatch,
-    lots: list[tuple[int, int, int | None]],
+    lots: list[Lot],
     debt: int | None,
     requested: int,
     override: str | None,
@@ -234,18 +268,7 @@ def test_both_writers_persist_the_same_plan_for_any_account(
         )  # fmt: skip
         account = card_account_id(issue_card(session, tenant, blank.number, customer,
                                              author="t", now=now))  # fmt: skip
-        for kopecks, activation, expiry in lots:
-            credit(
-                session, account, Decimal(kopecks).scaleb(-2), PostingKind.ACCRUAL, now=now,
-                activates_at=now + timedelta(days=activation),
-                expires_at=None if expiry is None else now + timedelta(days=expiry),
-            )  # fmt: skip
-        if debt is not None:
-            owed = balance(session, account, now).total + Decimal(debt).scaleb(-2)
-            claw_back(session, account, owed, allow_negative=True, now=now, operation="t")
-        if override is not None:
-            set_override(session, account, override, rules=parse_level_rules(LEVEL_RULES),
-                         reason="t", author="t", now=now)  # fmt: skip
+        fill_account(session, account, lots, debt, override, now)
         accounts.append(account)
         numbers.append(blank.number)
     session.flush()

@@ -8,8 +8,6 @@ the commits, the rows written and the balances must all agree.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import product
@@ -19,7 +17,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,21 +30,23 @@ from processing.cards.service import (
     issue_card,
 )
 from processing.customers.service import register_customer
-from processing.ledger.service import PostingKind, balance, claw_back, credit
-from processing.levels.service import set_override
-from processing.programs.rules import parse_level_rules
+from processing.ledger.service import balance
 from processing.receipts import fast, service
 from processing.receipts.models import Receipt, SoftCalculation
 from processing.tenants.models import Tenant
 from processing.tenants.service import set_questionnaire_rules
-from tests.connector.onec_http.test_fast_path import _account_state, _general_path, lot_strategy
+from tests.connector.onec_http.test_fast_path import (
+    Lot,
+    _account_state,
+    _general_path,
+    fill_account,
+    snapshot_strategies,
+)
 from tests.connector.onec_http.world import World, receipt
-from tests.factories import LEVEL_RULES
 
 # (writer, whether the commit names the soft calculation made on the same writer's path)
 PATHS = (("fast", True), ("general", True), ("fast", False), ("general", False))
 POLICIES = ("nothing", "accrual_only", "full")
-Lot = tuple[int, int, int | None]
 
 
 def _account(
@@ -64,39 +63,6 @@ def _account(
     )  # fmt: skip
     return card_account_id(issue_card(session, tenant, card.number, customer, author="t",
                                       now=now))  # fmt: skip
-
-
-def _fill(
-    session: Session,
-    account: int,
-    lots: list[Lot],
-    debt: int | None,
-    override: str | None,
-    now: datetime,
-) -> None:
-    for kopecks, activation, expiry in lots:
-        credit(
-            session, account, Decimal(kopecks).scaleb(-2), PostingKind.ACCRUAL, now=now,
-            activates_at=now + timedelta(days=activation),
-            expires_at=None if expiry is None else now + timedelta(days=expiry),
-        )  # fmt: skip
-    if debt is not None:
-        owed = balance(session, account, now).total + Decimal(debt).scaleb(-2)
-        claw_back(session, account, owed, allow_negative=True, now=now, operation="t")
-    if override is not None:
-        set_override(session, account, override, rules=parse_level_rules(LEVEL_RULES),
-                     reason="t", author="t", now=now)  # fmt: skip
-
-
-@contextmanager
-def _general_calculation(monkeypatch: pytest.MonkeyPatch, general: bool) -> Iterator[None]:
-    """Send a soft calculation through the general path: the hot path declines it."""
-    if not general:
-        yield
-        return
-    with monkeypatch.context() as patch:
-        patch.setattr(service, "calculate_fast", lambda *_args, **_kwargs: None)
-        yield
 
 
 def _post(client: FlaskClient, world: World, what: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -157,7 +123,7 @@ def _take_every_path(
     for (path, with_id), number in zip(PATHS, numbers, strict=True):
         body = {**base, "number": _name(path, with_id, number), "card_number": number}
         if with_id:
-            with _general_calculation(patch, path == "general"):
+            with _general_path(patch, path == "general", "calculate_fast"):
                 calculation = _post(client, world, "calculate", body)
             calculations.append(calculation)
             body["calculation_id"] = calculation["calculation_id"]
@@ -177,12 +143,7 @@ def _take_every_path(
 @settings(
     max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(
-    lots=st.lists(lot_strategy, max_size=6),
-    debt=st.one_of(st.none(), st.integers(1, 5_000)),
-    requested=st.integers(0, 30_000),
-    override=st.sampled_from([None, "silver", "gold"]),
-)
+@given(**snapshot_strategies)
 def test_calculate_and_commit_give_the_same_figures_on_every_path(
     client: FlaskClient,
     world: World,
@@ -207,7 +168,7 @@ def test_calculate_and_commit_give_the_same_figures_on_every_path(
     numbers = [card.number for card in cards]
     accounts = [_account(session, tenant, card, customer_kind, now) for card in cards]
     for account in accounts:
-        _fill(session, account, lots, debt, override, now)
+        fill_account(session, account, lots, debt, override, now)
     session.flush()
 
     base = receipt("p", sold_at=sold_at.replace(tzinfo=None).isoformat())
