@@ -109,11 +109,9 @@ def record_pos_access(
     customer_id: int, action: Action, fields: Iterable[str], now: datetime | None = None
 ) -> None:
     """152-FZ: log that the calling POS read or changed the customer's personal data."""
-    reader = pos_accessor()
     record_access(
-        db_session(), tenant_id=pos_context().caller.tenant_id, customer_id=customer_id,
-        action=action, actor=reader.actor, channel=reader.channel, fields=fields,
-        request_id=reader.request_id, now=now,
+        db_session(), pos_accessor(), tenant_id=pos_context().caller.tenant_id,
+        customer_id=customer_id, action=action, fields=fields, now=now,
     )  # fmt: skip
 
 

@@ -81,14 +81,12 @@ def access_values(
 
 def record_access(
     session: Session,
+    accessor: Accessor,
     *,
     tenant_id: int,
     customer_id: int,
     action: Action,
-    actor: str,
-    channel: Channel,
     fields: Iterable[str] = (),
-    request_id: str | None = None,
     now: datetime | None = None,
 ) -> None:
     """Log one access to a customer's personal data; ``fields`` are names, never values.
@@ -96,7 +94,6 @@ def record_access(
     One INSERT, not a unit-of-work flush of a new object (the rows of the session are flushed
     first, the customer's among them).
     """
-    accessor = Accessor(actor, channel, request_id)
     values = access_values(
         accessor, tenant_id=tenant_id, action=action, fields=fields, now=now or datetime.now(UTC)
     )

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from processing.customers.access import Action, Channel, record_access
+from processing.customers.access import Accessor, Action, Channel, record_access
 from processing.customers.models import Customer
 from processing.customers.service import Anonymisation, anonymise_customer
 from processing.errors import InvalidInput
@@ -52,8 +52,7 @@ def erase_customer(
     now = now or datetime.now(UTC)
     result = anonymise_customer(session, customer, now=now)
     record_access(
-        session, tenant_id=customer.tenant_id, customer_id=customer.id, action=Action.ERASE,
-        actor=actor, channel=channel, fields=result.erased_fields, request_id=request_id,
-        now=now,
+        session, Accessor(actor, channel, request_id), tenant_id=customer.tenant_id,
+        customer_id=customer.id, action=Action.ERASE, fields=result.erased_fields, now=now,
     )  # fmt: skip
     return result

@@ -93,7 +93,7 @@ class _Card:
     allowance: str
     lots: tuple[LotState, ...]
     level: LevelDecision | None
-    consent: bool  # to processing of personal data
+    missing: list[str] | None  # questionnaire fields owed (None: no customer)
     first_name: str | None
     last_name: str | None
 
@@ -183,7 +183,7 @@ def _read(
     missing = missing_fields((), None, bool(consent)) if customer_id else None
     allowance = loyalty_allowance(ctx.caller.questionnaire_policy, missing)
     card = _Card(card_id, account_id, customer_id, template_id, from_kopecks(balance), allowance,
-                 lots, level, bool(consent), first_name, last_name)  # fmt: skip
+                 lots, level, missing, first_name, last_name)  # fmt: skip
     return card, bool(twin), soft
 
 
@@ -263,14 +263,12 @@ def identify_fast(
     )
     if card is None or not _card_rules(session, ctx, card, rules, now):
         return None, True
-    known = card.customer_id is not None
     outcome = identify_outcome(
         ctx, rules, card.facts(None), card.balances(now), card.lots, card.level, now=now,
         expiring_days=expiring_days, card_number=number, card_status=CardStatus.ACTIVE,
         customer_id=card.customer_id,
-        customer_name=masked_name(card.first_name, card.last_name) if known else None,
-        missing=missing_fields(ctx.caller.questionnaire_required, None, card.consent)
-        if known else None,
+        customer_name=masked_name(card.first_name, card.last_name) if card.customer_id else None,
+        missing=card.missing,
     )  # fmt: skip
     return outcome, True
 

@@ -216,11 +216,10 @@ def identify(
     lots = lots_with_remainder(session, card.account_id) if card.account_id else ()
     if customer is not None and not recorded:
         record_access(
-            session, tenant_id=ctx.caller.tenant_id, customer_id=customer.id,
-            action=Action.READ, actor=reader.actor, channel=reader.channel,
-            fields=MASKED_NAME_FIELDS, request_id=reader.request_id, now=now,
+            session, reader, tenant_id=ctx.caller.tenant_id, customer_id=customer.id,
+            action=Action.READ, fields=MASKED_NAME_FIELDS, now=now,
         )  # fmt: skip
-    relax_durability(session)
+        relax_durability(session)  # the log row is all it writes
     return identify_outcome(
         ctx, rules, facts, balances, lots, level, now=now, expiring_days=expiring_days,
         card_number=card.number or None, card_status=effective_status(card, now),

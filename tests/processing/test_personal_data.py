@@ -9,7 +9,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processing.customers.access import Action, Channel, read_access_log, record_access
+from processing.customers.access import (
+    Accessor,
+    Action,
+    Channel,
+    read_access_log,
+    record_access,
+)
 from processing.customers.erasure import ErasureNotConfirmed, erase_customer, require_confirmation
 from processing.customers.models import Customer, PersonalDataAccess
 from processing.customers.service import (
@@ -31,17 +37,16 @@ def test_access_log_reads_back_by_tenant_customer_and_time(session: Session) -> 
     second = factories.customer(session, acme, phone="+79031112233")
     stranger = factories.customer(session, other)
     record_access(
-        session, tenant_id=acme.id, customer_id=first.id, action=Action.READ,
-        actor="pos:s1/p1", channel=Channel.API, fields=["phone", "phone", "email"],
-        request_id="req-1", now=T0,
+        session, Accessor("pos:s1/p1", Channel.API, "req-1"), tenant_id=acme.id,
+        customer_id=first.id, action=Action.READ, fields=["phone", "phone", "email"], now=T0,
     )  # fmt: skip
     record_access(
-        session, tenant_id=acme.id, customer_id=second.id, action=Action.UPDATE, actor="cli",
-        channel=Channel.CLI, fields=["email"], now=T0 + timedelta(hours=1),
+        session, Accessor("cli", Channel.CLI), tenant_id=acme.id, customer_id=second.id,
+        action=Action.UPDATE, fields=["email"], now=T0 + timedelta(hours=1),
     )  # fmt: skip
     record_access(
-        session, tenant_id=other.id, customer_id=stranger.id, action=Action.READ, actor="cli",
-        channel=Channel.CLI, now=T0,
+        session, Accessor("cli", Channel.CLI), tenant_id=other.id, customer_id=stranger.id,
+        action=Action.READ, now=T0,
     )  # fmt: skip
 
     newest, oldest = read_access_log(session, tenant_id=acme.id)
