@@ -42,6 +42,12 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def partial_index(condition: str) -> dict[str, Any]:
+    """The keywords of an ``Index`` that holds only the rows meeting ``condition`` (SQL), on
+    both dialects."""
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     # Let SQLAlchemy, not pysqlite, issue BEGIN (see _sqlite_on_begin) and make SQLite behave:
     # WAL for concurrent readers, a busy timeout instead of instant "database is locked".

@@ -14,11 +14,10 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from processing.db import Base
+from processing.db import Base, partial_index
 from processing.types import UtcDateTime
 
 if TYPE_CHECKING:
@@ -56,8 +55,7 @@ class Card(Base):
             "uq_cards_virtual_customer_id",
             "customer_id",
             unique=True,
-            postgresql_where=text("is_virtual"),
-            sqlite_where=text("is_virtual"),
+            **partial_index("is_virtual"),
         ),
     )
 

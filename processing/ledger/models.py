@@ -44,7 +44,7 @@ class Posting(Base):
     balance_after: Mapped[Decimal] = mapped_column(Money())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # What caused it: "receipt:<id>", "expiry:<date>", "manual", ... (free-form, for statements).
-    operation: Mapped[str | None] = mapped_column(String(128), index=True)
+    operation: Mapped[str | None] = mapped_column(String(128))  # not indexed: no query reads it
     reason: Mapped[str | None] = mapped_column(String(500))
     author: Mapped[str | None] = mapped_column(String(100))
 

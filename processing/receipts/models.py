@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from processing.db import Base
+from processing.db import Base, partial_index
 from processing.types import Money, Quantity, UtcDateTime
 
 ZERO = Decimal("0.00")
@@ -33,8 +33,17 @@ class Receipt(Base):
     __tablename__ = "receipts"
     __table_args__ = (
         UniqueConstraint("tenant_id", "identity_key"),
-        # A POS numbers its own transactions: unique per POS, not across the chain.
-        UniqueConstraint("pos_id", "client_txn_id"),
+        # A POS numbers its own transactions: unique per POS, not across the chain. Partial
+        # indexes: most receipts have neither, and a commit should not write index entries
+        # no query reads.
+        Index(
+            "uq_receipts_pos_id_client_txn_id",
+            "pos_id",
+            "client_txn_id",
+            unique=True,
+            **partial_index("client_txn_id IS NOT NULL"),
+        ),
+        Index("ix_receipts_original_id", "original_id", **partial_index("original_id IS NOT NULL")),
         Index("ix_receipts_account_id_sold_at", "account_id", "sold_at"),
         Index("ix_receipts_pos_id_sold_at", "pos_id", "sold_at"),
     )
@@ -56,7 +65,7 @@ class Receipt(Base):
     card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
-    original_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
+    original_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
     status: Mapped[str] = mapped_column(String(16), default="committed")
     offline: Mapped[bool] = mapped_column(Boolean, default=False)
     level_code: Mapped[str | None] = mapped_column(String(64))
