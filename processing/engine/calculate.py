@@ -13,21 +13,26 @@ each line it would have applied to says what was withheld and why.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from processing.engine.kopecks import split_line, spread
+from processing.engine.kopecks import Part, split_line, spread
 from processing.engine.model import (
     Balances,
     CustomerFacts,
     Explanation,
+    ExtraBonus,
     LinePart,
     LineResult,
+    PromotionFacts,
     Receipt,
     ReceiptLine,
     Result,
     Rules,
 )
+from processing.engine.promotions import CardFacts, Stage, evaluate
 from processing.money import from_kopecks, to_kopecks
+from processing.promotions.rules import Promotion
 
 HUNDRED = Decimal(100)
 QUESTIONNAIRE_ACCRUAL = "Бонусы не начисляются: анкета покупателя не заполнена."
@@ -117,7 +122,33 @@ def _max_payment(
     return max(active, 0), BALANCE
 
 
-def calculate(receipt: Receipt, rules: Rules, balances: Balances, facts: CustomerFacts) -> Result:
+def _promotions(
+    lines: tuple[ReceiptLine, ...],
+    amounts: list[int],
+    rules: Rules,
+    facts: CustomerFacts,
+    promotion_facts: PromotionFacts | None,
+    level_allowed: bool,
+) -> Stage | None:
+    if rules.promotions is None or not len(rules.promotions) or promotion_facts is None:
+        return None
+    card = CardFacts(facts.card_active, facts.level.code if facts.level else None)
+
+    def level(current: list[int]) -> list[int]:
+        return _level_discounts(lines, current, facts) if level_allowed else [0] * len(lines)
+
+    return evaluate(lines, amounts, rules.promotions, promotion_facts, card, level)
+
+
+def calculate(
+    receipt: Receipt,
+    rules: Rules,
+    balances: Balances,
+    facts: CustomerFacts,
+    promotion_facts: PromotionFacts | None = None,
+) -> Result:
+    """The receipt's discounts, bonus payment and accrual; promotions apply when ``rules``
+    carry some and ``promotion_facts`` say when and for whom (``engine.promotions``)."""
     _check(receipt)
     lines = receipt.lines
     amounts = [to_kopecks(line.amount) for line in lines]
@@ -126,36 +157,49 @@ def calculate(receipt: Receipt, rules: Rules, balances: Balances, facts: Custome
     if not facts.level_discount_allowed:
         discount_withheld = facts.level_discount_refusal or "Скидка уровня не предоставляется."
     withheld_discounts = level_discounts if discount_withheld and any(level_discounts) else None
-    discounts = [0] * len(lines) if withheld_discounts else level_discounts
+    stage = _promotions(lines, amounts, rules, facts, promotion_facts, not discount_withheld)
+    if stage is not None:
+        discounts, level_shares, locked = stage.discounts, stage.level, stage.locked
+    else:
+        discounts = [0] * len(lines) if withheld_discounts else level_discounts
+        level_shares, locked = discounts, [0] * len(lines)
     after_discount = [a - d for a, d in zip(amounts, discounts, strict=True)]
+    payable = [a - k for a, k in zip(after_discount, locked, strict=True)]
     eligible = [
-        not line.no_discount and a > 0 for line, a in zip(lines, after_discount, strict=True)
+        not line.no_discount and not line.no_bonus_payment and a > 0
+        for line, a in zip(lines, payable, strict=True)
     ]
 
     refusal = write_off_refusal(rules, facts)
-    base = sum(a for a, ok in zip(after_discount, eligible, strict=True) if ok)
+    base = sum(a for a, ok in zip(payable, eligible, strict=True) if ok)
     max_payment, payment_limit = _max_payment(rules, balances, base, refusal)
     payment = min(to_kopecks(receipt.requested_bonus), max_payment)
-    payments = _spread_over(payment, lines, after_discount, eligible)
+    payments = _spread_over(payment, lines, payable, eligible)
     finals = [a - p for a, p in zip(after_discount, payments, strict=True)]
 
     accrual_percent = Decimal(0)
     if rules.bonus is not None and facts.card_active:
         accrual_percent = rules.bonus.accrual_percent(facts.level.code if facts.level else None)
     accrue_all = rules.bonus is not None and rules.bonus.accrue_on_no_discount_lines
+    multipliers = stage.multipliers if stage is not None else [Decimal(1)] * len(lines)
+    line_percents = [accrual_percent * factor for factor in multipliers]
     accruals = [
-        _percent_of(final, accrual_percent) if (accrue_all or not line.no_discount) else 0
-        for line, final in zip(lines, finals, strict=True)
+        _percent_of(final, percent) if (accrue_all or not line.no_discount) else 0
+        for line, final, percent in zip(lines, finals, line_percents, strict=True)
     ]
-    accrual_withheld = accrual_refusal(rules, facts) if any(accruals) else None
+    extra = _extra_bonuses(stage, finals, rules, facts)
+    accrual_withheld = accrual_refusal(rules, facts) if any(accruals) or extra else None
     withheld_accruals = accruals if accrual_withheld else None
     if accrual_withheld:
         accruals = [0] * len(lines)
+        extra = ()
 
     results = tuple(
         _line_result(
             line, amounts[i], discounts[i], payments[i], finals[i], accruals[i], facts,
-            accrual_percent,
+            line_percents[i], level_shares[i],
+            stage.promotions[i] if stage is not None else (),
+            stage.gifts[i] if stage is not None else 0, locked[i],
             withheld=(
                 ([("level_discount_withheld", withheld_discounts[i], str(discount_withheld))]
                  if withheld_discounts and withheld_discounts[i] else [])
@@ -186,8 +230,12 @@ def calculate(receipt: Receipt, rules: Rules, balances: Balances, facts: Custome
     if withheld_accruals and accrual_withheld:
         cashier.append(accrual_withheld)
     customer = (
-        [f"Ваша скидка по уровню «{facts.level.name}»."] if any(discounts) and facts.level else []
+        [f"Ваша скидка по уровню «{facts.level.name}»."]
+        if any(level_shares) and facts.level
+        else []
     )
+    if stage is not None:
+        customer.extend(f"Акция «{o.name}»." for o in stage.outcomes if o.applied)
     return Result(
         lines=results,
         amount=_money(sum(amounts)),
@@ -200,7 +248,39 @@ def calculate(receipt: Receipt, rules: Rules, balances: Balances, facts: Custome
         write_off_refusal=refusal,
         cashier_messages=tuple(cashier),
         customer_messages=tuple(customer),
+        promotions=tuple(stage.outcomes) if stage is not None else (),
+        hints=tuple(stage.hints) if stage is not None else (),
+        extra_bonuses=extra,
     )
+
+
+def _extra_bonuses(
+    stage: Stage | None, finals: list[int], rules: Rules, facts: CustomerFacts
+) -> tuple[ExtraBonus, ...]:
+    """Campaign points of the applicable extra-bonus promotions: points per receipt, or a
+    percent of what was paid on the target goods, rounded half-up."""
+    if stage is None or not stage.extra or not facts.card_active:
+        return ()
+    found = []
+    for promotion in stage.extra:
+        reward = promotion.reward
+        amount = reward.amount
+        if reward.percent:
+            bit = 1 << rules.promotions.set_id(  # type: ignore[union-attr]
+                reward.target if reward.target is not None else promotion.receipt.goods
+            )
+            paid = sum(f for f, mask in zip(finals, stage.masks, strict=True) if mask & bit)
+            amount = _percent_of(paid, reward.percent)
+        if amount:
+            found.append(
+                ExtraBonus(
+                    promotion.code,
+                    _money(amount),
+                    reward.activation_delay_days,
+                    reward.lifetime_days,
+                )
+            )
+    return tuple(found)
 
 
 def _line_result(
@@ -212,18 +292,37 @@ def _line_result(
     accrual: int,
     facts: CustomerFacts,
     accrual_percent: Decimal,
+    level_share: int,
+    promotions: Sequence[tuple[Promotion, int]],
+    gifts: int,
+    locked: int,
     withheld: list[tuple[str, int, str]],
 ) -> LineResult:
-    parts, difference = split_line(line.quantity, final, to_kopecks(line.price))
+    if gifts:
+        # The gift units are a part of their own at the gift price; the rest as usual.
+        gift = Part(Decimal(gifts), locked // gifts, locked)
+        paid_units = line.quantity - gifts
+        paid: tuple[Part, ...] = ()
+        difference = Decimal(0)
+        if paid_units:
+            paid, difference = split_line(paid_units, final - locked, None)
+        parts: tuple[Part, ...] = (*paid, gift)
+    else:
+        parts, difference = split_line(line.quantity, final, to_kopecks(line.price))
     explanations = []
-    if discount and facts.level:
+    if level_share and facts.level:
         explanations.append(
             Explanation(
                 "level_discount",
-                _money(discount),
+                _money(level_share),
                 f"Скидка уровня «{facts.level.name}» {facts.level.discount_percent}%",
             )
         )
+    for promotion, kopecks in promotions:
+        text = promotion.title
+        if promotion.reward.kind == "gift" and gifts:
+            text = f"{text}: подарок {gifts} шт."
+        explanations.append(Explanation("promotion", _money(kopecks), text, promotion.code))
     if payment:
         explanations.append(Explanation("bonus_payment", _money(payment), "Оплата бонусами"))
     if accrual:
@@ -245,4 +344,5 @@ def _line_result(
         ),
         price_difference=difference.scaleb(-2),
         explanations=tuple(explanations),
+        gift_quantity=Decimal(gifts),
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from processing.programs.rules import BonusRules, Level, LevelRules
+from processing.promotions.book import PromotionBook
 
 ZERO = Decimal("0.00")
 
@@ -19,8 +22,12 @@ class ReceiptLine:
     price: Decimal
     amount: Decimal  # the line sum as the POS has it, before our discounts
     no_discount: bool = False  # tobacco, minimum-price goods: no discount, no bonus payment
-    group_ids: tuple[str, ...] = ()
+    group_ids: tuple[str, ...] = ()  # the goods' group and its ancestors
     barcode: str | None = None
+    brand_id: str | None = None
+    supplier_id: str | None = None
+    no_bonus_payment: bool = False
+    known: bool = True  # the catalog knows the goods (else the line's own data is used)
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,24 @@ class Receipt:
 class Rules:
     levels: LevelRules | None = None
     bonus: BonusRules | None = None
+    promotions: PromotionBook | None = None
+
+
+@dataclass(frozen=True)
+class PromotionFacts:
+    """What promotion conditions are evaluated on besides the receipt: its local time (the
+    store's zone), the payment kinds, and what the database knows about the customer."""
+
+    local_time: datetime  # naive, the store's wall clock
+    payments: frozenset[str] = frozenset()
+    card_template: str | None = None
+    segments: frozenset[str] = frozenset()
+    birthday: date | None = None
+    registered_on: date | None = None
+    cumulative: Decimal | None = None  # purchases in the level window
+    fields: Mapping[str, str] = field(default_factory=dict)
+    first_purchases: Mapping[str, date] = field(default_factory=dict)  # promotion code → date
+    previous_purchases: frozenset[str] = frozenset()  # promotions whose look-back is met
 
 
 @dataclass(frozen=True)
@@ -64,6 +89,7 @@ class Explanation:
     rule: str
     amount: Decimal
     text: str
+    promotion: str | None = None  # the promotion's code ("promotion" rules)
 
 
 @dataclass(frozen=True)
@@ -84,6 +110,30 @@ class LineResult:
     parts: tuple[LinePart, ...]
     price_difference: Decimal  # final price × quantity − final amount (weighed goods)
     explanations: tuple[Explanation, ...] = field(default=())
+    gift_quantity: Decimal = Decimal(0)  # units given as a gift (a part of their own)
+
+
+@dataclass(frozen=True)
+class PromotionOutcome:
+    """A promotion considered for the receipt: applied with its discount (or bonus), or not
+    with the reason, for the cashier."""
+
+    code: str
+    name: str
+    applied: bool
+    discount: Decimal = ZERO
+    bonus: Decimal = ZERO
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtraBonus:
+    """Campaign points a promotion gives besides the accrual: a lot of their own."""
+
+    promotion: str
+    amount: Decimal
+    activation_delay_days: int
+    lifetime_days: int | None
 
 
 @dataclass(frozen=True)
@@ -101,6 +151,9 @@ class Result:
     write_off_refusal: str | None
     cashier_messages: tuple[str, ...]
     customer_messages: tuple[str, ...]
+    promotions: tuple[PromotionOutcome, ...] = ()
+    hints: tuple[str, ...] = ()  # "ещё 150,00 ₽ до подарка", ready to print
+    extra_bonuses: tuple[ExtraBonus, ...] = ()
 
 
 def result_to_json(result: Result) -> dict[str, Any]:
@@ -137,9 +190,10 @@ def result_from_json(data: dict[str, Any]) -> Result:
             ),
             price_difference=Decimal(item["price_difference"]),
             explanations=tuple(
-                Explanation(e["rule"], Decimal(e["amount"]), e["text"])
+                Explanation(e["rule"], Decimal(e["amount"]), e["text"], e.get("promotion"))
                 for e in item["explanations"]
             ),
+            gift_quantity=Decimal(item.get("gift_quantity", "0")),
         )
 
     return Result(
@@ -154,4 +208,22 @@ def result_from_json(data: dict[str, Any]) -> Result:
         write_off_refusal=data["write_off_refusal"],
         cashier_messages=tuple(data["cashier_messages"]),
         customer_messages=tuple(data["customer_messages"]),
+        promotions=tuple(
+            PromotionOutcome(
+                p["code"],
+                p["name"],
+                p["applied"],
+                Decimal(p["discount"]),
+                Decimal(p["bonus"]),
+                p["reason"],
+            )
+            for p in data.get("promotions", ())
+        ),
+        hints=tuple(data.get("hints", ())),
+        extra_bonuses=tuple(
+            ExtraBonus(
+                e["promotion"], Decimal(e["amount"]), e["activation_delay_days"], e["lifetime_days"]
+            )
+            for e in data.get("extra_bonuses", ())
+        ),
     )

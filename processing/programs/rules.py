@@ -7,58 +7,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from processing.errors import InvalidInput
+from processing.promotions.rules import parse_promotion
+from processing.validation import (
+    bad_field,
+    decimal_field,
+    int_field,
+    percent_field,
+)
 
 WINDOW_KINDS = ("rolling_days", "calendar_month", "calendar_quarter", "calendar_year")
 LIFETIME_FROM = ("accrual", "activation")
-HUNDRED = Decimal(100)
-MAX_NUMBER = Decimal(10) ** 12  # thresholds and sums; far beyond any real program
-MAX_DAYS = 36_600  # a hundred years
-
-
-class InvalidProgramRules(InvalidInput):
-    code = "INVALID_PROGRAM_RULES"
-    message = "Неверные правила программы лояльности."
-
-
-def _bad(path: str, message: str) -> InvalidProgramRules:
-    return InvalidProgramRules(f"{message} (поле {path})", details={"field": path})
-
-
-def _decimal(data: dict[str, Any], key: str, path: str, default: str | None = None) -> Decimal:
-    raw = data.get(key, default)
-    if raw is None or isinstance(raw, bool | float):
-        raise _bad(f"{path}.{key}", "Ожидается число в виде строки или целого")
-    try:
-        value = Decimal(str(raw))
-    except InvalidOperation as exc:
-        raise _bad(f"{path}.{key}", "Ожидается число") from exc
-    if not value.is_finite() or value < 0:
-        raise _bad(f"{path}.{key}", "Ожидается неотрицательное число")
-    if value > MAX_NUMBER:
-        raise _bad(f"{path}.{key}", "Число слишком велико")
-    return value
-
-
-def _percent(data: dict[str, Any], key: str, path: str, default: str | None = None) -> Decimal:
-    value = _decimal(data, key, path, default)
-    if value > HUNDRED:
-        raise _bad(f"{path}.{key}", "Процент не может превышать 100")
-    return value
-
-
-def _int(data: dict[str, Any], key: str, path: str, default: int | None = None) -> int | None:
-    raw = data.get(key, default)
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
-        raise _bad(f"{path}.{key}", "Ожидается целое неотрицательное число")
-    if raw > MAX_DAYS:
-        raise _bad(f"{path}.{key}", f"Не больше {MAX_DAYS}")
-    return raw
 
 
 @dataclass(frozen=True)
@@ -116,71 +77,73 @@ class BonusRules:
 
 def parse_level_rules(data: Any) -> LevelRules:
     if not isinstance(data, dict):
-        raise _bad("rules", "Ожидается объект")
+        raise bad_field("rules", "Ожидается объект")
     basis = data.get("basis")
     if basis not in ("sum", "count"):
-        raise _bad("rules.basis", "Основание уровня: sum или count")
+        raise bad_field("rules.basis", "Основание уровня: sum или count")
     window_data = data.get("window")
     if not isinstance(window_data, dict) or window_data.get("kind") not in WINDOW_KINDS:
-        raise _bad("rules.window.kind", f"Период: {', '.join(WINDOW_KINDS)}")
-    days = _int(window_data, "days", "rules.window", 0) or 0
+        raise bad_field("rules.window.kind", f"Период: {', '.join(WINDOW_KINDS)}")
+    days = int_field(window_data, "days", "rules.window", 0) or 0
     if window_data["kind"] == "rolling_days" and days < 1:
-        raise _bad("rules.window.days", "Укажите число дней скользящего периода")
+        raise bad_field("rules.window.days", "Укажите число дней скользящего периода")
     window = Window(window_data["kind"], days, bool(window_data.get("previous", False)))
     raw_levels = data.get("levels")
     if not isinstance(raw_levels, list) or not raw_levels:
-        raise _bad("rules.levels", "Укажите хотя бы один уровень")
+        raise bad_field("rules.levels", "Укажите хотя бы один уровень")
     levels = []
     for i, item in enumerate(raw_levels):
         path = f"rules.levels[{i}]"
         if not isinstance(item, dict) or not str(item.get("code", "")).strip():
-            raise _bad(f"{path}.code", "У уровня должен быть код")
+            raise bad_field(f"{path}.code", "У уровня должен быть код")
         levels.append(
             Level(
                 code=str(item["code"]).strip(),
                 name=str(item.get("name") or item["code"]),
-                threshold=_decimal(item, "threshold", path, "0"),
-                discount_percent=_percent(item, "discount_percent", path, "0"),
+                threshold=decimal_field(item, "threshold", path, "0"),
+                discount_percent=percent_field(item, "discount_percent", path, "0"),
             )
         )
     thresholds = [level.threshold for level in levels]
     if thresholds != sorted(thresholds) or len(set(thresholds)) != len(thresholds):
-        raise _bad("rules.levels", "Пороги уровней должны строго возрастать")
+        raise bad_field("rules.levels", "Пороги уровней должны строго возрастать")
     if len({level.code for level in levels}) != len(levels):
-        raise _bad("rules.levels", "Коды уровней должны быть разными")
+        raise bad_field("rules.levels", "Коды уровней должны быть разными")
     return LevelRules(basis=basis, window=window, levels=tuple(levels))
 
 
 def parse_bonus_rules(data: Any) -> BonusRules:
     if not isinstance(data, dict):
-        raise _bad("rules", "Ожидается объект")
+        raise bad_field("rules", "Ожидается объект")
     by_level_raw = data.get("accrual_percent_by_level", {})
     if not isinstance(by_level_raw, dict):
-        raise _bad("rules.accrual_percent_by_level", "Ожидается объект код уровня → процент")
+        raise bad_field("rules.accrual_percent_by_level", "Ожидается объект код уровня → процент")
     by_level = {
-        str(code): _percent(by_level_raw, code, "rules.accrual_percent_by_level")
+        str(code): percent_field(by_level_raw, code, "rules.accrual_percent_by_level")
         for code in by_level_raw
     }
-    lifetime_days = _int(data, "lifetime_days", "rules")
+    lifetime_days = int_field(data, "lifetime_days", "rules")
     if lifetime_days == 0:
-        raise _bad("rules.lifetime_days", "Срок жизни бонусов — не меньше 1 дня (или не задан)")
+        raise bad_field(
+            "rules.lifetime_days", "Срок жизни бонусов — не меньше 1 дня (или не задан)"
+        )
     lifetime_from = data.get("lifetime_from", "accrual")
     if lifetime_from not in LIFETIME_FROM:
-        raise _bad(
+        raise bad_field(
             "rules.lifetime_from",
             "Срок жизни считается от начисления (accrual) или от активации (activation)",
         )
-    delay = _int(data, "activation_delay_days", "rules", 0) or 0
+    delay = int_field(data, "activation_delay_days", "rules", 0) or 0
     if lifetime_days is not None and lifetime_from == "accrual" and delay >= lifetime_days:
-        raise _bad(
+        raise bad_field(
             "rules.activation_delay_days",
             "Бонусы сгорели бы раньше, чем станут активными: задержка активации должна быть "
             "меньше срока жизни",
         )
     return BonusRules(
-        default_accrual_percent=_percent(data, "accrual_percent", "rules", "0"),
+        default_accrual_percent=percent_field(data, "accrual_percent", "rules", "0"),
         accrual_percent_by_level=by_level,
-        max_payment_percent=_percent(data, "max_payment_percent", "rules", "0"),
+        max_payment_percent=percent_field(data, "max_payment_percent", "rules", "0"),
         activation_delay_days=delay,
         lifetime_days=lifetime_days,
         accrue_on_no_discount_lines=bool(data.get("accrue_on_no_discount_lines", False)),
@@ -194,10 +157,10 @@ FIXED_LEVEL = "fixed"
 def parse_fixed_discount(data: Any) -> LevelRules:
     """A fixed discount ("5% card"): one level from the first purchase on."""
     if not isinstance(data, dict):
-        raise _bad("rules", "Ожидается объект")
-    percent = _percent(data, "discount_percent", "rules")
+        raise bad_field("rules", "Ожидается объект")
+    percent = percent_field(data, "discount_percent", "rules")
     if percent <= 0:
-        raise _bad("rules.discount_percent", "Укажите процент скидки больше нуля")
+        raise bad_field("rules.discount_percent", "Укажите процент скидки больше нуля")
     name = str(data.get("name") or f"Скидка {percent.normalize():f}%")
     return LevelRules(
         basis="sum",
@@ -210,9 +173,14 @@ PARSERS = {
     "discount_level": parse_level_rules,
     "fixed_discount": parse_fixed_discount,
     "bonus": parse_bonus_rules,
+    "promotion": parse_promotion,
 }
-# The engine has one discount slot: a level program or a fixed discount fills it.
-SLOTS = {"discount_level": "discount", "fixed_discount": "discount", "bonus": "bonus"}
+# The engine has one discount slot: a level program or a fixed discount fills it; promotions
+# are not a slot: every promotion in force applies (``processing.promotions``).
+SLOTS = {
+    "discount_level": "discount", "fixed_discount": "discount", "bonus": "bonus",
+    "promotion": "promotion",
+}  # fmt: skip
 
 
 def discount_rules(kind: str, data: Any) -> LevelRules | None:

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from processing.errors import ConnectorError
-from processing.programs.rules import InvalidProgramRules, parse_bonus_rules, parse_level_rules
+from processing.programs.rules import parse_bonus_rules, parse_level_rules
 from processing.programs.service import add_program, add_version, rules_at
 from processing.tenants.service import add_store_group
+from processing.validation import InvalidProgramRules
 from tests import factories
 from tests.factories import BONUS_RULES, LEVEL_RULES, T0
 

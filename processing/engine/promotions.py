@@ -1,0 +1,593 @@
+"""The promotion stage of ``calculate``: which promotions apply to a receipt, what each gives on
+each line, and how they combine.
+
+Order (one defined order, ``docs/promotions.md``):
+
+1. Conditions that do not depend on the goods (time in the store's zone, the customer, the
+   payment kinds) are checked once per promotion.
+2. An exclusive promotion that applies replaces everything else, the card level's discount
+   included; of several, the one giving most (then by priority).
+3. Otherwise the combination groups apply one after another, each on what the previous left.
+   Inside a group, per line: ``first`` — the promotion first by priority; ``max`` / ``min`` —
+   the largest / smallest discount; ``sum`` — all of them; ``multiply`` — one after another on
+   the remainder, percent before M-for-N, gifts and fixed prices, before fixed sums (then by
+   priority). The card level's discount takes part in one group like a promotion.
+4. Receipt conditions (sum, quantity, kits, "any N") are checked on the amounts as they stand
+   when the promotion is applied: a second 100 ₽ coupon with a 100 ₽ minimum is refused on what
+   the first one left.
+
+Every amount is in kopecks; a receipt-level amount is spread by largest remainder
+(``kopecks.spread``); no line goes below zero or below the gift units' price; a promotion's
+``max_line_discount_percent`` caps the line's total discount where it applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from processing.engine.kopecks import spread
+from processing.engine.model import PromotionFacts, PromotionOutcome, ReceiptLine
+from processing.money import from_kopecks, to_kopecks
+from processing.promotions.book import PromotionBook
+from processing.promotions.rules import (
+    GROUP_MODE_TITLES,
+    Bounds,
+    GoodsSet,
+    Promotion,
+    PromotionGroup,
+    When,
+)
+
+HUNDRED = Decimal(100)
+LEVEL = "level"  # the card level's discount as a participant of a group
+KIND_ORDER = {"percent": 0, "m_for_n": 1, "gift": 1, "fixed_price": 1, "fixed": 2}
+HINT_SHARE = Decimal("0.3")  # a hint when the receipt is within 30% of a sum threshold
+MAX_HINTS = 3
+
+
+def _fmt(kopecks: int) -> str:
+    return f"{from_kopecks(kopecks):.2f}".replace(".", ",")
+
+
+def _half_up(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """The card as promotions see it (None level: no level or no card)."""
+
+    present: bool
+    level_code: str | None
+
+
+@dataclass
+class _Line:
+    index: int
+    line: ReceiptLine
+    mask: int
+    units: int | None  # whole quantity; None for weighed goods
+    discountable: bool
+
+
+@dataclass
+class _Vector:
+    """What one participant gives: kopecks per line index, and gift units per line."""
+
+    amounts: dict[int, int] = field(default_factory=dict)
+    gifts: dict[int, int] = field(default_factory=dict)
+    locks: dict[int, int] = field(default_factory=dict)  # kopecks the gift units keep
+
+    @property
+    def total(self) -> int:
+        return sum(self.amounts.values())
+
+
+@dataclass
+class Stage:
+    """The promotion stage's result for ``calculate``."""
+
+    discounts: list[int]  # per line: level and promotions together
+    level: list[int]  # per line: the card level's share
+    promotions: list[list[tuple[Promotion, int]]]  # per line: (promotion, kopecks)
+    gifts: list[int]  # per line: gift units
+    locked: list[int]  # per line: kopecks of gift units no later reduction may take
+    multipliers: list[Decimal]  # per line: accrual factor
+    extra: list[Promotion]  # applicable extra-bonus promotions
+    outcomes: list[PromotionOutcome]
+    hints: list[str]
+    masks: list[int]
+
+
+class _Evaluation:
+    """One receipt against one book."""
+
+    def __init__(
+        self,
+        lines: Sequence[ReceiptLine],
+        amounts: Sequence[int],
+        book: PromotionBook,
+        facts: PromotionFacts,
+        card: CardFacts,
+        level_discount: Callable[[list[int]], list[int]],
+    ) -> None:
+        self.book = book
+        self.facts = facts
+        self.card = card
+        self.level_discount = level_discount
+        self.original = list(amounts)
+        self.lines = [
+            _Line(
+                i, line,
+                book.coverage(line.goods_id, line.group_ids, line.brand_id, line.supplier_id,
+                              to_kopecks(line.price)),
+                int(line.quantity) if line.quantity == line.quantity.to_integral_value() else None,
+                not line.no_discount,
+            )
+            for i, line in enumerate(lines)
+        ]  # fmt: skip
+        self.current = list(amounts)
+        self.locked = [0] * len(lines)
+        self.gifts = [0] * len(lines)
+        self.level = [0] * len(lines)
+        self.given: list[list[tuple[Promotion, int]]] = [[] for _ in lines]
+        self.outcomes: dict[str, PromotionOutcome] = {}
+        self.hints: list[tuple[int, str]] = []
+        self._covered: dict[int, list[_Line]] = {}
+
+    # --- conditions ----------------------------------------------------------------------
+
+    def static_reason(self, promotion: Promotion) -> str | None:
+        """Why the promotion cannot apply whatever the goods (None: it may)."""
+        when = _when_reason(promotion.when, self.facts.local_time)
+        if when:
+            return when
+        receipt = promotion.receipt
+        if receipt.payment and receipt.payment.isdisjoint(self.facts.payments):
+            return "Не подходит способ оплаты."
+        customer = promotion.customer
+        if not customer.any:
+            return None
+        if not self.card.present:
+            return "Нужна карта покупателя."
+        return self._customer_reason(promotion)
+
+    def _customer_reason(self, promotion: Promotion) -> str | None:
+        customer, facts = promotion.customer, self.facts
+        today = facts.local_time.date()
+        if customer.levels and self.card.level_code not in customer.levels:
+            return "Не для уровня карты покупателя."
+        if customer.card_templates and facts.card_template not in customer.card_templates:
+            return "Не для этого вида карты."
+        if customer.segments and customer.segments.isdisjoint(facts.segments):
+            return "Покупатель не входит в сегмент акции."
+        if customer.birthday is not None and not _near_birthday(
+            facts.birthday, today, *customer.birthday
+        ):
+            return "Действует только в дни рождения покупателя."
+        days = customer.registered_within_days
+        if days is not None and (
+            facts.registered_on is None or (today - facts.registered_on).days > days
+        ):
+            return f"Только для покупателей, зарегистрированных не раньше {days} дн. назад."
+        days = customer.first_purchase_within_days
+        first = facts.first_purchases.get(promotion.code)
+        if days is not None and first is not None and (today - first).days > days:
+            return f"Действует {days} дн. с первой покупки по акции."
+        if customer.cumulative is not None and not customer.cumulative.holds(
+            facts.cumulative if facts.cumulative is not None else Decimal(0)
+        ):
+            return "Не подходит сумма накоплений покупателя."
+        if customer.previous_purchase and promotion.code not in facts.previous_purchases:
+            return "Нет нужных покупок за прошлый период."
+        for name, value in customer.fields:
+            if facts.fields.get(name) != value:
+                return "Не подходят данные анкеты покупателя."
+        return None
+
+    def covered(self, goods_set: GoodsSet) -> list[_Line]:
+        number = self.book.set_id(goods_set)
+        found = self._covered.get(number)
+        if found is None:
+            bit = 1 << number
+            found = self._covered[number] = [line for line in self.lines if line.mask & bit]
+        return found
+
+    def receipt_check(self, promotion: Promotion, current: Sequence[int]) -> tuple[int, str | None]:
+        """How many times the receipt meets the promotion's receipt conditions (sets: kits,
+        "any N" groups, or 1), or 0 with the reason; near misses leave a hint."""
+        conditions = promotion.receipt
+        trigger = self.covered(conditions.goods)
+        if not conditions.goods.everything and not trigger:
+            return 0, "В чеке нет товаров акции."
+        if conditions.amount is not None:
+            total = sum(current[line.index] for line in trigger)
+            reason = self._bounds_reason(conditions.amount, total, promotion)
+            if reason:
+                return 0, reason
+        if conditions.quantity is not None:
+            quantity = sum((line.line.quantity for line in trigger), Decimal(0))
+            if not conditions.quantity.holds(quantity):
+                return 0, "Не подходит количество товаров акции."
+        sets = 1
+        if conditions.kit:
+            sets = min(self._units(part.goods) // part.quantity for part in conditions.kit)
+            if sets == 0:
+                return 0, "В чеке нет полного комплекта."
+        if conditions.any_of is not None:
+            units = self._units(conditions.any_of.goods)
+            sets = units // conditions.any_of.quantity
+            if sets == 0:
+                missing = conditions.any_of.quantity - units
+                self._hint(missing * 100, f"Ещё {missing} шт. — и сработает «{promotion.title}».")
+                return 0, f"Нужно не меньше {conditions.any_of.quantity} шт. товаров акции."
+        return sets, None
+
+    def _bounds_reason(self, bounds: Bounds, total: int, promotion: Promotion) -> str | None:
+        if bounds.low is not None and total < to_kopecks(bounds.low):
+            low = to_kopecks(bounds.low)
+            if low - total <= low * HINT_SHARE:
+                self._hint(
+                    low - total, f"Ещё {_fmt(low - total)} ₽ — и сработает «{promotion.title}»."
+                )
+            return f"Сумма покупки меньше {_fmt(low)} ₽."
+        if bounds.high is not None and total > to_kopecks(bounds.high):
+            return f"Сумма покупки больше {_fmt(to_kopecks(bounds.high))} ₽."
+        return None
+
+    def _hint(self, distance: int, text: str) -> None:
+        self.hints.append((distance, text))
+
+    def _units(self, goods_set: GoodsSet) -> int:
+        return sum(line.units or 0 for line in self.covered(goods_set))
+
+    # --- rewards -------------------------------------------------------------------------
+
+    def vector(self, promotion: Promotion, current: Sequence[int], sets: int) -> _Vector:
+        """What the promotion's discount reward gives on ``current`` amounts."""
+        reward = promotion.reward
+        target_set = reward.target if reward.target is not None else promotion.receipt.goods
+        if reward.kind == "gift":
+            return self._gift(promotion, current, sets)
+        targets = [
+            line for line in self.covered(target_set)
+            if line.discountable and current[line.index] - self.locked[line.index] > 0
+        ]  # fmt: skip
+        room = {line.index: current[line.index] - self.locked[line.index] for line in targets}
+        vector = _Vector()
+        if reward.kind == "percent":
+            whole = sum(room.values())
+            total = _half_up(Decimal(whole) * reward.percent / HUNDRED)
+            vector.amounts = self._spread(total, targets, room)
+        elif reward.kind == "fixed" and reward.per == "receipt":
+            vector.amounts = self._spread(min(reward.amount, sum(room.values())), targets, room)
+        elif reward.kind == "fixed":
+            for line in targets:
+                each = reward.amount
+                if reward.per == "unit":
+                    each = _half_up(reward.amount * line.line.quantity)
+                vector.amounts[line.index] = min(each, room[line.index])
+        elif reward.kind == "fixed_price":
+            for line in targets:
+                price_sum = _half_up(reward.price * line.line.quantity)
+                vector.amounts[line.index] = max(0, room[line.index] - price_sum)
+        elif reward.kind == "m_for_n":
+            vector.amounts = self._m_for_n(reward.n, reward.m, targets, room)
+        return self._capped(promotion, vector, current)
+
+    def _spread(self, total: int, targets: list[_Line], room: dict[int, int]) -> dict[int, int]:
+        if not total:
+            return {}
+        shares = spread(total, [room[line.index] for line in targets],
+                        [line.line.number for line in targets])  # fmt: skip
+        return {line.index: share for line, share in zip(targets, shares, strict=True) if share}
+
+    def _m_for_n(
+        self, n: int, m: int, targets: list[_Line], room: dict[int, int]
+    ) -> dict[int, int]:
+        """Of every n units m are paid: the cheapest units of the whole set are free."""
+        whole = [line for line in targets if line.units]
+        total_units = sum(line.units or 0 for line in whole)
+        free = total_units // n * (n - m)
+        if not free:
+            return {}
+        # Cheapest first; ties: the later line, so the first lines keep their price.
+        order = sorted(whole, key=lambda line: (Decimal(room[line.index]) / (line.units or 1),
+                                                -line.line.number))  # fmt: skip
+        taken: dict[int, int] = {}
+        for line in order:
+            if not free:
+                break
+            units = line.units or 0
+            count = min(units, free)
+            free -= count
+            taken[line.index] = _half_up(Decimal(room[line.index]) * count / units)
+        return taken
+
+    def _gift(self, promotion: Promotion, current: Sequence[int], sets: int) -> _Vector:
+        """Gift units present in the receipt, up to sets × quantity, at the gift price."""
+        reward = promotion.reward
+        wanted = sets * reward.m
+        vector = _Vector()
+        gift_set = reward.target if reward.target is not None else promotion.receipt.goods
+        for line in self.covered(gift_set):
+            if not wanted:
+                break
+            units = line.units
+            room = current[line.index] - self.locked[line.index]
+            if not units or not line.discountable or room <= 0:
+                continue
+            free_units = units - self.gifts[line.index]
+            count = min(free_units, wanted)
+            if count <= 0:
+                continue
+            value = _half_up(Decimal(room) * count / free_units)
+            discount = max(0, value - count * reward.price)
+            wanted -= count
+            vector.amounts[line.index] = discount
+            vector.gifts[line.index] = count
+            vector.locks[line.index] = count * reward.price
+        if wanted:
+            self._hint(
+                wanted * 100,
+                f"Подарок по акции «{promotion.title}»: добавьте в чек ещё {wanted} шт.",
+            )
+        return vector
+
+    def _capped(self, promotion: Promotion, vector: _Vector, current: Sequence[int]) -> _Vector:
+        cap = promotion.max_line_discount_percent
+        if cap is None:
+            return vector
+        for index, amount in list(vector.amounts.items()):
+            allowed = _half_up(Decimal(self.original[index]) * cap / HUNDRED)
+            already = self.original[index] - current[index]
+            vector.amounts[index] = max(0, min(amount, allowed - already))
+        return vector
+
+    # --- combination ---------------------------------------------------------------------
+
+    def apply(self, participant: Promotion | None, vector: _Vector) -> None:
+        for index, amount in vector.amounts.items():
+            if not amount and index not in vector.gifts:
+                continue
+            self.current[index] -= amount
+            if participant is None:
+                self.level[index] += amount
+            else:
+                self.given[index].append((participant, amount))
+        for index, count in vector.gifts.items():
+            self.gifts[index] += count
+            self.locked[index] += vector.locks.get(index, 0)
+
+    def level_vector(self, current: list[int]) -> _Vector:
+        """The card level's discount on what the gift units leave."""
+        free = [amount - locked for amount, locked in zip(current, self.locked, strict=True)]
+        return _Vector(
+            amounts={i: amount for i, amount in enumerate(self.level_discount(free)) if amount}
+        )
+
+
+def _when_reason(when: When, moment: datetime) -> str | None:
+    today = moment.date()
+    if when.dates and not any(r.start <= today <= r.end for r in when.dates):
+        return "Акция не действует в эту дату."
+    if when.yearly and not any(_in_yearly(today, r.start, r.end) for r in when.yearly):
+        return "Акция не действует в эту дату."
+    if when.weekdays and today.isoweekday() not in when.weekdays:
+        return "Акция не действует в этот день недели."
+    if when.hours:
+        now = moment.time()
+        inside = any(
+            (h.start <= now < h.end) if h.start < h.end else (now >= h.start or now < h.end)
+            for h in when.hours
+        )
+        if not inside:
+            return "Акция не действует в это время."
+    return None
+
+
+def _in_yearly(day: date, start: tuple[int, int], end: tuple[int, int]) -> bool:
+    key = (day.month, day.day)
+    if start <= end:
+        return start <= key <= end
+    return key >= start or key <= end  # over New Year
+
+
+def _near_birthday(birthday: date | None, today: date, before: int, after: int) -> bool:
+    if birthday is None:
+        return False
+    for year in (today.year - 1, today.year, today.year + 1):
+        try:
+            this = birthday.replace(year=year)
+        except ValueError:  # 29 February in a common year: the 28th
+            this = date(year, 2, 28)
+        if -before <= (today - this).days <= after:
+            return True
+    return False
+
+
+def _combine(
+    mode: str, vectors: list[tuple[Promotion | None, _Vector]], current: Sequence[int]
+) -> list[tuple[Promotion | None, _Vector]]:
+    """Per line, which participants keep what (modes first, max, min, sum)."""
+    kept: list[tuple[Promotion | None, _Vector]] = [(who, _Vector()) for who, _ in vectors]
+    by_line: dict[int, list[tuple[int, int]]] = {}
+    for position, (_, vector) in enumerate(vectors):  # in participant order
+        for index, amount in vector.amounts.items():
+            if amount:
+                by_line.setdefault(index, []).append((position, amount))
+    for index in sorted(by_line):
+        offers = by_line[index]
+        if mode == "sum":
+            room = current[index]
+            for position, amount in offers:
+                amount = min(amount, room)
+                room -= amount
+                if amount:
+                    kept[position][1].amounts[index] = amount
+            continue
+        if mode == "first":
+            position, amount = offers[0]  # participants come in priority order
+        elif mode == "max":
+            position, amount = max(offers, key=lambda o: (o[1], -o[0]))
+        else:
+            position, amount = min(offers, key=lambda o: (o[1], o[0]))
+        kept[position][1].amounts[index] = amount
+    for (_, source), (_, target) in zip(vectors, kept, strict=True):
+        for index, count in source.gifts.items():
+            if index in target.amounts:
+                target.gifts[index] = count
+                target.locks[index] = source.locks.get(index, 0)
+    return kept
+
+
+def _order_key(participant: Promotion | None) -> tuple[int, int, str]:
+    if participant is None:
+        return (KIND_ORDER["percent"], -1, LEVEL)
+    return (KIND_ORDER.get(participant.reward.kind, 2), participant.priority, participant.code)
+
+
+def evaluate(
+    lines: Sequence[ReceiptLine],
+    amounts: Sequence[int],
+    book: PromotionBook,
+    facts: PromotionFacts,
+    card: CardFacts,
+    level_discount: Callable[[list[int]], list[int]],
+) -> Stage:
+    """The promotion stage (see the module docstring); ``level_discount`` gives the card level's
+    discount per line on given amounts."""
+    ev = _Evaluation(lines, amounts, book, facts, card, level_discount)
+    covered = 0
+    for line in ev.lines:
+        covered |= line.mask
+    considered = book.considered(covered)
+    applicable: list[Promotion] = []
+    for promotion in considered:
+        reason = ev.static_reason(promotion)
+        if reason:
+            ev.outcomes[promotion.code] = PromotionOutcome(promotion.code, promotion.title,
+                                                           False, reason=reason)  # fmt: skip
+        else:
+            applicable.append(promotion)
+    discounting = [p for p in applicable if p.reward.is_discount]
+    winner = _best_exclusive(ev, [p for p in discounting if p.exclusive])
+    if winner is not None:
+        promotion, vector = winner
+        ev.apply(promotion, vector)
+        for other in applicable:
+            if other is not promotion:
+                ev.outcomes[other.code] = PromotionOutcome(
+                    other.code, other.title, False,
+                    reason=f"Не суммируется с акцией «{promotion.title}».",
+                )  # fmt: skip
+        applicable = [promotion]
+    else:
+        for group in book.groups:
+            members = [p for p in discounting if book.group_of[p.code] == group.code
+                       and not p.exclusive]  # fmt: skip
+            _apply_group(ev, group, members)
+    multipliers = [Decimal(1)] * len(lines)
+    extra: list[Promotion] = []
+    for promotion in applicable:
+        reward = promotion.reward
+        if reward.is_discount:
+            continue
+        sets, reason = ev.receipt_check(promotion, ev.current)
+        if not sets:
+            ev.outcomes[promotion.code] = PromotionOutcome(promotion.code, promotion.title,
+                                                           False, reason=reason)  # fmt: skip
+            continue
+        if reward.kind == "accrual_multiplier":
+            target = reward.target if reward.target is not None else promotion.receipt.goods
+            for line in ev.covered(target):
+                multipliers[line.index] = max(multipliers[line.index], reward.factor)
+        else:
+            extra.append(promotion)
+    totals: dict[str, tuple[Promotion, int]] = {}
+    for index, given in enumerate(ev.given):
+        for promotion, amount in given:
+            if amount or ev.gifts[index]:
+                previous = totals.get(promotion.code)
+                totals[promotion.code] = (promotion, amount + (previous[1] if previous else 0))
+    for code, (promotion, kopecks) in totals.items():
+        ev.outcomes[code] = PromotionOutcome(code, promotion.title, True, from_kopecks(kopecks))
+    hints = [text for _, text in sorted(ev.hints)[:MAX_HINTS]]
+    discounts = [a - c for a, c in zip(amounts, ev.current, strict=True)]
+    ordered = [ev.outcomes[p.code] for p in considered if p.code in ev.outcomes]
+    return Stage(
+        discounts=discounts, level=ev.level, promotions=ev.given, gifts=ev.gifts,
+        locked=ev.locked, multipliers=multipliers, extra=extra, outcomes=ordered, hints=hints,
+        masks=[line.mask for line in ev.lines],
+    )  # fmt: skip
+
+
+def _best_exclusive(
+    ev: _Evaluation, exclusive: list[Promotion]
+) -> tuple[Promotion, _Vector] | None:
+    best: tuple[int, Promotion, _Vector] | None = None
+    for promotion in exclusive:
+        sets, reason = ev.receipt_check(promotion, ev.current)
+        if not sets:
+            ev.outcomes[promotion.code] = PromotionOutcome(promotion.code, promotion.title,
+                                                           False, reason=reason)  # fmt: skip
+            continue
+        vector = ev.vector(promotion, ev.current, sets)
+        if vector.total and (best is None or vector.total > best[0]):
+            best = (vector.total, promotion, vector)
+    return None if best is None else (best[1], best[2])
+
+
+def _apply_group(ev: _Evaluation, group: PromotionGroup, members: list[Promotion]) -> None:
+    participants: list[Promotion | None] = list(members)
+    if group.level_discount:
+        participants.insert(0, None)
+    if not participants:
+        return
+    if group.mode == "multiply":
+        for participant in sorted(participants, key=_order_key):
+            if participant is None:
+                ev.apply(None, ev.level_vector(ev.current))
+                continue
+            sets, reason = ev.receipt_check(participant, ev.current)
+            if not sets:
+                ev.outcomes[participant.code] = PromotionOutcome(
+                    participant.code, participant.title, False, reason=reason
+                )
+                continue
+            vector = ev.vector(participant, ev.current, sets)
+            ev.apply(participant, vector)
+            if not vector.total and not vector.gifts:
+                ev.outcomes[participant.code] = PromotionOutcome(
+                    participant.code, participant.title, False,
+                    reason="Скидка по акции на эти товары уже максимальна.",
+                )  # fmt: skip
+        return
+    start = list(ev.current)
+    vectors: list[tuple[Promotion | None, _Vector]] = []
+    for participant in participants:
+        if participant is None:
+            vectors.append((None, ev.level_vector(start)))
+            continue
+        sets, reason = ev.receipt_check(participant, start)
+        if not sets:
+            ev.outcomes[participant.code] = PromotionOutcome(
+                participant.code, participant.title, False, reason=reason
+            )
+            continue
+        vectors.append((participant, ev.vector(participant, start, sets)))
+    kept = _combine(group.mode, vectors, start)
+    winners = [who for who, vector in kept if vector.amounts]
+    for (participant, offered), (_, vector) in zip(vectors, kept, strict=True):
+        ev.apply(participant, vector)
+        if participant is not None and offered.total and not vector.amounts:
+            beaten_by = next((w for w in winners if w is not None), None)
+            by = f"акции «{beaten_by.title}»" if beaten_by else "скидке уровня карты"
+            ev.outcomes[participant.code] = PromotionOutcome(
+                participant.code, participant.title, False,
+                reason=f"Уступила {by} (группа «{group.name or group.code}»: "
+                f"{GROUP_MODE_TITLES[group.mode]}).",
+            )  # fmt: skip

@@ -1,0 +1,603 @@
+"""Promotion rules as plain values, parsed and validated from the JSON of a promotion version.
+
+A promotion is **conditions × one reward × how it combines**:
+
+- ``when``: local dates, yearly dates (8 March), weekdays, hours — in the store's time zone;
+- ``customer``: levels, card series, segments, birthday window, days since registration, days
+  since the first purchase under this promotion, cumulative purchases, previous purchases of
+  given goods within a look-back, customer fields. Any of them makes the card required;
+- ``receipt``: the trigger goods (``goods``: a goods set), their sum and quantity between bounds,
+  a kit, "any N of a list", payment kinds;
+- ``reward``: ``percent``, ``fixed`` (per receipt, line or unit), ``fixed_price``, ``m_for_n``,
+  ``gift``, ``accrual_multiplier``, ``extra_bonus``; on ``target`` goods (default: the trigger
+  goods), which may differ from the trigger (buy X, get Y cheaper);
+- ``group`` (a combination group of the tenant's settings), ``priority`` (lower first),
+  ``exclusive``; ``max_line_discount_percent`` caps what it leaves on a line.
+
+Money is a Decimal string in JSON and integer kopecks here; percents are Decimal strings.
+Every refusal names the field (``details.field``) in Russian.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, time
+from decimal import Decimal
+from typing import Any
+
+from processing.money import to_kopecks
+from processing.validation import (
+    InvalidProgramRules,
+    bad_field,
+    decimal_field,
+    percent_field,
+)
+
+DEFAULT_GROUP = "main"
+GROUP_MODES = ("first", "max", "min", "sum", "multiply")
+GROUP_MODE_TITLES = {
+    "first": "вытеснение (по приоритету)",
+    "max": "максимум",
+    "min": "минимум",
+    "sum": "сложение",
+    "multiply": "умножение (последовательно)",
+}
+REWARD_KINDS = (
+    "percent", "fixed", "fixed_price", "m_for_n", "gift", "accrual_multiplier", "extra_bonus",
+)  # fmt: skip
+DISCOUNT_KINDS = frozenset({"percent", "fixed", "fixed_price", "m_for_n", "gift"})
+FIXED_PER = ("receipt", "line", "unit")
+MAX_LIST = 10_000  # goods, groups... named in one set
+MAX_LOOKBACK_DAYS = 366
+_MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+_HOUR = re.compile(r"^(\d{2}):(\d{2})$")
+
+
+@dataclass(frozen=True)
+class GoodsSet:
+    """Which lines a condition or reward covers. Empty lists: every goods. A line is covered when
+    it matches any listed goods, group (a group covers its subtree: the line carries its
+    ancestors), brand or supplier, its unit price is within bounds, and no exclusion hits it."""
+
+    goods: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    brands: frozenset[str] = frozenset()
+    suppliers: frozenset[str] = frozenset()
+    price_min: int | None = None  # kopecks per unit
+    price_max: int | None = None
+    exclude_goods: frozenset[str] = frozenset()
+    exclude_groups: frozenset[str] = frozenset()
+
+    @property
+    def everything(self) -> bool:
+        return not (self.goods or self.groups or self.brands or self.suppliers)
+
+
+ALL_GOODS = GoodsSet()
+
+
+@dataclass(frozen=True)
+class Bounds:
+    low: Decimal | None = None
+    high: Decimal | None = None
+
+    def holds(self, value: Decimal) -> bool:
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: date
+    end: date  # inclusive
+
+
+@dataclass(frozen=True)
+class YearlyRange:
+    start: tuple[int, int]  # (month, day), inclusive; may wrap over New Year
+    end: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class HourRange:
+    start: time
+    end: time  # exclusive; end <= start wraps over midnight
+
+
+@dataclass(frozen=True)
+class When:
+    dates: tuple[DateRange, ...] = ()
+    yearly: tuple[YearlyRange, ...] = ()
+    weekdays: frozenset[int] = frozenset()  # ISO 1..7
+    hours: tuple[HourRange, ...] = ()
+
+
+@dataclass(frozen=True)
+class Lookback:
+    goods: GoodsSet
+    days: int
+
+
+@dataclass(frozen=True)
+class CustomerConditions:
+    levels: frozenset[str] = frozenset()
+    card_templates: frozenset[str] = frozenset()
+    segments: frozenset[str] = frozenset()
+    birthday: tuple[int, int] | None = None  # days before, days after
+    registered_within_days: int | None = None
+    first_purchase_within_days: int | None = None
+    cumulative: Bounds | None = None
+    previous_purchase: Lookback | None = None
+    fields: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def any(self) -> bool:
+        return bool(
+            self.levels or self.card_templates or self.segments or self.birthday
+            or self.registered_within_days is not None
+            or self.first_purchase_within_days is not None or self.cumulative
+            or self.previous_purchase or self.fields
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class KitPart:
+    goods: GoodsSet
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ReceiptConditions:
+    goods: GoodsSet = ALL_GOODS
+    amount: Bounds | None = None  # rubles of the trigger lines, as they stand when applied
+    quantity: Bounds | None = None  # units of the trigger lines
+    kit: tuple[KitPart, ...] = ()
+    any_of: KitPart | None = None  # any N units of a list
+    payment: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Reward:
+    kind: str  # one of REWARD_KINDS
+    target: GoodsSet | None = None  # None: the trigger goods
+    percent: Decimal = Decimal(0)  # percent, extra_bonus (percent of the target's paid sum)
+    amount: int = 0  # kopecks: fixed, extra_bonus (points per receipt)
+    per: str = "receipt"  # fixed: receipt, line or unit
+    price: int = 0  # kopecks: fixed_price, gift (the gift's price: 0 or 1)
+    n: int = 0  # m_for_n: of every n units ...
+    m: int = 0  # ... m are paid; gift: gift units per trigger set
+    factor: Decimal = Decimal(1)  # accrual_multiplier
+    activation_delay_days: int = 0  # extra_bonus lot
+    lifetime_days: int | None = None
+
+    @property
+    def is_discount(self) -> bool:
+        return self.kind in DISCOUNT_KINDS
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """One promotion version as the engine evaluates it."""
+
+    code: str
+    name: str
+    version_id: int
+    reward: Reward
+    when: When = When()
+    customer: CustomerConditions = CustomerConditions()
+    receipt: ReceiptConditions = ReceiptConditions()
+    group: str = DEFAULT_GROUP
+    priority: int = 100
+    exclusive: bool = False
+    max_line_discount_percent: Decimal | None = None
+    text: str | None = None  # what the receipt and the customer see; default: the name
+
+    @property
+    def needs_customer(self) -> bool:
+        return self.customer.any
+
+    @property
+    def title(self) -> str:
+        return self.text or self.name
+
+
+@dataclass(frozen=True)
+class PromotionGroup:
+    """How the promotions of one group combine; groups apply one after another by ``order``,
+    each on what the previous left. ``level_discount``: the card level's discount takes part in
+    this group like a promotion."""
+
+    code: str
+    mode: str = "max"
+    order: int = 100
+    level_discount: bool = False
+    name: str = ""
+
+
+DEFAULT_GROUPS = (PromotionGroup(DEFAULT_GROUP, "max", 100, True, "Основная"),)
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def _object(data: Any, path: str) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise bad_field(path, "Ожидается объект")
+    return data
+
+
+def _known(data: dict[str, Any], path: str, allowed: tuple[str, ...]) -> None:
+    for key in data:
+        if key not in allowed:
+            raise bad_field(f"{path}.{key}", "Неизвестное поле")
+
+
+def _strings(data: dict[str, Any], key: str, path: str) -> frozenset[str]:
+    raw = data.get(key, [])
+    if not isinstance(raw, list) or len(raw) > MAX_LIST:
+        raise bad_field(f"{path}.{key}", f"Ожидается список строк (не больше {MAX_LIST})")
+    values = []
+    for item in raw:
+        if not isinstance(item, str | int) or isinstance(item, bool) or not str(item).strip():
+            raise bad_field(f"{path}.{key}", "Ожидается список непустых строк")
+        values.append(str(item).strip())
+    return frozenset(values)
+
+
+def _whole(data: dict[str, Any], key: str, path: str, *, low: int, high: int,
+           default: int | None = None) -> int | None:  # fmt: skip
+    raw = data.get(key, default)
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+        raise bad_field(f"{path}.{key}", f"Ожидается целое число от {low} до {high}")
+    return raw
+
+
+def _required_whole(data: dict[str, Any], key: str, path: str, *, low: int, high: int) -> int:
+    value = _whole(data, key, path, low=low, high=high)
+    if value is None:
+        raise bad_field(f"{path}.{key}", "Обязательное поле")
+    return value
+
+
+def _money(data: dict[str, Any], key: str, path: str) -> int | None:
+    if data.get(key) is None:
+        return None
+    value = decimal_field(data, key, path)
+    if value != value.quantize(Decimal("0.01")):
+        raise bad_field(f"{path}.{key}", "Сумма — с точностью до копейки")
+    return to_kopecks(value)
+
+
+def parse_goods_set(data: Any, path: str) -> GoodsSet:
+    data = _object(data, path)
+    _known(data, path, ("goods", "groups", "brands", "suppliers", "price_min", "price_max",
+                        "exclude_goods", "exclude_groups"))  # fmt: skip
+    low, high = _money(data, "price_min", path), _money(data, "price_max", path)
+    if low is not None and high is not None and low > high:
+        raise bad_field(f"{path}.price_min", "Нижняя граница цены больше верхней")
+    return GoodsSet(
+        goods=_strings(data, "goods", path), groups=_strings(data, "groups", path),
+        brands=_strings(data, "brands", path), suppliers=_strings(data, "suppliers", path),
+        price_min=low, price_max=high, exclude_goods=_strings(data, "exclude_goods", path),
+        exclude_groups=_strings(data, "exclude_groups", path),
+    )  # fmt: skip
+
+
+def _bounds(data: Any, path: str, *, money: bool) -> Bounds | None:
+    if data is None:
+        return None
+    data = _object(data, path)
+    _known(data, path, ("min", "max"))
+    low = decimal_field(data, "min", path) if data.get("min") is not None else None
+    high = decimal_field(data, "max", path) if data.get("max") is not None else None
+    for key, value in (("min", low), ("max", high)):
+        if money and value is not None and value != value.quantize(Decimal("0.01")):
+            raise bad_field(f"{path}.{key}", "Сумма — с точностью до копейки")
+    if low is None and high is None:
+        raise bad_field(path, "Укажите min и/или max")
+    if low is not None and high is not None and low > high:
+        raise bad_field(f"{path}.min", "Нижняя граница больше верхней")
+    return Bounds(low, high)
+
+
+def _date(raw: Any, path: str) -> date:
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError as exc:
+        raise bad_field(path, "Ожидается дата ГГГГ-ММ-ДД") from exc
+
+
+def _month_day(raw: Any, path: str) -> tuple[int, int]:
+    found = _MONTH_DAY.match(str(raw))
+    if not found:
+        raise bad_field(path, "Ожидается дата ММ-ДД, например 03-08")
+    month, day = int(found.group(1)), int(found.group(2))
+    try:
+        date(2000, month, day)  # a leap year: 02-29 is a valid yearly date
+    except ValueError as exc:
+        raise bad_field(path, "Нет такой даты") from exc
+    return month, day
+
+
+def _hour(raw: Any, path: str) -> time:
+    found = _HOUR.match(str(raw))
+    if not found or int(found.group(1)) > 24 or int(found.group(2)) > 59:
+        raise bad_field(path, "Ожидается время ЧЧ:ММ")
+    hours, minutes = int(found.group(1)), int(found.group(2))
+    if hours == 24:
+        if minutes:
+            raise bad_field(path, "Ожидается время ЧЧ:ММ")
+        return time(0, 0)
+    return time(hours, minutes)
+
+
+def _ranges(data: dict[str, Any], key: str, path: str) -> list[tuple[Any, Any, str]]:
+    raw = data.get(key, [])
+    if not isinstance(raw, list):
+        raise bad_field(f"{path}.{key}", "Ожидается список периодов {from, to}")
+    found = []
+    for i, item in enumerate(raw):
+        item_path = f"{path}.{key}[{i}]"
+        item = _object(item, item_path)
+        _known(item, item_path, ("from", "to"))
+        if item.get("from") is None or item.get("to") is None:
+            raise bad_field(item_path, "Укажите from и to")
+        found.append((item["from"], item["to"], item_path))
+    return found
+
+
+def _when(data: Any, path: str) -> When:
+    data = _object(data, path)
+    _known(data, path, ("dates", "yearly", "weekdays", "hours"))
+    dates = []
+    for start, end, item_path in _ranges(data, "dates", path):
+        first, last = _date(start, f"{item_path}.from"), _date(end, f"{item_path}.to")
+        if last < first:
+            raise bad_field(f"{item_path}.to", "Конец периода раньше начала")
+        dates.append(DateRange(first, last))
+    yearly = [
+        YearlyRange(_month_day(start, f"{p}.from"), _month_day(end, f"{p}.to"))
+        for start, end, p in _ranges(data, "yearly", path)
+    ]
+    hours = []
+    for start, end, item_path in _ranges(data, "hours", path):
+        opens, closes = _hour(start, f"{item_path}.from"), _hour(end, f"{item_path}.to")
+        if opens == closes:
+            raise bad_field(f"{item_path}.to", "Пустой интервал времени")
+        hours.append(HourRange(opens, closes))
+    raw_days = data.get("weekdays", [])
+    if not isinstance(raw_days, list) or any(
+        isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 7 for d in raw_days
+    ):
+        raise bad_field(
+            f"{path}.weekdays", "Дни недели — числа от 1 (понедельник) до 7 (воскресенье)"
+        )
+    return When(tuple(dates), tuple(yearly), frozenset(raw_days), tuple(hours))
+
+
+def _customer(data: Any, path: str) -> CustomerConditions:
+    data = _object(data, path)
+    _known(data, path, ("levels", "card_templates", "segments", "birthday",
+                        "registered_within_days", "first_purchase_within_days", "cumulative",
+                        "previous_purchase", "fields"))  # fmt: skip
+    birthday = None
+    if data.get("birthday") is not None:
+        raw = _object(data["birthday"], f"{path}.birthday")
+        _known(raw, f"{path}.birthday", ("before_days", "after_days"))
+        birthday = (
+            _whole(raw, "before_days", f"{path}.birthday", low=0, high=31, default=0) or 0,
+            _whole(raw, "after_days", f"{path}.birthday", low=0, high=31, default=0) or 0,
+        )
+    lookback = None
+    if data.get("previous_purchase") is not None:
+        lb_path = f"{path}.previous_purchase"
+        raw = _object(data["previous_purchase"], lb_path)
+        _known(raw, lb_path, ("goods", "days"))
+        lookback = Lookback(
+            parse_goods_set(raw.get("goods"), f"{lb_path}.goods"),
+            _required_whole(raw, "days", lb_path, low=7, high=MAX_LOOKBACK_DAYS),
+        )
+    fields = _object(data.get("fields"), f"{path}.fields")
+    for key, value in fields.items():
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise bad_field(f"{path}.fields.{key}", "Ожидается строка")
+    return CustomerConditions(
+        levels=_strings(data, "levels", path),
+        card_templates=_strings(data, "card_templates", path),
+        segments=_strings(data, "segments", path),
+        birthday=birthday,
+        registered_within_days=_whole(data, "registered_within_days", path, low=1, high=3660),
+        first_purchase_within_days=_whole(
+            data, "first_purchase_within_days", path, low=1, high=3660
+        ),
+        cumulative=_bounds(data.get("cumulative"), f"{path}.cumulative", money=True),
+        previous_purchase=lookback,
+        fields=tuple(sorted((str(k), str(v)) for k, v in fields.items())),
+    )
+
+
+def _part(data: Any, path: str) -> KitPart:
+    data = _object(data, path)
+    _known(data, path, ("goods", "quantity"))
+    return KitPart(
+        parse_goods_set(data.get("goods"), f"{path}.goods"),
+        _required_whole(data, "quantity", path, low=1, high=1000),
+    )
+
+
+def _receipt(data: Any, path: str) -> ReceiptConditions:
+    data = _object(data, path)
+    _known(data, path, ("goods", "sum", "quantity", "kit", "any", "payment"))
+    raw_kit = data.get("kit", [])
+    if not isinstance(raw_kit, list) or len(raw_kit) == 1 or len(raw_kit) > 20:
+        raise bad_field(f"{path}.kit", "Комплект — список из 2–20 позиций {goods, quantity}")
+    return ReceiptConditions(
+        goods=parse_goods_set(data.get("goods"), f"{path}.goods"),
+        amount=_bounds(data.get("sum"), f"{path}.sum", money=True),
+        quantity=_bounds(data.get("quantity"), f"{path}.quantity", money=False),
+        kit=tuple(_part(item, f"{path}.kit[{i}]") for i, item in enumerate(raw_kit)),
+        any_of=_part(data["any"], f"{path}.any") if data.get("any") is not None else None,
+        payment=_strings(data, "payment", path),
+    )
+
+
+_REWARD_FIELDS = {
+    "percent": ("value",),
+    "fixed": ("value", "per"),
+    "fixed_price": ("price",),
+    "m_for_n": ("n", "m"),
+    "gift": ("gift", "quantity", "price"),
+    "accrual_multiplier": ("factor",),
+    "extra_bonus": ("value", "percent", "activation_delay_days", "lifetime_days"),
+}
+
+
+def _reward(data: Any, path: str) -> Reward:
+    data = _object(data, path)
+    kind = data.get("kind")
+    if kind not in REWARD_KINDS:
+        raise bad_field(f"{path}.kind", f"Вид вознаграждения: {', '.join(REWARD_KINDS)}")
+    _known(data, path, ("kind", "target", *_REWARD_FIELDS[kind]))
+    target = parse_goods_set(data["target"], f"{path}.target") if "target" in data else None
+    if kind == "percent":
+        value = percent_field(data, "value", path)
+        if value <= 0:
+            raise bad_field(f"{path}.value", "Процент скидки больше нуля")
+        return Reward(kind, target, percent=value)
+    if kind == "fixed":
+        amount = _money(data, "value", path)
+        if not amount:
+            raise bad_field(f"{path}.value", "Укажите сумму скидки больше нуля")
+        per = data.get("per", "receipt")
+        if per not in FIXED_PER:
+            raise bad_field(
+                f"{path}.per", "Сумма на чек (receipt), строку (line) или единицу (unit)"
+            )
+        return Reward(kind, target, amount=amount, per=per)
+    if kind == "fixed_price":
+        price = _money(data, "price", path)
+        if price is None:
+            raise bad_field(f"{path}.price", "Укажите цену")
+        return Reward(kind, target, price=price)
+    if kind == "m_for_n":
+        n = _required_whole(data, "n", path, low=2, high=100)
+        m = _required_whole(data, "m", path, low=1, high=99)
+        if m >= n:
+            raise bad_field(f"{path}.m", "Оплачиваемых единиц должно быть меньше, чем в наборе")
+        return Reward(kind, target, n=n, m=m)
+    if kind == "gift":
+        if data.get("gift") is None:
+            raise bad_field(f"{path}.gift", "Укажите подарочный товар (goods, groups...)")
+        price = _money(data, "price", path)
+        if price not in (None, 0, 1):
+            raise bad_field(f"{path}.price", "Подарок отдаётся бесплатно (0.00) или за 0.01")
+        return Reward(
+            kind, parse_goods_set(data["gift"], f"{path}.gift"), price=price or 0,
+            m=_whole(data, "quantity", path, low=1, high=100, default=1) or 1,
+        )  # fmt: skip
+    if kind == "accrual_multiplier":
+        factor = decimal_field(data, "factor", path)
+        if not Decimal(1) < factor <= 100:
+            raise bad_field(f"{path}.factor", "Множитель больше 1 и не больше 100")
+        return Reward(kind, target, factor=factor)
+    # extra_bonus: points per receipt (value) or a percent of the target's paid sum
+    amount = _money(data, "value", path) or 0
+    percent = Decimal(0)
+    if data.get("percent") is not None:
+        percent = percent_field(data, "percent", path)
+    if bool(amount) == bool(percent):
+        raise bad_field(f"{path}.value", "Укажите либо value (баллы на чек), либо percent")
+    return Reward(
+        kind, target, percent=percent, amount=amount,
+        activation_delay_days=_whole(data, "activation_delay_days", path, low=0, high=365,
+                                     default=0) or 0,
+        lifetime_days=_whole(data, "lifetime_days", path, low=1, high=3660),
+    )  # fmt: skip
+
+
+PROMOTION_FIELDS = ("text", "group", "priority", "exclusive", "when", "customer", "receipt",
+                    "reward", "max_line_discount_percent")  # fmt: skip
+
+
+def parse_promotion(data: Any, *, code: str = "", name: str = "", version_id: int = 0) -> Promotion:
+    """The promotion of a version's ``rules``; ``InvalidProgramRules`` names the wrong field."""
+    data = _object(data, "rules")
+    _known(data, "rules", PROMOTION_FIELDS)
+    if "reward" not in data:
+        raise bad_field("rules.reward", "Укажите вознаграждение")
+    text = data.get("text")
+    if text is not None and (not isinstance(text, str) or not 0 < len(text.strip()) <= 200):
+        raise bad_field("rules.text", "Текст для чека — от 1 до 200 символов")
+    group = data.get("group", DEFAULT_GROUP)
+    if not isinstance(group, str) or not group.strip():
+        raise bad_field("rules.group", "Код группы акций — непустая строка")
+    cap = None
+    if data.get("max_line_discount_percent") is not None:
+        cap = percent_field(data, "max_line_discount_percent", "rules")
+    exclusive = data.get("exclusive", False)
+    if not isinstance(exclusive, bool):
+        raise bad_field("rules.exclusive", "Ожидается true или false")
+    promotion = Promotion(
+        code=code, name=name, version_id=version_id,
+        reward=_reward(data["reward"], "rules.reward"),
+        when=_when(data.get("when"), "rules.when"),
+        customer=_customer(data.get("customer"), "rules.customer"),
+        receipt=_receipt(data.get("receipt"), "rules.receipt"),
+        group=group.strip(),
+        priority=_whole(data, "priority", "rules", low=0, high=1_000_000, default=100) or 0,
+        exclusive=exclusive, max_line_discount_percent=cap,
+        text=text.strip() if isinstance(text, str) else None,
+    )  # fmt: skip
+    if promotion.receipt.kit and promotion.receipt.any_of:
+        raise bad_field(
+            "rules.receipt.any", "Условие — либо комплект, либо «любые N», не оба сразу"
+        )
+    return promotion
+
+
+def parse_groups(data: Any) -> tuple[PromotionGroup, ...]:
+    """The tenant's combination groups (settings ``promotion_groups``); the default group is
+    always there."""
+    if data is None:
+        return DEFAULT_GROUPS
+    if not isinstance(data, list) or len(data) > 50:
+        raise InvalidProgramRules(
+            "Группы акций — список (не больше 50).", details={"field": "promotion_groups"}
+        )
+    groups = []
+    for i, item in enumerate(data):
+        path = f"promotion_groups[{i}]"
+        item = _object(item, path)
+        _known(item, path, ("code", "name", "mode", "order", "level_discount"))
+        code = item.get("code")
+        if not isinstance(code, str) or not code.strip():
+            raise bad_field(f"{path}.code", "Код группы — непустая строка")
+        mode = item.get("mode", "max")
+        if mode not in GROUP_MODES:
+            titles = "; ".join(f"{m} — {t}" for m, t in GROUP_MODE_TITLES.items())
+            raise bad_field(f"{path}.mode", f"Способ совместного применения: {titles}")
+        level = item.get("level_discount", False)
+        if not isinstance(level, bool):
+            raise bad_field(f"{path}.level_discount", "Ожидается true или false")
+        groups.append(PromotionGroup(
+            code.strip(), mode, _whole(item, "order", path, low=0, high=1_000_000, default=100)
+            or 0, level, str(item.get("name") or code).strip(),
+        ))  # fmt: skip
+    codes = [g.code for g in groups]
+    if len(set(codes)) != len(codes):
+        raise InvalidProgramRules("Коды групп акций повторяются.",
+                                  details={"field": "promotion_groups"})  # fmt: skip
+    if sum(g.level_discount for g in groups) > 1:
+        raise InvalidProgramRules(
+            "Скидка уровня участвует не больше чем в одной группе.",
+            details={"field": "promotion_groups"},
+        )
+    if DEFAULT_GROUP not in codes:
+        groups.append(
+            PromotionGroup(DEFAULT_GROUP, "max", 100, not any(g.level_discount for g in groups))
+        )
+    return tuple(sorted(groups, key=lambda g: (g.order, g.code)))

@@ -1,0 +1,353 @@
+"""The promotion stage of the pure engine: the outside oracle's rows
+(../shared/protocols/promotion-oracle.md, adapted to kopecks), combination modes, conditions,
+gifts, hints and invariants."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from processing.engine.calculate import calculate
+from processing.engine.model import (
+    Balances,
+    CustomerFacts,
+    PromotionFacts,
+    Receipt,
+    ReceiptLine,
+    Result,
+    Rules,
+)
+from processing.programs.rules import Level, parse_bonus_rules
+from processing.promotions.book import PromotionBook
+from processing.promotions.rules import parse_groups, parse_promotion
+from processing.validation import InvalidProgramRules
+
+D = Decimal
+# The oracle's goods (Odoo's sale_loyalty fixtures).
+CABINET, CHAIR, DRAWER, TABLE = D("320.00"), D("16.50"), D("25.00"), D("40000.00")
+PRICES = {"cabinet": CABINET, "chair": CHAIR, "drawer": DRAWER, "table": TABLE}
+CARD = CustomerFacts(card_active=True, allowance="full")
+MONDAY_NOON = datetime(2027, 3, 8, 12, 0)  # 8 March 2027 is a Monday
+
+
+def goods_line(number: int, goods: str, quantity: int | str, **extra: Any) -> ReceiptLine:
+    q = D(str(quantity))
+    price = extra.pop("price", PRICES.get(goods, D("100.00")))
+    return ReceiptLine(number, goods, q, price, (price * q).quantize(D("0.01")), **extra)
+
+
+def promo(code: str, rules: dict[str, Any], priority: int = 100) -> Any:
+    return parse_promotion({"priority": priority, **rules}, code=code, name=code, version_id=1)
+
+
+def run(
+    lines: list[ReceiptLine],
+    promotions: list[Any],
+    *,
+    groups: list[dict[str, Any]] | None = None,
+    facts: PromotionFacts | None = None,
+    card: CustomerFacts = CARD,
+    bonus: dict[str, Any] | None = None,
+    requested: str = "0",
+    balance: str = "0",
+) -> Result:
+    book = PromotionBook(promotions, parse_groups(groups))
+    rules = Rules(bonus=parse_bonus_rules(bonus) if bonus else None, promotions=book)
+    result = calculate(
+        Receipt(tuple(lines), requested_bonus=D(requested)), rules,
+        Balances(active=D(balance), total=D(balance)), card,
+        facts or PromotionFacts(local_time=MONDAY_NOON),
+    )  # fmt: skip
+    # 54-FZ: every set of sums adds up to the kopeck.
+    assert result.amount - result.discount - result.bonus_payment == result.final_amount
+    assert sum(r.final_amount for r in result.lines) == result.final_amount
+    for r in result.lines:
+        assert r.final_amount >= 0
+        assert r.amount - r.discount - r.bonus_payment == r.final_amount
+        assert sum(p.amount for p in r.parts) == r.final_amount
+        promoted = sum(
+            e.amount for e in r.explanations if e.rule in ("promotion", "level_discount")
+        )
+        assert promoted == r.discount
+    return result
+
+
+SEQUENTIAL = [{"code": "first", "mode": "multiply", "order": 10}]
+
+
+def test_o1_free_unit_then_ten_percent_on_the_paid_units_only() -> None:
+    # 4 cabinets (1,280.00) with "4 for 3" (Odoo's "3 + 1 free", the free unit scanned), then an
+    # automatic 10% in a later group: 1,280.00 − 320.00 = 960.00, −10% = 864.00.
+    result = run(
+        [goods_line(1, "cabinet", 4)],
+        [promo("m4f3", {"group": "first", "receipt": {"goods": {"goods": ["cabinet"]}},
+                        "reward": {"kind": "m_for_n", "n": 4, "m": 3}}),
+         promo("ten", {"reward": {"kind": "percent", "value": "10"}})],
+        groups=SEQUENTIAL,
+    )  # fmt: skip
+    assert result.final_amount == D("864.00")
+    assert {e.promotion: e.amount for e in result.lines[0].explanations} == {
+        "m4f3": D("320.00"), "ten": D("96.00"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(("units", "free"), [(100, 25), (8, 2), (2, 0)])
+def test_o2_free_units_follow_the_paid_ones(units: int, free: int) -> None:
+    # 75 paid + 25 scanned free = 100 units → 25 free; 6 + 2 → 2; 2 → none. Free units never
+    # count as paid: 4 for 3 frees one unit per four.
+    result = run(
+        [goods_line(1, "cabinet", units)],
+        [promo("m4f3", {"reward": {"kind": "m_for_n", "n": 4, "m": 3}})],
+    )
+    assert result.discount == CABINET * free
+
+
+def test_o3_gift_limited_by_the_gift_goods_in_the_receipt() -> None:
+    # 3 drawers + 1 meeting table, "a drawer → a free table": exactly 1 free table.
+    result = run(
+        [goods_line(1, "drawer", 3), goods_line(2, "table", 1)],
+        [promo("table", {"receipt": {"any": {"goods": {"goods": ["drawer"]}, "quantity": 1}},
+                         "reward": {"kind": "gift", "gift": {"goods": ["table"]}}})],
+    )  # fmt: skip
+    table = result.lines[1]
+    assert table.gift_quantity == 1 and table.final_amount == D("0.00")
+    assert result.final_amount == D("75.00")
+    assert "добавьте в чек ещё 2 шт." in result.hints[0]
+
+
+def test_o4_two_global_discounts_do_not_stack() -> None:
+    # Auto 10% and a second 10% in the same "max" group: 320.00 → 288.00, the second refused.
+    result = run(
+        [goods_line(1, "cabinet", 1)],
+        [promo("auto", {"reward": {"kind": "percent", "value": "10"}}, priority=1),
+         promo("code", {"reward": {"kind": "percent", "value": "10"}}, priority=2)],
+    )  # fmt: skip
+    assert result.final_amount == D("288.00")
+    outcomes = {o.code: o for o in result.promotions}
+    assert outcomes["auto"].applied and outcomes["auto"].discount == D("32.00")
+    assert not outcomes["code"].applied and "Уступила акции «auto»" in str(outcomes["code"].reason)
+
+
+@pytest.mark.parametrize(("drawers", "final"), [(1, "0.00"), (17, "176.00")])
+def test_o5_fixed_discount_capped_at_the_total(drawers: int, final: str) -> None:
+    result = run(
+        [goods_line(1, "drawer", drawers)],
+        [promo("off249", {"reward": {"kind": "fixed", "value": "249.00"}})],
+    )
+    assert result.final_amount == D(final)
+
+
+def test_o6_coupon_with_a_minimum() -> None:
+    result = run(
+        [goods_line(1, "chair", 10)],
+        [promo("c100", {"receipt": {"sum": {"min": "100.00"}},
+                        "reward": {"kind": "fixed", "value": "100.00"}})],
+    )  # fmt: skip
+    assert result.final_amount == D("65.00")
+
+
+@pytest.mark.parametrize(("chairs", "final", "applied"), [
+    (10, "65.00", {"promo"}), (15, "47.50", {"promo", "coupon"}), (5, "82.50", set()),
+])  # fmt: skip
+def test_o7_second_minimum_is_checked_on_what_the_first_left(
+    chairs: int, final: str, applied: set[str]
+) -> None:
+    result = run(
+        [goods_line(1, "chair", chairs)],
+        [promo(code, {"group": "first", "receipt": {"sum": {"min": "100.00"}},
+                      "reward": {"kind": "fixed", "value": "100.00"}}, priority=n)
+         for n, code in enumerate(["promo", "coupon"])],
+        groups=SEQUENTIAL,
+    )  # fmt: skip
+    assert result.final_amount == D(final)
+    assert {o.code for o in result.promotions if o.applied} == applied
+
+
+@pytest.mark.parametrize("fixed_first", [False, True])
+def test_o8_percent_before_fixed_whatever_the_priorities(fixed_first: bool) -> None:
+    # 100.00 + 100.00 + 115.00 (a line with its tax in the price) = 315.00; 10% → 283.50; the
+    # fixed 288.50 is capped at what is left: 0.00, never negative. Our order is defined:
+    # percent before fixed, so the priorities do not change it (Odoo's reversed order gives
+    # 23.85 — order matters, ours is fixed).
+    lines = [goods_line(1, "a", 1), goods_line(2, "b", 1),
+             goods_line(3, "c", 1, price=D("115.00"))]  # fmt: skip
+    result = run(
+        lines,
+        [promo("ten", {"group": "first", "reward": {"kind": "percent", "value": "10"}},
+               priority=2 if fixed_first else 1),
+         promo("off", {"group": "first", "reward": {"kind": "fixed", "value": "288.50"}},
+               priority=1 if fixed_first else 2)],
+        groups=SEQUENTIAL,
+    )  # fmt: skip
+    assert result.final_amount == D("0.00")
+
+
+def test_o11_accrual_on_the_money_actually_paid() -> None:
+    # 1 point per rouble and an automatic 10% on 100.00: pays 90.00, earns 90 points.
+    result = run(
+        [goods_line(1, "x", 1)],
+        [promo("auto", {"reward": {"kind": "percent", "value": "10"}})],
+        bonus={"accrual_percent": "100"},
+    )
+    assert (result.final_amount, result.accrual) == (D("90.00"), D("90.00"))
+
+
+def test_exclusive_promotion_replaces_everything_else() -> None:
+    level = Level("gold", "Золото", D(0), D("5"))
+    result = run(
+        [goods_line(1, "x", 2)],
+        [promo("big", {"exclusive": True, "reward": {"kind": "percent", "value": "30"}}),
+         promo("small", {"reward": {"kind": "percent", "value": "10"}})],
+        card=CustomerFacts(card_active=True, allowance="full", level=level),
+    )  # fmt: skip
+    assert result.discount == D("60.00")
+    outcomes = {o.code: o for o in result.promotions}
+    assert outcomes["small"].reason == "Не суммируется с акцией «big»."
+
+
+@pytest.mark.parametrize(("mode", "discount"), [
+    ("first", "10.00"), ("max", "30.00"), ("min", "10.00"), ("sum", "40.00"),
+    ("multiply", "37.00"),  # 30% of 100.00, then 10% of 70.00
+])  # fmt: skip
+def test_group_modes(mode: str, discount: str) -> None:
+    result = run(
+        [goods_line(1, "x", 1)],
+        [promo("ten", {"group": "g", "reward": {"kind": "percent", "value": "10"}}, priority=1),
+         promo("thirty", {"group": "g", "reward": {"kind": "percent", "value": "30"}},
+               priority=2)],
+        groups=[{"code": "g", "mode": mode}],
+    )  # fmt: skip
+    assert result.discount == D(discount)
+
+
+def test_level_discount_takes_part_in_its_group() -> None:
+    level = Level("gold", "Золото", D(0), D("15"))
+    card = CustomerFacts(card_active=True, allowance="full", level=level)
+    result = run(
+        [goods_line(1, "x", 1), goods_line(2, "y", 1)],
+        [promo("ten_x", {"receipt": {"goods": {"goods": ["x"]}},
+                         "reward": {"kind": "percent", "value": "20"}})],
+        card=card,
+    )  # fmt: skip
+    # Per line, the larger: 20% on x from the promotion, 15% on y from the level.
+    assert [r.discount for r in result.lines] == [D("20.00"), D("15.00")]
+    assert [e.rule for e in result.lines[1].explanations] == ["level_discount"]
+
+
+def test_buy_x_get_y_cheaper_and_kits() -> None:
+    kit = {"kit": [{"goods": {"goods": ["pasta"]}, "quantity": 2},
+                   {"goods": {"goods": ["sauce"]}, "quantity": 1}]}  # fmt: skip
+    rules = {"receipt": kit, "reward": {"kind": "fixed_price", "price": "50.00",
+                                        "target": {"goods": ["sauce"]}}}  # fmt: skip
+    full = run([goods_line(1, "pasta", 2), goods_line(2, "sauce", 1)], [promo("kit", rules)])
+    assert full.lines[1].final_amount == D("50.00") and full.lines[0].discount == 0
+    broken = run([goods_line(1, "pasta", 1), goods_line(2, "sauce", 1)], [promo("kit", rules)])
+    assert broken.discount == 0
+    assert broken.promotions[0].reason == "В чеке нет полного комплекта."
+
+
+def test_groups_cover_their_subtree_and_exclusions_hold() -> None:
+    rules = {"receipt": {"goods": {"groups": ["dairy"], "exclude_goods": ["butter"]}},
+             "reward": {"kind": "percent", "value": "10"}}  # fmt: skip
+    lines = [goods_line(1, "milk", 1, group_ids=("milk-3.2", "dairy")),
+             goods_line(2, "butter", 1, group_ids=("dairy",)),
+             goods_line(3, "bread", 1, group_ids=("bakery",))]  # fmt: skip
+    result = run(lines, [promo("dairy", rules)])
+    assert [r.discount for r in result.lines] == [D("10.00"), D("0.00"), D("0.00")]
+
+
+def test_threshold_hint_and_gift_at_one_kopeck() -> None:
+    rules = {"receipt": {"sum": {"min": "3000.00"}},
+             "reward": {"kind": "gift", "gift": {"goods": ["bear"]}, "price": "0.01"}}  # fmt: skip
+    near = run([goods_line(1, "x", 26)], [promo("bear", rules)])
+    assert near.hints == ("Ещё 400,00 ₽ — и сработает «bear».",)
+    lines = [goods_line(1, "x", 30), goods_line(2, "bear", 2, price=D("499.00"))]
+    got = run(lines, [promo("bear", rules)])
+    bear = got.lines[1]
+    assert bear.gift_quantity == 1 and bear.final_amount == D("499.01")
+    assert [(p.quantity, p.price) for p in bear.parts] == [(D(1), D("499.00")), (D(1), D("0.01"))]
+
+
+def test_time_conditions_in_the_stores_zone() -> None:
+    rules = {"when": {"yearly": [{"from": "03-08", "to": "03-08"}], "weekdays": [1],
+                      "hours": [{"from": "10:00", "to": "12:00"}]},
+             "reward": {"kind": "percent", "value": "10"}}  # fmt: skip
+    at = {t: PromotionFacts(local_time=t) for t in (datetime(2027, 3, 8, 11, 59),
+                                                   datetime(2027, 3, 8, 12, 0))}  # fmt: skip
+    inside = run([goods_line(1, "x", 1)], [promo("happy", rules)], facts=at[MONDAY_NOON.replace(
+        hour=11, minute=59)])  # fmt: skip
+    assert inside.discount == D("10.00")
+    outside = run([goods_line(1, "x", 1)], [promo("happy", rules)], facts=at[MONDAY_NOON])
+    assert outside.discount == 0
+    assert outside.promotions[0].reason == "Акция не действует в это время."
+
+
+@pytest.mark.parametrize(("birthday", "applies"), [
+    (date(1990, 3, 5), True), (date(1990, 3, 4), False), (date(1990, 3, 11), True),
+    (date(1990, 3, 12), False), (None, False),
+])  # fmt: skip
+def test_birthday_week(birthday: date | None, applies: bool) -> None:
+    rules = {"customer": {"birthday": {"before_days": 3, "after_days": 3}},
+             "reward": {"kind": "percent", "value": "10"}}  # fmt: skip
+    facts = PromotionFacts(local_time=MONDAY_NOON, birthday=birthday)
+    result = run([goods_line(1, "x", 1)], [promo("bd", rules)], facts=facts)
+    assert (result.discount > 0) is applies
+
+
+def test_customer_conditions_need_a_card_anonymous_receipts_get_the_rest() -> None:
+    facts = PromotionFacts(local_time=MONDAY_NOON, segments=frozenset({"students"}))
+    promotions = [
+        promo("seg", {"customer": {"segments": ["students"]},
+                      "reward": {"kind": "percent", "value": "10"}}, priority=1),
+        promo("all", {"group": "later", "reward": {"kind": "fixed", "value": "1.00"}}),
+    ]  # fmt: skip
+    groups = [{"code": "later", "mode": "sum", "order": 200}]
+    anonymous = CustomerFacts(card_active=False, allowance="nothing")
+    result = run([goods_line(1, "x", 1)], promotions, groups=groups, facts=facts, card=anonymous)
+    assert result.discount == D("1.00")
+    assert {o.code: o.reason for o in result.promotions}["seg"] == "Нужна карта покупателя."
+    carded = run([goods_line(1, "x", 1)], promotions, groups=groups, facts=facts)
+    assert carded.discount == D("11.00")
+
+
+def test_accrual_multiplier_and_extra_bonus() -> None:
+    promotions = [
+        promo("double", {"reward": {"kind": "accrual_multiplier", "factor": "2"}}),
+        promo("camp", {"reward": {"kind": "extra_bonus", "value": "50.00", "lifetime_days": 30}}),
+    ]  # fmt: skip
+    result = run([goods_line(1, "x", 2)], promotions, bonus={"accrual_percent": "5"})
+    assert result.accrual == D("20.00")  # 10% of 200.00
+    [extra] = result.extra_bonuses
+    assert (extra.promotion, extra.amount, extra.lifetime_days) == ("camp", D("50.00"), 30)
+
+
+def test_storage_order_does_not_change_the_result() -> None:
+    promotions = [
+        promo("a", {"reward": {"kind": "percent", "value": "10"}}, priority=5),
+        promo("b", {"reward": {"kind": "fixed", "value": "30.00"}}, priority=5),
+        promo("c", {"group": "g", "reward": {"kind": "m_for_n", "n": 3, "m": 2}}),
+    ]
+    groups = [{"code": "g", "mode": "multiply", "order": 1}]
+    lines = [goods_line(1, "x", 3), goods_line(2, "y", 1, price=D("33.33"))]
+    forward = run(lines, promotions, groups=groups)
+    backward = run(lines, list(reversed(promotions)), groups=groups)
+    assert forward == backward
+
+
+@pytest.mark.parametrize(("rules", "field"), [
+    ({}, "rules.reward"),
+    ({"reward": {"kind": "percent", "value": "120"}}, "rules.reward.value"),
+    ({"reward": {"kind": "m_for_n", "n": 3, "m": 3}}, "rules.reward.m"),
+    ({"reward": {"kind": "percent", "value": "5"}, "when": {"hours": [{"from": "25:00",
+                                                                       "to": "10:00"}]}},
+     "rules.when.hours[0].from"),
+    ({"reward": {"kind": "fixed", "value": "10.001"}}, "rules.reward.value"),
+    ({"reward": {"kind": "percent", "value": "5"}, "colour": "red"}, "rules.colour"),
+])  # fmt: skip
+def test_invalid_rules_name_the_field(rules: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidProgramRules) as error:
+        parse_promotion(rules)
+    assert error.value.details["field"] == field
