@@ -8,6 +8,7 @@ from processing.discount_server import models as discount_server_models
 from processing.ledger import models as ledger_models
 from processing.levels import models as level_models
 from processing.programs import models as program_models
+from processing.promotions import models as promotion_models
 from processing.receipts import models as receipt_models
 from processing.tenants import models as tenant_models
 from sync import models as sync_models
@@ -23,6 +24,7 @@ __all__ = [
     "mapping_models",
     "metadata",
     "program_models",
+    "promotion_models",
     "receipt_models",
     "sync_models",
     "tenant_models",

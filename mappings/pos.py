@@ -15,7 +15,7 @@ from mappings.cards import card_number_from_nfc, card_number_from_track, normali
 from mappings.dates import is_empty_1c_date, store_time_to_utc
 from mappings.fields import Money, Quantity, ReceiptSum, Schema, StoreDateTime
 from mappings.lean import MAX_LINES, load_receipt
-from processing.engine.kopecks import split_line
+from processing.engine.kopecks import printed_parts
 from processing.engine.model import LineResult, Result
 from processing.errors import InvalidInput
 from processing.levels.compute import LevelDecision
@@ -232,9 +232,12 @@ def level_body(decision: LevelDecision | None) -> dict[str, Any] | None:
 
 
 def _parts(
-    quantity: Decimal, price: Decimal, final: Decimal
+    quantity: Decimal, price: Decimal, final: Decimal, gifts: Decimal, gift_amount: Decimal
 ) -> tuple[list[dict[str, Any]], Decimal]:
-    parts, difference = split_line(quantity, to_kopecks(final), to_kopecks(price))
+    parts, difference = printed_parts(
+        quantity, to_kopecks(final), None if gifts else to_kopecks(price), int(gifts),
+        to_kopecks(gift_amount),
+    )  # fmt: skip
     return (
         [
             {"qty": part.quantity, "price": from_kopecks(part.price),
@@ -252,8 +255,10 @@ def _line_body(
     amounts: LineResult | ReceiptLine | AnsweredLine,
     explanations: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """One line as the POS prints it: sums, rewards, and the parts to print."""
-    parts, difference = _parts(quantity, price, amounts.final_amount)
+    """One line as the POS prints it: sums, rewards, and the parts to print (gift units apart)."""
+    parts, difference = _parts(
+        quantity, price, amounts.final_amount, amounts.gift_quantity, amounts.gift_amount
+    )
     return {
         "line": number,
         "qty": quantity,
@@ -264,6 +269,7 @@ def _line_body(
         "accrual": amounts.accrual,
         "parts": parts,
         "price_difference": difference,
+        "gift_qty": amounts.gift_quantity,
         "explanation": explanations,
     }
 
@@ -284,7 +290,8 @@ def calculation_body(result: Result, shelf: dict[int, tuple[Decimal, Decimal]]) 
         "lines": [
             _line_body(
                 line.number, *shelf[line.number], line,
-                [{"rule": e.rule, "amount": e.amount, "text": e.text} for e in line.explanations],
+                [{"rule": e.rule, "amount": e.amount, "text": e.text, "promotion": e.promotion}
+                 for e in line.explanations],
             )
             for line in result.lines
         ],
@@ -293,6 +300,17 @@ def calculation_body(result: Result, shelf: dict[int, tuple[Decimal, Decimal]]) 
         "write_off_refusal": result.write_off_refusal,
         "cashier_messages": list(result.cashier_messages),
         "customer_messages": list(result.customer_messages),
+        "promotions": [
+            {"code": o.code, "name": o.name, "applied": o.applied, "discount": o.discount,
+             "reason": o.reason}
+            for o in result.promotions
+        ],
+        "hints": list(result.hints),
+        "extra_bonus": [
+            {"promotion": e.promotion, "sum": e.amount,
+             "activation_delay_days": e.activation_delay_days, "lifetime_days": e.lifetime_days}
+            for e in result.extra_bonuses
+        ],
     }  # fmt: skip
 
 
@@ -306,7 +324,8 @@ def receipt_body(
     body_lines = [
         _line_body(
             line.line_no, line.quantity, line.price, line,
-            [{"rule": e["rule"], "amount": Decimal(e["amount"]), "text": e["text"]}
+            [{"rule": e["rule"], "amount": Decimal(e["amount"]), "text": e["text"],
+              "promotion": e.get("promotion")}
              for e in line.explanations],
         )
         for line in lines
@@ -375,9 +394,30 @@ class PartOut(Schema):
 
 
 class ExplanationOut(Schema):
-    rule = fields.String()
+    rule = fields.String(
+        metadata={"description": "level_discount, promotion, bonus_payment, bonus_accrual, "
+                  "level_discount_withheld, bonus_accrual_withheld"}
+    )  # fmt: skip
     amount = Money()
     text = fields.String()
+    promotion = fields.String(
+        allow_none=True, metadata={"description": "the promotion's code (rule promotion)"}
+    )
+
+
+class PromotionOutcomeOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    applied = fields.Boolean()
+    discount = Money()
+    reason = fields.String(allow_none=True, metadata={"description": "why not applied"})
+
+
+class ExtraBonusOut(Schema):
+    promotion = fields.String()
+    sum = Money()
+    activation_delay_days = fields.Integer()
+    lifetime_days = fields.Integer(allow_none=True)
 
 
 class LineOut(Schema):
@@ -390,6 +430,7 @@ class LineOut(Schema):
     accrual = Money()
     parts = fields.List(fields.Nested(PartOut))
     price_difference = fields.Decimal(as_string=False)
+    gift_qty = Quantity(metadata={"description": "units given as a gift, the last part"})
     explanation = fields.List(fields.Nested(ExplanationOut))
 
 
@@ -411,6 +452,12 @@ class CalculationOut(Schema):
     write_off_refusal = fields.String(allow_none=True)
     cashier_messages = fields.List(fields.String())
     customer_messages = fields.List(fields.String())
+    promotions = fields.List(
+        fields.Nested(PromotionOutcomeOut),
+        metadata={"description": "promotions considered: applied, or not with the reason"},
+    )
+    hints = fields.List(fields.String(), metadata={"description": "ready to print"})
+    extra_bonus = fields.List(fields.Nested(ExtraBonusOut))
 
 
 class ReceiptOut(Schema):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from processing.engine.kopecks import Part, split_line, spread
+from processing.engine.kopecks import printed_parts, spread
 from processing.engine.model import (
     Balances,
     CustomerFacts,
@@ -298,17 +298,9 @@ def _line_result(
     locked: int,
     withheld: list[tuple[str, int, str]],
 ) -> LineResult:
-    if gifts:
-        # The gift units are a part of their own at the gift price; the rest as usual.
-        gift = Part(Decimal(gifts), locked // gifts, locked)
-        paid_units = line.quantity - gifts
-        paid: tuple[Part, ...] = ()
-        difference = Decimal(0)
-        if paid_units:
-            paid, difference = split_line(paid_units, final - locked, None)
-        parts: tuple[Part, ...] = (*paid, gift)
-    else:
-        parts, difference = split_line(line.quantity, final, to_kopecks(line.price))
+    parts, difference = printed_parts(
+        line.quantity, final, None if gifts else to_kopecks(line.price), gifts, locked
+    )
     explanations = []
     if level_share and facts.level:
         explanations.append(
@@ -345,4 +337,5 @@ def _line_result(
         price_difference=difference.scaleb(-2),
         explanations=tuple(explanations),
         gift_quantity=Decimal(gifts),
+        gift_amount=_money(locked),
     )

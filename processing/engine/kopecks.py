@@ -58,3 +58,22 @@ def split_line(
 def _line_sum(price: int, quantity: Decimal) -> int:
     """price × quantity rounded half-up to the kopeck, as the POS rounds a weighed line."""
     return int((price * quantity).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def printed_parts(
+    quantity: Decimal,
+    amount: int,
+    shelf_price: int | None,
+    gift_units: int = 0,
+    gift_amount: int = 0,
+) -> tuple[tuple[Part, ...], Decimal]:
+    """The parts a POS prints for a line of ``amount`` kopecks (``split_line``), the gift units
+    (``gift_units`` at ``gift_amount`` in all) being a part of their own after the paid ones."""
+    if not gift_units:
+        return split_line(quantity, amount, shelf_price)
+    gift = Part(Decimal(gift_units), gift_amount // gift_units, gift_amount)
+    paid_units = quantity - gift_units
+    if not paid_units:
+        return (gift,), Decimal(0)
+    paid, difference = split_line(paid_units, amount - gift_amount, None)
+    return (*paid, gift), difference

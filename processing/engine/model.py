@@ -111,6 +111,7 @@ class LineResult:
     price_difference: Decimal  # final price × quantity − final amount (weighed goods)
     explanations: tuple[Explanation, ...] = field(default=())
     gift_quantity: Decimal = Decimal(0)  # units given as a gift (a part of their own)
+    gift_amount: Decimal = ZERO  # what the gift units cost in all (0.00 or 0.01 each)
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class PromotionOutcome:
     discount: Decimal = ZERO
     bonus: Decimal = ZERO
     reason: str | None = None
+    version_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ def result_from_json(data: dict[str, Any]) -> Result:
                 for e in item["explanations"]
             ),
             gift_quantity=Decimal(item.get("gift_quantity", "0")),
+            gift_amount=Decimal(item.get("gift_amount", "0")),
         )
 
     return Result(
@@ -216,6 +219,7 @@ def result_from_json(data: dict[str, Any]) -> Result:
                 Decimal(p["discount"]),
                 Decimal(p["bonus"]),
                 p["reason"],
+                p.get("version_id", 0),
             )
             for p in data.get("promotions", ())
         ),

@@ -138,6 +138,12 @@ class _Evaluation:
         self.hints: list[tuple[int, str]] = []
         self._covered: dict[int, list[_Line]] = {}
 
+    def refuse(self, promotion: Promotion, reason: str | None) -> None:
+        """The promotion is considered and not applied, for ``reason``."""
+        self.outcomes[promotion.code] = PromotionOutcome(
+            promotion.code, promotion.title, False, reason=reason, version_id=promotion.version_id
+        )
+
     # --- conditions ----------------------------------------------------------------------
 
     def static_reason(self, promotion: Promotion) -> str | None:
@@ -469,8 +475,7 @@ def evaluate(
     for promotion in considered:
         reason = ev.static_reason(promotion)
         if reason:
-            ev.outcomes[promotion.code] = PromotionOutcome(promotion.code, promotion.title,
-                                                           False, reason=reason)  # fmt: skip
+            ev.refuse(promotion, reason)
         else:
             applicable.append(promotion)
     discounting = [p for p in applicable if p.reward.is_discount]
@@ -480,10 +485,7 @@ def evaluate(
         ev.apply(promotion, vector)
         for other in applicable:
             if other is not promotion:
-                ev.outcomes[other.code] = PromotionOutcome(
-                    other.code, other.title, False,
-                    reason=f"Не суммируется с акцией «{promotion.title}».",
-                )  # fmt: skip
+                ev.refuse(other, f"Не суммируется с акцией «{promotion.title}».")
         applicable = [promotion]
     else:
         for group in book.groups:
@@ -498,8 +500,7 @@ def evaluate(
             continue
         sets, reason = ev.receipt_check(promotion, ev.current)
         if not sets:
-            ev.outcomes[promotion.code] = PromotionOutcome(promotion.code, promotion.title,
-                                                           False, reason=reason)  # fmt: skip
+            ev.refuse(promotion, reason)
             continue
         if reward.kind == "accrual_multiplier":
             target = reward.target if reward.target is not None else promotion.receipt.goods
@@ -514,7 +515,9 @@ def evaluate(
                 previous = totals.get(promotion.code)
                 totals[promotion.code] = (promotion, amount + (previous[1] if previous else 0))
     for code, (promotion, kopecks) in totals.items():
-        ev.outcomes[code] = PromotionOutcome(code, promotion.title, True, from_kopecks(kopecks))
+        ev.outcomes[code] = PromotionOutcome(
+            code, promotion.title, True, from_kopecks(kopecks), version_id=promotion.version_id
+        )
     hints = [text for _, text in sorted(ev.hints)[:MAX_HINTS]]
     discounts = [a - c for a, c in zip(amounts, ev.current, strict=True)]
     ordered = [ev.outcomes[p.code] for p in considered if p.code in ev.outcomes]
@@ -532,8 +535,7 @@ def _best_exclusive(
     for promotion in exclusive:
         sets, reason = ev.receipt_check(promotion, ev.current)
         if not sets:
-            ev.outcomes[promotion.code] = PromotionOutcome(promotion.code, promotion.title,
-                                                           False, reason=reason)  # fmt: skip
+            ev.refuse(promotion, reason)
             continue
         vector = ev.vector(promotion, ev.current, sets)
         if vector.total and (best is None or vector.total > best[0]):
@@ -554,17 +556,12 @@ def _apply_group(ev: _Evaluation, group: PromotionGroup, members: list[Promotion
                 continue
             sets, reason = ev.receipt_check(participant, ev.current)
             if not sets:
-                ev.outcomes[participant.code] = PromotionOutcome(
-                    participant.code, participant.title, False, reason=reason
-                )
+                ev.refuse(participant, reason)
                 continue
             vector = ev.vector(participant, ev.current, sets)
             ev.apply(participant, vector)
             if not vector.total and not vector.gifts:
-                ev.outcomes[participant.code] = PromotionOutcome(
-                    participant.code, participant.title, False,
-                    reason="Скидка по акции на эти товары уже максимальна.",
-                )  # fmt: skip
+                ev.refuse(participant, "Скидка по акции на эти товары уже максимальна.")
         return
     start = list(ev.current)
     vectors: list[tuple[Promotion | None, _Vector]] = []
@@ -574,9 +571,7 @@ def _apply_group(ev: _Evaluation, group: PromotionGroup, members: list[Promotion
             continue
         sets, reason = ev.receipt_check(participant, start)
         if not sets:
-            ev.outcomes[participant.code] = PromotionOutcome(
-                participant.code, participant.title, False, reason=reason
-            )
+            ev.refuse(participant, reason)
             continue
         vectors.append((participant, ev.vector(participant, start, sets)))
     kept = _combine(group.mode, vectors, start)
@@ -586,8 +581,6 @@ def _apply_group(ev: _Evaluation, group: PromotionGroup, members: list[Promotion
         if participant is not None and offered.total and not vector.amounts:
             beaten_by = next((w for w in winners if w is not None), None)
             by = f"акции «{beaten_by.title}»" if beaten_by else "скидке уровня карты"
-            ev.outcomes[participant.code] = PromotionOutcome(
-                participant.code, participant.title, False,
-                reason=f"Уступила {by} (группа «{group.name or group.code}»: "
+            ev.refuse(participant, f"Уступила {by} (группа «{group.name or group.code}»: "
                 f"{GROUP_MODE_TITLES[group.mode]}).",
             )  # fmt: skip

@@ -34,9 +34,11 @@ class Program(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))  # "discount_level" or "bonus"
+    kind: Mapped[str] = mapped_column(String(32))  # programs.rules.PARSERS
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255))
+    # "active", "paused" (kept, not applied) or "archived" (kept for history, not applied).
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
     versions: Mapped[list[ProgramVersion]] = relationship(

@@ -21,8 +21,14 @@ from processing.programs.rules import (
     discount_rules,
     parse_bonus_rules,
 )
+from processing.promotions.book import PromotionBook, PromotionShelf, PromotionVersion
+from processing.promotions.rules import parse_groups, parse_promotion
 from processing.tenants.models import Store, StoreGroup, Tenant, store_group_members
 from processing.tenants.service import check_code
+
+ACTIVE = "active"
+PROGRAM_STATUSES = (ACTIVE, "paused", "archived")
+PROMOTION = "promotion"
 
 
 class ProgramNotFound(NotFound):
@@ -121,6 +127,7 @@ class ActiveRules:
     levels_version_id: int | None = None
     bonus: BonusRules | None = None
     bonus_version_id: int | None = None
+    promotions: PromotionBook | None = None  # every promotion in force (None: none)
 
 
 def _specificity(version: ProgramVersion, store: Store) -> int | None:
@@ -164,6 +171,7 @@ class _Version:
 @dataclass(frozen=True)
 class _TenantRules:
     versions: tuple[_Version, ...]
+    promotions: PromotionShelf | None
     store_groups: dict[int, frozenset[int]]
     template_programs: dict[int, frozenset[int]]  # card series → the programs it carries
 
@@ -178,7 +186,8 @@ rules_cache = ProcessCache[int, _TenantRules](
     "program-rules",
     RULES_TTL_S,
     # A series' programs change on its row (card_templates), named to keep programs below cards.
-    watches=(Program, ProgramVersion, StoreGroup, Store, "card_templates"),
+    # The tenant's row holds the promotion groups.
+    watches=(Program, ProgramVersion, StoreGroup, Store, Tenant, "card_templates"),
 )
 
 
@@ -189,7 +198,7 @@ def _tenant_rules(session: Session, tenant_id: int) -> _TenantRules:
     rows = session.scalars(
         select(ProgramVersion)
         .join(Program)
-        .where(Program.tenant_id == tenant_id)
+        .where(Program.tenant_id == tenant_id, Program.status == ACTIVE)
         .options(
             selectinload(ProgramVersion.program),
             selectinload(ProgramVersion.stores),
@@ -209,7 +218,21 @@ def _tenant_rules(session: Session, tenant_id: int) -> _TenantRules:
             bonus=parse_bonus_rules(row.rules) if row.program.kind == "bonus" else None,
         )
         for row in rows
+        if row.program.kind != PROMOTION
     )
+    promotions = [
+        PromotionVersion(
+            parse_promotion(row.rules, code=row.program.code, name=row.program.name,
+                            version_id=row.id),
+            row.effective_from, row.effective_to,
+            frozenset(store.id for store in row.stores),
+            frozenset(group.id for group in row.store_groups),
+        )
+        for row in rows
+        if row.program.kind == PROMOTION
+    ]  # fmt: skip
+    groups = session.scalar(select(Tenant.promotion_groups).where(Tenant.id == tenant_id))
+    shelf = PromotionShelf(promotions, parse_groups(groups)) if promotions else None
     carried: dict[int, set[int]] = {}
     for template_id, program_id in session.execute(
         select(card_template_programs.c.template_id, card_template_programs.c.program_id)
@@ -226,6 +249,7 @@ def _tenant_rules(session: Session, tenant_id: int) -> _TenantRules:
         memberships.setdefault(store_id, set()).add(group_id)
     loaded = _TenantRules(
         versions,
+        shelf,
         {store: frozenset(groups) for store, groups in memberships.items()},
         {template: frozenset(programs) for template, programs in carried.items()},
     )
@@ -257,11 +281,13 @@ def rules_at(
             best[version.slot] = (key, version)
     levels = best.get("discount")
     bonus = best.get("bonus")
+    shelf = tenant_rules.promotions
     return ActiveRules(
         levels=levels[1].levels if levels else None,
         levels_version_id=levels[1].id if levels else None,
         bonus=bonus[1].bonus if bonus else None,
         bonus_version_id=bonus[1].id if bonus else None,
+        promotions=shelf.book(store_id, groups, at) if shelf is not None else None,
     )
 
 
@@ -275,6 +301,7 @@ def within_tariff(rules: ActiveRules, features: frozenset[str]) -> ActiveRules:
         levels_version_id=rules.levels_version_id if levels else None,
         bonus=rules.bonus if bonus else None,
         bonus_version_id=rules.bonus_version_id if bonus else None,
+        promotions=rules.promotions if "promotions" in features else None,
     )
 
 

@@ -63,6 +63,8 @@ class PromotionBook:
             for goods_set in goods_sets(promotion):
                 bits |= 1 << self.set_id(goods_set)
             self.reach.append((promotion, bits, promotion.receipt.goods.everything))
+            if promotion.customer.previous_purchase is not None:  # numbered, not a reach
+                self.set_id(promotion.customer.previous_purchase.goods)
 
     def __len__(self) -> int:
         return len(self.promotions)

@@ -225,6 +225,8 @@ def calculate_fast(
     number = str(receipt.identification.card_number)  # type: ignore[union-attr]
     at = receipt.sold_at or now
     rules = receipt_rules(session, ctx, None, at)
+    if rules.promotions is not None:  # promotions are computed on the general path
+        return None
     card, _, _ = _read(conn, ctx, number, rules.levels, local_date(ctx, at), now, claim=None)
     if card is None or not _card_rules(session, ctx, card, rules, at):
         return None
@@ -285,6 +287,8 @@ def commit_fast(
     values = sale_claim(session, ctx, receipt, now)
     at: datetime = values["sold_at"]
     rules = receipt_rules(session, ctx, None, at)
+    if rules.promotions is not None:  # promotions are computed on the general path
+        return None
     card, twin, soft = _read(
         conn, ctx, number, rules.levels, values["local_date"], now, claim=values,
         calculation_id=receipt.calculation_id,

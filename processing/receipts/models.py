@@ -104,6 +104,11 @@ class ReceiptLine(Base):
     no_discount: Mapped[bool] = mapped_column(Boolean, default=False)
     seller: Mapped[str | None] = mapped_column(String(64))
     explanations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Units given as a promotion's gift, printed as a part of their own at gift_amount in all.
+    gift_quantity: Mapped[Decimal] = mapped_column(
+        Quantity(), default=Decimal(0), server_default="0"
+    )
+    gift_amount: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")
     # On a sale line: what returns took back so far. On a return line: the sale line.
     returned_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0))
     returned_amount: Mapped[Decimal] = mapped_column(Money(), default=ZERO)

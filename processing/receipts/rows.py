@@ -16,6 +16,7 @@ from processing.engine.calculate import write_off_refusal
 from processing.engine.model import (
     Balances,
     CustomerFacts,
+    Explanation,
     Result,
     Rules,
     result_from_json,
@@ -30,6 +31,7 @@ from processing.engine.model import (
 from processing.ledger.rules import Lot, active_total, expiring_total
 from processing.levels.compute import LevelDecision
 from processing.programs.service import ActiveRules, rules_at, within_tariff
+from processing.promotions.models import ReceiptPromotion
 from processing.receipts.checks import BonusNotInTariff
 from processing.receipts.claims import Committed
 from processing.receipts.inputs import (
@@ -132,6 +134,14 @@ def finish_receipt(
     values = line_values(row.id, receipt, result)
     # One multi-row INSERT; the answer is built from the same values (never re-read).
     session.execute(insert(LINES), values)
+    used = [
+        {"receipt_id": row.id, "version_id": outcome.version_id, "discount": outcome.discount,
+         "bonus": outcome.bonus}
+        for outcome in result.promotions
+        if outcome.applied
+    ]  # fmt: skip
+    if used:
+        session.execute(insert(ReceiptPromotion), used)
     session.flush()
     return Committed(row, [ReceiptLine(**line) for line in values], replay=False)
 
@@ -152,6 +162,14 @@ def receipt_totals(
     }
 
 
+def explanation_json(explanation: Explanation) -> dict[str, str]:
+    """A line's explanation as stored (and answered on every replay)."""
+    found = {"rule": explanation.rule, "amount": str(explanation.amount), "text": explanation.text}
+    if explanation.promotion is not None:
+        found["promotion"] = explanation.promotion
+    return found
+
+
 def line_values(receipt_id: int, receipt: ReceiptInput, result: Result) -> list[dict[str, Any]]:
     return [
         {
@@ -168,10 +186,9 @@ def line_values(receipt_id: int, receipt: ReceiptInput, result: Result) -> list[
             "accrual": computed.accrual,
             "no_discount": source.no_discount,
             "seller": source.seller,
-            "explanations": [
-                {"rule": e.rule, "amount": str(e.amount), "text": e.text}
-                for e in computed.explanations
-            ],
+            "explanations": [explanation_json(e) for e in computed.explanations],
+            "gift_quantity": computed.gift_quantity,
+            "gift_amount": computed.gift_amount,
             "returned_quantity": Decimal(0),
             "returned_amount": ZERO,
             "returned_accrual": ZERO,

@@ -83,6 +83,7 @@ from processing.receipts.inputs import (
 )
 from processing.receipts.models import Receipt, SoftCalculation
 from processing.receipts.plan import AccountSnapshot, SalePlan, plan_sale
+from processing.receipts.promotion_facts import promotion_facts
 from processing.receipts.rows import (
     Calculation,
     StoredSoftResult,
@@ -238,7 +239,7 @@ def _compute(
     now: datetime,
 ) -> tuple[Result, LevelDecision | None, ActiveRules]:
     rules = receipt_rules(session, ctx, resolved.card.template_id if resolved else None, at)
-    engine_rules = Rules(levels=rules.levels, bonus=rules.bonus)
+    engine_rules = Rules(levels=rules.levels, bonus=rules.bonus, promotions=rules.promotions)
     if resolved is None:
         facts, balances, level = (
             CustomerFacts(card_active=False, allowance="nothing"),
@@ -249,7 +250,12 @@ def _compute(
         level = _level(session, ctx, resolved.card, rules, at)
         facts, balances = _facts(session, ctx, resolved, level, now)
         facts = replace(facts, accrual_refusal=expired_at_birth(rules, at, now))
-    return calculate(engine_receipt(receipt), engine_rules, balances, facts), level, rules
+    found = None
+    if rules.promotions is not None:
+        card = resolved.card if resolved else None
+        found = promotion_facts(session, ctx, rules.promotions, card, level, at)
+    result = calculate(engine_receipt(receipt), engine_rules, balances, facts, found)
+    return result, level, rules
 
 
 def calculate_receipt(

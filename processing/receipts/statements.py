@@ -395,7 +395,8 @@ _wire = (
 _line_values = {
     "receipt_id": _receipt.c.id,
     **{name: _wire.c[name] for name in _WIRE_LINE},
-    **{name: _number(0) for name in _RETURNED},
+    # Nothing returned yet; no gifts: a receipt with promotions takes the general path.
+    **{name: _number(0) for name in (*_RETURNED, "gift_quantity", "gift_amount")},
 }
 _lines = _insert_select(
     RECEIPT_LINES,

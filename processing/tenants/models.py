@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -56,6 +57,9 @@ class Tenant(Base):
     rollback_window_hours: Mapped[int] = mapped_column(Integer, server_default="24")
     phone_write_off: Mapped[bool] = mapped_column(Boolean, server_default=false())
     phone_level_discount: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # How promotions combine: groups with their mode and order (None: the default group,
+    # processing/promotions/rules.py).
+    promotion_groups: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
     stores: Mapped[list[Store]] = relationship(back_populates="tenant")

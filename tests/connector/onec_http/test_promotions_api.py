@@ -1,0 +1,166 @@
+"""Promotions through the POS API: calculate and commit give the same figures, every line says
+why, the receipt keeps the promotion versions it used, gifts print as a part of their own."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from processing.programs.models import Program, ProgramVersion
+from processing.programs.service import add_program, add_version
+from processing.promotions.models import ReceiptPromotion
+from processing.receipts.models import Receipt
+from processing.tenants.models import Tenant
+from tests.connector.onec_http.world import World, receipt
+from tests.factories import T0
+
+D = Decimal
+SINCE = T0.replace(year=2026, month=1, day=1)
+# The world's receipts are dated Friday 2026-05-01 12:00 (Moscow).
+FRIDAY_20 = {
+    "when": {"weekdays": [5]},
+    "receipt": {"goods": {"goods": ["g-100"]}},
+    "reward": {"kind": "percent", "value": "20"},
+}
+
+
+def _promotion(session: Session, world: World, code: str, rules: dict[str, Any]) -> Program:
+    tenant = session.get(Tenant, world.tenant_id)
+    assert tenant is not None
+    program = add_program(session, tenant, "promotion", code, f"Акция {code}")
+    add_version(session, program, rules, SINCE)
+    session.flush()
+    return program
+
+
+def _post(client: FlaskClient, world: World, path: str, body: Any) -> tuple[int, Any]:
+    response = client.post(f"/api/v1/{path}", json=body, headers=world.auth)
+    return response.status_code, response.get_json()
+
+
+def test_calculate_then_commit_with_a_promotion(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    program = _promotion(session, world, "friday", FRIDAY_20)
+    status, soft = _post(client, world, "receipts/calculate", receipt(card_number=world.card))
+    assert status == 200, soft
+    # Line 1: 300.00 − 20% = 240.00; line 2 untouched; line 3 is a no-discount line.
+    # Accrual 3% of what is paid: 7.20 + 4.78 (159.27 × 3%, half-up), none on line 3.
+    assert soft["totals"] == {
+        "sum": D("639.25"), "discount": D("60.00"), "bonus_payment": 0,
+        "final_sum": D("579.25"), "accrual": D("11.98"),
+    }  # fmt: skip
+    assert soft["lines"][0]["explanation"][0] == {
+        "rule": "promotion", "amount": D("60.00"), "text": "Акция friday", "promotion": "friday",
+    }  # fmt: skip
+    assert soft["promotions"] == [
+        {"code": "friday", "name": "Акция friday", "applied": True, "discount": D("60.00"),
+         "reason": None},
+    ]  # fmt: skip
+    body = receipt(card_number=world.card, calculation_id=soft["calculation_id"])
+    status, committed = _post(client, world, "receipts/commit", body)
+    assert status == 200, committed
+    assert committed["totals"] == soft["totals"]
+    assert committed["lines"][0]["explanation"][0]["promotion"] == "friday"
+    version_id = session.scalar(
+        select(ProgramVersion.id).where(ProgramVersion.program_id == program.id)
+    )
+    used = session.scalars(select(ReceiptPromotion)).all()
+    assert [(u.version_id, u.discount) for u in used] == [(version_id, D("60.00"))]
+    receipt_row = session.scalars(select(Receipt)).one()
+    assert used[0].receipt_id == receipt_row.id and receipt_row.discount == D("60.00")
+
+
+def test_commit_without_a_soft_calculation_gives_the_same_figures(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    _promotion(session, world, "friday", FRIDAY_20)
+    status, soft = _post(client, world, "receipts/calculate", receipt(card_number=world.card))
+    status, committed = _post(
+        client, world, "receipts/commit", receipt(number="2", card_number=world.card)
+    )
+    assert status == 200, committed
+    assert committed["totals"] == soft["totals"]
+    assert [line["final_sum"] for line in committed["lines"]] == [
+        line["final_sum"] for line in soft["lines"]
+    ]
+
+
+def test_gift_units_print_as_a_part_of_their_own(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    _promotion(session, world, "bear", {
+        "receipt": {"sum": {"min": "500.00"}},
+        "reward": {"kind": "gift", "gift": {"goods": ["g-bear"]}},
+    })  # fmt: skip
+    body = receipt(card_number=world.card)
+    body["lines"].append({"line": 4, "goods": "g-bear", "qty": 2, "price": 99, "sum": 198})
+    status, soft = _post(client, world, "receipts/calculate", body)
+    assert status == 200, soft
+    bear = soft["lines"][3]
+    assert (bear["discount"], bear["final_sum"], bear["gift_qty"]) == (D("99.00"), 99, 1)
+    assert bear["parts"] == [
+        {"qty": 1, "price": D("99.00"), "sum": D("99.00")},
+        {"qty": 1, "price": 0, "sum": 0},
+    ]
+    status, committed = _post(client, world, "receipts/commit", body)
+    assert status == 200, committed
+    assert committed["lines"][3]["parts"] == bear["parts"]
+    assert committed["lines"][3]["gift_qty"] == 1
+
+
+def test_near_miss_hint_and_reason(client: FlaskClient, world: World, session: Session) -> None:
+    _promotion(session, world, "over700", {
+        "text": "Скидка 100 ₽ от 700 ₽",
+        "receipt": {"sum": {"min": "700.00"}},
+        "reward": {"kind": "fixed", "value": "100.00"},
+    })  # fmt: skip
+    status, soft = _post(client, world, "receipts/calculate", receipt(card_number=world.card))
+    assert status == 200, soft
+    assert soft["hints"] == ["Ещё 60,75 ₽ — и сработает «Скидка 100 ₽ от 700 ₽»."]
+    assert soft["promotions"][0]["reason"] == "Сумма покупки меньше 700,00 ₽."
+    assert soft["totals"]["discount"] == 0
+
+
+def test_paused_promotions_and_tariffs_without_them_apply_nothing(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    program = _promotion(session, world, "friday", FRIDAY_20)
+    program.status = "paused"
+    session.flush()
+    status, soft = _post(client, world, "receipts/calculate", receipt(card_number=world.card))
+    assert status == 200 and soft["totals"]["discount"] == 0 and soft["promotions"] == []
+    program.status = "active"
+    tenant = session.get(Tenant, world.tenant_id)
+    assert tenant is not None
+    tenant.features = [f for f in tenant.features if f != "promotions"]
+    session.flush()
+    status, soft = _post(client, world, "receipts/calculate", receipt(card_number=world.card))
+    assert status == 200 and soft["totals"]["discount"] == 0
+
+
+def test_customer_conditions_read_the_customer(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    from processing.customers.models import Customer
+
+    _promotion(session, world, "birthday", {
+        "customer": {"birthday": {"before_days": 3, "after_days": 3}},
+        "reward": {"kind": "percent", "value": "10"},
+    })  # fmt: skip
+    status, soft = _post(client, world, "receipts/calculate", receipt(card_number=world.card))
+    assert soft["totals"]["discount"] == 0
+    assert soft["promotions"][0]["reason"] == "Действует только в дни рождения покупателя."
+    customer = session.get(Customer, world.customer_id)
+    assert customer is not None
+    customer.birth_date = customer.birth_date or T0.date().replace(year=1990, month=4, day=29)
+    session.flush()
+    status, soft = _post(client, world, "receipts/calculate", receipt(card_number=world.card))
+    # 10% of the discountable lines: 300.00 + 159.27 = 459.27 → 45.93 (half-up), spread.
+    assert status == 200 and soft["totals"]["discount"] == D("45.93")
+    status, anonymous = _post(client, world, "receipts/calculate", receipt())
+    assert anonymous["promotions"][0]["reason"] == "Нужна карта покупателя."
