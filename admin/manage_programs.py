@@ -3,6 +3,7 @@ store scope), with a tenant admin token. The rules are the domain's (``processin
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask.views import MethodView
@@ -12,7 +13,16 @@ from admin.auth import admin_tenant
 from admin.manage_api import management_blueprint
 from connector.db import db_session
 from mappings import admin as wire
-from processing.programs.service import add_program, add_version, get_program, tenant_programs
+from mappings import pos as pos_wire
+from processing.programs.service import (
+    add_program,
+    add_version,
+    get_program,
+    set_program_status,
+    tenant_programs,
+)
+from processing.promotions.service import promotion_groups, set_promotion_groups
+from processing.receipts.dry_run import dry_run
 from processing.tenants.service import get_store, get_store_group
 
 blp = management_blueprint(
@@ -108,3 +118,65 @@ class ProgramVersions(MethodView):
         )  # fmt: skip
         session.expire(found, ["versions"])
         return wire.program_body(found)
+
+
+@blp.route("/programs/<program>/status")
+class ProgramStatus(MethodView):
+    @blp.arguments(wire.ProgramStatusIn, unknown=RAISE, example={"status": "paused"})
+    @blp.response(200, wire.ProgramOut, example={**PROGRAM_EXAMPLE, "status": "paused"})
+    @blp.alt_response(400, description="VALIDATION_ERROR, PROGRAM_ARCHIVED")
+    @blp.alt_response(404, description="PROGRAM_NOT_FOUND")
+    def post(self, data: dict[str, Any], program: str) -> dict[str, Any]:
+        """Pause a program (kept, not applied), resume it, or archive it for good (kept for
+        history and returns, never applied again)."""
+        tenant, session = admin_tenant(), db_session()
+        found = set_program_status(session, get_program(session, tenant, program), data["status"])
+        return wire.program_body(found)
+
+
+GROUPS_EXAMPLE = {
+    "groups": [
+        {"code": "sequential", "name": "Купоны", "mode": "multiply", "order": 10,
+         "level_discount": False},
+        {"code": "main", "name": "Основная", "mode": "max", "order": 100, "level_discount": True},
+    ]
+}  # fmt: skip
+
+
+@blp.route("/promotion-groups")
+class PromotionGroups(MethodView):
+    @blp.response(200, wire.PromotionGroupsOut, example=GROUPS_EXAMPLE)
+    def get(self) -> dict[str, Any]:
+        """How promotions combine: groups apply one after another by ``order``; inside a group
+        per line ``first``, ``max``, ``min``, ``sum`` or ``multiply`` (see docs/promotions.md)."""
+        return {"groups": promotion_groups(admin_tenant())}
+
+    @blp.arguments(wire.PromotionGroupsIn, unknown=RAISE, example=GROUPS_EXAMPLE)
+    @blp.response(200, wire.PromotionGroupsOut, example=GROUPS_EXAMPLE)
+    @blp.alt_response(400, description="VALIDATION_ERROR, INVALID_PROGRAM_RULES")
+    def put(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Replace the groups (the default group ``main`` is always there); promotions naming
+        a group that is gone fall back to ``main``."""
+        groups = set_promotion_groups(db_session(), admin_tenant(), data["groups"])
+        return {"groups": groups}
+
+
+@blp.route("/promotions/dry-run")
+class PromotionDryRun(MethodView):
+    @blp.arguments(wire.DryRunIn, unknown=RAISE)
+    @blp.response(200, pos_wire.CalculationOut)
+    @blp.alt_response(400, description="VALIDATION_ERROR, INVALID_PROGRAM_RULES")
+    @blp.alt_response(404, description="STORE_NOT_FOUND")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """What a promotion's rules would give on a receipt body, alone with the tenant's
+        groups, for an anonymous buyer; nothing is written."""
+        tenant = admin_tenant()
+        store = get_store(db_session(), tenant, data["store"])
+        receipt = pos_wire.receipt_input(data["receipt"], store.timezone)
+        result = dry_run(
+            tenant, data["rules"], receipt, at=receipt.sold_at or datetime.now(UTC),
+            timezone=store.timezone,
+        )  # fmt: skip
+        shelf = {line.number: (line.quantity, line.price) for line in receipt.lines}
+        return {**pos_wire.calculation_body(result, shelf), "calculation_id": None,
+                "card_number": None, "level": None}  # fmt: skip

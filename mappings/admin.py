@@ -19,12 +19,15 @@ from marshmallow import RAISE, fields, validate
 
 from mappings.dates import RANGE_TEXT, is_empty_1c_date, parse_iso_datetime
 from mappings.fields import BoundedInteger, Money, Schema
+from mappings.pos import ReceiptSchema
 from processing.cards.models import CardTemplate
 from processing.cards.numbers import CHECK_DIGITS
 from processing.customers.models import QuestionnaireField
 from processing.customers.questionnaire import Questionnaire
 from processing.programs.models import Program, ProgramVersion
 from processing.programs.rules import PARSERS
+from processing.programs.service import PROGRAM_STATUSES
+from processing.promotions.rules import GROUP_MODES
 from processing.tenants.models import Pos, Store, StoreGroup, Tenant
 from processing.tenants.service import QUESTIONNAIRE_POLICIES
 from processing.tenants.settings import RETURN_POLICIES
@@ -120,7 +123,53 @@ class ProgramOut(Schema):
     code = fields.String()
     kind = fields.String()
     name = fields.String()
+    status = fields.String(metadata={"description": "active, paused or archived"})
     versions = fields.List(fields.Nested(VersionOut))
+
+
+class ProgramStatusIn(AdminIn):
+    status = fields.String(
+        required=True, validate=validate.OneOf(PROGRAM_STATUSES),
+        metadata={"description": "active, paused (kept, not applied) or archived (for good)"},
+    )  # fmt: skip
+
+
+class PromotionGroupIn(AdminIn):
+    code = _code("the group's code, named by promotions' rules.group", required=True)
+    name = fields.String(load_default=None, validate=NAME)
+    mode = fields.String(
+        load_default="max", validate=validate.OneOf(GROUP_MODES),
+        metadata={"description": "first (вытеснение), max, min, sum (сложение), multiply "
+                                 "(умножение: one after another)"},
+    )  # fmt: skip
+    order = BoundedInteger(load_default=100, metadata={"description": "groups apply by order"})
+    level_discount = fields.Boolean(
+        load_default=False, metadata={"description": "the card level's discount takes part"}
+    )
+
+
+class PromotionGroupsIn(AdminIn):
+    groups = fields.List(fields.Nested(PromotionGroupIn), required=True)
+
+
+class PromotionGroupOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    mode = fields.String()
+    order = fields.Integer()
+    level_discount = fields.Boolean()
+
+
+class PromotionGroupsOut(Schema):
+    groups = fields.List(fields.Nested(PromotionGroupOut))
+
+
+class DryRunIn(AdminIn):
+    rules = Rules(required=True, metadata={"description": "a promotion's rules"})
+    store = _code("the store whose time zone the receipt's time is in", required=True)
+    receipt = fields.Nested(
+        ReceiptSchema, required=True, metadata={"description": "as the POS sends it"}
+    )
 
 
 class TenantProgramsOut(Schema):
@@ -143,6 +192,7 @@ def program_body(program: Program) -> dict[str, Any]:
         "code": program.code,
         "kind": program.kind,
         "name": program.name,
+        "status": program.status,
         "versions": [version_body(version) for version in program.versions],
     }
 

@@ -54,6 +54,28 @@ def add_program(session: Session, tenant: Tenant, kind: str, code: str, name: st
     return program
 
 
+STATUS_TITLES = {"active": "действует", "paused": "приостановлена", "archived": "в архиве"}
+
+
+class ArchivedProgram(InvalidInput):
+    code = "PROGRAM_ARCHIVED"
+    message = "Программа в архиве: её нельзя возобновить, создайте новую."
+
+
+def set_program_status(session: Session, program: Program, status: str) -> Program:
+    """Pause (kept, not applied), resume or archive (kept for history and returns, never
+    applied again) a program. Receipts of this node follow at once, other nodes within the
+    rules cache's lifetime."""
+    if status not in PROGRAM_STATUSES:
+        titles = ", ".join(f"{s} ({t})" for s, t in STATUS_TITLES.items())
+        raise InvalidInput(f"Состояние программы: {titles}.", details={"field": "status"})
+    if program.status == "archived" and status != "archived":
+        raise ArchivedProgram(details={"program": program.code})
+    program.status = status
+    session.flush()
+    return program
+
+
 def get_program(session: Session, tenant: Tenant, code: str) -> Program:
     program = session.scalar(
         select(Program).where(Program.tenant_id == tenant.id, Program.code == code)
