@@ -163,7 +163,19 @@ class PromotionGroups(MethodView):
 
 @blp.route("/promotions/dry-run")
 class PromotionDryRun(MethodView):
-    @blp.arguments(wire.DryRunIn, unknown=RAISE)
+    @blp.arguments(
+        wire.DryRunIn,
+        unknown=RAISE,
+        example={
+            "rules": {"receipt": {"sum": {"min": "3000.00"}},
+                      "reward": {"kind": "fixed", "value": "300.00"}},
+            "store": "msk-1",
+            "receipt": {"cashier": "c-01", "shift": "1", "number": "1",
+                        "sold_at": "2026-12-05T12:00:00",
+                        "lines": [{"line": 1, "goods": "g-100", "qty": 2, "price": 1600,
+                                   "sum": 3200}]},
+        },
+    )  # fmt: skip
     @blp.response(200, pos_wire.CalculationOut)
     @blp.alt_response(400, description="VALIDATION_ERROR, INVALID_PROGRAM_RULES")
     @blp.alt_response(404, description="STORE_NOT_FOUND")

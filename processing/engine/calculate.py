@@ -25,6 +25,7 @@ from processing.engine.model import (
     LinePart,
     LineResult,
     PromotionFacts,
+    PromotionOutcome,
     Receipt,
     ReceiptLine,
     Result,
@@ -248,10 +249,23 @@ def calculate(
         write_off_refusal=refusal,
         cashier_messages=tuple(cashier),
         customer_messages=tuple(customer),
-        promotions=tuple(stage.outcomes) if stage is not None else (),
+        promotions=_outcomes(stage, extra),
         hints=tuple(stage.hints) if stage is not None else (),
         extra_bonuses=extra,
     )
+
+
+def _outcomes(stage: Stage | None, extra: tuple[ExtraBonus, ...]) -> tuple[PromotionOutcome, ...]:
+    """The stage's outcomes, and the campaign points as applied promotions with their bonus."""
+    if stage is None:
+        return ()
+    points = {e.promotion: e.amount for e in extra}
+    given = [
+        PromotionOutcome(p.code, p.title, True, bonus=points[p.code], version_id=p.version_id)
+        for p in stage.extra
+        if p.code in points
+    ]
+    return (*stage.outcomes, *given)
 
 
 def _extra_bonuses(

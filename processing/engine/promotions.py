@@ -506,6 +506,9 @@ def evaluate(
             target = reward.target if reward.target is not None else promotion.receipt.goods
             for line in ev.covered(target):
                 multipliers[line.index] = max(multipliers[line.index], reward.factor)
+            ev.outcomes[promotion.code] = PromotionOutcome(
+                promotion.code, promotion.title, True, version_id=promotion.version_id
+            )
         else:
             extra.append(promotion)
     totals: dict[str, tuple[Promotion, int]] = {}

@@ -31,6 +31,7 @@ ZERO = Decimal("0.00")
 
 class PostingKind(StrEnum):
     ACCRUAL = "accrual"
+    CAMPAIGN = "campaign"  # a promotion's points besides the accrual, a lot of their own
     WRITE_OFF = "write_off"
     RETURN_CLAWBACK = "return_clawback"
     RETURN_CREDIT = "return_credit"

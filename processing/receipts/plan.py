@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from processing.ledger.rules import Lot, credited_remaining, take_from, usable_lots
@@ -43,6 +43,23 @@ class PlannedLot:
 
 
 @dataclass(frozen=True)
+class CampaignPoints:
+    """A promotion's points besides the accrual (``extra_bonus``)."""
+
+    promotion: str
+    amount: Decimal
+    activation_delay_days: int
+    lifetime_days: int | None
+
+
+@dataclass(frozen=True)
+class PlannedCampaign:
+    promotion: str
+    posting: PlannedPosting
+    lot: PlannedLot
+
+
+@dataclass(frozen=True)
 class SalePlan:
     write_off: PlannedPosting | None
     takes: tuple[tuple[int, Decimal], ...]  # (lot id, taken) for the write-off, in order
@@ -51,10 +68,11 @@ class SalePlan:
     purchase_date: date  # the store-local date the purchase counts on for levels
     purchase_amount: Decimal
     balance: Decimal  # the account's posted total afterwards
+    campaigns: tuple[PlannedCampaign, ...] = ()  # posted after the accrual, a lot each
 
     @property
     def balance_changed(self) -> bool:
-        return self.write_off is not None or self.accrual is not None
+        return self.write_off is not None or self.accrual is not None or bool(self.campaigns)
 
 
 def plan_sale(
@@ -67,10 +85,12 @@ def plan_sale(
     local_date: date,
     final_amount: Decimal,
     now: datetime,
+    campaigns: Sequence[CampaignPoints] = (),
 ) -> SalePlan:
     """The write-off from usable lots, FIFO by expiry (the engine never pays more than they
-    hold: ``take_from`` guards it), then the accrual as a new lot that repays a debt first, and
-    the purchase for the level window."""
+    hold: ``take_from`` guards it), then the accrual as a new lot that repays a debt first,
+    then each promotion's campaign points as a lot of their own with their own dates (repaying
+    a debt first too), and the purchase for the level window."""
     balance = account.balance
     write_off = None
     takes: tuple[tuple[int, Decimal], ...] = ()
@@ -87,4 +107,21 @@ def plan_sale(
         )
         balance += accrual
         credit = PlannedPosting("accrual", accrual, balance)
-    return SalePlan(write_off, takes, credit, new_lot, local_date, final_amount, balance)
+    planned = []
+    for points in campaigns:
+        if points.amount <= ZERO:
+            continue
+        activates_at = sold_at + timedelta(days=points.activation_delay_days)
+        expires_at = None
+        if points.lifetime_days is not None:
+            expires_at = activates_at + timedelta(days=points.lifetime_days)
+        lot = PlannedLot(
+            points.amount, credited_remaining(balance, points.amount), activates_at, expires_at
+        )
+        balance += points.amount
+        planned.append(PlannedCampaign(
+            points.promotion, PlannedPosting("campaign", points.amount, balance), lot
+        ))  # fmt: skip
+    return SalePlan(
+        write_off, takes, credit, new_lot, local_date, final_amount, balance, tuple(planned)
+    )

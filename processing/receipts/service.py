@@ -82,7 +82,7 @@ from processing.receipts.inputs import (
     digest,
 )
 from processing.receipts.models import Receipt, SoftCalculation
-from processing.receipts.plan import AccountSnapshot, SalePlan, plan_sale
+from processing.receipts.plan import AccountSnapshot, CampaignPoints, SalePlan, plan_sale
 from processing.receipts.promotion_facts import promotion_facts
 from processing.receipts.rows import (
     Calculation,
@@ -342,6 +342,8 @@ def commit_claimed(
             AccountSnapshot(account.id, account.balance, lots),
             bonus_payment=result.bonus_payment, accrual=result.accrual, bonus=rules.bonus,
             sold_at=at, local_date=row.local_date, final_amount=result.final_amount, now=now,
+            campaigns=[CampaignPoints(e.promotion, e.amount, e.activation_delay_days,
+                                      e.lifetime_days) for e in result.extra_bonuses],
         )  # fmt: skip
         _write_plan(session, row, account, lots, plan, now)
     row.offline = offline
@@ -369,6 +371,13 @@ def _write_plan(
             session, account, lot.amount, lot.remaining, PostingKind.ACCRUAL, now=now,
             activates_at=lot.activates_at, expires_at=lot.expires_at, operation=operation,
         ).id  # fmt: skip
+    for campaign in plan.campaigns:
+        lot = campaign.lot
+        post_credit(
+            session, account, lot.amount, lot.remaining, PostingKind.CAMPAIGN, now=now,
+            activates_at=lot.activates_at, expires_at=lot.expires_at, operation=operation,
+            reason=f"Акция {campaign.promotion}",
+        )  # fmt: skip
     record_purchase(session, account.id, plan.purchase_date, plan.purchase_amount, 1, operation)
 
 

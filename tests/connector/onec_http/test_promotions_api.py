@@ -3,6 +3,7 @@ why, the receipt keeps the promotion versions it used, gifts print as a part of 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -164,3 +165,33 @@ def test_customer_conditions_read_the_customer(
     assert status == 200 and soft["totals"]["discount"] == D("45.93")
     status, anonymous = _post(client, world, "receipts/calculate", receipt())
     assert anonymous["promotions"][0]["reason"] == "Нужна карта покупателя."
+
+
+def test_campaign_points_are_a_lot_of_their_own(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    from processing.ledger.models import BonusLot, Posting
+    from processing.ledger.service import balance
+
+    _promotion(session, world, "camp", {
+        "receipt": {"sum": {"min": "500.00"}},
+        "reward": {"kind": "extra_bonus", "value": "50.00", "activation_delay_days": 1,
+                   "lifetime_days": 30},
+    })  # fmt: skip
+    status, soft = _post(client, world, "receipts/calculate", receipt(card_number=world.card))
+    assert soft["extra_bonus"] == [
+        {"promotion": "camp", "sum": 50, "activation_delay_days": 1, "lifetime_days": 30}
+    ]
+    before = balance(session, world.account_id, T0).total
+    status, committed = _post(client, world, "receipts/commit", receipt(card_number=world.card))
+    assert status == 200, committed
+    accrual = committed["totals"]["accrual"]
+    assert balance(session, world.account_id, T0).total == before + accrual + D("50.00")
+    posting = session.scalars(select(Posting).where(Posting.kind == "campaign")).one()
+    lot = session.scalars(select(BonusLot).where(BonusLot.posting_id == posting.id)).one()
+    sold_at = session.scalars(select(Receipt)).one().sold_at
+    assert (lot.amount, lot.remaining) == (D("50.00"), D("50.00"))
+    assert lot.activates_at - sold_at == timedelta(days=1)
+    assert lot.expires_at is not None and lot.expires_at - lot.activates_at == timedelta(days=30)
+    used = session.scalars(select(ReceiptPromotion)).one()
+    assert (used.discount, used.bonus) == (0, D("50.00"))
