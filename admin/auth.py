@@ -6,13 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import g, request
-from sqlalchemy import select
 
 from connector.db import db_session
 from processing.customers.access import admin_actor
 from processing.errors import NotAuthenticated
-from processing.tenants.models import AdminToken, Tenant
-from processing.tenants.service import hash_token
+from processing.tenants.models import Tenant
+from processing.tenants.service import admin_token_owner
 
 
 class AdminTokenRequired(NotAuthenticated):
@@ -38,15 +37,7 @@ def admin_caller() -> AdminCaller:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise AdminTokenRequired()
-    found = (
-        db_session()
-        .execute(
-            select(Tenant, AdminToken.name)
-            .join(AdminToken, AdminToken.tenant_id == Tenant.id)
-            .where(AdminToken.token_hash == hash_token(secret.strip()))
-        )
-        .one_or_none()
-    )
+    found = admin_token_owner(db_session(), secret)
     if found is None:
         raise AdminTokenRequired("Токен администратора не найден или отозван.")
     g.admin_caller = AdminCaller(tenant=found[0], token_name=found[1])

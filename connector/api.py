@@ -62,11 +62,11 @@ _NO_TOKEN = {
 
 
 class TokenRequired(NotAuthenticated):
-    """No bearer token at all: refused before the body is read. Whether a token is valid is
-    the handler's check."""
+    """No bearer token of ``scheme``: refused before the body is read. Whether a token is
+    valid is the handler's check, which refuses an unknown one with its own ``message``."""
 
-    def __init__(self, scheme: str = POS_AUTH) -> None:
-        super().__init__(_NO_TOKEN[scheme])
+    def __init__(self, scheme: str = POS_AUTH, message: str | None = None) -> None:
+        super().__init__(message or _NO_TOKEN[scheme])
         self.challenge = _CHALLENGES[scheme]
 
 

@@ -29,11 +29,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     api = init_api(app)
     from connector import health
-    from connector.onec_http import customers, receipts
+    from connector.onec_http import catalog, customers, receipts
 
     api.register_blueprint(health.blp)
     api.register_blueprint(receipts.blp)
     api.register_blueprint(customers.blp)
+    api.register_blueprint(catalog.blp)
     from admin import erasure, pd_access_log, sync_log
 
     api.register_blueprint(sync_log.blp)

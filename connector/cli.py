@@ -23,9 +23,11 @@ from config import Settings, load_settings
 from connector import migrate
 from connector.jsonio import loads_body
 from mappings import admin as wire
+from mappings import catalog as catalog_wire
 from processing.cards.numbers import CHECK_DIGITS
 from processing.cards.service import add_template, generate_cards, get_template, tenant_templates
 from processing.cards.service import set_template_programs as set_series_programs
+from processing.catalog.service import upsert_brands, upsert_goods, upsert_groups
 from processing.customers.access import CLI_ACTOR, Channel, read_access_log
 from processing.customers.erasure import erase_customer
 from processing.customers.questionnaire import (
@@ -861,3 +863,34 @@ def settings_set(tenant_code: str, assignments: tuple[str, ...]) -> None:
         changed = update_settings(session, owner, data)
         _echo_settings(tenant_settings(owner))
     click.echo(f"Changed: {', '.join(changed)}." if changed else "Nothing changed.")
+
+
+@main.group("catalog")
+def catalog_group() -> None:
+    """The goods catalog uploaded from 1C (goods groups, brands, goods with barcodes)."""
+
+
+_CATALOG_UPLOADS = {
+    "groups": (catalog_wire.GroupsIn, upsert_groups),
+    "brands": (catalog_wire.BrandsIn, upsert_brands),
+    "goods": (catalog_wire.GoodsIn, upsert_goods),
+}
+
+
+@catalog_group.command("import")
+@click.argument("tenant_code")
+@click.argument("kind", type=click.Choice(list(_CATALOG_UPLOADS)))
+@click.argument("file", type=click.Path(dir_okay=False))
+def catalog_import(tenant_code: str, kind: str, file: str) -> None:
+    """Upload FILE (JSON, the body of PUT /api/v1/catalog/<KIND>: {"items": [...]}, at most
+    5000 items) as one transaction, and print what it did."""
+    body = _json_argument(f"@{file}")
+    schema, upsert = _CATALOG_UPLOADS[kind]
+    with _transaction(_runtime()) as session:
+        owner = get_tenant(session, tenant_code)
+        data = _load(schema(), body)
+        report = upsert(session, owner, data["items"], now=datetime.now(UTC))
+    click.echo(
+        f"Catalog {kind} of {tenant_code}: created {report.created}, updated {report.updated}, "
+        f"unchanged {report.unchanged}, deleted {report.deleted}."
+    )

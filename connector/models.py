@@ -2,6 +2,7 @@
 
 from mappings import models as mapping_models
 from processing.cards import models as card_models
+from processing.catalog import models as catalog_models
 from processing.customers import models as customer_models
 from processing.db import Base
 from processing.discount_server import models as discount_server_models
@@ -17,6 +18,7 @@ metadata = Base.metadata
 
 __all__ = [
     "card_models",
+    "catalog_models",
     "customer_models",
     "discount_server_models",
     "ledger_models",

@@ -58,6 +58,9 @@ class PromotionFacts:
     fields: Mapping[str, str] = field(default_factory=dict)
     first_purchases: Mapping[str, date] = field(default_factory=dict)  # promotion code → date
     previous_purchases: frozenset[str] = frozenset()  # promotions whose look-back is met
+    # Usage limits: promotions used up (total or this customer's), and budgets left (kopecks).
+    exhausted: frozenset[str] = frozenset()
+    budget_left: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,10 @@ class _Evaluation:
         when = _when_reason(promotion.when, self.facts.local_time)
         if when:
             return when
+        if promotion.code in self.facts.exhausted:
+            return "Лимит акции исчерпан."
+        if self.facts.budget_left.get(promotion.code, 1) <= 0:
+            return "Бюджет акции исчерпан."
         receipt = promotion.receipt
         if receipt.payment and receipt.payment.isdisjoint(self.facts.payments):
             return "Не подходит способ оплаты."
@@ -230,6 +234,8 @@ class _Evaluation:
                 missing = conditions.any_of.quantity - units
                 self._hint(missing * 100, f"Ещё {missing} шт. — и сработает «{promotion.title}».")
                 return 0, f"Нужно не меньше {conditions.any_of.quantity} шт. товаров акции."
+        if promotion.limits.per_receipt is not None:
+            sets = min(sets, promotion.limits.per_receipt)
         return sets, None
 
     def _bounds_reason(self, bounds: Bounds, total: int, promotion: Promotion) -> str | None:
@@ -281,8 +287,10 @@ class _Evaluation:
                 price_sum = _half_up(reward.price * line.line.quantity)
                 vector.amounts[line.index] = max(0, room[line.index] - price_sum)
         elif reward.kind == "m_for_n":
-            vector.amounts = self._m_for_n(reward.n, reward.m, targets, room)
-        return self._capped(promotion, vector, current)
+            vector.amounts = self._m_for_n(
+                reward.n, reward.m, targets, room, promotion.limits.per_receipt
+            )
+        return self._within_budget(promotion, self._capped(promotion, vector, current))
 
     def _spread(self, total: int, targets: list[_Line], room: dict[int, int]) -> dict[int, int]:
         if not total:
@@ -292,12 +300,14 @@ class _Evaluation:
         return {line.index: share for line, share in zip(targets, shares, strict=True) if share}
 
     def _m_for_n(
-        self, n: int, m: int, targets: list[_Line], room: dict[int, int]
+        self, n: int, m: int, targets: list[_Line], room: dict[int, int], limit: int | None
     ) -> dict[int, int]:
-        """Of every n units m are paid: the cheapest units of the whole set are free."""
+        """Of every n units m are paid (at most ``limit`` sets): the cheapest units of the
+        whole set are free."""
         whole = [line for line in targets if line.units]
         total_units = sum(line.units or 0 for line in whole)
-        free = total_units // n * (n - m)
+        sets = total_units // n if limit is None else min(total_units // n, limit)
+        free = sets * (n - m)
         if not free:
             return {}
         # Cheapest first; ties: the later line, so the first lines keep their price.
@@ -341,6 +351,17 @@ class _Evaluation:
                 wanted * 100,
                 f"Подарок по акции «{promotion.title}»: добавьте в чек ещё {wanted} шт.",
             )
+        return vector
+
+    def _within_budget(self, promotion: Promotion, vector: _Vector) -> _Vector:
+        """What is left of the promotion's budget bounds what it gives, spread like the rest."""
+        left = self.facts.budget_left.get(promotion.code)
+        if left is None or vector.total <= left:
+            return vector
+        lines = sorted(vector.amounts)
+        shares = spread(left, [vector.amounts[i] for i in lines],
+                        [self.lines[i].line.number for i in lines])  # fmt: skip
+        vector.amounts = dict(zip(lines, shares, strict=True))
         return vector
 
     def _capped(self, promotion: Promotion, vector: _Vector, current: Sequence[int]) -> _Vector:

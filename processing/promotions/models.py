@@ -1,6 +1,6 @@
-"""Which promotion versions a committed receipt used and what each gave: the trail for
-explanations, returns (a partial return takes back what the returned units earned) and usage
-limits. Tables named by string so the promotions package needs no receipt import."""
+"""Which promotion versions a committed receipt used and what each gave (the trail for
+explanations, returns and per-customer limits), and each promotion's usage counter. Tables are
+named by string so the promotions package imports neither receipts nor programs."""
 
 from __future__ import annotations
 
@@ -26,3 +26,16 @@ class ReceiptPromotion(Base):
     )
     discount: Mapped[Decimal] = mapped_column(Money())
     bonus: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))  # campaign points
+
+
+class PromotionUsage(Base):
+    """How often a promotion (program) has applied in all and what it gave: the counter its
+    total and budget limits are checked against, under this row's lock, on every commit."""
+
+    __tablename__ = "promotion_usage"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    uses: Mapped[int] = mapped_column(BigInteger, default=0)
+    spent: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))  # discount and points

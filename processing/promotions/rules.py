@@ -176,6 +176,22 @@ class Reward:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How often a promotion may apply: times per receipt (sets of a kit, M-for-N or gift),
+    receipts per customer, receipts in all, and its budget (kopecks of discount and points)."""
+
+    per_receipt: int | None = None
+    per_customer: int | None = None
+    total: int | None = None
+    budget: int | None = None
+
+    @property
+    def counted(self) -> bool:
+        """Whether commits must count its uses (under a lock)."""
+        return self.total is not None or self.budget is not None
+
+
+@dataclass(frozen=True)
 class Promotion:
     """One promotion version as the engine evaluates it."""
 
@@ -191,6 +207,7 @@ class Promotion:
     exclusive: bool = False
     max_line_discount_percent: Decimal | None = None
     text: str | None = None  # what the receipt and the customer see; default: the name
+    limits: Limits = Limits()
 
     @property
     def needs_customer(self) -> bool:
@@ -520,7 +537,21 @@ def _reward(data: Any, path: str) -> Reward:
 
 
 PROMOTION_FIELDS = ("text", "group", "priority", "exclusive", "when", "customer", "receipt",
-                    "reward", "max_line_discount_percent")  # fmt: skip
+                    "reward", "max_line_discount_percent", "limits")  # fmt: skip
+
+
+def _limits(data: Any, path: str) -> Limits:
+    data = _object(data, path)
+    _known(data, path, ("per_receipt", "per_customer", "total", "budget"))
+    budget = _money(data, "budget", path)
+    if budget == 0:
+        raise bad_field(f"{path}.budget", "Бюджет акции больше нуля")
+    return Limits(
+        per_receipt=_whole(data, "per_receipt", path, low=1, high=1000),
+        per_customer=_whole(data, "per_customer", path, low=1, high=100_000),
+        total=_whole(data, "total", path, low=1, high=1_000_000_000),
+        budget=budget,
+    )
 
 
 def parse_promotion(data: Any, *, code: str = "", name: str = "", version_id: int = 0) -> Promotion:
@@ -551,6 +582,7 @@ def parse_promotion(data: Any, *, code: str = "", name: str = "", version_id: in
         priority=_whole(data, "priority", "rules", low=0, high=1_000_000, default=100) or 0,
         exclusive=exclusive, max_line_discount_percent=cap,
         text=text.strip() if isinstance(text, str) else None,
+        limits=_limits(data.get("limits"), "rules.limits"),
     )  # fmt: skip
     if promotion.receipt.kit and promotion.receipt.any_of:
         raise bad_field(

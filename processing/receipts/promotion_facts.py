@@ -1,7 +1,8 @@
-"""What promotion conditions need from the database for one receipt: the store's wall clock,
-the customer's birthday, registration, questionnaire fields and card series, the cumulative
-purchases of the level window, the first purchase under each promotion and the look-back
-purchases. Read only for what the promotions in force ask."""
+"""Promotions and the database for one receipt: the facts their conditions need (the store's
+wall clock, the customer's birthday, registration, questionnaire fields and card series, the
+cumulative purchases of the level window, the first purchase under each promotion, the look-back
+purchases, what their usage limits leave) — read only for what the promotions in force ask —
+and, on commit, the usage counters claimed under their row locks."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from sqlalchemy.orm import Session
 
 from processing.cards.models import Card, CardTemplate
 from processing.customers.models import Customer
-from processing.engine.model import PromotionFacts
+from processing.db import insert_ignore, lock_rows
+from processing.engine.model import PromotionFacts, Result
 from processing.levels.compute import LevelDecision
+from processing.money import to_kopecks
 from processing.programs.models import Program, ProgramVersion
 from processing.promotions.book import PromotionBook
-from processing.promotions.models import ReceiptPromotion
+from processing.promotions.models import PromotionUsage, ReceiptPromotion
 from processing.promotions.rules import Promotion
 from processing.receipts.inputs import PosContext
 from processing.receipts.models import Receipt, ReceiptLine
@@ -33,12 +36,16 @@ def promotion_facts(
     card: Card | None,
     level: LevelDecision | None,
     at: datetime,
+    exclude: frozenset[str] = frozenset(),
 ) -> PromotionFacts:
+    """``exclude``: promotions a commit found used up under their locks."""
     local = at.astimezone(ZoneInfo(ctx.caller.timezone))
     moment = local.replace(tzinfo=None)
+    exhausted, budget_left = _usage(session, ctx, book, card.account_id if card else None)
+    exhausted |= exclude
     needs = [p for p in book.promotions if p.needs_customer]
     if card is None or not needs:
-        return PromotionFacts(local_time=moment)
+        return PromotionFacts(local_time=moment, exhausted=exhausted, budget_left=budget_left)
     customer = session.get(Customer, card.customer_id) if card.customer_id else None
     template = session.get(CardTemplate, card.template_id) if card.template_id else None
     fields: dict[str, str] = {}
@@ -66,7 +73,106 @@ def promotion_facts(
             if lookback and account_id
             else frozenset()
         ),
+        exhausted=exhausted,
+        budget_left=budget_left,
     )
+
+
+def _usage(
+    session: Session, ctx: PosContext, book: PromotionBook, account_id: int | None
+) -> tuple[frozenset[str], dict[str, int]]:
+    """Promotions used up (in all, or by this account) and the budgets left, in kopecks."""
+    counted = {p.code: p.limits for p in book.promotions if p.limits.counted}
+    per_customer = {p.code: p.limits.per_customer for p in book.promotions
+                    if p.limits.per_customer is not None}  # fmt: skip
+    exhausted: set[str] = set()
+    left: dict[str, int] = {}
+    if counted:
+        rows = session.execute(
+            select(Program.code, PromotionUsage.uses, PromotionUsage.spent)
+            .join(PromotionUsage, PromotionUsage.program_id == Program.id)
+            .where(Program.tenant_id == ctx.caller.tenant_id, Program.code.in_(list(counted)))
+        ).all()
+        for code, uses, spent in rows:
+            limits = counted[code]
+            if limits.total is not None and uses >= limits.total:
+                exhausted.add(code)
+            if limits.budget is not None:
+                left[code] = limits.budget - to_kopecks(spent)
+        for code, limits in counted.items():
+            if limits.budget is not None:
+                left.setdefault(code, limits.budget)
+    if per_customer and account_id is not None:
+        for code, used in _uses_by_account(session, ctx, account_id, list(per_customer)):
+            if used >= per_customer[code]:
+                exhausted.add(code)
+    return frozenset(exhausted), left
+
+
+def _uses_by_account(
+    session: Session, ctx: PosContext, account_id: int, codes: list[str]
+) -> list[tuple[str, int]]:
+    rows = session.execute(
+        select(Program.code, func.count())
+        .select_from(ReceiptPromotion)
+        .join(Receipt, Receipt.id == ReceiptPromotion.receipt_id)
+        .join(ProgramVersion, ProgramVersion.id == ReceiptPromotion.version_id)
+        .join(Program, Program.id == ProgramVersion.program_id)
+        .where(
+            Receipt.account_id == account_id,
+            Receipt.status == "committed",
+            Program.tenant_id == ctx.caller.tenant_id,
+            Program.code.in_(codes),
+        )
+        .group_by(Program.code)
+    ).all()
+    return [(code, int(count)) for code, count in rows]
+
+
+def claim_usage(
+    session: Session, ctx: PosContext, book: PromotionBook, result: Result
+) -> frozenset[str]:
+    """Count the commit's uses of promotions with a total or budget limit, each counter row
+    locked (in program order: no deadlock between two commits); the promotions a concurrent
+    commit used up meanwhile are returned, counting nothing, for the caller to recompute
+    without them."""
+    limits = {p.code: p.limits for p in book.promotions if p.limits.counted}
+    used = {o.code: o for o in result.promotions if o.applied and o.code in limits}
+    if not used:
+        return frozenset()
+    ids = dict(
+        session.execute(
+            select(Program.code, Program.id).where(
+                Program.tenant_id == ctx.caller.tenant_id, Program.code.in_(list(used))
+            )
+        ).all()
+    )
+    insert_ignore(session, PromotionUsage, [{"program_id": i} for i in ids.values()],
+                  ["program_id"])  # fmt: skip
+    rows = session.scalars(
+        lock_rows(
+            select(PromotionUsage)
+            .where(PromotionUsage.program_id.in_(list(ids.values())))
+            .order_by(PromotionUsage.program_id)
+        )
+    ).all()
+    by_id = {row.program_id: row for row in rows}
+    refused = set()
+    for code, outcome in used.items():
+        row, limit = by_id[ids[code]], limits[code]
+        given = outcome.discount + outcome.bonus
+        if (limit.total is not None and row.uses >= limit.total) or (
+            limit.budget is not None and to_kopecks(row.spent + given) > limit.budget
+        ):
+            refused.add(code)
+    if refused:
+        return frozenset(refused)
+    for code, outcome in used.items():
+        row = by_id[ids[code]]
+        row.uses += 1
+        row.spent += outcome.discount + outcome.bonus
+    session.flush()
+    return frozenset()
 
 
 def _first_purchases(

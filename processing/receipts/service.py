@@ -83,7 +83,7 @@ from processing.receipts.inputs import (
 )
 from processing.receipts.models import Receipt, SoftCalculation
 from processing.receipts.plan import AccountSnapshot, CampaignPoints, SalePlan, plan_sale
-from processing.receipts.promotion_facts import promotion_facts
+from processing.receipts.promotion_facts import claim_usage, promotion_facts
 from processing.receipts.rows import (
     Calculation,
     StoredSoftResult,
@@ -237,7 +237,9 @@ def _compute(
     resolved: ResolvedCard | None,
     at: datetime,
     now: datetime,
+    exclude: frozenset[str] = frozenset(),
 ) -> tuple[Result, LevelDecision | None, ActiveRules]:
+    """The engine's result for the receipt; ``exclude``: promotions a commit found used up."""
     rules = receipt_rules(session, ctx, resolved.card.template_id if resolved else None, at)
     engine_rules = Rules(levels=rules.levels, bonus=rules.bonus, promotions=rules.promotions)
     if resolved is None:
@@ -253,7 +255,7 @@ def _compute(
     found = None
     if rules.promotions is not None:
         card = resolved.card if resolved else None
-        found = promotion_facts(session, ctx, rules.promotions, card, level, at)
+        found = promotion_facts(session, ctx, rules.promotions, card, level, at, exclude)
     result = calculate(engine_receipt(receipt), engine_rules, balances, facts, found)
     return result, level, rules
 
@@ -334,6 +336,16 @@ def commit_claimed(
         rules = receipt_rules(session, ctx, resolved.card.template_id if resolved else None, at)
     else:
         result, level, rules = _compute(session, ctx, receipt, resolved, at, now)
+        level_code = level.level.code if level and level.level else None
+    excluded: frozenset[str] = frozenset()
+    while rules.promotions is not None:
+        # Limited promotions are counted under their locks; one a concurrent commit used up
+        # is left out and the receipt recomputed (each pass leaves out more: it ends).
+        refused = claim_usage(session, ctx, rules.promotions, result)
+        if not refused:
+            break
+        excluded |= refused
+        result, level, rules = _compute(session, ctx, receipt, resolved, at, now, excluded)
         level_code = level.level.code if level and level.level else None
     check_payable(ctx, receipt, result)
 

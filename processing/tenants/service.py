@@ -452,6 +452,17 @@ def add_admin_token(session: Session, tenant: Tenant, name: str) -> IssuedAdminT
     return IssuedAdminToken(token, secret)
 
 
+def admin_token_owner(session: Session, secret: str) -> tuple[Tenant, str] | None:
+    """The tenant an admin token's secret belongs to and the token's name (who it was issued
+    to); None for a secret no token has."""
+    found = session.execute(
+        select(Tenant, AdminToken.name)
+        .join(AdminToken, AdminToken.tenant_id == Tenant.id)
+        .where(AdminToken.token_hash == hash_token(secret.strip()))
+    ).one_or_none()
+    return None if found is None else (found[0], found[1])
+
+
 # Every receipt names its cashier: keep (tenant, code) → (id, name) per process. Cashiers are
 # never deleted; a new name goes through ensure_cashier and refreshes the entry.
 cashiers_cache = ProcessCache[tuple[int, str], tuple[int, str]](

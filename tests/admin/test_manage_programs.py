@@ -40,7 +40,8 @@ def test_create_a_program_and_its_first_version(
     client: FlaskClient, world: World, admin: dict[str, str]
 ) -> None:
     body = {"kind": "fixed_discount", "code": "fixed5", "name": "Скидка 5%"}
-    assert call(client, admin, "POST", "programs", body) == (201, {**body, "status": "active", "versions": []})
+    created = {**body, "status": "active", "versions": []}
+    assert call(client, admin, "POST", "programs", body) == (201, created)
     version = {"rules": {"discount_percent": 5}, "effective_from": FROM, "stores": ["s1"]}
     status, answer = call(client, admin, "POST", "programs/fixed5/versions", version)
     assert status == 201, answer

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 ERROR_FIELDS = {"code", "message", "details"}
 POS = [{"posToken": []}]
 ADMIN = [{"tenantAdminToken": []}]
-ADMIN_PATHS = ("/api/v1/sync-log", "/api/v1/pd-access-log", "/api/v1/admin/")
+ADMIN_PATHS = ("/api/v1/sync-log", "/api/v1/pd-access-log", "/api/v1/admin/", "/api/v1/catalog/")
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 

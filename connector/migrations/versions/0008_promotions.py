@@ -1,5 +1,5 @@
 """promotions: the program status (pause, archive), the tenant's promotion groups, gift units on
-receipt lines and the promotion versions each receipt used
+receipt lines, the promotion versions each receipt used and each promotion's usage counter
 
 Revision ID: 0008
 Revises: 0007
@@ -18,6 +18,19 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "promotion_usage",
+        sa.Column("program_id", sa.Integer(), nullable=False),
+        sa.Column("uses", sa.BigInteger(), nullable=False),
+        sa.Column("spent", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["program_id"],
+            ["programs.id"],
+            name=op.f("fk_promotion_usage_program_id_programs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("program_id", name=op.f("pk_promotion_usage")),
+    )
     op.create_table(
         "receipt_promotions",
         sa.Column(
@@ -76,3 +89,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_receipt_promotions_version_id"))
 
     op.drop_table("receipt_promotions")
+    op.drop_table("promotion_usage")

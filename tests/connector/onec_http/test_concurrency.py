@@ -3,8 +3,6 @@ once, fifty receipts paying with bonus from one account at once."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,44 +16,16 @@ from processing.ledger.models import BonusLot, Posting
 from processing.ledger.service import balance
 from processing.levels.models import PurchaseStat
 from processing.receipts.models import Receipt
-from tests.connector.onec_http.world import World, receipt, seed_world
+from tests.connector.onec_http.world import World, race, receipt
 
 pytestmark = pytest.mark.committed
-
-
-@pytest.fixture
-def committed_world(engine: Engine) -> World:
-    with Session(engine) as session:
-        world = seed_world(session)
-        session.commit()
-    return world
-
-
-def _race(app: Flask, count: int, make: Callable[[int], tuple[str, dict[str, Any]]],
-          world: World) -> list[tuple[int, Any]]:  # fmt: skip
-    barrier = threading.Barrier(count)
-    results: list[tuple[int, Any]] = [(0, None)] * count
-
-    def run(i: int) -> None:
-        path, body = make(i)
-        client = app.test_client()
-        barrier.wait()
-        response = client.post(path, json=body, headers=world.auth)
-        results[i] = (response.status_code, response.get_json())
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def test_ten_concurrent_commits_of_one_receipt_post_once(
     app: Flask, committed_world: World, engine: Engine
 ) -> None:
     body = receipt("race-1", card_number=committed_world.card, pay_bonus=100)
-    results = _race(app, 10, lambda _: ("/api/v1/receipts/commit", body), committed_world)
+    results = race(app, 10, lambda _: ("/api/v1/receipts/commit", body), committed_world)
     assert [status for status, _ in results] == [200] * 10
     assert len({body["transaction_id"] for _, body in results}) == 1
     assert sum(1 for _, body in results if not body["replay"]) == 1
@@ -79,7 +49,7 @@ def test_fifty_parallel_write_offs_never_overdraw_or_deadlock(
             f"par-{i}", card_number=committed_world.card, pay_bonus=100
         )
 
-    results = _race(app, 50, make, committed_world)
+    results = race(app, 50, make, committed_world)
     codes = [status if status == 200 else body["code"] for status, body in results]
     assert set(codes) <= {200, "NOT_ENOUGH_BONUS"}, codes
     paid = codes.count(200)
@@ -175,7 +145,7 @@ def test_a_return_and_a_rollback_of_one_sale_at_once_never_both_succeed(
             return "/api/v1/receipts/return", _return_body(f"ret-{round_}", txn)
         return f"/api/v1/transactions/{txn}/rollback", {}
 
-    results = _race(app, 2, make, committed_world)
+    results = race(app, 2, make, committed_world)
     succeeded = [status for status, _ in results if status == 200]
     assert len(succeeded) == 1, results
     refused = next(body for status, body in results if status != 200)
@@ -187,7 +157,7 @@ def test_two_returns_that_together_exceed_the_sale_never_both_succeed(
     app: Flask, committed_world: World, engine: Engine
 ) -> None:
     txn = _sale(app, committed_world, "two-returns")  # line 1: 3 units
-    results = _race(
+    results = race(
         app, 2, lambda i: ("/api/v1/receipts/return", _return_body(f"ret2-{i}", txn)),
         committed_world,
     )  # fmt: skip
@@ -200,7 +170,7 @@ def test_two_rollbacks_of_one_sale_at_once_undo_it_once(
     app: Flask, committed_world: World, engine: Engine
 ) -> None:
     txn = _sale(app, committed_world, "two-rollbacks")
-    results = _race(app, 2, lambda _: (f"/api/v1/transactions/{txn}/rollback", {}), committed_world)
+    results = race(app, 2, lambda _: (f"/api/v1/transactions/{txn}/rollback", {}), committed_world)
     assert [status for status, _ in results] == [200, 200], results
     _ledger_holds(engine, committed_world)
     with Session(engine) as session:

@@ -3,11 +3,14 @@ a card series, a customer with a card and 1,000.00 of active bonus, blank cards.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from processing.cards.service import add_template, card_account_id, generate_cards, issue_card
@@ -97,3 +100,25 @@ def receipt(number: str = "1", **overrides: Any) -> dict[str, Any]:
     }  # fmt: skip
     body.update(overrides)
     return body
+
+
+def race(app: Flask, count: int, make: Callable[[int], tuple[str, dict[str, Any]]],
+          world: World) -> list[tuple[int, Any]]:  # fmt: skip
+    """``count`` requests through the real app at once (a barrier releases them together);
+    their statuses and JSON answers in order."""
+    barrier = threading.Barrier(count)
+    results: list[tuple[int, Any]] = [(0, None)] * count
+
+    def run(i: int) -> None:
+        path, body = make(i)
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(path, json=body, headers=world.auth)
+        results[i] = (response.status_code, response.get_json())
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results

@@ -1,0 +1,637 @@
+"""Batch uploads of the catalog from 1C: goods groups, brands, goods with their barcodes.
+
+An upload is a batch of at most ``MAX_BATCH`` items (plain dicts, shape-checked by the face),
+written in the caller's transaction. The whole batch is checked before anything is written: a
+malformed item, a group or brand that is neither stored nor in the batch, or a group tree with a
+cycle refuses the batch, and nothing of it is stored. Refusals name the item by its index in the
+batch (``items[3]``) and its external id.
+
+Each item is the whole record: a field left out is cleared (no brand, no barcodes, no prices).
+Uploading the same batch again changes nothing (the report counts it all ``unchanged``). 1C's
+deletion mark is ``"deleted": true``: the record is kept, marked; the same record uploaded
+without the mark is revived. A barcode belongs to one goods item of the tenant: listing it on
+another item moves it there.
+
+Reads are done in bulk (by external id, ``IN`` lists of ``_CHUNK``), then the inserts and updates
+of the batch flush together, so a 5,000-item batch costs a few dozen statements. Uploads of one
+tenant are serialised on its row: two batches in parallel could otherwise build a cycle of
+groups or insert the same new record twice. Writes go through the unit of work, which is what
+clears the per-process group trees of ``processing.catalog.lookup``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from processing.catalog.ids import parse_goods_id, parse_guid
+from processing.catalog.models import (
+    ARTICLE_LENGTH,
+    BARCODE_LENGTH,
+    EXTERNAL_ID_LENGTH,
+    NAME_LENGTH,
+    UNIT_LENGTH,
+    Brand,
+    Goods,
+    GoodsBarcode,
+    GoodsGroup,
+)
+from processing.errors import InvalidInput
+from processing.money import is_whole_kopecks, money_text
+from processing.tenants.models import Tenant
+from processing.tenants.service import lock_tenant
+
+MAX_BATCH = 5_000
+MAX_BARCODES = 100  # per goods item
+MAX_PRICE_CATEGORIES = 50  # per goods item
+MAX_PRICE = Decimal("99999999.99")
+VAT_RATES = ("none", "0", "5", "7", "10", "20", "10/110", "20/120", "5/105", "7/107")
+_CHUNK = 1_000  # values per IN list
+
+Item = Mapping[str, Any]
+Outcome = Literal["created", "updated", "unchanged", "deleted"]
+
+
+class CatalogBatchTooLarge(InvalidInput):
+    code = "CATALOG_BATCH_TOO_LARGE"
+    message = (
+        f"В одном пакете выгрузки каталога не больше {MAX_BATCH} элементов: "
+        "разбейте выгрузку на части."
+    )
+
+
+class CatalogInvalidItem(InvalidInput):
+    code = "CATALOG_INVALID_ITEM"
+    message = "Элемент выгрузки каталога заполнен неверно."
+
+
+class CatalogUnknownGroup(InvalidInput):
+    code = "CATALOG_UNKNOWN_GROUP"
+    message = "Группа товаров не найдена: выгрузите группы раньше товаров."
+
+
+class CatalogUnknownBrand(InvalidInput):
+    code = "CATALOG_UNKNOWN_BRAND"
+    message = "Марка (бренд) не найдена: выгрузите марки раньше товаров."
+
+
+class CatalogGroupCycle(InvalidInput):
+    code = "CATALOG_GROUP_CYCLE"
+    message = (
+        "Группы товаров образуют цикл: группа не может входить в саму себя или в свою подгруппу."
+    )
+
+
+@dataclass(frozen=True)
+class UpsertReport:
+    """What a batch did, item by item: every item is counted once. ``deleted`` counts the items
+    that marked a record deleted (a record first seen with the mark is stored marked); a
+    revived record is ``updated``."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+
+def check_batch_size(count: int) -> None:
+    """Refuse a batch of more than ``MAX_BATCH`` items (before its items are even read)."""
+    if count > MAX_BATCH:
+        raise CatalogBatchTooLarge(details={"limit": MAX_BATCH, "count": count})
+
+
+# Reading and checking items
+
+
+def _label(index: int, external_id: object) -> str:
+    return f"Элемент items[{index}]" + (
+        f" «{external_id}»" if isinstance(external_id, str) and external_id else ""
+    )
+
+
+def _invalid(index: int, item: Item, field: str, problem: str) -> CatalogInvalidItem:
+    external_id = item.get("external_id")
+    return CatalogInvalidItem(
+        f"{_label(index, external_id)}: {problem}",
+        details={"index": index, "external_id": external_id, "field": field},
+    )
+
+
+def _text(index: int, item: Item, field: str, limit: int, *, required: bool = False) -> str | None:
+    """A string field, trimmed; blank is absent."""
+    value = item.get(field)
+    if value is not None and not isinstance(value, str):
+        raise _invalid(index, item, field, f"поле {field} должно быть строкой.")
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise _invalid(index, item, field, f"поле {field} обязательно.")
+        return None
+    if len(value) > limit:
+        raise _invalid(index, item, field, f"поле {field} длиннее {limit} символов.")
+    return value
+
+
+def _flag(index: int, item: Item, field: str) -> bool:
+    value = item.get(field, False)
+    if not isinstance(value, bool):
+        raise _invalid(index, item, field, f"поле {field} — true или false.")
+    return value
+
+
+def _own_id(index: int, item: Item, parse: Callable[[str], str | None], form: str) -> str:
+    raw = _text(index, item, "external_id", EXTERNAL_ID_LENGTH, required=True)
+    parsed = parse(raw or "")
+    if parsed is None:
+        raise _invalid(index, item, "external_id", f"external_id должен быть {form}.")
+    return parsed
+
+
+def _reference(index: int, item: Item, field: str) -> str | None:
+    """The GUID of a group or brand the item names, or None."""
+    raw = _text(index, item, field, EXTERNAL_ID_LENGTH)
+    if raw is None:
+        return None
+    parsed = parse_guid(raw)
+    if parsed is None:
+        raise _invalid(index, item, field, f"поле {field} должно быть GUID 1С.")
+    return parsed
+
+
+def _refuse_duplicates(external_ids: Sequence[str], items: Sequence[Item]) -> None:
+    first: dict[str, int] = {}
+    for index, external_id in enumerate(external_ids):
+        earlier = first.setdefault(external_id, index)
+        if earlier != index:
+            raise _invalid(
+                index, items[index], "external_id",
+                f"тот же external_id, что у items[{earlier}]: в пакете каждый объект один раз.",
+            )  # fmt: skip
+
+
+def _price_categories(index: int, item: Item) -> dict[str, str]:
+    raw = item.get("price_categories") or {}
+    if not isinstance(raw, Mapping):
+        raise _invalid(index, item, "price_categories", "ожидается объект «вид цены: цена».")
+    if len(raw) > MAX_PRICE_CATEGORIES:
+        raise _invalid(
+            index, item, "price_categories", f"не больше {MAX_PRICE_CATEGORIES} видов цен."
+        )
+    prices = {}
+    for category, price in raw.items():
+        code = category.strip() if isinstance(category, str) else ""
+        if not code or len(code) > EXTERNAL_ID_LENGTH:
+            raise _invalid(
+                index, item, "price_categories",
+                f"вид цены — непустая строка до {EXTERNAL_ID_LENGTH} символов.",
+            )  # fmt: skip
+        amount = _price(price)
+        if amount is None:
+            raise _invalid(
+                index, item, f"price_categories.{code}",
+                f"цена «{code}» — число от 0 до {MAX_PRICE} с точностью до копейки.",
+            )  # fmt: skip
+        prices[code] = money_text(amount)
+    return prices
+
+
+def _price(value: Any) -> Decimal | None:
+    """A price in rubles, exact (never through float): None when it is not one."""
+    if isinstance(value, bool | float) or not isinstance(value, Decimal | int | str):
+        return None
+    try:
+        amount = Decimal(value) if isinstance(value, Decimal | int) else Decimal(value.strip())
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or not Decimal(0) <= amount <= MAX_PRICE:
+        return None
+    return amount if is_whole_kopecks(amount) else None
+
+
+def _barcodes(index: int, item: Item) -> tuple[str, ...]:
+    raw = item.get("barcodes") or []
+    if not isinstance(raw, list | tuple):
+        raise _invalid(index, item, "barcodes", "ожидается список штрихкодов.")
+    if len(raw) > MAX_BARCODES:
+        raise _invalid(index, item, "barcodes", f"не больше {MAX_BARCODES} штрихкодов.")
+    barcodes = []
+    for value in raw:
+        barcode = value.strip() if isinstance(value, str) else ""
+        if not barcode or len(barcode) > BARCODE_LENGTH:
+            raise _invalid(
+                index, item, "barcodes",
+                f"штрихкод — непустая строка до {BARCODE_LENGTH} символов.",
+            )  # fmt: skip
+        barcodes.append(barcode)
+    return tuple(dict.fromkeys(barcodes))
+
+
+def _outcome(before: tuple[Any, ...] | None, after: tuple[Any, ...], deleted: bool) -> Outcome:
+    """``before`` and ``after`` end with the deletion mark."""
+    if before is None:
+        return "deleted" if deleted else "created"
+    if before == after:
+        return "unchanged"
+    return "deleted" if deleted and not before[-1] else "updated"
+
+
+def _report(outcomes: Iterable[Outcome]) -> UpsertReport:
+    counts = Counter(outcomes)
+    return UpsertReport(
+        created=counts["created"],
+        updated=counts["updated"],
+        unchanged=counts["unchanged"],
+        deleted=counts["deleted"],
+    )
+
+
+T = TypeVar("T")
+
+
+def _chunks(values: Iterable[T]) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for value in values:
+        chunk.append(value)
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+CatalogModel = TypeVar("CatalogModel", GoodsGroup, Brand, Goods)
+
+
+def _stored(
+    session: Session, model: type[CatalogModel], tenant_id: int, external_ids: Iterable[str]
+) -> dict[str, CatalogModel]:
+    found: dict[str, CatalogModel] = {}
+    for chunk in _chunks(sorted(set(external_ids))):
+        rows = session.scalars(
+            select(model).where(model.tenant_id == tenant_id, model.external_id.in_(chunk))
+        )
+        found.update((row.external_id, row) for row in rows)
+    return found
+
+
+def _stored_ids(
+    session: Session, model: type[GoodsGroup | Brand], tenant_id: int, external_ids: Iterable[str]
+) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(external_ids))):
+        found.update(
+            session.execute(
+                select(model.external_id, model.id).where(
+                    model.tenant_id == tenant_id, model.external_id.in_(chunk)
+                )
+            ).all()
+        )
+    return found
+
+
+# Groups
+
+
+@dataclass(frozen=True)
+class _GroupItem:
+    external_id: str
+    name: str
+    parent: str | None
+    deleted: bool
+
+
+def _group_items(items: Sequence[Item]) -> list[_GroupItem]:
+    check_batch_size(len(items))
+    parsed = []
+    for index, item in enumerate(items):
+        external_id = _own_id(index, item, parse_guid, "GUID 1С")
+        parent = _reference(index, item, "parent")
+        if parent == external_id:
+            raise CatalogGroupCycle(
+                f"{_label(index, item.get('external_id'))}: группа указана родителем самой себя.",
+                details={"index": index, "external_id": item.get("external_id"), "field": "parent"},
+            )
+        parsed.append(
+            _GroupItem(
+                external_id=external_id,
+                name=_text(index, item, "name", NAME_LENGTH, required=True) or "",
+                parent=parent,
+                deleted=_flag(index, item, "deleted"),
+            )
+        )
+    _refuse_duplicates([group.external_id for group in parsed], items)
+    return parsed
+
+
+def _refuse_unknown_parents(
+    items: Sequence[Item], parsed: Sequence[_GroupItem], known: set[str]
+) -> None:
+    for index, group in enumerate(parsed):
+        if group.parent is not None and group.parent not in known:
+            raise CatalogUnknownGroup(
+                f"{_label(index, items[index].get('external_id'))}: родительская группа "
+                f"«{group.parent}» не выгружена и не передана в этом пакете.",
+                details={"index": index, "external_id": items[index].get("external_id"),
+                         "field": "parent", "group": group.parent},
+            )  # fmt: skip
+
+
+def _refuse_cycles(
+    items: Sequence[Item], parsed: Sequence[_GroupItem], parent_of: Mapping[str, str | None]
+) -> None:
+    """The stored tree has no cycle, so any cycle runs through a group of the batch."""
+    position = {group.external_id: index for index, group in enumerate(parsed)}
+    rooted: set[str] = set()  # groups whose chain of parents is known to end
+    for group in parsed:
+        chain: list[str] = []
+        node: str | None = group.external_id
+        while node is not None and node not in rooted:
+            if node in chain:
+                cycle = chain[chain.index(node) :]
+                index = min(position[member] for member in cycle if member in position)
+                raise CatalogGroupCycle(
+                    f"{_label(index, items[index].get('external_id'))}: группы образуют цикл "
+                    f"({' → '.join([*cycle, node])}).",
+                    details={"index": index, "external_id": items[index].get("external_id"),
+                             "field": "parent", "cycle": cycle},
+                )  # fmt: skip
+            chain.append(node)
+            node = parent_of.get(node)
+        rooted.update(chain)
+
+
+def upsert_groups(
+    session: Session, tenant: Tenant, items: Sequence[Item], *, now: datetime
+) -> UpsertReport:
+    """Store a batch of goods groups: ``external_id`` (GUID), ``name``, ``parent`` (the parent
+    group's GUID, stored or anywhere in the batch; none: a top group), ``deleted``."""
+    parsed = _group_items(items)
+    lock_tenant(session, tenant)
+    tree = session.execute(
+        select(GoodsGroup.id, GoodsGroup.external_id, GoodsGroup.parent_id).where(
+            GoodsGroup.tenant_id == tenant.id
+        )
+    ).all()
+    external_of = {row.id: row.external_id for row in tree}
+    parent_of: dict[str, str | None] = {
+        row.external_id: external_of.get(row.parent_id) if row.parent_id else None for row in tree
+    }
+    _refuse_unknown_parents(items, parsed, set(parent_of) | {g.external_id for g in parsed})
+    stored_parent = dict(parent_of)
+    parent_of.update((group.external_id, group.parent) for group in parsed)
+    _refuse_cycles(items, parsed, parent_of)
+
+    stored = _stored(session, GoodsGroup, tenant.id, (group.external_id for group in parsed))
+    outcomes: list[Outcome] = []
+    rows: dict[str, GoodsGroup] = {}
+    for group in parsed:
+        row = stored.get(group.external_id)
+        after = (group.name, group.parent, group.deleted)
+        before = None if row is None else (row.name, stored_parent[row.external_id], row.deleted)
+        outcome = _outcome(before, after, group.deleted)
+        outcomes.append(outcome)
+        if row is None:
+            row = GoodsGroup(
+                tenant_id=tenant.id, external_id=group.external_id, name=group.name,
+                deleted=group.deleted, updated_at=now,
+            )  # fmt: skip
+            session.add(row)
+        elif outcome != "unchanged":
+            row.name, row.deleted, row.updated_at = group.name, group.deleted, now
+        rows[group.external_id] = row
+    session.flush()  # ids of the new groups, which may be parents in this batch
+    group_id = {external_id: id_ for id_, external_id in external_of.items()}
+    group_id.update((external_id, row.id) for external_id, row in rows.items())
+    for group in parsed:
+        parent_id = group_id[group.parent] if group.parent else None
+        if rows[group.external_id].parent_id != parent_id:
+            rows[group.external_id].parent_id = parent_id
+    session.flush()
+    return _report(outcomes)
+
+
+# Brands
+
+
+def upsert_brands(
+    session: Session, tenant: Tenant, items: Sequence[Item], *, now: datetime
+) -> UpsertReport:
+    """Store a batch of brands: ``external_id`` (GUID), ``name``, ``deleted``."""
+    check_batch_size(len(items))
+    parsed = [
+        (
+            _own_id(index, item, parse_guid, "GUID 1С"),
+            _text(index, item, "name", NAME_LENGTH, required=True) or "",
+            _flag(index, item, "deleted"),
+        )
+        for index, item in enumerate(items)
+    ]
+    _refuse_duplicates([external_id for external_id, _, _ in parsed], items)
+    lock_tenant(session, tenant)
+    stored = _stored(session, Brand, tenant.id, (external_id for external_id, _, _ in parsed))
+    outcomes: list[Outcome] = []
+    for external_id, name, deleted in parsed:
+        row = stored.get(external_id)
+        before = None if row is None else (row.name, row.deleted)
+        outcome = _outcome(before, (name, deleted), deleted)
+        outcomes.append(outcome)
+        if row is None:
+            session.add(
+                Brand(
+                    tenant_id=tenant.id, external_id=external_id, name=name, deleted=deleted,
+                    updated_at=now,
+                )
+            )  # fmt: skip
+        elif outcome != "unchanged":
+            row.name, row.deleted, row.updated_at = name, deleted, now
+    session.flush()
+    return _report(outcomes)
+
+
+# Goods
+
+
+@dataclass(frozen=True)
+class _GoodsItem:
+    external_id: str
+    values: dict[str, Any]  # the plain columns, as stored
+    group: str | None
+    brand: str | None
+    barcodes: tuple[str, ...]
+    deleted: bool
+
+
+_GOODS_COLUMNS = (
+    "name", "article", "unit", "supplier", "supplier_name", "vat_rate", "no_discount",
+    "no_bonus_payment", "price_categories",
+)  # fmt: skip
+
+
+def _goods_item(index: int, item: Item) -> _GoodsItem:
+    external_id = _own_id(index, item, parse_goods_id, "GUID 1С или GUID#GUID характеристики")
+    vat_rate = _text(index, item, "vat_rate", 8)
+    if vat_rate is not None and vat_rate not in VAT_RATES:
+        raise _invalid(index, item, "vat_rate", f"ставка НДС — одна из: {', '.join(VAT_RATES)}.")
+    values = {
+        "name": _text(index, item, "name", NAME_LENGTH, required=True),
+        "article": _text(index, item, "article", ARTICLE_LENGTH),
+        "unit": _text(index, item, "unit", UNIT_LENGTH),
+        "supplier": _text(index, item, "supplier", EXTERNAL_ID_LENGTH),
+        "supplier_name": _text(index, item, "supplier_name", NAME_LENGTH),
+        "vat_rate": vat_rate,
+        "no_discount": _flag(index, item, "no_discount"),
+        "no_bonus_payment": _flag(index, item, "no_bonus_payment"),
+        "price_categories": _price_categories(index, item),
+    }
+    return _GoodsItem(
+        external_id=external_id,
+        values=values,
+        group=_reference(index, item, "group"),
+        brand=_reference(index, item, "brand"),
+        barcodes=_barcodes(index, item),
+        deleted=_flag(index, item, "deleted"),
+    )
+
+
+def _refuse_shared_barcodes(items: Sequence[Item], parsed: Sequence[_GoodsItem]) -> None:
+    owner: dict[str, int] = {}
+    for index, goods in enumerate(parsed):
+        for barcode in goods.barcodes:
+            earlier = owner.setdefault(barcode, index)
+            if earlier != index:
+                raise _invalid(
+                    index, items[index], "barcodes",
+                    f"штрихкод {barcode} уже указан у items[{earlier}] (у штрихкода один товар).",
+                )  # fmt: skip
+
+
+def _references(
+    session: Session,
+    tenant_id: int,
+    items: Sequence[Item],
+    parsed: Sequence[_GoodsItem],
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The ids of the groups and brands the goods name; a name not stored refuses the batch."""
+    groups = _stored_ids(session, GoodsGroup, tenant_id, (g.group for g in parsed if g.group))
+    brands = _stored_ids(session, Brand, tenant_id, (g.brand for g in parsed if g.brand))
+    for index, goods in enumerate(parsed):
+        external_id = items[index].get("external_id")
+        if goods.group is not None and goods.group not in groups:
+            raise CatalogUnknownGroup(
+                f"{_label(index, external_id)}: группа «{goods.group}» не выгружена.",
+                details={"index": index, "external_id": external_id, "field": "group",
+                         "group": goods.group},
+            )  # fmt: skip
+        if goods.brand is not None and goods.brand not in brands:
+            raise CatalogUnknownBrand(
+                f"{_label(index, external_id)}: марка «{goods.brand}» не выгружена.",
+                details={"index": index, "external_id": external_id, "field": "brand",
+                         "brand": goods.brand},
+            )  # fmt: skip
+    return groups, brands
+
+
+def _stored_barcodes(
+    session: Session, tenant_id: int, barcodes: Iterable[str], goods_ids: Iterable[int]
+) -> dict[str, GoodsBarcode]:
+    """The rows of the barcodes the batch lists and of every barcode its stored goods have."""
+    found: dict[str, GoodsBarcode] = {}
+    for chunk in _chunks(sorted(set(barcodes))):
+        rows = session.scalars(
+            select(GoodsBarcode).where(
+                GoodsBarcode.tenant_id == tenant_id, GoodsBarcode.barcode.in_(chunk)
+            )
+        )
+        found.update((row.barcode, row) for row in rows)
+    for ids in _chunks(sorted(set(goods_ids))):
+        rows = session.scalars(select(GoodsBarcode).where(GoodsBarcode.goods_id.in_(ids)))
+        found.update((row.barcode, row) for row in rows)
+    return found
+
+
+def upsert_goods(
+    session: Session, tenant: Tenant, items: Sequence[Item], *, now: datetime
+) -> UpsertReport:
+    """Store a batch of goods: ``external_id`` (``GUID`` or ``GUID#characteristicGUID``),
+    ``name``, ``article``, ``unit``, ``group`` and ``brand`` (GUIDs of stored ones),
+    ``supplier``, ``supplier_name``, ``vat_rate`` (``VAT_RATES``), ``no_discount``,
+    ``no_bonus_payment``, ``price_categories`` (price type → rubles), ``barcodes``,
+    ``deleted``."""
+    check_batch_size(len(items))
+    parsed = [_goods_item(index, item) for index, item in enumerate(items)]
+    _refuse_duplicates([goods.external_id for goods in parsed], items)
+    _refuse_shared_barcodes(items, parsed)
+    lock_tenant(session, tenant)
+    groups, brands = _references(session, tenant.id, items, parsed)
+    stored = _stored(session, Goods, tenant.id, (goods.external_id for goods in parsed))
+    barcode_rows = _stored_barcodes(
+        session, tenant.id,
+        (barcode for goods in parsed for barcode in goods.barcodes),
+        (row.id for row in stored.values()),
+    )  # fmt: skip
+    barcodes_of: dict[int, set[str]] = {}
+    for barcode_row in barcode_rows.values():
+        barcodes_of.setdefault(barcode_row.goods_id, set()).add(barcode_row.barcode)
+
+    outcomes: list[Outcome] = []
+    rows: dict[str, Goods] = {}
+    for goods in parsed:
+        row = stored.get(goods.external_id)
+        columns = {
+            **goods.values,
+            "group_id": groups[goods.group] if goods.group else None,
+            "brand_id": brands[goods.brand] if goods.brand else None,
+        }
+        after = (*columns.values(), frozenset(goods.barcodes), goods.deleted)
+        before = None
+        if row is not None:
+            before = (
+                *(getattr(row, name) for name in columns),
+                frozenset(barcodes_of.get(row.id, ())),
+                row.deleted,
+            )
+        outcome = _outcome(before, after, goods.deleted)
+        outcomes.append(outcome)
+        if row is None:
+            row = Goods(tenant_id=tenant.id, external_id=goods.external_id)
+            session.add(row)
+        if outcome != "unchanged":
+            for name, value in columns.items():
+                setattr(row, name, value)
+            row.deleted, row.updated_at = goods.deleted, now
+        rows[goods.external_id] = row
+    session.flush()  # ids of the new goods, for their barcodes
+    _move_barcodes(session, tenant.id, parsed, rows, barcode_rows)
+    session.flush()
+    return _report(outcomes)
+
+
+def _move_barcodes(
+    session: Session,
+    tenant_id: int,
+    parsed: Sequence[_GoodsItem],
+    rows: Mapping[str, Goods],
+    stored: Mapping[str, GoodsBarcode],
+) -> None:
+    """Give each goods of the batch exactly the barcodes it lists: a listed barcode of other
+    goods moves here, an unlisted one of these goods is removed."""
+    owner = {barcode: rows[goods.external_id].id for goods in parsed for barcode in goods.barcodes}
+    batch_goods = {row.id for row in rows.values()}
+    for barcode, row in stored.items():
+        if barcode in owner:
+            if row.goods_id != owner[barcode]:
+                row.goods_id = owner[barcode]
+        elif row.goods_id in batch_goods:
+            session.delete(row)
+    session.add_all(
+        GoodsBarcode(tenant_id=tenant_id, barcode=barcode, goods_id=goods_id)
+        for barcode, goods_id in owner.items()
+        if barcode not in stored
+    )

@@ -1,0 +1,84 @@
+"""Promotion usage limits on commit: a total limit holds under parallel POS, a budget bounds
+what is given, a customer's limit counts their receipts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from processing.programs.service import add_program, add_version
+from processing.promotions.models import PromotionUsage, ReceiptPromotion
+from processing.receipts.models import Receipt
+from processing.tenants.models import Tenant
+from tests.connector.onec_http.world import World, race, receipt
+from tests.factories import T0
+
+D = Decimal
+SINCE = T0.replace(year=2026, month=1, day=1)
+TEN_PERCENT = {"reward": {"kind": "percent", "value": "10"}}
+
+
+def _promotion(session: Session, world: World, rules: dict[str, Any]) -> None:
+    tenant = session.get(Tenant, world.tenant_id)
+    assert tenant is not None
+    program = add_program(session, tenant, "promotion", "limited", "Акция с лимитом")
+    add_version(session, program, rules, SINCE)
+    session.flush()
+
+
+@pytest.mark.committed
+def test_a_total_limit_holds_under_sixteen_parallel_pos(
+    app: Flask, committed_world: World, engine: Engine
+) -> None:
+    with Session(engine) as session:
+        _promotion(session, committed_world, {**TEN_PERCENT, "limits": {"total": 5}})
+        session.commit()
+
+    def make(i: int) -> tuple[str, dict[str, Any]]:
+        return "/api/v1/receipts/commit", receipt(f"lim-{i}", card_number=committed_world.card)
+
+    results = race(app, 16, make, committed_world)
+    assert [status for status, _ in results] == [200] * 16, results
+    discounted = [body for _, body in results if body["totals"]["discount"] > 0]
+    assert len(discounted) == 5
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Receipt)) == 16
+        assert session.scalar(select(func.count()).select_from(ReceiptPromotion)) == 5
+        usage = session.scalars(select(PromotionUsage)).one()
+        spent = sum(D(str(body["totals"]["discount"])) for body in discounted)
+        assert (usage.uses, usage.spent) == (5, spent)
+
+
+def _commit(client: FlaskClient, world: World, number: str) -> Any:
+    response = client.post(
+        "/api/v1/receipts/commit", json=receipt(number, card_number=world.card),
+        headers=world.auth,
+    )  # fmt: skip
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_budget_bounds_what_is_given(client: FlaskClient, world: World, session: Session) -> None:
+    # 10% of 459.27 = 45.93 a receipt; a budget of 100.00 gives 45.93, 45.93, then 8.14.
+    _promotion(session, world, {**TEN_PERCENT, "limits": {"budget": "100.00"}})
+    given = [_commit(client, world, str(n))["totals"]["discount"] for n in range(4)]
+    assert given == [D("45.93"), D("45.93"), D("8.14"), 0]
+    calc = client.post("/api/v1/receipts/calculate", json=receipt("x", card_number=world.card),
+                       headers=world.auth).get_json()  # fmt: skip
+    assert calc["promotions"][0]["reason"] == "Бюджет акции исчерпан."
+
+
+def test_a_customers_limit_counts_their_receipts(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    _promotion(session, world, {**TEN_PERCENT, "limits": {"per_customer": 2}})
+    given = [_commit(client, world, str(n))["totals"]["discount"] for n in range(3)]
+    assert given == [D("45.93"), D("45.93"), 0]
+    anonymous = client.post("/api/v1/receipts/commit", json=receipt("anon"), headers=world.auth)
+    assert anonymous.get_json()["totals"]["discount"] == D("45.93")
