@@ -66,8 +66,9 @@ def _codes(value: Any) -> Any:
 
 
 CODE = _text(1, 64)
+GOODS = _text(1, 80)  # a 1C goods GUID, or GUID#characteristic GUID (73 characters)
 _LINE: dict[str, Check] = {
-    "line": _line_number, "goods": CODE, "barcode": _text(0, 64), "qty": _quantity,
+    "line": _line_number, "goods": GOODS, "barcode": _text(0, 64), "qty": _quantity,
     "price": _receipt_sum, "sum": _receipt_sum, "no_discount": _flag, "seller": _text(0, 64),
     "final_sum": _receipt_sum,
 }  # fmt: skip

@@ -32,6 +32,7 @@ from processing.receipts.inputs import (
 from processing.receipts.models import Receipt, ReceiptLine
 
 CODE = validate.Length(min=1, max=64)
+GOODS = validate.Length(min=1, max=80)  # a 1C goods GUID, or GUID#characteristic GUID
 ZERO = Decimal("0.00")
 
 
@@ -44,7 +45,7 @@ class IdentificationSchema(Schema):
 
 class LineSchema(Schema):
     line = fields.Integer(validate=validate.Range(min=1, max=9999))
-    goods = fields.String(required=True, validate=CODE)
+    goods = fields.String(required=True, validate=GOODS)
     barcode = fields.String(validate=validate.Length(max=64))
     groups = fields.List(fields.String(validate=CODE), validate=validate.Length(max=50))
     qty = Quantity(required=True)

@@ -184,3 +184,17 @@ def resolve_goods(session: Session, tenant_id: int, refs: Sequence[GoodsRef]) ->
             )
         )
     return facts
+
+
+# Whether a tenant keeps a catalog at all: receipts of a tenant without one never query it.
+catalog_cache = ProcessCache[int, bool]("catalog-in-use", GROUPS_TTL_S, watches=(Goods,))
+
+
+def catalog_in_use(session: Session, tenant_id: int) -> bool:
+    """Whether the tenant has uploaded any goods (cached per process)."""
+    cached = catalog_cache.get(tenant_id)
+    if cached is not None:
+        return cached
+    found = session.scalar(select(Goods.id).where(Goods.tenant_id == tenant_id).limit(1))
+    catalog_cache.stage(session, tenant_id, found is not None)
+    return found is not None

@@ -297,11 +297,16 @@ def parse_goods_set(data: Any, path: str) -> GoodsSet:
     if low is not None and high is not None and low > high:
         raise bad_field(f"{path}.price_min", "Нижняя граница цены больше верхней")
     return GoodsSet(
-        goods=_strings(data, "goods", path), groups=_strings(data, "groups", path),
-        brands=_strings(data, "brands", path), suppliers=_strings(data, "suppliers", path),
-        price_min=low, price_max=high, exclude_goods=_strings(data, "exclude_goods", path),
-        exclude_groups=_strings(data, "exclude_groups", path),
+        goods=_ids(data, "goods", path), groups=_ids(data, "groups", path),
+        brands=_ids(data, "brands", path), suppliers=_ids(data, "suppliers", path),
+        price_min=low, price_max=high, exclude_goods=_ids(data, "exclude_goods", path),
+        exclude_groups=_ids(data, "exclude_groups", path),
     )  # fmt: skip
+
+
+def _ids(data: dict[str, Any], key: str, path: str) -> frozenset[str]:
+    """Catalog ids (1C GUIDs come in either case): compared in lower case."""
+    return frozenset(value.lower() for value in _strings(data, key, path))
 
 
 def _bounds(data: Any, path: str, *, money: bool) -> Bounds | None:

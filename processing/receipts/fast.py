@@ -28,6 +28,7 @@ import psycopg
 from sqlalchemy.orm import Session
 
 from processing.cards.service import CardStatus
+from processing.catalog.lookup import catalog_in_use
 from processing.customers.access import MASKED_NAME_FIELDS, Accessor, Action, access_values
 from processing.customers.service import loyalty_allowance, masked_name, missing_fields
 from processing.db import pg_connection
@@ -187,12 +188,13 @@ def _read(
     return card, bool(twin), soft
 
 
-def _fast_case(ctx: PosContext, receipt: ReceiptInput) -> bool:
+def _fast_case(session: Session, ctx: PosContext, receipt: ReceiptInput) -> bool:
     ident = receipt.identification
     return not (
         ident is None
         or ident.card_number is None
         or ctx.caller.questionnaire_required  # the questionnaire needs the whole customer
+        or catalog_in_use(session, ctx.caller.tenant_id)  # the catalog's goods facts
     )
 
 
@@ -220,7 +222,7 @@ def calculate_fast(
 ) -> Calculation | None:
     """The soft calculation of the common case; None: use the general path."""
     conn = pg_connection(session)
-    if conn is None or not _fast_case(ctx, receipt):
+    if conn is None or not _fast_case(session, ctx, receipt):
         return None
     number = str(receipt.identification.card_number)  # type: ignore[union-attr]
     at = receipt.sold_at or now
@@ -281,7 +283,7 @@ def commit_fast(
     """Commit the common case; a stored twin replays or conflicts here. None: use the general
     path (nothing has been written)."""
     conn = pg_connection(session)
-    if conn is None or not _fast_case(ctx, receipt):
+    if conn is None or not _fast_case(session, ctx, receipt):
         return None
     number = str(receipt.identification.card_number)  # type: ignore[union-attr]
     values = sale_claim(session, ctx, receipt, now)

@@ -92,7 +92,7 @@ class ReceiptLine(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id", ondelete="CASCADE"))
     line_no: Mapped[int] = mapped_column(Integer)
-    goods_id: Mapped[str] = mapped_column(String(64))
+    goods_id: Mapped[str] = mapped_column(String(80))  # 1C GUID#characteristic GUID fits
     barcode: Mapped[str | None] = mapped_column(String(64))
     quantity: Mapped[Decimal] = mapped_column(Quantity())
     price: Mapped[Decimal] = mapped_column(Money())

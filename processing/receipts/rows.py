@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from processing.catalog.lookup import GoodsFacts
 from processing.engine.calculate import write_off_refusal
 from processing.engine.model import (
     Balances,
@@ -36,6 +37,7 @@ from processing.receipts.checks import BonusNotInTariff
 from processing.receipts.claims import Committed
 from processing.receipts.inputs import (
     IdentifyOutcome,
+    LineInput,
     PosContext,
     ReceiptInput,
 )
@@ -82,23 +84,40 @@ def expired_at_birth(rules: ActiveRules, at: datetime, now: datetime) -> str | N
     )
 
 
-def engine_receipt(receipt: ReceiptInput) -> EngineReceipt:
+def engine_receipt(
+    receipt: ReceiptInput, goods: Sequence[GoodsFacts] | None = None
+) -> EngineReceipt:
+    """The engine's receipt; with the catalog's ``goods`` (one per line) a known goods brings
+    its groups with their ancestors, brand, supplier and marks (the line's no-discount mark
+    still holds), an unknown one keeps the line's own groups. Ids are compared in lower case
+    (1C GUIDs come in either)."""
+    facts: Sequence[GoodsFacts | None] = goods or [None] * len(receipt.lines)
     return EngineReceipt(
         lines=tuple(
-            EngineLine(
-                number=line.number,
-                goods_id=line.goods_id,
-                quantity=line.quantity,
-                price=line.price,
-                amount=line.amount,
-                no_discount=line.no_discount,
-                group_ids=line.group_ids,
-                barcode=line.barcode,
-            )
-            for line in receipt.lines
+            _engine_line(line, found) for line, found in zip(receipt.lines, facts, strict=True)
         ),
         requested_bonus=receipt.requested_bonus,
     )
+
+
+def _engine_line(line: LineInput, found: GoodsFacts | None) -> EngineLine:
+    known = found if found is not None and found.known else None
+    if known is None:
+        return EngineLine(
+            number=line.number, goods_id=line.goods_id.lower(), quantity=line.quantity,
+            price=line.price, amount=line.amount, no_discount=line.no_discount,
+            group_ids=tuple(g.lower() for g in line.group_ids), barcode=line.barcode,
+            known=found is None,
+        )  # fmt: skip
+    return EngineLine(
+        number=line.number, goods_id=(known.external_id or line.goods_id).lower(),
+        quantity=line.quantity, price=line.price, amount=line.amount,
+        no_discount=line.no_discount or known.no_discount,
+        group_ids=tuple(g.lower() for g in known.group_ids), barcode=line.barcode,
+        brand_id=known.brand_id.lower() if known.brand_id else None,
+        supplier_id=known.supplier_id.lower() if known.supplier_id else None,
+        no_bonus_payment=known.no_bonus_payment,
+    )  # fmt: skip
 
 
 def soft_result(

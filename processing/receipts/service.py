@@ -30,6 +30,7 @@ from processing.cards.service import (
     find_card,
     require_active,
 )
+from processing.catalog.lookup import catalog_in_use, resolve_goods
 from processing.customers.access import MASKED_NAME_FIELDS, Accessor, Action, record_access
 from processing.customers.models import Customer
 from processing.customers.service import (
@@ -256,7 +257,11 @@ def _compute(
     if rules.promotions is not None:
         card = resolved.card if resolved else None
         found = promotion_facts(session, ctx, rules.promotions, card, level, at, exclude)
-    result = calculate(engine_receipt(receipt), engine_rules, balances, facts, found)
+    goods = None
+    if catalog_in_use(session, ctx.caller.tenant_id):
+        refs = [(line.goods_id, line.barcode) for line in receipt.lines]
+        goods = resolve_goods(session, ctx.caller.tenant_id, refs)
+    result = calculate(engine_receipt(receipt, goods), engine_rules, balances, facts, found)
     return result, level, rules
 
 

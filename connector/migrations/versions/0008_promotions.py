@@ -63,6 +63,10 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("receipt_lines", schema=None) as batch_op:
+        batch_op.alter_column(
+            "goods_id", existing_type=sa.String(length=64), type_=sa.String(length=80),
+            existing_nullable=False,
+        )  # fmt: skip
         batch_op.add_column(
             sa.Column("gift_quantity", sa.BigInteger(), server_default="0", nullable=False)
         )
@@ -79,6 +83,10 @@ def downgrade() -> None:
         batch_op.drop_column("promotion_groups")
 
     with op.batch_alter_table("receipt_lines", schema=None) as batch_op:
+        batch_op.alter_column(
+            "goods_id", existing_type=sa.String(length=80), type_=sa.String(length=64),
+            existing_nullable=False,
+        )  # fmt: skip
         batch_op.drop_column("gift_amount")
         batch_op.drop_column("gift_quantity")
 

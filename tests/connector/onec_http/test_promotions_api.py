@@ -195,3 +195,52 @@ def test_campaign_points_are_a_lot_of_their_own(
     assert lot.expires_at is not None and lot.expires_at - lot.activates_at == timedelta(days=30)
     used = session.scalars(select(ReceiptPromotion)).one()
     assert (used.discount, used.bonus) == (0, D("50.00"))
+
+
+DAIRY = "5f2a8c1e-0b7d-11ef-9a3c-00155d012a01"
+CHEESE = "5f2a8c1e-0b7d-11ef-9a3c-00155d012a02"
+GOUDA = "9e8f7a6b-0b7d-11ef-9a3c-00155d012b01"
+GOUDA_300G = f"{GOUDA}#a1b2c3d4-0b7d-11ef-9a3c-00155d012c01"
+CIGARETTES = "9e8f7a6b-0b7d-11ef-9a3c-00155d012b02"
+
+
+def test_the_catalog_gives_lines_their_groups_and_marks(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    from tests.admin.conftest import admin_headers
+
+    admin = admin_headers(session, world)
+    uploads = {
+        "groups": [{"external_id": DAIRY, "name": "Молочная продукция"},
+                   {"external_id": CHEESE, "name": "Сыры", "parent": DAIRY}],
+        "goods": [{"external_id": GOUDA_300G, "name": "Гауда, 300 г", "group": CHEESE,
+                   "barcodes": ["4607001234574"]},
+                  {"external_id": CIGARETTES, "name": "Сигареты", "no_discount": True,
+                   "no_bonus_payment": True, "group": DAIRY}],
+    }  # fmt: skip
+    for kind, items in uploads.items():
+        answer = client.put(f"/api/v1/catalog/{kind}", json={"items": items}, headers=admin)
+        assert answer.status_code == 200, answer.get_json()
+    # A promotion on the parent group, named in upper case as 1C may print a GUID.
+    _promotion(session, world, "dairy", {
+        "receipt": {"goods": {"groups": [DAIRY.upper()]}},
+        "reward": {"kind": "percent", "value": "10"},
+    })  # fmt: skip
+    body = receipt(card_number=world.card, pay_bonus=100)
+    body["lines"] = [
+        # by barcode: the goods of the subgroup «Сыры»
+        {"line": 1, "goods": "x-unknown-id", "barcode": "4607001234574", "qty": 1,
+         "price": 279, "sum": 279},
+        # a catalog "no discount, no bonus payment" mark the line does not carry
+        {"line": 2, "goods": CIGARETTES.upper(), "qty": 1, "price": 200, "sum": 200},
+        # unknown to the catalog: its own groups count
+        {"line": 3, "goods": "g-local", "groups": [DAIRY], "qty": 1, "price": 100, "sum": 100},
+    ]  # fmt: skip
+    status, soft = _post(client, world, "receipts/calculate", body)
+    assert status == 200, soft
+    lines = soft["lines"]
+    assert [line["discount"] for line in lines] == [D("27.90"), 0, D("10.00")]
+    assert lines[1]["bonus_payment"] == 0 and lines[0]["bonus_payment"] > 0
+    status, committed = _post(client, world, "receipts/commit", body)
+    assert status == 200, committed
+    assert committed["totals"] == soft["totals"]
