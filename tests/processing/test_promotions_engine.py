@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from processing.engine.calculate import calculate
 from processing.engine.model import (
@@ -22,7 +24,7 @@ from processing.engine.model import (
 )
 from processing.programs.rules import Level, parse_bonus_rules
 from processing.promotions.book import PromotionBook
-from processing.promotions.rules import parse_groups, parse_promotion
+from processing.promotions.rules import GROUP_MODES, parse_groups, parse_promotion
 from processing.validation import InvalidProgramRules
 
 D = Decimal
@@ -351,3 +353,77 @@ def test_invalid_rules_name_the_field(rules: dict[str, Any], field: str) -> None
     with pytest.raises(InvalidProgramRules) as error:
         parse_promotion(rules)
     assert error.value.details["field"] == field
+
+
+# --- properties ------------------------------------------------------------------------------
+
+GOODS = ["a", "b", "c", "d"]
+PAYING = {"accrual_percent": "3", "max_payment_percent": "50"}
+RICH = "100000.00"
+_goods_set: st.SearchStrategy[dict[str, Any]] = st.one_of(
+    st.just({}),
+    st.lists(st.sampled_from(GOODS), min_size=1, max_size=3, unique=True).map(
+        lambda g: {"goods": g}
+    ),
+)
+_reward = st.one_of(
+    st.sampled_from(["5", "10", "33", "100"]).map(lambda v: {"kind": "percent", "value": v}),
+    st.tuples(st.sampled_from(["0.01", "1.00", "49.99", "500.00"]),
+              st.sampled_from(["receipt", "line", "unit"])).map(
+        lambda t: {"kind": "fixed", "value": t[0], "per": t[1]}),
+    st.sampled_from(["0.00", "9.99"]).map(lambda p: {"kind": "fixed_price", "price": p}),
+    st.sampled_from([(2, 1), (3, 2), (5, 3)]).map(
+        lambda nm: {"kind": "m_for_n", "n": nm[0], "m": nm[1]}),
+    _goods_set.filter(bool).map(lambda g: {"kind": "gift", "gift": g}),
+)  # fmt: skip
+_promotion = st.fixed_dictionaries(
+    {"group": st.sampled_from(["main", "g1", "g2"]), "reward": _reward,
+     "receipt": st.fixed_dictionaries({"goods": _goods_set})},
+    optional={"exclusive": st.booleans(), "max_line_discount_percent": st.sampled_from(["50"]),
+              "priority": st.integers(0, 3)},
+)  # fmt: skip
+_line = st.tuples(
+    st.sampled_from(GOODS),
+    st.sampled_from(["1", "2", "3", "0.5"]),
+    st.sampled_from(["0.01", "9.99", "100.00", "1234.56"]),
+    st.booleans(),
+)
+_groups = st.lists(
+    st.fixed_dictionaries({"code": st.sampled_from(["g1", "g2"]),
+                           "mode": st.sampled_from(GROUP_MODES), "order": st.integers(0, 200)}),
+    max_size=2, unique_by=lambda g: g["code"],
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(_promotion, min_size=1, max_size=6),
+    st.lists(_line, min_size=1, max_size=6),
+    _groups,
+    st.sampled_from(["0", "50.00", "100000.00"]),
+)
+def test_any_promotions_keep_every_sum_exact_and_no_line_below_zero(
+    rules: list[dict[str, Any]],
+    lines: list[tuple[str, str, str, bool]],
+    groups: list[dict[str, Any]],
+    requested: str,
+) -> None:
+    promotions = [promo(f"p{i}", r) for i, r in enumerate(rules)]
+    receipt_lines = [
+        goods_line(n + 1, goods, qty, price=D(price), no_discount=flag)
+        for n, (goods, qty, price, flag) in enumerate(lines)
+    ]
+    # run() asserts the 54-FZ sums, no negative line, explanations adding up to the discount.
+    result = run(
+        receipt_lines, promotions, groups=groups, requested=requested, balance=RICH, bonus=PAYING
+    )
+    for line, source in zip(result.lines, receipt_lines, strict=True):
+        if source.no_discount:
+            assert line.discount == 0 and line.bonus_payment == 0
+        assert line.discount <= line.amount
+    # The order promotions are stored in does not change anything.
+    again = run(
+        receipt_lines, list(reversed(promotions)), groups=groups, requested=requested,
+        balance=RICH, bonus=PAYING,
+    )  # fmt: skip
+    assert again == result
