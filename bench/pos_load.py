@@ -9,7 +9,9 @@ soft calculate; identify; pgbench. The database is checked after the commit phas
 
 Run from the repository root: ``.venv/bin/python bench/pos_load.py`` (needs wrk, pgbench,
 PostgreSQL on 127.0.0.1 and the ``bench`` extra: ``pip install -e '.[bench]'``). Options:
-``--cards N`` (default 1,000,000), ``--seconds S`` (default 30) for quick trial runs.
+``--cards N`` (default 1,000,000), ``--seconds S`` (default 30) for quick trial runs,
+``--promotions`` to seed three promotions that match every receipt (compare its line with a
+run without).
 """
 
 from __future__ import annotations
@@ -164,12 +166,28 @@ def ledger_rows(
 Rows = Callable[[], Iterable[Sequence[object]]]
 
 
-def seed(cards: int) -> list[str]:
-    """Tenant, store, POS and programs through the service; cards, balances and the heavy
-    accounts' history through COPY."""
+# ``--promotions``: three promotions matching every receipt of receipts.lua, in two groups.
+PROMOTIONS: dict[str, dict[str, Any]] = {
+    "g100-10": {"receipt": {"goods": {"goods": ["g-100"]}},
+                "reward": {"kind": "percent", "value": "10"}},
+    "g300-3for2": {"receipt": {"goods": {"goods": ["g-300"]}},
+                   "reward": {"kind": "m_for_n", "n": 3, "m": 2}},
+    "over1000": {"group": "coupons", "receipt": {"sum": {"min": "1000.00"}},
+                 "reward": {"kind": "fixed", "value": "50.00"}},
+}  # fmt: skip
+PROMOTION_GROUPS = [
+    {"code": "main", "mode": "max", "order": 10, "level_discount": True},
+    {"code": "coupons", "mode": "multiply", "order": 20},
+]
+
+
+def seed(cards: int, promotions: bool = False) -> list[str]:
+    """Tenant, store, POS and programs (with ``promotions``, the three of ``PROMOTIONS``)
+    through the service; cards, balances and the heavy accounts' history through COPY."""
     from connector import migrate
     from processing.db import make_engine
     from processing.programs.service import add_program, add_version
+    from processing.promotions.service import set_promotion_groups
     from processing.tenants.service import add_pos, add_store, add_tenant
 
     url = dsn(OUR_DB).replace("postgresql://", "postgresql+psycopg://")
@@ -186,6 +204,11 @@ def seed(cards: int) -> list[str]:
         add_version(session, levels, LEVELS, since)
         bonus = add_program(session, tenant, "bonus", "bonus", "Бонусы")
         add_version(session, bonus, BONUS, since)
+        if promotions:
+            set_promotion_groups(session, tenant, PROMOTION_GROUPS)
+            for code, rules in PROMOTIONS.items():
+                add_version(session, add_program(session, tenant, "promotion", code, code), rules,
+                            since)  # fmt: skip
         tenant_id, timezone = tenant.id, store.timezone
     engine.dispose()
     now = datetime.now(UTC)
@@ -801,11 +824,11 @@ class Figures:
     ident: WrkRun
 
 
-def measure(cards: int, seconds: int, workdir: Path) -> Figures:
+def measure(cards: int, seconds: int, workdir: Path, promotions: bool = False) -> Figures:
     log("creating databases")
     for database in (OUR_DB, BASE_DB):
         recreate(database)
-    tokens = seed(cards)
+    tokens = seed(cards, promotions)
     seed_baseline()
     log("VACUUM (ANALYZE) and CHECKPOINT")
     vacuum_and_checkpoint()
@@ -860,6 +883,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cards", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument(
+        "--promotions", action="store_true",
+        help="three promotions matching every receipt (docs/promotions.md)",
+    )  # fmt: skip
     args = parser.parse_args()
     for tool in ("wrk", "pgbench"):
         if shutil.which(tool) is None:
@@ -869,7 +896,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="pos_load-"))
     try:
-        figures = measure(args.cards, args.seconds, workdir)
+        figures = measure(args.cards, args.seconds, workdir, args.promotions)
         log("pgbench")
         tps = pgbench()
     except BaseException:
