@@ -18,7 +18,7 @@ from typing import Any
 from marshmallow import RAISE, fields, validate
 
 from mappings.dates import RANGE_TEXT, is_empty_1c_date, parse_iso_datetime
-from mappings.fields import BoundedInteger, Money, Schema
+from mappings.fields import BoundedInteger, JsonBoolean, Money, Schema
 from mappings.pos import ReceiptSchema
 from processing.cards.models import CardTemplate
 from processing.cards.numbers import CHECK_DIGITS
@@ -142,8 +142,11 @@ class PromotionGroupIn(AdminIn):
         metadata={"description": "first (вытеснение), max, min, sum (сложение), multiply "
                                  "(умножение: one after another)"},
     )  # fmt: skip
-    order = BoundedInteger(load_default=100, metadata={"description": "groups apply by order"})
-    level_discount = fields.Boolean(
+    order = BoundedInteger(
+        load_default=100, strict=True, validate=validate.Range(0, 1_000_000),
+        metadata={"description": "groups apply by order"},
+    )  # fmt: skip
+    level_discount = JsonBoolean(
         load_default=False, metadata={"description": "the card level's discount takes part"}
     )
 
@@ -157,7 +160,7 @@ class PromotionGroupOut(Schema):
     name = fields.String()
     mode = fields.String()
     order = fields.Integer()
-    level_discount = fields.Boolean()
+    level_discount = JsonBoolean()
 
 
 class PromotionGroupsOut(Schema):
@@ -217,7 +220,7 @@ class PosIn(AdminIn):
 
 class PosOut(Schema):
     code = fields.String()
-    active = fields.Boolean()
+    active = JsonBoolean()
     created_at = fields.DateTime()
     revoked_at = fields.DateTime(allow_none=True)
 
@@ -444,6 +447,7 @@ class SettingsIn(AdminIn):
     """Every field optional: only those given change (processing/tenants/settings.py checks
     them)."""
 
+    # The CLI sends text ("true"): marshmallow's Boolean reads it.
     phone_write_off = fields.Boolean(**_described("a phone identification may pay with bonus"))
     phone_level_discount = fields.Boolean(**_described("a phone identification gets the level"))
     return_policy = fields.String(**_described(" or ".join(RETURN_POLICIES)))
@@ -455,8 +459,8 @@ class SettingsIn(AdminIn):
 
 
 class SettingsOut(Schema):
-    phone_write_off = fields.Boolean()
-    phone_level_discount = fields.Boolean()
+    phone_write_off = JsonBoolean()
+    phone_level_discount = JsonBoolean()
     return_policy = fields.String()
     rollback_window_hours = fields.Integer()
     sums_tolerance = Money()

@@ -15,7 +15,7 @@ from typing import Any
 
 from marshmallow import RAISE, fields, pre_load, validate
 
-from mappings.fields import ReceiptSum, Schema
+from mappings.fields import JsonBoolean, ReceiptSum, Schema
 from processing.catalog.models import (
     ARTICLE_LENGTH,
     BARCODE_LENGTH,
@@ -56,8 +56,8 @@ def _optional(length: int, description: str) -> fields.String:
     )
 
 
-def _deleted() -> fields.Boolean:
-    return fields.Boolean(
+def _deleted() -> JsonBoolean:
+    return JsonBoolean(
         load_default=False,
         metadata={"description": "1C's deletion mark: kept, marked; false revives it"},
     )
@@ -92,10 +92,10 @@ class GoodsItem(CatalogIn):
     supplier = _optional(EXTERNAL_ID_LENGTH, "the supplier's 1C id")
     supplier_name = _optional(NAME_LENGTH, "the supplier's name")
     vat_rate = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(VAT_RATES))
-    no_discount = fields.Boolean(
+    no_discount = JsonBoolean(
         load_default=False, metadata={"description": "no discount on this goods"}
     )
-    no_bonus_payment = fields.Boolean(
+    no_bonus_payment = JsonBoolean(
         load_default=False, metadata={"description": "may not be paid with bonus"}
     )
     price_categories = fields.Dict(

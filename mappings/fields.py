@@ -138,6 +138,17 @@ class BoundedInteger(fields.Integer):
         return number
 
 
+class JsonBoolean(fields.Boolean):
+    """true or false as JSON has them: no 0, 1, "yes" or "true" (marshmallow takes those)."""
+
+    default_error_messages = {"invalid": "Ожидается true или false."}  # noqa: RUF012
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid")
+
+
 class Money(_ExactDecimal):
     """Rubles with at most two decimals in, exactly two decimals out (half-up)."""
 

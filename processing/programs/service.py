@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from processing.cache import ProcessCache
-from processing.errors import Conflict, InvalidInput, NotFound
+from processing.errors import Conflict, Forbidden, InvalidInput, NotFound
 from processing.programs.models import Program, ProgramVersion, card_template_programs
 from processing.programs.rules import (
     PARSERS,
@@ -25,6 +25,7 @@ from processing.promotions.book import PromotionBook, PromotionShelf, PromotionV
 from processing.promotions.rules import parse_groups, parse_promotion
 from processing.tenants.models import Store, StoreGroup, Tenant, store_group_members
 from processing.tenants.service import check_code
+from processing.validation import bad_field
 
 ACTIVE = "active"
 PROGRAM_STATUSES = (ACTIVE, "paused", "archived")
@@ -41,9 +42,16 @@ class ProgramVersionOverlap(Conflict):
     message = "Период действия версии пересекается с уже заданной версией программы."
 
 
+class PromotionsNotInTariff(Forbidden):
+    code = "PROMOTIONS_NOT_IN_TARIFF"
+    message = "Акции недоступны на тарифе тенанта: смените тариф, чтобы создавать акции."
+
+
 def add_program(session: Session, tenant: Tenant, kind: str, code: str, name: str) -> Program:
     if kind not in PARSERS:
         raise InvalidInput(f"Вид программы: {', '.join(PARSERS)}.", details={"field": "kind"})
+    if kind == PROMOTION and "promotions" not in tenant.features:
+        raise PromotionsNotInTariff(details={"tariff": tenant.tariff})
     code = check_code("code", code)
     exists = select(Program.id).where(Program.tenant_id == tenant.id, Program.code == code)
     if session.scalar(exists) is not None:
@@ -76,6 +84,16 @@ def set_program_status(session: Session, program: Program, status: str) -> Progr
     return program
 
 
+def _check_group(session: Session, program: Program, rules: dict[str, Any]) -> None:
+    group = parse_promotion(rules).group
+    tenant = session.get(Tenant, program.tenant_id)
+    codes = [g.code for g in parse_groups(tenant.promotion_groups if tenant else None)]
+    if group not in codes:
+        raise bad_field(
+            "rules.group", f"Нет такой группы акций: {group}. Группы тенанта: {', '.join(codes)}"
+        )
+
+
 def get_program(session: Session, tenant: Tenant, code: str) -> Program:
     program = session.scalar(
         select(Program).where(Program.tenant_id == tenant.id, Program.code == code)
@@ -96,8 +114,11 @@ def add_version(
     store_groups: list[StoreGroup] | None = None,
 ) -> ProgramVersion:
     """Add rules valid from ``effective_from``. An open-ended version that started earlier is
-    closed at ``effective_from``; any other overlap is refused."""
+    closed at ``effective_from``; any other overlap is refused. A promotion must name one of
+    the tenant's combination groups."""
     PARSERS[program.kind](rules)
+    if program.kind == PROMOTION:
+        _check_group(session, program, rules)
     if effective_to is not None and effective_to <= effective_from:
         raise InvalidInput("Дата окончания версии должна быть позже даты начала.")
     owners = [s.tenant_id for s in stores or []] + [g.tenant_id for g in store_groups or []]

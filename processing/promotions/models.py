@@ -26,6 +26,11 @@ class ReceiptPromotion(Base):
     )
     discount: Mapped[Decimal] = mapped_column(Money())
     bonus: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))  # campaign points
+    # What returns of the receipt took back so far (the last return takes what is left).
+    returned_discount: Mapped[Decimal] = mapped_column(
+        Money(), default=Decimal(0), server_default="0"
+    )
+    returned_bonus: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0), server_default="0")
 
 
 class PromotionUsage(Base):

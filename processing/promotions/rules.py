@@ -50,8 +50,9 @@ DISCOUNT_KINDS = frozenset({"percent", "fixed", "fixed_price", "m_for_n", "gift"
 FIXED_PER = ("receipt", "line", "unit")
 MAX_LIST = 10_000  # goods, groups... named in one set
 MAX_LOOKBACK_DAYS = 366
-_MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
-_HOUR = re.compile(r"^(\d{2}):(\d{2})$")
+_MONTH_DAY = re.compile(r"^([0-9]{2})-([0-9]{2})$")
+_HOUR = re.compile(r"^([0-9]{2}):([0-9]{2})$")
+END_OF_DAY = time.max  # "24:00" as an end: the whole last minute included
 
 
 @dataclass(frozen=True)
@@ -334,7 +335,7 @@ def _date(raw: Any, path: str) -> date:
 
 
 def _month_day(raw: Any, path: str) -> tuple[int, int]:
-    found = _MONTH_DAY.match(str(raw))
+    found = _MONTH_DAY.fullmatch(str(raw))
     if not found:
         raise bad_field(path, "Ожидается дата ММ-ДД, например 03-08")
     month, day = int(found.group(1)), int(found.group(2))
@@ -346,14 +347,14 @@ def _month_day(raw: Any, path: str) -> tuple[int, int]:
 
 
 def _hour(raw: Any, path: str) -> time:
-    found = _HOUR.match(str(raw))
+    found = _HOUR.fullmatch(str(raw))
     if not found or int(found.group(1)) > 24 or int(found.group(2)) > 59:
         raise bad_field(path, "Ожидается время ЧЧ:ММ")
     hours, minutes = int(found.group(1)), int(found.group(2))
     if hours == 24:
-        if minutes:
-            raise bad_field(path, "Ожидается время ЧЧ:ММ")
-        return time(0, 0)
+        if minutes or not path.endswith(".to"):
+            raise bad_field(path, "Ожидается время ЧЧ:ММ; 24:00 — только как конец интервала")
+        return END_OF_DAY
     return time(hours, minutes)
 
 
@@ -484,7 +485,10 @@ def _reward(data: Any, path: str) -> Reward:
     if kind not in REWARD_KINDS:
         raise bad_field(f"{path}.kind", f"Вид вознаграждения: {', '.join(REWARD_KINDS)}")
     _known(data, path, ("kind", "target", *_REWARD_FIELDS[kind]))
-    target = parse_goods_set(data["target"], f"{path}.target") if "target" in data else None
+    # A null target is no target: the reward stays on the trigger goods.
+    target = None
+    if data.get("target") is not None:
+        target = parse_goods_set(data["target"], f"{path}.target")
     if kind == "percent":
         value = percent_field(data, "value", path)
         if value <= 0:

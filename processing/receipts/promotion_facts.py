@@ -7,7 +7,7 @@ and, on commit, the usage counters claimed under their row locks."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -228,3 +228,55 @@ def _looked_back(
                 met.add(promotion.code)
                 break
     return frozenset(met)
+
+
+def release_on_return(
+    session: Session, receipt_id: int, share: Decimal, fully_returned: bool
+) -> Decimal:
+    """A return of ``share`` (0..1) of a receipt's paid sum: each promotion it used gives back
+    that share of its discount and campaign points (a full return: all that is left), its usage
+    counter is restored (the use itself when the receipt is fully returned); answers the
+    campaign points to take back from the account."""
+    used = session.scalars(
+        lock_rows(select(ReceiptPromotion).where(ReceiptPromotion.receipt_id == receipt_id))
+    ).all()
+    if not used:
+        return Decimal("0.00")
+    programs = dict(
+        session.execute(
+            select(ProgramVersion.id, ProgramVersion.program_id).where(
+                ProgramVersion.id.in_([u.version_id for u in used])
+            )
+        ).all()
+    )
+    counters = {
+        row.program_id: row
+        for row in session.scalars(
+            lock_rows(
+                select(PromotionUsage)
+                .where(PromotionUsage.program_id.in_(list(programs.values())))
+                .order_by(PromotionUsage.program_id)
+            )
+        )
+    }
+    points = Decimal("0.00")
+    for row in used:
+        discount = _part(row.discount, row.returned_discount, share, fully_returned)
+        bonus = _part(row.bonus, row.returned_bonus, share, fully_returned)
+        row.returned_discount += discount
+        row.returned_bonus += bonus
+        points += bonus
+        counter = counters.get(programs[row.version_id])
+        if counter is not None:
+            counter.spent = max(Decimal("0.00"), counter.spent - discount - bonus)
+            if fully_returned:
+                counter.uses = max(0, counter.uses - 1)
+    session.flush()
+    return points
+
+
+def _part(total: Decimal, taken: Decimal, share: Decimal, last: bool) -> Decimal:
+    if last:
+        return total - taken
+    part = (total * share).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return min(part, total - taken)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from processing.db import lock_rows
 from processing.errors import InvalidInput, Refused
-from processing.ledger.models import BonusLot, LotMovement
+from processing.ledger.models import BonusLot, LotMovement, Posting
 from processing.ledger.service import (
     PostingKind,
     ReversalRefused,
@@ -35,6 +35,7 @@ from processing.receipts.claims import (
 )
 from processing.receipts.inputs import PosContext, ReturnInput
 from processing.receipts.models import Receipt, ReceiptLine
+from processing.receipts.promotion_facts import release_on_return
 from processing.tenants.models import Pos
 
 ZERO = Decimal("0.00")
@@ -194,10 +195,16 @@ def return_receipt(
     operation = f"return:{row.transaction_id}"
     account_id = original.account_id
     notes = []
-    if account_id is not None and totals["accrual"] > ZERO:
+    fully_returned = all(line.returned_quantity == line.quantity for line in sale_lines.values())
+    paid = original.final_amount
+    share = totals["final"] / paid if paid > ZERO else Decimal(1)
+    # The promotions' campaign points go back with the accrual; their counters are restored.
+    campaign = release_on_return(session, original.id, share, fully_returned)
+    if account_id is not None and totals["accrual"] + campaign > ZERO:
         allow_negative = ctx.tenant.return_policy == "allow_negative"
         taken = claw_back(
-            session, account_id, totals["accrual"], allow_negative=allow_negative, now=now,
+            session, account_id, totals["accrual"] + campaign, allow_negative=allow_negative,
+            now=now,
             operation=operation, prefer_posting_id=original.credit_posting_id,
         )  # fmt: skip
         row.debit_posting_id = taken.posting.id if taken.posting else None
@@ -214,7 +221,6 @@ def return_receipt(
             session, account_id, totals["payment"], PostingKind.RETURN_CREDIT, now=now,
             expires_at=_paid_lots_expiry(session, original), operation=operation,
         ).id  # fmt: skip
-    fully_returned = all(line.returned_quantity == line.quantity for line in sale_lines.values())
     if account_id is not None:
         record_purchase(
             session, account_id, row.local_date, -totals["final"],
@@ -276,7 +282,20 @@ def rollback(session: Session, ctx: PosContext, transaction_id: str, *, now: dat
     if returned is not None:
         raise RollbackNotAllowed("По чеку уже был возврат: отмена невозможна.")
     operation = f"rollback:{receipt.transaction_id}"
+    campaigns = (
+        session.scalars(
+            select(Posting.id).where(
+                Posting.account_id == receipt.account_id,
+                Posting.kind == PostingKind.CAMPAIGN,
+                Posting.operation == f"receipt:{receipt.transaction_id}",
+            )
+        ).all()
+        if receipt.account_id is not None
+        else []
+    )
     try:
+        for posting_id in campaigns:  # a promotion's campaign points
+            reverse(session, posting_id, now=now, operation=operation)
         if receipt.credit_posting_id is not None:
             reverse(session, receipt.credit_posting_id, now=now, operation=operation)
         if receipt.debit_posting_id is not None:
@@ -290,6 +309,7 @@ def rollback(session: Session, ctx: PosContext, transaction_id: str, *, now: dat
         record_purchase(
             session, receipt.account_id, receipt.local_date, -receipt.final_amount, -1, operation
         )
+    release_on_return(session, receipt.id, Decimal(1), True)  # usage counters restored
     receipt.status = "rolled_back"
     session.flush()
     return receipt

@@ -98,3 +98,33 @@ def test_dry_run_writes_nothing(
     assert status == 200 and answer["totals"]["discount"] == D("22.96")
     assert session.scalar(select(func.count()).select_from(Receipt)) == 0
     assert session.scalar(select(func.count()).select_from(SoftCalculation)) == 0
+
+
+def test_promotions_need_the_tariff_and_a_known_group(
+    client: FlaskClient, world: World, admin: dict[str, str], session: Session
+) -> None:
+    from processing.tenants.models import Tenant
+
+    body = {"kind": "promotion", "code": "typo", "name": "Опечатка"}
+    assert call(client, admin, "POST", "programs", body)[0] == 201
+    rules = {"group": "mian", "reward": {"kind": "percent", "value": "5"}}
+    status, answer = call(client, admin, "POST", "programs/typo/versions",
+                          {"rules": rules, "effective_from": FROM})  # fmt: skip
+    assert (status, answer["code"], answer["details"]["field"]) == (
+        400, "INVALID_PROGRAM_RULES", "rules.group",
+    )  # fmt: skip
+    tenant = session.get(Tenant, world.tenant_id)
+    assert tenant is not None
+    tenant.features = [f for f in tenant.features if f != "promotions"]
+    session.flush()
+    body = {"kind": "promotion", "code": "later", "name": "Позже"}
+    status, answer = call(client, admin, "POST", "programs", body)
+    assert (status, answer["code"]) == (403, "PROMOTIONS_NOT_IN_TARIFF")
+
+
+def test_group_fields_are_json_types(
+    client: FlaskClient, world: World, admin: dict[str, str]
+) -> None:
+    for bad in ({"code": "a", "level_discount": 0}, {"code": "a", "order": 1.5}):
+        status, answer = call(client, admin, "PUT", "promotion-groups", {"groups": [bad]})
+        assert (status, answer["code"]) == (400, "VALIDATION_ERROR"), bad

@@ -427,3 +427,20 @@ def test_any_promotions_keep_every_sum_exact_and_no_line_below_zero(
         balance=RICH, bonus=PAYING,
     )  # fmt: skip
     assert again == result
+
+
+def test_null_target_keeps_the_reward_on_the_trigger_and_24_00_ends_a_day() -> None:
+    rules = {"receipt": {"goods": {"goods": ["a"]}},
+             "reward": {"kind": "percent", "value": "50", "target": None},
+             "when": {"hours": [{"from": "00:00", "to": "24:00"}]}}  # fmt: skip
+    result = run([goods_line(1, "a", 1), goods_line(2, "b", 1)], [promo("half", rules)])
+    assert [r.discount for r in result.lines] == [D("50.00"), 0]
+    late = PromotionFacts(local_time=datetime(2027, 3, 8, 23, 59, 59))
+    assert run([goods_line(1, "a", 1)], [promo("half", rules)], facts=late).discount == 50
+
+
+@pytest.mark.parametrize("start", ["24:00", "٠٩:00", "09:00\n"])
+def test_hours_are_plain_digits(start: str) -> None:
+    hours = [{"from": start, "to": "10:00"}]
+    with pytest.raises(InvalidProgramRules):
+        parse_promotion({"when": {"hours": hours}, "reward": {"kind": "percent", "value": "5"}})

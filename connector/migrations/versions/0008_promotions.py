@@ -39,6 +39,8 @@ def upgrade() -> None:
         sa.Column("version_id", sa.Integer(), nullable=False),
         sa.Column("discount", sa.BigInteger(), nullable=False),
         sa.Column("bonus", sa.BigInteger(), nullable=False),
+        sa.Column("returned_discount", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("returned_bonus", sa.BigInteger(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(
             ["receipt_id"],
             ["receipts.id"],

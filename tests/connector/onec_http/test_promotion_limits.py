@@ -82,3 +82,66 @@ def test_a_customers_limit_counts_their_receipts(
     assert given == [D("45.93"), D("45.93"), 0]
     anonymous = client.post("/api/v1/receipts/commit", json=receipt("anon"), headers=world.auth)
     assert anonymous.get_json()["totals"]["discount"] == D("45.93")
+
+
+CAMPAIGN = {
+    "receipt": {"sum": {"min": "100.00"}},
+    "reward": {"kind": "extra_bonus", "value": "60.00", "lifetime_days": 30},
+    "limits": {"total": 10, "budget": "1000.00"},
+}
+
+
+def _usage(session: Session) -> tuple[int, Decimal]:
+    usage = session.scalars(select(PromotionUsage).execution_options(populate_existing=True)).one()
+    return usage.uses, usage.spent
+
+
+def _total(session: Session, world: World) -> Decimal:
+    from datetime import UTC, datetime
+
+    from processing.ledger.service import balance
+
+    return balance(session, world.account_id, datetime.now(UTC)).total
+
+
+def test_returns_take_back_campaign_points_and_restore_the_counter(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    _promotion(session, world, CAMPAIGN)
+    before = _total(session, world)
+    sale = _commit(client, world, "1")
+    accrual = D(str(sale["totals"]["accrual"]))
+    assert _total(session, world) == before + accrual + D("60.00")
+    assert _usage(session) == (1, D("60.00"))
+    paid = D(str(sale["totals"]["final_sum"]))
+    # Line 1 (300.00 of the 639.25 paid) back: its share of the points, 60.00 × 300/639.25
+    # = 28.157… → 28.16, goes back with line 1's accrual.
+    first = client.post("/api/v1/receipts/return", headers=world.auth, json={
+        "cashier": "c-01", "number": "r1", "original_transaction_id": sale["transaction_id"],
+        "lines": [{"line": 1, "qty": 3}],
+    })  # fmt: skip
+    assert first.status_code == 200, first.get_json()
+    share = (D("60.00") * D("300.00") / paid).quantize(D("0.01"))
+    assert share == D("28.16")
+    line_accrual = D(str(first.get_json()["totals"]["accrual"]))
+    assert _total(session, world) == before + accrual + D("60.00") - line_accrual - share
+    assert _usage(session) == (1, D("60.00") - share)
+    rest = client.post("/api/v1/receipts/return", headers=world.auth, json={
+        "cashier": "c-01", "number": "r2", "original_transaction_id": sale["transaction_id"],
+    })  # fmt: skip
+    assert rest.status_code == 200, rest.get_json()
+    assert _total(session, world) == before
+    assert _usage(session) == (0, D("0.00"))
+
+
+def test_a_rollback_reverses_campaign_points_and_the_counter(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    _promotion(session, world, CAMPAIGN)
+    before = _total(session, world)
+    sale = _commit(client, world, "1")
+    answer = client.post(f"/api/v1/transactions/{sale['transaction_id']}/rollback", json={},
+                         headers=world.auth)  # fmt: skip
+    assert answer.status_code == 200, answer.get_json()
+    assert _total(session, world) == before
+    assert _usage(session) == (0, D("0.00"))
