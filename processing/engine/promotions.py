@@ -137,6 +137,8 @@ class _Evaluation:
         self.outcomes: dict[str, PromotionOutcome] = {}
         self.hints: list[tuple[int, str]] = []
         self._covered: dict[int, list[_Line]] = {}
+        self._sums: dict[tuple[int, int], int] = {}
+        self._applied = 0  # how many vectors were applied: the state of the amounts
 
     def refuse(self, promotion: Promotion, reason: str | None) -> None:
         """The promotion is considered and not applied, for ``reason``."""
@@ -214,7 +216,12 @@ class _Evaluation:
         if not conditions.goods.everything and not trigger:
             return 0, "В чеке нет товаров акции."
         if conditions.amount is not None:
-            total = sum(current[line.index] for line in trigger)
+            # Many promotions share a trigger set: its sum is taken once per state of the
+            # amounts (``apply`` moves the state on; a group's start is the state before it).
+            key = (self.book.set_id(conditions.goods), self._applied)
+            total = self._sums.get(key)
+            if total is None:
+                total = self._sums[key] = sum(current[line.index] for line in trigger)
             reason = self._bounds_reason(conditions.amount, total, promotion)
             if reason:
                 return 0, reason
@@ -377,6 +384,7 @@ class _Evaluation:
     # --- combination ---------------------------------------------------------------------
 
     def apply(self, participant: Promotion | None, vector: _Vector) -> None:
+        self._applied += 1
         for index, amount in vector.amounts.items():
             if not amount and index not in vector.gifts:
                 continue

@@ -161,7 +161,12 @@ class PromotionShelf:
                 self._by_store.setdefault(store_id, []).append(version)
             for group_id in version.group_ids:
                 self._by_group.setdefault(group_id, []).append(version)
-        self._books: dict[tuple[int, ...], PromotionBook] = {}
+        self._books: dict[tuple[tuple[str, int], ...], PromotionBook] = {}
+        # Per store: the book and the period around the last moment asked in which no version
+        # starts or ends, so that it holds for every moment in that period.
+        self._recent: dict[
+            tuple[int, frozenset[int]], tuple[datetime, datetime | None, PromotionBook | None]
+        ] = {}
         self._lock = threading.Lock()
 
     def book(
@@ -170,12 +175,34 @@ class PromotionShelf:
         """The promotions in force for the store at ``at`` (None: none). Of two versions of
         one promotion valid at once (a store-specific one beside the chain's), the most
         specific scope wins, then the later start."""
+        recent = self._recent.get((store_id, store_groups))
+        if recent is not None and recent[0] <= at and (recent[1] is None or at < recent[1]):
+            return recent[2]
+        found, since, until = self._select(store_id, store_groups, at)
+        with self._lock:
+            if len(self._recent) > 10_000:
+                self._recent.clear()
+            self._recent[(store_id, store_groups)] = (since, until, found)
+        return found
+
+    def _select(
+        self, store_id: int, store_groups: frozenset[int], at: datetime
+    ) -> tuple[PromotionBook | None, datetime, datetime | None]:
+        """The book at ``at`` and the period around it in which it stays the same."""
+        since, until = datetime.min.replace(tzinfo=at.tzinfo), None
         chosen: dict[str, tuple[tuple[int, datetime, int], PromotionVersion]] = {}
         candidates: list[tuple[int, PromotionVersion]] = [(0, v) for v in self._everywhere]
         candidates.extend((2, v) for v in self._by_store.get(store_id, ()))
         for group_id in store_groups:
             candidates.extend((1, v) for v in self._by_group.get(group_id, ()))
         for scope, version in candidates:
+            for edge in (version.effective_from, version.effective_to):
+                if edge is None:
+                    continue
+                if edge <= at:
+                    since = max(since, edge)
+                elif until is None or edge < until:
+                    until = edge
             if not version.valid_at(at):
                 continue
             code = version.promotion.code
@@ -183,8 +210,8 @@ class PromotionShelf:
             if code not in chosen or key > chosen[code][0]:
                 chosen[code] = (key, version)
         if not chosen:
-            return None
-        ids = tuple(sorted(v.promotion.version_id for _, v in chosen.values()))
+            return None, since, until
+        ids = tuple(sorted((v.promotion.code, v.promotion.version_id) for _, v in chosen.values()))
         found = self._books.get(ids)
         if found is None:
             found = PromotionBook([v.promotion for _, v in chosen.values()], self.groups)
@@ -192,4 +219,4 @@ class PromotionShelf:
                 if len(self._books) > 1000:  # validity windows come and go: keep it bounded
                     self._books.clear()
                 self._books[ids] = found
-        return found
+        return found, since, until

@@ -444,3 +444,30 @@ def test_hours_are_plain_digits(start: str) -> None:
     hours = [{"from": start, "to": "10:00"}]
     with pytest.raises(InvalidProgramRules):
         parse_promotion({"when": {"hours": hours}, "reward": {"kind": "percent", "value": "5"}})
+
+
+def test_the_shelf_follows_versions_starting_and_ending_in_any_order_of_moments() -> None:
+    from datetime import UTC, timedelta
+
+    from processing.promotions.book import PromotionShelf, PromotionVersion
+
+    t0 = datetime(2027, 1, 1, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    one = promo("one", {"reward": {"kind": "percent", "value": "5"}})
+    two = promo("two", {"reward": {"kind": "percent", "value": "7"}})
+    shelf = PromotionShelf(
+        [PromotionVersion(one, t0, t0 + 2 * hour), PromotionVersion(two, t0 + hour, None),
+         PromotionVersion(two, t0, None, store_ids=frozenset({9}))],
+        parse_groups(None),
+    )  # fmt: skip
+
+    def codes(store: int, at: datetime) -> list[str]:
+        book = shelf.book(store, frozenset(), at)
+        return [] if book is None else [p.code for p in book.promotions]
+
+    assert codes(1, t0 - hour) == []
+    assert codes(1, t0 + hour / 2) == ["one"]
+    assert codes(1, t0 + 3 * hour / 2) == ["one", "two"]
+    assert codes(1, t0 + 5 * hour) == ["two"]
+    assert codes(1, t0 + hour / 2) == ["one"]  # back in time: still right
+    assert codes(9, t0 + hour / 2) == ["one", "two"]  # the store's own version of "two"
