@@ -69,6 +69,30 @@ class PromotionBook:
     def __len__(self) -> int:
         return len(self.promotions)
 
+    def __eq__(self, other: object) -> bool:
+        """Books of the same promotion versions and groups are the same (a book is rebuilt
+        whenever the rules are read afresh)."""
+        if not isinstance(other, PromotionBook):
+            return NotImplemented
+        return self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    @property
+    def key(self) -> tuple[tuple[tuple[str, int], ...], tuple[PromotionGroup, ...]]:
+        return tuple((p.code, p.version_id) for p in self.promotions), self.groups
+
+    @property
+    def needs_database(self) -> bool:
+        """Whether some promotion needs more than the receipt and the store's clock: customer
+        facts, usage limits counted on commit, campaign points posted as lots."""
+        return any(
+            p.needs_customer or p.limits.counted or p.limits.per_customer is not None
+            or p.reward.kind == "extra_bonus"
+            for p in self.promotions
+        )  # fmt: skip
+
     def considered(self, covered: int) -> list[Promotion]:
         """The promotions a receipt whose lines cover the sets ``covered`` may concern."""
         return [p for p, bits, everything in self.reach if everything or bits & covered]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from sqlalchemy.orm import Session
@@ -33,7 +34,7 @@ from processing.customers.access import MASKED_NAME_FIELDS, Accessor, Action, ac
 from processing.customers.service import loyalty_allowance, masked_name, missing_fields
 from processing.db import pg_connection
 from processing.engine.calculate import calculate
-from processing.engine.model import Balances, CustomerFacts, Result, Rules
+from processing.engine.model import Balances, CustomerFacts, PromotionFacts, Result, Rules
 from processing.ledger.rules import LotState, active_total, pending_total
 from processing.levels.compute import LevelDecision, decide_level, window_bounds
 from processing.money import from_kopecks, to_kopecks
@@ -68,9 +69,11 @@ from processing.receipts.statements import (
     CARD_READ_LOGGED,
     LINE_AS_IS,
     LINE_MONEY,
+    LINE_THOUSANDTHS,
     SOFT,
     SOFT_ROW,
     STATE,
+    USED,
     WRITE,
 )
 from processing.types import to_thousandths
@@ -199,13 +202,23 @@ def _fast_case(session: Session, ctx: PosContext, receipt: ReceiptInput) -> bool
 
 
 def _compute(
-    card: _Card, receipt: ReceiptInput, rules: ActiveRules, at: datetime, now: datetime
+    ctx: PosContext,
+    card: _Card,
+    receipt: ReceiptInput,
+    rules: ActiveRules,
+    at: datetime,
+    now: datetime,
 ) -> Result:
+    found = None
+    if rules.promotions is not None:  # only receipt and clock conditions here
+        local = at.astimezone(ZoneInfo(ctx.caller.timezone)).replace(tzinfo=None)
+        found = PromotionFacts(local_time=local)
     return calculate(
         engine_receipt(receipt),
-        Rules(levels=rules.levels, bonus=rules.bonus),
+        Rules(levels=rules.levels, bonus=rules.bonus, promotions=rules.promotions),
         card.balances(now),
         card.facts(expired_at_birth(rules, at, now)),
+        found,
     )
 
 
@@ -227,12 +240,12 @@ def calculate_fast(
     number = str(receipt.identification.card_number)  # type: ignore[union-attr]
     at = receipt.sold_at or now
     rules = receipt_rules(session, ctx, None, at)
-    if rules.promotions is not None:  # promotions are computed on the general path
-        return None
+    if rules.promotions is not None and rules.promotions.needs_database:
+        return None  # customer facts, limits, campaign points: the general path
     card, _, _ = _read(conn, ctx, number, rules.levels, local_date(ctx, at), now, claim=None)
     if card is None or not _card_rules(session, ctx, card, rules, at):
         return None
-    result = _compute(card, receipt, rules, at, now)
+    result = _compute(ctx, card, receipt, rules, at, now)
     calculation = Calculation(result, str(uuid.uuid4()), number, card.level, rules)
     stored = soft_result(ctx, receipt, calculation, now)
     conn.execute(SOFT, {**stored, "result": json.dumps(stored["result"])})
@@ -289,8 +302,8 @@ def commit_fast(
     values = sale_claim(session, ctx, receipt, now)
     at: datetime = values["sold_at"]
     rules = receipt_rules(session, ctx, None, at)
-    if rules.promotions is not None:  # promotions are computed on the general path
-        return None
+    if rules.promotions is not None and rules.promotions.needs_database:
+        return None  # customer facts, limits, campaign points: the general path
     card, twin, soft = _read(
         conn, ctx, number, rules.levels, values["local_date"], now, claim=values,
         calculation_id=receipt.calculation_id,
@@ -303,7 +316,7 @@ def commit_fast(
     if stored is not None:
         result, level_code = stored
     else:
-        result = _compute(card, receipt, rules, at, now)
+        result = _compute(ctx, card, receipt, rules, at, now)
         level_code = card.level.level.code if card.level and card.level.level else None
     check_payable(ctx, receipt, result)
     return _write(conn, session, ctx, receipt, card, values, result, rules, level_code, now)
@@ -331,7 +344,8 @@ def _write(
     lines = line_values(0, receipt, result)
     operation = f"receipt:{values['transaction_id']}"
     wire_lines = [
-        {**{name: line[name] for name in LINE_AS_IS}, "quantity": to_thousandths(line["quantity"]),
+        {**{name: line[name] for name in LINE_AS_IS},
+         **{name: to_thousandths(line[name]) for name in LINE_THOUSANDTHS},
          **{name: to_kopecks(line[name]) for name in LINE_MONEY}}
         for line in lines
     ]  # fmt: skip
@@ -358,7 +372,20 @@ def _write(
         "purchase_amount": to_kopecks(plan.purchase_amount),
         "lines": json.dumps(wire_lines),
     }
-    written = conn.execute(WRITE, params).fetchone()
+    used = [
+        {"version_id": o.version_id, "discount": to_kopecks(o.discount),
+         "bonus": to_kopecks(o.bonus)}
+        for o in result.promotions
+        if o.applied
+    ]  # fmt: skip
+    if used:
+        with conn.pipeline():
+            cursor = conn.execute(WRITE, params)
+            conn.execute(USED, {"promotions": json.dumps(used),
+                                "transaction_id": values["transaction_id"]})  # fmt: skip
+        written = cursor.fetchone()
+    else:
+        written = conn.execute(WRITE, params).fetchone()
     if written is None:  # a concurrent twin claimed the identity first
         return stored_twin(session, ctx, values)
     answer = AnsweredReceipt(
@@ -374,7 +401,8 @@ def _write(
             amount=line["amount"],
             discount=line["discount"], bonus_payment=line["bonus_payment"],
             final_amount=line["final_amount"], accrual=line["accrual"],
-            explanations=line["explanations"],
+            explanations=line["explanations"], gift_quantity=line["gift_quantity"],
+            gift_amount=line["gift_amount"],
         )
         for line in lines
     ]  # fmt: skip

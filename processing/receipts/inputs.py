@@ -148,7 +148,7 @@ class AnsweredLine:
     final_amount: Decimal
     accrual: Decimal
     explanations: list[dict[str, str]]
-    gift_quantity: Decimal = Decimal(0)  # the hot path answers receipts without promotions
+    gift_quantity: Decimal = Decimal(0)
     gift_amount: Decimal = ZERO
 
 

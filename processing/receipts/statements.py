@@ -46,6 +46,7 @@ from processing.db import compile_for_psycopg, lock_rows
 from processing.ledger.models import Account, BonusLot, LotMovement, Posting
 from processing.ledger.service import PostingKind
 from processing.levels.models import LevelOverride, PurchaseStat
+from processing.promotions.models import ReceiptPromotion
 from processing.receipts.models import Receipt, ReceiptLine, SoftCalculation
 
 
@@ -65,6 +66,7 @@ LOT_MOVEMENTS = _table(LotMovement)
 PURCHASE_STATS = _table(PurchaseStat)
 LEVEL_OVERRIDES = _table(LevelOverride)
 SOFT_CALCULATIONS = _table(SoftCalculation)
+RECEIPT_PROMOTIONS = _table(ReceiptPromotion)
 
 
 def _param(name: str, type_: Any = None) -> Any:
@@ -377,8 +379,10 @@ _stats = _insert_select(
 # thousandths and the money in kopecks, each typed as its column stores it (strings as text, so
 # that an over-long value fails its INSERT as before). A sale line has returned nothing yet.
 LINE_AS_IS = ("line_no", "goods_id", "barcode", "no_discount", "seller", "explanations")
-LINE_MONEY = ("price", "amount", "discount", "bonus_payment", "final_amount", "accrual")
-_WIRE_LINE = (*LINE_AS_IS, "quantity", *LINE_MONEY)
+LINE_MONEY = ("price", "amount", "discount", "bonus_payment", "final_amount", "accrual",
+              "gift_amount")  # fmt: skip
+LINE_THOUSANDTHS = ("quantity", "gift_quantity")
+_WIRE_LINE = (*LINE_AS_IS, *LINE_THOUSANDTHS, *LINE_MONEY)
 _RETURNED = tuple(c.name for c in RECEIPT_LINES.c if c.name.startswith("returned_"))
 
 
@@ -395,8 +399,7 @@ _wire = (
 _line_values = {
     "receipt_id": _receipt.c.id,
     **{name: _wire.c[name] for name in _WIRE_LINE},
-    # Nothing returned yet; no gifts: a receipt with promotions takes the general path.
-    **{name: _number(0) for name in (*_RETURNED, "gift_quantity", "gift_amount")},
+    **{name: _number(0) for name in _RETURNED},  # nothing returned yet
 }
 _lines = _insert_select(
     RECEIPT_LINES,
@@ -412,6 +415,34 @@ _lines = _insert_select(
 WRITE = compile_for_psycopg(
     select(_receipt.c.id, _receipt.c.debit_posting_id, _receipt.c.credit_posting_id).add_cte(
         _taken, _debit_moves, _new_lot, _credit_moves, _balance, _stats, _lines
+    )
+)
+
+
+# The promotion versions a receipt used, in a statement of its own after the write (only when
+# promotions applied: the write itself stays within psycopg's cached conversions), found by the
+# receipt's transaction id (nothing when a concurrent twin claimed the identity).
+_used = (
+    func.json_to_recordset(cast(_param("promotions"), JSON))
+    .table_valued(
+        column("version_id", Integer), column("discount", BigInteger), column("bonus", BigInteger)
+    )
+    .render_derived(name="u", with_types=True)
+)
+USED = compile_for_psycopg(
+    _insert_select(
+        RECEIPT_PROMOTIONS,
+        {
+            "receipt_id": RECEIPTS.c.id,
+            "version_id": _used.c.version_id,
+            "discount": _used.c.discount,
+            "bonus": _used.c.bonus,
+            "returned_discount": _number(0),
+            "returned_bonus": _number(0),
+        },
+        RECEIPTS,
+        _used,
+        where=(RECEIPTS.c.transaction_id == _param("transaction_id"),),
     )
 )
 

@@ -33,6 +33,7 @@ from processing.levels.models import PurchaseStat
 from processing.levels.service import record_purchase, set_override
 from processing.programs.rules import parse_level_rules
 from processing.programs.service import add_version, get_program
+from processing.promotions.models import ReceiptPromotion
 from processing.receipts import fast, service
 from processing.receipts.inputs import Identification, LineInput, ReceiptInput, digest
 from processing.receipts.models import Receipt, ReceiptLine, SoftCalculation
@@ -71,7 +72,13 @@ def _account_state(session: Session, account_id: int, receipt_row: Receipt) -> d
                     receipt_row.credit_posting_id is not None,
                     receipt_row.debit_posting_id is not None),
         "lines": [(x.line_no, x.amount, x.discount, x.bonus_payment, x.final_amount, x.accrual,
-                   x.explanations) for x in lines],
+                   x.explanations, x.gift_quantity, x.gift_amount) for x in lines],
+        "promotions": [
+            (u.version_id, u.discount, u.bonus) for u in session.scalars(
+                select(ReceiptPromotion).where(ReceiptPromotion.receipt_id == receipt_row.id)
+                .order_by(ReceiptPromotion.version_id)
+            )
+        ],
     }  # fmt: skip
 
 
@@ -415,3 +422,51 @@ def test_identify_of_a_card_the_hot_path_declines_logs_the_read_once(
     assert [(r.customer_id, r.request_id) for r in rows] == [
         (world.customer_id, response.headers["X-Request-ID"])
     ]
+
+
+def test_both_paths_write_the_same_rows_with_promotions_active(
+    client: FlaskClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from processing.programs.service import add_program, add_version
+
+    tenant = session.get_one(Tenant, world.tenant_id)
+    tenant.promotion_groups = [{"code": "seq", "mode": "multiply", "order": 1}]
+    promotions = {
+        "g100": {"group": "seq", "receipt": {"goods": {"goods": ["g-100"]}},
+                 "reward": {"kind": "m_for_n", "n": 3, "m": 2}},
+        "ten": {"reward": {"kind": "percent", "value": "10"}},
+        "gift": {"receipt": {"sum": {"min": "100.00"}},
+                 "reward": {"kind": "gift", "gift": {"goods": ["g-gift"]}, "price": "0.01"}},
+    }  # fmt: skip
+    for code, rules in promotions.items():
+        add_version(session, add_program(session, tenant, "promotion", code, code), rules, T0)
+    accounts = []
+    for i, number in enumerate(world.blank[:2]):
+        customer = register_customer(
+            session, tenant, {"first_name": "Тест", "phone": f"+7903000001{i}"},
+            source="admin", author="t", consents={"processing": True}, now=T0,
+        )  # fmt: skip
+        card = issue_card(session, tenant, number, customer, author="t", now=T0)
+        accounts.append(card_account_id(card))
+        credit(session, accounts[-1], Decimal("500.00"), PostingKind.OPENING, now=T0)
+    session.flush()
+    calls: list[str] = []
+    original = service.commit_claimed
+    monkeypatch.setattr(service, "commit_claimed",
+                        lambda *a, **k: calls.append(a[3].number) or original(*a, **k))  # fmt: skip
+    bodies = {}
+    for name, number in zip(("fast", "general"), world.blank[:2], strict=True):
+        body = receipt(name, card_number=number, pay_bonus=50)
+        body["lines"].append({"line": 4, "goods": "g-gift", "qty": 2, "price": 10, "sum": 20})
+        bodies[name] = body
+        with _general_path(monkeypatch, name == "general"):
+            response = client.post("/api/v1/receipts/commit", json=body, headers=world.auth)
+        assert response.status_code == 200, response.get_json()
+    assert calls == ["general"]
+    session.expire_all()
+    rows = {r.number: r for r in session.scalars(select(Receipt))}
+    state_fast = _account_state(session, accounts[0], rows["fast"])
+    state_general = _account_state(session, accounts[1], rows["general"])
+    assert state_fast == state_general
+    assert len(state_fast["promotions"]) == 3
+    assert state_fast["lines"][3][7:] == (1, Decimal("0.01"))  # one gift unit at 0.01
