@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -112,21 +113,8 @@ def _usage(
 def _uses_by_account(
     session: Session, ctx: PosContext, account_id: int, codes: list[str]
 ) -> list[tuple[str, int]]:
-    rows = session.execute(
-        select(Program.code, func.count())
-        .select_from(ReceiptPromotion)
-        .join(Receipt, Receipt.id == ReceiptPromotion.receipt_id)
-        .join(ProgramVersion, ProgramVersion.id == ReceiptPromotion.version_id)
-        .join(Program, Program.id == ProgramVersion.program_id)
-        .where(
-            Receipt.account_id == account_id,
-            Receipt.status == "committed",
-            Program.tenant_id == ctx.caller.tenant_id,
-            Program.code.in_(codes),
-        )
-        .group_by(Program.code)
-    ).all()
-    return [(code, int(count)) for code, count in rows]
+    rows = session.execute(_by_promotion(func.count(), ctx, account_id, codes))
+    return [(code, int(count)) for code, count in rows.all()]
 
 
 def claim_usage(
@@ -179,20 +167,26 @@ def _first_purchases(
     session: Session, ctx: PosContext, account_id: int, codes: list[str]
 ) -> dict[str, date]:
     """The local date of the account's first receipt under each promotion (by its code)."""
-    rows = session.execute(
-        select(Program.code, func.min(Receipt.local_date))
+    rows = session.execute(_by_promotion(func.min(Receipt.local_date), ctx, account_id, codes))
+    return {code: first for code, first in rows.all()}
+
+
+def _by_promotion(value: Any, ctx: PosContext, account_id: int, codes: list[str]) -> Any:
+    """``value`` over the account's committed receipts per promotion code."""
+    return (
+        select(Program.code, value)
         .select_from(ReceiptPromotion)
         .join(Receipt, Receipt.id == ReceiptPromotion.receipt_id)
         .join(ProgramVersion, ProgramVersion.id == ReceiptPromotion.version_id)
         .join(Program, Program.id == ProgramVersion.program_id)
         .where(
             Receipt.account_id == account_id,
+            Receipt.status == "committed",
             Program.tenant_id == ctx.caller.tenant_id,
             Program.code.in_(codes),
         )
         .group_by(Program.code)
-    ).all()
-    return {code: first for code, first in rows}
+    )
 
 
 def _looked_back(

@@ -145,3 +145,17 @@ def test_a_rollback_reverses_campaign_points_and_the_counter(
     assert answer.status_code == 200, answer.get_json()
     assert _total(session, world) == before
     assert _usage(session) == (0, D("0.00"))
+
+
+def test_first_purchase_window_counts_from_the_customers_first_receipt_under_it(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    _promotion(session, world, {**TEN_PERCENT, "customer": {"first_purchase_within_days": 30}})
+    assert _commit(client, world, "1")["totals"]["discount"] == D("45.93")
+    later = receipt("2", card_number=world.card, sold_at="2026-05-25T12:00:00")
+    answer = client.post("/api/v1/receipts/commit", json=later, headers=world.auth).get_json()
+    assert answer["totals"]["discount"] == D("45.93")  # day 24 of 30
+    late = receipt("3", card_number=world.card, sold_at="2026-06-15T12:00:00")
+    soft = client.post("/api/v1/receipts/calculate", json=late, headers=world.auth).get_json()
+    assert soft["totals"]["discount"] == 0
+    assert soft["promotions"][0]["reason"] == "Действует 30 дн. с первой покупки по акции."
