@@ -21,6 +21,12 @@ from processing.programs.service import (
     set_program_status,
     tenant_programs,
 )
+from processing.promotions.segments import (
+    add_segment,
+    change_members,
+    get_segment,
+    tenant_segments,
+)
 from processing.promotions.service import promotion_groups, set_promotion_groups
 from processing.receipts.dry_run import dry_run
 from processing.tenants.service import get_store, get_store_group
@@ -192,3 +198,38 @@ class PromotionDryRun(MethodView):
         shelf = {line.number: (line.quantity, line.price) for line in receipt.lines}
         return {**pos_wire.calculation_body(result, shelf), "calculation_id": None,
                 "card_number": None, "level": None}  # fmt: skip
+
+
+SEGMENT_EXAMPLE = {"code": "students", "name": "Студенты", "members": 0}
+
+
+@blp.route("/segments")
+class Segments(MethodView):
+    @blp.response(200, wire.SegmentsOut, example={"segments": [SEGMENT_EXAMPLE]})
+    def get(self) -> dict[str, Any]:
+        """The tenant's customer segments with their member counts."""
+        found = tenant_segments(db_session(), admin_tenant())
+        return {"segments": [{"code": s.code, "name": s.name, "members": n} for s, n in found]}
+
+    @blp.arguments(wire.SegmentIn, unknown=RAISE, example={"code": "students", "name": "Студенты"})
+    @blp.response(201, wire.SegmentOut, example=SEGMENT_EXAMPLE)
+    @blp.alt_response(400, description="VALIDATION_ERROR")
+    @blp.alt_response(409, description="CONFLICT: a segment with this code exists")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Create a segment (a named list of customers) that promotions can be limited to."""
+        segment = add_segment(db_session(), admin_tenant(), data["code"], data["name"])
+        return {"code": segment.code, "name": segment.name, "members": 0}
+
+
+@blp.route("/segments/<segment>/members")
+class SegmentMembers(MethodView):
+    @blp.arguments(wire.SegmentMembersIn, unknown=RAISE, example={"add": [101, 102], "remove": []})
+    @blp.response(200, wire.SegmentOut, example={**SEGMENT_EXAMPLE, "members": 2})
+    @blp.alt_response(400, description="VALIDATION_ERROR: details.customers names the unknown")
+    @blp.alt_response(404, description="SEGMENT_NOT_FOUND")
+    def post(self, data: dict[str, Any], segment: str) -> dict[str, Any]:
+        """Add and remove customers by id; all or nothing."""
+        session = db_session()
+        found = get_segment(session, admin_tenant(), segment)
+        members = change_members(session, found, data["add"], data["remove"])
+        return {"code": found.code, "name": found.name, "members": members}

@@ -167,6 +167,29 @@ class PromotionGroupsOut(Schema):
     groups = fields.List(fields.Nested(PromotionGroupOut))
 
 
+class SegmentIn(AdminIn):
+    code = _code("unique within the tenant, named by promotions' customer.segments",
+                 required=True)  # fmt: skip
+    name = fields.String(required=True, validate=NAME)
+
+
+class SegmentMembersIn(AdminIn):
+    add = fields.List(BoundedInteger(strict=True), load_default=list,
+                      metadata={"description": "customer ids to add"})  # fmt: skip
+    remove = fields.List(BoundedInteger(strict=True), load_default=list,
+                         metadata={"description": "customer ids to remove"})  # fmt: skip
+
+
+class SegmentOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    members = fields.Integer()
+
+
+class SegmentsOut(Schema):
+    segments = fields.List(fields.Nested(SegmentOut))
+
+
 class DryRunIn(AdminIn):
     rules = Rules(required=True, metadata={"description": "a promotion's rules"})
     store = _code("the store whose time zone the receipt's time is in", required=True)

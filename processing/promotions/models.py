@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, ForeignKey, Integer
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from processing.db import Base
@@ -44,3 +44,26 @@ class PromotionUsage(Base):
     )
     uses: Mapped[int] = mapped_column(BigInteger, default=0)
     spent: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))  # discount and points
+
+
+class Segment(Base):
+    """A named list of a tenant's customers that promotions can be limited to."""
+
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+
+
+class SegmentMember(Base):
+    __tablename__ = "segment_members"
+
+    segment_id: Mapped[int] = mapped_column(
+        ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True
+    )
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -24,6 +24,7 @@ from processing.programs.models import Program, ProgramVersion
 from processing.promotions.book import PromotionBook
 from processing.promotions.models import PromotionUsage, ReceiptPromotion
 from processing.promotions.rules import Promotion
+from processing.promotions.segments import customer_segments
 from processing.receipts.inputs import PosContext
 from processing.receipts.models import Receipt, ReceiptLine
 
@@ -65,6 +66,11 @@ def promotion_facts(
             customer.created_at.astimezone(local.tzinfo).date() if customer is not None else None
         ),
         cumulative=level.value if level is not None else None,
+        segments=(
+            customer_segments(session, customer.id)
+            if customer is not None and any(p.customer.segments for p in needs)
+            else frozenset()
+        ),
         fields=fields,
         first_purchases=(
             _first_purchases(session, ctx, account_id, first) if first and account_id else {}

@@ -128,3 +128,29 @@ def test_group_fields_are_json_types(
     for bad in ({"code": "a", "level_discount": 0}, {"code": "a", "order": 1.5}):
         status, answer = call(client, admin, "PUT", "promotion-groups", {"groups": [bad]})
         assert (status, answer["code"]) == (400, "VALIDATION_ERROR"), bad
+
+
+def test_segments_limit_promotions_to_their_members(
+    client: FlaskClient, world: World, admin: dict[str, str], other: World
+) -> None:
+    body = {"code": "students", "name": "Студенты"}
+    assert call(client, admin, "POST", "segments", body) == (
+        201, {**body, "members": 0},
+    )  # fmt: skip
+    _create(client, admin, "seg", {"customer": {"segments": ["students"]}, **TEN_ON_G100})
+    assert _discount(client, world) == 0
+    add = {"add": [world.customer_id]}
+    status, answer = call(client, admin, "POST", "segments/students/members", add)
+    assert (status, answer["members"]) == (200, 1)
+    assert _discount(client, world) == 30
+    # Another tenant's customer is not found; nothing changes.
+    status, answer = call(client, admin, "POST", "segments/students/members",
+                          {"add": [other.customer_id]})  # fmt: skip
+    assert (status, answer["code"]) == (400, "VALIDATION_ERROR")
+    assert answer["details"]["customers"] == [other.customer_id]
+    status, answer = call(client, admin, "GET", "segments")
+    assert answer["segments"] == [{**body, "members": 1}]
+    call(client, admin, "POST", "segments/students/members", {"remove": [world.customer_id]})
+    assert _discount(client, world) == 0
+    status, answer = call(client, admin, "POST", "segments/nope/members", add)
+    assert (status, answer["code"]) == (404, "SEGMENT_NOT_FOUND")

@@ -31,6 +31,9 @@ ENDPOINTS = [
     ("GET", "promotion-groups"),
     ("PUT", "promotion-groups"),
     ("POST", "promotions/dry-run"),
+    ("GET", "segments"),
+    ("POST", "segments"),
+    ("POST", "segments/s1/members"),
     ("GET", "card-templates"),
     ("POST", "card-templates"),
     ("PUT", "card-templates/main/programs"),
@@ -68,6 +71,7 @@ def test_the_document_lists_every_management_operation_with_the_admin_token(
         (method, path.replace("s1/pos/p1", "{store}/pos/{code}")
          .replace("stores/s1/pos", "stores/{store}/pos")
          .replace("programs/bonus", "programs/{program}")
+         .replace("segments/s1", "segments/{segment}")
          .replace("card-templates/main", "card-templates/{template}"))
         for method, path in ENDPOINTS
     }  # fmt: skip
