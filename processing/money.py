@@ -45,3 +45,15 @@ def from_kopecks(kopecks: int) -> Decimal:
 def money_text(value: Decimal) -> str:
     """Rubles with exactly two decimals, for messages and error details."""
     return f"{round_money(value):.2f}"
+
+
+def proportional_share(
+    total: Decimal, taken: Decimal, part: Decimal, whole: Decimal, last: bool
+) -> Decimal:
+    """``part`` of ``whole``'s share of ``total``, of which ``taken`` is gone already (a return
+    of some units, of some of a receipt): rounded half up to the kopeck and never more than
+    what is left; the last share is exactly what is left, so the shares add up to ``total``."""
+    if last or whole == 0:
+        return total - taken
+    share = (total * part / whole).quantize(KOPECK, rounding=ROUND_HALF_UP)
+    return min(share, total - taken)

@@ -50,8 +50,13 @@ class Committed:
     replay: bool  # True: this identity was committed before, nothing was posted now
 
 
+def wall_clock(timezone: str, at: datetime) -> datetime:
+    """``at`` as the store's clock shows it (naive), for period rules and the local date."""
+    return at.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+
+
 def local_date(ctx: PosContext, at: datetime) -> date:
-    return at.astimezone(ZoneInfo(ctx.caller.timezone)).date()
+    return wall_clock(ctx.caller.timezone, at).date()
 
 
 def identity_key(ctx: PosContext, shift: str, number: str, sold_at: datetime | None) -> str:

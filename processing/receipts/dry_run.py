@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from processing.engine.calculate import calculate
 from processing.engine.model import Balances, CustomerFacts, PromotionFacts, Result, Rules
 from processing.promotions.book import PromotionBook
 from processing.promotions.rules import parse_groups, parse_promotion
+from processing.receipts.claims import wall_clock
 from processing.receipts.inputs import ReceiptInput
 from processing.receipts.rows import engine_receipt
 from processing.tenants.models import Tenant
@@ -30,9 +30,8 @@ def dry_run(
     in the store's ``timezone``."""
     promotion = parse_promotion(rules, code="dry-run", name="Проверка акции")
     book = PromotionBook([promotion], parse_groups(tenant.promotion_groups))
-    moment = at.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
     card = CustomerFacts(card_active=facts is not None, allowance="full")
     return calculate(
         engine_receipt(receipt), Rules(promotions=book), Balances(), card,
-        facts or PromotionFacts(local_time=moment),
+        facts or PromotionFacts(local_time=wall_clock(timezone, at)),
     )  # fmt: skip

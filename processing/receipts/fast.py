@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 from sqlalchemy.orm import Session
@@ -41,7 +40,13 @@ from processing.money import from_kopecks, to_kopecks
 from processing.programs.rules import LevelRules
 from processing.programs.service import ActiveRules
 from processing.receipts.checks import check_payable
-from processing.receipts.claims import Committed, local_date, sale_claim, stored_twin
+from processing.receipts.claims import (
+    Committed,
+    local_date,
+    sale_claim,
+    stored_twin,
+    wall_clock,
+)
 from processing.receipts.inputs import (
     AnsweredLine,
     AnsweredReceipt,
@@ -58,6 +63,7 @@ from processing.receipts.rows import (
     expired_at_birth,
     identify_outcome,
     line_values,
+    promotions_used,
     receipt_rules,
     receipt_totals,
     replayable,
@@ -211,8 +217,7 @@ def _compute(
 ) -> Result:
     found = None
     if rules.promotions is not None:  # only receipt and clock conditions here
-        local = at.astimezone(ZoneInfo(ctx.caller.timezone)).replace(tzinfo=None)
-        found = PromotionFacts(local_time=local)
+        found = PromotionFacts(local_time=wall_clock(ctx.caller.timezone, at))
     return calculate(
         engine_receipt(receipt),
         Rules(levels=rules.levels, bonus=rules.bonus, promotions=rules.promotions),
@@ -373,11 +378,9 @@ def _write(
         "lines": json.dumps(wire_lines),
     }
     used = [
-        {"version_id": o.version_id, "discount": to_kopecks(o.discount),
-         "bonus": to_kopecks(o.bonus)}
-        for o in result.promotions
-        if o.applied
-    ]  # fmt: skip
+        {**row, "discount": to_kopecks(row["discount"]), "bonus": to_kopecks(row["bonus"])}
+        for row in promotions_used(result)
+    ]
     if used:
         with conn.pipeline():
             cursor = conn.execute(WRITE, params)

@@ -7,9 +7,8 @@ and, on commit, the usage counters claimed under their row locks."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,12 +18,13 @@ from processing.customers.models import Customer
 from processing.db import insert_ignore, lock_rows
 from processing.engine.model import PromotionFacts, Result
 from processing.levels.compute import LevelDecision
-from processing.money import to_kopecks
+from processing.money import proportional_share, to_kopecks
 from processing.programs.models import Program, ProgramVersion
 from processing.promotions.book import PromotionBook
 from processing.promotions.models import PromotionUsage, ReceiptPromotion
 from processing.promotions.rules import Promotion
 from processing.promotions.segments import customer_segments
+from processing.receipts.claims import wall_clock
 from processing.receipts.inputs import PosContext
 from processing.receipts.models import Receipt, ReceiptLine
 
@@ -41,8 +41,7 @@ def promotion_facts(
     exclude: frozenset[str] = frozenset(),
 ) -> PromotionFacts:
     """``exclude``: promotions a commit found used up under their locks."""
-    local = at.astimezone(ZoneInfo(ctx.caller.timezone))
-    moment = local.replace(tzinfo=None)
+    moment = wall_clock(ctx.caller.timezone, at)
     exhausted, budget_left = _usage(session, ctx, book, card.account_id if card else None)
     exhausted |= exclude
     needs = [p for p in book.promotions if p.needs_customer]
@@ -63,7 +62,9 @@ def promotion_facts(
         card_template=template.code if template else None,
         birthday=customer.birth_date if customer else None,
         registered_on=(
-            customer.created_at.astimezone(local.tzinfo).date() if customer is not None else None
+            wall_clock(ctx.caller.timezone, customer.created_at).date()
+            if customer is not None
+            else None
         ),
         cumulative=level.value if level is not None else None,
         segments=(
@@ -76,7 +77,7 @@ def promotion_facts(
             _first_purchases(session, ctx, account_id, first) if first and account_id else {}
         ),
         previous_purchases=(
-            _looked_back(session, book, account_id, local.date(), lookback)
+            _looked_back(session, book, account_id, moment.date(), lookback)
             if lookback and account_id
             else frozenset()
         ),
@@ -231,52 +232,42 @@ def _looked_back(
 
 
 def release_on_return(
-    session: Session, receipt_id: int, share: Decimal, fully_returned: bool
+    session: Session, receipt_id: int, paid_back: Decimal, paid: Decimal, last: bool
 ) -> Decimal:
-    """A return of ``share`` (0..1) of a receipt's paid sum: each promotion it used gives back
-    that share of its discount and campaign points (a full return: all that is left), its usage
-    counter is restored (the use itself when the receipt is fully returned); answers the
-    campaign points to take back from the account."""
-    used = session.scalars(
-        lock_rows(select(ReceiptPromotion).where(ReceiptPromotion.receipt_id == receipt_id))
-    ).all()
+    """A return of ``paid_back`` of a receipt's ``paid`` sum: each promotion it used gives back
+    that share of its discount and campaign points (the last return: all that is left) and its
+    usage counter is restored (the use itself on the last return); answers the campaign points
+    to take back from the account."""
+    locked = lock_rows(
+        select(ReceiptPromotion)
+        .join(ProgramVersion, ProgramVersion.id == ReceiptPromotion.version_id)
+        .where(ReceiptPromotion.receipt_id == receipt_id),
+        of=ReceiptPromotion,
+    )
+    used = session.execute(locked.add_columns(ProgramVersion.program_id)).all()
     if not used:
         return Decimal("0.00")
-    programs = dict(
-        session.execute(
-            select(ProgramVersion.id, ProgramVersion.program_id).where(
-                ProgramVersion.id.in_([u.version_id for u in used])
-            )
-        ).all()
-    )
     counters = {
         row.program_id: row
         for row in session.scalars(
             lock_rows(
                 select(PromotionUsage)
-                .where(PromotionUsage.program_id.in_(list(programs.values())))
+                .where(PromotionUsage.program_id.in_([program for _, program in used]))
                 .order_by(PromotionUsage.program_id)
             )
         )
     }
     points = Decimal("0.00")
-    for row in used:
-        discount = _part(row.discount, row.returned_discount, share, fully_returned)
-        bonus = _part(row.bonus, row.returned_bonus, share, fully_returned)
+    for row, program_id in used:
+        discount = proportional_share(row.discount, row.returned_discount, paid_back, paid, last)
+        bonus = proportional_share(row.bonus, row.returned_bonus, paid_back, paid, last)
         row.returned_discount += discount
         row.returned_bonus += bonus
         points += bonus
-        counter = counters.get(programs[row.version_id])
+        counter = counters.get(program_id)
         if counter is not None:
             counter.spent = max(Decimal("0.00"), counter.spent - discount - bonus)
-            if fully_returned:
+            if last:
                 counter.uses = max(0, counter.uses - 1)
     session.flush()
     return points
-
-
-def _part(total: Decimal, taken: Decimal, share: Decimal, last: bool) -> Decimal:
-    if last:
-        return total - taken
-    part = (total * share).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return min(part, total - taken)

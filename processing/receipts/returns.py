@@ -8,7 +8,7 @@ restores the balance exactly. Bonus that paid for returned goods is credited bac
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from processing.ledger.service import (
     reverse,
 )
 from processing.levels.service import record_purchase
+from processing.money import proportional_share
 from processing.receipts.checks import check_sold_at
 from processing.receipts.claims import (
     Committed,
@@ -39,21 +40,11 @@ from processing.receipts.promotion_facts import release_on_return
 from processing.tenants.models import Pos
 
 ZERO = Decimal("0.00")
-KOPECK = Decimal("0.01")
 
 
 class ReturnExceedsSale(Refused):
     code = "RETURN_EXCEEDS_SALE"
     message = "Количество к возврату больше проданного (с учётом прежних возвратов)."
-
-
-def _share(total: Decimal, taken: Decimal, part: Decimal, whole: Decimal, last: bool) -> Decimal:
-    """This return's part of a line amount: proportional, rounded half up; the last return of
-    the line gets exactly what is left."""
-    if last:
-        return total - taken
-    share = (total * part / whole).quantize(KOPECK, rounding=ROUND_HALF_UP)
-    return min(share, total - taken)
 
 
 def _original(session: Session, ctx: PosContext, request: ReturnInput) -> Receipt:
@@ -155,10 +146,11 @@ def return_receipt(
                 details={"line": number, "sold": str(sale.quantity), "left": str(left)}
             )
         last = quantity == left
-        accrual = _share(sale.accrual, sale.returned_accrual, quantity, sale.quantity, last)
-        payment = _share(sale.bonus_payment, sale.returned_payment, quantity, sale.quantity, last)
-        final = _share(sale.final_amount, sale.returned_final, quantity, sale.quantity, last)
-        amount = _share(sale.amount, sale.returned_amount, quantity, sale.quantity, last)
+        of_line = (quantity, sale.quantity, last)
+        accrual = proportional_share(sale.accrual, sale.returned_accrual, *of_line)
+        payment = proportional_share(sale.bonus_payment, sale.returned_payment, *of_line)
+        final = proportional_share(sale.final_amount, sale.returned_final, *of_line)
+        amount = proportional_share(sale.amount, sale.returned_amount, *of_line)
         sale.returned_quantity += quantity
         sale.returned_amount += amount
         sale.returned_accrual += accrual
@@ -196,10 +188,10 @@ def return_receipt(
     account_id = original.account_id
     notes = []
     fully_returned = all(line.returned_quantity == line.quantity for line in sale_lines.values())
-    paid = original.final_amount
-    share = totals["final"] / paid if paid > ZERO else Decimal(1)
     # The promotions' campaign points go back with the accrual; their counters are restored.
-    campaign = release_on_return(session, original.id, share, fully_returned)
+    campaign = release_on_return(
+        session, original.id, totals["final"], original.final_amount, fully_returned
+    )
     if account_id is not None and totals["accrual"] + campaign > ZERO:
         allow_negative = ctx.tenant.return_policy == "allow_negative"
         taken = claw_back(
@@ -309,7 +301,7 @@ def rollback(session: Session, ctx: PosContext, transaction_id: str, *, now: dat
         record_purchase(
             session, receipt.account_id, receipt.local_date, -receipt.final_amount, -1, operation
         )
-    release_on_return(session, receipt.id, Decimal(1), True)  # usage counters restored
+    release_on_return(session, receipt.id, ZERO, ZERO, True)  # usage counters restored
     receipt.status = "rolled_back"
     session.flush()
     return receipt

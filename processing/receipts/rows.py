@@ -153,16 +153,20 @@ def finish_receipt(
     values = line_values(row.id, receipt, result)
     # One multi-row INSERT; the answer is built from the same values (never re-read).
     session.execute(insert(LINES), values)
-    used = [
-        {"receipt_id": row.id, "version_id": outcome.version_id, "discount": outcome.discount,
-         "bonus": outcome.bonus}
-        for outcome in result.promotions
-        if outcome.applied
-    ]  # fmt: skip
+    used = [{**found, "receipt_id": row.id} for found in promotions_used(result)]
     if used:
         session.execute(insert(ReceiptPromotion), used)
     session.flush()
     return Committed(row, [ReceiptLine(**line) for line in values], replay=False)
+
+
+def promotions_used(result: Result) -> list[dict[str, Any]]:
+    """The promotion versions a receipt keeps (those applied) with what each gave."""
+    return [
+        {"version_id": o.version_id, "discount": o.discount, "bonus": o.bonus}
+        for o in result.promotions
+        if o.applied
+    ]
 
 
 def receipt_totals(
