@@ -194,6 +194,7 @@ def receipt_input(data: dict[str, Any], timezone: str) -> ReceiptInput:
         requested_bonus=data["pay_bonus"],
         calculation_id=data.get("calculation_id"),
         client_txn_id=data.get("transaction_id"),
+        payments=frozenset(payment["type"] for payment in data.get("payments", ())),
     )
 
 

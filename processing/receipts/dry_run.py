@@ -33,5 +33,5 @@ def dry_run(
     card = CustomerFacts(card_active=facts is not None, allowance="full")
     return calculate(
         engine_receipt(receipt), Rules(promotions=book), Balances(), card,
-        facts or PromotionFacts(local_time=wall_clock(timezone, at)),
+        facts or PromotionFacts(local_time=wall_clock(timezone, at), payments=receipt.payments),
     )  # fmt: skip

@@ -217,7 +217,9 @@ def _compute(
 ) -> Result:
     found = None
     if rules.promotions is not None:  # only receipt and clock conditions here
-        found = PromotionFacts(local_time=wall_clock(ctx.caller.timezone, at))
+        found = PromotionFacts(
+            local_time=wall_clock(ctx.caller.timezone, at), payments=receipt.payments
+        )
     return calculate(
         engine_receipt(receipt),
         Rules(levels=rules.levels, bonus=rules.bonus, promotions=rules.promotions),

@@ -78,6 +78,7 @@ class ReceiptInput:
     requested_bonus: Decimal = ZERO
     calculation_id: str | None = None
     client_txn_id: str | None = None
+    payments: frozenset[str] = frozenset()  # payment kinds: cash, card, sbp... (conditions)
 
     def calculation_hash(self) -> str:
         """What a soft result depends on: lines, requested bonus and the card."""
@@ -86,7 +87,10 @@ class ReceiptInput:
              line.no_discount, line.group_ids)
             for line in self.lines
         ]  # fmt: skip
-        return digest(repr((lines, str(self.requested_bonus), self.identification)))
+        key: tuple[object, ...] = (lines, str(self.requested_bonus), self.identification)
+        if self.payments:  # left out when empty: hashes stored before the field still match
+            key += (sorted(self.payments),)
+        return digest(repr(key))
 
     def body_hash(self) -> str:
         """Everything the POS sent except the soft result's id: a retry must match it.
@@ -98,6 +102,10 @@ class ReceiptInput:
         if self.identification is not None:
             data["identification"] = dict(vars(self.identification))
         data.pop("calculation_id")
+        if self.payments:
+            data["payments"] = sorted(self.payments)
+        else:  # left out when empty: hashes stored before the field existed still match
+            del data["payments"]
         return digest(repr(sorted(data.items())))
 
 

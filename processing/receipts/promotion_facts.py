@@ -39,14 +39,18 @@ def promotion_facts(
     level: LevelDecision | None,
     at: datetime,
     exclude: frozenset[str] = frozenset(),
+    payments: frozenset[str] = frozenset(),
 ) -> PromotionFacts:
-    """``exclude``: promotions a commit found used up under their locks."""
+    """``exclude``: promotions a commit found used up under their locks; ``payments``: the
+    receipt's payment kinds."""
     moment = wall_clock(ctx.caller.timezone, at)
     exhausted, budget_left = _usage(session, ctx, book, card.account_id if card else None)
     exhausted |= exclude
     needs = [p for p in book.promotions if p.needs_customer]
     if card is None or not needs:
-        return PromotionFacts(local_time=moment, exhausted=exhausted, budget_left=budget_left)
+        return PromotionFacts(
+            local_time=moment, payments=payments, exhausted=exhausted, budget_left=budget_left
+        )
     customer = session.get(Customer, card.customer_id) if card.customer_id else None
     template = session.get(CardTemplate, card.template_id) if card.template_id else None
     fields: dict[str, str] = {}
@@ -59,6 +63,7 @@ def promotion_facts(
     account_id = card.account_id
     return PromotionFacts(
         local_time=moment,
+        payments=payments,
         card_template=template.code if template else None,
         birthday=customer.birth_date if customer else None,
         registered_on=(

@@ -256,7 +256,9 @@ def _compute(
     found = None
     if rules.promotions is not None:
         card = resolved.card if resolved else None
-        found = promotion_facts(session, ctx, rules.promotions, card, level, at, exclude)
+        found = promotion_facts(
+            session, ctx, rules.promotions, card, level, at, exclude, receipt.payments
+        )
     goods = None
     if catalog_in_use(session, ctx.caller.tenant_id):
         refs = [(line.goods_id, line.barcode) for line in receipt.lines]

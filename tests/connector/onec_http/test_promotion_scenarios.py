@@ -251,6 +251,26 @@ SCENARIOS: list[tuple[str, dict[str, Any], list[dict[str, Any]] | None, str, str
         "0",
         None,
     ),
+    # paid by card: 10% of 459.27 = 45.93
+    (
+        "card-payment-paid-by-card",
+        {"p": {"receipt": {"payment": ["card"]}, "reward": pct("10")}},
+        None,
+        "45.93",
+        None,
+    ),
+    # paid in cash and by SBP: an SBP promotion applies (5% of 459.27 = 22.9635 → 22.96), a
+    # card one does not
+    (
+        "sbp-payment-mixed",
+        {
+            "sbp": {"receipt": {"payment": ["sbp"]}, "reward": pct("5"), "group": "s"},
+            "card": {"receipt": {"payment": ["card"]}, "reward": pct("10"), "group": "s"},
+        },
+        [{"code": "s", "mode": "sum"}],
+        "22.96",
+        None,
+    ),
     # double accrual: 6% of 300.00 + 159.27 = 18.00 + 9.56 (9.5562 half-up)
     (
         "double-points",
@@ -283,6 +303,15 @@ SCENARIOS: list[tuple[str, dict[str, Any], list[dict[str, Any]] | None, str, str
 ]
 
 
+# What a row's receipt carries besides the world's lines and card.
+BODY_EXTRA: dict[str, dict[str, Any]] = {
+    "card-payment-paid-by-card": {"payments": [{"type": "card", "sum": "639.25"}]},
+    "sbp-payment-mixed": {
+        "payments": [{"type": "cash", "sum": "139.25"}, {"type": "sbp", "sum": "500.00"}]
+    },
+}
+
+
 def _setup(session: Session, world: World, promotions: dict[str, Any],
            groups: list[dict[str, Any]] | None) -> None:  # fmt: skip
     tenant = session.get(Tenant, world.tenant_id)
@@ -295,15 +324,16 @@ def _setup(session: Session, world: World, promotions: dict[str, Any],
 
 
 @pytest.mark.parametrize(
-    ("promotions", "groups", "discount", "accrual"),
-    [pytest.param(*row[1:], id=row[0]) for row in SCENARIOS],
+    ("promotions", "groups", "discount", "accrual", "extra"),
+    [pytest.param(*row[1:], BODY_EXTRA.get(row[0], {}), id=row[0]) for row in SCENARIOS],
 )
 def test_scenario(
     client: FlaskClient, world: World, session: Session, promotions: dict[str, Any],
     groups: list[dict[str, Any]] | None, discount: str, accrual: str | None,
+    extra: dict[str, Any],
 ) -> None:  # fmt: skip
     _setup(session, world, promotions, groups)
-    body = receipt(card_number=world.card)
+    body = {**receipt(card_number=world.card), **extra}
     soft = client.post("/api/v1/receipts/calculate", json=body, headers=world.auth)
     assert soft.status_code == 200, soft.get_json()
     answer = soft.get_json()
