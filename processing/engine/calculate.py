@@ -14,6 +14,7 @@ each line it would have applied to says what was withheld and why.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from processing.engine.kopecks import printed_parts, spread
@@ -30,9 +31,11 @@ from processing.engine.model import (
     ReceiptLine,
     Result,
     Rules,
+    StampCard,
 )
 from processing.engine.promotions import CardFacts, Stage, evaluate
 from processing.money import from_kopecks, to_kopecks
+from processing.promotions.book import PromotionBook
 from processing.promotions.rules import Promotion
 
 HUNDRED = Decimal(100)
@@ -175,6 +178,21 @@ def calculate(
     base = sum(a for a, ok in zip(payable, eligible, strict=True) if ok)
     max_payment, payment_limit = _max_payment(rules, balances, base, refusal)
     payment = min(to_kopecks(receipt.requested_bonus), max_payment)
+    conversion = None
+    if stage is not None and stage.conversions and refusal is None and rules.promotions:
+        # While a conversion applies, points are spent through it alone, at its rate.
+        cap = _percent_of(base, rules.bonus.max_payment_percent, ROUND_FLOOR)  # type: ignore[union-attr]
+        conversion = _conversion(
+            stage.conversions, rules.promotions, lines, stage.masks, payable, eligible,
+            cap, balances.active, receipt.requested_bonus,
+        )  # fmt: skip
+        payment = 0
+    if conversion is not None and conversion.points:
+        for i, share in enumerate(conversion.shares):
+            if share:
+                discounts[i] += share
+                after_discount[i] -= share
+                stage.promotions[i].append((conversion.promotion, share))  # type: ignore[union-attr]
     payments = _spread_over(payment, lines, payable, eligible)
     finals = [a - p for a, p in zip(after_discount, payments, strict=True)]
 
@@ -215,7 +233,9 @@ def calculate(
     cashier = []
     if payment:
         cashier.append(f"Оплата бонусами: {_fmt(payment)}.")
-    if requested > max_payment and refusal is not None:
+    if conversion is not None:
+        cashier.append(conversion.message)
+    elif requested > max_payment and refusal is not None:
         cashier.append(refusal)
     elif requested > max_payment and payment_limit == PROGRAM_CAP and rules.bonus is not None:
         percent = rules.bonus.max_payment_percent.normalize()
@@ -237,6 +257,9 @@ def calculate(
     )
     if stage is not None:
         customer.extend(f"Акция «{o.name}»." for o in stage.outcomes if o.applied)
+        customer.extend(_stamp_text(card) for card in stage.stamps)
+    if conversion is not None and conversion.points:
+        max_payment = conversion.max_points * 100
     return Result(
         lines=results,
         amount=_money(sum(amounts)),
@@ -249,14 +272,84 @@ def calculate(
         write_off_refusal=refusal,
         cashier_messages=tuple(cashier),
         customer_messages=tuple(customer),
-        promotions=_outcomes(stage, extra),
+        promotions=_outcomes(stage, extra, conversion),
         hints=tuple(stage.hints) if stage is not None else (),
         extra_bonuses=extra,
+        stamps=tuple(stage.stamps) if stage is not None else (),
+        points_spent=_money(conversion.points * 100 if conversion else 0),
     )
 
 
-def _outcomes(stage: Stage | None, extra: tuple[ExtraBonus, ...]) -> tuple[PromotionOutcome, ...]:
-    """The stage's outcomes, and the campaign points as applied promotions with their bonus."""
+def _stamp_text(card: StampCard) -> str:
+    text = f"Акция «{card.name}»: штампов {card.after % card.every} из {card.every}."
+    if card.redeemed:
+        text = f"Акция «{card.name}»: бесплатно {card.redeemed} шт. " + text.split(": ", 1)[1]
+    return text
+
+
+@dataclass(frozen=True)
+class _Conversion:
+    """A bonus conversion as applied: whole ``points`` spent for a discount of ``shares``
+    (kopecks per line), the most it could take (``max_points``) and what the cashier sees."""
+
+    promotion: Promotion
+    points: int
+    max_points: int
+    shares: list[int]
+    message: str
+
+
+def _conversion(
+    candidates: list[Promotion],
+    book: PromotionBook,
+    lines: tuple[ReceiptLine, ...],
+    masks: list[int],
+    payable: list[int],
+    eligible: list[bool],
+    cap: int,
+    active: Decimal,
+    requested: Decimal,
+) -> _Conversion:
+    """Points paid for a discount at a rate (the best rate of the applicable conversions):
+    whole points, in multiples of the step, at most those asked and those active, for a
+    discount within the program's cap of bonus payment (``cap``, kopecks) and the target
+    goods' payable sums."""
+    promotion = min(candidates, key=lambda p: (-p.reward.rate, p.priority, p.code))
+    reward = promotion.reward
+    bit = 1 << book.set_id(reward.target or promotion.receipt.goods)
+    targets = [ok and bool(mask & bit) for ok, mask in zip(eligible, masks, strict=True)]
+    room = min(cap, sum(a for a, ok in zip(payable, targets, strict=True) if ok))
+    rate = reward.rate
+    # Whole points the room takes and the balance has, in multiples of the step.
+    most = max(0, min(int(Decimal(room) / (rate * HUNDRED)), int(active)))
+    most -= most % reward.step
+    asked = int(requested)  # whole points
+    points = min(asked, most)
+    points -= points % reward.step
+    shares = [0] * len(payable)
+    rate_text = f"{rate.normalize():f}".replace(".", ",")
+    if points <= 0:
+        why = (
+            f"Баллы списываются кратно {reward.step}: можно списать до {most}."
+            if most > 0
+            else "Баллов недостаточно для списания по акции."
+        )
+        message = f"Акция «{promotion.title}» ({rate_text} ₽ за балл): {why}"
+        return _Conversion(promotion, 0, max(most, 0), shares, message)
+    discount = to_kopecks(Decimal(points) * rate)  # half up: never above the room
+    shares = _spread_over(discount, lines, payable, targets)
+    message = (
+        f"Акция «{promotion.title}»: списано {points} балл. по {rate_text} ₽ — "
+        f"скидка {_fmt(discount)}."
+    )
+    return _Conversion(promotion, points, most, shares, message)
+
+
+def _outcomes(
+    stage: Stage | None, extra: tuple[ExtraBonus, ...], conversion: _Conversion | None
+) -> tuple[PromotionOutcome, ...]:
+    """The stage's outcomes, the campaign points as applied promotions with their bonus, and
+    the bonus conversion (applied with its discount, or not with the reason)."""
     if stage is None:
         return ()
     points = {e.promotion: e.amount for e in extra}
@@ -265,6 +358,15 @@ def _outcomes(stage: Stage | None, extra: tuple[ExtraBonus, ...]) -> tuple[Promo
         for p in stage.extra
         if p.code in points
     ]
+    if conversion is not None:
+        p = conversion.promotion
+        given.append(
+            PromotionOutcome(p.code, p.title, True, _money(sum(conversion.shares)),
+                             version_id=p.version_id)
+            if conversion.points
+            else PromotionOutcome(p.code, p.title, False, reason=conversion.message,
+                                  version_id=p.version_id)
+        )  # fmt: skip
     return (*stage.outcomes, *given)
 
 

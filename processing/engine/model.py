@@ -61,6 +61,7 @@ class PromotionFacts:
     # Usage limits: promotions used up (total or this customer's), and budgets left (kopecks).
     exhausted: frozenset[str] = frozenset()
     budget_left: Mapping[str, int] = field(default_factory=dict)
+    stamps: Mapping[str, int] = field(default_factory=dict)  # promotion code → stamps on the card
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,25 @@ class ExtraBonus:
 
 
 @dataclass(frozen=True)
+class StampCard:
+    """A stamps promotion on the card: ``before`` the receipt, ``added`` by its units, the free
+    units it gave (``redeemed``, each worth ``every`` stamps), and what is left ``after``."""
+
+    promotion: str
+    name: str
+    every: int
+    before: int
+    added: int
+    redeemed: int
+    after: int
+    version_id: int = 0
+
+    @property
+    def delta(self) -> int:
+        return self.after - self.before
+
+
+@dataclass(frozen=True)
 class Result:
     lines: tuple[LineResult, ...]
     amount: Decimal
@@ -159,6 +179,14 @@ class Result:
     promotions: tuple[PromotionOutcome, ...] = ()
     hints: tuple[str, ...] = ()  # "ещё 150,00 ₽ до подарка", ready to print
     extra_bonuses: tuple[ExtraBonus, ...] = ()
+    stamps: tuple[StampCard, ...] = ()
+    # Points written off for bonus_conversion discounts (besides bonus_payment, 1 point = 1 ₽).
+    points_spent: Decimal = ZERO
+
+    @property
+    def write_off(self) -> Decimal:
+        """Points the receipt takes from the balance: the bonus payment and converted points."""
+        return self.bonus_payment + self.points_spent
 
 
 def result_to_json(result: Result) -> dict[str, Any]:
@@ -233,4 +261,17 @@ def result_from_json(data: dict[str, Any]) -> Result:
             )
             for e in data.get("extra_bonuses", ())
         ),
+        stamps=tuple(
+            StampCard(
+                s["promotion"],
+                s["name"],
+                s["every"],
+                s["before"],
+                s["added"],
+                s["redeemed"],
+                s["after"],
+            )
+            for s in data.get("stamps", ())
+        ),
+        points_spent=Decimal(data.get("points_spent", "0.00")),
     )

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from processing.engine.kopecks import spread
-from processing.engine.model import PromotionFacts, PromotionOutcome, ReceiptLine
+from processing.engine.model import PromotionFacts, PromotionOutcome, ReceiptLine, StampCard
 from processing.money import from_kopecks, to_kopecks
 from processing.promotions.book import PromotionBook
 from processing.promotions.rules import (
@@ -43,7 +43,7 @@ from processing.promotions.rules import (
 
 HUNDRED = Decimal(100)
 LEVEL = "level"  # the card level's discount as a participant of a group
-KIND_ORDER = {"percent": 0, "m_for_n": 1, "gift": 1, "fixed_price": 1, "fixed": 2}
+KIND_ORDER = {"percent": 0, "m_for_n": 1, "gift": 1, "stamps": 1, "fixed_price": 1, "fixed": 2}
 HINT_SHARE = Decimal("0.3")  # a hint when the receipt is within 30% of a sum threshold
 MAX_HINTS = 3
 
@@ -100,6 +100,8 @@ class Stage:
     outcomes: list[PromotionOutcome]
     hints: list[str]
     masks: list[int]
+    stamps: list[StampCard] = field(default_factory=list)
+    conversions: list[Promotion] = field(default_factory=list)  # applicable bonus conversions
 
 
 class _Evaluation:
@@ -139,12 +141,32 @@ class _Evaluation:
         self._covered: dict[int, list[_Line]] = {}
         self._sums: dict[tuple[int, int], int] = {}
         self._applied = 0  # how many vectors were applied: the state of the amounts
+        self.redeemed: dict[str, int] = {}  # stamps promotions: free units given
+        self.stamped: set[str] = set()  # stamps promotions whose receipt conditions hold
 
     def refuse(self, promotion: Promotion, reason: str | None) -> None:
         """The promotion is considered and not applied, for ``reason``."""
         self.outcomes[promotion.code] = PromotionOutcome(
             promotion.code, promotion.title, False, reason=reason, version_id=promotion.version_id
         )
+
+    def refuse_empty(self, promotion: Promotion) -> None:
+        """The promotion's conditions hold but its reward gives nothing here: say why."""
+        reward = promotion.reward
+        if reward.kind == "stamps":
+            return  # stamps are collected all the same (``stamp_cards``)
+        if reward.kind == "m_for_n":
+            target = reward.target if reward.target is not None else promotion.receipt.goods
+            units = self._units(target)
+            if units < reward.n:
+                missing = reward.n - units
+                self._hint(missing * 100, f"Ещё {missing} шт. — и сработает «{promotion.title}».")
+                self.refuse(promotion, f"Нужно не меньше {reward.n} шт. товаров акции.")
+                return
+        if reward.kind == "gift":
+            self.refuse(promotion, "Подарочного товара нет в чеке (штучного, без скидки).")
+            return
+        self.refuse(promotion, "Скидка по акции на эти товары уже максимальна.")
 
     # --- conditions ----------------------------------------------------------------------
 
@@ -160,8 +182,7 @@ class _Evaluation:
         receipt = promotion.receipt
         if receipt.payment and receipt.payment.isdisjoint(self.facts.payments):
             return "Не подходит способ оплаты."
-        customer = promotion.customer
-        if not customer.any:
+        if not promotion.needs_customer:
             return None
         if not self.card.present:
             return "Нужна карта покупателя."
@@ -271,6 +292,8 @@ class _Evaluation:
         target_set = reward.target if reward.target is not None else promotion.receipt.goods
         if reward.kind == "gift":
             return self._gift(promotion, current, sets)
+        if reward.kind == "stamps":
+            return self._stamps(promotion, current)
         targets = [
             line for line in self.covered(target_set)
             if line.discountable and current[line.index] - self.locked[line.index] > 0
@@ -333,10 +356,23 @@ class _Evaluation:
     def _gift(self, promotion: Promotion, current: Sequence[int], sets: int) -> _Vector:
         """Gift units present in the receipt, up to sets × quantity, at the gift price."""
         reward = promotion.reward
-        wanted = sets * reward.m
-        vector = _Vector()
         gift_set = reward.target if reward.target is not None else promotion.receipt.goods
-        for line in self.covered(gift_set):
+        vector, wanted = self._give(self.covered(gift_set), current, sets * reward.m, reward.price)
+        if wanted:
+            self._hint(
+                wanted * 100,
+                f"Подарок по акции «{promotion.title}»: добавьте в чек ещё {wanted} шт.",
+            )
+        return vector
+
+    def _give(
+        self, lines: Sequence[_Line], current: Sequence[int], wanted: int, price: int
+    ) -> tuple[_Vector, int]:
+        """Up to ``wanted`` whole units of ``lines`` (in that order) given at ``price`` each:
+        separate units of their lines (printed apart, kept at the price); answers what is
+        left wanted."""
+        vector = _Vector()
+        for line in lines:
             if not wanted:
                 break
             units = line.units
@@ -348,17 +384,57 @@ class _Evaluation:
             if count <= 0:
                 continue
             value = _half_up(Decimal(room) * count / free_units)
-            discount = max(0, value - count * reward.price)
             wanted -= count
-            vector.amounts[line.index] = discount
+            vector.amounts[line.index] = max(0, value - count * price)
             vector.gifts[line.index] = count
-            vector.locks[line.index] = count * reward.price
-        if wanted:
-            self._hint(
-                wanted * 100,
-                f"Подарок по акции «{promotion.title}»: добавьте в чек ещё {wanted} шт.",
-            )
-        return vector
+            vector.locks[line.index] = count * price
+        return vector, wanted
+
+    def _stamps(self, promotion: Promotion, current: Sequence[int]) -> _Vector:
+        """Every n-th unit free, counting the stamps already on the card: the units of the
+        trigger goods add stamps; each n stamps make one unit of the target goods free (the
+        cheapest units of the receipt)."""
+        self.stamped.add(promotion.code)
+        every = promotion.reward.n
+        units = self._units(promotion.receipt.goods)
+        free = (self.facts.stamps.get(promotion.code, 0) + units) // every
+        if promotion.limits.per_receipt is not None:
+            free = min(free, promotion.limits.per_receipt)
+        if not free:
+            return _Vector()
+        target = promotion.reward.target or promotion.receipt.goods
+        cheapest = sorted(
+            (line for line in self.covered(target) if line.units),
+            key=lambda line: (
+                Decimal(current[line.index] - self.locked[line.index])
+                / ((line.units or 1) - self.gifts[line.index] or 1),
+                -line.line.number,
+            ),
+        )
+        vector, _ = self._give(cheapest, current, free, 0)
+        return self._within_budget(promotion, vector)
+
+    def stamp_cards(self, applicable: Sequence[Promotion]) -> list[StampCard]:
+        """The card's stamps after the receipt, per stamps promotion whose conditions held."""
+        cards = []
+        for promotion in applicable:
+            if promotion.code not in self.stamped:
+                continue
+            every = promotion.reward.n
+            before = self.facts.stamps.get(promotion.code, 0)
+            added = self._units(promotion.receipt.goods)
+            redeemed = self.redeemed.get(promotion.code, 0)
+            after = before + added - every * redeemed
+            if not (added or redeemed):
+                continue
+            cards.append(StampCard(promotion.code, promotion.title, every, before, added,
+                                   redeemed, after, promotion.version_id))  # fmt: skip
+            if after >= every:
+                self._hint(0, f"Следующий товар по акции «{promotion.title}» — бесплатно.")
+            elif after == every - 1:
+                self._hint(1, f"Ещё 1 покупка — и следующий товар по акции «{promotion.title}» "
+                              "бесплатно.")  # fmt: skip
+        return cards
 
     def _within_budget(self, promotion: Promotion, vector: _Vector) -> _Vector:
         """What is left of the promotion's budget bounds what it gives, spread like the rest."""
@@ -396,6 +472,9 @@ class _Evaluation:
         for index, count in vector.gifts.items():
             self.gifts[index] += count
             self.locked[index] += vector.locks.get(index, 0)
+        if participant is not None and participant.reward.kind == "stamps" and vector.gifts:
+            code = participant.code
+            self.redeemed[code] = self.redeemed.get(code, 0) + sum(vector.gifts.values())
 
     def level_vector(self, current: list[int]) -> _Vector:
         """The card level's discount on what the gift units leave."""
@@ -523,6 +602,7 @@ def evaluate(
             _apply_group(ev, group, members)
     multipliers = [Decimal(1)] * len(lines)
     extra: list[Promotion] = []
+    conversions: list[Promotion] = []
     for promotion in applicable:
         reward = promotion.reward
         if reward.is_discount:
@@ -531,7 +611,9 @@ def evaluate(
         if not sets:
             ev.refuse(promotion, reason)
             continue
-        if reward.kind == "accrual_multiplier":
+        if reward.kind == "bonus_conversion":
+            conversions.append(promotion)  # applied by ``calculate`` with the bonus payment
+        elif reward.kind == "accrual_multiplier":
             target = reward.target if reward.target is not None else promotion.receipt.goods
             for line in ev.covered(target):
                 multipliers[line.index] = max(multipliers[line.index], reward.factor)
@@ -550,13 +632,20 @@ def evaluate(
         ev.outcomes[code] = PromotionOutcome(
             code, promotion.title, True, from_kopecks(kopecks), version_id=promotion.version_id
         )
+    stamps = ev.stamp_cards(applicable)
+    for stamped in stamps:  # stamps collected without a free unit: applied all the same
+        found = ev.outcomes.get(stamped.promotion)
+        if found is None or not found.applied:
+            ev.outcomes[stamped.promotion] = PromotionOutcome(
+                stamped.promotion, stamped.name, True, version_id=stamped.version_id
+            )
     hints = [text for _, text in sorted(ev.hints)[:MAX_HINTS]]
     discounts = [a - c for a, c in zip(amounts, ev.current, strict=True)]
     ordered = [ev.outcomes[p.code] for p in considered if p.code in ev.outcomes]
     return Stage(
         discounts=discounts, level=ev.level, promotions=ev.given, gifts=ev.gifts,
         locked=ev.locked, multipliers=multipliers, extra=extra, outcomes=ordered, hints=hints,
-        masks=[line.mask for line in ev.lines],
+        masks=[line.mask for line in ev.lines], stamps=stamps, conversions=conversions,
     )  # fmt: skip
 
 
@@ -593,7 +682,7 @@ def _apply_group(ev: _Evaluation, group: PromotionGroup, members: list[Promotion
             vector = ev.vector(participant, ev.current, sets)
             ev.apply(participant, vector)
             if not vector.total and not vector.gifts:
-                ev.refuse(participant, "Скидка по акции на эти товары уже максимальна.")
+                ev.refuse_empty(participant)
         return
     start = list(ev.current)
     vectors: list[tuple[Promotion | None, _Vector]] = []
@@ -610,7 +699,9 @@ def _apply_group(ev: _Evaluation, group: PromotionGroup, members: list[Promotion
     winners = [who for who, vector in kept if vector.amounts]
     for (participant, offered), (_, vector) in zip(vectors, kept, strict=True):
         ev.apply(participant, vector)
-        if participant is not None and offered.total and not vector.amounts:
+        if participant is not None and not offered.total and not offered.gifts:
+            ev.refuse_empty(participant)
+        elif participant is not None and offered.total and not vector.amounts:
             beaten_by = next((w for w in winners if w is not None), None)
             by = f"акции «{beaten_by.title}»" if beaten_by else "скидке уровня карты"
             ev.refuse(participant, f"Уступила {by} (группа «{group.name or group.code}»: "

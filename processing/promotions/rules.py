@@ -9,8 +9,10 @@ A promotion is **conditions × one reward × how it combines**:
 - ``receipt``: the trigger goods (``goods``: a goods set), their sum and quantity between bounds,
   a kit, "any N of a list", payment kinds;
 - ``reward``: ``percent``, ``fixed`` (per receipt, line or unit), ``fixed_price``, ``m_for_n``,
-  ``gift``, ``accrual_multiplier``, ``extra_bonus``; on ``target`` goods (default: the trigger
-  goods), which may differ from the trigger (buy X, get Y cheaper);
+  ``gift``, ``stamps`` (every n-th unit free, counted across the card's receipts),
+  ``bonus_conversion`` (points paid for a discount at a rate), ``accrual_multiplier``,
+  ``extra_bonus``; on ``target`` goods (default: the trigger goods), which may differ from the
+  trigger (buy X, get Y cheaper);
 - ``group`` (a combination group of the tenant's settings), ``priority`` (lower first),
   ``exclusive``; ``max_line_discount_percent`` caps what it leaves on a line.
 
@@ -44,9 +46,12 @@ GROUP_MODE_TITLES = {
     "multiply": "умножение (последовательно)",
 }
 REWARD_KINDS = (
-    "percent", "fixed", "fixed_price", "m_for_n", "gift", "accrual_multiplier", "extra_bonus",
+    "percent", "fixed", "fixed_price", "m_for_n", "gift", "stamps", "bonus_conversion",
+    "accrual_multiplier", "extra_bonus",
 )  # fmt: skip
-DISCOUNT_KINDS = frozenset({"percent", "fixed", "fixed_price", "m_for_n", "gift"})
+DISCOUNT_KINDS = frozenset({"percent", "fixed", "fixed_price", "m_for_n", "gift", "stamps"})
+# Rewards that need a card whatever the conditions: a counter or the points of the card.
+CARD_REWARDS = frozenset({"stamps", "bonus_conversion"})
 FIXED_PER = ("receipt", "line", "unit")
 MAX_LIST = 10_000  # goods, groups... named in one set
 MAX_LOOKBACK_DAYS = 366
@@ -165,8 +170,10 @@ class Reward:
     amount: int = 0  # kopecks: fixed, extra_bonus (points per receipt)
     per: str = "receipt"  # fixed: receipt, line or unit
     price: int = 0  # kopecks: fixed_price, gift (the gift's price: 0 or 1)
-    n: int = 0  # m_for_n: of every n units ...
+    n: int = 0  # m_for_n: of every n units ...; stamps: every n-th unit is free
     m: int = 0  # ... m are paid; gift: gift units per trigger set
+    rate: Decimal = Decimal(0)  # bonus_conversion: rubles of discount per point
+    step: int = 1  # bonus_conversion: points are spent in multiples of step
     factor: Decimal = Decimal(1)  # accrual_multiplier
     activation_delay_days: int = 0  # extra_bonus lot
     lifetime_days: int | None = None
@@ -212,7 +219,7 @@ class Promotion:
 
     @property
     def needs_customer(self) -> bool:
-        return self.customer.any
+        return self.customer.any or self.reward.kind in CARD_REWARDS
 
     @property
     def title(self) -> str:
@@ -474,6 +481,8 @@ _REWARD_FIELDS = {
     "fixed_price": ("price",),
     "m_for_n": ("n", "m"),
     "gift": ("gift", "quantity", "price"),
+    "stamps": ("every",),
+    "bonus_conversion": ("rate", "step"),
     "accrual_multiplier": ("factor",),
     "extra_bonus": ("value", "percent", "activation_delay_days", "lifetime_days"),
 }
@@ -525,6 +534,16 @@ def _reward(data: Any, path: str) -> Reward:
             kind, parse_goods_set(data["gift"], f"{path}.gift"), price=price or 0,
             m=_whole(data, "quantity", path, low=1, high=100, default=1) or 1,
         )  # fmt: skip
+    if kind == "stamps":
+        return Reward(kind, target, n=_required_whole(data, "every", path, low=2, high=100))
+    if kind == "bonus_conversion":
+        rate = decimal_field(data, "rate", path)
+        if not Decimal(0) < rate <= 1000 or rate != rate.quantize(Decimal("0.0001")):
+            raise bad_field(
+                f"{path}.rate", "Курс — рублей скидки за балл: больше 0, до 4 знаков после запятой"
+            )
+        step = _whole(data, "step", path, low=1, high=100_000, default=1) or 1
+        return Reward(kind, target, rate=rate, step=step)
     if kind == "accrual_multiplier":
         factor = decimal_field(data, "factor", path)
         if not Decimal(1) < factor <= 100:
