@@ -1,5 +1,7 @@
 """``/api/v1/admin/programs``: the tenant's loyalty programs and their versions (rules, period,
-store scope), with a tenant admin token. The rules are the domain's (``processing/programs``)."""
+store scope), promotion groups, customer segments (static lists and saved filters) and mass
+accruals to a segment, with a tenant admin token. The rules are the domain's
+(``processing/programs``, ``processing/promotions``, ``processing/accruals``)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,18 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import RAISE
 
-from admin.auth import admin_tenant
+from admin.auth import admin_caller, admin_tenant
 from admin.manage_api import management_blueprint
 from connector.db import db_session
 from mappings import admin as wire
 from mappings import pos as pos_wire
+from processing.accruals.mass import (
+    add_mass_accrual,
+    cancel_mass_accrual,
+    get_mass_accrual,
+    tenant_mass_accruals,
+)
+from processing.accruals.models import MassAccrual
 from processing.programs.service import (
     add_program,
     add_version,
@@ -21,15 +30,21 @@ from processing.programs.service import (
     set_program_status,
     tenant_programs,
 )
+from processing.promotions.models import Segment
 from processing.promotions.segments import (
+    FILTER,
+    SegmentIsStatic,
     add_segment,
     change_members,
+    change_segment,
     get_segment,
     tenant_segments,
 )
 from processing.promotions.service import promotion_groups, set_promotion_groups
 from processing.receipts.dry_run import dry_run
 from processing.tenants.service import get_store, get_store_group
+from sync.jobs import mass_accrual_timeout, refresh_segment, run_mass_accrual
+from sync.queue import enqueue
 
 blp = management_blueprint(
     "admin_programs",
@@ -200,25 +215,100 @@ class PromotionDryRun(MethodView):
                 "card_number": None, "level": None}  # fmt: skip
 
 
-SEGMENT_EXAMPLE = {"code": "students", "name": "Студенты", "members": 0}
+SEGMENT_EXAMPLE = {
+    "code": "students", "name": "Студенты", "kind": "static", "filter": None, "members": 0,
+    "refreshed_at": None,
+}  # fmt: skip
+FILTER_EXAMPLE = {
+    "gender": "female",
+    "age": {"min": 18, "max": 35},
+    "purchases": {"days": 90, "count": {"min": 2}, "sum": {"min": "3000.00"}},
+    "advertising_consent": True,
+}
+FILTER_SEGMENT_EXAMPLE = {
+    "code": "active-women", "name": "Активные покупательницы", "kind": "filter",
+    "filter": FILTER_EXAMPLE, "members": 1250, "refreshed_at": "2026-12-02T03:00:12+00:00",
+}  # fmt: skip
+
+
+def _refresh_later(segment: Segment) -> None:
+    """Materialise a filter segment's members in a job once this request commits."""
+    enqueue(db_session(), refresh_segment, segment.id, job_id=f"segment-refresh-{segment.id}")
 
 
 @blp.route("/segments")
 class Segments(MethodView):
-    @blp.response(200, wire.SegmentsOut, example={"segments": [SEGMENT_EXAMPLE]})
+    @blp.response(
+        200, wire.SegmentsOut, example={"segments": [SEGMENT_EXAMPLE, FILTER_SEGMENT_EXAMPLE]}
+    )
     def get(self) -> dict[str, Any]:
         """The tenant's customer segments with their member counts."""
         found = tenant_segments(db_session(), admin_tenant())
-        return {"segments": [{"code": s.code, "name": s.name, "members": n} for s, n in found]}
+        return {"segments": [wire.segment_body(segment) for segment in found]}
 
-    @blp.arguments(wire.SegmentIn, unknown=RAISE, example={"code": "students", "name": "Студенты"})
-    @blp.response(201, wire.SegmentOut, example=SEGMENT_EXAMPLE)
-    @blp.alt_response(400, description="VALIDATION_ERROR")
+    @blp.arguments(
+        wire.SegmentIn, unknown=RAISE,
+        example={"code": "active-women", "name": "Активные покупательницы",
+                 "filter": FILTER_EXAMPLE},
+    )  # fmt: skip
+    @blp.response(201, wire.SegmentOut, example={**FILTER_SEGMENT_EXAMPLE, "members": 0,
+                                                 "refreshed_at": None})  # fmt: skip
+    @blp.alt_response(400, description="VALIDATION_ERROR, INVALID_SEGMENT_FILTER")
     @blp.alt_response(409, description="CONFLICT: a segment with this code exists")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Create a segment (a named list of customers) that promotions can be limited to."""
-        segment = add_segment(db_session(), admin_tenant(), data["code"], data["name"])
-        return {"code": segment.code, "name": segment.name, "members": 0}
+        """Create a segment: a static list of customers, or a saved filter (``filter``) whose
+        members a job computes right after, then daily and on a refresh call."""
+        segment = add_segment(
+            db_session(), admin_tenant(), data["code"], data["name"], data["filter"]
+        )
+        if segment.kind == FILTER:
+            _refresh_later(segment)
+        return wire.segment_body(segment)
+
+
+@blp.route("/segments/<segment>")
+class SegmentByCode(MethodView):
+    @blp.response(200, wire.SegmentOut, example=FILTER_SEGMENT_EXAMPLE)
+    @blp.alt_response(404, description="SEGMENT_NOT_FOUND")
+    def get(self, segment: str) -> dict[str, Any]:
+        """One segment (the code in any case)."""
+        return wire.segment_body(get_segment(db_session(), admin_tenant(), segment))
+
+    @blp.arguments(
+        wire.SegmentChangeIn, unknown=RAISE,
+        example={"filter": {**FILTER_EXAMPLE, "age": {"min": 18, "max": 40}}},
+    )  # fmt: skip
+    @blp.response(200, wire.SegmentOut, example=FILTER_SEGMENT_EXAMPLE)
+    @blp.alt_response(400, description="VALIDATION_ERROR, INVALID_SEGMENT_FILTER")
+    @blp.alt_response(404, description="SEGMENT_NOT_FOUND")
+    @blp.alt_response(409, description="SEGMENT_IS_STATIC: a static list has no filter")
+    def patch(self, data: dict[str, Any], segment: str) -> dict[str, Any]:
+        """Rename a segment or replace a filter segment's filter; its members follow in a job
+        started when the change is saved."""
+        session = db_session()
+        found = change_segment(
+            session, get_segment(session, admin_tenant(), segment),
+            name=data.get("name"), filter_data=data.get("filter"),
+        )  # fmt: skip
+        if "filter" in data:
+            _refresh_later(found)
+        return wire.segment_body(found)
+
+
+@blp.route("/segments/<segment>/refresh")
+class SegmentRefresh(MethodView):
+    @blp.response(202, wire.SegmentRefreshOut,
+                  example={"status": "queued", "segment": FILTER_SEGMENT_EXAMPLE})  # fmt: skip
+    @blp.alt_response(404, description="SEGMENT_NOT_FOUND")
+    @blp.alt_response(409, description="SEGMENT_IS_STATIC: a static list is not computed")
+    def post(self, segment: str) -> dict[str, Any]:
+        """Recompute a filter segment's members now (a job; ``refreshed_at`` tells when it
+        finished)."""
+        found = get_segment(db_session(), admin_tenant(), segment)
+        if found.kind != FILTER:
+            raise SegmentIsStatic(details={"segment": found.code})
+        _refresh_later(found)
+        return {"status": "queued", "segment": wire.segment_body(found)}
 
 
 @blp.route("/segments/<segment>/members")
@@ -227,9 +317,88 @@ class SegmentMembers(MethodView):
     @blp.response(200, wire.SegmentOut, example={**SEGMENT_EXAMPLE, "members": 2})
     @blp.alt_response(400, description="VALIDATION_ERROR: details.customers names the unknown")
     @blp.alt_response(404, description="SEGMENT_NOT_FOUND")
+    @blp.alt_response(409, description="SEGMENT_IS_FILTER: a filter segment's members are computed")
     def post(self, data: dict[str, Any], segment: str) -> dict[str, Any]:
-        """Add and remove customers by id; all or nothing."""
+        """Add and remove customers of a static segment by id; all or nothing."""
         session = db_session()
         found = get_segment(session, admin_tenant(), segment)
-        members = change_members(session, found, data["add"], data["remove"])
-        return {"code": found.code, "name": found.name, "members": members}
+        change_members(session, found, data["add"], data["remove"])
+        return wire.segment_body(found)
+
+
+MASS_ACCRUAL_EXAMPLE = {
+    "id": 17, "segment": "active-women", "name": "Бонусы к 8 Марта", "amount": 300.00,
+    "activation_delay_days": 0, "lifetime_days": 30, "run_at": "2026-03-07T06:00:00+00:00",
+    "status": "scheduled", "status_title": "запланировано", "members": 0, "credited": 0,
+    "skipped": 0, "author": "admin-token:Иванова", "created_at": "2026-03-01T09:12:00+00:00",
+    "started_at": None, "finished_at": None, "cancelled_at": None,
+}  # fmt: skip
+
+
+def _run_when_due(accrual: MassAccrual, now: datetime) -> None:
+    """An accrual due now starts in a job once this request commits; a later one is started
+    by the periodic job (every 5 minutes)."""
+    if accrual.run_at <= now:
+        enqueue(
+            db_session(), run_mass_accrual, accrual.id, job_id=f"mass-accrual-{accrual.id}",
+            timeout_s=mass_accrual_timeout(accrual.segment.member_count),
+        )  # fmt: skip
+
+
+@blp.route("/mass-accruals")
+class MassAccruals(MethodView):
+    @blp.response(200, wire.MassAccrualsOut, example={"mass_accruals": [MASS_ACCRUAL_EXAMPLE]})
+    def get(self) -> dict[str, Any]:
+        """The tenant's latest mass accruals (200), newest first, with their progress."""
+        found = tenant_mass_accruals(db_session(), admin_tenant())
+        return {"mass_accruals": [wire.mass_accrual_body(accrual) for accrual in found]}
+
+    @blp.arguments(
+        wire.MassAccrualIn, unknown=RAISE,
+        example={"segment": "active-women", "name": "Бонусы к 8 Марта", "amount": 300,
+                 "run_at": "2026-03-07T09:00:00+03:00", "lifetime_days": 30},
+    )  # fmt: skip
+    @blp.response(201, wire.MassAccrualOut, example=MASS_ACCRUAL_EXAMPLE)
+    @blp.alt_response(400, description="VALIDATION_ERROR: details.field names the field")
+    @blp.alt_response(403, description="BONUS_NOT_IN_TARIFF")
+    @blp.alt_response(404, description="SEGMENT_NOT_FOUND")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Schedule bonus to every member of a segment at ``run_at`` (default: now), once per
+        customer, as a lot with its own activation delay and lifetime."""
+        caller, session, now = admin_caller(), db_session(), datetime.now(UTC)
+        accrual = add_mass_accrual(
+            session, caller.tenant, get_segment(session, caller.tenant, data["segment"]),
+            name=data["name"], amount=data["amount"], run_at=data["run_at"] or now,
+            activation_delay_days=data["activation_delay_days"],
+            lifetime_days=data["lifetime_days"], author=caller.actor, now=now,
+        )  # fmt: skip
+        _run_when_due(accrual, now)
+        return wire.mass_accrual_body(accrual)
+
+
+@blp.route("/mass-accruals/<int:accrual_id>")
+class MassAccrualById(MethodView):
+    @blp.response(200, wire.MassAccrualOut, example={
+        **MASS_ACCRUAL_EXAMPLE, "status": "running", "status_title": "выполняется",
+        "members": 1250, "credited": 500, "skipped": 12,
+        "started_at": "2026-03-07T06:00:40+00:00",
+    })  # fmt: skip
+    @blp.alt_response(404, description="MASS_ACCRUAL_NOT_FOUND")
+    def get(self, accrual_id: int) -> dict[str, Any]:
+        """A mass accrual's status and progress."""
+        return wire.mass_accrual_body(get_mass_accrual(db_session(), admin_tenant(), accrual_id))
+
+
+@blp.route("/mass-accruals/<int:accrual_id>/cancel")
+class MassAccrualCancel(MethodView):
+    @blp.response(200, wire.MassAccrualOut, example={
+        **MASS_ACCRUAL_EXAMPLE, "status": "cancelled", "status_title": "отменено",
+        "cancelled_at": "2026-03-02T10:00:00+00:00",
+    })  # fmt: skip
+    @blp.alt_response(404, description="MASS_ACCRUAL_NOT_FOUND")
+    @blp.alt_response(409, description="MASS_ACCRUAL_STARTED")
+    def post(self, accrual_id: int) -> dict[str, Any]:
+        """Cancel a mass accrual that has not started (again: no change)."""
+        session = db_session()
+        accrual = get_mass_accrual(session, admin_tenant(), accrual_id)
+        return wire.mass_accrual_body(cancel_mass_accrual(session, accrual, datetime.now(UTC)))

@@ -2,8 +2,9 @@
 identify, through the real app (Flask test client, PostgreSQL), with an optional profile.
 
 Run from the repository root after ``bench/pos_load.py`` has seeded its database (or with
-``--seed N`` to seed N cards first): ``.venv/bin/python bench/profile_hot_path.py
-[--requests 2000] [--profile commit|calculate|identify]``. Prints ms per request for each
+``--seed N [--promotions]`` to seed N cards first, with pos_load's three promotions):
+``.venv/bin/python bench/profile_hot_path.py [--requests 2000] [--profile
+commit|calculate|identify]``. Prints ms per request for each
 endpoint; with ``--profile`` a cProfile summary (cumulative time) of that endpoint.
 """
 
@@ -72,12 +73,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0, help="seed this many cards first")
+    parser.add_argument(
+        "--promotions", action="store_true", help="with --seed: the three promotions of pos_load"
+    )
     parser.add_argument("--profile", choices=["commit", "calculate", "identify"])
     parser.add_argument("--sampling", action="store_true", help="pyinstrument instead of cProfile")
     args = parser.parse_args()
     if args.seed:
         pos_load.recreate(pos_load.OUR_DB)
-        pos_load.seed(args.seed)
+        pos_load.seed(args.seed, args.promotions)
     url = pos_load.dsn(pos_load.OUR_DB).replace("postgresql://", "postgresql+psycopg://")
     token, cards = bench_pos(url)
     os.environ.update(DATABASE_URL=url, LOG_LEVEL="WARNING")

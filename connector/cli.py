@@ -24,6 +24,13 @@ from connector import migrate
 from connector.jsonio import loads_body
 from mappings import admin as wire
 from mappings import catalog as catalog_wire
+from processing.accruals.mass import (
+    STATUS_TITLES,
+    add_mass_accrual,
+    cancel_mass_accrual,
+    get_mass_accrual,
+    tenant_mass_accruals,
+)
 from processing.cards.numbers import CHECK_DIGITS
 from processing.cards.service import add_template, generate_cards, get_template, tenant_templates
 from processing.cards.service import set_template_programs as set_series_programs
@@ -40,7 +47,21 @@ from processing.customers.service import get_customer
 from processing.demo import DEMO_POS_TOKEN, DemoCards, demo_exists, seed_demo
 from processing.discount_server.service import set_credentials
 from processing.errors import ConnectorError
-from processing.programs.service import add_program, add_version, get_program, tenant_programs
+from processing.programs.service import (
+    add_program,
+    add_version,
+    get_program,
+    set_program_status,
+    tenant_programs,
+)
+from processing.promotions.segments import (
+    FILTER,
+    SegmentIsStatic,
+    add_segment,
+    get_segment,
+    tenant_segments,
+)
+from processing.promotions.service import promotion_groups, set_promotion_groups
 from processing.tenants.models import Tenant
 from processing.tenants.service import (
     add_admin_token,
@@ -61,7 +82,9 @@ from processing.tenants.service import (
 )
 from processing.tenants.settings import tenant_settings, update_settings
 from processing.tenants.tariffs import DEFAULT_TARIFF, TARIFFS
+from sync.jobs import mass_accrual_timeout, refresh_segment, run_mass_accrual
 from sync.log import read_entries
+from sync.queue import enqueue
 from sync.runtime import Runtime, activate
 from sync.schedule import dispatch_inline, dispatch_to_rq, run_schedule
 
@@ -743,6 +766,32 @@ def program_version_add(
     click.echo(f"Version #{version.id} of {program_code} added from {starts} UTC.")
 
 
+@program.command("status")
+@click.argument("tenant_code")
+@click.argument("program_code")
+@click.argument("status", type=click.Choice(["active", "paused", "archived"]))
+def program_status(tenant_code: str, program_code: str, status: str) -> None:
+    """Pause, resume or archive a program (an archived one is never applied again)."""
+    with _transaction(_runtime()) as session:
+        found = get_program(session, get_tenant(session, tenant_code), program_code)
+        set_program_status(session, found, status)
+    click.echo(f"Program {program_code} is {status}.")
+
+
+@program.command("groups")
+@click.argument("tenant_code")
+@click.option("--set", "groups", help="The promotion groups as JSON, or @file.json.")
+def program_groups(tenant_code: str, groups: str | None) -> None:
+    """Show the tenant's promotion combination groups, or --set them (docs/promotions.md)."""
+    with _transaction(_runtime()) as session:
+        tenant = get_tenant(session, tenant_code)
+        if groups is not None:
+            shown = set_promotion_groups(session, tenant, _json_argument(groups))
+        else:
+            shown = promotion_groups(tenant)
+    click.echo(json.dumps(shown, ensure_ascii=False, indent=2))
+
+
 @cards.command("template-list")
 @click.argument("tenant_code")
 def cards_template_list(tenant_code: str) -> None:
@@ -894,3 +943,132 @@ def catalog_import(tenant_code: str, kind: str, file: str) -> None:
         f"Catalog {kind} of {tenant_code}: created {report.created}, updated {report.updated}, "
         f"unchanged {report.unchanged}, deleted {report.deleted}."
     )
+
+
+@main.group("segment")
+def segment_group() -> None:
+    """Customer segments: static lists and saved filters (docs/segments-and-accruals.md)."""
+
+
+@segment_group.command("list")
+@click.argument("tenant_code")
+def segment_list(tenant_code: str) -> None:
+    """Show a tenant's segments: kind, member count, last refresh and filter."""
+    with _transaction(_runtime()) as session:
+        for found in tenant_segments(session, get_tenant(session, tenant_code)):
+            refreshed = f"{found.refreshed_at:%Y-%m-%d %H:%M} UTC" if found.refreshed_at else "-"
+            conditions = json.dumps(found.filter, ensure_ascii=False) if found.filter else ""
+            click.echo(
+                f"{found.code}  {found.kind}  {found.name}  members {found.member_count}  "
+                f"refreshed {refreshed}  {conditions}".rstrip()
+            )
+
+
+@segment_group.command("add")
+@click.argument("tenant_code")
+@click.argument("code")
+@click.argument("name")
+@click.option("--filter", "filter_json", help="A saved filter as JSON, or @file.json.")
+def segment_add(tenant_code: str, code: str, name: str, filter_json: str | None) -> None:
+    """Create a segment: a static list, or with --filter a saved filter, whose members are
+    computed at once."""
+    data = _load(
+        wire.SegmentIn(),
+        {"code": code, "name": name,
+         "filter": _json_argument(filter_json) if filter_json is not None else None},
+    )  # fmt: skip
+    runtime = _runtime()
+    with _transaction(runtime) as session:
+        created = add_segment(
+            session, get_tenant(session, tenant_code), data["code"], data["name"], data["filter"]
+        )
+        segment_id, kind = created.id, created.kind
+    members = refresh_segment(segment_id) if kind == FILTER else 0
+    click.echo(f"Segment {code} ({kind}) created: {members} members.")
+
+
+@segment_group.command("refresh")
+@click.argument("tenant_code")
+@click.argument("code")
+def segment_refresh(tenant_code: str, code: str) -> None:
+    """Recompute a filter segment's members now, a batch of customers per transaction."""
+    runtime = _runtime()
+    with _transaction(runtime) as session:
+        found = get_segment(session, get_tenant(session, tenant_code), code)
+        if found.kind != FILTER:
+            error = SegmentIsStatic(details={"segment": found.code})
+            raise click.ClickException(f"{error.code}: {error.text}")
+        segment_id, stored = found.id, found.code
+    click.echo(f"Segment {stored} refreshed: {refresh_segment(segment_id)} members.")
+
+
+@main.group("mass-accrual")
+def mass_accrual_group() -> None:
+    """Bonus to every member of a segment, once per customer, now or at a set time."""
+
+
+@mass_accrual_group.command("add")
+@click.argument("tenant_code")
+@click.argument("segment_code")
+@click.argument("name")
+@click.argument("amount")
+@click.option("--run-at", help="ISO 8601 with offset (default: now).")
+@click.option("--activation-delay-days", type=int, default=0, show_default=True)
+@click.option("--lifetime-days", type=int, help="Days from the activation (default: never).")
+def mass_accrual_add(
+    tenant_code: str,
+    segment_code: str,
+    name: str,
+    amount: str,
+    run_at: str | None,
+    activation_delay_days: int,
+    lifetime_days: int | None,
+) -> None:
+    """Schedule AMOUNT of bonus to every member of a segment; one due now starts at once (a
+    job: inline without Redis)."""
+    data = _load(
+        wire.MassAccrualIn(),
+        {"segment": segment_code, "name": name, "amount": amount, "run_at": run_at,
+         "activation_delay_days": activation_delay_days, "lifetime_days": lifetime_days},
+    )  # fmt: skip
+    now = datetime.now(UTC)
+    with _transaction(_runtime()) as session:
+        owner = get_tenant(session, tenant_code)
+        accrual = add_mass_accrual(
+            session, owner, get_segment(session, owner, data["segment"]), name=data["name"],
+            amount=data["amount"], run_at=data["run_at"] or now,
+            activation_delay_days=data["activation_delay_days"],
+            lifetime_days=data["lifetime_days"], author=CLI_ACTOR, now=now,
+        )  # fmt: skip
+        if accrual.run_at <= now:
+            enqueue(session, run_mass_accrual, accrual.id, job_id=f"mass-accrual-{accrual.id}",
+                    timeout_s=mass_accrual_timeout(accrual.segment.member_count))  # fmt: skip
+        accrual_id, starts = accrual.id, accrual.run_at
+    click.echo(
+        f"Mass accrual #{accrual_id} to {segment_code} scheduled at {starts:%Y-%m-%d %H:%M} UTC."
+    )
+
+
+@mass_accrual_group.command("list")
+@click.argument("tenant_code")
+def mass_accrual_list(tenant_code: str) -> None:
+    """Show a tenant's latest mass accruals with their status and progress."""
+    with _transaction(_runtime()) as session:
+        for accrual in tenant_mass_accruals(session, get_tenant(session, tenant_code)):
+            click.echo(
+                f"#{accrual.id}  {accrual.segment.code}  {accrual.amount}  "
+                f"{accrual.run_at:%Y-%m-%d %H:%M} UTC  {STATUS_TITLES[accrual.status]}  "
+                f"credited {accrual.credited}, skipped {accrual.skipped} of {accrual.members}  "
+                f"{accrual.name}"
+            )
+
+
+@mass_accrual_group.command("cancel")
+@click.argument("tenant_code")
+@click.argument("accrual_id", type=int)
+def mass_accrual_cancel(tenant_code: str, accrual_id: int) -> None:
+    """Cancel a mass accrual that has not started."""
+    with _transaction(_runtime()) as session:
+        found = get_mass_accrual(session, get_tenant(session, tenant_code), accrual_id)
+        cancel_mass_accrual(session, found, datetime.now(UTC))
+    click.echo(f"Mass accrual #{accrual_id} cancelled.")

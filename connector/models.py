@@ -1,6 +1,7 @@
 """Every model module, imported so that ``metadata`` knows all tables (alembic, tests)."""
 
 from mappings import models as mapping_models
+from processing.accruals import models as accrual_models
 from processing.cards import models as card_models
 from processing.catalog import models as catalog_models
 from processing.customers import models as customer_models
@@ -10,6 +11,7 @@ from processing.ledger import models as ledger_models
 from processing.levels import models as level_models
 from processing.programs import models as program_models
 from processing.promotions import models as promotion_models
+from processing.promotions import stamps as stamp_models
 from processing.receipts import models as receipt_models
 from processing.tenants import models as tenant_models
 from sync import models as sync_models
@@ -17,6 +19,7 @@ from sync import models as sync_models
 metadata = Base.metadata
 
 __all__ = [
+    "accrual_models",
     "card_models",
     "catalog_models",
     "customer_models",
@@ -28,6 +31,7 @@ __all__ = [
     "program_models",
     "promotion_models",
     "receipt_models",
+    "stamp_models",
     "sync_models",
     "tenant_models",
 ]

@@ -1,6 +1,6 @@
 """The JSON wire format of the management API (``/api/v1/admin/...``) and of the management CLI:
-programs and their versions, store groups, stores and POS, card series, the questionnaire, the
-processing settings and the tariff.
+programs and their versions, store groups, stores and POS, card series, customer segments and
+mass accruals, the questionnaire, the processing settings and the tariff.
 
 Request schemas check types, storage lengths and the domain's own lists of kinds (so the
 OpenAPI document shows them); every business rule (code formats, ranges, overlaps, limits) is
@@ -20,6 +20,8 @@ from marshmallow import RAISE, fields, validate
 from mappings.dates import RANGE_TEXT, is_empty_1c_date, parse_iso_datetime
 from mappings.fields import BoundedInteger, JsonBoolean, Money, Schema
 from mappings.pos import ReceiptSchema
+from processing.accruals.mass import STATUS_TITLES as MASS_STATUS_TITLES
+from processing.accruals.models import MassAccrual
 from processing.cards.models import CardTemplate
 from processing.cards.numbers import CHECK_DIGITS
 from processing.customers.models import QuestionnaireField
@@ -27,6 +29,7 @@ from processing.customers.questionnaire import Questionnaire
 from processing.programs.models import Program, ProgramVersion
 from processing.programs.rules import PARSERS
 from processing.programs.service import PROGRAM_STATUSES
+from processing.promotions.models import Segment
 from processing.promotions.rules import GROUP_MODES
 from processing.tenants.models import Pos, Store, StoreGroup, Tenant
 from processing.tenants.service import QUESTIONNAIRE_POLICIES
@@ -167,10 +170,22 @@ class PromotionGroupsOut(Schema):
     groups = fields.List(fields.Nested(PromotionGroupOut))
 
 
+FILTER_DESCRIPTION = (
+    "a saved filter over customer fields and purchases (docs/segments-and-accruals.md); "
+    "without it the segment is a static list"
+)
+
+
 class SegmentIn(AdminIn):
-    code = _code("unique within the tenant, named by promotions' customer.segments",
-                 required=True)  # fmt: skip
+    code = _code("unique within the tenant (whatever the case), named by promotions' "
+                 "customer.segments", required=True)  # fmt: skip
     name = fields.String(required=True, validate=NAME)
+    filter = Rules(load_default=None, allow_none=True, metadata={"description": FILTER_DESCRIPTION})
+
+
+class SegmentChangeIn(AdminIn):
+    name = fields.String(validate=NAME)
+    filter = Rules(metadata={"description": "a filter segment's new filter"})
 
 
 class SegmentMembersIn(AdminIn):
@@ -183,11 +198,99 @@ class SegmentMembersIn(AdminIn):
 class SegmentOut(Schema):
     code = fields.String()
     name = fields.String()
+    kind = fields.String(metadata={"description": "static (a list) or filter"})
+    filter = fields.Dict(allow_none=True)
     members = fields.Integer()
+    refreshed_at = fields.DateTime(
+        allow_none=True, metadata={"description": "a filter segment's last finished refresh"}
+    )
 
 
 class SegmentsOut(Schema):
     segments = fields.List(fields.Nested(SegmentOut))
+
+
+class SegmentRefreshOut(Schema):
+    status = fields.String(metadata={"description": "queued: the refresh runs as a job"})
+    segment = fields.Nested(SegmentOut)
+
+
+def segment_body(segment: Segment) -> dict[str, Any]:
+    return {
+        "code": segment.code,
+        "name": segment.name,
+        "kind": segment.kind,
+        "filter": segment.filter,
+        "members": segment.member_count,
+        "refreshed_at": segment.refreshed_at,
+    }
+
+
+# Mass accruals
+
+
+class MassAccrualIn(AdminIn):
+    segment = _code("the segment whose members get the bonus", required=True)
+    name = fields.String(
+        required=True, validate=NAME, metadata={"description": "the reason shown in the ledger"}
+    )
+    amount = Money(required=True, metadata={"description": "bonus per customer"})
+    run_at = ZonedDateTime(
+        load_default=None, allow_none=True, metadata={"description": "when to run; null: now"}
+    )
+    activation_delay_days = BoundedInteger(load_default=0, strict=True)
+    lifetime_days = BoundedInteger(
+        load_default=None, allow_none=True, strict=True,
+        metadata={"description": "from the activation; null: never expires"},
+    )  # fmt: skip
+
+
+class MassAccrualOut(Schema):
+    id = fields.Integer()
+    segment = fields.String()
+    name = fields.String()
+    amount = Money()
+    activation_delay_days = fields.Integer()
+    lifetime_days = fields.Integer(allow_none=True)
+    run_at = fields.DateTime()
+    status = fields.String(metadata={"description": "scheduled, running, done or cancelled"})
+    status_title = fields.String()
+    members = fields.Integer(metadata={"description": "the segment's members when it started"})
+    credited = fields.Integer()
+    skipped = fields.Integer(
+        metadata={"description": "members not allowed accruals or without an active card"}
+    )
+    author = fields.String()
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+
+
+class MassAccrualsOut(Schema):
+    mass_accruals = fields.List(fields.Nested(MassAccrualOut))
+
+
+def mass_accrual_body(accrual: MassAccrual) -> dict[str, Any]:
+    return {
+        "id": accrual.id,
+        "segment": accrual.segment.code,
+        "name": accrual.name,
+        "amount": accrual.amount,
+        "activation_delay_days": accrual.activation_delay_days,
+        "lifetime_days": accrual.lifetime_days,
+        "run_at": accrual.run_at,
+        "status": accrual.status,
+        "status_title": MASS_STATUS_TITLES[accrual.status],
+        "members": accrual.members,
+        "credited": accrual.credited,
+        "skipped": accrual.skipped,
+        "author": accrual.author,
+        "created_at": accrual.created_at,
+        "started_at": accrual.started_at,
+        "finished_at": accrual.finished_at,
+        "cancelled_at": accrual.cancelled_at,
+    }
 
 
 class DryRunIn(AdminIn):

@@ -313,6 +313,12 @@ def calculation_body(result: Result, shelf: dict[int, tuple[Decimal, Decimal]]) 
              "activation_delay_days": e.activation_delay_days, "lifetime_days": e.lifetime_days}
             for e in result.extra_bonuses
         ],
+        "stamps": [
+            {"promotion": c.promotion, "every": c.every, "before": c.before, "added": c.added,
+             "free": c.redeemed, "after": c.after}
+            for c in result.stamps
+        ],
+        "points_spent": result.points_spent,
     }  # fmt: skip
 
 
@@ -387,6 +393,10 @@ class IdentifyOut(Schema):
     write_off_allowed = fields.Boolean()
     write_off_refusal = fields.String(allow_none=True)
     questionnaire = fields.Nested(QuestionnaireOut)
+    hints = fields.List(
+        fields.String(),
+        metadata={"description": "promotions the customer is close to, ready to print"},
+    )
 
 
 class PartOut(Schema):
@@ -420,6 +430,15 @@ class ExtraBonusOut(Schema):
     sum = Money()
     activation_delay_days = fields.Integer()
     lifetime_days = fields.Integer(allow_none=True)
+
+
+class StampsOut(Schema):
+    promotion = fields.String()
+    every = fields.Integer(metadata={"description": "every n-th unit is free"})
+    before = fields.Integer()
+    added = fields.Integer()
+    free = fields.Integer(metadata={"description": "units this receipt gives free"})
+    after = fields.Integer(metadata={"description": "stamps on the card after the receipt"})
 
 
 class LineOut(Schema):
@@ -460,6 +479,10 @@ class CalculationOut(Schema):
     )
     hints = fields.List(fields.String(), metadata={"description": "ready to print"})
     extra_bonus = fields.List(fields.Nested(ExtraBonusOut))
+    stamps = fields.List(fields.Nested(StampsOut))
+    points_spent = Money(
+        metadata={"description": "points a bonus conversion spent for its discount"}
+    )
 
 
 class ReceiptOut(Schema):

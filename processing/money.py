@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 KOPECK = Decimal("0.01")
+UNIT = Decimal(1)
 
 
 def round_money(value: Decimal) -> Decimal:
@@ -48,12 +49,18 @@ def money_text(value: Decimal) -> str:
 
 
 def proportional_share(
-    total: Decimal, taken: Decimal, part: Decimal, whole: Decimal, last: bool
+    total: Decimal,
+    taken: Decimal,
+    part: Decimal,
+    whole: Decimal,
+    last: bool,
+    quantum: Decimal = KOPECK,
 ) -> Decimal:
     """``part`` of ``whole``'s share of ``total``, of which ``taken`` is gone already (a return
-    of some units, of some of a receipt): rounded half up to the kopeck and never more than
-    what is left; the last share is exactly what is left, so the shares add up to ``total``."""
+    of some units, of some of a receipt): rounded half up to the ``quantum`` (the kopeck; a
+    whole ``UNIT`` for counters) and never more than what is left (in size: a total may be
+    negative); the last share is exactly what is left, so the shares add up to ``total``."""
     if last or whole == 0:
         return total - taken
-    share = (total * part / whole).quantize(KOPECK, rounding=ROUND_HALF_UP)
-    return min(share, total - taken)
+    share = (total * part / whole).quantize(quantum, rounding=ROUND_HALF_UP)
+    return min(share, total - taken) if total >= 0 else max(share, total - taken)

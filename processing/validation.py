@@ -1,8 +1,10 @@
-"""Field checks shared by the rule parsers of programs and promotions: numbers, percents and
-counts from JSON, each refusal naming its field (``details.field``) in Russian."""
+"""Field checks shared by the rule parsers of programs, promotions and segment filters: objects,
+known fields, lists, numbers, percents, counts and dates from JSON, each refusal naming its
+field (``details.field``) in Russian."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -11,6 +13,7 @@ from processing.errors import InvalidInput
 HUNDRED = Decimal(100)
 MAX_NUMBER = Decimal(10) ** 12  # thresholds and sums; far beyond any real program
 MAX_DAYS = 36_600  # a hundred years
+MAX_LIST = 10_000  # goods, groups... named in one list
 
 
 class InvalidProgramRules(InvalidInput):
@@ -53,3 +56,53 @@ def int_field(data: dict[str, Any], key: str, path: str, default: int | None = N
     if raw > MAX_DAYS:
         raise bad_field(f"{path}.{key}", f"Не больше {MAX_DAYS}")
     return raw
+
+
+def object_value(data: Any, path: str) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise bad_field(path, "Ожидается объект")
+    return data
+
+
+def known_fields(data: dict[str, Any], path: str, allowed: tuple[str, ...]) -> None:
+    for key in data:
+        if key not in allowed:
+            raise bad_field(f"{path}.{key}", "Неизвестное поле")
+
+
+def string_set(data: dict[str, Any], key: str, path: str) -> frozenset[str]:
+    raw = data.get(key, [])
+    if not isinstance(raw, list) or len(raw) > MAX_LIST:
+        raise bad_field(f"{path}.{key}", f"Ожидается список строк (не больше {MAX_LIST})")
+    values = []
+    for item in raw:
+        if not isinstance(item, str | int) or isinstance(item, bool) or not str(item).strip():
+            raise bad_field(f"{path}.{key}", "Ожидается список непустых строк")
+        values.append(str(item).strip())
+    return frozenset(values)
+
+
+def whole_field(data: dict[str, Any], key: str, path: str, *, low: int, high: int,
+           default: int | None = None) -> int | None:  # fmt: skip
+    raw = data.get(key, default)
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+        raise bad_field(f"{path}.{key}", f"Ожидается целое число от {low} до {high}")
+    return raw
+
+
+def required_whole(data: dict[str, Any], key: str, path: str, *, low: int, high: int) -> int:
+    value = whole_field(data, key, path, low=low, high=high)
+    if value is None:
+        raise bad_field(f"{path}.{key}", "Обязательное поле")
+    return value
+
+
+def date_value(raw: Any, path: str) -> date:
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError as exc:
+        raise bad_field(path, "Ожидается дата ГГГГ-ММ-ДД") from exc

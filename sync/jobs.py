@@ -1,4 +1,5 @@
-"""Periodic housekeeping jobs."""
+"""Background jobs: periodic housekeeping, offline batches, segment refreshes and the accruals
+outside receipts (welcome, birthday, mass accruals)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,26 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mappings.pos import OfflineReceiptSchema, offline_receipts, offline_result
+from processing.accruals import mass
+from processing.accruals.birthday import birthday_batch, birthday_rules
+from processing.accruals.welcome import grant_welcome
 from processing.cards.service import finish_expired
 from processing.db import lock_rows
 from processing.ledger.service import expire_due
+from processing.promotions.models import Segment
+from processing.promotions.segments import (
+    FILTER,
+    filter_segment_ids,
+    finish_refresh,
+    refresh_batch,
+)
 from processing.receipts.inputs import PosContext
 from processing.receipts.models import OfflineBatch, SoftCalculation
 from processing.receipts.offline import CHUNK, commit_offline
 from processing.receipts.rows import SOFT_RESULT_TTL
 from processing.tenants.models import Pos, Store, Tenant
 from sync.models import JobRun
-from sync.queue import claim_job
+from sync.queue import DEFAULT_TIMEOUT_S, claim_job, enqueue
 from sync.runtime import job_session
 
 JOB_RUN_RETENTION = timedelta(days=90)
@@ -108,3 +119,111 @@ def purge_soft_calculations(run_key: str) -> int:
         cutoff = datetime.now(UTC) - SOFT_RESULT_TTL
         result = session.execute(delete(SoftCalculation).where(SoftCalculation.created_at < cutoff))
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _claimed(run_key: str) -> bool:
+    with job_session() as session:
+        return session.scalar(select(JobRun.key).where(JobRun.key == run_key)) is not None
+
+
+def _claim(run_key: str) -> None:
+    with job_session() as session:
+        claim_job(session, run_key)
+
+
+def refresh_segment(segment_id: int, now: datetime | None = None) -> int | None:
+    """Materialise a filter segment's members, a batch of customers per transaction; answers
+    the member count (None: no such filter segment). Idempotent: a second run, or one running
+    alongside, inserts and deletes nothing the first did not, so no guard row is needed."""
+    moment = now or datetime.now(UTC)
+    after: int | None = 0
+    while after is not None:
+        with job_session() as session:
+            segment = session.get(Segment, segment_id)
+            if segment is None or segment.kind != FILTER:
+                return None
+            after = refresh_batch(session, segment, after, moment)
+    with job_session() as session:
+        return finish_refresh(session, session.get_one(Segment, segment_id), moment)
+
+
+def refresh_filter_segments(run_key: str, now: datetime | None = None) -> int:
+    """The daily refresh of every filter segment; answers how many were refreshed."""
+    if _claimed(run_key):
+        return 0
+    moment = now or datetime.now(UTC)
+    with job_session() as session:
+        ids = filter_segment_ids(session)
+    for segment_id in ids:
+        refresh_segment(segment_id, moment)
+    _claim(run_key)
+    return len(ids)
+
+
+def welcome_bonus(customer_id: int, trigger: str, now: datetime | None = None) -> bool:
+    """Credit a customer's welcome bonus if due (``processing.accruals.welcome``); once per
+    customer however often it runs: its event row is the guard."""
+    with job_session() as session:
+        return grant_welcome(session, customer_id, trigger, now or datetime.now(UTC)) is not None
+
+
+def birthday_bonuses(run_key: str, now: datetime | None = None) -> int:
+    """The daily birthday bonuses of every tenant whose bonus program has them, a batch of
+    customers per transaction; answers how many were credited (once a year each: the event
+    row is the guard)."""
+    if _claimed(run_key):
+        return 0
+    moment = now or datetime.now(UTC)
+    with job_session() as session:
+        tenants = [t.id for t in session.scalars(select(Tenant).order_by(Tenant.id))
+                   if birthday_rules(session, t, moment) is not None]  # fmt: skip
+    credited = 0
+    for tenant_id in tenants:
+        after: int | None = 0
+        while after is not None:
+            with job_session() as session:
+                tenant = session.get_one(Tenant, tenant_id)
+                rules = birthday_rules(session, tenant, moment)
+                if rules is None:
+                    break
+                after, done = birthday_batch(session, tenant, rules, after, moment)
+            credited += done
+    _claim(run_key)
+    return credited
+
+
+def mass_accrual_timeout(members: int) -> int:
+    """A mass accrual's job timeout: a few milliseconds per member on top of the default."""
+    return DEFAULT_TIMEOUT_S + members // 50
+
+
+def run_mass_accrual(accrual_id: int, now: datetime | None = None) -> bool:
+    """Run a due mass accrual to the end: a filter segment is refreshed first, then its members
+    are credited a batch per transaction from the checkpoint. Answers whether it ran. A second
+    job of the same accrual waits for each batch's row lock and goes on from the checkpoint."""
+    moment = now or datetime.now(UTC)
+    with job_session() as session:
+        start = mass.prepare(session, accrual_id, moment)
+    if start is None or not start.due:
+        return False
+    if start.refresh:
+        refresh_segment(start.segment_id, moment)
+    more = True
+    while more:
+        with job_session() as session:
+            more = mass.run_batch(session, accrual_id, moment)
+    return True
+
+
+def start_due_mass_accruals(run_key: str, now: datetime | None = None) -> int:
+    """Enqueue a job for every mass accrual due (or left running by a lost worker); answers
+    how many."""
+    moment = now or datetime.now(UTC)
+    with job_session() as session:
+        if not claim_job(session, run_key):
+            return 0
+        due = mass.due_mass_accruals(session, moment)
+        for accrual_id, members in due:
+            enqueue(session, run_mass_accrual, accrual_id, job_id=f"mass-accrual-{accrual_id}",
+                    timeout_s=mass_accrual_timeout(members))  # fmt: skip
+    return len(due)

@@ -46,6 +46,9 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("expire-bonuses", "sync.jobs.expire_bonuses", timedelta(days=1)),
     PeriodicJob("finish-expired-cards", "sync.jobs.finish_expired_cards", timedelta(days=1)),
     PeriodicJob("purge-soft-calculations", "sync.jobs.purge_soft_calculations", timedelta(hours=6)),
+    PeriodicJob("refresh-segments", "sync.jobs.refresh_filter_segments", timedelta(days=1)),
+    PeriodicJob("birthday-bonuses", "sync.jobs.birthday_bonuses", timedelta(days=1)),
+    PeriodicJob("mass-accruals", "sync.jobs.start_due_mass_accruals", timedelta(minutes=5)),
 )
 
 Dispatch = Callable[[PeriodicJob, str], None]

@@ -3,6 +3,9 @@ cards (issue, bind, replace, block), purchase history, and the tenant's programs
 
 Every endpoint that reads or changes a customer's personal data writes a row to the 152-FZ
 access log (``record_pos_access``) in the request's transaction; a refusal writes none.
+
+A registration, and a change of the questionnaire or consents, start the welcome bonus job when
+the bonus program's welcome is due (``processing.accruals.welcome``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from connector.db import db_session
 from connector.logs import current_request_id
 from connector.onec_http.auth import pos_context
 from mappings import customers as wire
+from processing.accruals.welcome import QUESTIONNAIRE, REGISTRATION, welcome_due
 from processing.cards import service as cards
 from processing.cards.models import Card
 from processing.customers import service as customers
@@ -38,6 +42,8 @@ from processing.ledger.service import balance
 from processing.programs.service import describe_programs
 from processing.receipts.history import purchase_history
 from processing.receipts.inputs import PosContext
+from sync.jobs import welcome_bonus
+from sync.queue import enqueue
 
 blp = Blueprint(
     "customers",
@@ -146,6 +152,13 @@ def _body(
     )
 
 
+def _welcome_later(session: Session, ctx: PosContext, customer: Customer, trigger: str) -> None:
+    """Start the welcome bonus job after the commit when this change makes it due."""
+    if welcome_due(session, ctx.tenant, customer, trigger, _now()):
+        enqueue(session, welcome_bonus, customer.id, trigger,
+                job_id=f"welcome-{customer.id}-{trigger}")  # fmt: skip
+
+
 def _apply_consents(
     session: Session, customer: Customer, data: dict[str, Any], author: str, now: datetime
 ) -> list[str]:
@@ -196,6 +209,7 @@ class Customers(MethodView):
             record_pos_access(customer.id, Action.CARD, CARD_FIELDS, now)
         else:
             cards.virtual_card(session, customer, author=author, now=now)
+        _welcome_later(session, ctx, customer, REGISTRATION)
         return _body(session, ctx, customer)
 
 
@@ -238,6 +252,8 @@ class CustomerById(MethodView):
         )  # fmt: skip
         consents = _apply_consents(session, customer, data, author, now)
         _record_patch(customer, changed, consents, now)
+        if changed or consents:
+            _welcome_later(session, ctx, customer, QUESTIONNAIRE)
         return _body(session, ctx, customer, changed + consents)
 
 

@@ -100,6 +100,7 @@ class Identify(MethodView):
                 "filled": outcome.questionnaire_filled,
                 "missing": outcome.questionnaire_missing,
             },
+            "hints": list(outcome.hints),
         }
 
 

@@ -98,7 +98,7 @@ def _parse_date(field: str, value: Any) -> date:
         raise _bad(field, "Ожидается дата в формате ГГГГ-ММ-ДД.") from exc
 
 
-def _clean_extra(definition: QuestionnaireField, value: Any) -> Any:
+def clean_extra_value(definition: QuestionnaireField, value: Any) -> Any:
     field = EXTRA_PREFIX + definition.code
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -143,7 +143,8 @@ def add_questionnaire_field(
     return definition
 
 
-def _extra_definitions(session: Session, tenant_id: int) -> dict[str, QuestionnaireField]:
+def extra_definitions(session: Session, tenant_id: int) -> dict[str, QuestionnaireField]:
+    """The tenant's extra questionnaire fields by code."""
     rows = session.scalars(
         select(QuestionnaireField).where(QuestionnaireField.tenant_id == tenant_id)
     )
@@ -201,7 +202,7 @@ def _apply(
     author: str,
     now: datetime,
 ) -> list[str]:
-    definitions = _extra_definitions(session, customer.tenant_id)
+    definitions = extra_definitions(session, customer.tenant_id)
     extra = dict(customer.extra or {})
     changed = []
     for field, raw in values.items():
@@ -209,7 +210,7 @@ def _apply(
             definition = definitions.get(field.removeprefix(EXTRA_PREFIX))
             if definition is None:
                 raise _bad(field, f"Неизвестное поле анкеты «{field}».")
-            new = _clean_extra(definition, raw)
+            new = clean_extra_value(definition, raw)
             old = extra.get(definition.code)
             if new != old:
                 extra[definition.code] = new
@@ -332,6 +333,17 @@ def loyalty_allowance(policy: str, missing: Sequence[str] | None) -> str:
     (``missing_fields``), the tenant's ``policy`` while it is unfilled ("nothing" or
     "accrual_only"). ``None``: no customer (an anonymous pre-printed card), unfilled too."""
     return "full" if missing is not None and not missing else policy
+
+
+def accrues_outside_receipts(tenant: Tenant, customer: Customer) -> bool:
+    """Whether bonus may be credited to ``customer`` outside a receipt (welcome, birthday, a
+    mass accrual). Such a credit is addressed to a known person, so besides what the
+    questionnaire policy allows (``loyalty_allowance``: not "nothing") it needs the processing
+    consent under every policy, and an erased customer gets nothing."""
+    if customer.anonymised_at is not None or not customer.processing_consent:
+        return False
+    missing = missing_questionnaire_fields(tenant, customer)
+    return loyalty_allowance(tenant.questionnaire_policy, missing) != "nothing"
 
 
 def get_customer(session: Session, tenant: Tenant, customer_id: int) -> Customer:

@@ -36,7 +36,7 @@ from processing.engine.model import (
 from processing.engine.promotions import CardFacts, Stage, evaluate
 from processing.money import from_kopecks, to_kopecks
 from processing.promotions.book import PromotionBook
-from processing.promotions.rules import Promotion
+from processing.promotions.rules import GoodsSet, Promotion
 
 HUNDRED = Decimal(100)
 QUESTIONNAIRE_ACCRUAL = "Бонусы не начисляются: анкета покупателя не заполнена."
@@ -169,10 +169,12 @@ def calculate(
         level_shares, locked = discounts, [0] * len(lines)
     after_discount = [a - d for a, d in zip(amounts, discounts, strict=True)]
     payable = [a - k for a, k in zip(after_discount, locked, strict=True)]
+    payment_goods = rules.bonus.payment_goods if rules.bonus is not None else None
     eligible = [
         not line.no_discount and not line.no_bonus_payment and a > 0
+        and _in_set(payment_goods, line)
         for line, a in zip(lines, payable, strict=True)
-    ]
+    ]  # fmt: skip
 
     refusal = write_off_refusal(rules, facts)
     base = sum(a for a, ok in zip(payable, eligible, strict=True) if ok)
@@ -200,10 +202,13 @@ def calculate(
     if rules.bonus is not None and facts.card_active:
         accrual_percent = rules.bonus.accrual_percent(facts.level.code if facts.level else None)
     accrue_all = rules.bonus is not None and rules.bonus.accrue_on_no_discount_lines
+    accrual_goods = rules.bonus.accrual_goods if rules.bonus is not None else None
     multipliers = stage.multipliers if stage is not None else [Decimal(1)] * len(lines)
     line_percents = [accrual_percent * factor for factor in multipliers]
     accruals = [
-        _percent_of(final, percent) if (accrue_all or not line.no_discount) else 0
+        _percent_of(final, percent)
+        if (accrue_all or not line.no_discount) and _in_set(accrual_goods, line)
+        else 0
         for line, final, percent in zip(lines, finals, line_percents, strict=True)
     ]
     extra = _extra_bonuses(stage, finals, rules, facts)
@@ -277,6 +282,14 @@ def calculate(
         extra_bonuses=extra,
         stamps=tuple(stage.stamps) if stage is not None else (),
         points_spent=_money(conversion.points * 100 if conversion else 0),
+        conversion=conversion.promotion.code if conversion and conversion.points else None,
+    )
+
+
+def _in_set(goods_set: GoodsSet | None, line: ReceiptLine) -> bool:
+    """Whether a line is in a bonus program's goods list (none: every line is)."""
+    return goods_set is None or goods_set.covers(
+        line.goods_id, line.group_ids, line.brand_id, line.supplier_id, to_kopecks(line.price)
     )
 
 
@@ -336,7 +349,8 @@ def _conversion(
         )
         message = f"Акция «{promotion.title}» ({rate_text} ₽ за балл): {why}"
         return _Conversion(promotion, 0, max(most, 0), shares, message)
-    discount = to_kopecks(Decimal(points) * rate)  # half up: never above the room
+    # half up: a value within the room (whole kopecks) never rounds above it
+    discount = int((Decimal(points) * rate * HUNDRED).quantize(Decimal(1), ROUND_HALF_UP))
     shares = _spread_over(discount, lines, payable, targets)
     message = (
         f"Акция «{promotion.title}»: списано {points} балл. по {rate_text} ₽ — "

@@ -89,7 +89,8 @@ class CustomerFacts:
 @dataclass(frozen=True)
 class Explanation:
     # "level_discount", "bonus_payment", "bonus_accrual"; a reward a policy withholds:
-    # "level_discount_withheld", "bonus_accrual_withheld" with the amount withheld.
+    # "level_discount_withheld", "bonus_accrual_withheld" with the amount withheld; on return
+    # lines, "promotion_withheld": a set-based promotion's discount the kept units no longer earn.
     rule: str
     amount: Decimal
     text: str
@@ -182,6 +183,7 @@ class Result:
     stamps: tuple[StampCard, ...] = ()
     # Points written off for bonus_conversion discounts (besides bonus_payment, 1 point = 1 ₽).
     points_spent: Decimal = ZERO
+    conversion: str | None = None  # the promotion that spent them
 
     @property
     def write_off(self) -> Decimal:
@@ -274,4 +276,5 @@ def result_from_json(data: dict[str, Any]) -> Result:
             for s in data.get("stamps", ())
         ),
         points_spent=Decimal(data.get("points_spent", "0.00")),
+        conversion=data.get("conversion"),
     )

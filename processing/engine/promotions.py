@@ -447,14 +447,26 @@ class _Evaluation:
         vector.amounts = dict(zip(lines, shares, strict=True))
         return vector
 
+    def lowest(self, participant: Promotion | None, index: int) -> int:
+        """The least a participant's discount may leave on a line (its price floor)."""
+        if participant is None or participant.price_floor is None:
+            return 0
+        return _half_up(participant.price_floor * self.lines[index].line.quantity)
+
     def _capped(self, promotion: Promotion, vector: _Vector, current: Sequence[int]) -> _Vector:
-        cap = promotion.max_line_discount_percent
-        if cap is None:
+        """The promotion's caps: the most a line may be discounted in all (percent of its sum),
+        and the unit price it may bring the line down to (``price_floor`` × quantity)."""
+        cap, floor = promotion.max_line_discount_percent, promotion.price_floor
+        if cap is None and floor is None:
             return vector
         for index, amount in list(vector.amounts.items()):
-            allowed = _half_up(Decimal(self.original[index]) * cap / HUNDRED)
-            already = self.original[index] - current[index]
-            vector.amounts[index] = max(0, min(amount, allowed - already))
+            if cap is not None:
+                allowed = _half_up(Decimal(self.original[index]) * cap / HUNDRED)
+                already = self.original[index] - current[index]
+                amount = max(0, min(amount, allowed - already))
+            if floor is not None:
+                amount = max(0, min(amount, current[index] - self.lowest(promotion, index)))
+            vector.amounts[index] = amount
         return vector
 
     # --- combination ---------------------------------------------------------------------
@@ -524,7 +536,10 @@ def _near_birthday(birthday: date | None, today: date, before: int, after: int) 
 
 
 def _combine(
-    mode: str, vectors: list[tuple[Promotion | None, _Vector]], current: Sequence[int]
+    mode: str,
+    vectors: list[tuple[Promotion | None, _Vector]],
+    current: Sequence[int],
+    lowest: Callable[[Promotion | None, int], int],
 ) -> list[tuple[Promotion | None, _Vector]]:
     """Per line, which participants keep what (modes first, max, min, sum)."""
     kept: list[tuple[Promotion | None, _Vector]] = [(who, _Vector()) for who, _ in vectors]
@@ -538,7 +553,8 @@ def _combine(
         if mode == "sum":
             room = current[index]
             for position, amount in offers:
-                amount = min(amount, room)
+                # never below zero, nor below the unit price floor of the promotion adding it
+                amount = max(0, min(amount, room - lowest(vectors[position][0], index)))
                 room -= amount
                 if amount:
                     kept[position][1].amounts[index] = amount
@@ -649,6 +665,33 @@ def evaluate(
     )  # fmt: skip
 
 
+def identify_hints(book: PromotionBook, facts: PromotionFacts) -> list[str]:
+    """What identify tells the customer before any goods are scanned: the stamps on the card,
+    and the promotions their cumulative purchases are close to (within 30% of the threshold).
+    Promotions out of their time, used up or for other customers say nothing."""
+    found: list[tuple[int, str]] = []
+    for promotion in book.promotions:
+        if _when_reason(promotion.when, facts.local_time) or promotion.code in facts.exhausted:
+            continue
+        title = promotion.title
+        if promotion.reward.kind == "stamps":
+            every, stamps = promotion.reward.n, facts.stamps.get(promotion.code, 0)
+            if stamps >= every:
+                found.append((0, f"Следующий товар по акции «{title}» — бесплатно."))
+            elif stamps == every - 1:
+                found.append((1, f"Ещё 1 покупка — и следующий товар по акции «{title}» "
+                                 "бесплатно."))  # fmt: skip
+            elif stamps:
+                found.append((every - stamps, f"Акция «{title}»: штампов {stamps} из {every}."))
+        bounds = promotion.customer.cumulative
+        if bounds is not None and bounds.low is not None and facts.cumulative is not None:
+            low, now = to_kopecks(bounds.low), to_kopecks(facts.cumulative)
+            if now < low and low - now <= low * HINT_SHARE:
+                found.append((low - now, f"Ещё {_fmt(low - now)} ₽ покупок — и станет доступна "
+                                         f"акция «{title}»."))  # fmt: skip
+    return [text for _, text in sorted(found)[:MAX_HINTS]]
+
+
 def _best_exclusive(
     ev: _Evaluation, exclusive: list[Promotion]
 ) -> tuple[Promotion, _Vector] | None:
@@ -695,7 +738,7 @@ def _apply_group(ev: _Evaluation, group: PromotionGroup, members: list[Promotion
             ev.refuse(participant, reason)
             continue
         vectors.append((participant, ev.vector(participant, start, sets)))
-    kept = _combine(group.mode, vectors, start)
+    kept = _combine(group.mode, vectors, start, ev.lowest)
     winners = [who for who, vector in kept if vector.amounts]
     for (participant, offered), (_, vector) in zip(vectors, kept, strict=True):
         ev.apply(participant, vector)

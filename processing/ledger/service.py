@@ -32,6 +32,7 @@ ZERO = Decimal("0.00")
 class PostingKind(StrEnum):
     ACCRUAL = "accrual"
     CAMPAIGN = "campaign"  # a promotion's points besides the accrual, a lot of their own
+    EVENT = "event"  # outside a receipt: welcome, birthday, mass accrual (processing.accruals)
     WRITE_OFF = "write_off"
     RETURN_CLAWBACK = "return_clawback"
     RETURN_CREDIT = "return_credit"

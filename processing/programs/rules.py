@@ -1,6 +1,7 @@
 """Program rules as plain values: parsed and validated from the JSON stored per version.
 
-Percentages and sums are ``Decimal`` strings in JSON, never floats.
+Percentages and sums are ``Decimal`` strings in JSON, never floats. A bonus program's rules may
+also carry its accruals outside a receipt: ``welcome`` and ``birthday`` (``EventBonus``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from processing.promotions.rules import parse_promotion
+from processing.promotions.rules import GoodsSet, parse_goods_set, parse_promotion
+from processing.promotions.segment_filters import DEFAULT_TIMEZONE, check_timezone
 from processing.validation import (
     bad_field,
     decimal_field,
@@ -20,6 +22,10 @@ from processing.validation import (
 
 WINDOW_KINDS = ("rolling_days", "calendar_month", "calendar_quarter", "calendar_year")
 LIFETIME_FROM = ("accrual", "activation")
+WELCOME_ON = ("registration", "questionnaire")
+MAX_EVENT_AMOUNT = Decimal("1000000.00")
+MAX_EVENT_DAYS = 3660
+MAX_BIRTHDAY_DAYS_BEFORE = 31
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,35 @@ class LevelRules:
 
 
 @dataclass(frozen=True)
+class EventBonus:
+    """Bonus credited outside a receipt (welcome, birthday, a mass accrual): its amount and the
+    dates of its lot. The lifetime runs from the activation."""
+
+    amount: Decimal
+    activation_delay_days: int = 0
+    lifetime_days: int | None = None  # None: never expires
+
+    def lot_dates(self, credited_at: datetime) -> tuple[datetime, datetime | None]:
+        activates_at = credited_at + timedelta(days=self.activation_delay_days)
+        if self.lifetime_days is None:
+            return activates_at, None
+        return activates_at, activates_at + timedelta(days=self.lifetime_days)
+
+
+@dataclass(frozen=True)
+class WelcomeBonus:
+    bonus: EventBonus
+    on: str = "registration"  # or "questionnaire": once the questionnaire is filled
+
+
+@dataclass(frozen=True)
+class BirthdayBonus:
+    bonus: EventBonus
+    days_before: int = 0  # credited this many days before the birthday (up to the day itself)
+    timezone: str = DEFAULT_TIMEZONE  # the zone in which "today" is the birthday
+
+
+@dataclass(frozen=True)
 class BonusRules:
     default_accrual_percent: Decimal
     accrual_percent_by_level: dict[str, Decimal]
@@ -59,6 +94,12 @@ class BonusRules:
     lifetime_days: int | None  # None: bonus never expires
     accrue_on_no_discount_lines: bool
     lifetime_from: str = "accrual"  # the lifetime runs from the accrual or from the activation
+    welcome: WelcomeBonus | None = None
+    birthday: BirthdayBonus | None = None
+    # Which goods earn an accrual and which bonus may pay for (white lists by goods, groups,
+    # brands, suppliers; black lists by their exclusions); None: every goods.
+    accrual_goods: GoodsSet | None = None
+    payment_goods: GoodsSet | None = None
 
     def lot_dates(self, accrued_at: datetime) -> tuple[datetime, datetime | None]:
         """When bonus accrued at ``accrued_at`` (the receipt's time) becomes payable and when it
@@ -112,6 +153,73 @@ def parse_level_rules(data: Any) -> LevelRules:
     return LevelRules(basis=basis, window=window, levels=tuple(levels))
 
 
+def parse_event_bonus(data: dict[str, Any], path: str) -> EventBonus:
+    """The amount (rubles, to the kopeck, above zero) and the lot dates of an accrual outside a
+    receipt; ``InvalidProgramRules`` names the field (``<path>.amount``)."""
+    amount = decimal_field(data, "amount", path)
+    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise bad_field(f"{path}.amount", "Сумма бонусов больше нуля, с точностью до копейки")
+    if amount > MAX_EVENT_AMOUNT:
+        raise bad_field(f"{path}.amount", f"Не больше {MAX_EVENT_AMOUNT} бонусов")
+    delay = int_field(data, "activation_delay_days", path, 0) or 0
+    lifetime = int_field(data, "lifetime_days", path)
+    if delay > MAX_EVENT_DAYS:
+        raise bad_field(f"{path}.activation_delay_days", f"Не больше {MAX_EVENT_DAYS} дней")
+    if lifetime is not None and not 1 <= lifetime <= MAX_EVENT_DAYS:
+        raise bad_field(
+            f"{path}.lifetime_days", f"Срок жизни — от 1 до {MAX_EVENT_DAYS} дней (или не задан)"
+        )
+    return EventBonus(amount, delay, lifetime)
+
+
+def _event_object(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    raw = data[key]
+    path = f"rules.{key}"
+    if not isinstance(raw, dict):
+        raise bad_field(path, "Ожидается объект")
+    for name in raw:
+        if name not in allowed:
+            raise bad_field(f"{path}.{name}", "Неизвестное поле")
+    return raw
+
+
+EVENT_FIELDS = ("amount", "activation_delay_days", "lifetime_days")
+
+
+def parse_welcome(data: dict[str, Any]) -> WelcomeBonus | None:
+    """``rules.welcome``: bonus once per customer, on registration or once the questionnaire
+    is filled (``on``)."""
+    if data.get("welcome") is None:
+        return None
+    raw = _event_object(data, "welcome", (*EVENT_FIELDS, "on"))
+    on = raw.get("on", "registration")
+    if on not in WELCOME_ON:
+        raise bad_field(
+            "rules.welcome.on",
+            "Когда начислять: при регистрации (registration) или после заполнения анкеты "
+            "(questionnaire)",
+        )
+    return WelcomeBonus(parse_event_bonus(raw, "rules.welcome"), on)
+
+
+def parse_birthday(data: dict[str, Any]) -> BirthdayBonus | None:
+    """``rules.birthday``: bonus once a year, ``days_before`` the birthday in ``timezone``."""
+    if data.get("birthday") is None:
+        return None
+    raw = _event_object(data, "birthday", (*EVENT_FIELDS, "days_before", "timezone"))
+    days_before = int_field(raw, "days_before", "rules.birthday", 0) or 0
+    if days_before > MAX_BIRTHDAY_DAYS_BEFORE:
+        raise bad_field(
+            "rules.birthday.days_before",
+            f"Не больше {MAX_BIRTHDAY_DAYS_BEFORE} дней до дня рождения",
+        )
+    return BirthdayBonus(
+        parse_event_bonus(raw, "rules.birthday"),
+        days_before,
+        check_timezone("rules.birthday.timezone", raw.get("timezone", DEFAULT_TIMEZONE)),
+    )
+
+
 def parse_bonus_rules(data: Any) -> BonusRules:
     if not isinstance(data, dict):
         raise bad_field("rules", "Ожидается объект")
@@ -148,6 +256,18 @@ def parse_bonus_rules(data: Any) -> BonusRules:
         lifetime_days=lifetime_days,
         accrue_on_no_discount_lines=bool(data.get("accrue_on_no_discount_lines", False)),
         lifetime_from=lifetime_from,
+        welcome=parse_welcome(data),
+        birthday=parse_birthday(data),
+        accrual_goods=(
+            parse_goods_set(data["accrual_goods"], "rules.accrual_goods")
+            if data.get("accrual_goods") is not None
+            else None
+        ),
+        payment_goods=(
+            parse_goods_set(data["payment_goods"], "rules.payment_goods")
+            if data.get("payment_goods") is not None
+            else None
+        ),
     )
 
 

@@ -23,6 +23,7 @@ from processing.programs.rules import (
 )
 from processing.promotions.book import PromotionBook, PromotionShelf, PromotionVersion
 from processing.promotions.rules import parse_groups, parse_promotion
+from processing.promotions.segments import check_segment_codes
 from processing.tenants.models import Store, StoreGroup, Tenant, store_group_members
 from processing.tenants.service import check_code
 from processing.validation import bad_field
@@ -119,6 +120,7 @@ def add_version(
     PARSERS[program.kind](rules)
     if program.kind == PROMOTION:
         _check_group(session, program, rules)
+        check_segment_codes(session, program.tenant_id, parse_promotion(rules).customer.segments)
     if effective_to is not None and effective_to <= effective_from:
         raise InvalidInput("Дата окончания версии должна быть позже даты начала.")
     owners = [s.tenant_id for s in stores or []] + [g.tenant_id for g in store_groups or []]

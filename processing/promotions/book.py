@@ -93,6 +93,16 @@ class PromotionBook:
             for p in self.promotions
         )  # fmt: skip
 
+    @property
+    def hints_on_identify(self) -> bool:
+        """Whether identify can tell the customer how close they are to some promotion (stamps
+        on the card, cumulative purchases short of a threshold)."""
+        return any(
+            p.reward.kind == "stamps"
+            or (p.customer.cumulative is not None and p.customer.cumulative.low is not None)
+            for p in self.promotions
+        )
+
     def considered(self, covered: int) -> list[Promotion]:
         """The promotions a receipt whose lines cover the sets ``covered`` may concern."""
         return [p for p, bits, everything in self.reach if everything or bits & covered]
@@ -141,16 +151,8 @@ class PromotionBook:
             candidates.extend(self._by_supplier.get(supplier_id, ()))
         mask = 0
         for number in candidates:
-            goods_set = self.sets[number]
-            if goods_set.price_min is not None and unit_price < goods_set.price_min:
-                continue
-            if goods_set.price_max is not None and unit_price > goods_set.price_max:
-                continue
-            if goods_id in goods_set.exclude_goods:
-                continue
-            if goods_set.exclude_groups and not goods_set.exclude_groups.isdisjoint(group_ids):
-                continue
-            mask |= 1 << number
+            if self.sets[number].admits(goods_id, group_ids, unit_price):
+                mask |= 1 << number
         return mask
 
 

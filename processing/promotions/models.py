@@ -1,16 +1,19 @@
 """Which promotion versions a committed receipt used and what each gave (the trail for
-explanations, returns and per-customer limits), and each promotion's usage counter. Tables are
-named by string so the promotions package imports neither receipts nor programs."""
+explanations, returns and per-customer limits), each promotion's usage counter, and customer
+segments with their members. Tables are named by string so the promotions package imports
+neither receipts nor programs."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from processing.db import Base
-from processing.types import Money
+from processing.types import Money, UtcDateTime
 
 
 class ReceiptPromotion(Base):
@@ -31,6 +34,14 @@ class ReceiptPromotion(Base):
         Money(), default=Decimal(0), server_default="0"
     )
     returned_bonus: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0), server_default="0")
+    # A stamps promotion: the change of the card's stamps (negative when units were redeemed).
+    stamps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    returned_stamps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A bonus conversion: the points spent for its discount.
+    points: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0), server_default="0")
+    returned_points: Mapped[Decimal] = mapped_column(
+        Money(), default=Decimal(0), server_default="0"
+    )
 
 
 class PromotionUsage(Base):
@@ -47,7 +58,9 @@ class PromotionUsage(Base):
 
 
 class Segment(Base):
-    """A named list of a tenant's customers that promotions can be limited to."""
+    """A named set of a tenant's customers that promotions can be limited to and mass accruals
+    go to: a static list (members added and removed by id) or a saved filter over customer
+    fields and purchases, whose members a job materialises (``refreshed_at``)."""
 
     __tablename__ = "segments"
     __table_args__ = (UniqueConstraint("tenant_id", "code"),)
@@ -56,6 +69,10 @@ class Segment(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(8), default="static", server_default="static")
+    filter: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # kind "filter": its conditions
+    member_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    refreshed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # filter: last refresh
 
 
 class SegmentMember(Base):

@@ -14,7 +14,8 @@ A promotion is **conditions × one reward × how it combines**:
   ``extra_bonus``; on ``target`` goods (default: the trigger goods), which may differ from the
   trigger (buy X, get Y cheaper);
 - ``group`` (a combination group of the tenant's settings), ``priority`` (lower first),
-  ``exclusive``; ``max_line_discount_percent`` caps what it leaves on a line.
+  ``exclusive``; ``max_line_discount_percent`` caps what it leaves on a line, ``price_floor`` the
+  unit price it may bring a line down to.
 
 Money is a Decimal string in JSON and integer kopecks here; percents are Decimal strings.
 Every refusal names the field (``details.field``) in Russian.
@@ -23,6 +24,7 @@ Every refusal names the field (``details.field``) in Russian.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
@@ -32,8 +34,14 @@ from processing.money import to_kopecks
 from processing.validation import (
     InvalidProgramRules,
     bad_field,
+    date_value,
     decimal_field,
+    known_fields,
+    object_value,
     percent_field,
+    required_whole,
+    string_set,
+    whole_field,
 )
 
 DEFAULT_GROUP = "main"
@@ -53,7 +61,6 @@ DISCOUNT_KINDS = frozenset({"percent", "fixed", "fixed_price", "m_for_n", "gift"
 # Rewards that need a card whatever the conditions: a counter or the points of the card.
 CARD_REWARDS = frozenset({"stamps", "bonus_conversion"})
 FIXED_PER = ("receipt", "line", "unit")
-MAX_LIST = 10_000  # goods, groups... named in one set
 MAX_LOOKBACK_DAYS = 366
 _MONTH_DAY = re.compile(r"^([0-9]{2})-([0-9]{2})$")
 _HOUR = re.compile(r"^([0-9]{2}):([0-9]{2})$")
@@ -78,6 +85,33 @@ class GoodsSet:
     @property
     def everything(self) -> bool:
         return not (self.goods or self.groups or self.brands or self.suppliers)
+
+    def admits(self, goods_id: str, group_ids: Sequence[str], unit_price: int) -> bool:
+        """The price bounds and exclusions (a line the lists name may still be left out)."""
+        if self.price_min is not None and unit_price < self.price_min:
+            return False
+        if self.price_max is not None and unit_price > self.price_max:
+            return False
+        if goods_id in self.exclude_goods:
+            return False
+        return not (self.exclude_groups and not self.exclude_groups.isdisjoint(group_ids))
+
+    def covers(
+        self,
+        goods_id: str,
+        group_ids: Sequence[str],
+        brand_id: str | None,
+        supplier_id: str | None,
+        unit_price: int,
+    ) -> bool:
+        """Whether a line is in the set (``PromotionBook.coverage`` answers the same for many
+        sets at once through its indexes)."""
+        named = (
+            self.everything or goods_id in self.goods or not self.groups.isdisjoint(group_ids)
+            or (brand_id is not None and brand_id in self.brands)
+            or (supplier_id is not None and supplier_id in self.suppliers)
+        )  # fmt: skip
+        return named and self.admits(goods_id, group_ids, unit_price)
 
 
 ALL_GOODS = GoodsSet()
@@ -214,6 +248,7 @@ class Promotion:
     priority: int = 100
     exclusive: bool = False
     max_line_discount_percent: Decimal | None = None
+    price_floor: int | None = None  # kopecks per unit its discount never goes below
     text: str | None = None  # what the receipt and the customer see; default: the name
     limits: Limits = Limits()
 
@@ -245,49 +280,6 @@ DEFAULT_GROUPS = (PromotionGroup(DEFAULT_GROUP, "max", 100, True, "Основн�
 # --- parsing -------------------------------------------------------------------------------
 
 
-def _object(data: Any, path: str) -> dict[str, Any]:
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise bad_field(path, "Ожидается объект")
-    return data
-
-
-def _known(data: dict[str, Any], path: str, allowed: tuple[str, ...]) -> None:
-    for key in data:
-        if key not in allowed:
-            raise bad_field(f"{path}.{key}", "Неизвестное поле")
-
-
-def _strings(data: dict[str, Any], key: str, path: str) -> frozenset[str]:
-    raw = data.get(key, [])
-    if not isinstance(raw, list) or len(raw) > MAX_LIST:
-        raise bad_field(f"{path}.{key}", f"Ожидается список строк (не больше {MAX_LIST})")
-    values = []
-    for item in raw:
-        if not isinstance(item, str | int) or isinstance(item, bool) or not str(item).strip():
-            raise bad_field(f"{path}.{key}", "Ожидается список непустых строк")
-        values.append(str(item).strip())
-    return frozenset(values)
-
-
-def _whole(data: dict[str, Any], key: str, path: str, *, low: int, high: int,
-           default: int | None = None) -> int | None:  # fmt: skip
-    raw = data.get(key, default)
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
-        raise bad_field(f"{path}.{key}", f"Ожидается целое число от {low} до {high}")
-    return raw
-
-
-def _required_whole(data: dict[str, Any], key: str, path: str, *, low: int, high: int) -> int:
-    value = _whole(data, key, path, low=low, high=high)
-    if value is None:
-        raise bad_field(f"{path}.{key}", "Обязательное поле")
-    return value
-
-
 def _money(data: dict[str, Any], key: str, path: str) -> int | None:
     if data.get(key) is None:
         return None
@@ -298,8 +290,8 @@ def _money(data: dict[str, Any], key: str, path: str) -> int | None:
 
 
 def parse_goods_set(data: Any, path: str) -> GoodsSet:
-    data = _object(data, path)
-    _known(data, path, ("goods", "groups", "brands", "suppliers", "price_min", "price_max",
+    data = object_value(data, path)
+    known_fields(data, path, ("goods", "groups", "brands", "suppliers", "price_min", "price_max",
                         "exclude_goods", "exclude_groups"))  # fmt: skip
     low, high = _money(data, "price_min", path), _money(data, "price_max", path)
     if low is not None and high is not None and low > high:
@@ -314,14 +306,14 @@ def parse_goods_set(data: Any, path: str) -> GoodsSet:
 
 def _ids(data: dict[str, Any], key: str, path: str) -> frozenset[str]:
     """Catalog ids (1C GUIDs come in either case): compared in lower case."""
-    return frozenset(value.lower() for value in _strings(data, key, path))
+    return frozenset(value.lower() for value in string_set(data, key, path))
 
 
-def _bounds(data: Any, path: str, *, money: bool) -> Bounds | None:
+def parse_bounds(data: Any, path: str, *, money: bool) -> Bounds | None:
     if data is None:
         return None
-    data = _object(data, path)
-    _known(data, path, ("min", "max"))
+    data = object_value(data, path)
+    known_fields(data, path, ("min", "max"))
     low = decimal_field(data, "min", path) if data.get("min") is not None else None
     high = decimal_field(data, "max", path) if data.get("max") is not None else None
     for key, value in (("min", low), ("max", high)):
@@ -332,13 +324,6 @@ def _bounds(data: Any, path: str, *, money: bool) -> Bounds | None:
     if low is not None and high is not None and low > high:
         raise bad_field(f"{path}.min", "Нижняя граница больше верхней")
     return Bounds(low, high)
-
-
-def _date(raw: Any, path: str) -> date:
-    try:
-        return date.fromisoformat(str(raw))
-    except ValueError as exc:
-        raise bad_field(path, "Ожидается дата ГГГГ-ММ-ДД") from exc
 
 
 def _month_day(raw: Any, path: str) -> tuple[int, int]:
@@ -372,8 +357,8 @@ def _ranges(data: dict[str, Any], key: str, path: str) -> list[tuple[Any, Any, s
     found = []
     for i, item in enumerate(raw):
         item_path = f"{path}.{key}[{i}]"
-        item = _object(item, item_path)
-        _known(item, item_path, ("from", "to"))
+        item = object_value(item, item_path)
+        known_fields(item, item_path, ("from", "to"))
         if item.get("from") is None or item.get("to") is None:
             raise bad_field(item_path, "Укажите from и to")
         found.append((item["from"], item["to"], item_path))
@@ -381,11 +366,11 @@ def _ranges(data: dict[str, Any], key: str, path: str) -> list[tuple[Any, Any, s
 
 
 def _when(data: Any, path: str) -> When:
-    data = _object(data, path)
-    _known(data, path, ("dates", "yearly", "weekdays", "hours"))
+    data = object_value(data, path)
+    known_fields(data, path, ("dates", "yearly", "weekdays", "hours"))
     dates = []
     for start, end, item_path in _ranges(data, "dates", path):
-        first, last = _date(start, f"{item_path}.from"), _date(end, f"{item_path}.to")
+        first, last = date_value(start, f"{item_path}.from"), date_value(end, f"{item_path}.to")
         if last < first:
             raise bad_field(f"{item_path}.to", "Конец периода раньше начала")
         dates.append(DateRange(first, last))
@@ -410,68 +395,68 @@ def _when(data: Any, path: str) -> When:
 
 
 def _customer(data: Any, path: str) -> CustomerConditions:
-    data = _object(data, path)
-    _known(data, path, ("levels", "card_templates", "segments", "birthday",
+    data = object_value(data, path)
+    known_fields(data, path, ("levels", "card_templates", "segments", "birthday",
                         "registered_within_days", "first_purchase_within_days", "cumulative",
                         "previous_purchase", "fields"))  # fmt: skip
     birthday = None
     if data.get("birthday") is not None:
-        raw = _object(data["birthday"], f"{path}.birthday")
-        _known(raw, f"{path}.birthday", ("before_days", "after_days"))
+        raw = object_value(data["birthday"], f"{path}.birthday")
+        known_fields(raw, f"{path}.birthday", ("before_days", "after_days"))
         birthday = (
-            _whole(raw, "before_days", f"{path}.birthday", low=0, high=31, default=0) or 0,
-            _whole(raw, "after_days", f"{path}.birthday", low=0, high=31, default=0) or 0,
+            whole_field(raw, "before_days", f"{path}.birthday", low=0, high=31, default=0) or 0,
+            whole_field(raw, "after_days", f"{path}.birthday", low=0, high=31, default=0) or 0,
         )
     lookback = None
     if data.get("previous_purchase") is not None:
         lb_path = f"{path}.previous_purchase"
-        raw = _object(data["previous_purchase"], lb_path)
-        _known(raw, lb_path, ("goods", "days"))
+        raw = object_value(data["previous_purchase"], lb_path)
+        known_fields(raw, lb_path, ("goods", "days"))
         lookback = Lookback(
             parse_goods_set(raw.get("goods"), f"{lb_path}.goods"),
-            _required_whole(raw, "days", lb_path, low=7, high=MAX_LOOKBACK_DAYS),
+            required_whole(raw, "days", lb_path, low=7, high=MAX_LOOKBACK_DAYS),
         )
-    fields = _object(data.get("fields"), f"{path}.fields")
+    fields = object_value(data.get("fields"), f"{path}.fields")
     for key, value in fields.items():
         if not isinstance(value, str | int) or isinstance(value, bool):
             raise bad_field(f"{path}.fields.{key}", "Ожидается строка")
     return CustomerConditions(
-        levels=_strings(data, "levels", path),
-        card_templates=_strings(data, "card_templates", path),
-        segments=_strings(data, "segments", path),
+        levels=string_set(data, "levels", path),
+        card_templates=string_set(data, "card_templates", path),
+        segments=string_set(data, "segments", path),
         birthday=birthday,
-        registered_within_days=_whole(data, "registered_within_days", path, low=1, high=3660),
-        first_purchase_within_days=_whole(
+        registered_within_days=whole_field(data, "registered_within_days", path, low=1, high=3660),
+        first_purchase_within_days=whole_field(
             data, "first_purchase_within_days", path, low=1, high=3660
         ),
-        cumulative=_bounds(data.get("cumulative"), f"{path}.cumulative", money=True),
+        cumulative=parse_bounds(data.get("cumulative"), f"{path}.cumulative", money=True),
         previous_purchase=lookback,
         fields=tuple(sorted((str(k), str(v)) for k, v in fields.items())),
     )
 
 
 def _part(data: Any, path: str) -> KitPart:
-    data = _object(data, path)
-    _known(data, path, ("goods", "quantity"))
+    data = object_value(data, path)
+    known_fields(data, path, ("goods", "quantity"))
     return KitPart(
         parse_goods_set(data.get("goods"), f"{path}.goods"),
-        _required_whole(data, "quantity", path, low=1, high=1000),
+        required_whole(data, "quantity", path, low=1, high=1000),
     )
 
 
 def _receipt(data: Any, path: str) -> ReceiptConditions:
-    data = _object(data, path)
-    _known(data, path, ("goods", "sum", "quantity", "kit", "any", "payment"))
+    data = object_value(data, path)
+    known_fields(data, path, ("goods", "sum", "quantity", "kit", "any", "payment"))
     raw_kit = data.get("kit", [])
     if not isinstance(raw_kit, list) or len(raw_kit) == 1 or len(raw_kit) > 20:
         raise bad_field(f"{path}.kit", "Комплект — список из 2–20 позиций {goods, quantity}")
     return ReceiptConditions(
         goods=parse_goods_set(data.get("goods"), f"{path}.goods"),
-        amount=_bounds(data.get("sum"), f"{path}.sum", money=True),
-        quantity=_bounds(data.get("quantity"), f"{path}.quantity", money=False),
+        amount=parse_bounds(data.get("sum"), f"{path}.sum", money=True),
+        quantity=parse_bounds(data.get("quantity"), f"{path}.quantity", money=False),
         kit=tuple(_part(item, f"{path}.kit[{i}]") for i, item in enumerate(raw_kit)),
         any_of=_part(data["any"], f"{path}.any") if data.get("any") is not None else None,
-        payment=_strings(data, "payment", path),
+        payment=string_set(data, "payment", path),
     )
 
 
@@ -489,11 +474,11 @@ _REWARD_FIELDS = {
 
 
 def _reward(data: Any, path: str) -> Reward:
-    data = _object(data, path)
+    data = object_value(data, path)
     kind = data.get("kind")
     if kind not in REWARD_KINDS:
         raise bad_field(f"{path}.kind", f"Вид вознаграждения: {', '.join(REWARD_KINDS)}")
-    _known(data, path, ("kind", "target", *_REWARD_FIELDS[kind]))
+    known_fields(data, path, ("kind", "target", *_REWARD_FIELDS[kind]))
     # A null target is no target: the reward stays on the trigger goods.
     target = None
     if data.get("target") is not None:
@@ -519,8 +504,8 @@ def _reward(data: Any, path: str) -> Reward:
             raise bad_field(f"{path}.price", "Укажите цену")
         return Reward(kind, target, price=price)
     if kind == "m_for_n":
-        n = _required_whole(data, "n", path, low=2, high=100)
-        m = _required_whole(data, "m", path, low=1, high=99)
+        n = required_whole(data, "n", path, low=2, high=100)
+        m = required_whole(data, "m", path, low=1, high=99)
         if m >= n:
             raise bad_field(f"{path}.m", "Оплачиваемых единиц должно быть меньше, чем в наборе")
         return Reward(kind, target, n=n, m=m)
@@ -532,17 +517,17 @@ def _reward(data: Any, path: str) -> Reward:
             raise bad_field(f"{path}.price", "Подарок отдаётся бесплатно (0.00) или за 0.01")
         return Reward(
             kind, parse_goods_set(data["gift"], f"{path}.gift"), price=price or 0,
-            m=_whole(data, "quantity", path, low=1, high=100, default=1) or 1,
+            m=whole_field(data, "quantity", path, low=1, high=100, default=1) or 1,
         )  # fmt: skip
     if kind == "stamps":
-        return Reward(kind, target, n=_required_whole(data, "every", path, low=2, high=100))
+        return Reward(kind, target, n=required_whole(data, "every", path, low=2, high=100))
     if kind == "bonus_conversion":
         rate = decimal_field(data, "rate", path)
         if not Decimal(0) < rate <= 1000 or rate != rate.quantize(Decimal("0.0001")):
             raise bad_field(
                 f"{path}.rate", "Курс — рублей скидки за балл: больше 0, до 4 знаков после запятой"
             )
-        step = _whole(data, "step", path, low=1, high=100_000, default=1) or 1
+        step = whole_field(data, "step", path, low=1, high=100_000, default=1) or 1
         return Reward(kind, target, rate=rate, step=step)
     if kind == "accrual_multiplier":
         factor = decimal_field(data, "factor", path)
@@ -558,34 +543,34 @@ def _reward(data: Any, path: str) -> Reward:
         raise bad_field(f"{path}.value", "Укажите либо value (баллы на чек), либо percent")
     return Reward(
         kind, target, percent=percent, amount=amount,
-        activation_delay_days=_whole(data, "activation_delay_days", path, low=0, high=365,
+        activation_delay_days=whole_field(data, "activation_delay_days", path, low=0, high=365,
                                      default=0) or 0,
-        lifetime_days=_whole(data, "lifetime_days", path, low=1, high=3660),
+        lifetime_days=whole_field(data, "lifetime_days", path, low=1, high=3660),
     )  # fmt: skip
 
 
 PROMOTION_FIELDS = ("text", "group", "priority", "exclusive", "when", "customer", "receipt",
-                    "reward", "max_line_discount_percent", "limits")  # fmt: skip
+                    "reward", "max_line_discount_percent", "price_floor", "limits")  # fmt: skip
 
 
 def _limits(data: Any, path: str) -> Limits:
-    data = _object(data, path)
-    _known(data, path, ("per_receipt", "per_customer", "total", "budget"))
+    data = object_value(data, path)
+    known_fields(data, path, ("per_receipt", "per_customer", "total", "budget"))
     budget = _money(data, "budget", path)
     if budget == 0:
         raise bad_field(f"{path}.budget", "Бюджет акции больше нуля")
     return Limits(
-        per_receipt=_whole(data, "per_receipt", path, low=1, high=1000),
-        per_customer=_whole(data, "per_customer", path, low=1, high=100_000),
-        total=_whole(data, "total", path, low=1, high=1_000_000_000),
+        per_receipt=whole_field(data, "per_receipt", path, low=1, high=1000),
+        per_customer=whole_field(data, "per_customer", path, low=1, high=100_000),
+        total=whole_field(data, "total", path, low=1, high=1_000_000_000),
         budget=budget,
     )
 
 
 def parse_promotion(data: Any, *, code: str = "", name: str = "", version_id: int = 0) -> Promotion:
     """The promotion of a version's ``rules``; ``InvalidProgramRules`` names the wrong field."""
-    data = _object(data, "rules")
-    _known(data, "rules", PROMOTION_FIELDS)
+    data = object_value(data, "rules")
+    known_fields(data, "rules", PROMOTION_FIELDS)
     if "reward" not in data:
         raise bad_field("rules.reward", "Укажите вознаграждение")
     text = data.get("text")
@@ -607,8 +592,9 @@ def parse_promotion(data: Any, *, code: str = "", name: str = "", version_id: in
         customer=_customer(data.get("customer"), "rules.customer"),
         receipt=_receipt(data.get("receipt"), "rules.receipt"),
         group=group.strip(),
-        priority=_whole(data, "priority", "rules", low=0, high=1_000_000, default=100) or 0,
+        priority=whole_field(data, "priority", "rules", low=0, high=1_000_000, default=100) or 0,
         exclusive=exclusive, max_line_discount_percent=cap,
+        price_floor=_money(data, "price_floor", "rules"),
         text=text.strip() if isinstance(text, str) else None,
         limits=_limits(data.get("limits"), "rules.limits"),
     )  # fmt: skip
@@ -631,8 +617,8 @@ def parse_groups(data: Any) -> tuple[PromotionGroup, ...]:
     groups = []
     for i, item in enumerate(data):
         path = f"promotion_groups[{i}]"
-        item = _object(item, path)
-        _known(item, path, ("code", "name", "mode", "order", "level_discount"))
+        item = object_value(item, path)
+        known_fields(item, path, ("code", "name", "mode", "order", "level_discount"))
         code = item.get("code")
         if not isinstance(code, str) or not code.strip():
             raise bad_field(f"{path}.code", "Код группы — непустая строка")
@@ -644,7 +630,7 @@ def parse_groups(data: Any) -> tuple[PromotionGroup, ...]:
         if not isinstance(level, bool):
             raise bad_field(f"{path}.level_discount", "Ожидается true или false")
         groups.append(PromotionGroup(
-            code.strip(), mode, _whole(item, "order", path, low=0, high=1_000_000, default=100)
+            code.strip(), mode, whole_field(item, "order", path, low=0, high=1_000_000, default=100)
             or 0, level, str(item.get("name") or code).strip(),
         ))  # fmt: skip
     codes = [g.code for g in groups]

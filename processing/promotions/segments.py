@@ -1,21 +1,48 @@
-"""Segments: named lists of a tenant's customers that promotion conditions name
-(``customer.segments``). Members are added and removed by customer id."""
+"""Segments: named sets of a tenant's customers that promotion conditions name
+(``customer.segments``) and mass accruals go to.
+
+A segment is either a static list (members added and removed by customer id) or a saved filter
+(``segment_filters``) whose members are materialised into ``segment_members`` by a refresh, a
+batch of customers per transaction: the receipt path reads membership with one indexed query
+either way. A refresh is idempotent (inserts the missing members, deletes those gone) and keeps
+the member count and the time it finished.
+
+Codes are compared without regard to case when segments are found or created; a promotion must
+name a segment by its exact code.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from processing.customers.models import Customer
+from processing.customers.service import (
+    InvalidCustomerField,
+    clean_extra_value,
+    extra_definitions,
+)
 from processing.db import insert_ignore
 from processing.errors import Conflict, InvalidInput, NotFound
 from processing.promotions.models import Segment, SegmentMember
+from processing.promotions.segment_filters import (
+    InvalidSegmentFilter,
+    SegmentFilter,
+    filter_conditions,
+    parse_segment_filter,
+)
 from processing.tenants.models import Tenant
 from processing.tenants.service import check_code
+from processing.validation import bad_field
 
 MAX_MEMBERS_PER_CALL = 10_000
+REFRESH_BATCH = 5_000
+STATIC = "static"
+FILTER = "filter"
 
 
 class SegmentNotFound(NotFound):
@@ -23,43 +50,126 @@ class SegmentNotFound(NotFound):
     message = "Сегмент покупателей не найден."
 
 
-def add_segment(session: Session, tenant: Tenant, code: str, name: str) -> Segment:
+class SegmentIsFilter(Conflict):
+    code = "SEGMENT_IS_FILTER"
+    message = (
+        "Состав сегмента-фильтра вычисляется по его условиям: покупателей в него не добавляют "
+        "и не удаляют вручную. Измените условия или создайте статический сегмент."
+    )
+
+
+class SegmentIsStatic(Conflict):
+    code = "SEGMENT_IS_STATIC"
+    message = (
+        "Сегмент — список покупателей без условий: его состав меняют добавлением и удалением "
+        "покупателей, пересчитывать нечего."
+    )
+
+
+def _same_code(code: str) -> ColumnElement[bool]:
+    return func.lower(Segment.code) == code.strip().lower()
+
+
+def _checked_filter(session: Session, tenant_id: int, data: Any) -> SegmentFilter:
+    """The parsed filter, its extra fields checked against the tenant's questionnaire and their
+    values cleaned as the questionnaire stores them."""
+    found = parse_segment_filter(data)
+    definitions = extra_definitions(session, tenant_id)
+    for code, value in found.fields:
+        field = f"filter.fields.{code}"
+        definition = definitions.get(code)
+        if definition is None:
+            raise InvalidSegmentFilter(
+                f"Нет такого дополнительного поля анкеты: {code} (поле {field})",
+                details={"field": field},
+            )
+        try:
+            cleaned = clean_extra_value(definition, value)
+        except InvalidCustomerField as error:
+            raise InvalidSegmentFilter(
+                f"{error.text} (поле {field})", details={"field": field}
+            ) from error
+        if cleaned != value:
+            raise InvalidSegmentFilter(
+                f"Поле «{definition.label}» хранится как «{cleaned}»: укажите так (поле {field})",
+                details={"field": field},
+            )
+    return found
+
+
+def add_segment(
+    session: Session, tenant: Tenant, code: str, name: str, filter_data: Any = None
+) -> Segment:
+    """A static segment, or a filter segment when ``filter_data`` is given (its members come
+    with the first refresh)."""
     code = check_code("code", code)
-    exists = select(Segment.id).where(Segment.tenant_id == tenant.id, Segment.code == code)
-    if session.scalar(exists) is not None:
-        raise Conflict("Сегмент с таким кодом уже есть.", details={"segment": code})
-    segment = Segment(tenant_id=tenant.id, code=code, name=name.strip() or code)
+    if filter_data is not None:
+        _checked_filter(session, tenant.id, filter_data)
+    existing = session.scalar(
+        select(Segment.code).where(Segment.tenant_id == tenant.id, _same_code(code))
+    )
+    if existing is not None:
+        raise Conflict(
+            "Сегмент с таким кодом уже есть (коды сравниваются без учёта регистра).",
+            details={"segment": existing},
+        )
+    segment = Segment(
+        tenant_id=tenant.id, code=code, name=name.strip() or code,
+        kind=STATIC if filter_data is None else FILTER, filter=filter_data, member_count=0,
+    )  # fmt: skip
     session.add(segment)
+    session.flush()
+    return segment
+
+
+def change_segment(
+    session: Session, segment: Segment, *, name: str | None = None, filter_data: Any = None
+) -> Segment:
+    """Rename a segment and, for a filter segment, replace its filter (the members follow with
+    the next refresh)."""
+    if filter_data is not None:
+        if segment.kind != FILTER:
+            raise SegmentIsStatic(details={"segment": segment.code})
+        _checked_filter(session, segment.tenant_id, filter_data)
+        segment.filter = filter_data
+    if name is not None and name.strip():
+        segment.name = name.strip()
     session.flush()
     return segment
 
 
 def get_segment(session: Session, tenant: Tenant, code: str) -> Segment:
     segment = session.scalar(
-        select(Segment).where(Segment.tenant_id == tenant.id, Segment.code == code)
+        select(Segment)
+        .where(Segment.tenant_id == tenant.id, _same_code(code))
+        .order_by((Segment.code == code).desc())
+        .limit(1)
     )
     if segment is None:
         raise SegmentNotFound(details={"segment": code})
     return segment
 
 
-def tenant_segments(session: Session, tenant: Tenant) -> list[tuple[Segment, int]]:
-    """The tenant's segments by code, each with its member count."""
-    rows = session.execute(
-        select(Segment, func.count(SegmentMember.customer_id))
-        .outerjoin(SegmentMember, SegmentMember.segment_id == Segment.id)
-        .where(Segment.tenant_id == tenant.id)
-        .group_by(Segment.id)
-        .order_by(Segment.code)
+def tenant_segments(session: Session, tenant: Tenant) -> Sequence[Segment]:
+    """The tenant's segments by code."""
+    return session.scalars(
+        select(Segment).where(Segment.tenant_id == tenant.id).order_by(Segment.code)
     ).all()
-    return [(segment, int(count)) for segment, count in rows]
+
+
+def _count_members(session: Session, segment: Segment) -> int:
+    count = session.scalar(select(func.count()).where(SegmentMember.segment_id == segment.id))
+    segment.member_count = int(count or 0)
+    return segment.member_count
 
 
 def change_members(
     session: Session, segment: Segment, add: Sequence[int], remove: Sequence[int]
 ) -> int:
-    """Add and remove customers (by id; all of them the segment's tenant's, or nothing is
-    changed); answers the member count."""
+    """Add and remove customers of a static segment (by id; all of them the segment's
+    tenant's, or nothing is changed); answers the member count."""
+    if segment.kind == FILTER:
+        raise SegmentIsFilter(details={"segment": segment.code})
     if len(add) + len(remove) > MAX_MEMBERS_PER_CALL:
         raise InvalidInput(
             f"Не больше {MAX_MEMBERS_PER_CALL} покупателей за один запрос.",
@@ -90,8 +200,77 @@ def change_members(
             )
         )
     session.flush()
-    count = session.scalar(select(func.count()).where(SegmentMember.segment_id == segment.id))
-    return int(count or 0)
+    return _count_members(session, segment)
+
+
+def refresh_batch(
+    session: Session, segment: Segment, after_id: int, now: datetime, batch: int = REFRESH_BATCH
+) -> int | None:
+    """Bring the members among the next ``batch`` customers of the tenant (ids above
+    ``after_id``) in line with the filter at ``now``: the missing ones are inserted, those that
+    no longer match deleted. Answers the last customer id of the batch (the checkpoint), None
+    when no customer is left."""
+    ids = session.scalars(
+        select(Customer.id)
+        .where(Customer.tenant_id == segment.tenant_id, Customer.id > after_id)
+        .order_by(Customer.id)
+        .limit(batch)
+    ).all()
+    if not ids:
+        return None
+    last = ids[-1]
+    conditions = filter_conditions(parse_segment_filter(segment.filter), segment.tenant_id, now)
+    matching = set(
+        session.scalars(
+            select(Customer.id).where(*conditions, Customer.id > after_id, Customer.id <= last)
+        )
+    )
+    current = set(
+        session.scalars(
+            select(SegmentMember.customer_id).where(
+                SegmentMember.segment_id == segment.id,
+                SegmentMember.customer_id > after_id,
+                SegmentMember.customer_id <= last,
+            )
+        )
+    )
+    missing = [{"segment_id": segment.id, "customer_id": i} for i in sorted(matching - current)]
+    insert_ignore(session, SegmentMember, missing, ["segment_id", "customer_id"])
+    gone = sorted(current - matching)
+    if gone:
+        session.execute(
+            delete(SegmentMember).where(
+                SegmentMember.segment_id == segment.id, SegmentMember.customer_id.in_(gone)
+            )
+        )
+    session.flush()
+    return last
+
+
+def finish_refresh(session: Session, segment: Segment, now: datetime) -> int:
+    """Record a finished refresh: the member count and when; answers the count."""
+    segment.refreshed_at = now
+    count = _count_members(session, segment)
+    session.flush()
+    return count
+
+
+def refresh_segment(session: Session, segment: Segment, now: datetime) -> int:
+    """A whole refresh in the caller's transaction (small tenants, the CLI); a job runs
+    ``refresh_batch`` a transaction at a time instead."""
+    if segment.kind != FILTER:
+        raise SegmentIsStatic(details={"segment": segment.code})
+    after: int | None = 0
+    while after is not None:
+        after = refresh_batch(session, segment, after, now)
+    return finish_refresh(session, segment, now)
+
+
+def filter_segment_ids(session: Session) -> list[int]:
+    """Every filter segment of every tenant (the daily refresh)."""
+    return list(
+        session.scalars(select(Segment.id).where(Segment.kind == FILTER).order_by(Segment.id))
+    )
 
 
 def customer_segments(session: Session, customer_id: int) -> frozenset[str]:
@@ -103,3 +282,28 @@ def customer_segments(session: Session, customer_id: int) -> frozenset[str]:
             .where(SegmentMember.customer_id == customer_id)
         )
     )
+
+
+def check_segment_codes(
+    session: Session, tenant_id: int, codes: Iterable[str], field: str = "rules.customer.segments"
+) -> None:
+    """Refuse (``INVALID_PROGRAM_RULES`` naming ``field``) codes that name no segment of the
+    tenant exactly: promotions compare codes as written."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return
+    lowered = [code.lower() for code in wanted]
+    stored = {
+        code.lower(): code
+        for code in session.scalars(
+            select(Segment.code).where(
+                Segment.tenant_id == tenant_id, func.lower(Segment.code).in_(lowered)
+            )
+        )
+    }
+    for code in wanted:
+        exact = stored.get(code.lower())
+        if exact is None:
+            raise bad_field(field, f"Нет такого сегмента покупателей: {code}")
+        if exact != code:
+            raise bad_field(field, f"Сегмент называется «{exact}», а не «{code}»")

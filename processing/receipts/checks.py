@@ -129,8 +129,10 @@ def _check_printed_sums(ctx: PosContext, receipt: ReceiptInput, result: Result) 
 
 
 def check_payable(ctx: PosContext, receipt: ReceiptInput, result: Result) -> None:
-    """The printed receipt must be exactly what we post: the bonus it paid and its sums."""
-    if result.bonus_payment < receipt.requested_bonus:
+    """The printed receipt must be exactly what we post: the bonus it paid and its sums. A
+    bonus conversion spends the points asked for at its rate and step: the discount it gave is
+    what the printed sums are checked against."""
+    if result.bonus_payment < receipt.requested_bonus and not result.points_spent:
         if result.write_off_refusal:
             raise WriteOffNotAllowed(result.write_off_refusal)
         if result.payment_limit == PROGRAM_CAP:

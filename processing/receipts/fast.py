@@ -276,6 +276,8 @@ def identify_fast(
     if conn is None or ident.card_number is None or ctx.caller.questionnaire_required:
         return None, False
     rules = receipt_rules(session, ctx, None, now)
+    if rules.promotions is not None and rules.promotions.hints_on_identify:
+        return None, False  # the promotion facts of the general path
     number = str(ident.card_number)
     access = access_values(
         reader, tenant_id=ctx.caller.tenant_id, action=Action.READ, fields=MASKED_NAME_FIELDS,
@@ -344,7 +346,7 @@ def _write(
     at: datetime = values["sold_at"]
     plan = plan_sale(
         AccountSnapshot(card.account_id, card.balance, card.lots),
-        bonus_payment=result.bonus_payment, accrual=result.accrual, bonus=rules.bonus,
+        bonus_payment=result.write_off, accrual=result.accrual, bonus=rules.bonus,
         sold_at=at, local_date=values["local_date"], final_amount=result.final_amount, now=now,
     )  # fmt: skip
     totals = receipt_totals(result, rules, level_code, [])
@@ -380,7 +382,12 @@ def _write(
         "lines": json.dumps(wire_lines),
     }
     used = [
-        {**row, "discount": to_kopecks(row["discount"]), "bonus": to_kopecks(row["bonus"])}
+        {
+            **row,
+            "discount": to_kopecks(row["discount"]),
+            "bonus": to_kopecks(row["bonus"]),
+            "points": to_kopecks(row["points"]),
+        }
         for row in promotions_used(result)
     ]
     if used:

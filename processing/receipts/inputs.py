@@ -196,6 +196,7 @@ class IdentifyOutcome:
     write_off_refusal: str | None
     questionnaire_filled: bool
     questionnaire_missing: list[str] = field(default_factory=list)
+    hints: tuple[str, ...] = ()  # promotions the customer is close to, ready to print
 
 
 def digest(text: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,12 +18,13 @@ from processing.customers.models import Customer
 from processing.db import insert_ignore, lock_rows
 from processing.engine.model import PromotionFacts, Result
 from processing.levels.compute import LevelDecision
-from processing.money import proportional_share, to_kopecks
+from processing.money import UNIT, proportional_share, to_kopecks
 from processing.programs.models import Program, ProgramVersion
 from processing.promotions.book import PromotionBook
 from processing.promotions.models import PromotionUsage, ReceiptPromotion
 from processing.promotions.rules import Promotion
 from processing.promotions.segments import customer_segments
+from processing.promotions.stamps import change_stamps, stamps_on
 from processing.receipts.claims import wall_clock
 from processing.receipts.inputs import PosContext
 from processing.receipts.models import Receipt, ReceiptLine
@@ -88,7 +89,46 @@ def promotion_facts(
         ),
         exhausted=exhausted,
         budget_left=budget_left,
+        stamps=stamps_now(session, ctx, book, account_id) if account_id else {},
     )
+
+
+def _stamp_programs(session: Session, ctx: PosContext, codes: list[str]) -> dict[str, int]:
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(Program.code, Program.id).where(
+            Program.tenant_id == ctx.caller.tenant_id, Program.code.in_(codes)
+        )
+    ).all()
+    return {code: program_id for code, program_id in rows}
+
+
+def stamps_now(
+    session: Session, ctx: PosContext, book: PromotionBook, account_id: int
+) -> dict[str, int]:
+    """The stamps on the account for the book's stamps promotions."""
+    codes = [p.code for p in book.promotions if p.reward.kind == "stamps"]
+    return stamps_on(session, account_id, _stamp_programs(session, ctx, codes))
+
+
+def stamps_current(
+    session: Session, ctx: PosContext, book: PromotionBook, account_id: int, result: Result
+) -> bool:
+    """Whether a stored soft result counted from the stamps the card has now (another receipt
+    of the card may have changed them since)."""
+    if not result.stamps:
+        return True
+    now = stamps_now(session, ctx, book, account_id)
+    return all(now.get(card.promotion, 0) == card.before for card in result.stamps)
+
+
+def record_stamps(session: Session, ctx: PosContext, account_id: int, result: Result) -> None:
+    """A commit's change of the card's stamps (the caller holds the account's lock)."""
+    if not result.stamps:
+        return
+    ids = _stamp_programs(session, ctx, [card.promotion for card in result.stamps])
+    change_stamps(session, account_id, [(ids[c.promotion], c.delta) for c in result.stamps])
 
 
 def _usage(
@@ -236,13 +276,17 @@ def _looked_back(
     return frozenset(met)
 
 
+class Released(NamedTuple):
+    campaign: Decimal  # campaign points to take back from the account
+    points: Decimal  # points a bonus conversion spent, to give back
+
+
 def release_on_return(
     session: Session, receipt_id: int, paid_back: Decimal, paid: Decimal, last: bool
-) -> Decimal:
+) -> Released:
     """A return of ``paid_back`` of a receipt's ``paid`` sum: each promotion it used gives back
-    that share of its discount and campaign points (the last return: all that is left) and its
-    usage counter is restored (the use itself on the last return); answers the campaign points
-    to take back from the account."""
+    that share of its discount, campaign points, stamps and converted points (the last return:
+    all that is left) and its usage counter is restored (the use itself on the last return)."""
     locked = lock_rows(
         select(ReceiptPromotion)
         .join(ProgramVersion, ProgramVersion.id == ReceiptPromotion.version_id)
@@ -251,7 +295,7 @@ def release_on_return(
     )
     used = session.execute(locked.add_columns(ProgramVersion.program_id)).all()
     if not used:
-        return Decimal("0.00")
+        return Released(Decimal("0.00"), Decimal("0.00"))
     counters = {
         row.program_id: row
         for row in session.scalars(
@@ -262,17 +306,32 @@ def release_on_return(
             )
         )
     }
-    points = Decimal("0.00")
+    points = converted = Decimal("0.00")
+    stamps: list[tuple[int, int]] = []
     for row, program_id in used:
         discount = proportional_share(row.discount, row.returned_discount, paid_back, paid, last)
         bonus = proportional_share(row.bonus, row.returned_bonus, paid_back, paid, last)
         row.returned_discount += discount
         row.returned_bonus += bonus
         points += bonus
+        if row.points:
+            given = proportional_share(row.points, row.returned_points, paid_back, paid, last)
+            row.returned_points += given
+            converted += given
+        if row.stamps:  # the card's stamps: the returned share's change undone
+            undone = int(proportional_share(
+                Decimal(row.stamps), Decimal(row.returned_stamps), paid_back, paid, last, UNIT
+            ))  # fmt: skip
+            row.returned_stamps += undone
+            stamps.append((program_id, -undone))
         counter = counters.get(program_id)
         if counter is not None:
             counter.spent = max(Decimal("0.00"), counter.spent - discount - bonus)
             if last:
                 counter.uses = max(0, counter.uses - 1)
+    if stamps:
+        account_id = session.scalar(select(Receipt.account_id).where(Receipt.id == receipt_id))
+        if account_id is not None:
+            change_stamps(session, account_id, stamps)
     session.flush()
-    return points
+    return Released(points, converted)

@@ -1,8 +1,11 @@
 """Returns (full or partial, in any number of steps) and rollbacks of committed receipts.
 
-A return takes back accrued bonus as round_half_up(line accrual × returned / sold); the return
-that completes a line takes the exact remainder, so a full return in any number of steps
-restores the balance exactly. Bonus that paid for returned goods is credited back the same way.
+A returned line refunds its share of the line: bonus that paid for it is credited back as
+round_half_up(line payment × returned / sold), the return that completes a line taking the exact
+remainder; the money refunded is the line's share of its final sum, less what the kept units no
+longer earn from a set-based promotion the return breaks (``set_returns``), and the accrual taken
+back follows the money refunded. The return that completes the receipt refunds everything that
+is left, so a full return in any number of steps restores the balance exactly.
 """
 
 from __future__ import annotations
@@ -33,10 +36,22 @@ from processing.receipts.claims import (
     claim_values,
     find_receipt,
     identity_key,
+    wall_clock,
 )
 from processing.receipts.inputs import PosContext, ReturnInput
 from processing.receipts.models import Receipt, ReceiptLine
 from processing.receipts.promotion_facts import release_on_return
+from processing.receipts.set_returns import (
+    WITHHELD,
+    Kept,
+    Refund,
+    SetRefunds,
+    accrual_for_refund,
+    cumulative_final,
+    excess,
+    receipt_set_promotions,
+    set_refunds,
+)
 from processing.tenants.models import Pos
 
 ZERO = Decimal("0.00")
@@ -132,8 +147,12 @@ def return_receipt(
     )
     if not wanted:
         raise ReturnExceedsSale("По этому чеку всё уже возвращено.")
-    returned_lines = []
-    totals = {"accrual": ZERO, "payment": ZERO, "final": ZERO, "amount": ZERO, "discount": ZERO}
+    withheld_before = sum(
+        (cumulative_final(line, line.returned_quantity) - line.returned_final
+         for line in sale_lines.values()),
+        ZERO,
+    )  # fmt: skip
+    shares = []
     for position, (number, quantity) in enumerate(wanted):
         sale = sale_lines.get(number)
         if sale is None:
@@ -149,20 +168,36 @@ def return_receipt(
         of_line = (quantity, sale.quantity, last)
         accrual = proportional_share(sale.accrual, sale.returned_accrual, *of_line)
         payment = proportional_share(sale.bonus_payment, sale.returned_payment, *of_line)
-        final = proportional_share(sale.final_amount, sale.returned_final, *of_line)
         amount = proportional_share(sale.amount, sale.returned_amount, *of_line)
+        final = cumulative_final(sale, sale.returned_quantity + quantity) - cumulative_final(
+            sale, sale.returned_quantity
+        )
         sale.returned_quantity += quantity
         sale.returned_amount += amount
-        sale.returned_accrual += accrual
         sale.returned_payment += payment
+        sale.returned_accrual += accrual  # corrected below when the money refunded differs
+        shares.append((sale, quantity, accrual, last, Refund(number, amount, payment, final)))
+    fully_returned = all(line.returned_quantity == line.quantity for line in sale_lines.values())
+    refunds = _set_refunds(session, ctx, original, sale_lines, [s[-1] for s in shares],
+                           withheld_before, fully_returned)  # fmt: skip
+    returned_lines = []
+    totals = {"accrual": ZERO, "payment": ZERO, "final": ZERO, "amount": ZERO, "discount": ZERO}
+    for (sale, quantity, share, last, refund), final, withheld in zip(
+        shares, refunds.finals, refunds.withheld, strict=True
+    ):
+        accrual = accrual_for_refund(
+            share, refund.final, final, sale.accrual - sale.returned_accrual + share, last
+        )
+        sale.returned_accrual += accrual - share
         sale.returned_final += final
+        amount, payment = refund.amount, refund.payment
         for key, value in (("accrual", accrual), ("payment", payment), ("final", final),
                            ("amount", amount), ("discount", amount - final - payment)):  # fmt: skip
             totals[key] += value
         returned_lines.append(
             ReceiptLine(
                 receipt_id=row.id,
-                line_no=number,
+                line_no=refund.line_no,
                 goods_id=sale.goods_id,
                 barcode=sale.barcode,
                 quantity=quantity,
@@ -174,7 +209,15 @@ def return_receipt(
                 accrual=accrual,
                 no_discount=sale.no_discount,
                 seller=sale.seller,
-                explanations=[],
+                explanations=[
+                    {
+                        "rule": WITHHELD,
+                        "amount": str(kept),
+                        "promotion": code,
+                        "text": f"Скидка по акции «{title}» удержана: возврат нарушил её условие",
+                    }
+                    for code, title, kept in withheld
+                ],
                 returned_quantity=Decimal(0),
                 returned_amount=ZERO,
                 returned_accrual=ZERO,
@@ -186,12 +229,12 @@ def return_receipt(
 
     operation = f"return:{row.transaction_id}"
     account_id = original.account_id
-    notes = []
-    fully_returned = all(line.returned_quantity == line.quantity for line in sale_lines.values())
+    notes = list(refunds.notes)
     # The promotions' campaign points go back with the accrual; their counters are restored.
-    campaign = release_on_return(
+    released = release_on_return(
         session, original.id, totals["final"], original.final_amount, fully_returned
     )
+    campaign = released.campaign
     if account_id is not None and totals["accrual"] + campaign > ZERO:
         allow_negative = ctx.tenant.return_policy == "allow_negative"
         taken = claw_back(
@@ -208,9 +251,11 @@ def return_receipt(
             )
         elif allow_negative and taken.posting and taken.posting.balance_after < ZERO:
             notes.append(f"Баланс бонусов стал отрицательным: {taken.posting.balance_after}.")
-    if account_id is not None and totals["payment"] > ZERO:
+    # Bonus that paid for the returned goods, and points a bonus conversion spent on them.
+    if account_id is not None and totals["payment"] + released.points > ZERO:
         row.credit_posting_id = credit(
-            session, account_id, totals["payment"], PostingKind.RETURN_CREDIT, now=now,
+            session, account_id, totals["payment"] + released.points, PostingKind.RETURN_CREDIT,
+            now=now,
             expires_at=_paid_lots_expiry(session, original), operation=operation,
         ).id  # fmt: skip
     if account_id is not None:
@@ -230,6 +275,32 @@ def return_receipt(
     session.add_all(returned_lines)
     session.flush()
     return Committed(row, returned_lines, replay=False)
+
+
+def _set_refunds(
+    session: Session,
+    ctx: PosContext,
+    original: Receipt,
+    sale_lines: dict[int, ReceiptLine],
+    refunds: list[Refund],
+    withheld_before: Decimal,
+    complete: bool,
+) -> SetRefunds:
+    """The money the returned lines refund once the receipt's broken sets are accounted for
+    (``set_returns``). The promotions are read while some units are kept, or when a discount
+    withheld before is released (for the note)."""
+    lines = [line for _, line in sorted(sale_lines.items())]
+    promotions = []
+    if not complete or withheld_before:
+        promotions = receipt_set_promotions(session, original.id, lines)
+    owed = excess(
+        session, ctx.caller.tenant_id, promotions,
+        [Kept(line, line.quantity - line.returned_quantity,
+              line.amount - line.returned_amount) for line in lines],
+        wall_clock(ctx.caller.timezone, original.sold_at),
+    )  # fmt: skip
+    titles = {p.promotion.code: p.promotion.title for p in promotions}
+    return set_refunds(refunds, withheld_before, owed, titles, complete=complete)
 
 
 def _paid_lots_expiry(session: Session, original: Receipt) -> datetime | None:

@@ -161,12 +161,16 @@ def finish_receipt(
 
 
 def promotions_used(result: Result) -> list[dict[str, Any]]:
-    """The promotion versions a receipt keeps (those applied) with what each gave."""
+    """The promotion versions a receipt keeps (those applied) with what each gave: discount,
+    campaign points, the change of the card's stamps, the points a conversion spent."""
+    stamps = {card.promotion: card.delta for card in result.stamps}
     return [
-        {"version_id": o.version_id, "discount": o.discount, "bonus": o.bonus}
+        {"version_id": o.version_id, "discount": o.discount, "bonus": o.bonus,
+         "stamps": stamps.get(o.code, 0),
+         "points": result.points_spent if o.code == result.conversion else ZERO}
         for o in result.promotions
         if o.applied
-    ]
+    ]  # fmt: skip
 
 
 def receipt_totals(
@@ -248,7 +252,7 @@ def replayable(
     ):
         return None
     result = result_from_json(stored.result["engine"])
-    if result.bonus_payment > active_total(lots, now):
+    if result.write_off > active_total(lots, now):
         return None
     return result, stored.result.get("level")
 

@@ -46,6 +46,7 @@ from processing.engine.model import (
     Result,
     Rules,
 )
+from processing.engine.promotions import identify_hints
 from processing.errors import (
     InvalidInput,
     Refused,
@@ -84,7 +85,12 @@ from processing.receipts.inputs import (
 )
 from processing.receipts.models import Receipt, SoftCalculation
 from processing.receipts.plan import AccountSnapshot, CampaignPoints, SalePlan, plan_sale
-from processing.receipts.promotion_facts import claim_usage, promotion_facts
+from processing.receipts.promotion_facts import (
+    claim_usage,
+    promotion_facts,
+    record_stamps,
+    stamps_current,
+)
 from processing.receipts.rows import (
     Calculation,
     StoredSoftResult,
@@ -222,13 +228,17 @@ def identify(
             action=Action.READ, fields=MASKED_NAME_FIELDS, now=now,
         )  # fmt: skip
         relax_durability(session)  # the log row is all it writes
-    return identify_outcome(
+    outcome = identify_outcome(
         ctx, rules, facts, balances, lots, level, now=now, expiring_days=expiring_days,
         card_number=card.number or None, card_status=effective_status(card, now),
         customer_id=card.customer_id,
         customer_name=masked_name(customer.first_name, customer.last_name) if customer else None,
         missing=_missing(ctx, customer),
     )  # fmt: skip
+    if rules.promotions is not None and rules.promotions.hints_on_identify:
+        found = promotion_facts(session, ctx, rules.promotions, card, level, now)
+        outcome = replace(outcome, hints=tuple(identify_hints(rules.promotions, found)))
+    return outcome
 
 
 def _compute(
@@ -341,7 +351,13 @@ def commit_claimed(
     if stored is not None:
         result, level_code = stored
         rules = receipt_rules(session, ctx, resolved.card.template_id if resolved else None, at)
-    else:
+        if (
+            account is not None
+            and rules.promotions is not None
+            and not stamps_current(session, ctx, rules.promotions, account.id, result)
+        ):
+            stored = None  # another receipt of the card changed its stamps: count afresh
+    if stored is None:
         result, level, rules = _compute(session, ctx, receipt, resolved, at, now)
         level_code = level.level.code if level and level.level else None
     excluded: frozenset[str] = frozenset()
@@ -359,12 +375,13 @@ def commit_claimed(
     if account is not None:
         plan = plan_sale(
             AccountSnapshot(account.id, account.balance, lots),
-            bonus_payment=result.bonus_payment, accrual=result.accrual, bonus=rules.bonus,
+            bonus_payment=result.write_off, accrual=result.accrual, bonus=rules.bonus,
             sold_at=at, local_date=row.local_date, final_amount=result.final_amount, now=now,
             campaigns=[CampaignPoints(e.promotion, e.amount, e.activation_delay_days,
                                       e.lifetime_days) for e in result.extra_bonuses],
         )  # fmt: skip
         _write_plan(session, row, account, lots, plan, now)
+        record_stamps(session, ctx, account.id, result)
     row.offline = offline
     return finish_receipt(session, row, receipt, result, rules, level_code, notes)
 

@@ -425,7 +425,11 @@ WRITE = compile_for_psycopg(
 _used = (
     func.json_to_recordset(cast(_param("promotions"), JSON))
     .table_valued(
-        column("version_id", Integer), column("discount", BigInteger), column("bonus", BigInteger)
+        column("version_id", Integer),
+        column("discount", BigInteger),
+        column("bonus", BigInteger),
+        column("stamps", Integer),
+        column("points", BigInteger),
     )
     .render_derived(name="u", with_types=True)
 )
@@ -439,6 +443,10 @@ USED = compile_for_psycopg(
             "bonus": _used.c.bonus,
             "returned_discount": _number(0),
             "returned_bonus": _number(0),
+            "stamps": _used.c.stamps,
+            "returned_stamps": _number(0),
+            "points": _used.c.points,
+            "returned_points": _number(0),
         },
         RECEIPTS,
         _used,

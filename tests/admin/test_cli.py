@@ -230,3 +230,23 @@ def test_settings(cli: CliRunner, engine: Engine) -> None:
     assert "NAME=VALUE" in refused(cli, "settings", "set", "acme", "sums_tolerance").output
     tenant = _tenant(engine)
     assert (tenant.sums_tolerance, tenant.phone_write_off) == (Decimal("0.05"), True)
+
+
+def test_promotion_status_and_groups(cli: CliRunner, engine: Engine) -> None:
+    ok(cli, "tenant", "tariff", "acme", "network")  # promotions come with the network tariff
+    ok(cli, "program", "add", "acme", "promotion", "sale", "Распродажа")
+    groups = '[{"code": "coupons", "mode": "multiply", "order": 10}]'
+    shown = json.loads(ok(cli, "program", "groups", "acme", "--set", groups))
+    assert [(g["code"], g["mode"]) for g in shown] == [("coupons", "multiply"), ("main", "max")]
+    assert json.loads(ok(cli, "program", "groups", "acme")) == shown
+    assert (
+        "INVALID_PROGRAM_RULES"
+        in refused(
+            cli, "program", "groups", "acme", "--set", '[{"code": "x", "mode": "often"}]'
+        ).output
+    )
+    assert "sale is paused" in ok(cli, "program", "status", "acme", "sale", "paused")
+    ok(cli, "program", "status", "acme", "sale", "archived")
+    assert "PROGRAM_ARCHIVED" in refused(cli, "program", "status", "acme", "sale", "active").output
+    with Session(engine) as session:
+        assert session.scalars(select(Program)).one().status == "archived"

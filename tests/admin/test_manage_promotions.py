@@ -130,12 +130,15 @@ def test_group_fields_are_json_types(
         assert (status, answer["code"]) == (400, "VALIDATION_ERROR"), bad
 
 
+STATIC = {"kind": "static", "filter": None, "refreshed_at": None}
+
+
 def test_segments_limit_promotions_to_their_members(
     client: FlaskClient, world: World, admin: dict[str, str], other: World
 ) -> None:
     body = {"code": "students", "name": "Студенты"}
     assert call(client, admin, "POST", "segments", body) == (
-        201, {**body, "members": 0},
+        201, {**body, **STATIC, "members": 0},
     )  # fmt: skip
     _create(client, admin, "seg", {"customer": {"segments": ["students"]}, **TEN_ON_G100})
     assert _discount(client, world) == 0
@@ -149,7 +152,11 @@ def test_segments_limit_promotions_to_their_members(
     assert (status, answer["code"]) == (400, "VALIDATION_ERROR")
     assert answer["details"]["customers"] == [other.customer_id]
     status, answer = call(client, admin, "GET", "segments")
-    assert answer["segments"] == [{**body, "members": 1}]
+    assert answer["segments"] == [{**body, **STATIC, "members": 1}]
+    # Codes are found in any case; a code differing only in case is taken.
+    assert call(client, admin, "GET", "segments/STUDENTS")[1]["members"] == 1
+    status, answer = call(client, admin, "POST", "segments", {"code": "Students", "name": "x"})
+    assert (status, answer["code"], answer["details"]) == (409, "CONFLICT", {"segment": "students"})
     call(client, admin, "POST", "segments/students/members", {"remove": [world.customer_id]})
     assert _discount(client, world) == 0
     status, answer = call(client, admin, "POST", "segments/nope/members", add)

@@ -34,6 +34,13 @@ ENDPOINTS = [
     ("GET", "segments"),
     ("POST", "segments"),
     ("POST", "segments/s1/members"),
+    ("GET", "segments/s1"),
+    ("PATCH", "segments/s1"),
+    ("POST", "segments/s1/refresh"),
+    ("GET", "mass-accruals"),
+    ("POST", "mass-accruals"),
+    ("GET", "mass-accruals/1"),
+    ("POST", "mass-accruals/1/cancel"),
     ("GET", "card-templates"),
     ("POST", "card-templates"),
     ("PUT", "card-templates/main/programs"),
@@ -72,6 +79,7 @@ def test_the_document_lists_every_management_operation_with_the_admin_token(
          .replace("stores/s1/pos", "stores/{store}/pos")
          .replace("programs/bonus", "programs/{program}")
          .replace("segments/s1", "segments/{segment}")
+         .replace("mass-accruals/1", "mass-accruals/{accrual_id}")
          .replace("card-templates/main", "card-templates/{template}"))
         for method, path in ENDPOINTS
     }  # fmt: skip

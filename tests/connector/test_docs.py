@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 from flask.testing import FlaskClient
 from lxml import html
+
+from processing.promotions.rules import parse_promotion
 
 
 def test_swagger_ui_loads_every_asset_from_the_app(client: FlaskClient) -> None:
@@ -49,3 +54,16 @@ def test_every_api_operation_has_an_example(client: FlaskClient) -> None:
             if not any(body and ("example" in body or "examples" in body) for body in bodies):
                 missing.append(f"{method.upper()} {path}")
     assert missing == []
+
+
+def test_every_promotion_example_in_the_docs_is_valid_rules() -> None:
+    """The JSON examples of docs/promotions.md that carry a reward parse as promotion rules:
+    what a marketer copies works."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "promotions.md").read_text("utf-8")
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", text, flags=re.S)]
+    rules = [block for block in blocks if "reward" in block]
+    kinds = {block["reward"]["kind"] for block in rules}
+    assert len(rules) >= 10
+    assert {"percent", "m_for_n", "fixed_price", "gift", "stamps", "bonus_conversion"} <= kinds
+    for block in rules:
+        parse_promotion(block, code="doc", name="doc")

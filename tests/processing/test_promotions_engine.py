@@ -5,7 +5,7 @@ gifts, hints and invariants."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -375,12 +375,15 @@ _reward = st.one_of(
     st.sampled_from([(2, 1), (3, 2), (5, 3)]).map(
         lambda nm: {"kind": "m_for_n", "n": nm[0], "m": nm[1]}),
     _goods_set.filter(bool).map(lambda g: {"kind": "gift", "gift": g}),
+    st.sampled_from([2, 3, 6]).map(lambda n: {"kind": "stamps", "every": n}),
+    st.tuples(st.sampled_from(["0.5", "1", "1.5", "3.3333"]), st.sampled_from([1, 3, 10])).map(
+        lambda t: {"kind": "bonus_conversion", "rate": t[0], "step": t[1]}),
 )  # fmt: skip
 _promotion = st.fixed_dictionaries(
     {"group": st.sampled_from(["main", "g1", "g2"]), "reward": _reward,
      "receipt": st.fixed_dictionaries({"goods": _goods_set})},
     optional={"exclusive": st.booleans(), "max_line_discount_percent": st.sampled_from(["50"]),
-              "priority": st.integers(0, 3)},
+              "priority": st.integers(0, 3), "price_floor": st.sampled_from(["0.00", "50.00"])},
 )  # fmt: skip
 _line = st.tuples(
     st.sampled_from(GOODS),
@@ -401,12 +404,14 @@ _groups = st.lists(
     st.lists(_line, min_size=1, max_size=6),
     _groups,
     st.sampled_from(["0", "50.00", "100000.00"]),
+    st.integers(0, 7),
 )
 def test_any_promotions_keep_every_sum_exact_and_no_line_below_zero(
     rules: list[dict[str, Any]],
     lines: list[tuple[str, str, str, bool]],
     groups: list[dict[str, Any]],
     requested: str,
+    stamps: int,
 ) -> None:
     promotions = [promo(f"p{i}", r) for i, r in enumerate(rules)]
     receipt_lines = [
@@ -414,17 +419,22 @@ def test_any_promotions_keep_every_sum_exact_and_no_line_below_zero(
         for n, (goods, qty, price, flag) in enumerate(lines)
     ]
     # run() asserts the 54-FZ sums, no negative line, explanations adding up to the discount.
+    facts = PromotionFacts(local_time=MONDAY_NOON, stamps={p.code: stamps for p in promotions})
     result = run(
-        receipt_lines, promotions, groups=groups, requested=requested, balance=RICH, bonus=PAYING
-    )
+        receipt_lines, promotions, groups=groups, requested=requested, balance=RICH,
+        bonus=PAYING, facts=facts,
+    )  # fmt: skip
     for line, source in zip(result.lines, receipt_lines, strict=True):
         if source.no_discount:
             assert line.discount == 0 and line.bonus_payment == 0
         assert line.discount <= line.amount
+    assert result.write_off <= D(requested)  # never more points than asked
+    for card in result.stamps:  # a stamps card: what it had, added and redeemed
+        assert card.after == card.before + card.added - card.every * card.redeemed >= 0
     # The order promotions are stored in does not change anything.
     again = run(
         receipt_lines, list(reversed(promotions)), groups=groups, requested=requested,
-        balance=RICH, bonus=PAYING,
+        balance=RICH, bonus=PAYING, facts=facts,
     )  # fmt: skip
     assert again == result
 
@@ -471,3 +481,161 @@ def test_the_shelf_follows_versions_starting_and_ending_in_any_order_of_moments(
     assert codes(1, t0 + 5 * hour) == ["two"]
     assert codes(1, t0 + hour / 2) == ["one"]  # back in time: still right
     assert codes(9, t0 + hour / 2) == ["one", "two"]  # the store's own version of "two"
+
+
+COFFEE = {"goods": {"goods": ["coffee"]}}
+STAMPS = {"receipt": COFFEE, "reward": {"kind": "stamps", "every": 6}}
+
+
+@pytest.mark.parametrize(
+    ("before", "cups", "free", "after"),
+    [
+        (0, 1, 0, 1),  # the first cup: a stamp
+        (4, 1, 0, 5),  # the fifth: one more to go (a hint)
+        (5, 1, 1, 0),  # the sixth cup is free, the card starts again
+        (0, 6, 1, 0),  # six cups at once: the sixth is free
+        (3, 10, 2, 1),  # 3 + 10 = 13 positions: the 6th and 12th free, 1 stamp left
+        (7, 1, 1, 2),  # a card over the mark (a free cup lost to a better offer): 8 − 6
+    ],
+)
+def test_stamps_every_sixth_coffee_free(before: int, cups: int, free: int, after: int) -> None:
+    result = run(
+        [goods_line(1, "coffee", cups, price=D("150.00")), goods_line(2, "cake", 1)],
+        [promo("cup", STAMPS)],
+        facts=PromotionFacts(local_time=MONDAY_NOON, stamps={"cup": before}),
+    )
+    assert result.discount == D("150.00") * free
+    assert result.lines[0].gift_quantity == free
+    (card,) = result.stamps
+    assert (card.before, card.added, card.redeemed, card.after) == (before, cups, free, after)
+    assert f"штампов {after % 6} из 6" in " ".join(result.customer_messages)
+    if after == 5:
+        assert result.hints == ("Ещё 1 покупка — и следующий товар по акции «cup» бесплатно.",)
+    assert result.promotions[0].applied
+
+
+def test_stamps_free_the_cheapest_unit_need_a_card_and_lose_no_stamps_to_a_better_offer() -> None:
+    lines = [
+        goods_line(1, "coffee", 1, price=D("200.00")),
+        goods_line(2, "coffee-small", 1, price=D("120.00")),
+    ]
+    both = {"receipt": {"goods": {"goods": ["coffee", "coffee-small"]}},
+            "reward": {"kind": "stamps", "every": 3}}  # fmt: skip
+    facts = PromotionFacts(local_time=MONDAY_NOON, stamps={"cup": 1})
+    result = run(lines, [promo("cup", both)], facts=facts)
+    assert [r.discount for r in result.lines] == [D("0.00"), D("120.00")]  # the cheaper cup
+    anonymous = run(lines, [promo("cup", both)], facts=facts,
+                    card=CustomerFacts(card_active=False, allowance="nothing"))  # fmt: skip
+    assert anonymous.discount == 0 and not anonymous.stamps
+    assert anonymous.promotions[0].reason == "Нужна карта покупателя."
+    # a 70% sale first by priority takes both cups: the stamps stay on the card
+    sale = promo("sale", {"receipt": both["receipt"], "reward": {"kind": "percent", "value": "70"}},
+                 priority=1)  # fmt: skip
+    beaten = run(lines, [promo("cup", both), sale], facts=facts,
+                 groups=[{"code": "main", "mode": "first"}])  # fmt: skip
+    assert beaten.discount == D("224.00")  # 70% of 320.00
+    (card,) = beaten.stamps
+    assert (card.added, card.redeemed, card.after) == (2, 0, 3)
+
+
+BONUS = {"accrual_percent": "0", "max_payment_percent": "100"}
+
+
+@pytest.mark.parametrize(
+    ("requested", "balance", "points", "discount"),
+    [
+        ("10", "10", 9, "13.50"),  # O10: 10 points, 1.5 per point in multiples of 3: 9 used
+        ("10", "7", 6, "9.00"),  # 7 active: 6 in multiples of 3
+        ("2", "10", 0, "0.00"),  # less than one step asked: nothing, the reason
+        ("100", "100", 66, "99.00"),  # the receipt's 100.00 takes 66 points (99.00)
+    ],
+)
+def test_o10_points_converted_at_a_rate_in_multiples(
+    requested: str, balance: str, points: int, discount: str
+) -> None:
+    conversion = promo("x15", {"reward": {"kind": "bonus_conversion", "rate": "1.5", "step": 3}})
+    result = run([goods_line(1, "drawer", 4)], [conversion], bonus=BONUS,
+                 requested=requested, balance=balance)  # fmt: skip
+    assert result.points_spent == points
+    assert result.discount == D(discount)
+    assert result.bonus_payment == 0  # the points went through the conversion
+    assert result.write_off == points
+    outcome = result.promotions[0]
+    assert outcome.applied == bool(points)
+    if not points:
+        assert "кратно 3" in (outcome.reason or "")
+
+
+def test_conversion_within_the_programs_cap_and_not_on_no_bonus_goods() -> None:
+    conversion = promo("x2", {"reward": {"kind": "bonus_conversion", "rate": "2"}})
+    lines = [goods_line(1, "drawer", 4), goods_line(2, "chair", 2, no_bonus_payment=True)]
+    capped = {"accrual_percent": "0", "max_payment_percent": "50"}
+    result = run(lines, [conversion], bonus=capped, requested="500", balance="500")
+    # 50% of the drawers' 100.00 = 50.00 → 25 points at 2.00; the chairs are not touched
+    assert (result.points_spent, result.discount) == (D(25), D("50.00"))
+    assert result.lines[1].discount == 0
+
+
+def test_price_floor_keeps_a_unit_price_above_it() -> None:
+    # 50% off 3 × 100.00 would leave 50.00 a unit; the floor of 70.00 a unit keeps 210.00
+    half = promo("half", {"reward": {"kind": "percent", "value": "50"}, "price_floor": "70.00"})
+    result = run([goods_line(1, "x", 3), goods_line(2, "y", "0.5", price=D("200.00"))], [half])
+    # line 2: 0.5 kg × 200.00 = 100.00, 50% = 50.00 would leave 50.00 ≥ 0.5 × 70.00 = 35.00
+    assert [r.discount for r in result.lines] == [D("90.00"), D("50.00")]
+
+
+_floored = st.fixed_dictionaries(
+    {"group": st.sampled_from(["main", "g1"]),
+     "receipt": st.fixed_dictionaries({"goods": _goods_set}),
+     "reward": st.one_of(
+         st.sampled_from(["10", "50", "100"]).map(lambda v: {"kind": "percent", "value": v}),
+         st.sampled_from(["1.00", "80.00", "500.00"]).map(
+             lambda v: {"kind": "fixed", "value": v, "per": "line"}),
+         st.just({"kind": "fixed_price", "price": "1.00"}),
+         st.just({"kind": "m_for_n", "n": 2, "m": 1}))},
+)  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(_floored, min_size=1, max_size=5),
+    st.lists(_line, min_size=1, max_size=5),
+    _groups,
+    st.sampled_from(["0.00", "30.00", "99.99"]),
+)
+def test_no_line_goes_below_its_price_floor(
+    rules: list[dict[str, Any]],
+    lines: list[tuple[str, str, str, bool]],
+    groups: list[dict[str, Any]],
+    floor: str,
+) -> None:
+    """Whatever promotions combine (every group mode), a line keeps at least the price floor
+    of the promotions (× its quantity), or its whole sum when that is less."""
+    promotions = [promo(f"p{i}", {**r, "price_floor": floor}) for i, r in enumerate(rules)]
+    receipt_lines = [
+        goods_line(n + 1, goods, qty, price=D(price), no_discount=flag)
+        for n, (goods, qty, price, flag) in enumerate(lines)
+    ]
+    result = run(receipt_lines, promotions, groups=groups)
+    for line, source in zip(result.lines, receipt_lines, strict=True):
+        lowest = min(source.amount, (D(floor) * source.quantity).quantize(D("0.01"), ROUND_HALF_UP))
+        assert line.amount - line.discount >= lowest
+
+
+def test_bonus_goods_lists_for_accrual_and_for_payment() -> None:
+    lines = [
+        goods_line(1, "milk", 1, group_ids=("dairy",)),
+        goods_line(2, "beer", 1, group_ids=("alcohol",)),
+        goods_line(3, "bread", 1, group_ids=("bakery",)),
+    ]
+    bonus = {
+        "accrual_percent": "10", "max_payment_percent": "100",
+        "accrual_goods": {"exclude_groups": ["alcohol"]},  # a black list: no points on beer
+        "payment_goods": {"groups": ["dairy", "bakery"], "exclude_goods": ["bread"]},
+    }  # fmt: skip
+    result = run(lines, [], bonus=bonus, requested="500", balance="500")
+    # bonus pays only for milk (the white list less its exclusion): 100.00
+    assert [r.bonus_payment for r in result.lines] == [D("100.00"), 0, 0]
+    # accrual 10% of what is paid in money, except on beer: milk 0, beer 0, bread 10.00
+    assert [r.accrual for r in result.lines] == [0, 0, D("10.00")]
+    assert result.max_bonus_payment == D("100.00")

@@ -96,3 +96,10 @@ def test_purge_job_runs_keeps_recent_claims_and_runs_once(
     keys = set(session.scalars(select(JobRun.key)))
     assert keys == {"recent", "purge-job-runs-1"}
     assert session.scalar(select(func.count()).select_from(JobRun)) == 2
+
+
+def test_segments_birthdays_and_mass_accruals_are_periodic() -> None:
+    periods = {job.name: (job.path, job.every) for job in PERIODIC_JOBS}
+    assert periods["refresh-segments"] == ("sync.jobs.refresh_filter_segments", timedelta(days=1))
+    assert periods["birthday-bonuses"] == ("sync.jobs.birthday_bonuses", timedelta(days=1))
+    assert periods["mass-accruals"] == ("sync.jobs.start_due_mass_accruals", timedelta(minutes=5))
