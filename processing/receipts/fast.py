@@ -8,11 +8,12 @@ and writes the plan.
 A commit costs two round trips before the request's COMMIT: one pipeline locks the card's
 account and then reads a stored twin of the receipt, the soft result its ``calculation_id``
 names, the account's lots and its level window (after the lock, so with what the previous holder
-committed); one statement writes the plan — the receipt, its lines, postings, lots, lot
-movements, purchase stats and the balance — and nothing at all when a concurrent twin claimed
-the identity first (it then replays or conflicts). Identify reads in one round trip, which also
-logs the read of the customer's name (152-FZ). The rows are exactly those of the general path
-(property tests compare them); any other case returns None and the general path runs.
+committed); one statement writes the plan — the receipt, its lines, the promotion versions it
+used, postings, lots, lot movements, purchase stats and the balance — and nothing at all when a
+concurrent twin claimed the identity first (it then replays or conflicts). Identify reads in one
+round trip, which also logs the read of the customer's name (152-FZ). The rows are exactly those
+of the general path (property tests compare them); any other case returns None and the general
+path runs.
 """
 
 from __future__ import annotations
@@ -79,7 +80,6 @@ from processing.receipts.statements import (
     SOFT,
     SOFT_ROW,
     STATE,
-    USED,
     WRITE,
 )
 from processing.types import to_thousandths
@@ -381,23 +381,12 @@ def _write(
         "purchase_amount": to_kopecks(plan.purchase_amount),
         "lines": json.dumps(wire_lines),
     }
-    used = [
-        {
-            **row,
-            "discount": to_kopecks(row["discount"]),
-            "bonus": to_kopecks(row["bonus"]),
-            "points": to_kopecks(row["points"]),
-        }
+    params["promotions"] = json.dumps([
+        {**row, "discount": to_kopecks(row["discount"]), "bonus": to_kopecks(row["bonus"]),
+         "points": to_kopecks(row["points"])}
         for row in promotions_used(result)
-    ]
-    if used:
-        with conn.pipeline():
-            cursor = conn.execute(WRITE, params)
-            conn.execute(USED, {"promotions": json.dumps(used),
-                                "transaction_id": values["transaction_id"]})  # fmt: skip
-        written = cursor.fetchone()
-    else:
-        written = conn.execute(WRITE, params).fetchone()
+    ])  # fmt: skip
+    written = conn.execute(WRITE, params).fetchone()
     if written is None:  # a concurrent twin claimed the identity first
         return stored_twin(session, ctx, values)
     answer = AnsweredReceipt(

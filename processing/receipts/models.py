@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -67,7 +68,7 @@ class Receipt(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     original_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
     status: Mapped[str] = mapped_column(String(16), default="committed")
-    offline: Mapped[bool] = mapped_column(Boolean, default=False)
+    offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     level_code: Mapped[str | None] = mapped_column(String(64))
     levels_version_id: Mapped[int | None] = mapped_column(ForeignKey("program_versions.id"))
     bonus_version_id: Mapped[int | None] = mapped_column(ForeignKey("program_versions.id"))
@@ -80,7 +81,7 @@ class Receipt(Base):
     credit_posting_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id"))
     debit_posting_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id"))
     # A return under the cap-at-zero policy: accrual that could not be taken back.
-    clawback_shortfall: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    clawback_shortfall: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")
     notes: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
@@ -110,11 +111,13 @@ class ReceiptLine(Base):
     )
     gift_amount: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")
     # On a sale line: what returns took back so far. On a return line: the sale line.
-    returned_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(0))
-    returned_amount: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
-    returned_accrual: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
-    returned_payment: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
-    returned_final: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    returned_quantity: Mapped[Decimal] = mapped_column(
+        Quantity(), default=Decimal(0), server_default="0"
+    )
+    returned_amount: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")
+    returned_accrual: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")
+    returned_payment: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")
+    returned_final: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")
     original_line_id: Mapped[int | None] = mapped_column(ForeignKey("receipt_lines.id"))
 
 

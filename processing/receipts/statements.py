@@ -240,21 +240,20 @@ _posting_ids = (
 )
 _p = _posting_ids.alias("p")
 
-# Every column but the id and a return's original, in the table's order; the others are
-# parameters of the same name.
+# Every column but the id, a return's original and those a sale leaves at their server default
+# (not offline, no claw-back shortfall), in the table's order; the others are parameters of the
+# same name.
 _receipt_constants: dict[str, Any] = {
     "kind": _text("sale"),
     "status": _text("committed"),
-    "offline": false(),
     "debit_posting_id": _p.c.debit_id,
     "credit_posting_id": _p.c.credit_id,
-    "clawback_shortfall": _number(0),
     "notes": literal_column("'[]'", JSON),
 }
 _receipt_values = {
     name: _receipt_constants[name] if name in _receipt_constants else _param(name)
     for name in (column.name for column in RECEIPTS.c)
-    if name not in ("id", "original_id")
+    if name not in ("id", "original_id", "offline", "clawback_shortfall")
 }
 _receipt = (
     _insert_select(RECEIPTS, _receipt_values, _p)
@@ -377,13 +376,13 @@ _stats = _insert_select(
 
 # The lines as ``fast`` sends them, in JSON: these columns as they are, the quantity in
 # thousandths and the money in kopecks, each typed as its column stores it (strings as text, so
-# that an over-long value fails its INSERT as before). A sale line has returned nothing yet.
+# that an over-long value fails its INSERT as before). A sale line has returned nothing yet: its
+# returned_* columns take their server default, 0.
 LINE_AS_IS = ("line_no", "goods_id", "barcode", "no_discount", "seller", "explanations")
 LINE_MONEY = ("price", "amount", "discount", "bonus_payment", "final_amount", "accrual",
               "gift_amount")  # fmt: skip
 LINE_THOUSANDTHS = ("quantity", "gift_quantity")
 _WIRE_LINE = (*LINE_AS_IS, *LINE_THOUSANDTHS, *LINE_MONEY)
-_RETURNED = tuple(c.name for c in RECEIPT_LINES.c if c.name.startswith("returned_"))
 
 
 def _wire_type(name: str) -> Any:
@@ -396,61 +395,37 @@ _wire = (
     .table_valued(*(column(name, _wire_type(name)) for name in _WIRE_LINE))
     .render_derived(name="u", with_types=True)
 )
-_line_values = {
-    "receipt_id": _receipt.c.id,
-    **{name: _wire.c[name] for name in _WIRE_LINE},
-    **{name: _number(0) for name in _RETURNED},  # nothing returned yet
-}
+_line_values = {"receipt_id": _receipt.c.id, **{name: _wire.c[name] for name in _WIRE_LINE}}
 _lines = _insert_select(
     RECEIPT_LINES,
     {
         column.name: _line_values[column.name]
         for column in RECEIPT_LINES.c
-        if column.name not in ("id", "original_line_id")
+        if column.name in _line_values
     },
     _receipt,
     _wire,
 ).cte("lines")
 
-WRITE = compile_for_psycopg(
-    select(_receipt.c.id, _receipt.c.debit_posting_id, _receipt.c.credit_posting_id).add_cte(
-        _taken, _debit_moves, _new_lot, _credit_moves, _balance, _stats, _lines
-    )
-)
-
-
-# The promotion versions a receipt used, in a statement of its own after the write (only when
-# promotions applied: the write itself stays within psycopg's cached conversions), found by the
-# receipt's transaction id (nothing when a concurrent twin claimed the identity).
+# The promotion versions the receipt used, with what each gave (``[]``: none); what returns
+# take back starts at its server default, 0.
+PROMOTION_WIRE = {"version_id": Integer, "discount": BigInteger, "bonus": BigInteger,
+                  "stamps": Integer, "points": BigInteger}  # fmt: skip
 _used = (
     func.json_to_recordset(cast(_param("promotions"), JSON))
-    .table_valued(
-        column("version_id", Integer),
-        column("discount", BigInteger),
-        column("bonus", BigInteger),
-        column("stamps", Integer),
-        column("points", BigInteger),
-    )
-    .render_derived(name="u", with_types=True)
+    .table_valued(*(column(name, kind) for name, kind in PROMOTION_WIRE.items()))
+    .render_derived(name="v", with_types=True)
 )
-USED = compile_for_psycopg(
-    _insert_select(
-        RECEIPT_PROMOTIONS,
-        {
-            "receipt_id": RECEIPTS.c.id,
-            "version_id": _used.c.version_id,
-            "discount": _used.c.discount,
-            "bonus": _used.c.bonus,
-            "returned_discount": _number(0),
-            "returned_bonus": _number(0),
-            "stamps": _used.c.stamps,
-            "returned_stamps": _number(0),
-            "points": _used.c.points,
-            "returned_points": _number(0),
-        },
-        RECEIPTS,
-        _used,
-        where=(RECEIPTS.c.transaction_id == _param("transaction_id"),),
+_promotions = _insert_select(
+    RECEIPT_PROMOTIONS,
+    {"receipt_id": _receipt.c.id, **{name: _used.c[name] for name in PROMOTION_WIRE}},
+    _receipt,
+    _used,
+).cte("used")
+
+WRITE = compile_for_psycopg(
+    select(_receipt.c.id, _receipt.c.debit_posting_id, _receipt.c.credit_posting_id).add_cte(
+        _taken, _debit_moves, _new_lot, _credit_moves, _balance, _stats, _lines, _promotions
     )
 )
 

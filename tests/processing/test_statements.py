@@ -37,7 +37,7 @@ WRITE_PARAMS = {
     # the card and the plan
     "card_id", "account_id", "customer_id", "debit", "credit", "debit_balance", "credit_balance",
     "operation", "lot_ids", "takes", "lot_remaining", "activates_at", "expires_at", "balance",
-    "balance_changed", "purchase_date", "purchase_amount", "lines",
+    "balance_changed", "purchase_date", "purchase_amount", "lines", "promotions",
 }  # fmt: skip
 READ_PARAMS = {"tenant_id", "number", "window_start", "window_end"}
 
@@ -54,16 +54,25 @@ def _inserts(sql: str) -> list[tuple[str, list[str]]]:
     return [(table, names.split(", ")) for table, names in INSERT.findall(sql)]
 
 
+RETURNED = [c.name for c in RECEIPT_LINES.c if c.name.startswith("returned_")]
+
+
 def test_the_commit_writes_every_column_of_the_models_but_the_unused_ones() -> None:
     assert _inserts(statements.WRITE) == [
-        ("receipts", _columns(RECEIPTS, "id", "original_id")),
+        # a sale is not offline and has no claw-back shortfall: their server defaults
+        ("receipts", _columns(RECEIPTS, "id", "original_id", "offline", "clawback_shortfall")),
         ("postings", _columns(POSTINGS, "reason", "author")),  # the write-off
         ("lot_movements", _columns(LOT_MOVEMENTS, "id")),
         ("postings", _columns(POSTINGS, "reason", "author")),  # the accrual
         ("bonus_lots", _columns(BONUS_LOTS, "id")),
         ("lot_movements", _columns(LOT_MOVEMENTS, "id")),
         ("purchase_stats", _columns(PURCHASE_STATS, "id")),
-        ("receipt_lines", _columns(RECEIPT_LINES, "id", "original_line_id")),
+        # a sale line has returned nothing: the returned sums' server default, 0
+        ("receipt_lines", _columns(RECEIPT_LINES, "id", "original_line_id", *RETURNED)),
+        (
+            "receipt_promotions",
+            ["receipt_id", "version_id", "discount", "bonus", "stamps", "points"],
+        ),  # what returns take back starts at 0
     ]
     assert _inserts(statements.SOFT) == [("soft_calculations", _columns(SOFT_CALCULATIONS))]
 
