@@ -10,8 +10,10 @@ soft calculate; identify; pgbench. The database is checked after the commit phas
 Run from the repository root: ``.venv/bin/python bench/pos_load.py`` (needs wrk, pgbench,
 PostgreSQL on 127.0.0.1 and the ``bench`` extra: ``pip install -e '.[bench]'``). Options:
 ``--cards N`` (default 1,000,000), ``--seconds S`` (default 30) for quick trial runs,
-``--promotions`` to seed three promotions that match every receipt (compare its line with a
-run without).
+``--promotions`` to seed three promotions that match every receipt: each round then also
+measures the fiscal commit with them switched on (the same server, database and receipts; the
+workers restarted on each switch), and a second line gives its rate, its ratio to the baseline and
+``promotions_ratio``, its median ratio to the commit without them in the same round.
 """
 
 from __future__ import annotations
@@ -321,7 +323,7 @@ def wait_http(url: str, timeout: float = 60) -> None:
 @contextmanager
 def process(
     command: list[str], env: dict[str, str], cwd: Path, health: str, log_file: Path
-) -> Iterator[None]:
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server, its output (the service's JSON log lines) appended to ``log_file``."""
     print(f"$ LOG_LEVEL={env['LOG_LEVEL']} " + " ".join(command), flush=True)
     with log_file.open("ab") as output:
@@ -329,7 +331,7 @@ def process(
                                 stdout=output, stderr=output)  # fmt: skip
     try:
         wait_http(health)
-        yield
+        yield proc
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
@@ -347,8 +349,28 @@ def baseline_server(port: int, log_file: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
 
 
+@dataclass(frozen=True)
+class OurServer:
+    url: str
+    proc: subprocess.Popen[bytes]
+
+    def restart_workers(self) -> None:
+        """Gunicorn's graceful reload (SIGHUP): new workers, whose caches start empty, so a
+        change of the rules in the database applies at once."""
+        self.proc.send_signal(signal.SIGHUP)
+        time.sleep(3)  # the old workers finish their requests and the new ones boot
+        wait_http(f"{self.url}/api/v1/health")
+
+
+def set_promotions(active: bool) -> None:
+    """Switch the bench tenant's promotions on or off (``--promotions``) in the database."""
+    status = "active" if active else "paused"
+    with psycopg.connect(dsn(OUR_DB), autocommit=True) as conn:
+        conn.execute("UPDATE programs SET status = %s WHERE kind = 'promotion'", (status,))
+
+
 @contextmanager
-def our_server(port: int, log_file: Path) -> Iterator[str]:
+def our_server(port: int, log_file: Path) -> Iterator[OurServer]:
     from config import load_settings
     from connector.cli import gunicorn_command
 
@@ -359,8 +381,8 @@ def our_server(port: int, log_file: Path) -> Iterator[str]:
         WEB_CONCURRENCY="2",
     )
     command = gunicorn_command(load_settings(env))
-    with process(command, env, REPO, f"http://127.0.0.1:{port}/api/v1/health", log_file):
-        yield f"http://127.0.0.1:{port}"
+    with process(command, env, REPO, f"http://127.0.0.1:{port}/api/v1/health", log_file) as proc:
+        yield OurServer(f"http://127.0.0.1:{port}", proc)
 
 
 def check_server_log(log_file: Path, requests: int) -> None:
@@ -822,6 +844,7 @@ class Figures:
     skew: WrkRun
     soft: WrkRun
     ident: WrkRun
+    promoted: list[WrkRun]  # --promotions: the commit phase with the promotions switched on
 
 
 def measure(cards: int, seconds: int, workdir: Path, promotions: bool = False) -> Figures:
@@ -829,6 +852,8 @@ def measure(cards: int, seconds: int, workdir: Path, promotions: bool = False) -
     for database in (OUR_DB, BASE_DB):
         recreate(database)
     tokens = seed(cards, promotions)
+    if promotions:
+        set_promotions(False)  # every phase runs without them but the promoted commit
     seed_baseline()
     log("VACUUM (ANALYZE) and CHECKPOINT")
     vacuum_and_checkpoint()
@@ -840,12 +865,14 @@ def measure(cards: int, seconds: int, workdir: Path, promotions: bool = False) -
     commits: list[WrkRun] = []
     baselines: list[WrkRun] = []
     flows: list[WrkRun] = []
+    promoted: list[WrkRun] = []
     tally = Tally()
     our_log = workdir / "our_server.log"
     with (
         baseline_server(free_port(), workdir / "baseline_server.log") as base_url,
-        our_server(free_port(), our_log) as our_url,
+        our_server(free_port(), our_log) as server,
     ):
+        our_url = server.url
         commit_url = f"{our_url}/api/v1/receipts/commit"
         for round_no in range(1, ROUNDS + 1):
             log(f"round {round_no}: baseline")
@@ -856,6 +883,16 @@ def measure(cards: int, seconds: int, workdir: Path, promotions: bool = False) -
                       commit=True)  # fmt: skip
             commits.append(tally.add(wrk("commit", commit_url, seconds, LUA, ours_env),
                                      commit=True))  # fmt: skip
+            if promotions:
+                log(f"round {round_no}: fiscal commit with the three promotions")
+                set_promotions(True)
+                server.restart_workers()
+                tally.add(wrk("promoted warm-up", commit_url, WARM_UP_SECONDS, LUA, ours_env),
+                          commit=True)  # fmt: skip
+                promoted.append(tally.add(wrk("promoted commit", commit_url, seconds, LUA,
+                                              ours_env), commit=True))  # fmt: skip
+                set_promotions(False)
+                server.restart_workers()
             log(f"round {round_no}: flow commit (soft calculation first)")
             flows.append(flow_phase(our_url, tokens, cards, round_no, commits[-1].rps, seconds,
                                     workdir, tally))  # fmt: skip
@@ -876,7 +913,7 @@ def measure(cards: int, seconds: int, workdir: Path, promotions: bool = False) -
                   commit=False)  # fmt: skip
         ident = tally.add(wrk("identify", identify_url, seconds, LUA, ours_env), commit=False)
     check_server_log(our_log, tally.requests)
-    return Figures(commits, baselines, flows, skew, soft, ident)
+    return Figures(commits, baselines, flows, skew, soft, ident, promoted)
 
 
 def main() -> None:
@@ -930,6 +967,18 @@ def report(figures: Figures, tps: float) -> None:
         f"identify_rps={figures.ident.rps:.0f} "
         f"p99_ms={math.ceil(p99)} baseline_p99_ms={math.ceil(base_p99)} pgbench_tps={tps:.0f}"
     )
+    if figures.promoted:
+        # The same rounds, the same server and database: promotions on against off, per round.
+        promoted = figures.promoted
+        versus = [p.rps / c.rps for p, c in zip(promoted, commits, strict=True)]
+        promoted_ratios = [p.rps / b.rps for p, b in zip(promoted, baselines, strict=True)]
+        print(f"with promotions / without, per round: {', '.join(f'{r:.2f}' for r in versus)}")
+        print(
+            f"pos_load promotions=3 commit_rps={statistics.median(p.rps for p in promoted):.0f} "
+            f"baseline_rps={baseline_rps:.0f} ratio={statistics.median(promoted_ratios):.2f} "
+            f"promotions_ratio={statistics.median(versus):.2f} "
+            f"p99_ms={math.ceil(_median_known(p.p99_ms for p in promoted))}"
+        )
 
 
 if __name__ == "__main__":

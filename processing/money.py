@@ -30,6 +30,15 @@ def is_whole_kopecks(value: Decimal) -> bool:
 def to_kopecks(value: Decimal | int) -> int:
     """Exact conversion of rubles to kopecks; a fraction of a kopeck is an error, not rounded.
     Whole rubles may be given as ``int``; float is refused."""
+    if type(value) is Decimal:  # the common case, checked by the exact comparison below
+        scaled = value.scaleb(2)
+        try:
+            kopecks = int(scaled)
+        except (ValueError, OverflowError):  # NaN, infinity
+            kopecks = None
+        if kopecks is not None and kopecks == scaled:
+            return kopecks
+        raise ValueError(f"{value} is not a whole number of kopecks")
     if isinstance(value, int) and not isinstance(value, bool):
         return value * 100
     if not isinstance(value, Decimal):
