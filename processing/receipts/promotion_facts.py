@@ -6,6 +6,7 @@ and, on commit, the usage counters claimed under their row locks."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -282,18 +283,25 @@ class Released(NamedTuple):
 
 
 def release_on_return(
-    session: Session, receipt_id: int, paid_back: Decimal, paid: Decimal, last: bool
+    session: Session,
+    receipt_id: int,
+    paid_back: Decimal,
+    paid: Decimal,
+    last: bool,
+    discount_back: Mapping[str, Decimal] | None = None,
 ) -> Released:
     """A return of ``paid_back`` of a receipt's ``paid`` sum: each promotion it used gives back
-    that share of its discount, campaign points, stamps and converted points (the last return:
-    all that is left) and its usage counter is restored (the use itself on the last return)."""
+    that share of its discount, campaign points and stamps, and a bonus conversion the points
+    of its discount on the returned units (``discount_back``, by promotion code) — the last
+    return: all that is left; its usage counter is restored (the use itself on the last return)."""
     locked = lock_rows(
         select(ReceiptPromotion)
         .join(ProgramVersion, ProgramVersion.id == ReceiptPromotion.version_id)
+        .join(Program, Program.id == ProgramVersion.program_id)
         .where(ReceiptPromotion.receipt_id == receipt_id),
         of=ReceiptPromotion,
     )
-    used = session.execute(locked.add_columns(ProgramVersion.program_id)).all()
+    used = session.execute(locked.add_columns(ProgramVersion.program_id, Program.code)).all()
     if not used:
         return Released(Decimal("0.00"), Decimal("0.00"))
     counters = {
@@ -301,21 +309,22 @@ def release_on_return(
         for row in session.scalars(
             lock_rows(
                 select(PromotionUsage)
-                .where(PromotionUsage.program_id.in_([program for _, program in used]))
+                .where(PromotionUsage.program_id.in_([program for _, program, _ in used]))
                 .order_by(PromotionUsage.program_id)
             )
         )
     }
     points = converted = Decimal("0.00")
     stamps: list[tuple[int, int]] = []
-    for row, program_id in used:
+    for row, program_id, code in used:
         discount = proportional_share(row.discount, row.returned_discount, paid_back, paid, last)
         bonus = proportional_share(row.bonus, row.returned_bonus, paid_back, paid, last)
         row.returned_discount += discount
         row.returned_bonus += bonus
         points += bonus
         if row.points:
-            given = proportional_share(row.points, row.returned_points, paid_back, paid, last)
+            part = (discount_back or {}).get(code, Decimal(0))
+            given = proportional_share(row.points, row.returned_points, part, row.discount, last)
             row.returned_points += given
             converted += given
         if row.stamps:  # the card's stamps: the returned share's change undone

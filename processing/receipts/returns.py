@@ -153,6 +153,7 @@ def return_receipt(
         ZERO,
     )  # fmt: skip
     shares = []
+    by_promotion: dict[str, Decimal] = {}  # the promotions' discounts on the returned units
     for position, (number, quantity) in enumerate(wanted):
         sale = sale_lines.get(number)
         if sale is None:
@@ -176,6 +177,11 @@ def return_receipt(
         sale.returned_amount += amount
         sale.returned_payment += payment
         sale.returned_accrual += accrual  # corrected below when the money refunded differs
+        for given in sale.explanations:
+            if given.get("rule") == "promotion" and given.get("promotion"):
+                code = given["promotion"]
+                part = proportional_share(Decimal(given["amount"]), ZERO, *of_line)
+                by_promotion[code] = by_promotion.get(code, ZERO) + part
         shares.append((sale, quantity, accrual, last, Refund(number, amount, payment, final)))
     fully_returned = all(line.returned_quantity == line.quantity for line in sale_lines.values())
     refunds = _set_refunds(session, ctx, original, sale_lines, [s[-1] for s in shares],
@@ -232,7 +238,7 @@ def return_receipt(
     notes = list(refunds.notes)
     # The promotions' campaign points go back with the accrual; their counters are restored.
     released = release_on_return(
-        session, original.id, totals["final"], original.final_amount, fully_returned
+        session, original.id, totals["final"], original.final_amount, fully_returned, by_promotion
     )
     campaign = released.campaign
     if account_id is not None and totals["accrual"] + campaign > ZERO:

@@ -219,3 +219,24 @@ def test_a_return_gives_back_the_converted_points_of_its_share(
     # the rest: every point and every accrued bonus comes back as it was
     _post(client, world, "/api/v1/receipts/return", {**ret, "number": "r2"})
     assert _balance(session, world) == before
+
+
+def test_a_return_of_converted_units_gives_back_the_points_of_their_discount(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    _promotion(session, world, "x15", CONVERSION)
+    before = _balance(session, world)
+    sale = _post(
+        client, world, "/api/v1/receipts/commit", _coffee("c3", 2, world.card, pay_bonus="30")
+    )
+    assert _balance(session, world) == before - 30 + sale["totals"]["accrual"]
+    ret = {"cashier": "c-01", "shift": "9", "sold_at": "2026-05-01T10:00:00",
+           "original_transaction_id": sale["transaction_id"]}  # fmt: skip
+    # one of the two cups: its discount 34.62 / 2 = 17.31 of the 45.00 the 30 points bought:
+    # 30 × 17.31 / 45.00 = 11.54 points back, whatever share of the money it refunds
+    first = _post(client, world, "/api/v1/receipts/return",
+                  {**ret, "number": "r1", "lines": [{"line": 1, "qty": 1}]})  # fmt: skip
+    expected = before - 30 + sale["totals"]["accrual"] + D("11.54") - first["totals"]["accrual"]
+    assert _balance(session, world) == expected
+    _post(client, world, "/api/v1/receipts/return", {**ret, "number": "r2"})
+    assert _balance(session, world) == before
