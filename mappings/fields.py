@@ -27,7 +27,7 @@ from functools import cache
 from typing import Any
 
 from marshmallow import Schema as _Schema
-from marshmallow import fields, missing
+from marshmallow import fields, missing, validate
 
 from mappings.dates import RANGE_TEXT, parse_iso_datetime
 from processing.money import is_whole_kopecks, round_money
@@ -91,6 +91,22 @@ _FIELD_MESSAGES: dict[type[fields.Field[Any]], dict[str, str]] = {
 
 for _field_class, _messages in _FIELD_MESSAGES.items():
     _field_class.default_error_messages = {**_field_class.default_error_messages, **_messages}
+
+# The validators' messages, in Russian for every schema (marshmallow reads them as class
+# attributes; Range interpolates its bounds' words when a validator is made, after this import).
+validate.Length.message_min = "Длина — не меньше {min}."
+validate.Length.message_max = "Длина — не больше {max}."
+validate.Length.message_all = "Длина — от {min} до {max}."
+validate.Length.message_equal = "Длина — ровно {equal}."
+validate.Range.message_min = "Значение — {min_op} {{min}}."
+validate.Range.message_max = "Значение — {max_op} {{max}}."
+validate.Range.message_all = "Значение — {min_op} {{min}} и {max_op} {{max}}."
+validate.Range.message_gte = "не меньше"
+validate.Range.message_gt = "больше"
+validate.Range.message_lte = "не больше"
+validate.Range.message_lt = "меньше"
+validate.OneOf.default_message = "Допустимые значения: {choices}."
+validate.Regexp.default_message = "Значение не подходит по формату."
 
 
 class Schema(_Schema):

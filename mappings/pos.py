@@ -20,6 +20,7 @@ from processing.engine.model import LineResult, Result
 from processing.errors import InvalidInput
 from processing.levels.compute import LevelDecision
 from processing.money import from_kopecks, to_kopecks
+from processing.promotions.rules import PAYMENT_KINDS
 from processing.receipts.inputs import (
     AnsweredLine,
     AnsweredReceipt,
@@ -60,9 +61,7 @@ class LineSchema(Schema):
 
 
 class PaymentSchema(Schema):
-    type = fields.String(
-        required=True, validate=validate.OneOf(["cash", "card", "sbp", "certificate", "other"])
-    )
+    type = fields.String(required=True, validate=validate.OneOf(PAYMENT_KINDS))
     sum = ReceiptSum(required=True)
 
 

@@ -30,6 +30,7 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
+from processing.catalog.models import EXTERNAL_ID_LENGTH
 from processing.money import to_kopecks
 from processing.validation import (
     InvalidProgramRules,
@@ -62,6 +63,7 @@ DISCOUNT_KINDS = frozenset({"percent", "fixed", "fixed_price", "m_for_n", "gift"
 CARD_REWARDS = frozenset({"stamps", "bonus_conversion"})
 FIXED_PER = ("receipt", "line", "unit")
 MAX_LOOKBACK_DAYS = 366
+PAYMENT_KINDS = ("cash", "card", "sbp", "certificate", "other")  # as a POS receipt names them
 _MONTH_DAY = re.compile(r"^([0-9]{2})-([0-9]{2})$")
 _HOUR = re.compile(r"^([0-9]{2}):([0-9]{2})$")
 END_OF_DAY = time.max  # "24:00" as an end: the whole last minute included
@@ -306,7 +308,10 @@ def parse_goods_set(data: Any, path: str) -> GoodsSet:
 
 def _ids(data: dict[str, Any], key: str, path: str) -> frozenset[str]:
     """Catalog ids (1C GUIDs come in either case): compared in lower case."""
-    return frozenset(value.lower() for value in string_set(data, key, path))
+    found = string_set(data, key, path)
+    if any(len(value) > EXTERNAL_ID_LENGTH for value in found):
+        raise bad_field(f"{path}.{key}", f"Код товара, группы… — не длиннее {EXTERNAL_ID_LENGTH}")
+    return frozenset(value.lower() for value in found)
 
 
 def parse_bounds(data: Any, path: str, *, money: bool) -> Bounds | None:
@@ -444,6 +449,13 @@ def _part(data: Any, path: str) -> KitPart:
     )
 
 
+def _payment_kinds(data: dict[str, Any], path: str) -> frozenset[str]:
+    kinds = string_set(data, "payment", path)
+    if not kinds <= frozenset(PAYMENT_KINDS):
+        raise bad_field(f"{path}.payment", f"Способы оплаты: {', '.join(PAYMENT_KINDS)}")
+    return kinds
+
+
 def _receipt(data: Any, path: str) -> ReceiptConditions:
     data = object_value(data, path)
     known_fields(data, path, ("goods", "sum", "quantity", "kit", "any", "payment"))
@@ -456,7 +468,7 @@ def _receipt(data: Any, path: str) -> ReceiptConditions:
         quantity=parse_bounds(data.get("quantity"), f"{path}.quantity", money=False),
         kit=tuple(_part(item, f"{path}.kit[{i}]") for i, item in enumerate(raw_kit)),
         any_of=_part(data["any"], f"{path}.any") if data.get("any") is not None else None,
-        payment=string_set(data, "payment", path),
+        payment=_payment_kinds(data, path),
     )
 
 

@@ -269,3 +269,10 @@ def test_segments_of_another_tenant_are_not_found(
     for method, path in (("GET", "segments/theirs"), ("POST", "segments/theirs/refresh")):
         status, answer = call(client, admin, method, path)
         assert (status, answer["code"]) == (404, "SEGMENT_NOT_FOUND")
+
+
+def test_length_refusals_are_in_russian(client: FlaskClient, admin: dict[str, str]) -> None:
+    """Marshmallow's validators answer in Russian in every schema (found by the hostile probe)."""
+    status, answer = call(client, admin, "POST", "segments", {"code": "x" * 65, "name": "Длинный"})
+    assert status == 400
+    assert answer["details"]["fields"]["json"]["code"] == ["Длина — от 1 до 64."]

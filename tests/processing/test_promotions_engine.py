@@ -639,3 +639,18 @@ def test_bonus_goods_lists_for_accrual_and_for_payment() -> None:
     # accrual 10% of what is paid in money, except on beer: milk 0, beer 0, bread 10.00
     assert [r.accrual for r in result.lines] == [0, 0, D("10.00")]
     assert result.max_bonus_payment == D("100.00")
+
+
+@pytest.mark.parametrize(
+    ("rules", "field"),
+    [
+        ({"receipt": {"payment": ["bitcoin"]}}, "rules.receipt.payment"),
+        ({"receipt": {"goods": {"goods": ["g" * 81]}}}, "rules.receipt.goods.goods"),
+    ],
+)
+def test_unknown_payment_kinds_and_overlong_ids_are_refused(
+    rules: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidProgramRules) as refused:
+        parse_promotion({**rules, "reward": {"kind": "percent", "value": "5"}})
+    assert refused.value.details["field"] == field
