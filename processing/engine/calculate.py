@@ -294,10 +294,8 @@ def _in_set(goods_set: GoodsSet | None, line: ReceiptLine) -> bool:
 
 
 def _stamp_text(card: StampCard) -> str:
-    text = f"Акция «{card.name}»: штампов {card.after % card.every} из {card.every}."
-    if card.redeemed:
-        text = f"Акция «{card.name}»: бесплатно {card.redeemed} шт. " + text.split(": ", 1)[1]
-    return text
+    free = f"бесплатно {card.redeemed} шт. " if card.redeemed else ""
+    return f"Акция «{card.name}»: {free}штампов {card.after % card.every} из {card.every}."
 
 
 @dataclass(frozen=True)

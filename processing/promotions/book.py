@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from processing.promotions.rules import (
     DEFAULT_GROUP,
@@ -83,7 +84,7 @@ class PromotionBook:
     def key(self) -> tuple[tuple[tuple[str, int], ...], tuple[PromotionGroup, ...]]:
         return tuple((p.code, p.version_id) for p in self.promotions), self.groups
 
-    @property
+    @cached_property
     def needs_database(self) -> bool:
         """Whether some promotion needs more than the receipt and the store's clock: customer
         facts, usage limits counted on commit, campaign points posted as lots."""
@@ -93,7 +94,7 @@ class PromotionBook:
             for p in self.promotions
         )  # fmt: skip
 
-    @property
+    @cached_property
     def hints_on_identify(self) -> bool:
         """Whether identify can tell the customer how close they are to some promotion (stamps
         on the card, cumulative purchases short of a threshold)."""

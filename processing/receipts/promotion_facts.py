@@ -94,7 +94,8 @@ def promotion_facts(
     )
 
 
-def _stamp_programs(session: Session, ctx: PosContext, codes: list[str]) -> dict[str, int]:
+def _program_ids(session: Session, ctx: PosContext, codes: list[str]) -> dict[str, int]:
+    """The tenant's program ids by promotion code."""
     if not codes:
         return {}
     rows = session.execute(
@@ -110,7 +111,7 @@ def stamps_now(
 ) -> dict[str, int]:
     """The stamps on the account for the book's stamps promotions."""
     codes = [p.code for p in book.promotions if p.reward.kind == "stamps"]
-    return stamps_on(session, account_id, _stamp_programs(session, ctx, codes))
+    return stamps_on(session, account_id, _program_ids(session, ctx, codes))
 
 
 def stamps_current(
@@ -128,7 +129,7 @@ def record_stamps(session: Session, ctx: PosContext, account_id: int, result: Re
     """A commit's change of the card's stamps (the caller holds the account's lock)."""
     if not result.stamps:
         return
-    ids = _stamp_programs(session, ctx, [card.promotion for card in result.stamps])
+    ids = _program_ids(session, ctx, [card.promotion for card in result.stamps])
     change_stamps(session, account_id, [(ids[c.promotion], c.delta) for c in result.stamps])
 
 
@@ -181,13 +182,7 @@ def claim_usage(
     used = {o.code: o for o in result.promotions if o.applied and o.code in limits}
     if not used:
         return frozenset()
-    ids = dict(
-        session.execute(
-            select(Program.code, Program.id).where(
-                Program.tenant_id == ctx.caller.tenant_id, Program.code.in_(list(used))
-            )
-        ).all()
-    )
+    ids = _program_ids(session, ctx, list(used))
     insert_ignore(session, PromotionUsage, [{"program_id": i} for i in ids.values()],
                   ["program_id"])  # fmt: skip
     rows = session.scalars(
