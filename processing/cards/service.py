@@ -382,7 +382,15 @@ def issue_card(
 
 
 def activate_on_first_use(session: Session, card: Card, *, now: datetime) -> None:
-    """A pre-printed card used at a POS for the first time becomes active, still anonymous."""
+    """A pre-printed card used at a POS for the first time becomes active, still anonymous.
+
+    Two first receipts on one blank card can arrive at once: the card's row is locked and read
+    again, so the second one finds the account the first has opened instead of opening its own."""
+    if card.status != CardStatus.NEW:
+        return
+    session.scalar(
+        lock_rows(select(Card).where(Card.id == card.id)).execution_options(populate_existing=True)
+    )
     if card.status == CardStatus.NEW:
         _activate(session, card, None, author="pos", now=now)
 
@@ -516,7 +524,12 @@ def existing_virtual_card(session: Session, customer: Customer) -> Card | None:
 
 def virtual_card(session: Session, customer: Customer, *, author: str, now: datetime) -> Card:
     """The customer's virtual card (made at registration or on the first committed receipt), so
-    a phone number identifies them."""
+    a phone number identifies them. The customer's row is locked first: two first receipts by
+    one phone at once make one card and one account."""
+    card = existing_virtual_card(session, customer)
+    if card is not None:
+        return card
+    session.scalar(lock_rows(select(Customer.id).where(Customer.id == customer.id)))
     card = existing_virtual_card(session, customer)
     if card is not None:
         return card

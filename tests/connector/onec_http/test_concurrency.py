@@ -12,10 +12,13 @@ from flask import Flask
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from processing.ledger.models import BonusLot, Posting
+from processing.cards.models import Card, CardStatusChange
+from processing.customers.service import register_customer
+from processing.ledger.models import Account, BonusLot, Posting
 from processing.ledger.service import balance
 from processing.levels.models import PurchaseStat
 from processing.receipts.models import Receipt
+from processing.tenants.models import Tenant
 from tests.connector.onec_http.world import World, race, receipt
 
 pytestmark = pytest.mark.committed
@@ -179,3 +182,75 @@ def test_two_rollbacks_of_one_sale_at_once_undo_it_once(
             select(func.count()).select_from(Posting).where(Posting.kind == "reversal")
         )
     assert total == Decimal("1000.00") and reversals == 2  # write-off and accrual, once each
+
+
+def test_ten_first_receipts_on_one_blank_card_at_once_share_one_account(
+    app: Flask, committed_world: World, engine: Engine
+) -> None:
+    """A pre-printed card's first receipts racing each other: the card is activated once and
+    every accrual lands on the account the card holds, none on an orphan account."""
+    blank = committed_world.blank[0]
+    warm = receipt("warm-up", card_number=committed_world.card)  # the process caches filled
+    assert (
+        app.test_client()
+        .post("/api/v1/receipts/commit", json=warm, headers=committed_world.auth)
+        .status_code
+        == 200
+    )
+
+    def make(i: int) -> tuple[str, dict[str, Any]]:
+        return "/api/v1/receipts/commit", receipt(f"blank-{i}", card_number=blank, shift=str(i))
+
+    results = race(app, 10, make, committed_world)
+    assert [status for status, _ in results] == [200] * 10, results
+    promised = sum(Decimal(str(body["totals"]["accrual"])) for _, body in results)
+    assert promised == 10 * Decimal("13.78")  # 3% of 459.27 paid (tobacco line excluded)
+    with Session(engine) as session:
+        card = session.scalar(select(Card).where(Card.number == blank))
+        assert card is not None and card.account_id is not None
+        assert session.scalar(select(func.count()).select_from(Account)) == 2  # + the world's
+        total = balance(session, card.account_id, datetime.now(UTC)).total
+        assert total == promised
+        activations = session.scalar(
+            select(func.count())
+            .select_from(CardStatusChange)
+            .where(CardStatusChange.card_id == card.id, CardStatusChange.new_status == "active")
+        )
+        assert activations == 1
+
+
+def test_ten_first_receipts_by_one_phone_at_once_make_one_virtual_card(
+    app: Flask, committed_world: World, engine: Engine
+) -> None:
+    """A registered customer with no card yet, named by phone on ten receipts at once: one
+    virtual card, one account, every accrual on it."""
+    with Session(engine) as session:
+        tenant = session.get(Tenant, committed_world.tenant_id)
+        assert tenant is not None
+        customer = register_customer(
+            session, tenant, {"first_name": "Анна", "phone": "+79160000088"}, source="admin",
+            author="t", consents={"processing": True}, now=datetime.now(UTC),
+        )  # fmt: skip
+        customer_id = customer.id
+        session.commit()
+    warm = receipt("warm-up", card_number=committed_world.card)
+    assert (
+        app.test_client()
+        .post("/api/v1/receipts/commit", json=warm, headers=committed_world.auth)
+        .status_code
+        == 200
+    )
+
+    def make(i: int) -> tuple[str, dict[str, Any]]:
+        return "/api/v1/receipts/commit", receipt(f"ph-{i}", phone="+79160000088", shift=str(i))
+
+    results = race(app, 10, make, committed_world)
+    assert [status for status, _ in results] == [200] * 10, results
+    promised = sum(Decimal(str(body["totals"]["accrual"])) for _, body in results)
+    assert promised == 10 * Decimal("13.78")
+    with Session(engine) as session:
+        cards = session.scalars(select(Card).where(Card.customer_id == customer_id)).all()
+        assert len(cards) == 1 and cards[0].account_id is not None
+        accounts = session.scalars(select(Account).where(Account.customer_id == customer_id))
+        assert [a.id for a in accounts] == [cards[0].account_id]
+        assert balance(session, cards[0].account_id, datetime.now(UTC)).total == promised
