@@ -55,7 +55,7 @@ class PromotionFacts:
     birthday: date | None = None
     registered_on: date | None = None
     cumulative: Decimal | None = None  # purchases in the level window
-    fields: Mapping[str, str] = field(default_factory=dict)
+    fields: Mapping[str, str | bool] = field(default_factory=dict)  # questionnaire, as stored
     first_purchases: Mapping[str, date] = field(default_factory=dict)  # promotion code → date
     previous_purchases: frozenset[str] = frozenset()  # promotions whose look-back is met
     # Usage limits: promotions used up (total or this customer's), and budgets left (kopecks).

@@ -22,8 +22,13 @@ from processing.programs.rules import (
     parse_bonus_rules,
 )
 from processing.promotions.book import PromotionBook, PromotionShelf, PromotionVersion
-from processing.promotions.rules import parse_groups, parse_promotion
-from processing.promotions.segments import check_segment_codes
+from processing.promotions.rules import (
+    STANDARD_CONDITION_FIELDS,
+    Promotion,
+    parse_groups,
+    parse_promotion,
+)
+from processing.promotions.segments import check_field_values, check_segment_codes
 from processing.tenants.models import Store, StoreGroup, Tenant, store_group_members
 from processing.tenants.service import check_code
 from processing.validation import bad_field
@@ -31,6 +36,7 @@ from processing.validation import bad_field
 ACTIVE = "active"
 PROGRAM_STATUSES = (ACTIVE, "paused", "archived")
 PROMOTION = "promotion"
+LEVEL_KINDS = ("discount_level", "fixed_discount")  # the programs that have levels
 
 
 class ProgramNotFound(NotFound):
@@ -95,6 +101,38 @@ def _check_group(session: Session, program: Program, rules: dict[str, Any]) -> N
         )
 
 
+def level_codes(session: Session, tenant_id: int) -> set[str]:
+    """Every level code the tenant's discount programs have had, in any version."""
+    codes: set[str] = set()
+    for kind, rules in session.execute(
+        select(Program.kind, ProgramVersion.rules)
+        .join(ProgramVersion, ProgramVersion.program_id == Program.id)
+        .where(Program.tenant_id == tenant_id, Program.kind.in_(LEVEL_KINDS))
+    ):
+        found = discount_rules(kind, rules)
+        if found is not None:
+            codes.update(level.code for level in found.levels)
+    return codes
+
+
+def _check_customer_terms(session: Session, tenant_id: int, promotion: Promotion) -> None:
+    """A promotion's customer conditions name what the tenant has: segments, levels of its
+    discount programs, questionnaire fields with values they can hold."""
+    terms = promotion.customer
+    check_segment_codes(session, tenant_id, terms.segments)
+    if terms.levels:
+        known = level_codes(session, tenant_id)
+        for code in sorted(terms.levels - known):
+            raise bad_field(
+                "rules.customer.levels",
+                f"Нет такого уровня: {code}. Уровни: {', '.join(sorted(known)) or 'нет'}",
+            )
+    check_field_values(
+        session, tenant_id, terms.fields, "rules.customer.fields",
+        standard=STANDARD_CONDITION_FIELDS,
+    )  # fmt: skip
+
+
 def get_program(session: Session, tenant: Tenant, code: str) -> Program:
     program = session.scalar(
         select(Program).where(Program.tenant_id == tenant.id, Program.code == code)
@@ -120,7 +158,7 @@ def add_version(
     PARSERS[program.kind](rules)
     if program.kind == PROMOTION:
         _check_group(session, program, rules)
-        check_segment_codes(session, program.tenant_id, parse_promotion(rules).customer.segments)
+        _check_customer_terms(session, program.tenant_id, parse_promotion(rules))
     if effective_to is not None and effective_to <= effective_from:
         raise InvalidInput("Дата окончания версии должна быть позже даты начала.")
     owners = [s.tenant_id for s in stores or []] + [g.tenant_id for g in store_groups or []]

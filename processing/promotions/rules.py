@@ -61,8 +61,12 @@ REWARD_KINDS = (
 DISCOUNT_KINDS = frozenset({"percent", "fixed", "fixed_price", "m_for_n", "gift", "stamps"})
 # Rewards that need a card whatever the conditions: a counter or the points of the card.
 CARD_REWARDS = frozenset({"stamps", "bonus_conversion"})
+# Rewards given in sets (free units, gifts, stamped units): ``limits.per_receipt`` caps them.
+SET_REWARDS = ("m_for_n", "gift", "stamps")
 FIXED_PER = ("receipt", "line", "unit")
 MAX_LOOKBACK_DAYS = 366
+# The customer's own fields a condition may name besides the tenant's questionnaire fields.
+STANDARD_CONDITION_FIELDS = ("first_name", "last_name", "middle_name", "gender")
 PAYMENT_KINDS = ("cash", "card", "sbp", "certificate", "other")  # as a POS receipt names them
 _MONTH_DAY = re.compile(r"^([0-9]{2})-([0-9]{2})$")
 _HOUR = re.compile(r"^([0-9]{2}):([0-9]{2})$")
@@ -170,7 +174,7 @@ class CustomerConditions:
     first_purchase_within_days: int | None = None
     cumulative: Bounds | None = None
     previous_purchase: Lookback | None = None
-    fields: tuple[tuple[str, str], ...] = ()
+    fields: tuple[tuple[str, str | bool], ...] = ()  # questionnaire values, as stored
 
     @property
     def any(self) -> bool:
@@ -421,10 +425,6 @@ def _customer(data: Any, path: str) -> CustomerConditions:
             parse_goods_set(raw.get("goods"), f"{lb_path}.goods"),
             required_whole(raw, "days", lb_path, low=7, high=MAX_LOOKBACK_DAYS),
         )
-    fields = object_value(data.get("fields"), f"{path}.fields")
-    for key, value in fields.items():
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise bad_field(f"{path}.fields.{key}", "Ожидается строка")
     return CustomerConditions(
         levels=string_set(data, "levels", path),
         card_templates=string_set(data, "card_templates", path),
@@ -436,8 +436,23 @@ def _customer(data: Any, path: str) -> CustomerConditions:
         ),
         cumulative=parse_bounds(data.get("cumulative"), f"{path}.cumulative", money=True),
         previous_purchase=lookback,
-        fields=tuple(sorted((str(k), str(v)) for k, v in fields.items())),
+        fields=parse_field_values(data, path),
     )
+
+
+def parse_field_values(data: dict[str, Any], path: str) -> tuple[tuple[str, str | bool], ...]:
+    """``fields``: questionnaire fields and the values they must equal (a string, or true/false
+    for a yes/no field), sorted by field. The tenant's questionnaire checks them on saving."""
+    raw = object_value(data.get("fields"), f"{path}.fields")
+    found: list[tuple[str, str | bool]] = []
+    for key, value in raw.items():
+        if isinstance(value, bool):
+            found.append((str(key), value))
+        elif isinstance(value, str | int) and str(value).strip():
+            found.append((str(key), str(value).strip()))
+        else:
+            raise bad_field(f"{path}.fields.{key}", "Ожидается непустая строка или true/false")
+    return tuple(sorted(found, key=lambda item: item[0]))
 
 
 def _part(data: Any, path: str) -> KitPart:
@@ -610,6 +625,12 @@ def parse_promotion(data: Any, *, code: str = "", name: str = "", version_id: in
         text=text.strip() if isinstance(text, str) else None,
         limits=_limits(data.get("limits"), "rules.limits"),
     )  # fmt: skip
+    if promotion.limits.per_receipt is not None and promotion.reward.kind not in SET_REWARDS:
+        raise bad_field(
+            "rules.limits.per_receipt",
+            "Ограничение на чек считает наборы: оно только для вознаграждений "
+            f"{', '.join(SET_REWARDS)}",
+        )
     if promotion.receipt.kit and promotion.receipt.any_of:
         raise bad_field(
             "rules.receipt.any", "Условие — либо комплект, либо «любые N», не оба сразу"

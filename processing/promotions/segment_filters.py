@@ -34,7 +34,7 @@ from sqlalchemy import (
 from processing.customers.models import Customer
 from processing.errors import InvalidInput
 from processing.ledger.models import Account
-from processing.promotions.rules import Bounds, parse_bounds
+from processing.promotions.rules import Bounds, parse_bounds, parse_field_values
 from processing.types import Money, UtcDateTime, money_total
 from processing.validation import (
     InvalidProgramRules,
@@ -186,19 +186,6 @@ def _purchases(data: dict[str, Any], path: str) -> PurchaseWindow | None:
     return PurchaseWindow(days, count, amount)
 
 
-def _fields(data: dict[str, Any], path: str) -> tuple[tuple[str, str | bool], ...]:
-    raw = object_value(data.get("fields"), f"{path}.fields")
-    found: list[tuple[str, str | bool]] = []
-    for key, value in raw.items():
-        if isinstance(value, bool):
-            found.append((str(key), value))
-        elif isinstance(value, str | int) and str(value).strip():
-            found.append((str(key), str(value).strip()))
-        else:
-            raise bad_field(f"{path}.fields.{key}", "Ожидается непустая строка или true/false")
-    return tuple(sorted(found, key=lambda item: item[0]))
-
-
 def _parse(data: Any, path: str) -> SegmentFilter:
     if not isinstance(data, dict):
         raise bad_field(path, "Ожидается объект условий")
@@ -223,7 +210,7 @@ def _parse(data: Any, path: str) -> SegmentFilter:
         advertising_consent=consent,
         levels=string_set(data, "levels", path),
         card_templates=string_set(data, "card_templates", path),
-        fields=_fields(data, path),
+        fields=parse_field_values(data, path),
         purchases=_purchases(data, path),
         last_purchase_days=_span(data, "last_purchase_days", path, MAX_DAYS),
         timezone=check_timezone(f"{path}.timezone", data.get("timezone", DEFAULT_TIMEZONE)),

@@ -30,6 +30,7 @@ from processing.db import insert_ignore
 from processing.errors import Conflict, InvalidInput, NotFound
 from processing.promotions.models import Segment, SegmentMember
 from processing.promotions.segment_filters import (
+    GENDERS,
     InvalidSegmentFilter,
     SegmentFilter,
     filter_conditions,
@@ -37,7 +38,7 @@ from processing.promotions.segment_filters import (
 )
 from processing.tenants.models import Tenant
 from processing.tenants.service import check_code
-from processing.validation import bad_field
+from processing.validation import InvalidProgramRules, bad_field
 
 MAX_MEMBERS_PER_CALL = 10_000
 REFRESH_BATCH = 5_000
@@ -70,30 +71,45 @@ def _same_code(code: str) -> ColumnElement[bool]:
     return func.lower(Segment.code) == code.strip().lower()
 
 
-def _checked_filter(session: Session, tenant_id: int, data: Any) -> SegmentFilter:
-    """The parsed filter, its extra fields checked against the tenant's questionnaire and their
-    values cleaned as the questionnaire stores them."""
-    found = parse_segment_filter(data)
-    definitions = extra_definitions(session, tenant_id)
-    for code, value in found.fields:
-        field = f"filter.fields.{code}"
+def check_field_values(
+    session: Session,
+    tenant_id: int,
+    fields: Sequence[tuple[str, str | bool]],
+    path: str,
+    *,
+    standard: Sequence[str] = (),
+) -> None:
+    """Refuse (``INVALID_PROGRAM_RULES`` naming ``path.<field>``) a field the tenant's
+    questionnaire does not have (``standard`` names the customer's own fields allowed too) or
+    a value it would never store in that form: a condition that can never hold."""
+    definitions = extra_definitions(session, tenant_id) if fields else {}
+    for code, value in fields:
+        field = f"{path}.{code}"
+        if code in standard:
+            if code == "gender" and value not in GENDERS:
+                raise bad_field(field, f"Пол: {', '.join(GENDERS)}")
+            continue
         definition = definitions.get(code)
         if definition is None:
-            raise InvalidSegmentFilter(
-                f"Нет такого дополнительного поля анкеты: {code} (поле {field})",
-                details={"field": field},
-            )
+            known = ", ".join([*standard, *sorted(definitions)]) or "нет"
+            raise bad_field(field, f"Нет такого поля анкеты: {code}. Поля: {known}")
         try:
             cleaned = clean_extra_value(definition, value)
         except InvalidCustomerField as error:
-            raise InvalidSegmentFilter(
-                f"{error.text} (поле {field})", details={"field": field}
-            ) from error
+            raise bad_field(field, error.text) from error
         if cleaned != value:
-            raise InvalidSegmentFilter(
-                f"Поле «{definition.label}» хранится как «{cleaned}»: укажите так (поле {field})",
-                details={"field": field},
+            raise bad_field(
+                field, f"Поле «{definition.label}» хранится как «{cleaned}»: укажите так"
             )
+
+
+def _checked_filter(session: Session, tenant_id: int, data: Any) -> SegmentFilter:
+    """The parsed filter, its extra fields checked against the tenant's questionnaire."""
+    found = parse_segment_filter(data)
+    try:
+        check_field_values(session, tenant_id, found.fields, "filter.fields")
+    except InvalidProgramRules as error:
+        raise InvalidSegmentFilter(error.text, details=error.details) from error
     return found
 
 

@@ -23,14 +23,12 @@ from processing.money import UNIT, proportional_share, to_kopecks
 from processing.programs.models import Program, ProgramVersion
 from processing.promotions.book import PromotionBook
 from processing.promotions.models import PromotionUsage, ReceiptPromotion
-from processing.promotions.rules import Promotion
+from processing.promotions.rules import STANDARD_CONDITION_FIELDS, Promotion
 from processing.promotions.segments import customer_segments
 from processing.promotions.stamps import change_stamps, stamps_on
 from processing.receipts.claims import wall_clock
 from processing.receipts.inputs import PosContext
 from processing.receipts.models import Receipt, ReceiptLine
-
-CUSTOMER_FIELDS = ("gender", "city", "first_name", "last_name")
 
 
 def promotion_facts(
@@ -55,11 +53,11 @@ def promotion_facts(
         )
     customer = session.get(Customer, card.customer_id) if card.customer_id else None
     template = session.get(CardTemplate, card.template_id) if card.template_id else None
-    fields: dict[str, str] = {}
+    fields: dict[str, str | bool] = {}
     if customer is not None:
-        fields = {name: str(getattr(customer, name)) for name in CUSTOMER_FIELDS
-                  if getattr(customer, name, None) is not None}  # fmt: skip
-        fields.update({str(k): str(v) for k, v in (customer.extra or {}).items()})
+        fields = {name: getattr(customer, name) for name in STANDARD_CONDITION_FIELDS
+                  if getattr(customer, name) is not None}  # fmt: skip
+        fields.update({str(k): v for k, v in (customer.extra or {}).items()})
     first = [p.code for p in needs if p.customer.first_purchase_within_days is not None]
     lookback = [p for p in needs if p.customer.previous_purchase is not None]
     account_id = card.account_id

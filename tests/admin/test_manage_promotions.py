@@ -11,7 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from processing.customers.models import Customer
+from processing.customers.service import add_questionnaire_field
 from processing.receipts.models import Receipt, SoftCalculation
+from processing.tenants.models import Tenant
 from tests.admin.conftest import call
 from tests.connector.onec_http.world import World, receipt
 
@@ -103,7 +106,6 @@ def test_dry_run_writes_nothing(
 def test_promotions_need_the_tariff_and_a_known_group(
     client: FlaskClient, world: World, admin: dict[str, str], session: Session
 ) -> None:
-    from processing.tenants.models import Tenant
 
     body = {"kind": "promotion", "code": "typo", "name": "Опечатка"}
     assert call(client, admin, "POST", "programs", body)[0] == 201
@@ -161,3 +163,61 @@ def test_segments_limit_promotions_to_their_members(
     assert _discount(client, world) == 0
     status, answer = call(client, admin, "POST", "segments/nope/members", add)
     assert (status, answer["code"]) == (404, "SEGMENT_NOT_FOUND")
+
+
+def test_customer_conditions_name_what_the_tenant_has(
+    client: FlaskClient, world: World, admin: dict[str, str], session: Session
+) -> None:
+    """A level the tenant's discount programs never had, a questionnaire field it does not
+    have, a value the field never holds: refused, naming the field, nothing saved."""
+    tenant = session.get(Tenant, world.tenant_id)
+    assert tenant is not None
+    add_questionnaire_field(session, tenant, "pet", "Питомец", "choice", ["кот", "пёс"])
+    add_questionnaire_field(session, tenant, "vip", "VIP", "boolean")
+    session.flush()
+    body = {"kind": "promotion", "code": "pets", "name": "Для котов"}
+    assert call(client, admin, "POST", "programs", body)[0] == 201
+    refused = [
+        ({"levels": ["platinum"]}, "rules.customer.levels"),
+        ({"fields": {"pets": "кот"}}, "rules.customer.fields.pets"),
+        ({"fields": {"pet": "хомяк"}}, "rules.customer.fields.pet"),
+        ({"fields": {"vip": "да"}}, "rules.customer.fields.vip"),
+        ({"fields": {"gender": "м"}}, "rules.customer.fields.gender"),
+    ]
+    for customer, field in refused:
+        rules = {"customer": customer, "reward": {"kind": "percent", "value": "5"}}
+        status, answer = call(client, admin, "POST", "programs/pets/versions",
+                              {"rules": rules, "effective_from": FROM})  # fmt: skip
+        assert (status, answer["code"], answer["details"]["field"]) == (
+            400, "INVALID_PROGRAM_RULES", field,
+        ), answer  # fmt: skip
+    rules = {
+        "customer": {"levels": ["gold"], "fields": {"pet": "кот", "vip": True, "gender": "female"}},
+        "reward": {"kind": "percent", "value": "5"},
+    }
+    status, answer = call(client, admin, "POST", "programs/pets/versions",
+                          {"rules": rules, "effective_from": FROM})  # fmt: skip
+    assert status == 201, answer
+
+
+def test_questionnaire_conditions_match_the_values_as_stored(
+    client: FlaskClient, world: World, admin: dict[str, str], session: Session
+) -> None:
+    tenant = session.get(Tenant, world.tenant_id)
+    customer = session.get(Customer, world.customer_id)
+    assert tenant is not None and customer is not None
+    add_questionnaire_field(session, tenant, "pet", "Питомец", "choice", ["кот", "пёс"])
+    add_questionnaire_field(session, tenant, "vip", "VIP", "boolean")
+    session.flush()
+    without = _discount(client, world)
+    _create(client, admin, "cats", {
+        "customer": {"fields": {"pet": "кот", "vip": True}},
+        "reward": {"kind": "percent", "value": "50"},
+    })  # fmt: skip
+    assert _discount(client, world) == without
+    customer.extra = {"pet": "кот", "vip": False}
+    session.flush()
+    assert _discount(client, world) == without
+    customer.extra = {"pet": "кот", "vip": True}
+    session.flush()
+    assert _discount(client, world) > without

@@ -348,11 +348,28 @@ def test_storage_order_does_not_change_the_result() -> None:
      "rules.when.hours[0].from"),
     ({"reward": {"kind": "fixed", "value": "10.001"}}, "rules.reward.value"),
     ({"reward": {"kind": "percent", "value": "5"}, "colour": "red"}, "rules.colour"),
+    # a limit per receipt counts sets: a percent has none to count
+    ({"reward": {"kind": "percent", "value": "5"}, "limits": {"per_receipt": 1}},
+     "rules.limits.per_receipt"),
+    ({"reward": {"kind": "fixed", "value": "1e2"}}, "rules.reward.value"),
+    ({"reward": {"kind": "fixed", "value": "Infinity"}}, "rules.reward.value"),
+    ({"reward": {"kind": "fixed", "value": " 100"}}, "rules.reward.value"),
+    ({"reward": {"kind": "percent", "value": "1_0"}}, "rules.reward.value"),
+    ({"reward": {"kind": "percent", "value": "5"}, "customer": {"fields": {"pet": ""}}},
+     "rules.customer.fields.pet"),
 ])  # fmt: skip
 def test_invalid_rules_name_the_field(rules: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidProgramRules) as error:
         parse_promotion(rules)
     assert error.value.details["field"] == field
+
+
+def test_limits_per_receipt_count_sets_and_plain_numbers_pass() -> None:
+    three_for_two = parse_promotion({"reward": {"kind": "m_for_n", "n": 3, "m": 2},
+                                     "limits": {"per_receipt": 2}})  # fmt: skip
+    assert three_for_two.limits.per_receipt == 2
+    assert parse_promotion({"reward": {"kind": "fixed", "value": "99.90"}}).reward.amount == 9990
+    assert parse_promotion({"reward": {"kind": "fixed", "value": 100}}).reward.amount == 10000
 
 
 # --- properties ------------------------------------------------------------------------------
