@@ -19,8 +19,10 @@ def spread(total: int, weights: Sequence[int], numbers: Sequence[int]) -> list[i
     if total == 0 or whole == 0:
         return [0] * len(weights)
     shares = [total * weight // whole for weight in weights]
-    remainders = [total * weight % whole for weight in weights]
     leftover = total - sum(shares)
+    if not leftover:
+        return shares
+    remainders = [total * weight % whole for weight in weights]
     order = sorted(range(len(weights)), key=lambda i: (-remainders[i], -weights[i], numbers[i]))
     for i in order[:leftover]:
         shares[i] += 1

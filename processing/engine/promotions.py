@@ -23,10 +23,11 @@ Every amount is in kopecks; a receipt-level amount is spread by largest remainde
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from types import MappingProxyType
 
 from processing.engine.kopecks import spread
 from processing.engine.model import PromotionFacts, PromotionOutcome, ReceiptLine, StampCard
@@ -73,13 +74,26 @@ class _Line:
     discountable: bool
 
 
-@dataclass
-class _Vector:
-    """What one participant gives: kopecks per line index, and gift units per line."""
+_NONE: Mapping[int, int] = MappingProxyType({})
 
-    amounts: dict[int, int] = field(default_factory=dict)
-    gifts: dict[int, int] = field(default_factory=dict)
-    locks: dict[int, int] = field(default_factory=dict)  # kopecks the gift units keep
+
+class _Vector:
+    """What one participant gives: kopecks per line index, and gift units per line (a plain
+    class: hundreds are made per receipt)."""
+
+    __slots__ = ("amounts", "gifts", "locks")
+
+    def __init__(
+        self,
+        amounts: dict[int, int] | None = None,
+        gifts: Mapping[int, int] = _NONE,
+        locks: Mapping[int, int] = _NONE,
+    ) -> None:
+        self.amounts: dict[int, int] = {} if amounts is None else amounts
+        # Gift units per line and the kopecks they keep: most vectors have none, and share one
+        # read-only empty mapping (a vector with gifts is made with its own).
+        self.gifts = gifts
+        self.locks = locks
 
     @property
     def total(self) -> int:
@@ -172,9 +186,10 @@ class _Evaluation:
 
     def static_reason(self, promotion: Promotion) -> str | None:
         """Why the promotion cannot apply whatever the goods (None: it may)."""
-        when = _when_reason(promotion.when, self.facts.local_time)
-        if when:
-            return when
+        if not promotion.when.always:
+            when = _when_reason(promotion.when, self.facts.local_time)
+            if when:
+                return when
         if promotion.code in self.facts.exhausted:
             return "Лимит акции исчерпан."
         if self.facts.budget_left.get(promotion.code, 1) <= 0:
@@ -222,7 +237,9 @@ class _Evaluation:
         return None
 
     def covered(self, goods_set: GoodsSet) -> list[_Line]:
-        number = self.book.set_id(goods_set)
+        return self._covered_by(self.book.set_id(goods_set))
+
+    def _covered_by(self, number: int) -> list[_Line]:
         found = self._covered.get(number)
         if found is None:
             bit = 1 << number
@@ -233,13 +250,14 @@ class _Evaluation:
         """How many times the receipt meets the promotion's receipt conditions (sets: kits,
         "any N" groups, or 1), or 0 with the reason; near misses leave a hint."""
         conditions = promotion.receipt
-        trigger = self.covered(conditions.goods)
-        if not conditions.goods.everything and not trigger:
+        number = self.book.set_id(conditions.goods)
+        trigger = self._covered_by(number)
+        if not trigger and not conditions.goods.everything:
             return 0, "В чеке нет товаров акции."
         if conditions.amount is not None:
             # Many promotions share a trigger set: its sum is taken once per state of the
             # amounts (``apply`` moves the state on; a group's start is the state before it).
-            key = (self.book.set_id(conditions.goods), self._applied)
+            key = (number, self._applied)
             total = self._sums.get(key)
             if total is None:
                 total = self._sums[key] = sum(current[line.index] for line in trigger)
@@ -294,11 +312,14 @@ class _Evaluation:
             return self._gift(promotion, current, sets)
         if reward.kind == "stamps":
             return self._stamps(promotion, current)
-        targets = [
-            line for line in self.covered(target_set)
-            if line.discountable and current[line.index] - self.locked[line.index] > 0
-        ]  # fmt: skip
-        room = {line.index: current[line.index] - self.locked[line.index] for line in targets}
+        targets: list[_Line] = []
+        room: dict[int, int] = {}
+        locked = self.locked
+        for line in self.covered(target_set):
+            left = current[line.index] - locked[line.index]
+            if left > 0 and line.discountable:
+                targets.append(line)
+                room[line.index] = left
         vector = _Vector()
         if reward.kind == "percent":
             whole = sum(room.values())
@@ -320,13 +341,18 @@ class _Evaluation:
             vector.amounts = self._m_for_n(
                 reward.n, reward.m, targets, room, promotion.limits.per_receipt
             )
-        return self._within_budget(promotion, self._capped(promotion, vector, current))
+        if promotion.max_line_discount_percent is not None or promotion.price_floor is not None:
+            vector = self._capped(promotion, vector, current)
+        if promotion.code in self.facts.budget_left:
+            vector = self._within_budget(promotion, vector)
+        return vector
 
     def _spread(self, total: int, targets: list[_Line], room: dict[int, int]) -> dict[int, int]:
+        """``total`` over the targets by their room (``room`` is filled with ``targets``, in
+        their order)."""
         if not total:
             return {}
-        shares = spread(total, [room[line.index] for line in targets],
-                        [line.line.number for line in targets])  # fmt: skip
+        shares = spread(total, list(room.values()), [line.line.number for line in targets])
         return {line.index: share for line, share in zip(targets, shares, strict=True) if share}
 
     def _m_for_n(
@@ -371,7 +397,9 @@ class _Evaluation:
         """Up to ``wanted`` whole units of ``lines`` (in that order) given at ``price`` each:
         separate units of their lines (printed apart, kept at the price); answers what is
         left wanted."""
-        vector = _Vector()
+        amounts: dict[int, int] = {}
+        gifts: dict[int, int] = {}
+        locks: dict[int, int] = {}
         for line in lines:
             if not wanted:
                 break
@@ -385,10 +413,10 @@ class _Evaluation:
                 continue
             value = _half_up(Decimal(room) * count / free_units)
             wanted -= count
-            vector.amounts[line.index] = max(0, value - count * price)
-            vector.gifts[line.index] = count
-            vector.locks[line.index] = count * price
-        return vector, wanted
+            amounts[line.index] = max(0, value - count * price)
+            gifts[line.index] = count
+            locks[line.index] = count * price
+        return _Vector(amounts, gifts, locks), wanted
 
     def _stamps(self, promotion: Promotion, current: Sequence[int]) -> _Vector:
         """Every n-th unit free, counting the stamps already on the card: the units of the
@@ -548,8 +576,7 @@ def _combine(
         for index, amount in vector.amounts.items():
             if amount:
                 by_line.setdefault(index, []).append((position, amount))
-    for index in sorted(by_line):
-        offers = by_line[index]
+    for index, offers in by_line.items():
         if mode == "sum":
             room = current[index]
             for position, amount in offers:
@@ -559,18 +586,22 @@ def _combine(
                 if amount:
                     kept[position][1].amounts[index] = amount
             continue
-        if mode == "first":
-            position, amount = offers[0]  # participants come in priority order
-        elif mode == "max":
-            position, amount = max(offers, key=lambda o: (o[1], -o[0]))
-        else:
-            position, amount = min(offers, key=lambda o: (o[1], o[0]))
+        # offers come in participant (priority) order: "first" keeps the first; "max" and
+        # "min" the largest or smallest, the earliest of equal ones
+        position, amount = offers[0]
+        if mode == "max":
+            for other, offered in offers:
+                if offered > amount:
+                    position, amount = other, offered
+        elif mode == "min":
+            for other, offered in offers:
+                if offered < amount:
+                    position, amount = other, offered
         kept[position][1].amounts[index] = amount
     for (_, source), (_, target) in zip(vectors, kept, strict=True):
-        for index, count in source.gifts.items():
-            if index in target.amounts:
-                target.gifts[index] = count
-                target.locks[index] = source.locks.get(index, 0)
+        if source.gifts:
+            target.gifts = {i: n for i, n in source.gifts.items() if i in target.amounts}
+            target.locks = {i: source.locks.get(i, 0) for i in target.gifts}
     return kept
 
 
@@ -740,13 +771,15 @@ def _apply_group(ev: _Evaluation, group: PromotionGroup, members: list[Promotion
         vectors.append((participant, ev.vector(participant, start, sets)))
     kept = _combine(group.mode, vectors, start, ev.lowest)
     winners = [who for who, vector in kept if vector.amounts]
+    beaten: str | None = None  # one reason for every participant that gave way
     for (participant, offered), (_, vector) in zip(vectors, kept, strict=True):
         ev.apply(participant, vector)
         if participant is not None and not offered.total and not offered.gifts:
             ev.refuse_empty(participant)
         elif participant is not None and offered.total and not vector.amounts:
-            beaten_by = next((w for w in winners if w is not None), None)
-            by = f"акции «{beaten_by.title}»" if beaten_by else "скидке уровня карты"
-            ev.refuse(participant, f"Уступила {by} (группа «{group.name or group.code}»: "
-                f"{GROUP_MODE_TITLES[group.mode]}).",
-            )  # fmt: skip
+            if beaten is None:
+                beaten_by = next((w for w in winners if w is not None), None)
+                by = f"акции «{beaten_by.title}»" if beaten_by else "скидке уровня карты"
+                beaten = (f"Уступила {by} (группа «{group.name or group.code}»: "
+                          f"{GROUP_MODE_TITLES[group.mode]}).")  # fmt: skip
+            ev.refuse(participant, beaten)

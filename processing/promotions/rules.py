@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from processing.catalog.models import EXTERNAL_ID_LENGTH
@@ -157,6 +158,11 @@ class When:
     weekdays: frozenset[int] = frozenset()  # ISO 1..7
     hours: tuple[HourRange, ...] = ()
 
+    @cached_property
+    def always(self) -> bool:
+        """No time condition at all."""
+        return not (self.dates or self.yearly or self.weekdays or self.hours)
+
 
 @dataclass(frozen=True)
 class Lookback:
@@ -258,8 +264,8 @@ class Promotion:
     text: str | None = None  # what the receipt and the customer see; default: the name
     limits: Limits = Limits()
 
-    @property
-    def needs_customer(self) -> bool:
+    @cached_property
+    def needs_customer(self) -> bool:  # read for every promotion of every receipt
         return self.customer.any or self.reward.kind in CARD_REWARDS
 
     @property
