@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +32,9 @@ from processing.promotions.rules import (
 from processing.promotions.segments import check_field_values, check_segment_codes
 from processing.tenants.models import Store, StoreGroup, Tenant, store_group_members
 from processing.tenants.service import check_code
-from processing.validation import bad_field
+from processing.validation import InvalidProgramRules, bad_field
+
+log = logging.getLogger(__name__)
 
 ACTIVE = "active"
 PROGRAM_STATUSES = (ACTIVE, "paused", "archived")
@@ -274,6 +277,23 @@ rules_cache = ProcessCache[int, _TenantRules](
 )
 
 
+def _stored_promotion(row: ProgramVersion) -> Promotion | None:
+    """A stored promotion version as the engine takes it. Rules saved before a stricter check
+    no longer parse: that one promotion is left out (and logged for support), the tenant's
+    receipts go on with the rest instead of all being refused."""
+    try:
+        return parse_promotion(
+            row.rules, code=row.program.code, name=row.program.name, version_id=row.id
+        )
+    except InvalidProgramRules as error:
+        log.error(
+            "promotion version left out: its stored rules no longer parse",
+            extra={"program": row.program.code, "version_id": row.id,
+                   "field": error.details.get("field"), "reason": error.text},
+        )  # fmt: skip
+        return None
+
+
 def _tenant_rules(session: Session, tenant_id: int) -> _TenantRules:
     cached = rules_cache.get(tenant_id)
     if cached is not None:
@@ -305,14 +325,12 @@ def _tenant_rules(session: Session, tenant_id: int) -> _TenantRules:
     )
     promotions = [
         PromotionVersion(
-            parse_promotion(row.rules, code=row.program.code, name=row.program.name,
-                            version_id=row.id),
-            row.effective_from, row.effective_to,
+            promotion, row.effective_from, row.effective_to,
             frozenset(store.id for store in row.stores),
             frozenset(group.id for group in row.store_groups),
         )
         for row in rows
-        if row.program.kind == PROMOTION
+        if row.program.kind == PROMOTION and (promotion := _stored_promotion(row)) is not None
     ]  # fmt: skip
     groups = session.scalar(select(Tenant.promotion_groups).where(Tenant.id == tenant_id))
     shelf = PromotionShelf(promotions, parse_groups(groups)) if promotions else None

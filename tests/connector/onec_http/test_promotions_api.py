@@ -244,3 +244,25 @@ def test_the_catalog_gives_lines_their_groups_and_marks(
     status, committed = _post(client, world, "receipts/commit", body)
     assert status == 200, committed
     assert committed["totals"] == soft["totals"]
+
+
+def test_a_stored_version_that_no_longer_parses_is_left_out_not_the_tenants_receipts(
+    client: FlaskClient, world: World, session: Session, caplog: Any
+) -> None:
+    """Rules saved before a stricter check (a per-receipt limit on a percent) keep the tenant's
+    receipts going: that promotion is left out and logged, the others apply."""
+    _promotion(session, world, "friday", FRIDAY_20)
+    tenant = session.get(Tenant, world.tenant_id)
+    assert tenant is not None
+    old = add_program(session, tenant, "promotion", "old", "Старая акция")
+    stale = {"reward": {"kind": "percent", "value": "50"}, "limits": {"per_receipt": 1}}
+    session.add(ProgramVersion(program=old, effective_from=SINCE, rules=stale))
+    session.flush()
+    with caplog.at_level("ERROR", logger="processing.programs.service"):
+        status, soft = _post(client, world, "receipts/calculate", receipt(card_number=world.card))
+    assert status == 200, soft
+    assert soft["totals"]["discount"] == D("60.00")  # friday's 20% on line 1 only
+    assert [p["code"] for p in soft["promotions"]] == ["friday"]
+    left_out = [r for r in caplog.records if "left out" in r.getMessage()]
+    # logged whenever the tenant's rules are read afresh (here: once per request)
+    assert {(r.program, r.field) for r in left_out} == {("old", "rules.limits.per_receipt")}
