@@ -79,15 +79,20 @@ def _spread_over(total: int, lines: tuple[ReceiptLine, ...], weights: list[int],
 
 
 def _level_discounts(
-    lines: tuple[ReceiptLine, ...], amounts: list[int], facts: CustomerFacts
+    lines: tuple[ReceiptLine, ...],
+    amounts: list[int],
+    facts: CustomerFacts,
+    factor: Decimal = Decimal(1),
 ) -> list[int]:
-    """The level's percent of the eligible total, spread by largest remainder."""
+    """The level's percent (× ``factor``: a level multiplier) of the eligible total, spread by
+    largest remainder."""
     level = facts.level
     if level is None or level.discount_percent <= 0 or not facts.card_active:
         return [0] * len(lines)
     eligible = [not line.no_discount and a > 0 for line, a in zip(lines, amounts, strict=True)]
     base = sum(a for a, ok in zip(amounts, eligible, strict=True) if ok)
-    return _spread_over(_percent_of(base, level.discount_percent), lines, amounts, eligible)
+    percent = level.discount_percent * factor
+    return _spread_over(_percent_of(base, percent), lines, amounts, eligible)
 
 
 def write_off_refusal(rules: Rules, facts: CustomerFacts) -> str | None:
@@ -138,8 +143,10 @@ def _promotions(
         return None
     card = CardFacts(facts.card_active, facts.level.code if facts.level else None)
 
-    def level(current: list[int]) -> list[int]:
-        return _level_discounts(lines, current, facts) if level_allowed else [0] * len(lines)
+    def level(current: list[int], factor: Decimal) -> list[int]:
+        if not level_allowed:
+            return [0] * len(lines)
+        return _level_discounts(lines, current, facts, factor)
 
     return evaluate(lines, amounts, rules.promotions, promotion_facts, card, level)
 

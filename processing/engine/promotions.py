@@ -42,6 +42,9 @@ from processing.promotions.rules import (
     When,
 )
 
+# The card level's discount per line on given amounts, at the level's percent × factor.
+LevelDiscount = Callable[[list[int], Decimal], list[int]]
+ONE = Decimal(1)
 HUNDRED = Decimal(100)
 LEVEL = "level"  # the card level's discount as a participant of a group
 KIND_ORDER = {"percent": 0, "m_for_n": 1, "gift": 1, "stamps": 1, "fixed_price": 1, "fixed": 2}
@@ -128,7 +131,7 @@ class _Evaluation:
         book: PromotionBook,
         facts: PromotionFacts,
         card: CardFacts,
-        level_discount: Callable[[list[int]], list[int]],
+        level_discount: LevelDiscount,
     ) -> None:
         self.book = book
         self.facts = facts
@@ -157,6 +160,11 @@ class _Evaluation:
         self._applied = 0  # how many vectors were applied: the state of the amounts
         self.redeemed: dict[str, int] = {}  # stamps promotions: free units given
         self.stamped: set[str] = set()  # stamps promotions whose receipt conditions hold
+        # Level multipliers: their lines; the level's offer split back into its own share and
+        # the multiplier's (``level_vector``, ``apply``).
+        self.boosts: list[tuple[Promotion, list[int]]] = []
+        self.level_base: dict[int, int] = {}
+        self.level_boost: dict[int, Promotion] = {}
 
     def refuse(self, promotion: Promotion, reason: str | None) -> None:
         """The promotion is considered and not applied, for ``reason``."""
@@ -505,10 +513,15 @@ class _Evaluation:
             if not amount and index not in vector.gifts:
                 continue
             self.current[index] -= amount
-            if participant is None:
-                self.level[index] += amount
-            else:
+            if participant is not None:
                 self.given[index].append((participant, amount))
+                continue
+            # the level's own share first; what the level offer kept beyond it is the level
+            # multiplier's
+            own = min(amount, self.level_base.get(index, 0))
+            self.level[index] += own
+            if amount > own:
+                self.given[index].append((self.level_boost[index], amount - own))
         for index, count in vector.gifts.items():
             self.gifts[index] += count
             self.locked[index] += vector.locks.get(index, 0)
@@ -517,11 +530,45 @@ class _Evaluation:
             self.redeemed[code] = self.redeemed.get(code, 0) + sum(vector.gifts.values())
 
     def level_vector(self, current: list[int]) -> _Vector:
-        """The card level's discount on what the gift units leave."""
+        """The card level's discount on what the gift units leave; on the lines of a level
+        multiplier (``boost_level``) also the promotion's share, the level's percent ×
+        (factor − 1) of those lines, as one offer with the level's own."""
         free = [amount - locked for amount, locked in zip(current, self.locked, strict=True)]
-        return _Vector(
-            amounts={i: amount for i, amount in enumerate(self.level_discount(free)) if amount}
-        )
+        amounts = {i: amount for i, amount in enumerate(self.level_discount(free, ONE)) if amount}
+        self.level_base = dict(amounts)
+        self.level_boost = {}
+        for promotion, indices in self.boosts:
+            chosen = set(indices)
+            own = [amount if i in chosen else 0 for i, amount in enumerate(free)]
+            share = self.level_discount(own, promotion.reward.factor - ONE)
+            # never past the line's sum: a 50% level × 3 gives the line away, no more
+            boost = _Vector({
+                i: min(share[i], free[i] - amounts.get(i, 0)) for i in indices if share[i]
+            })  # fmt: skip
+            if promotion.max_line_discount_percent is not None or promotion.price_floor is not None:
+                boost = self._capped(promotion, boost, current)
+            if promotion.code in self.facts.budget_left:
+                boost = self._within_budget(promotion, boost)
+            for i, amount in boost.amounts.items():
+                if amount:
+                    amounts[i] = amounts.get(i, 0) + amount
+                    self.level_boost[i] = promotion
+        return _Vector(amounts)
+
+    def boost_level(self, multipliers: list[Promotion]) -> None:
+        """Level multipliers whose conditions hold: each line of their target goods takes the
+        largest factor (the first in the book's order of equal ones)."""
+        best: dict[int, Promotion] = {}
+        for promotion in multipliers:
+            target = promotion.reward.target or promotion.receipt.goods
+            for line in self.covered(target):
+                held = best.get(line.index)
+                if held is None or promotion.reward.factor > held.reward.factor:
+                    best[line.index] = promotion
+        by_promotion: dict[str, tuple[Promotion, list[int]]] = {}
+        for index, promotion in sorted(best.items()):
+            by_promotion.setdefault(promotion.code, (promotion, []))[1].append(index)
+        self.boosts = list(by_promotion.values())
 
 
 def _when_reason(when: When, moment: datetime) -> str | None:
@@ -617,10 +664,10 @@ def evaluate(
     book: PromotionBook,
     facts: PromotionFacts,
     card: CardFacts,
-    level_discount: Callable[[list[int]], list[int]],
+    level_discount: LevelDiscount,
 ) -> Stage:
     """The promotion stage (see the module docstring); ``level_discount`` gives the card level's
-    discount per line on given amounts."""
+    discount per line on given amounts, its percent × a factor."""
     ev = _Evaluation(lines, amounts, book, facts, card, level_discount)
     covered = 0
     for line in ev.lines:
@@ -634,6 +681,15 @@ def evaluate(
         else:
             applicable.append(promotion)
     discounting = [p for p in applicable if p.reward.is_discount]
+    level_multipliers = []
+    for promotion in applicable:
+        if promotion.reward.kind == "level_multiplier":
+            sets, reason = ev.receipt_check(promotion, ev.current)
+            if sets:
+                level_multipliers.append(promotion)
+            else:
+                ev.refuse(promotion, reason)
+    ev.boost_level(level_multipliers)
     winner = _best_exclusive(ev, [p for p in discounting if p.exclusive])
     if winner is not None:
         promotion, vector = winner
@@ -652,7 +708,7 @@ def evaluate(
     conversions: list[Promotion] = []
     for promotion in applicable:
         reward = promotion.reward
-        if reward.is_discount:
+        if reward.is_discount or reward.kind == "level_multiplier":
             continue
         sets, reason = ev.receipt_check(promotion, ev.current)
         if not sets:
@@ -679,6 +735,9 @@ def evaluate(
         ev.outcomes[code] = PromotionOutcome(
             code, promotion.title, True, from_kopecks(kopecks), version_id=promotion.version_id
         )
+    for promotion in level_multipliers:
+        if promotion.code not in totals and promotion in applicable:
+            ev.refuse(promotion, "Нет скидки уровня карты на товары акции.")
     stamps = ev.stamp_cards(applicable)
     for stamped in stamps:  # stamps collected without a free unit: applied all the same
         found = ev.outcomes.get(stamped.promotion)

@@ -11,8 +11,9 @@ A promotion is **conditions × one reward × how it combines**:
 - ``reward``: ``percent``, ``fixed`` (per receipt, line or unit), ``fixed_price``, ``m_for_n``,
   ``gift``, ``stamps`` (every n-th unit free, counted across the card's receipts),
   ``bonus_conversion`` (points paid for a discount at a rate), ``accrual_multiplier``,
-  ``extra_bonus``; on ``target`` goods (default: the trigger goods), which may differ from the
-  trigger (buy X, get Y cheaper);
+  ``level_multiplier`` (the card level's discount × factor on the target goods), ``extra_bonus``;
+  on ``target`` goods (default: the trigger goods), which may differ from the trigger (buy X,
+  get Y cheaper);
 - ``group`` (a combination group of the tenant's settings), ``priority`` (lower first),
   ``exclusive``; ``max_line_discount_percent`` caps what it leaves on a line, ``price_floor`` the
   unit price it may bring a line down to.
@@ -57,7 +58,7 @@ GROUP_MODE_TITLES = {
 }
 REWARD_KINDS = (
     "percent", "fixed", "fixed_price", "m_for_n", "gift", "stamps", "bonus_conversion",
-    "accrual_multiplier", "extra_bonus",
+    "accrual_multiplier", "level_multiplier", "extra_bonus",
 )  # fmt: skip
 DISCOUNT_KINDS = frozenset({"percent", "fixed", "fixed_price", "m_for_n", "gift", "stamps"})
 # Rewards that need a card whatever the conditions: a counter or the points of the card.
@@ -220,7 +221,7 @@ class Reward:
     m: int = 0  # ... m are paid; gift: gift units per trigger set
     rate: Decimal = Decimal(0)  # bonus_conversion: rubles of discount per point
     step: int = 1  # bonus_conversion: points are spent in multiples of step
-    factor: Decimal = Decimal(1)  # accrual_multiplier
+    factor: Decimal = Decimal(1)  # accrual_multiplier, level_multiplier
     activation_delay_days: int = 0  # extra_bonus lot
     lifetime_days: int | None = None
 
@@ -502,6 +503,7 @@ _REWARD_FIELDS = {
     "stamps": ("every",),
     "bonus_conversion": ("rate", "step"),
     "accrual_multiplier": ("factor",),
+    "level_multiplier": ("factor",),
     "extra_bonus": ("value", "percent", "activation_delay_days", "lifetime_days"),
 }
 
@@ -562,7 +564,7 @@ def _reward(data: Any, path: str) -> Reward:
             )
         step = whole_field(data, "step", path, low=1, high=100_000, default=1) or 1
         return Reward(kind, target, rate=rate, step=step)
-    if kind == "accrual_multiplier":
+    if kind in ("accrual_multiplier", "level_multiplier"):
         factor = decimal_field(data, "factor", path)
         if not Decimal(1) < factor <= 100:
             raise bad_field(f"{path}.factor", "Множитель больше 1 и не больше 100")

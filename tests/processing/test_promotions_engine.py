@@ -326,6 +326,52 @@ def test_accrual_multiplier_and_extra_bonus() -> None:
     assert (extra.promotion, extra.amount, extra.lifetime_days) == ("camp", D("50.00"), 30)
 
 
+def test_level_multiplier_doubles_the_level_discount_on_its_goods_in_its_hours() -> None:
+    """ "Double card discount on coffee, 8:00–11:00": a 5% level, ×2 on coffee. Coffee 3 × 100.00
+    and a cake 150.00: the level gives 5% of 450.00 = 22.50 (15.00 on coffee, 7.50 on the cake);
+    the multiplier adds 5% × (2 − 1) of 300.00 = 15.00 on coffee, its own line in the
+    explanation. At noon only the level's 22.50."""
+    level = Level("silver", "Серебро", D(0), D("5"))
+    card = CustomerFacts(card_active=True, allowance="full", level=level)
+    double = promo("morning", {
+        "when": {"hours": [{"from": "08:00", "to": "11:00"}]},
+        "receipt": {"goods": {"goods": ["coffee"]}},
+        "reward": {"kind": "level_multiplier", "factor": "2"},
+    })  # fmt: skip
+    lines = [goods_line(1, "coffee", 3), goods_line(2, "cake", 1, price=D("150.00"))]
+    morning = PromotionFacts(local_time=datetime(2027, 3, 9, 9, 30))
+    result = run(lines, [double], card=card, facts=morning)
+    assert [r.discount for r in result.lines] == [D("30.00"), D("7.50")]
+    coffee = [(e.rule, e.amount, e.promotion) for e in result.lines[0].explanations]
+    assert coffee == [("level_discount", D("15.00"), None),
+                      ("promotion", D("15.00"), "morning")]  # fmt: skip
+    [outcome] = result.promotions
+    assert (outcome.code, outcome.applied, outcome.discount) == ("morning", True, D("15.00"))
+    noon = run(lines, [double], card=card)
+    assert [r.discount for r in noon.lines] == [D("15.00"), D("7.50")]
+    assert noon.promotions[0].applied is False
+
+
+def test_level_multiplier_competes_as_one_offer_and_needs_a_level() -> None:
+    """In a "max" group the level × 3 on x (5% × 3 = 15%) beats a 10% promotion on x; without
+    a level discount the multiplier gives nothing and says why."""
+    level = Level("silver", "Серебро", D(0), D("5"))
+    card = CustomerFacts(card_active=True, allowance="full", level=level)
+    promotions = [
+        promo("triple", {"receipt": {"goods": {"goods": ["x"]}},
+                         "reward": {"kind": "level_multiplier", "factor": "3"}}),
+        promo("ten", {"receipt": {"goods": {"goods": ["x"]}},
+                      "reward": {"kind": "percent", "value": "10"}}),
+    ]  # fmt: skip
+    result = run([goods_line(1, "x", 1)], promotions, card=card)
+    assert result.lines[0].discount == D("15.00")
+    assert {p.code: p.applied for p in result.promotions} == {"triple": True, "ten": False}
+    bare = run([goods_line(1, "x", 1)], promotions)
+    assert bare.lines[0].discount == D("10.00")
+    refused = {p.code: p.reason for p in bare.promotions if not p.applied}
+    assert refused == {"triple": "Нет скидки уровня карты на товары акции."}
+
+
 def test_storage_order_does_not_change_the_result() -> None:
     promotions = [
         promo("a", {"reward": {"kind": "percent", "value": "10"}}, priority=5),
@@ -395,7 +441,11 @@ _reward = st.one_of(
     st.sampled_from([2, 3, 6]).map(lambda n: {"kind": "stamps", "every": n}),
     st.tuples(st.sampled_from(["0.5", "1", "1.5", "3.3333"]), st.sampled_from([1, 3, 10])).map(
         lambda t: {"kind": "bonus_conversion", "rate": t[0], "step": t[1]}),
+    st.sampled_from(["1.5", "2", "30"]).map(lambda f: {"kind": "level_multiplier", "factor": f}),
 )  # fmt: skip
+_levels = st.sampled_from([None, D("7"), D("50")]).map(
+    lambda p: CustomerFacts(card_active=True, allowance="full",
+                            level=Level("lvl", "Уровень", D(0), p) if p else None))  # fmt: skip
 _promotion = st.fixed_dictionaries(
     {"group": st.sampled_from(["main", "g1", "g2"]), "reward": _reward,
      "receipt": st.fixed_dictionaries({"goods": _goods_set})},
@@ -422,6 +472,7 @@ _groups = st.lists(
     _groups,
     st.sampled_from(["0", "50.00", "100000.00"]),
     st.integers(0, 7),
+    _levels,
 )
 def test_any_promotions_keep_every_sum_exact_and_no_line_below_zero(
     rules: list[dict[str, Any]],
@@ -429,6 +480,7 @@ def test_any_promotions_keep_every_sum_exact_and_no_line_below_zero(
     groups: list[dict[str, Any]],
     requested: str,
     stamps: int,
+    card: CustomerFacts,
 ) -> None:
     promotions = [promo(f"p{i}", r) for i, r in enumerate(rules)]
     receipt_lines = [
@@ -439,19 +491,23 @@ def test_any_promotions_keep_every_sum_exact_and_no_line_below_zero(
     facts = PromotionFacts(local_time=MONDAY_NOON, stamps={p.code: stamps for p in promotions})
     result = run(
         receipt_lines, promotions, groups=groups, requested=requested, balance=RICH,
-        bonus=PAYING, facts=facts,
+        bonus=PAYING, facts=facts, card=card,
     )  # fmt: skip
     for line, source in zip(result.lines, receipt_lines, strict=True):
         if source.no_discount:
             assert line.discount == 0 and line.bonus_payment == 0
         assert line.discount <= line.amount
     assert result.write_off <= D(requested)  # never more points than asked
-    for card in result.stamps:  # a stamps card: what it had, added and redeemed
-        assert card.after == card.before + card.added - card.every * card.redeemed >= 0
+    for stamped in result.stamps:  # a stamps card: what it had, added and redeemed
+        assert (
+            stamped.after
+            == (stamped.before + stamped.added - stamped.every * stamped.redeemed)
+            >= 0
+        )
     # The order promotions are stored in does not change anything.
     again = run(
         receipt_lines, list(reversed(promotions)), groups=groups, requested=requested,
-        balance=RICH, bonus=PAYING, facts=facts,
+        balance=RICH, bonus=PAYING, facts=facts, card=card,
     )  # fmt: skip
     assert again == result
 

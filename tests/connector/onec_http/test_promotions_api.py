@@ -11,13 +11,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from processing.levels.service import set_override
 from processing.programs.models import Program, ProgramVersion
+from processing.programs.rules import parse_level_rules
 from processing.programs.service import add_program, add_version
 from processing.promotions.models import ReceiptPromotion
 from processing.receipts.models import Receipt
 from processing.tenants.models import Tenant
 from tests.connector.onec_http.world import World, receipt
-from tests.factories import T0
+from tests.factories import LEVEL_RULES, T0
 
 D = Decimal
 SINCE = T0.replace(year=2026, month=1, day=1)
@@ -266,3 +268,29 @@ def test_a_stored_version_that_no_longer_parses_is_left_out_not_the_tenants_rece
     left_out = [r for r in caplog.records if "left out" in r.getMessage()]
     # logged whenever the tenant's rules are read afresh (here: once per request)
     assert {(r.program, r.field) for r in left_out} == {("old", "rules.limits.per_receipt")}
+
+
+def test_a_level_multiplier_through_calculate_and_commit(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    """The card at silver (5%), ×2 on g-100 on Fridays: the level gives 5% of the 459.27
+    discountable = 22.96 (15.00 + 7.96, largest remainder); the multiplier 5% of 300.00 = 15.00
+    more on line 1, kept as the promotion's own discount on the receipt."""
+    set_override(
+        session, world.account_id, "silver", rules=parse_level_rules(LEVEL_RULES),
+        reason="тест", author="t", now=T0,
+    )  # fmt: skip
+    _promotion(session, world, "double", {
+        "when": {"weekdays": [5]}, "receipt": {"goods": {"goods": ["g-100"]}},
+        "reward": {"kind": "level_multiplier", "factor": "2"},
+    })  # fmt: skip
+    status, soft = _post(client, world, "receipts/calculate", receipt(card_number=world.card))
+    assert status == 200, soft
+    assert soft["totals"]["discount"] == D("37.96")
+    first = [(e["rule"], e["amount"]) for e in soft["lines"][0]["explanation"][:2]]
+    assert first == [("level_discount", D("15.00")), ("promotion", D("15.00"))]
+    body = receipt(card_number=world.card, calculation_id=soft["calculation_id"])
+    status, committed = _post(client, world, "receipts/commit", body)
+    assert status == 200 and committed["totals"] == soft["totals"], committed
+    used = session.scalars(select(ReceiptPromotion)).all()
+    assert [u.discount for u in used] == [D("15.00")]
