@@ -50,6 +50,7 @@ LEVEL = "level"  # the card level's discount as a participant of a group
 KIND_ORDER = {"percent": 0, "m_for_n": 1, "gift": 1, "stamps": 1, "fixed_price": 1, "fixed": 2}
 HINT_SHARE = Decimal("0.3")  # a hint when the receipt is within 30% of a sum threshold
 MAX_HINTS = 3
+MAX_REFUSALS = 10_000  # refusals a book keeps (their reasons are few per promotion)
 
 
 def _fmt(kopecks: int) -> str:
@@ -167,10 +168,16 @@ class _Evaluation:
         self.level_boost: dict[int, Promotion] = {}
 
     def refuse(self, promotion: Promotion, reason: str | None) -> None:
-        """The promotion is considered and not applied, for ``reason``."""
-        self.outcomes[promotion.code] = PromotionOutcome(
-            promotion.code, promotion.title, False, reason=reason, version_id=promotion.version_id
-        )
+        """The promotion is considered and not applied, for ``reason``. A refusal is the same
+        value on every receipt it happens on: the book keeps the ones it has made."""
+        key = (promotion.code, reason)
+        outcome = self.book.refusals.get(key)
+        if outcome is None:
+            outcome = PromotionOutcome(promotion.code, promotion.title, False, reason=reason,
+                                       version_id=promotion.version_id)  # fmt: skip
+            if len(self.book.refusals) < MAX_REFUSALS:
+                self.book.refusals[key] = outcome
+        self.outcomes[promotion.code] = outcome
 
     def refuse_empty(self, promotion: Promotion) -> None:
         """The promotion's conditions hold but its reward gives nothing here: say why."""
@@ -321,33 +328,33 @@ class _Evaluation:
         if reward.kind == "stamps":
             return self._stamps(promotion, current)
         targets: list[_Line] = []
-        room: dict[int, int] = {}
+        rooms: list[int] = []  # what each target line has left to discount, in their order
         locked = self.locked
         for line in self.covered(target_set):
             left = current[line.index] - locked[line.index]
             if left > 0 and line.discountable:
                 targets.append(line)
-                room[line.index] = left
+                rooms.append(left)
         vector = _Vector()
-        if reward.kind == "percent":
-            whole = sum(room.values())
-            total = _half_up(Decimal(whole) * reward.percent / HUNDRED)
-            vector.amounts = self._spread(total, targets, room)
-        elif reward.kind == "fixed" and reward.per == "receipt":
-            vector.amounts = self._spread(min(reward.amount, sum(room.values())), targets, room)
-        elif reward.kind == "fixed":
-            for line in targets:
+        kind = reward.kind
+        if kind == "percent":
+            total = _half_up(Decimal(sum(rooms)) * reward.percent / HUNDRED)
+            vector.amounts = _spread(total, targets, rooms)
+        elif kind == "fixed" and reward.per == "receipt":
+            vector.amounts = _spread(min(reward.amount, sum(rooms)), targets, rooms)
+        elif kind == "fixed":
+            for line, room in zip(targets, rooms, strict=True):
                 each = reward.amount
                 if reward.per == "unit":
                     each = _half_up(reward.amount * line.line.quantity)
-                vector.amounts[line.index] = min(each, room[line.index])
-        elif reward.kind == "fixed_price":
-            for line in targets:
+                vector.amounts[line.index] = min(each, room)
+        elif kind == "fixed_price":
+            for line, room in zip(targets, rooms, strict=True):
                 price_sum = _half_up(reward.price * line.line.quantity)
-                vector.amounts[line.index] = max(0, room[line.index] - price_sum)
-        elif reward.kind == "m_for_n":
+                vector.amounts[line.index] = max(0, room - price_sum)
+        elif kind == "m_for_n":
             vector.amounts = self._m_for_n(
-                reward.n, reward.m, targets, room, promotion.limits.per_receipt
+                reward.n, reward.m, targets, rooms, promotion.limits.per_receipt
             )
         if promotion.max_line_discount_percent is not None or promotion.price_floor is not None:
             vector = self._capped(promotion, vector, current)
@@ -355,19 +362,12 @@ class _Evaluation:
             vector = self._within_budget(promotion, vector)
         return vector
 
-    def _spread(self, total: int, targets: list[_Line], room: dict[int, int]) -> dict[int, int]:
-        """``total`` over the targets by their room (``room`` is filled with ``targets``, in
-        their order)."""
-        if not total:
-            return {}
-        shares = spread(total, list(room.values()), [line.line.number for line in targets])
-        return {line.index: share for line, share in zip(targets, shares, strict=True) if share}
-
     def _m_for_n(
-        self, n: int, m: int, targets: list[_Line], room: dict[int, int], limit: int | None
+        self, n: int, m: int, targets: list[_Line], rooms: list[int], limit: int | None
     ) -> dict[int, int]:
         """Of every n units m are paid (at most ``limit`` sets): the cheapest units of the
         whole set are free."""
+        room = {line.index: left for line, left in zip(targets, rooms, strict=True)}
         whole = [line for line in targets if line.units]
         total_units = sum(line.units or 0 for line in whole)
         sets = total_units // n if limit is None else min(total_units // n, limit)
@@ -571,6 +571,14 @@ class _Evaluation:
         self.boosts = list(by_promotion.values())
 
 
+def _spread(total: int, targets: list[_Line], rooms: list[int]) -> dict[int, int]:
+    """``total`` over the target lines by their room, by line index."""
+    if not total:
+        return {}
+    shares = spread(total, rooms, [line.line.number for line in targets])
+    return {line.index: share for line, share in zip(targets, shares, strict=True) if share}
+
+
 def _when_reason(when: When, moment: datetime) -> str | None:
     today = moment.date()
     if when.dates and not any(r.start <= today <= r.end for r in when.dates):
@@ -618,33 +626,32 @@ def _combine(
 ) -> list[tuple[Promotion | None, _Vector]]:
     """Per line, which participants keep what (modes first, max, min, sum)."""
     kept: list[tuple[Promotion | None, _Vector]] = [(who, _Vector()) for who, _ in vectors]
-    by_line: dict[int, list[tuple[int, int]]] = {}
-    for position, (_, vector) in enumerate(vectors):  # in participant order
-        for index, amount in vector.amounts.items():
-            if amount:
-                by_line.setdefault(index, []).append((position, amount))
-    for index, offers in by_line.items():
-        if mode == "sum":
-            room = current[index]
-            for position, amount in offers:
-                # never below zero, nor below the unit price floor of the promotion adding it
-                amount = max(0, min(amount, room - lowest(vectors[position][0], index)))
-                room -= amount
+    # Participants come in their (priority) order, and each line is decided on its own, so one
+    # pass over the participants decides every line as it goes.
+    if mode == "sum":
+        room = list(current)
+        for (who, vector), (_, target) in zip(vectors, kept, strict=True):
+            for index, amount in vector.amounts.items():
                 if amount:
-                    kept[position][1].amounts[index] = amount
-            continue
-        # offers come in participant (priority) order: "first" keeps the first; "max" and
-        # "min" the largest or smallest, the earliest of equal ones
-        position, amount = offers[0]
-        if mode == "max":
-            for other, offered in offers:
-                if offered > amount:
-                    position, amount = other, offered
-        elif mode == "min":
-            for other, offered in offers:
-                if offered < amount:
-                    position, amount = other, offered
-        kept[position][1].amounts[index] = amount
+                    # never below zero, nor below the unit price floor of the one adding it
+                    amount = max(0, min(amount, room[index] - lowest(who, index)))
+                    room[index] -= amount
+                    if amount:
+                        target.amounts[index] = amount
+    else:
+        # "first" keeps the first offer of a line; "max" and "min" the largest or smallest,
+        # the earliest of equal ones
+        best: dict[int, tuple[int, int]] = {}  # line index: (amount, position)
+        for position, (_, vector) in enumerate(vectors):
+            for index, amount in vector.amounts.items():
+                if amount:
+                    held = best.get(index)
+                    if held is None or (
+                        amount > held[0] if mode == "max" else mode == "min" and amount < held[0]
+                    ):
+                        best[index] = (amount, position)
+        for index, (amount, position) in best.items():
+            kept[position][1].amounts[index] = amount
     for (_, source), (_, target) in zip(vectors, kept, strict=True):
         if source.gifts:
             target.gifts = {i: n for i, n in source.gifts.items() if i in target.amounts}

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from processing.promotions.rules import (
     DEFAULT_GROUP,
@@ -46,6 +47,9 @@ class PromotionBook:
         self.group_of = {
             p.code: p.group if p.group in known else DEFAULT_GROUP for p in self.promotions
         }
+        # The engine's refusal outcomes by (promotion code, reason): the same value on every
+        # receipt, made once (``engine.promotions``); they live and go with the book.
+        self.refusals: dict[tuple[str, str | None], Any] = {}
         self._ids: dict[GoodsSet, int] = {}
         # The promotions' own set objects live as long as the book: found by identity first
         # (hashing a set's fields on every lookup costs more than the lookup).
