@@ -27,8 +27,9 @@ from processing.promotions.rules import STANDARD_CONDITION_FIELDS, Promotion
 from processing.promotions.segments import customer_segments
 from processing.promotions.stamps import change_stamps, stamps_on
 from processing.receipts.claims import wall_clock
-from processing.receipts.inputs import PosContext
+from processing.receipts.inputs import LineInput, PosContext, ReceiptInput
 from processing.receipts.models import Receipt, ReceiptLine
+from processing.receipts.rows import with_catalog
 
 
 def promotion_facts(
@@ -82,7 +83,7 @@ def promotion_facts(
             _first_purchases(session, ctx, account_id, first) if first and account_id else {}
         ),
         previous_purchases=(
-            _looked_back(session, book, account_id, moment.date(), lookback)
+            _looked_back(session, ctx.caller.tenant_id, book, account_id, moment.date(), lookback)
             if lookback and account_id
             else frozenset()
         ),
@@ -237,36 +238,52 @@ def _by_promotion(value: Any, ctx: PosContext, account_id: int, codes: list[str]
 
 def _looked_back(
     session: Session,
+    tenant_id: int,
     book: PromotionBook,
     account_id: int,
     today: date,
     promotions: list[Promotion],
 ) -> frozenset[str]:
-    """The promotions whose look-back goods the account bought within their period (the
-    goods as the receipt lines name them)."""
+    """The promotions whose look-back goods the account bought within their period and kept
+    (not all returned): each line seen as a sale sees it, with the catalog's groups, brand and
+    supplier, at its unit price."""
     lookbacks = [(p, p.customer.previous_purchase) for p in promotions]
     longest = max(lookback.days for _, lookback in lookbacks if lookback is not None)
     bought = session.execute(
-        select(ReceiptLine.goods_id, func.max(Receipt.local_date))
+        select(ReceiptLine.goods_id, ReceiptLine.barcode, ReceiptLine.price,
+               func.max(Receipt.local_date))
         .join(Receipt, Receipt.id == ReceiptLine.receipt_id)
         .where(
             Receipt.account_id == account_id,
             Receipt.kind == "sale",
+            Receipt.status == "committed",
             Receipt.local_date >= today - timedelta(days=longest),
             ReceiptLine.final_amount > Decimal(0),
+            ReceiptLine.returned_quantity < ReceiptLine.quantity,
         )
-        .group_by(ReceiptLine.goods_id)
-    ).all()
+        .group_by(ReceiptLine.goods_id, ReceiptLine.barcode, ReceiptLine.price)
+    ).all()  # fmt: skip
+    if not bought:
+        return frozenset()
+    seen = with_catalog(session, tenant_id, ReceiptInput(
+        cashier_code="", shift="", number="",
+        lines=tuple(LineInput(number=i, goods_id=goods_id, quantity=UNIT, price=price,
+                              amount=price, barcode=barcode)
+                    for i, (goods_id, barcode, price, _) in enumerate(bought, start=1)),
+    )).lines  # fmt: skip
+    masks = [
+        book.coverage(line.goods_id, line.group_ids, line.brand_id, line.supplier_id,
+                      to_kopecks(line.price))
+        for line in seen
+    ]  # fmt: skip
     met = set()
     for promotion, lookback in lookbacks:
         if lookback is None:
             continue
         bit = 1 << book.set_id(lookback.goods)
         since = today - timedelta(days=lookback.days)
-        for goods_id, last in bought:
-            if last >= since and book.coverage(goods_id, (), None, None, 0) & bit:
-                met.add(promotion.code)
-                break
+        if any(row[3] >= since and mask & bit for row, mask in zip(bought, masks, strict=True)):
+            met.add(promotion.code)
     return frozenset(met)
 
 

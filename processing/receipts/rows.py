@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
-from processing.catalog.lookup import GoodsFacts
+from processing.catalog.lookup import GoodsFacts, catalog_in_use, resolve_goods
 from processing.engine.calculate import write_off_refusal
 from processing.engine.model import (
     Balances,
@@ -98,6 +98,16 @@ def engine_receipt(
         ),
         requested_bonus=receipt.requested_bonus,
     )
+
+
+def with_catalog(session: Session, tenant_id: int, receipt: ReceiptInput) -> EngineReceipt:
+    """The engine's receipt with the catalog's facts of its goods, when the tenant has a
+    catalog: how a sale, a return's recomputation and a look-back all see goods."""
+    goods = None
+    if receipt.lines and catalog_in_use(session, tenant_id):
+        refs = [(line.goods_id, line.barcode) for line in receipt.lines]
+        goods = resolve_goods(session, tenant_id, refs)
+    return engine_receipt(receipt, goods)
 
 
 def _engine_line(line: LineInput, found: GoodsFacts | None) -> EngineLine:

@@ -30,7 +30,6 @@ from processing.cards.service import (
     find_card,
     require_active,
 )
-from processing.catalog.lookup import catalog_in_use, resolve_goods
 from processing.customers.access import MASKED_NAME_FIELDS, Accessor, Action, record_access
 from processing.customers.models import Customer
 from processing.customers.service import (
@@ -94,13 +93,13 @@ from processing.receipts.promotion_facts import (
 from processing.receipts.rows import (
     Calculation,
     StoredSoftResult,
-    engine_receipt,
     expired_at_birth,
     finish_receipt,
     identify_outcome,
     receipt_rules,
     replayable,
     soft_result,
+    with_catalog,
 )
 
 ZERO = Decimal("0.00")
@@ -269,11 +268,8 @@ def _compute(
         found = promotion_facts(
             session, ctx, rules.promotions, card, level, at, exclude, receipt.payments
         )
-    goods = None
-    if catalog_in_use(session, ctx.caller.tenant_id):
-        refs = [(line.goods_id, line.barcode) for line in receipt.lines]
-        goods = resolve_goods(session, ctx.caller.tenant_id, refs)
-    result = calculate(engine_receipt(receipt, goods), engine_rules, balances, facts, found)
+    engine_input = with_catalog(session, ctx.caller.tenant_id, receipt)
+    result = calculate(engine_input, engine_rules, balances, facts, found)
     return result, level, rules
 
 

@@ -41,7 +41,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processing.catalog.lookup import catalog_in_use, resolve_goods
 from processing.engine.kopecks import spread
 from processing.engine.model import PromotionFacts
 from processing.engine.model import ReceiptLine as EngineLine
@@ -53,7 +52,7 @@ from processing.promotions.models import ReceiptPromotion
 from processing.promotions.rules import CustomerConditions, Limits, Promotion, When, parse_promotion
 from processing.receipts.inputs import LineInput, ReceiptInput
 from processing.receipts.models import ReceiptLine
-from processing.receipts.rows import engine_receipt
+from processing.receipts.rows import with_catalog
 from processing.validation import InvalidProgramRules
 
 ZERO = Decimal("0.00")
@@ -201,11 +200,8 @@ def _engine_lines(session: Session, tenant_id: int, kept: Sequence[Kept]) -> _En
         )
         for k in kept
     )  # fmt: skip
-    goods = None
-    if inputs and catalog_in_use(session, tenant_id):
-        goods = resolve_goods(session, tenant_id, [(i.goods_id, i.barcode) for i in inputs])
     receipt = ReceiptInput(cashier_code="", shift="", number="", lines=inputs)
-    return engine_receipt(receipt, goods).lines, [to_kopecks(k.amount) for k in kept]
+    return with_catalog(session, tenant_id, receipt).lines, [to_kopecks(k.amount) for k in kept]
 
 
 def _discount(book: PromotionBook, code: str, lines: _EngineLines, sold_at: datetime) -> int:

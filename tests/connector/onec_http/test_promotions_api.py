@@ -294,3 +294,57 @@ def test_a_level_multiplier_through_calculate_and_commit(
     assert status == 200 and committed["totals"] == soft["totals"], committed
     used = session.scalars(select(ReceiptPromotion)).all()
     assert [u.discount for u in used] == [D("15.00")]
+
+
+def test_previous_purchases_are_seen_as_a_sale_sees_its_goods(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    """ "Bought cheese in the last 30 days: 10% on wine". The look-back finds a purchase by the
+    catalog's group of its goods (bought by barcode, under another id), and by a goods id in
+    any case; a purchase returned in full no longer counts."""
+    from tests.admin.conftest import admin_headers
+
+    admin = admin_headers(session, world)
+    uploads = {
+        "groups": [{"external_id": DAIRY, "name": "Молочная продукция"},
+                   {"external_id": CHEESE, "name": "Сыры", "parent": DAIRY}],
+        "goods": [{"external_id": GOUDA_300G, "name": "Гауда, 300 г", "group": CHEESE,
+                   "barcodes": ["4607001234574"]}],
+    }  # fmt: skip
+    for kind, items in uploads.items():
+        answer = client.put(f"/api/v1/catalog/{kind}", json={"items": items}, headers=admin)
+        assert answer.status_code == 200, answer.get_json()
+    wine = {"line": 1, "goods": "wine-1", "qty": 1, "price": 500, "sum": 500}
+    _promotion(session, world, "cheese-then-wine", {
+        "customer": {"previous_purchase": {"goods": {"groups": [DAIRY]}, "days": 30}},
+        "receipt": {"goods": {"goods": ["wine-1"]}},
+        "reward": {"kind": "percent", "value": "10"},
+    })  # fmt: skip
+    _promotion(session, world, "tea-then-wine", {
+        "customer": {"previous_purchase": {"goods": {"goods": ["tea-1"]}, "days": 30}},
+        "receipt": {"goods": {"goods": ["wine-1"]}},
+        "reward": {"kind": "fixed", "value": "7.00"}, "group": "main",
+    })  # fmt: skip
+
+    def wine_answer(number: str) -> dict[str, Any]:
+        status, soft = _post(client, world, "receipts/calculate",
+                             receipt(number, card_number=world.card, lines=[wine]))  # fmt: skip
+        assert status == 200, soft
+        return {p["code"]: p["applied"] for p in soft["promotions"]}
+
+    assert wine_answer("w-0") == {"cheese-then-wine": False, "tea-then-wine": False}
+    cheese = {"line": 1, "goods": "x-unknown-id", "barcode": "4607001234574", "qty": 1,
+              "price": 279, "sum": 279}  # fmt: skip
+    tea = {"line": 2, "goods": "TEA-1", "qty": 1, "price": 100, "sum": 100}
+    status, sale = _post(client, world, "receipts/commit",
+                         receipt("s-1", card_number=world.card, lines=[cheese, tea]))  # fmt: skip
+    assert status == 200, sale
+    # both look-backs hold; in the "max" group the larger wins: 10% of 500.00 = 50.00 > 7.00
+    assert wine_answer("w-1") == {"cheese-then-wine": True, "tea-then-wine": False}
+    returned = {"cashier": "c-01", "number": "r-1",
+                "original_transaction_id": sale["transaction_id"],
+                "lines": [{"line": 1, "qty": 1}]}  # fmt: skip
+    status, answer = _post(client, world, "receipts/return", returned)
+    assert status == 200, answer
+    # the cheese went back: only the tea still counts
+    assert wine_answer("w-2") == {"cheese-then-wine": False, "tea-then-wine": True}
