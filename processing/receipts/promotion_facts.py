@@ -6,7 +6,8 @@ and, on commit, the usage counters claimed under their row locks."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -23,13 +24,14 @@ from processing.money import UNIT, proportional_share, to_kopecks
 from processing.programs.models import Program, ProgramVersion
 from processing.promotions.book import PromotionBook
 from processing.promotions.models import PromotionUsage, ReceiptPromotion
-from processing.promotions.rules import STANDARD_CONDITION_FIELDS, Promotion
+from processing.promotions.rules import STANDARD_CONDITION_FIELDS, Promotion, parse_promotion
 from processing.promotions.segments import customer_segments
 from processing.promotions.stamps import change_stamps, stamps_on
 from processing.receipts.claims import wall_clock
 from processing.receipts.inputs import LineInput, PosContext, ReceiptInput
 from processing.receipts.models import Receipt, ReceiptLine
 from processing.receipts.rows import with_catalog
+from processing.validation import InvalidProgramRules
 
 
 def promotion_facts(
@@ -292,18 +294,31 @@ class Released(NamedTuple):
     points: Decimal  # points a bonus conversion spent, to give back
 
 
+@dataclass(frozen=True)
+class ReturnedPart:
+    """What one return (or a rollback: ``everything``) takes back of a receipt, line by line:
+    units returned and money refunded by line number, and each promotion's discount on the
+    returned units (from the lines' explanations), by promotion code."""
+
+    units: Mapping[int, Decimal]
+    money: Mapping[int, Decimal]
+    discount: Mapping[str, Decimal]
+    last: bool  # the receipt is now returned in full: all that is left goes back
+
+    @classmethod
+    def everything(cls) -> ReturnedPart:
+        return cls({}, {}, {}, True)
+
+
 def release_on_return(
-    session: Session,
-    receipt_id: int,
-    paid_back: Decimal,
-    paid: Decimal,
-    last: bool,
-    discount_back: Mapping[str, Decimal] | None = None,
+    session: Session, tenant_id: int, receipt_id: int, part: ReturnedPart
 ) -> Released:
-    """A return of ``paid_back`` of a receipt's ``paid`` sum: each promotion it used gives back
-    that share of its discount, campaign points and stamps, and a bonus conversion the points
-    of its discount on the returned units (``discount_back``, by promotion code) — the last
-    return: all that is left; its usage counter is restored (the use itself on the last return)."""
+    """What a return gives back of the promotions a receipt used, each by the returned units it
+    was given for: its discount on them (for its budget), its campaign points by the money
+    refunded on the goods they were given for, its stamps by the returned units of the goods
+    that put them on the card, a bonus conversion the points of its discount on them; the
+    receipt's last return all that is left. The usage counter is restored (the use itself on
+    the last return)."""
     locked = lock_rows(
         select(ReceiptPromotion)
         .join(ProgramVersion, ProgramVersion.id == ReceiptPromotion.version_id)
@@ -311,38 +326,58 @@ def release_on_return(
         .where(ReceiptPromotion.receipt_id == receipt_id),
         of=ReceiptPromotion,
     )
-    used = session.execute(locked.add_columns(ProgramVersion.program_id, Program.code)).all()
+    used = session.execute(
+        locked.add_columns(ProgramVersion.program_id, Program.code, ProgramVersion.rules)
+    ).all()
     if not used:
         return Released(Decimal("0.00"), Decimal("0.00"))
+    lines = None
+    if not part.last and any(row.bonus or row.stamps for row, *_ in used):
+        lines = session.scalars(
+            select(ReceiptLine).where(ReceiptLine.receipt_id == receipt_id)
+        ).all()
     counters = {
         row.program_id: row
         for row in session.scalars(
             lock_rows(
                 select(PromotionUsage)
-                .where(PromotionUsage.program_id.in_([program for _, program, _ in used]))
+                .where(PromotionUsage.program_id.in_([program for _, program, *_ in used]))
                 .order_by(PromotionUsage.program_id)
             )
         )
     }
     points = converted = Decimal("0.00")
     stamps: list[tuple[int, int]] = []
-    for row, program_id, code in used:
-        discount = proportional_share(row.discount, row.returned_discount, paid_back, paid, last)
-        bonus = proportional_share(row.bonus, row.returned_bonus, paid_back, paid, last)
+    last = part.last
+    for row, program_id, code, rules in used:
+        back = part.discount.get(code, Decimal(0))
+        discount = row.discount - row.returned_discount if last else min(
+            back, row.discount - row.returned_discount
+        )  # fmt: skip
         row.returned_discount += discount
-        row.returned_bonus += bonus
-        points += bonus
         if row.points:
-            part = (discount_back or {}).get(code, Decimal(0))
-            given = proportional_share(row.points, row.returned_points, part, row.discount, last)
+            given = proportional_share(row.points, row.returned_points, back, row.discount, last)
             row.returned_points += given
             converted += given
-        if row.stamps:  # the card's stamps: the returned share's change undone
-            undone = int(proportional_share(
-                Decimal(row.stamps), Decimal(row.returned_stamps), paid_back, paid, last, UNIT
-            ))  # fmt: skip
-            row.returned_stamps += undone
-            stamps.append((program_id, -undone))
+        bonus = Decimal("0.00")
+        if row.bonus or row.stamps:
+            reward, trigger = (
+                _reward_lines(session, tenant_id, rules, lines) if lines is not None else ({}, {})
+            )
+            if row.bonus:  # by the money refunded on the goods the points were given for
+                bonus = proportional_share(
+                    row.bonus, row.returned_bonus, _sum(part.money, reward),
+                    sum(reward.values(), Decimal(0)), last,
+                )  # fmt: skip
+                row.returned_bonus += bonus
+                points += bonus
+            if row.stamps:  # by the returned units of the goods that put the stamps on the card
+                undone = int(proportional_share(
+                    Decimal(row.stamps), Decimal(row.returned_stamps),
+                    _sum(part.units, trigger), sum(trigger.values(), Decimal(0)), last, UNIT,
+                ))  # fmt: skip
+                row.returned_stamps += undone
+                stamps.append((program_id, -undone))
         counter = counters.get(program_id)
         if counter is not None:
             counter.spent = max(Decimal("0.00"), counter.spent - discount - bonus)
@@ -354,3 +389,40 @@ def release_on_return(
             change_stamps(session, account_id, stamps)
     session.flush()
     return Released(points, converted)
+
+
+def _sum(values: Mapping[int, Decimal], lines: Mapping[int, Decimal]) -> Decimal:
+    """The values of the given lines (by line number)."""
+    return sum((values.get(number, Decimal(0)) for number in lines), Decimal(0))
+
+
+def _reward_lines(
+    session: Session, tenant_id: int, rules: Any, lines: Sequence[ReceiptLine]
+) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
+    """Of a receipt's lines, those a promotion's campaign points were given for (its target
+    goods, else its trigger goods) with the money paid for them, and those of its trigger goods
+    with their units: the lines as the sale saw them (the catalog's facts)."""
+    try:
+        promotion = parse_promotion(rules)
+    except InvalidProgramRules:  # rules saved before a stricter check: the whole receipt
+        return ({line.line_no: line.final_amount for line in lines},
+                {line.line_no: line.quantity for line in lines})  # fmt: skip
+    book = PromotionBook([promotion])
+    trigger_bit = 1 << book.set_id(promotion.receipt.goods)
+    target_bit = 1 << book.set_id(promotion.reward.target or promotion.receipt.goods)
+    seen = with_catalog(session, tenant_id, ReceiptInput(
+        cashier_code="", shift="", number="",
+        lines=tuple(LineInput(number=line.line_no, goods_id=line.goods_id,
+                              quantity=line.quantity, price=line.price, amount=line.amount,
+                              barcode=line.barcode) for line in lines),
+    )).lines  # fmt: skip
+    reward: dict[int, Decimal] = {}
+    trigger: dict[int, Decimal] = {}
+    for line, engine_line in zip(lines, seen, strict=True):
+        mask = book.coverage(engine_line.goods_id, engine_line.group_ids, engine_line.brand_id,
+                             engine_line.supplier_id, to_kopecks(engine_line.price))  # fmt: skip
+        if mask & target_bit:
+            reward[line.line_no] = line.final_amount
+        if mask & trigger_bit:
+            trigger[line.line_no] = line.quantity
+    return reward, trigger

@@ -40,7 +40,7 @@ from processing.receipts.claims import (
 )
 from processing.receipts.inputs import PosContext, ReturnInput
 from processing.receipts.models import Receipt, ReceiptLine
-from processing.receipts.promotion_facts import release_on_return
+from processing.receipts.promotion_facts import ReturnedPart, release_on_return
 from processing.receipts.set_returns import (
     WITHHELD,
     Kept,
@@ -237,9 +237,12 @@ def return_receipt(
     account_id = original.account_id
     notes = list(refunds.notes)
     # The promotions' campaign points go back with the accrual; their counters are restored.
-    released = release_on_return(
-        session, original.id, totals["final"], original.final_amount, fully_returned, by_promotion
-    )
+    released = release_on_return(session, original.tenant_id, original.id, ReturnedPart(
+        units={sale.line_no: quantity for sale, quantity, *_ in shares},
+        money={sale.line_no: final for (sale, *_), final in zip(shares, refunds.finals,
+                                                                strict=True)},
+        discount=by_promotion, last=fully_returned,
+    ))  # fmt: skip
     campaign = released.campaign
     if account_id is not None and totals["accrual"] + campaign > ZERO:
         allow_negative = ctx.tenant.return_policy == "allow_negative"
@@ -378,7 +381,9 @@ def rollback(session: Session, ctx: PosContext, transaction_id: str, *, now: dat
         record_purchase(
             session, receipt.account_id, receipt.local_date, -receipt.final_amount, -1, operation
         )
-    release_on_return(session, receipt.id, ZERO, ZERO, True)  # usage counters restored
+    release_on_return(  # usage counters and stamps restored
+        session, receipt.tenant_id, receipt.id, ReturnedPart.everything()
+    )
     receipt.status = "rolled_back"
     session.flush()
     return receipt

@@ -240,3 +240,35 @@ def test_a_return_of_converted_units_gives_back_the_points_of_their_discount(
     assert _balance(session, world) == expected
     _post(client, world, "/api/v1/receipts/return", {**ret, "number": "r2"})
     assert _balance(session, world) == before
+
+
+def test_a_partial_return_takes_back_only_what_the_returned_units_earned(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    """Four coffees (600.00) and a cake (90.00); stamps on coffee, and campaign points of 10%
+    of what is paid for coffee (60.00). Returning the cake takes back its own accrual (3% of
+    90.00 = 2.70), no stamp and no campaign point; returning one coffee then takes one stamp,
+    15.00 of the points (60.00 × 150.00 / 600.00) and its accrual (3% of 150.00 = 4.50)."""
+    _promotion(session, world, "cup", STAMPS)
+    _promotion(session, world, "beans", {
+        "receipt": {"goods": {"goods": ["coffee"]}},
+        "reward": {"kind": "extra_bonus", "percent": "10", "lifetime_days": 30},
+    })  # fmt: skip
+    before = _balance(session, world)
+    sale = _post(client, world, "/api/v1/receipts/commit", _coffee("p1", 4, world.card))
+    assert sale["totals"]["discount"] == 0 and _stamps(session, world) == 4
+    assert _balance(session, world) == before + D("20.70") + D("60.00")  # 3% of 690.00 + 60.00
+
+    def back(number: str, line: int) -> None:
+        _post(client, world, "/api/v1/receipts/return", {
+            "cashier": "c-01", "shift": "9", "number": number, "sold_at": "2026-05-01T10:00:00",
+            "original_transaction_id": sale["transaction_id"],
+            "lines": [{"line": line, "qty": 1}],
+        })  # fmt: skip
+
+    back("ret-cake", 2)
+    assert _stamps(session, world) == 4
+    assert _balance(session, world) == before + D("18.00") + D("60.00")
+    back("ret-cup", 1)
+    assert _stamps(session, world) == 3
+    assert _balance(session, world) == before + D("13.50") + D("45.00")
