@@ -166,6 +166,8 @@ class _Evaluation:
         self.boosts: list[tuple[Promotion, list[int]]] = []
         self.level_base: dict[int, int] = {}
         self.level_boost: dict[int, Promotion] = {}
+        # Per line, the most it may be discounted in all, set by capped promotions applied on it
+        self.ceiling: dict[int, int] = {}
 
     def refuse(self, promotion: Promotion, reason: str | None) -> None:
         """The promotion is considered and not applied, for ``reason``. A refusal is the same
@@ -356,7 +358,11 @@ class _Evaluation:
             vector.amounts = self._m_for_n(
                 reward.n, reward.m, targets, rooms, promotion.limits.per_receipt
             )
-        if promotion.max_line_discount_percent is not None or promotion.price_floor is not None:
+        if (
+            promotion.max_line_discount_percent is not None
+            or promotion.price_floor is not None
+            or self.ceiling
+        ):
             vector = self._capped(promotion, vector, current)
         if promotion.code in self.facts.budget_left:
             vector = self._within_budget(promotion, vector)
@@ -483,26 +489,41 @@ class _Evaluation:
         vector.amounts = dict(zip(lines, shares, strict=True))
         return vector
 
-    def lowest(self, participant: Promotion | None, index: int) -> int:
-        """The least a participant's discount may leave on a line (its price floor)."""
-        if participant is None or participant.price_floor is None:
-            return 0
-        return _half_up(participant.price_floor * self.lines[index].line.quantity)
+    def most(self, participant: Promotion | None, index: int, left: int) -> int:
+        """The most a participant's discount may take off a line that has ``left`` kopecks:
+        down to its price floor (``price_floor`` × quantity), within the most the line may be
+        discounted in all when it applies (``max_line_discount_percent`` of its sum), and within
+        that of every capped promotion already applied on the line (``ceiling``)."""
+        most = left
+        if participant is not None:
+            if participant.price_floor is not None:
+                floor = _half_up(participant.price_floor * self.lines[index].line.quantity)
+                most = left - floor
+            allowed = self._allowed(participant, index)
+            if allowed is not None:
+                most = min(most, allowed - (self.original[index] - left))
+        ceiling = self.ceiling.get(index)
+        if ceiling is not None:
+            most = min(most, ceiling - (self.original[index] - left))
+        return max(0, most)
+
+    def _allowed(self, participant: Promotion, index: int) -> int | None:
+        """The line's whole discount a capped promotion allows (None: no cap)."""
+        cap = participant.max_line_discount_percent
+        if cap is None:
+            return None
+        return _half_up(Decimal(self.original[index]) * cap / HUNDRED)
+
+    def hold_cap(self, participant: Promotion | None, index: int) -> None:
+        """A capped promotion applied on a line: no later discount takes the line past it."""
+        allowed = None if participant is None else self._allowed(participant, index)
+        if allowed is not None:
+            self.ceiling[index] = min(self.ceiling.get(index, allowed), allowed)
 
     def _capped(self, promotion: Promotion, vector: _Vector, current: Sequence[int]) -> _Vector:
-        """The promotion's caps: the most a line may be discounted in all (percent of its sum),
-        and the unit price it may bring the line down to (``price_floor`` × quantity)."""
-        cap, floor = promotion.max_line_discount_percent, promotion.price_floor
-        if cap is None and floor is None:
-            return vector
+        """The promotion's caps (``most``) on what it offers."""
         for index, amount in list(vector.amounts.items()):
-            if cap is not None:
-                allowed = _half_up(Decimal(self.original[index]) * cap / HUNDRED)
-                already = self.original[index] - current[index]
-                amount = max(0, min(amount, allowed - already))
-            if floor is not None:
-                amount = max(0, min(amount, current[index] - self.lowest(promotion, index)))
-            vector.amounts[index] = amount
+            vector.amounts[index] = min(amount, self.most(promotion, index, current[index]))
         return vector
 
     # --- combination ---------------------------------------------------------------------
@@ -515,6 +536,8 @@ class _Evaluation:
             self.current[index] -= amount
             if participant is not None:
                 self.given[index].append((participant, amount))
+                if amount:
+                    self.hold_cap(participant, index)
                 continue
             # the level's own share first; what the level offer kept beyond it is the level
             # multiplier's
@@ -522,6 +545,7 @@ class _Evaluation:
             self.level[index] += own
             if amount > own:
                 self.given[index].append((self.level_boost[index], amount - own))
+                self.hold_cap(self.level_boost[index], index)
         for index, count in vector.gifts.items():
             self.gifts[index] += count
             self.locked[index] += vector.locks.get(index, 0)
@@ -535,18 +559,22 @@ class _Evaluation:
         (factor − 1) of those lines, as one offer with the level's own."""
         free = [amount - locked for amount, locked in zip(current, self.locked, strict=True)]
         amounts = {i: amount for i, amount in enumerate(self.level_discount(free, ONE)) if amount}
+        if self.ceiling:  # capped promotions applied before the level's group
+            amounts = {i: most for i, amount in amounts.items()
+                       if (most := min(amount, self.most(None, i, current[i])))}  # fmt: skip
         self.level_base = dict(amounts)
         self.level_boost = {}
         for promotion, indices in self.boosts:
             chosen = set(indices)
             own = [amount if i in chosen else 0 for i, amount in enumerate(free)]
             share = self.level_discount(own, promotion.reward.factor - ONE)
-            # never past the line's sum: a 50% level × 3 gives the line away, no more
+            # never past the line's sum (a 50% level × 3 gives the line away, no more), nor
+            # past the promotion's caps on what the level's own share leaves
             boost = _Vector({
-                i: min(share[i], free[i] - amounts.get(i, 0)) for i in indices if share[i]
+                i: min(share[i], free[i] - amounts.get(i, 0),
+                       self.most(promotion, i, current[i] - amounts.get(i, 0)))
+                for i in indices if share[i]
             })  # fmt: skip
-            if promotion.max_line_discount_percent is not None or promotion.price_floor is not None:
-                boost = self._capped(promotion, boost, current)
             if promotion.code in self.facts.budget_left:
                 boost = self._within_budget(promotion, boost)
             for i, amount in boost.amounts.items():
@@ -622,7 +650,8 @@ def _combine(
     mode: str,
     vectors: list[tuple[Promotion | None, _Vector]],
     current: Sequence[int],
-    lowest: Callable[[Promotion | None, int], int],
+    most: Callable[[Promotion | None, int, int], int],
+    hold_cap: Callable[[Promotion | None, int], None],
 ) -> list[tuple[Promotion | None, _Vector]]:
     """Per line, which participants keep what (modes first, max, min, sum)."""
     kept: list[tuple[Promotion | None, _Vector]] = [(who, _Vector()) for who, _ in vectors]
@@ -633,11 +662,12 @@ def _combine(
         for (who, vector), (_, target) in zip(vectors, kept, strict=True):
             for index, amount in vector.amounts.items():
                 if amount:
-                    # never below zero, nor below the unit price floor of the one adding it
-                    amount = max(0, min(amount, room[index] - lowest(who, index)))
+                    # never below zero, nor past the caps of the one adding it
+                    amount = min(amount, most(who, index, room[index]))
                     room[index] -= amount
                     if amount:
                         target.amounts[index] = amount
+                        hold_cap(who, index)
     else:
         # "first" keeps the first offer of a line; "max" and "min" the largest or smallest,
         # the earliest of equal ones
@@ -742,9 +772,16 @@ def evaluate(
         ev.outcomes[code] = PromotionOutcome(
             code, promotion.title, True, from_kopecks(kopecks), version_id=promotion.version_id
         )
+    boosted = {promotion.code for promotion, _ in ev.boosts}
     for promotion in level_multipliers:
-        if promotion.code not in totals and promotion in applicable:
+        if promotion.code in totals or promotion not in applicable:
+            continue
+        if promotion.code not in boosted:
+            ev.refuse(promotion, "На эти товары действует больший множитель скидки уровня.")
+        elif not ev.level_base:
             ev.refuse(promotion, "Нет скидки уровня карты на товары акции.")
+        else:
+            ev.refuse(promotion, "Скидка уровня с множителем уступила другой скидке.")
     stamps = ev.stamp_cards(applicable)
     for stamped in stamps:  # stamps collected without a free unit: applied all the same
         found = ev.outcomes.get(stamped.promotion)
@@ -835,17 +872,24 @@ def _apply_group(ev: _Evaluation, group: PromotionGroup, members: list[Promotion
             ev.refuse(participant, reason)
             continue
         vectors.append((participant, ev.vector(participant, start, sets)))
-    kept = _combine(group.mode, vectors, start, ev.lowest)
-    winners = [who for who, vector in kept if vector.amounts]
-    beaten: str | None = None  # one reason for every participant that gave way
+    kept = _combine(group.mode, vectors, start, ev.most, ev.hold_cap)
+    owners = {index: who for who, vector in kept for index in vector.amounts}
+    reasons: dict[str, str] = {}  # by the winner's code: one text per winner
     for (participant, offered), (_, vector) in zip(vectors, kept, strict=True):
         ev.apply(participant, vector)
         if participant is not None and not offered.total and not offered.gifts:
             ev.refuse_empty(participant)
         elif participant is not None and offered.total and not vector.amounts:
-            if beaten is None:
-                beaten_by = next((w for w in winners if w is not None), None)
+            # named: who kept the first line it offered on
+            line = next(index for index, amount in offered.amounts.items() if amount)
+            if line not in owners:  # nobody: caps or what others left allow nothing more
+                ev.refuse(participant, "Скидка по акции на эти товары уже максимальна.")
+                continue
+            beaten_by = owners[line]
+            key = beaten_by.code if beaten_by is not None else LEVEL
+            reason = reasons.get(key)
+            if reason is None:
                 by = f"акции «{beaten_by.title}»" if beaten_by else "скидке уровня карты"
-                beaten = (f"Уступила {by} (группа «{group.name or group.code}»: "
-                          f"{GROUP_MODE_TITLES[group.mode]}).")  # fmt: skip
-            ev.refuse(participant, beaten)
+                reason = reasons[key] = (f"Уступила {by} (группа «{group.name or group.code}»: "
+                                         f"{GROUP_MODE_TITLES[group.mode]}).")  # fmt: skip
+            ev.refuse(participant, reason)

@@ -633,6 +633,18 @@ def parse_promotion(data: Any, *, code: str = "", name: str = "", version_id: in
         text=text.strip() if isinstance(text, str) else None,
         limits=_limits(data.get("limits"), "rules.limits"),
     )  # fmt: skip
+    unit_rewards = ("gift", "stamps")  # they give whole units, not a discount of a line
+    if promotion.reward.kind in unit_rewards or not promotion.reward.is_discount:
+        for cap_field in ("max_line_discount_percent", "price_floor"):
+            if data.get(cap_field) is not None and promotion.reward.kind != "level_multiplier":
+                raise bad_field(
+                    f"rules.{cap_field}",
+                    "Ограничения скидки строки — для скидок на товары (не подарков и штампов)",
+                )
+    if exclusive and not promotion.reward.is_discount:
+        raise bad_field(
+            "rules.exclusive", "Исключительной (exclusive) может быть только скидка на товары"
+        )
     if promotion.limits.per_receipt is not None and promotion.reward.kind not in SET_REWARDS:
         raise bad_field(
             "rules.limits.per_receipt",

@@ -24,7 +24,7 @@ from processing.engine.model import (
 )
 from processing.programs.rules import Level, parse_bonus_rules
 from processing.promotions.book import PromotionBook
-from processing.promotions.rules import GROUP_MODES, parse_groups, parse_promotion
+from processing.promotions.rules import DISCOUNT_KINDS, GROUP_MODES, parse_groups, parse_promotion
 from processing.validation import InvalidProgramRules
 
 D = Decimal
@@ -372,6 +372,64 @@ def test_level_multiplier_competes_as_one_offer_and_needs_a_level() -> None:
     assert refused == {"triple": "Нет скидки уровня карты на товары акции."}
 
 
+def test_a_level_multipliers_caps_count_the_levels_own_share() -> None:
+    """A 5% level ×3 capped at 10% a line: the level's 5.00 and 5.00 more, not 10.00 more; with
+    a price floor of 80.00, 5.00 + 15.00; a 50% level is past both caps: nothing more."""
+    silver = CustomerFacts(card_active=True, allowance="full",
+                           level=Level("silver", "Серебро", D(0), D("5")))  # fmt: skip
+    half = CustomerFacts(card_active=True, allowance="full",
+                         level=Level("half", "Половина", D(0), D("50")))  # fmt: skip
+    capped = promo("capped", {"max_line_discount_percent": "10",
+                              "reward": {"kind": "level_multiplier", "factor": "3"}})  # fmt: skip
+    floored = promo(
+        "floored", {"price_floor": "80.00", "reward": {"kind": "level_multiplier", "factor": "10"}}
+    )
+    line = [goods_line(1, "x", 1)]
+    assert run(line, [capped], card=silver).lines[0].discount == D("10.00")
+    assert run(line, [floored], card=silver).lines[0].discount == D("20.00")
+    for rules in (capped, floored):
+        result = run(line, [rules], card=half)
+        assert result.lines[0].discount == D("50.00")
+        assert result.promotions[0].applied is False
+
+
+def test_a_cap_counts_what_other_members_of_a_sum_group_took() -> None:
+    """In a "sum" group a 20% promotion capped at 22% a line, after the card's 5% level (first
+    in the group): 17.00 more on 100.00, not 20.00."""
+    silver = CustomerFacts(card_active=True, allowance="full",
+                           level=Level("silver", "Серебро", D(0), D("5")))  # fmt: skip
+    capped = promo("capped", {"max_line_discount_percent": "22",
+                              "reward": {"kind": "percent", "value": "20"}})  # fmt: skip
+    groups = [{"code": "main", "mode": "sum", "level_discount": True}]
+    result = run([goods_line(1, "x", 1)], [capped], card=silver, groups=groups)
+    assert result.lines[0].discount == D("22.00")
+
+
+def test_a_promotion_that_gave_way_names_the_one_that_kept_its_line() -> None:
+    """x and y at 100.00, a 5% level ×2 on x (10.00) in the max group with 8% on x and 20% on y:
+    the 8% gave way to the card level on x, not to the 20% that won y; a ×1.5 multiplier on x
+    beside the ×2 one says a larger multiplier holds there."""
+    silver = CustomerFacts(card_active=True, allowance="full",
+                           level=Level("silver", "Серебро", D(0), D("5")))  # fmt: skip
+    on = {
+        "x": {"receipt": {"goods": {"goods": ["x"]}}},
+        "y": {"receipt": {"goods": {"goods": ["y"]}}},
+    }
+    promotions = [
+        promo("double", {**on["x"], "reward": {"kind": "level_multiplier", "factor": "2"}}),
+        promo("half-more", {**on["x"], "reward": {"kind": "level_multiplier", "factor": "1.5"}}),
+        promo("eight", {**on["x"], "reward": {"kind": "percent", "value": "8"}}),
+        promo("twenty", {**on["y"], "reward": {"kind": "percent", "value": "20"}}),
+    ]
+    result = run([goods_line(1, "x", 1), goods_line(2, "y", 1)], promotions, card=silver)
+    assert [r.discount for r in result.lines] == [D("10.00"), D("20.00")]
+    reasons = {p.code: p.reason for p in result.promotions if not p.applied}
+    assert reasons == {
+        "half-more": "На эти товары действует больший множитель скидки уровня.",
+        "eight": "Уступила скидке уровня карты (группа «Основная»: максимум).",
+    }
+
+
 def test_storage_order_does_not_change_the_result() -> None:
     promotions = [
         promo("a", {"reward": {"kind": "percent", "value": "10"}}, priority=5),
@@ -398,6 +456,10 @@ def test_storage_order_does_not_change_the_result() -> None:
     ({"reward": {"kind": "percent", "value": "5"}, "limits": {"per_receipt": 1}},
      "rules.limits.per_receipt"),
     ({"reward": {"kind": "fixed", "value": "1e2"}}, "rules.reward.value"),
+    ({"reward": {"kind": "extra_bonus", "value": "10.00"}, "exclusive": True}, "rules.exclusive"),
+    ({"reward": {"kind": "gift", "gift": {"goods": ["g"]}}, "max_line_discount_percent": "50"},
+     "rules.max_line_discount_percent"),
+    ({"reward": {"kind": "stamps", "every": 6}, "price_floor": "10.00"}, "rules.price_floor"),
     ({"reward": {"kind": "fixed", "value": "Infinity"}}, "rules.reward.value"),
     ({"reward": {"kind": "fixed", "value": " 100"}}, "rules.reward.value"),
     ({"reward": {"kind": "percent", "value": "1_0"}}, "rules.reward.value"),
@@ -482,7 +544,17 @@ def test_any_promotions_keep_every_sum_exact_and_no_line_below_zero(
     stamps: int,
     card: CustomerFacts,
 ) -> None:
-    promotions = [promo(f"p{i}", r) for i, r in enumerate(rules)]
+    # only a discount may be exclusive; only a discount of a line (not units) capped
+    unit_rewards = ("gift", "stamps")
+    promotions = [
+        promo(f"p{i}", {k: v for k, v in r.items() if not (
+            (k == "exclusive" and r["reward"]["kind"] not in DISCOUNT_KINDS)
+            or (k in ("max_line_discount_percent", "price_floor")
+                and (r["reward"]["kind"] in unit_rewards
+                     or r["reward"]["kind"] not in DISCOUNT_KINDS))
+        )})
+        for i, r in enumerate(rules)
+    ]  # fmt: skip
     receipt_lines = [
         goods_line(n + 1, goods, qty, price=D(price), no_discount=flag)
         for n, (goods, qty, price, flag) in enumerate(lines)
@@ -493,10 +565,21 @@ def test_any_promotions_keep_every_sum_exact_and_no_line_below_zero(
         receipt_lines, promotions, groups=groups, requested=requested, balance=RICH,
         bonus=PAYING, facts=facts, card=card,
     )  # fmt: skip
+    by_code = {p.code: p for p in promotions}
     for line, source in zip(result.lines, receipt_lines, strict=True):
         if source.no_discount:
             assert line.discount == 0 and line.bonus_payment == 0
         assert line.discount <= line.amount
+        # a capped promotion applied on a line holds the line's whole discount (points a
+        # conversion turns into a discount are a payment, outside the caps)
+        given = [(by_code[e.promotion], e.amount) for e in line.explanations
+                 if e.rule == "promotion" and e.promotion in by_code]  # fmt: skip
+        converted = sum(a for p, a in given if p.reward.kind == "bonus_conversion")
+        for promotion, amount in given:
+            cap = promotion.max_line_discount_percent
+            if cap is not None and amount and not line.gift_quantity:  # gift units: whole
+                allowed = (line.amount * cap / 100).quantize(D("0.01"), ROUND_HALF_UP)
+                assert line.discount - converted <= allowed, (promotion.code, line)
     assert result.write_off <= D(requested)  # never more points than asked
     for stamped in result.stamps:  # a stamps card: what it had, added and redeemed
         assert (
