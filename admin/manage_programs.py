@@ -202,12 +202,13 @@ class PromotionDryRun(MethodView):
     @blp.alt_response(404, description="STORE_NOT_FOUND")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """What a promotion's rules would give on a receipt body, alone with the tenant's
-        groups, for an anonymous buyer; nothing is written."""
+        groups, for an anonymous buyer, its goods as the catalog knows them; nothing is
+        written."""
         tenant = admin_tenant()
         store = get_store(db_session(), tenant, data["store"])
         receipt = pos_wire.receipt_input(data["receipt"], store.timezone)
         result = dry_run(
-            tenant, data["rules"], receipt, at=receipt.sold_at or datetime.now(UTC),
+            db_session(), tenant, data["rules"], receipt, at=receipt.sold_at or datetime.now(UTC),
             timezone=store.timezone,
         )  # fmt: skip
         shelf = {line.number: (line.quantity, line.price) for line in receipt.lines}

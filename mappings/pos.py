@@ -407,7 +407,8 @@ class PartOut(Schema):
 class ExplanationOut(Schema):
     rule = fields.String(
         metadata={"description": "level_discount, promotion, bonus_payment, bonus_accrual, "
-                  "level_discount_withheld, bonus_accrual_withheld"}
+                  "level_discount_withheld, bonus_accrual_withheld, unknown_goods (0.00: the "
+                  "catalog does not know the goods, the line's own data is used)"}
     )  # fmt: skip
     amount = Money()
     text = fields.String()

@@ -15,7 +15,7 @@ HUNDRED = Decimal(100)
 MAX_NUMBER = Decimal(10) ** 12  # thresholds and sums; far beyond any real program
 MAX_DAYS = 36_600  # a hundred years
 MAX_LIST = 10_000  # goods, groups... named in one list
-_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,10})?")
+_PLAIN_NUMBER = re.compile(r"[0-9]{1,15}(\.[0-9]{1,10})?")
 
 
 class InvalidProgramRules(InvalidInput):
@@ -31,6 +31,8 @@ def decimal_field(data: dict[str, Any], key: str, path: str, default: str | None
     raw = data.get(key, default)
     if raw is None or isinstance(raw, bool | float):
         raise bad_field(f"{path}.{key}", "Ожидается число в виде строки или целого")
+    if isinstance(raw, str) and raw.startswith("-"):
+        raise bad_field(f"{path}.{key}", "Ожидается неотрицательное число")
     if isinstance(raw, str) and _PLAIN_NUMBER.fullmatch(raw) is None:
         # "1e2", "Infinity", "1_000", " 5": Decimal reads them, a person meant something else
         raise bad_field(f"{path}.{key}", "Ожидается число вида 150 или 99.90")

@@ -27,6 +27,7 @@ STANDARD_FIELDS = (*NAME_FIELDS, "phone", "email", "birth_date", "gender")
 SOURCES = ("pos", "1c", "admin", "import", "api", "cli", "system")
 CONSENTS = ("processing", "advertising")
 EXTRA_PREFIX = "extra."
+MAX_EXTRA_TEXT = 500  # a tenant's own text field of the questionnaire
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -64,7 +65,8 @@ def _as_text(value: Any) -> str | None:
     return str(value)
 
 
-def _clean_standard(field: str, value: Any) -> Any:
+def clean_standard_value(field: str, value: Any) -> Any:
+    """A standard questionnaire field's value as it is stored (``InvalidCustomerField``)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if field in NAME_FIELDS:
@@ -103,12 +105,17 @@ def clean_extra_value(definition: QuestionnaireField, value: Any) -> Any:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if definition.kind == "string":
-        return str(value).strip()
+        text = str(value).strip()
+        if len(text) > MAX_EXTRA_TEXT:
+            raise _bad(field, f"Поле «{definition.label}»: не длиннее {MAX_EXTRA_TEXT} символов.")
+        return text
     if definition.kind == "number":
         try:
             number = Decimal(str(value))
         except InvalidOperation as exc:
             raise _bad(field, f"Поле «{definition.label}»: ожидается число.") from exc
+        if not number.is_finite() or isinstance(value, bool):
+            raise _bad(field, f"Поле «{definition.label}»: ожидается число.")
         return str(number)
     if definition.kind == "date":
         return _parse_date(field, value).isoformat()
@@ -217,7 +224,7 @@ def _apply(
                 _record(session, customer, field, old, new, source, author, now)
                 changed.append(field)
             continue
-        new = _clean_standard(field, raw)
+        new = clean_standard_value(field, raw)
         old = getattr(customer, field)
         if new != old:
             _refuse_taken(session, customer, field, new)
@@ -248,7 +255,7 @@ def register_customer(
         select(func.count()).select_from(Customer).where(Customer.tenant_id == tenant.id),
         CustomerLimitReached,
     )
-    customer = Customer(tenant_id=tenant.id, extra={})
+    customer = Customer(tenant_id=tenant.id, extra={}, created_at=now)
     session.add(customer)
     session.flush()
     _apply(session, customer, values, source, author, now)

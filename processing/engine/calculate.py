@@ -40,6 +40,8 @@ from processing.promotions.rules import GoodsSet, Promotion
 
 HUNDRED = Decimal(100)
 QUESTIONNAIRE_ACCRUAL = "Бонусы не начисляются: анкета покупателя не заполнена."
+UNKNOWN_GOODS = "Товара нет в каталоге: акции по данным строки чека."
+ZERO_MONEY = Decimal("0.00")
 PROGRAM_CAP = "program_cap"
 BALANCE = "balance"
 
@@ -459,6 +461,8 @@ def _line_result(
     explanations.extend(
         Explanation(rule, _money(kopecks), text) for rule, kopecks, text in withheld
     )
+    if not line.known:
+        explanations.append(Explanation("unknown_goods", ZERO_MONEY, UNKNOWN_GOODS))
     return LineResult(
         number=line.number,
         amount=_money(amount),

@@ -269,7 +269,7 @@ class _Evaluation:
         conditions = promotion.receipt
         number = self.book.set_id(conditions.goods)
         trigger = self._covered_by(number)
-        if not trigger and not conditions.goods.everything:
+        if not trigger:  # none of its goods (a set of all goods may still bound the price)
             return 0, "В чеке нет товаров акции."
         if conditions.amount is not None:
             # Many promotions share a trigger set: its sum is taken once per state of the

@@ -24,13 +24,13 @@ from processing.customers.models import Customer
 from processing.customers.service import (
     InvalidCustomerField,
     clean_extra_value,
+    clean_standard_value,
     extra_definitions,
 )
 from processing.db import insert_ignore
 from processing.errors import Conflict, InvalidInput, NotFound
 from processing.promotions.models import Segment, SegmentMember
 from processing.promotions.segment_filters import (
-    GENDERS,
     InvalidSegmentFilter,
     SegmentFilter,
     filter_conditions,
@@ -85,22 +85,20 @@ def check_field_values(
     definitions = extra_definitions(session, tenant_id) if fields else {}
     for code, value in fields:
         field = f"{path}.{code}"
-        if code in standard:
-            if code == "gender" and value not in GENDERS:
-                raise bad_field(field, f"Пол: {', '.join(GENDERS)}")
-            continue
         definition = definitions.get(code)
-        if definition is None:
+        if code not in standard and definition is None:
             known = ", ".join([*standard, *sorted(definitions)]) or "нет"
-            raise bad_field(field, f"Нет такого поля анкеты: {code}. Поля: {known}")
+            raise bad_field(field, f"Нет такого поля анкеты: {code[:100]}. Поля: {known}")
         try:
-            cleaned = clean_extra_value(definition, value)
+            cleaned = (
+                clean_standard_value(code, value)
+                if definition is None
+                else clean_extra_value(definition, value)
+            )
         except InvalidCustomerField as error:
             raise bad_field(field, error.text) from error
         if cleaned != value:
-            raise bad_field(
-                field, f"Поле «{definition.label}» хранится как «{cleaned}»: укажите так"
-            )
+            raise bad_field(field, f"Значение хранится как «{cleaned}»: укажите так")
 
 
 def _checked_filter(session: Session, tenant_id: int, data: Any) -> SegmentFilter:

@@ -59,7 +59,7 @@ from processing.ledger.service import (
     post_credit,
     post_write_off,
 )
-from processing.levels.compute import LevelDecision
+from processing.levels.compute import LevelDecision, decide_level
 from processing.levels.service import account_level, record_purchase
 from processing.programs.service import ActiveRules
 from processing.receipts.checks import (
@@ -159,8 +159,12 @@ def _missing(ctx: PosContext, customer: Customer | None) -> list[str] | None:
 def _level(
     session: Session, ctx: PosContext, card: Card, rules: ActiveRules, at: datetime
 ) -> LevelDecision | None:
-    if rules.levels is None or card.account_id is None:
+    if rules.levels is None:
         return None
+    if card.account_id is None:
+        # a card not used yet: the commit opens its account, with no purchases, and gives the
+        # entry level; calculate and identify say the same
+        return decide_level(rules.levels, Decimal(0), None)
     return account_level(session, card.account_id, rules.levels, local_date(ctx, at))
 
 
@@ -357,13 +361,17 @@ def commit_claimed(
         result, level, rules = _compute(session, ctx, receipt, resolved, at, now)
         level_code = level.level.code if level and level.level else None
     excluded: frozenset[str] = frozenset()
+    refused_once: frozenset[str] = frozenset()
     while rules.promotions is not None:
-        # Limited promotions are counted under their locks; one a concurrent commit used up
-        # is left out and the receipt recomputed (each pass leaves out more: it ends).
+        # Limited promotions are counted under their locks. One that other commits used up or
+        # spent meanwhile: the receipt is computed again on the counters as they now stand
+        # (locked: what is left of a budget is given); refused again, it is left out (each
+        # pass leaves out more: it ends).
         refused = claim_usage(session, ctx, rules.promotions, result)
         if not refused:
             break
-        excluded |= refused
+        excluded |= refused & refused_once
+        refused_once |= refused
         result, level, rules = _compute(session, ctx, receipt, resolved, at, now, excluded)
         level_code = level.level.code if level and level.level else None
     check_payable(ctx, receipt, result)

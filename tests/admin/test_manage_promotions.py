@@ -174,6 +174,7 @@ def test_customer_conditions_name_what_the_tenant_has(
     assert tenant is not None
     add_questionnaire_field(session, tenant, "pet", "Питомец", "choice", ["кот", "пёс"])
     add_questionnaire_field(session, tenant, "vip", "VIP", "boolean")
+    add_questionnaire_field(session, tenant, "kids", "Дети", "number")
     session.flush()
     body = {"kind": "promotion", "code": "pets", "name": "Для котов"}
     assert call(client, admin, "POST", "programs", body)[0] == 201
@@ -183,6 +184,9 @@ def test_customer_conditions_name_what_the_tenant_has(
         ({"fields": {"pet": "хомяк"}}, "rules.customer.fields.pet"),
         ({"fields": {"vip": "да"}}, "rules.customer.fields.vip"),
         ({"fields": {"gender": "м"}}, "rules.customer.fields.gender"),
+        ({"fields": {"first_name": True}}, "rules.customer.fields.first_name"),
+        ({"fields": {"first_name": "Я" * 101}}, "rules.customer.fields.first_name"),
+        ({"fields": {"kids": "Infinity"}}, "rules.customer.fields.kids"),
     ]
     for customer, field in refused:
         rules = {"customer": customer, "reward": {"kind": "percent", "value": "5"}}

@@ -94,8 +94,9 @@ FILTERS: list[tuple[str, dict[str, Any], set[str]]] = [
     ("cats", {"fields": {"pet": "кот"}, "advertising_consent": True}, {"anna"}),
     ("no-ads", {"advertising_consent": False}, {"olga", "petr", "ivan"}),
     ("series", {"card_templates": ["main"]}, {"anna", "olga", "petr", "ivan"}),
-    ("new", {"registered_days": {"max": 0}}, {"anna", "olga", "petr", "ivan"}),
-    ("old", {"registered_days": {"min": 1}}, set()),
+    # Ivan was registered with the world, 400 days before its receipts' day
+    ("new", {"registered_days": {"max": 0}}, {"anna", "olga", "petr"}),
+    ("old", {"registered_days": {"min": 1}}, {"ivan"}),
     ("base-level", {"levels": ["base"]}, {"anna", "olga"}),
     ("everyone", {}, {"anna", "olga", "petr", "ivan"}),
 ]

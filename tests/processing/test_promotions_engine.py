@@ -461,6 +461,7 @@ def test_storage_order_does_not_change_the_result() -> None:
      "rules.max_line_discount_percent"),
     ({"reward": {"kind": "stamps", "every": 6}, "price_floor": "10.00"}, "rules.price_floor"),
     ({"reward": {"kind": "fixed", "value": "Infinity"}}, "rules.reward.value"),
+    ({"reward": {"kind": "percent", "value": "5"}, "price_floor": "-0"}, "rules.price_floor"),
     ({"reward": {"kind": "fixed", "value": " 100"}}, "rules.reward.value"),
     ({"reward": {"kind": "percent", "value": "1_0"}}, "rules.reward.value"),
     ({"reward": {"kind": "percent", "value": "5"}, "customer": {"fields": {"pet": ""}}},

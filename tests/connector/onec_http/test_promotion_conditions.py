@@ -192,12 +192,6 @@ def test_registered_within_days_counts_from_the_registration_in_the_stores_zone(
     _refused(_calculate(client, world), "newbie", "Нужна карта покупателя.")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="register_customer(now=...) is not the registration moment: Customer.created_at is "
-    "the database's now() (server_default), so the world's customer, registered 'T0 - 400 "
-    "days', counts as registered today and a receipt of 2026-05-01 (before it) as within 30 days",
-)
 def test_registered_within_days_of_a_customer_registered_with_a_given_moment(
     client: FlaskClient, world: World, session: Session
 ) -> None:
@@ -362,12 +356,6 @@ def test_a_price_only_goods_set(client: FlaskClient, world: World, session: Sess
     assert [line["discount"] for line in answer["lines"]] == [D("30.00"), 0, 0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a goods set of price bounds alone counts as 'every goods' for the receipt check "
-    "(GoodsSet.everything ignores the bounds): a receipt with no line within them is told "
-    "'Скидка по акции на эти товары уже максимальна.' instead of 'В чеке нет товаров акции.'",
-)
 def test_a_price_only_goods_set_without_such_goods_says_so(
     client: FlaskClient, world: World, session: Session
 ) -> None:
@@ -450,12 +438,6 @@ def test_a_budget_is_never_exceeded_by_sixteen_parallel_commits(
         assert session.scalar(select(func.count()).select_from(Receipt)) == 16
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a commit whose stored soft result no longer fits the budget is recomputed with the "
-    "promotion left out altogether (claim_usage refuses, commit_claimed excludes it) instead of "
-    "with the budget left: 0.00 given where a fresh commit gives the 8.14 left",
-)
 def test_a_commit_after_others_spent_the_budget_gets_what_is_left(
     client: FlaskClient, world: World, session: Session
 ) -> None:

@@ -243,6 +243,19 @@ def test_the_catalog_gives_lines_their_groups_and_marks(
     lines = soft["lines"]
     assert [line["discount"] for line in lines] == [D("27.90"), 0, D("10.00")]
     assert lines[1]["bonus_payment"] == 0 and lines[0]["bonus_payment"] > 0
+    unknown = [[e for e in line["explanation"] if e["rule"] == "unknown_goods"] for line in lines]
+    assert unknown == [
+        [],
+        [],
+        [
+            {
+                "rule": "unknown_goods",
+                "amount": 0,
+                "promotion": None,
+                "text": "Товара нет в каталоге: акции по данным строки чека.",
+            }
+        ],
+    ]
     status, committed = _post(client, world, "receipts/commit", body)
     assert status == 200, committed
     assert committed["totals"] == soft["totals"]

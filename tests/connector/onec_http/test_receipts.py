@@ -177,6 +177,19 @@ def test_pre_printed_card_activates_on_first_commit(
     assert card.status == "active" and card.customer_id is None
 
 
+def test_a_pre_printed_cards_first_calculate_says_what_its_commit_gives(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    """The account opens on the first commit, at the entry level: calculate says so before."""
+    blank = world.blank[0]
+    status, soft = _post(client, world, "receipts/calculate", receipt(card_number=blank))
+    assert status == 200, soft
+    status, body = _post(client, world, "receipts/commit", receipt(card_number=blank))
+    assert status == 200, body
+    assert soft["level"]["code"] == body["level"] == "base"  # the commit names its code
+    assert soft["totals"] == body["totals"]
+
+
 def test_anonymous_receipt_and_visit_are_registered(
     client: FlaskClient, world: World, session: Session
 ) -> None:
