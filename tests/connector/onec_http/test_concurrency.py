@@ -184,19 +184,20 @@ def test_two_rollbacks_of_one_sale_at_once_undo_it_once(
     assert total == Decimal("1000.00") and reversals == 2  # write-off and accrual, once each
 
 
+def _warm_up(app: Flask, world: World) -> None:
+    """One receipt first: the process caches filled, the race is on the receipts alone."""
+    warm = receipt("warm-up", card_number=world.card)
+    response = app.test_client().post("/api/v1/receipts/commit", json=warm, headers=world.auth)
+    assert response.status_code == 200
+
+
 def test_ten_first_receipts_on_one_blank_card_at_once_share_one_account(
     app: Flask, committed_world: World, engine: Engine
 ) -> None:
     """A pre-printed card's first receipts racing each other: the card is activated once and
     every accrual lands on the account the card holds, none on an orphan account."""
     blank = committed_world.blank[0]
-    warm = receipt("warm-up", card_number=committed_world.card)  # the process caches filled
-    assert (
-        app.test_client()
-        .post("/api/v1/receipts/commit", json=warm, headers=committed_world.auth)
-        .status_code
-        == 200
-    )
+    _warm_up(app, committed_world)
 
     def make(i: int) -> tuple[str, dict[str, Any]]:
         return "/api/v1/receipts/commit", receipt(f"blank-{i}", card_number=blank, shift=str(i))
@@ -233,13 +234,7 @@ def test_ten_first_receipts_by_one_phone_at_once_make_one_virtual_card(
         )  # fmt: skip
         customer_id = customer.id
         session.commit()
-    warm = receipt("warm-up", card_number=committed_world.card)
-    assert (
-        app.test_client()
-        .post("/api/v1/receipts/commit", json=warm, headers=committed_world.auth)
-        .status_code
-        == 200
-    )
+    _warm_up(app, committed_world)
 
     def make(i: int) -> tuple[str, dict[str, Any]]:
         return "/api/v1/receipts/commit", receipt(f"ph-{i}", phone="+79160000088", shift=str(i))
