@@ -15,6 +15,7 @@ HUNDRED = Decimal(100)
 MAX_NUMBER = Decimal(10) ** 12  # thresholds and sums; far beyond any real program
 MAX_DAYS = 36_600  # a hundred years
 MAX_LIST = 10_000  # goods, groups... named in one list
+MAX_PATH = 200  # the longest field path a refusal names
 _PLAIN_NUMBER = re.compile(r"[0-9]{1,15}(\.[0-9]{1,10})?")
 
 
@@ -24,6 +25,8 @@ class InvalidProgramRules(InvalidInput):
 
 
 def bad_field(path: str, message: str) -> InvalidProgramRules:
+    if len(path) > MAX_PATH:  # a key sent a megabyte long is not echoed back whole
+        path = path[:MAX_PATH] + "…"
     return InvalidProgramRules(f"{message} (поле {path})", details={"field": path})
 
 

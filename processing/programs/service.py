@@ -128,7 +128,7 @@ def _check_customer_terms(session: Session, tenant_id: int, promotion: Promotion
         for code in sorted(terms.levels - known):
             raise bad_field(
                 "rules.customer.levels",
-                f"Нет такого уровня: {code}. Уровни: {', '.join(sorted(known)) or 'нет'}",
+                f"Нет такого уровня: {code[:100]}. Уровни: {', '.join(sorted(known)) or 'нет'}",
             )
     check_field_values(
         session, tenant_id, terms.fields, "rules.customer.fields",

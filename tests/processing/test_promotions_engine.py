@@ -473,6 +473,12 @@ def test_invalid_rules_name_the_field(rules: dict[str, Any], field: str) -> None
     assert error.value.details["field"] == field
 
 
+def test_a_refusal_does_not_echo_a_huge_key_back_whole() -> None:
+    with pytest.raises(InvalidProgramRules) as refused:
+        parse_promotion({"reward": {"kind": "percent", "value": "5"}, "k" * 100_000: 1})
+    assert len(refused.value.details["field"]) == 201 and len(refused.value.text) < 300
+
+
 def test_limits_per_receipt_count_sets_and_plain_numbers_pass() -> None:
     three_for_two = parse_promotion({"reward": {"kind": "m_for_n", "n": 3, "m": 2},
                                      "limits": {"per_receipt": 2}})  # fmt: skip
