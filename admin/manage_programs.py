@@ -32,12 +32,15 @@ from processing.programs.service import (
 )
 from processing.promotions.models import Segment
 from processing.promotions.segments import (
+    ACTIVE,
     FILTER,
-    SegmentIsStatic,
+    PAUSED,
     add_segment,
     change_members,
     change_segment,
+    check_refreshable,
     get_segment,
+    set_segment_status,
     tenant_segments,
 )
 from processing.promotions.service import promotion_groups, set_promotion_groups
@@ -217,8 +220,8 @@ class PromotionDryRun(MethodView):
 
 
 SEGMENT_EXAMPLE = {
-    "code": "students", "name": "Студенты", "kind": "static", "filter": None, "members": 0,
-    "refreshed_at": None,
+    "code": "students", "name": "Студенты", "kind": "static", "status": "active", "filter": None,
+    "members": 0, "refreshed_at": None,
 }  # fmt: skip
 FILTER_EXAMPLE = {
     "gender": "female",
@@ -228,7 +231,8 @@ FILTER_EXAMPLE = {
 }
 FILTER_SEGMENT_EXAMPLE = {
     "code": "active-women", "name": "Активные покупательницы", "kind": "filter",
-    "filter": FILTER_EXAMPLE, "members": 1250, "refreshed_at": "2026-12-02T03:00:12+00:00",
+    "status": "active", "filter": FILTER_EXAMPLE, "members": 1250,
+    "refreshed_at": "2026-12-02T03:00:12+00:00",
 }  # fmt: skip
 
 
@@ -282,16 +286,20 @@ class SegmentByCode(MethodView):
     @blp.response(200, wire.SegmentOut, example=FILTER_SEGMENT_EXAMPLE)
     @blp.alt_response(400, description="VALIDATION_ERROR, INVALID_SEGMENT_FILTER")
     @blp.alt_response(404, description="SEGMENT_NOT_FOUND")
-    @blp.alt_response(409, description="SEGMENT_IS_STATIC: a static list has no filter")
+    @blp.alt_response(
+        409,
+        description="SEGMENT_IS_STATIC: a static list has no filter; SEGMENT_NOT_ACTIVE: an "
+        "archived segment's filter is not changed",
+    )
     def patch(self, data: dict[str, Any], segment: str) -> dict[str, Any]:
         """Rename a segment or replace a filter segment's filter; its members follow in a job
-        started when the change is saved."""
+        started when the change is saved (a paused segment's once it is resumed)."""
         session = db_session()
         found = change_segment(
             session, get_segment(session, admin_tenant(), segment),
             name=data.get("name"), filter_data=data.get("filter"),
         )  # fmt: skip
-        if "filter" in data:
+        if "filter" in data and found.status == ACTIVE:
             _refresh_later(found)
         return wire.segment_body(found)
 
@@ -301,13 +309,16 @@ class SegmentRefresh(MethodView):
     @blp.response(202, wire.SegmentRefreshOut,
                   example={"status": "queued", "segment": FILTER_SEGMENT_EXAMPLE})  # fmt: skip
     @blp.alt_response(404, description="SEGMENT_NOT_FOUND")
-    @blp.alt_response(409, description="SEGMENT_IS_STATIC: a static list is not computed")
+    @blp.alt_response(
+        409,
+        description="SEGMENT_IS_STATIC: a static list is not computed; SEGMENT_NOT_ACTIVE: a "
+        "paused or archived segment is not refreshed",
+    )
     def post(self, segment: str) -> dict[str, Any]:
         """Recompute a filter segment's members now (a job; ``refreshed_at`` tells when it
         finished)."""
         found = get_segment(db_session(), admin_tenant(), segment)
-        if found.kind != FILTER:
-            raise SegmentIsStatic(details={"segment": found.code})
+        check_refreshable(found)
         _refresh_later(found)
         return {"status": "queued", "segment": wire.segment_body(found)}
 
@@ -318,13 +329,56 @@ class SegmentMembers(MethodView):
     @blp.response(200, wire.SegmentOut, example={**SEGMENT_EXAMPLE, "members": 2})
     @blp.alt_response(400, description="VALIDATION_ERROR: details.customers names the unknown")
     @blp.alt_response(404, description="SEGMENT_NOT_FOUND")
-    @blp.alt_response(409, description="SEGMENT_IS_FILTER: a filter segment's members are computed")
+    @blp.alt_response(
+        409,
+        description="SEGMENT_IS_FILTER: a filter segment's members are computed; "
+        "SEGMENT_NOT_ACTIVE: an archived segment's members are not changed",
+    )
     def post(self, data: dict[str, Any], segment: str) -> dict[str, Any]:
-        """Add and remove customers of a static segment by id; all or nothing."""
+        """Add and remove customers of a static segment by id; all or nothing (a paused one
+        too; not an archived one)."""
         session = db_session()
         found = get_segment(session, admin_tenant(), segment)
         change_members(session, found, data["add"], data["remove"])
         return wire.segment_body(found)
+
+
+def _change_status(data: dict[str, Any], segment: str) -> dict[str, Any]:
+    session = db_session()
+    found = get_segment(session, admin_tenant(), segment)
+    resumed = found.status == PAUSED and data["status"] == ACTIVE
+    set_segment_status(session, found, data["status"], datetime.now(UTC))
+    if resumed and found.kind == FILTER:
+        _refresh_later(found)
+    return wire.segment_body(found)
+
+
+@blp.route("/segments/<segment>/status")
+class SegmentStatus(MethodView):
+    @blp.arguments(wire.SegmentStatusIn, unknown=RAISE, example={"status": "paused"})
+    @blp.response(200, wire.SegmentOut, example={**FILTER_SEGMENT_EXAMPLE, "status": "paused"})
+    @blp.alt_response(400, description="VALIDATION_ERROR, SEGMENT_ARCHIVED")
+    @blp.alt_response(404, description="SEGMENT_NOT_FOUND")
+    @blp.alt_response(
+        409,
+        description="SEGMENT_IN_USE: a current or future version of an active or paused "
+        "promotion names the segment (details.promotions)",
+    )
+    def put(self, data: dict[str, Any], segment: str) -> dict[str, Any]:
+        """Pause a segment (not refreshed: its members stay and promotions go on using them),
+        resume it (a filter segment is refreshed in a job then), or archive it for good (not
+        refreshed, its members not changed, named by no new promotion version; refused while
+        an active or paused promotion names it in a current or future version)."""
+        return _change_status(data, segment)
+
+    @blp.arguments(wire.SegmentStatusIn, unknown=RAISE, example={"status": "paused"})
+    @blp.response(200, wire.SegmentOut, example={**FILTER_SEGMENT_EXAMPLE, "status": "paused"})
+    @blp.alt_response(400, description="VALIDATION_ERROR, SEGMENT_ARCHIVED")
+    @blp.alt_response(404, description="SEGMENT_NOT_FOUND")
+    @blp.alt_response(409, description="SEGMENT_IN_USE")
+    def post(self, data: dict[str, Any], segment: str) -> dict[str, Any]:
+        """The same as PUT, as ``POST /programs/<program>/status`` takes it."""
+        return _change_status(data, segment)
 
 
 MASS_ACCRUAL_EXAMPLE = {

@@ -55,10 +55,14 @@ from processing.programs.service import (
     tenant_programs,
 )
 from processing.promotions.segments import (
+    ACTIVE,
     FILTER,
-    SegmentIsStatic,
+    PAUSED,
+    SEGMENT_STATUSES,
     add_segment,
+    check_refreshable,
     get_segment,
+    set_segment_status,
     tenant_segments,
 )
 from processing.promotions.service import promotion_groups, set_promotion_groups
@@ -953,14 +957,14 @@ def segment_group() -> None:
 @segment_group.command("list")
 @click.argument("tenant_code")
 def segment_list(tenant_code: str) -> None:
-    """Show a tenant's segments: kind, member count, last refresh and filter."""
+    """Show a tenant's segments: kind, member count, status, last refresh and filter."""
     with _transaction(_runtime()) as session:
         for found in tenant_segments(session, get_tenant(session, tenant_code)):
             refreshed = f"{found.refreshed_at:%Y-%m-%d %H:%M} UTC" if found.refreshed_at else "-"
             conditions = json.dumps(found.filter, ensure_ascii=False) if found.filter else ""
             click.echo(
                 f"{found.code}  {found.kind}  {found.name}  members {found.member_count}  "
-                f"refreshed {refreshed}  {conditions}".rstrip()
+                f"{found.status}  refreshed {refreshed}  {conditions}".rstrip()
             )
 
 
@@ -995,11 +999,29 @@ def segment_refresh(tenant_code: str, code: str) -> None:
     runtime = _runtime()
     with _transaction(runtime) as session:
         found = get_segment(session, get_tenant(session, tenant_code), code)
-        if found.kind != FILTER:
-            error = SegmentIsStatic(details={"segment": found.code})
-            raise click.ClickException(f"{error.code}: {error.text}")
+        check_refreshable(found)
         segment_id, stored = found.id, found.code
     click.echo(f"Segment {stored} refreshed: {refresh_segment(segment_id)} members.")
+
+
+@segment_group.command("status")
+@click.argument("tenant_code")
+@click.argument("code")
+@click.argument("status", type=click.Choice(SEGMENT_STATUSES))
+def segment_status(tenant_code: str, code: str, status: str) -> None:
+    """Pause (not refreshed, members kept, still used by promotions), resume (a filter segment
+    is refreshed then) or archive a segment for good (refused while a current or future
+    version of an active or paused promotion names it)."""
+    runtime = _runtime()
+    with _transaction(runtime) as session:
+        found = get_segment(session, get_tenant(session, tenant_code), code)
+        resumed = found.status == PAUSED and status == ACTIVE and found.kind == FILTER
+        set_segment_status(session, found, status, datetime.now(UTC))
+        segment_id, stored = found.id, found.code
+    if resumed:
+        click.echo(f"Segment {stored} is {status}: {refresh_segment(segment_id)} members.")
+    else:
+        click.echo(f"Segment {stored} is {status}.")
 
 
 @main.group("mass-accrual")

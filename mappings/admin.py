@@ -31,6 +31,7 @@ from processing.programs.rules import PARSERS
 from processing.programs.service import PROGRAM_STATUSES
 from processing.promotions.models import Segment
 from processing.promotions.rules import GROUP_MODES
+from processing.promotions.segments import SEGMENT_STATUSES
 from processing.tenants.models import Pos, Store, StoreGroup, Tenant
 from processing.tenants.service import QUESTIONNAIRE_POLICIES
 from processing.tenants.settings import RETURN_POLICIES
@@ -195,10 +196,19 @@ class SegmentMembersIn(AdminIn):
                          metadata={"description": "customer ids to remove"})  # fmt: skip
 
 
+class SegmentStatusIn(AdminIn):
+    status = fields.String(
+        required=True, validate=validate.OneOf(SEGMENT_STATUSES),
+        metadata={"description": "active, paused (not refreshed, members kept, still used by "
+                                 "promotions) or archived (for good)"},
+    )  # fmt: skip
+
+
 class SegmentOut(Schema):
     code = fields.String()
     name = fields.String()
     kind = fields.String(metadata={"description": "static (a list) or filter"})
+    status = fields.String(metadata={"description": "active, paused or archived"})
     filter = fields.Dict(allow_none=True)
     members = fields.Integer()
     refreshed_at = fields.DateTime(
@@ -220,6 +230,7 @@ def segment_body(segment: Segment) -> dict[str, Any]:
         "code": segment.code,
         "name": segment.name,
         "kind": segment.kind,
+        "status": segment.status,
         "filter": segment.filter,
         "members": segment.member_count,
         "refreshed_at": segment.refreshed_at,

@@ -60,7 +60,8 @@ class PromotionUsage(Base):
 class Segment(Base):
     """A named set of a tenant's customers that promotions can be limited to and mass accruals
     go to: a static list (members added and removed by id) or a saved filter over customer
-    fields and purchases, whose members a job materialises (``refreshed_at``)."""
+    fields and purchases, whose members a job materialises (``refreshed_at``); paused or
+    archived by ``status``."""
 
     __tablename__ = "segments"
     __table_args__ = (UniqueConstraint("tenant_id", "code"),)
@@ -73,6 +74,9 @@ class Segment(Base):
     filter: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # kind "filter": its conditions
     member_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     refreshed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # filter: last refresh
+    # "active"; "paused" (not refreshed, its members kept, promotions still use it) or
+    # "archived" (for good: not refreshed, its members not changed, named by no new promotion).
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
 
 
 class SegmentMember(Base):

@@ -9,6 +9,12 @@ the member count and the time it finished.
 
 Codes are compared without regard to case when segments are found or created; a promotion must
 name a segment by its exact code.
+
+A segment is ``active``, ``paused`` (the refreshes leave it alone: its members stay as they are
+and promotions go on using them) or ``archived`` for good (not refreshed, its members not
+changed, no new promotion version may name it; refused while a current or future version of an
+active or paused promotion names it). The promotion tables are named by string, as
+``segment_filters`` names the receipt tables: ``processing.programs`` imports this module.
 """
 
 from __future__ import annotations
@@ -17,7 +23,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Integer,
+    String,
+    column,
+    delete,
+    func,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.orm import Session
 
 from processing.customers.models import Customer
@@ -38,12 +55,33 @@ from processing.promotions.segment_filters import (
 )
 from processing.tenants.models import Tenant
 from processing.tenants.service import check_code
+from processing.types import UtcDateTime
 from processing.validation import InvalidProgramRules, bad_field
 
 MAX_MEMBERS_PER_CALL = 10_000
 REFRESH_BATCH = 5_000
 STATIC = "static"
 FILTER = "filter"
+ACTIVE = "active"
+PAUSED = "paused"
+ARCHIVED = "archived"
+SEGMENT_STATUSES = (ACTIVE, PAUSED, ARCHIVED)
+STATUS_TITLES = {ACTIVE: "действует", PAUSED: "приостановлен", ARCHIVED: "в архиве"}
+
+_PROGRAMS = table(
+    "programs",
+    column("id", Integer),
+    column("tenant_id", Integer),
+    column("kind", String),
+    column("code", String),
+    column("status", String),
+)
+_VERSIONS = table(
+    "program_versions",
+    column("program_id", Integer),
+    column("effective_to", UtcDateTime()),
+    column("rules", JSON),
+)
 
 
 class SegmentNotFound(NotFound):
@@ -64,6 +102,38 @@ class SegmentIsStatic(Conflict):
     message = (
         "Сегмент — список покупателей без условий: его состав меняют добавлением и удалением "
         "покупателей, пересчитывать нечего."
+    )
+
+
+class ArchivedSegment(InvalidInput):
+    code = "SEGMENT_ARCHIVED"
+    message = "Сегмент в архиве: его нельзя возобновить или приостановить, создайте новый."
+
+
+class SegmentNotActive(Conflict):
+    code = "SEGMENT_NOT_ACTIVE"
+    message = "Сегмент приостановлен или в архиве: его состав сейчас не меняется."
+
+
+class SegmentInUse(Conflict):
+    code = "SEGMENT_IN_USE"
+    message = (
+        "Сегмент назван в условиях действующих или приостановленных акций: в архив его "
+        "переводят, когда ни одна их текущая или будущая версия его не называет."
+    )
+
+
+PAUSED_TEXT = (
+    "Сегмент приостановлен: его состав не пересчитывается. Возобновите его (статус active), "
+    "чтобы пересчитать."
+)
+ARCHIVED_TEXT = "Сегмент в архиве: его состав больше не меняется."
+
+
+def _not_active(segment: Segment) -> SegmentNotActive:
+    return SegmentNotActive(
+        PAUSED_TEXT if segment.status == PAUSED else ARCHIVED_TEXT,
+        details={"segment": segment.code, "status": segment.status},
     )
 
 
@@ -144,6 +214,8 @@ def change_segment(
     if filter_data is not None:
         if segment.kind != FILTER:
             raise SegmentIsStatic(details={"segment": segment.code})
+        if segment.status == ARCHIVED:
+            raise _not_active(segment)
         _checked_filter(session, segment.tenant_id, filter_data)
         segment.filter = filter_data
     if name is not None and name.strip():
@@ -184,6 +256,8 @@ def change_members(
     tenant's, or nothing is changed); answers the member count."""
     if segment.kind == FILTER:
         raise SegmentIsFilter(details={"segment": segment.code})
+    if segment.status == ARCHIVED:
+        raise _not_active(segment)
     if len(add) + len(remove) > MAX_MEMBERS_PER_CALL:
         raise InvalidInput(
             f"Не больше {MAX_MEMBERS_PER_CALL} покупателей за один запрос.",
@@ -223,7 +297,9 @@ def refresh_batch(
     """Bring the members among the next ``batch`` customers of the tenant (ids above
     ``after_id``) in line with the filter at ``now``: the missing ones are inserted, those that
     no longer match deleted. Answers the last customer id of the batch (the checkpoint), None
-    when no customer is left."""
+    when no customer is left (or the segment is paused or archived: its members stay)."""
+    if segment.status != ACTIVE:
+        return None
     ids = session.scalars(
         select(Customer.id)
         .where(Customer.tenant_id == segment.tenant_id, Customer.id > after_id)
@@ -262,8 +338,10 @@ def refresh_batch(
 
 
 def finish_refresh(session: Session, segment: Segment, now: datetime) -> int:
-    """Record a finished refresh: the member count and when; answers the count."""
-    segment.refreshed_at = now
+    """Record a finished refresh: the member count and when (a segment paused or archived
+    meanwhile was not refreshed: only its count is taken); answers the count."""
+    if segment.status == ACTIVE:
+        segment.refreshed_at = now
     count = _count_members(session, segment)
     session.flush()
     return count
@@ -272,8 +350,7 @@ def finish_refresh(session: Session, segment: Segment, now: datetime) -> int:
 def refresh_segment(session: Session, segment: Segment, now: datetime) -> int:
     """A whole refresh in the caller's transaction (small tenants, the CLI); a job runs
     ``refresh_batch`` a transaction at a time instead."""
-    if segment.kind != FILTER:
-        raise SegmentIsStatic(details={"segment": segment.code})
+    check_refreshable(segment)
     after: int | None = 0
     while after is not None:
         after = refresh_batch(session, segment, after, now)
@@ -281,9 +358,13 @@ def refresh_segment(session: Session, segment: Segment, now: datetime) -> int:
 
 
 def filter_segment_ids(session: Session) -> list[int]:
-    """Every filter segment of every tenant (the daily refresh)."""
+    """Every active filter segment of every tenant (the daily refresh)."""
     return list(
-        session.scalars(select(Segment.id).where(Segment.kind == FILTER).order_by(Segment.id))
+        session.scalars(
+            select(Segment.id)
+            .where(Segment.kind == FILTER, Segment.status == ACTIVE)
+            .order_by(Segment.id)
+        )
     )
 
 
@@ -302,22 +383,88 @@ def check_segment_codes(
     session: Session, tenant_id: int, codes: Iterable[str], field: str = "rules.customer.segments"
 ) -> None:
     """Refuse (``INVALID_PROGRAM_RULES`` naming ``field``) codes that name no segment of the
-    tenant exactly: promotions compare codes as written."""
+    tenant exactly, or an archived one: promotions compare codes as written. The segments named
+    stay share-locked to the end of the transaction, so one archived meanwhile
+    (``set_segment_status``) either waits for this version or is seen archived here."""
     wanted = sorted(set(codes))
     if not wanted:
         return
     lowered = [code.lower() for code in wanted]
     stored = {
-        code.lower(): code
-        for code in session.scalars(
-            select(Segment.code).where(
-                Segment.tenant_id == tenant_id, func.lower(Segment.code).in_(lowered)
-            )
+        code.lower(): (code, status)
+        for code, status in session.execute(
+            select(Segment.code, Segment.status)
+            .where(Segment.tenant_id == tenant_id, func.lower(Segment.code).in_(lowered))
+            .with_for_update(read=True)
         )
     }
     for code in wanted:
-        exact = stored.get(code.lower())
+        exact, status = stored.get(code.lower(), (None, None))
         if exact is None:
             raise bad_field(field, f"Нет такого сегмента покупателей: {code}")
         if exact != code:
             raise bad_field(field, f"Сегмент называется «{exact}», а не «{code}»")
+        if status == ARCHIVED:
+            raise bad_field(field, f"Сегмент «{code}» в архиве: выберите действующий сегмент")
+
+
+def check_refreshable(segment: Segment) -> None:
+    """Refuse a refresh asked of a static segment (``SEGMENT_IS_STATIC``) or of a paused or
+    archived one (``SEGMENT_NOT_ACTIVE``)."""
+    if segment.kind != FILTER:
+        raise SegmentIsStatic(details={"segment": segment.code})
+    if segment.status != ACTIVE:
+        raise _not_active(segment)
+
+
+def _named_segments(rules: Any) -> set[str]:
+    """The segment codes (lowered) a stored promotion version's rules name."""
+    customer = rules.get("customer") if isinstance(rules, dict) else None
+    named = customer.get("segments") if isinstance(customer, dict) else None
+    if not isinstance(named, list):
+        return set()
+    return {code.lower() for code in named if isinstance(code, str)}
+
+
+def segment_promotions(session: Session, segment: Segment, now: datetime) -> list[str]:
+    """The codes of the tenant's active or paused promotions whose current or future version
+    (not ended at ``now``) names the segment."""
+    rows = session.execute(
+        select(_PROGRAMS.c.code, _VERSIONS.c.rules)
+        .join(_VERSIONS, _VERSIONS.c.program_id == _PROGRAMS.c.id)
+        .where(
+            _PROGRAMS.c.tenant_id == segment.tenant_id,
+            _PROGRAMS.c.kind == "promotion",
+            _PROGRAMS.c.status.in_((ACTIVE, PAUSED)),
+            or_(_VERSIONS.c.effective_to.is_(None), _VERSIONS.c.effective_to > now),
+        )
+    )
+    wanted = segment.code.lower()
+    return sorted({code for code, rules in rows if wanted in _named_segments(rules)})
+
+
+def set_segment_status(session: Session, segment: Segment, status: str, now: datetime) -> Segment:
+    """Pause (not refreshed, its members kept and still used by promotions), resume or archive
+    a segment for good (not refreshed, its members not changed, no new promotion version names
+    it). Archiving is refused while a current or future version of an active or paused
+    promotion names the segment; the row is locked, so a version added meanwhile is seen."""
+    if status not in SEGMENT_STATUSES:
+        titles = ", ".join(f"{s} ({t})" for s, t in STATUS_TITLES.items())
+        raise InvalidInput(f"Состояние сегмента: {titles}.", details={"field": "status"})
+    session.refresh(segment, ["status"], with_for_update=True)
+    if segment.status == ARCHIVED and status != ARCHIVED:
+        raise ArchivedSegment(details={"segment": segment.code})
+    if status == ARCHIVED and segment.status != ARCHIVED:
+        users = segment_promotions(session, segment, now)
+        if users:
+            shown = ", ".join(users[:20]) + (" и другие" if len(users) > 20 else "")
+            raise SegmentInUse(
+                f"Сегмент «{segment.code}» назван в условиях акций: {shown}. В архив его "
+                "переводят, когда ни одна действующая или приостановленная акция не называет "
+                "его в текущей или будущей версии: добавьте им версию без этого сегмента или "
+                "переведите их в архив.",
+                details={"segment": segment.code, "promotions": users[:100]},
+            )
+    segment.status = status
+    session.flush()
+    return segment

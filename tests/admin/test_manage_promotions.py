@@ -132,7 +132,7 @@ def test_group_fields_are_json_types(
         assert (status, answer["code"]) == (400, "VALIDATION_ERROR"), bad
 
 
-STATIC = {"kind": "static", "filter": None, "refreshed_at": None}
+STATIC = {"kind": "static", "status": "active", "filter": None, "refreshed_at": None}
 
 
 def test_segments_limit_promotions_to_their_members(

@@ -37,6 +37,8 @@ ENDPOINTS = [
     ("GET", "segments/s1"),
     ("PATCH", "segments/s1"),
     ("POST", "segments/s1/refresh"),
+    ("PUT", "segments/s1/status"),
+    ("POST", "segments/s1/status"),
     ("GET", "mass-accruals"),
     ("POST", "mass-accruals"),
     ("GET", "mass-accruals/1"),
