@@ -417,6 +417,7 @@ class MassAccruals(MethodView):
     @blp.alt_response(400, description="VALIDATION_ERROR: details.field names the field")
     @blp.alt_response(403, description="BONUS_NOT_IN_TARIFF")
     @blp.alt_response(404, description="SEGMENT_NOT_FOUND")
+    @blp.alt_response(409, description="SEGMENT_NOT_ACTIVE: an archived segment")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Schedule bonus to every member of a segment at ``run_at`` (default: now), once per
         customer, as a lot with its own activation delay and lifetime."""

@@ -408,6 +408,12 @@ def check_segment_codes(
             raise bad_field(field, f"Сегмент «{code}» в архиве: выберите действующий сегмент")
 
 
+def check_usable(segment: Segment) -> None:
+    """Refuse (``SEGMENT_NOT_ACTIVE``) a new use of an archived segment (a mass accrual)."""
+    if segment.status == ARCHIVED:
+        raise _not_active(segment)
+
+
 def check_refreshable(segment: Segment) -> None:
     """Refuse a refresh asked of a static segment (``SEGMENT_IS_STATIC``) or of a paused or
     archived one (``SEGMENT_NOT_ACTIVE``)."""

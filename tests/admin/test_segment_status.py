@@ -178,6 +178,9 @@ def test_an_archived_segment_is_frozen_and_named_by_no_new_promotion(
         400, "INVALID_PROGRAM_RULES", {"field": "rules.customer.segments"},
     )  # fmt: skip
     assert "«vip» в архиве" in answer["message"]
+    body = {"segment": "vip", "name": "Подарок", "amount": 100}
+    status, answer = call(client, admin, "POST", "mass-accruals", body)
+    assert (status, answer["code"]) == (409, "SEGMENT_NOT_ACTIVE")  # no bonus to an archive
 
 
 def test_archiving_is_refused_while_a_current_or_future_promotion_version_names_it(
