@@ -13,7 +13,7 @@ each line it would have applied to says what was withheld and why.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
@@ -220,7 +220,9 @@ def calculate(
         else 0
         for line, final, percent in zip(lines, finals, line_percents, strict=True)
     ]
-    extra = _extra_bonuses(stage, finals, rules, facts)
+    extra = _extra_bonuses(
+        stage, finals, rules, facts, promotion_facts.budget_left if promotion_facts else {}
+    )
     accrual_withheld = accrual_refusal(rules, facts) if any(accruals) or extra else None
     withheld_accruals = accruals if accrual_withheld else None
     if accrual_withheld:
@@ -392,10 +394,15 @@ def _outcomes(
 
 
 def _extra_bonuses(
-    stage: Stage | None, finals: list[int], rules: Rules, facts: CustomerFacts
+    stage: Stage | None,
+    finals: list[int],
+    rules: Rules,
+    facts: CustomerFacts,
+    budget_left: Mapping[str, int],
 ) -> tuple[ExtraBonus, ...]:
     """Campaign points of the applicable extra-bonus promotions: points per receipt, or a
-    percent of what was paid on the target goods, rounded half-up."""
+    percent of what was paid on the target goods, rounded half-up; within what is left of the
+    promotion's budget."""
     if stage is None or not stage.extra or not facts.card_active:
         return ()
     found = []
@@ -408,6 +415,7 @@ def _extra_bonuses(
             )
             paid = sum(f for f, mask in zip(finals, stage.masks, strict=True) if mask & bit)
             amount = _percent_of(paid, reward.percent)
+        amount = min(amount, max(0, budget_left.get(promotion.code, amount)))
         if amount:
             found.append(
                 ExtraBonus(

@@ -397,13 +397,33 @@ class _Evaluation:
         """Gift units present in the receipt, up to sets × quantity, at the gift price."""
         reward = promotion.reward
         gift_set = reward.target if reward.target is not None else promotion.receipt.goods
-        vector, wanted = self._give(self.covered(gift_set), current, sets * reward.m, reward.price)
+        vector, wanted = self._give_within_budget(
+            promotion, self.covered(gift_set), current, sets * reward.m, reward.price
+        )
         if wanted:
             self._hint(
                 wanted * 100,
                 f"Подарок по акции «{promotion.title}»: добавьте в чек ещё {wanted} шт.",
             )
         return vector
+
+    def _give_within_budget(
+        self,
+        promotion: Promotion,
+        lines: Sequence[_Line],
+        current: Sequence[int],
+        wanted: int,
+        price: int,
+    ) -> tuple[_Vector, int]:
+        """``_give``, as many whole units as what is left of the promotion's budget pays for
+        (a unit is given whole or not at all)."""
+        vector, short = self._give(lines, current, wanted, price)
+        left = self.facts.budget_left.get(promotion.code)
+        given = wanted - short
+        while left is not None and given and vector.total > left:
+            given -= 1
+            vector, _ = self._give(lines, current, given, price)
+        return vector, short
 
     def _give(
         self, lines: Sequence[_Line], current: Sequence[int], wanted: int, price: int
@@ -453,8 +473,7 @@ class _Evaluation:
                 -line.line.number,
             ),
         )
-        vector, _ = self._give(cheapest, current, free, 0)
-        return self._within_budget(promotion, vector)
+        return self._give_within_budget(promotion, cheapest, current, free, 0)[0]
 
     def stamp_cards(self, applicable: Sequence[Promotion]) -> list[StampCard]:
         """The card's stamps after the receipt, per stamps promotion whose conditions held."""
