@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from connector.cli import main
 from processing.ledger.models import Posting
+from processing.promotions.models import Segment
 from tests.connector.onec_http.world import seed_world
 
 pytestmark = pytest.mark.committed
@@ -59,3 +60,40 @@ def test_segments_and_a_mass_accrual_from_the_cli(cli: CliRunner, engine: Engine
     assert "MASS_ACCRUAL_STARTED" in run(cli, "mass-accrual", "cancel", "acme", accrual_id, code=1)
     refused = run(cli, "mass-accrual", "add", "acme", "holders", "x", "0", code=1)
     assert "VALIDATION_ERROR" in refused
+
+
+def test_segment_status_from_the_cli(cli: CliRunner, engine: Engine) -> None:
+    conditions = '{"card_templates": ["main"]}'
+    run(cli, "segment", "add", "acme", "holders", "Держатели карт", "--filter", conditions)
+    assert "Segment holders is paused." in run(cli, "segment", "status", "acme", "HOLDERS",
+                                                "paused")  # fmt: skip
+    assert "holders  filter  Держатели карт  members 1  paused" in run(
+        cli, "segment", "list", "acme"
+    )
+    assert "SEGMENT_NOT_ACTIVE" in run(cli, "segment", "refresh", "acme", "holders", code=1)
+    assert "Segment holders is active: 1 members." in run(
+        cli, "segment", "status", "acme", "holders", "active"
+    )
+    run(cli, "program", "add", "acme", "promotion", "h10", "Держателям")
+    rules = '{"customer": {"segments": ["holders"]}, "reward": {"kind": "percent", "value": "5"}}'
+    run(
+        cli,
+        "program",
+        "version-add",
+        "acme",
+        "h10",
+        "--rules",
+        rules,
+        "--from",
+        "2026-01-01T00:00:00+03:00",
+    )
+    refused = run(cli, "segment", "status", "acme", "holders", "archived", code=1)
+    assert "SEGMENT_IN_USE" in refused and "h10" in refused
+    run(cli, "program", "status", "acme", "h10", "archived")
+    assert "Segment holders is archived." in run(
+        cli, "segment", "status", "acme", "holders", "archived"
+    )
+    assert "SEGMENT_ARCHIVED" in run(cli, "segment", "status", "acme", "holders", "active", code=1)
+    assert "Invalid value" in run(cli, "segment", "status", "acme", "holders", "gone", code=2)
+    with Session(engine) as session:
+        assert session.scalars(select(Segment.status)).one() == "archived"

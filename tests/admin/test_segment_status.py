@@ -9,17 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-from click.testing import CliRunner
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.cli import main
 from processing.promotions.models import Segment, SegmentMember
 from sync.jobs import refresh_filter_segments, refresh_segment
 from tests.admin.conftest import call, fields_of
-from tests.connector.onec_http.world import World, receipt, seed_world
+from tests.connector.onec_http.world import World, receipt
 
 TEN_ON_G100 = {"receipt": {"goods": {"goods": ["g-100"]}},
                "reward": {"kind": "percent", "value": "10"}}  # fmt: skip
@@ -215,47 +212,3 @@ def test_archiving_is_refused_while_a_current_or_future_promotion_version_names_
     assert (status, answer["status"]) == (200, "archived")
     status, answer = _status(client, admin, "other", "archived")
     assert (status, answer["details"]["promotions"]) == (409, ["now"])
-
-
-@pytest.fixture
-def cli(database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    with Session(engine) as session:
-        seed_world(session)
-        session.commit()
-    return CliRunner()
-
-
-def _run(cli: CliRunner, *args: str, code: int = 0) -> str:
-    result = cli.invoke(main, list(args))
-    assert result.exit_code == code, result.output
-    return result.output
-
-
-@pytest.mark.committed
-def test_segment_status_from_the_cli(cli: CliRunner, engine: Engine) -> None:
-    conditions = '{"card_templates": ["main"]}'
-    _run(cli, "segment", "add", "acme", "holders", "Держатели карт", "--filter", conditions)
-    assert "Segment holders is paused." in _run(cli, "segment", "status", "acme", "HOLDERS",
-                                                "paused")  # fmt: skip
-    assert "holders  filter  Держатели карт  members 1  paused" in _run(
-        cli, "segment", "list", "acme"
-    )
-    assert "SEGMENT_NOT_ACTIVE" in _run(cli, "segment", "refresh", "acme", "holders", code=1)
-    assert "Segment holders is active: 1 members." in _run(
-        cli, "segment", "status", "acme", "holders", "active"
-    )
-    _run(cli, "program", "add", "acme", "promotion", "h10", "Держателям")
-    rules = '{"customer": {"segments": ["holders"]}, "reward": {"kind": "percent", "value": "5"}}'
-    _run(cli, "program", "version-add", "acme", "h10", "--rules", rules, "--from", SINCE)
-    refused = _run(cli, "segment", "status", "acme", "holders", "archived", code=1)
-    assert "SEGMENT_IN_USE" in refused and "h10" in refused
-    _run(cli, "program", "status", "acme", "h10", "archived")
-    assert "Segment holders is archived." in _run(
-        cli, "segment", "status", "acme", "holders", "archived"
-    )
-    assert "SEGMENT_ARCHIVED" in _run(cli, "segment", "status", "acme", "holders", "active", code=1)
-    assert "Invalid value" in _run(cli, "segment", "status", "acme", "holders", "gone", code=2)
-    with Session(engine) as session:
-        assert session.scalars(select(Segment.status)).one() == "archived"
