@@ -7,9 +7,10 @@ and 3, or none) and encodings (UTF-8 with or without BOM, windows-1251 as declar
 own business. The file is read with ``lxml.etree.iterparse`` and every record's element is cleared
 with its preceding siblings once read, so memory does not grow with the file.
 
-The parser is the hardened one (no DTD, no entities, no network): a file carrying a DTD or entity
-references is read without expanding them. Unknown elements are skipped; a record without its Ид is
-reported (``Malformed``) and the rest goes on: a 1C file is never refused for XSD violations.
+The parser is the hardened one (``mappings.xml``: no DTD, no entities, no network): a file
+carrying a DTD or entity references is read without expanding them. Unknown elements are skipped;
+a record without its Ид is reported (``Malformed``) and the rest goes on: a 1C file is never
+refused for XSD violations.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from decimal import Decimal, InvalidOperation
 from typing import IO
 
 from lxml import etree
+
+from mappings.xml import SAFE_OPTIONS
 
 CATALOG = "catalog"
 OFFERS = "offers"
@@ -106,10 +109,7 @@ def read(source: str | IO[bytes]) -> Iterator[Record]:
     file of a classifier alone."""
     path: list[str] = []
     announced = classifier = False
-    events = etree.iterparse(
-        source, events=("start", "end"), resolve_entities=False, no_network=True,
-        load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True,
-    )  # fmt: skip
+    events = etree.iterparse(source, events=("start", "end"), **SAFE_OPTIONS)
     for event, element in events:
         if not isinstance(element.tag, str):
             continue

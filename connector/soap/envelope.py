@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from flask import Response
 from lxml import etree
 
+from mappings.xml import safe_parser
 from processing.errors import ConnectorError, InvalidInput, NotAuthenticated
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -37,18 +38,6 @@ class EnvelopeTooLarge(InvalidInput):
     message = "SOAP-запрос слишком большой."
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
 @dataclass(frozen=True)
 class Request:
     version: str  # envelope namespace: SOAP11 or SOAP12
@@ -61,7 +50,7 @@ def parse(data: bytes) -> Request:
     if b"<!DOCTYPE" in data[:4096].upper() or b"<!ENTITY" in data.upper():
         raise ForbiddenXml()
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as exc:
         raise MalformedEnvelope(details={"xml": str(exc)[:200]}) from exc
     if getattr(root.getroottree().docinfo, "doctype", ""):
