@@ -103,75 +103,76 @@ class Malformed:
 Record = Package | Group | Property | Goods | PriceType | Warehouse | Offer | Malformed
 
 
+# The elements read: libxml2 hands over only these (the rest is parsed, never seen in Python).
+_WATCHED = ("Классификатор", "Каталог", "ПакетПредложений", "Группа", "Свойство", "Товар",
+            "ТипЦены", "Склад", "Предложение")  # fmt: skip
+_TAGS = tuple("{*}" + name for name in _WATCHED)
+
+
 def read(source: str | IO[bytes]) -> Iterator[Record]:
     """The records of a CommerceML file in document order. ``Package`` comes when the Каталог
     or ПакетПредложений starts (its attributes say whether it holds only changes), or last for a
-    file of a classifier alone."""
-    path: list[str] = []
+    file without one (a classifier alone adds and changes, deletes nothing)."""
     announced = classifier = False
-    events = etree.iterparse(source, events=("start", "end"), **SAFE_OPTIONS)
+    events = etree.iterparse(source, events=("start", "end"), tag=_TAGS, **SAFE_OPTIONS)
     for event, element in events:
-        if not isinstance(element.tag, str):
-            continue
-        name = etree.QName(element).localname
+        name = _local(element)
         if event == "start":
-            path.append(name)
-            classifier = classifier or name == "Классификатор"
-            if not announced and name in ("Каталог", "ПакетПредложений"):
+            if name in ("Каталог", "ПакетПредложений") and not announced:
                 announced = True
                 kind = OFFERS if name == "ПакетПредложений" else CATALOG
                 yield Package(kind, _only_changes(element), _root_version(element))
+            classifier = classifier or name == "Классификатор"
             continue
-        path.pop()
-        if not path and not announced:  # a classifier alone adds and changes, deletes nothing
-            announced = True
-            yield Package(CATALOG if classifier else OTHER, True, element.get("ВерсияСхемы"))
-        parent = path[-1] if path else None
-        record = _record(name, parent, element, path)
-        if record is None:
-            continue
-        yield record
-        _forget(element)
+        record = _record(name, element)
+        if record is not None:
+            yield record
+            _forget(element)
+    if not announced:
+        kind = CATALOG if classifier else OTHER
+        yield Package(
+            kind, True, events.root.get("ВерсияСхемы") if events.root is not None else None
+        )
 
 
-def _record(
-    name: str, parent: str | None, element: etree._Element, path: list[str]
-) -> Record | None:
-    if name == "Группа" and parent == "Группы" and _inside(path, "Классификатор"):
-        return _group(element, path)
-    if name == "Свойство" and parent == "Свойства" and _inside(path, "Классификатор"):
-        return _property(element, path)
-    if name == "Товар" and parent == "Товары" and _inside(path, "Каталог"):
-        return _goods(element, path)
+def _record(name: str, element: etree._Element) -> Record | None:
+    box = element.getparent()
+    parent = _local(box) if box is not None else None
+    if name == "Группа" and parent == "Группы" and _within(element, "Классификатор"):
+        return _group(element)
+    if name == "Свойство" and parent == "Свойства" and _within(element, "Классификатор"):
+        return _property(element)
+    if name == "Товар" and parent == "Товары" and _within(element, "Каталог"):
+        return _goods(element)
     if name == "ТипЦены" and parent == "ТипыЦен":
         found = _id(element)
         if found is None:
-            return _malformed(path, name)
+            return _malformed(element)
         return PriceType(found, _text(element, "Наименование"), _text(element, "Валюта"))
     if name == "Склад" and parent == "Склады":
         found = _id(element)
         if found is None:
-            return _malformed(path, name)
+            return _malformed(element)
         return Warehouse(found, _text(element, "Наименование"))
-    if name == "Предложение" and parent == "Предложения" and _inside(path, "ПакетПредложений"):
-        return _offer(element, path)
+    if name == "Предложение" and parent == "Предложения" and _within(element, "ПакетПредложений"):
+        return _offer(element)
     return None
 
 
-def _group(element: etree._Element, path: list[str]) -> Record:
+def _group(element: etree._Element) -> Record:
     found = _id(element)
     if found is None:
-        return _malformed(path, "Группа")
+        return _malformed(element)
     box = element.getparent()  # Группы, inside the parent Группа or the Классификатор
     owner = box.getparent() if box is not None else None
     parent = _id(owner) if owner is not None and _local(owner) == "Группа" else None
     return Group(found, _text(element, "Наименование") or found, parent)
 
 
-def _property(element: etree._Element, path: list[str]) -> Record:
+def _property(element: etree._Element) -> Record:
     found = _id(element)
     if found is None:
-        return _malformed(path, "Свойство")
+        return _malformed(element)
     values = {}
     for choice in _children(element, "ВариантыЗначений"):
         for item in choice:
@@ -181,10 +182,10 @@ def _property(element: etree._Element, path: list[str]) -> Record:
     return Property(found, _text(element, "Наименование") or found, values)
 
 
-def _goods(element: etree._Element, path: list[str]) -> Record:
+def _goods(element: etree._Element) -> Record:
     found = _id(element)
     if found is None:
-        return _malformed(path, "Товар")
+        return _malformed(element)
     groups = tuple(
         text for box in _children(element, "Группы") for item in box
         if _local(item) == "Ид" and (text := _clean(item.text))
@@ -220,10 +221,10 @@ def _goods(element: etree._Element, path: list[str]) -> Record:
     )  # fmt: skip
 
 
-def _offer(element: etree._Element, path: list[str]) -> Record:
+def _offer(element: etree._Element) -> Record:
     found = _id(element)
     if found is None:
-        return _malformed(path, "Предложение")
+        return _malformed(element)
     prices = {}
     for box in _children(element, "Цены"):
         for price in box:
@@ -269,11 +270,14 @@ def _forget(element: etree._Element) -> None:
 
 
 def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+    """The element's name without its namespace ("" for a comment or an entity)."""
+    tag = element.tag
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
 def _children(element: etree._Element, name: str) -> Iterator[etree._Element]:
-    return (child for child in element if _local(child) == name)
+    """The children named ``name`` in any namespace (or none): libxml2 finds them."""
+    return element.iterchildren("{*}" + name)
 
 
 def _clean(text: str | None) -> str | None:
@@ -325,9 +329,10 @@ def _root_version(element: etree._Element) -> str | None:
     return root.get("ВерсияСхемы")
 
 
-def _inside(path: list[str], name: str) -> bool:
-    return name in path
+def _within(element: etree._Element, name: str) -> bool:
+    return any(_local(ancestor) == name for ancestor in element.iterancestors())
 
 
-def _malformed(path: list[str], name: str) -> Malformed:
-    return Malformed("/".join([*path, name]), "нет Ид")
+def _malformed(element: etree._Element) -> Malformed:
+    names = [_local(ancestor) for ancestor in element.iterancestors()]
+    return Malformed("/".join([*reversed(names), _local(element)]), "нет Ид")
