@@ -173,12 +173,7 @@ def _property(element: etree._Element) -> Record:
     found = _id(element)
     if found is None:
         return _malformed(element)
-    values = {}
-    for choice in _children(element, "ВариантыЗначений"):
-        for item in choice:
-            value_id, value = _text(item, "ИдЗначения"), _text(item, "Значение")
-            if value_id is not None and value is not None:
-                values[value_id] = value
+    values = _pairs(element, "ВариантыЗначений", "ИдЗначения", "Значение")
     return Property(found, _text(element, "Наименование") or found, values)
 
 
@@ -190,18 +185,8 @@ def _goods(element: etree._Element) -> Record:
         text for box in _children(element, "Группы") for item in box
         if _local(item) == "Ид" and (text := _clean(item.text))
     )  # fmt: skip
-    properties = {}
-    for box in _children(element, "ЗначенияСвойств"):
-        for item in box:
-            key, value = _text(item, "Ид"), _text(item, "Значение")
-            if key is not None and value is not None:
-                properties[key] = value
-    requisites = {}
-    for box in _children(element, "ЗначенияРеквизитов"):
-        for item in box:
-            key, value = _text(item, "Наименование"), _text(item, "Значение")
-            if key is not None and value is not None:
-                requisites[key] = value
+    properties = _pairs(element, "ЗначенияСвойств", "Ид", "Значение")
+    requisites = _pairs(element, "ЗначенияРеквизитов", "Наименование", "Значение")
     vat = None
     for box in _children(element, "СтавкиНалогов"):
         for item in box:
@@ -225,12 +210,11 @@ def _offer(element: etree._Element) -> Record:
     found = _id(element)
     if found is None:
         return _malformed(element)
-    prices = {}
-    for box in _children(element, "Цены"):
-        for price in box:
-            kind, value = _text(price, "ИдТипаЦены"), _number(_text(price, "ЦенаЗаЕдиницу"))
-            if kind is not None and value is not None:
-                prices[kind] = value
+    prices = {
+        kind: value
+        for kind, text in _pairs(element, "Цены", "ИдТипаЦены", "ЦенаЗаЕдиницу").items()
+        if (value := _number(text)) is not None
+    }
     stock: dict[str, Decimal] = {}
     for store in _stores(element):
         store_id, value = store.get("ИдСклада"), _number(store.get("КоличествоНаСкладе"))
@@ -246,6 +230,17 @@ def _offer(element: etree._Element) -> Record:
         external_id=found, name=_text(element, "Наименование"), barcodes=_barcodes(element),
         prices=prices, stock=stock, quantity=quantity, deleted=_deleted(element),
     )  # fmt: skip
+
+
+def _pairs(element: etree._Element, box: str, key: str, value: str) -> dict[str, str]:
+    """``<box><item><key/><value/></item>...</box>`` as a dict (items missing either skipped)."""
+    found = {}
+    for container in _children(element, box):
+        for item in container:
+            name, text = _text(item, key), _text(item, value)
+            if name is not None and text is not None:
+                found[name] = text
+    return found
 
 
 def _stores(element: etree._Element) -> Iterator[etree._Element]:

@@ -19,6 +19,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from processing.engine.kopecks import printed_parts, spread
 from processing.engine.model import (
+    ZERO,
     Balances,
     CustomerFacts,
     Explanation,
@@ -41,7 +42,6 @@ from processing.promotions.rules import GoodsSet, Promotion
 HUNDRED = Decimal(100)
 QUESTIONNAIRE_ACCRUAL = "Бонусы не начисляются: анкета покупателя не заполнена."
 UNKNOWN_GOODS = "Товара нет в каталоге: акции по данным строки чека."
-ZERO_MONEY = Decimal("0.00")
 PROGRAM_CAP = "program_cap"
 BALANCE = "balance"
 
@@ -470,7 +470,7 @@ def _line_result(
         Explanation(rule, _money(kopecks), text) for rule, kopecks, text in withheld
     )
     if not line.known:
-        explanations.append(Explanation("unknown_goods", ZERO_MONEY, UNKNOWN_GOODS))
+        explanations.append(Explanation("unknown_goods", ZERO, UNKNOWN_GOODS))
     return LineResult(
         number=line.number,
         amount=_money(amount),

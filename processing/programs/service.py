@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 ACTIVE = "active"
 PROGRAM_STATUSES = (ACTIVE, "paused", "archived")
 PROMOTION = "promotion"
-LEVEL_KINDS = ("discount_level", "fixed_discount")  # the programs that have levels
 
 
 class ProgramNotFound(NotFound):
@@ -94,8 +93,8 @@ def set_program_status(session: Session, program: Program, status: str) -> Progr
     return program
 
 
-def _check_group(session: Session, program: Program, rules: dict[str, Any]) -> None:
-    group = parse_promotion(rules).group
+def _check_group(session: Session, program: Program, promotion: Promotion) -> None:
+    group = promotion.group
     tenant = session.get(Tenant, program.tenant_id)
     codes = [g.code for g in parse_groups(tenant.promotion_groups if tenant else None)]
     if group not in codes:
@@ -110,7 +109,10 @@ def level_codes(session: Session, tenant_id: int) -> set[str]:
     for kind, rules in session.execute(
         select(Program.kind, ProgramVersion.rules)
         .join(ProgramVersion, ProgramVersion.program_id == Program.id)
-        .where(Program.tenant_id == tenant_id, Program.kind.in_(LEVEL_KINDS))
+        .where(
+            Program.tenant_id == tenant_id,
+            Program.kind.in_([kind for kind, slot in SLOTS.items() if slot == "discount"]),
+        )
     ):
         found = discount_rules(kind, rules)
         if found is not None:
@@ -125,10 +127,12 @@ def _check_customer_terms(session: Session, tenant_id: int, promotion: Promotion
     check_segment_codes(session, tenant_id, terms.segments)
     if terms.levels:
         known = level_codes(session, tenant_id)
-        for code in sorted(terms.levels - known):
+        unknown = sorted(terms.levels - known)
+        if unknown:
             raise bad_field(
                 "rules.customer.levels",
-                f"Нет такого уровня: {code[:100]}. Уровни: {', '.join(sorted(known)) or 'нет'}",
+                f"Нет такого уровня: {unknown[0][:100]}. "
+                f"Уровни: {', '.join(sorted(known)) or 'нет'}",
             )
     check_field_values(
         session, tenant_id, terms.fields, "rules.customer.fields",
@@ -158,10 +162,10 @@ def add_version(
     """Add rules valid from ``effective_from``. An open-ended version that started earlier is
     closed at ``effective_from``; any other overlap is refused. A promotion must name one of
     the tenant's combination groups."""
-    PARSERS[program.kind](rules)
-    if program.kind == PROMOTION:
-        _check_group(session, program, rules)
-        _check_customer_terms(session, program.tenant_id, parse_promotion(rules))
+    parsed = PARSERS[program.kind](rules)
+    if isinstance(parsed, Promotion):
+        _check_group(session, program, parsed)
+        _check_customer_terms(session, program.tenant_id, parsed)
     if effective_to is not None and effective_to <= effective_from:
         raise InvalidInput("Дата окончания версии должна быть позже даты начала.")
     owners = [s.tenant_id for s in stores or []] + [g.tenant_id for g in store_groups or []]

@@ -214,8 +214,7 @@ def change_segment(
     if filter_data is not None:
         if segment.kind != FILTER:
             raise SegmentIsStatic(details={"segment": segment.code})
-        if segment.status == ARCHIVED:
-            raise _not_active(segment)
+        check_usable(segment)
         _checked_filter(session, segment.tenant_id, filter_data)
         segment.filter = filter_data
     if name is not None and name.strip():
@@ -256,8 +255,7 @@ def change_members(
     tenant's, or nothing is changed); answers the member count."""
     if segment.kind == FILTER:
         raise SegmentIsFilter(details={"segment": segment.code})
-    if segment.status == ARCHIVED:
-        raise _not_active(segment)
+    check_usable(segment)
     if len(add) + len(remove) > MAX_MEMBERS_PER_CALL:
         raise InvalidInput(
             f"Не больше {MAX_MEMBERS_PER_CALL} покупателей за один запрос.",
@@ -409,7 +407,8 @@ def check_segment_codes(
 
 
 def check_usable(segment: Segment) -> None:
-    """Refuse (``SEGMENT_NOT_ACTIVE``) a new use of an archived segment (a mass accrual)."""
+    """Refuse (``SEGMENT_NOT_ACTIVE``) a change or a new use of an archived segment (its
+    filter, its members, a mass accrual)."""
     if segment.status == ARCHIVED:
         raise _not_active(segment)
 

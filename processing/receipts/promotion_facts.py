@@ -19,6 +19,7 @@ from processing.cards.models import Card, CardTemplate
 from processing.customers.models import Customer
 from processing.db import insert_ignore, lock_rows
 from processing.engine.model import PromotionFacts, Result
+from processing.engine.model import ReceiptLine as EngineLine
 from processing.levels.compute import LevelDecision
 from processing.money import UNIT, proportional_share, to_kopecks
 from processing.programs.models import Program, ProgramVersion
@@ -267,17 +268,10 @@ def _looked_back(
     ).all()  # fmt: skip
     if not bought:
         return frozenset()
-    seen = with_catalog(session, tenant_id, ReceiptInput(
-        cashier_code="", shift="", number="",
-        lines=tuple(LineInput(number=i, goods_id=goods_id, quantity=UNIT, price=price,
-                              amount=price, barcode=barcode)
-                    for i, (goods_id, barcode, price, _) in enumerate(bought, start=1)),
-    )).lines  # fmt: skip
-    masks = [
-        book.coverage(line.goods_id, line.group_ids, line.brand_id, line.supplier_id,
-                      to_kopecks(line.price))
-        for line in seen
-    ]  # fmt: skip
+    seen = _seen(
+        session, tenant_id, [(goods, barcode, price) for goods, barcode, price, _ in bought]
+    )
+    masks = [_mask(book, line) for line in seen]
     met = set()
     for promotion, lookback in lookbacks:
         if lookback is None:
@@ -331,11 +325,14 @@ def release_on_return(
     ).all()
     if not used:
         return Released(Decimal("0.00"), Decimal("0.00"))
-    lines = None
+    lines: Sequence[ReceiptLine] = ()
+    seen: Sequence[EngineLine] = ()
     if not part.last and any(row.bonus or row.stamps for row, *_ in used):
         lines = session.scalars(
             select(ReceiptLine).where(ReceiptLine.receipt_id == receipt_id)
         ).all()
+        seen = _seen(session, tenant_id, [(line.goods_id, line.barcode, line.price)
+                                          for line in lines])  # fmt: skip
     counters = {
         row.program_id: row
         for row in session.scalars(
@@ -361,9 +358,8 @@ def release_on_return(
             converted += given
         bonus = Decimal("0.00")
         if row.bonus or row.stamps:
-            reward, trigger = (
-                _reward_lines(session, tenant_id, rules, lines) if lines is not None else ({}, {})
-            )
+            # the last return takes all that is left: no need to know which lines
+            reward, trigger = _reward_lines(rules, lines, seen) if lines else ({}, {})
             if row.bonus:  # by the money refunded on the goods the points were given for
                 bonus = proportional_share(
                     row.bonus, row.returned_bonus, _sum(part.money, reward),
@@ -396,12 +392,32 @@ def _sum(values: Mapping[int, Decimal], lines: Mapping[int, Decimal]) -> Decimal
     return sum((values.get(number, Decimal(0)) for number in lines), Decimal(0))
 
 
+def _seen(
+    session: Session, tenant_id: int, refs: Sequence[tuple[str, str | None, Decimal]]
+) -> tuple[EngineLine, ...]:
+    """Stored lines' goods (id, barcode, unit price) as a sale sees them: the catalog's facts."""
+    lines = tuple(
+        LineInput(number=i, goods_id=goods_id, quantity=UNIT, price=price, amount=price,
+                  barcode=barcode)
+        for i, (goods_id, barcode, price) in enumerate(refs, start=1)
+    )  # fmt: skip
+    receipt = ReceiptInput(cashier_code="", shift="", number="", lines=lines)
+    return with_catalog(session, tenant_id, receipt).lines
+
+
+def _mask(book: PromotionBook, line: EngineLine) -> int:
+    """The goods sets of ``book`` that cover a line, as the engine finds them."""
+    return book.coverage(
+        line.goods_id, line.group_ids, line.brand_id, line.supplier_id, to_kopecks(line.price)
+    )
+
+
 def _reward_lines(
-    session: Session, tenant_id: int, rules: Any, lines: Sequence[ReceiptLine]
+    rules: Any, lines: Sequence[ReceiptLine], seen: Sequence[EngineLine]
 ) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
-    """Of a receipt's lines, those a promotion's campaign points were given for (its target
-    goods, else its trigger goods) with the money paid for them, and those of its trigger goods
-    with their units: the lines as the sale saw them (the catalog's facts)."""
+    """Of a receipt's lines (``seen``: their goods as the sale saw them), those a promotion's
+    campaign points were given for (its target goods, else its trigger goods) with the money
+    paid for them, and those of its trigger goods with their units."""
     try:
         promotion = parse_promotion(rules)
     except InvalidProgramRules:  # rules saved before a stricter check: the whole receipt
@@ -410,17 +426,10 @@ def _reward_lines(
     book = PromotionBook([promotion])
     trigger_bit = 1 << book.set_id(promotion.receipt.goods)
     target_bit = 1 << book.set_id(promotion.reward.target or promotion.receipt.goods)
-    seen = with_catalog(session, tenant_id, ReceiptInput(
-        cashier_code="", shift="", number="",
-        lines=tuple(LineInput(number=line.line_no, goods_id=line.goods_id,
-                              quantity=line.quantity, price=line.price, amount=line.amount,
-                              barcode=line.barcode) for line in lines),
-    )).lines  # fmt: skip
     reward: dict[int, Decimal] = {}
     trigger: dict[int, Decimal] = {}
     for line, engine_line in zip(lines, seen, strict=True):
-        mask = book.coverage(engine_line.goods_id, engine_line.group_ids, engine_line.brand_id,
-                             engine_line.supplier_id, to_kopecks(engine_line.price))  # fmt: skip
+        mask = _mask(book, engine_line)
         if mask & target_bit:
             reward[line.line_no] = line.final_amount
         if mask & trigger_bit:
