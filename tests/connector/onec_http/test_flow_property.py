@@ -31,7 +31,6 @@ from processing.cards.service import (
 )
 from processing.customers.service import register_customer
 from processing.ledger.service import balance
-from processing.receipts import fast, service
 from processing.receipts.models import Receipt, SoftCalculation
 from processing.tenants.models import Tenant
 from processing.tenants.service import set_questionnaire_rules
@@ -42,7 +41,7 @@ from tests.connector.onec_http.test_fast_path import (
     fill_account,
     snapshot_strategies,
 )
-from tests.connector.onec_http.world import World, receipt
+from tests.connector.onec_http.world import World, receipt, spy_commits
 
 # (writer, whether the commit names the soft calculation made on the same writer's path)
 PATHS = (("fast", True), ("general", True), ("fast", False), ("general", False))
@@ -98,27 +97,7 @@ def _take_every_path(
     calculation on the same path. Returns the calculations, the commits (without their own
     ids), the receipts the general writer committed and, per receipt, whether a stored soft
     result was posted."""
-    general_commits: list[str] = []
-    replayed: dict[str, bool] = {}
-    commit_claimed = service.commit_claimed
-
-    def spy_commit(*args: Any, **kwargs: Any) -> Any:
-        general_commits.append(args[3].number)
-        return commit_claimed(*args, **kwargs)
-
-    def spy_replay(module: Any) -> Any:
-        original = module.replayable
-
-        def replay(*args: Any, **kwargs: Any) -> Any:
-            stored = original(*args, **kwargs)
-            replayed[args[2].number] = stored is not None
-            return stored
-
-        return replay
-
-    patch.setattr(service, "commit_claimed", spy_commit)
-    for module in (fast, service):
-        patch.setattr(module, "replayable", spy_replay(module))
+    general_commits, replayed = spy_commits(patch)
     calculations, commits = [], []
     for (path, with_id), number in zip(PATHS, numbers, strict=True):
         body = {**base, "number": _name(path, with_id, number), "card_number": number}

@@ -10,7 +10,6 @@ its own: no example sees another's promotions, counters or caches.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -32,11 +31,10 @@ from processing.programs.models import Program, ProgramVersion
 from processing.programs.rules import parse_level_rules
 from processing.programs.service import add_program, add_version
 from processing.promotions.models import PromotionUsage, ReceiptPromotion
-from processing.receipts import fast, service
 from processing.receipts.models import Receipt
 from processing.tenants.models import Tenant
 from tests.connector.onec_http.test_fast_path import _account_state, _general_path
-from tests.connector.onec_http.world import World, receipt, seed_world
+from tests.connector.onec_http.world import World, receipt, seed_world, spy_commits
 from tests.factories import LEVEL_RULES, T0
 
 D = Decimal
@@ -325,33 +323,6 @@ def _receipts(session: Session, tenant_id: int) -> dict[str, Receipt]:
     }
 
 
-def _spy(patch: pytest.MonkeyPatch) -> tuple[list[str], dict[str, bool]]:
-    """The receipts the general writer commits, and per receipt whether a stored soft result
-    was posted."""
-    general: list[str] = []
-    replayed: dict[str, bool] = {}
-    commit_claimed = service.commit_claimed
-
-    def spy_commit(*args: Any, **kwargs: Any) -> Any:
-        general.append(args[3].number)
-        return commit_claimed(*args, **kwargs)
-
-    def spy_replay(module: Any) -> Callable[..., Any]:
-        original = module.replayable
-
-        def replay(*args: Any, **kwargs: Any) -> Any:
-            stored = original(*args, **kwargs)
-            replayed[args[2].number] = stored is not None
-            return stored
-
-        return replay
-
-    patch.setattr(service, "commit_claimed", spy_commit)
-    for module in (fast, service):
-        patch.setattr(module, "replayable", spy_replay(module))
-    return general, replayed
-
-
 def _without(answer: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in answer.items() if k not in keys}
 
@@ -389,7 +360,7 @@ def _calculate_then_commit(
     flow = {**base, "number": "flow", "card_number": setup.numbers[0], "pay_bonus": pay}
     direct = {**base, "number": "direct", "card_number": setup.numbers[1], "pay_bonus": pay}
     with monkeypatch.context() as patch:  # undone after each example, not after the test
-        general, replayed = _spy(patch)
+        general, replayed = spy_commits(patch)
         soft = _post(client, world, "calculate", flow)
         flow_commit = _post(client, world, "commit",
                             {**flow, "calculation_id": soft["calculation_id"]})  # fmt: skip
@@ -466,7 +437,7 @@ def test_fast_and_general_paths_write_the_same_rows_for_any_promotions(
     pay = _payable(client, setup, base, case.asked)
     answers, usage = [], []
     with monkeypatch.context() as patch:
-        general, replayed = _spy(patch)
+        general, replayed = spy_commits(patch)
         for path, number in zip(PATHS, setup.numbers, strict=True):
             body = {**base, "number": path, "card_number": number, "pay_bonus": pay}
             if with_id:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from processing.cards.service import add_template, card_account_id, generate_car
 from processing.customers.service import register_customer
 from processing.ledger.service import PostingKind, credit
 from processing.programs.service import add_program, add_version
+from processing.receipts import fast, service
 from processing.tenants.service import add_pos, add_store, add_tenant
 from tests.factories import LEVEL_RULES, T0
 
@@ -122,3 +124,30 @@ def race(app: Flask, count: int, make: Callable[[int], tuple[str, dict[str, Any]
     for thread in threads:
         thread.join(timeout=120)
     return results
+
+
+def spy_commits(patch: pytest.MonkeyPatch) -> tuple[list[str], dict[str, bool]]:
+    """The receipts the general writer commits, and per receipt whether a stored soft result
+    was posted."""
+    general: list[str] = []
+    replayed: dict[str, bool] = {}
+    commit_claimed = service.commit_claimed
+
+    def spy_commit(*args: Any, **kwargs: Any) -> Any:
+        general.append(args[3].number)
+        return commit_claimed(*args, **kwargs)
+
+    def spy_replay(module: Any) -> Callable[..., Any]:
+        original = module.replayable
+
+        def replay(*args: Any, **kwargs: Any) -> Any:
+            stored = original(*args, **kwargs)
+            replayed[args[2].number] = stored is not None
+            return stored
+
+        return replay
+
+    patch.setattr(service, "commit_claimed", spy_commit)
+    for module in (fast, service):
+        patch.setattr(module, "replayable", spy_replay(module))
+    return general, replayed
