@@ -23,7 +23,7 @@ from processing.db import lock_rows
 from processing.errors import Conflict, InvalidInput, NotFound
 from processing.programs.rules import EventBonus, parse_event_bonus
 from processing.promotions.models import Segment, SegmentMember
-from processing.promotions.segments import FILTER, check_usable
+from processing.promotions.segments import FILTER, lock_usable
 from processing.receipts.checks import BonusNotInTariff as ReceiptBonusNotInTariff
 from processing.tenants.models import Tenant
 from processing.validation import InvalidProgramRules
@@ -78,7 +78,7 @@ def add_mass_accrual(
         raise BonusNotInTariff(details={"tariff": tenant.tariff})
     if segment.tenant_id != tenant.id:
         raise NotFound("Сегмент покупателей не найден.")
-    check_usable(segment)
+    lock_usable(session, segment)
     if not name.strip():
         raise InvalidInput("Укажите название начисления: его увидят в выписке.",
                            details={"field": "name"})  # fmt: skip

@@ -76,6 +76,15 @@ _PROGRAMS = table(
     column("code", String),
     column("status", String),
 )
+# Mass accruals name their segment (``processing.accruals`` imports this module): one not
+# finished keeps the segment out of the archive.
+_MASS_ACCRUALS = table(
+    "mass_accruals",
+    column("id", Integer),
+    column("segment_id", Integer),
+    column("status", String),
+)
+UNFINISHED_ACCRUALS = ("scheduled", "running")
 _VERSIONS = table(
     "program_versions",
     column("program_id", Integer),
@@ -406,6 +415,13 @@ def check_segment_codes(
             raise bad_field(field, f"Сегмент «{code}» в архиве: выберите действующий сегмент")
 
 
+def lock_usable(session: Session, segment: Segment) -> None:
+    """``check_usable`` on the segment's locked row: an archiving at the same moment waits, and
+    then sees what this use adds (a mass accrual)."""
+    session.refresh(segment, ["status"], with_for_update=True)
+    check_usable(segment)
+
+
 def check_usable(segment: Segment) -> None:
     """Refuse (``SEGMENT_NOT_ACTIVE``) a change or a new use of an archived segment (its
     filter, its members, a mass accrual)."""
@@ -469,6 +485,18 @@ def set_segment_status(session: Session, segment: Segment, status: str, now: dat
                 "его в текущей или будущей версии: добавьте им версию без этого сегмента или "
                 "переведите их в архив.",
                 details={"segment": segment.code, "promotions": users[:100]},
+            )
+        accruals = session.scalars(
+            select(_MASS_ACCRUALS.c.id).where(
+                _MASS_ACCRUALS.c.segment_id == segment.id,
+                _MASS_ACCRUALS.c.status.in_(UNFINISHED_ACCRUALS),
+            )
+        ).all()
+        if accruals:
+            raise SegmentInUse(
+                f"Сегменту «{segment.code}» запланировано массовое начисление бонусов: в архив "
+                "его переводят, когда начисление проведено или отменено.",
+                details={"segment": segment.code, "mass_accruals": list(accruals)},
             )
     segment.status = status
     session.flush()

@@ -290,18 +290,17 @@ class Released(NamedTuple):
 
 @dataclass(frozen=True)
 class ReturnedPart:
-    """What one return (or a rollback: ``everything``) takes back of a receipt, line by line:
-    units returned and money refunded by line number, and each promotion's discount on the
-    returned units (from the lines' explanations), by promotion code."""
+    """What one return (or a rollback: ``everything``) takes back of a receipt: money refunded
+    by line number, and each promotion's discount on the returned units (from the lines'
+    explanations), by promotion code. The units returned are on the receipt's lines."""
 
-    units: Mapping[int, Decimal]
     money: Mapping[int, Decimal]
     discount: Mapping[str, Decimal]
     last: bool  # the receipt is now returned in full: all that is left goes back
 
     @classmethod
     def everything(cls) -> ReturnedPart:
-        return cls({}, {}, {}, True)
+        return cls({}, {}, True)
 
 
 def release_on_return(
@@ -333,6 +332,8 @@ def release_on_return(
         ).all()
         seen = _seen(session, tenant_id, [(line.goods_id, line.barcode, line.price)
                                           for line in lines])  # fmt: skip
+    # the units returned so far, this return's included (the return has counted them)
+    returned_units = {line.line_no: line.returned_quantity for line in lines}
     counters = {
         row.program_id: row
         for row in session.scalars(
@@ -368,10 +369,13 @@ def release_on_return(
                 row.returned_bonus += bonus
                 points += bonus
             if row.stamps:  # by the returned units of the goods that put the stamps on the card
-                undone = int(proportional_share(
-                    Decimal(row.stamps), Decimal(row.returned_stamps),
-                    _sum(part.units, trigger), sum(trigger.values(), Decimal(0)), last, UNIT,
+                # all the returns so far (this one included) against all the units: the same
+                # stamps back however the units come back
+                so_far = int(proportional_share(
+                    Decimal(row.stamps), Decimal(0), _sum(returned_units, trigger),
+                    sum(trigger.values(), Decimal(0)), last, UNIT,
                 ))  # fmt: skip
+                undone = so_far - row.returned_stamps  # negative: stamps a free unit used
                 row.returned_stamps += undone
                 stamps.append((program_id, -undone))
         counter = counters.get(program_id)

@@ -238,7 +238,6 @@ def return_receipt(
     notes = list(refunds.notes)
     # The promotions' campaign points go back with the accrual; their counters are restored.
     released = release_on_return(session, original.tenant_id, original.id, ReturnedPart(
-        units={sale.line_no: quantity for sale, quantity, *_ in shares},
         money={sale.line_no: final for (sale, *_), final in zip(shares, refunds.finals,
                                                                 strict=True)},
         discount=by_promotion, last=fully_returned,

@@ -212,3 +212,18 @@ def test_archiving_is_refused_while_a_current_or_future_promotion_version_names_
     assert (status, answer["status"]) == (200, "archived")
     status, answer = _status(client, admin, "other", "archived")
     assert (status, answer["details"]["promotions"]) == (409, ["now"])
+
+
+def test_archiving_waits_for_the_segments_scheduled_mass_accrual(
+    client: FlaskClient, world: World, admin: dict[str, str]
+) -> None:
+    call(client, admin, "POST", "segments", {"code": "fut", "name": "Будущее"})
+    call(client, admin, "POST", "segments/fut/members", {"add": [world.customer_id]})
+    later = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    body = {"segment": "fut", "name": "Через неделю", "amount": 50, "run_at": later}
+    status, accrual = call(client, admin, "POST", "mass-accruals", body)
+    assert (status, accrual["status"]) == (201, "scheduled"), accrual
+    status, answer = _status(client, admin, "fut", "archived")
+    assert (status, answer["code"]) == (409, "SEGMENT_IN_USE")
+    assert answer["details"]["mass_accruals"] == [accrual["id"]]
+    assert call(client, admin, "GET", "segments/fut")[1]["status"] == "active"

@@ -272,3 +272,19 @@ def test_a_partial_return_takes_back_only_what_the_returned_units_earned(
     back("ret-cup", 1)
     assert _stamps(session, world) == 3
     assert _balance(session, world) == before + D("13.50") + D("45.00")
+
+
+def test_stamps_come_back_the_same_however_the_units_are_returned(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    """Every 3rd coffee free, 4 coffees on a new count: 4 stamps, one free cup, 1 left. Two
+    returns of one cup take back what one return of two takes: round(1 × 2/4) = 1 stamp."""
+    _promotion(session, world, "cup3", {**STAMPS, "reward": {"kind": "stamps", "every": 3}})
+    sale = _post(client, world, "/api/v1/receipts/commit", _coffee("t1", 4, world.card))
+    assert _stamps(session, world) == 1
+    for i in range(2):
+        _post(client, world, "/api/v1/receipts/return", {
+            "cashier": "c-01", "shift": "9", "number": f"rt-{i}", "sold_at": "2026-05-01T10:00:00",
+            "original_transaction_id": sale["transaction_id"], "lines": [{"line": 1, "qty": 1}],
+        })  # fmt: skip
+    assert _stamps(session, world) == 0
