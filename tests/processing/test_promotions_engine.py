@@ -430,6 +430,14 @@ def test_a_promotion_that_gave_way_names_the_one_that_kept_its_line() -> None:
     }
 
 
+def test_a_cap_is_never_passed_by_a_fraction_of_a_kopeck() -> None:
+    """50% capped at 25% on 159.27: 25% is 39.8175, so 39.81 (rounded down), not 39.82."""
+    capped = promo("capped", {"max_line_discount_percent": "25",
+                              "reward": {"kind": "percent", "value": "50"}})  # fmt: skip
+    line = goods_line(1, "x", "0.347", price=D("459.00"))
+    assert run([line], [capped]).lines[0].discount == D("39.81")
+
+
 def test_storage_order_does_not_change_the_result() -> None:
     promotions = [
         promo("a", {"reward": {"kind": "percent", "value": "10"}}, priority=5),
