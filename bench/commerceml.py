@@ -148,14 +148,20 @@ def _goods(count: int, rng: random.Random) -> Iterator[str]:
         )
 
 
+def _rubles(kopecks: int) -> str:
+    """Kopecks as 1C writes a price: rubles with two decimals (no float on the way)."""
+    return f"{kopecks // 100}.{kopecks % 100:02d}"
+
+
 def _offer(offer_id: str, name: str, rng: random.Random) -> str:
-    base = rng.randrange(1_000, 500_000)
+    base = rng.randrange(1_000, 500_000)  # kopecks
+    rubles = [_rubles(base + k * base // 10) for k in range(len(PRICE_TYPES))]
     prices = "".join(
-        f"<Цена><Представление>{(base + k * base // 10) / 100:.2f} RUB за шт</Представление>"
-        f"<ИдТипаЦены>{kind}</ИдТипаЦены><ЦенаЗаЕдиницу>{(base + k * base // 10) / 100:.2f}"
+        f"<Цена><Представление>{price} RUB за шт</Представление>"
+        f"<ИдТипаЦены>{kind}</ИдТипаЦены><ЦенаЗаЕдиницу>{price}"
         "</ЦенаЗаЕдиницу><Валюта>RUB</Валюта><Единица>шт</Единица><Коэффициент>1</Коэффициент>"
         "</Цена>"
-        for k, kind in enumerate(PRICE_TYPES)
+        for kind, price in zip(PRICE_TYPES, rubles, strict=True)
     )
     stock = [rng.randrange(0, 200) for _ in WAREHOUSES]
     stores = "".join(
