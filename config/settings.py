@@ -13,6 +13,10 @@ DEFAULT_QUEUE = "connector"
 # A cashier waits on every call: a POS body is a few kilobytes, a CommerceML upload is sent
 # in chunks by 1C, so 32 MiB refuses only what is certainly wrong.
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+# A whole CommerceML file 1C uploads (in chunks of at most MAX_BODY_BYTES): a full export of a
+# million goods is a few gigabytes of XML, far less zipped.
+DEFAULT_EXCHANGE_MAX_FILE_BYTES = 8 * 1024 * 1024 * 1024
+DEFAULT_EXCHANGE_RETENTION_DAYS = 14
 
 _POSTGRES_PREFIXES = ("postgresql+psycopg://", "postgresql://", "postgres://")
 
@@ -33,6 +37,8 @@ class Settings:
     max_body_bytes: int
     public_base_url: str | None = None  # e.g. https://loyalty.example.ru/ (for WSDL addresses)
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
+    exchange_max_file_bytes: int = DEFAULT_EXCHANGE_MAX_FILE_BYTES
+    exchange_retention_days: int = DEFAULT_EXCHANGE_RETENTION_DAYS
 
     @property
     def embedded(self) -> bool:
@@ -86,6 +92,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         public_base_url=_base_url(env.get("PUBLIC_BASE_URL", "")),
         proxy_hops=_int(env, "PROXY_HOPS", 0, allow_zero=True),
+        exchange_max_file_bytes=_int(
+            env, "EXCHANGE_MAX_FILE_BYTES", DEFAULT_EXCHANGE_MAX_FILE_BYTES
+        ),
+        exchange_retention_days=_int(
+            env, "EXCHANGE_RETENTION_DAYS", DEFAULT_EXCHANGE_RETENTION_DAYS
+        ),
     )
 
 

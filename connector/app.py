@@ -48,6 +48,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from connector.soap import discount_server
 
     app.register_blueprint(discount_server.blp)
+    from connector.onec_http import exchange
+
+    app.register_blueprint(exchange.blp)
     if runtime.settings.proxy_hops:
         hops = runtime.settings.proxy_hops
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

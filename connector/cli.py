@@ -45,7 +45,6 @@ from processing.customers.questionnaire import (
 )
 from processing.customers.service import get_customer
 from processing.demo import DEMO_POS_TOKEN, DemoCards, demo_exists, seed_demo
-from processing.discount_server.service import set_credentials
 from processing.errors import ConnectorError
 from processing.programs.service import (
     add_program,
@@ -66,6 +65,7 @@ from processing.promotions.segments import (
     tenant_segments,
 )
 from processing.promotions.service import promotion_groups, set_promotion_groups
+from processing.tenants.credentials import SERVICES, set_credentials
 from processing.tenants.models import Tenant
 from processing.tenants.service import (
     add_admin_token,
@@ -87,7 +87,8 @@ from processing.tenants.service import (
 from processing.tenants.settings import tenant_settings, update_settings
 from processing.tenants.tariffs import DEFAULT_TARIFF, TARIFFS
 from sync.jobs import mass_accrual_timeout, refresh_segment, run_mass_accrual
-from sync.log import read_entries
+from sync.log import RUN_STATUSES, get_run, read_entries, read_runs
+from sync.models import SyncRun
 from sync.queue import enqueue
 from sync.runtime import Runtime, activate
 from sync.schedule import dispatch_inline, dispatch_to_rq, run_schedule
@@ -329,17 +330,39 @@ def tenant_add(code: str, name: str, tariff: str) -> None:
         click.echo(f"Tenant {created.code} created (id {created.id}).")
 
 
+_SERVICE_NAMES = {service.replace("_", "-"): service for service in SERVICES}
+
+
+def _set_credentials(tenant_code: str, name: str, username: str, password: str) -> None:
+    with _transaction(_runtime()) as session:
+        set_credentials(
+            session, get_tenant(session, tenant_code), _SERVICE_NAMES[name], username, password,
+            now=datetime.now(UTC),
+        )  # fmt: skip
+    click.echo(f"The {name} credentials of {tenant_code} are set for user {username}.")
+
+
+@tenant.command("credentials")
+@click.argument("tenant_code")
+@click.option(
+    "--service", "name", type=click.Choice(list(_SERVICE_NAMES)), required=True,
+    help="discount-server: 1C:Retail's discount server (SOAP); exchange: 1C's exchange with "
+    "the website (CommerceML).",
+)  # fmt: skip
+@click.option("--username", required=True)
+@click.password_option(help="Prompted for (twice) when not given.")
+def tenant_credentials(tenant_code: str, name: str, username: str, password: str) -> None:
+    """Set the user and password the tenant's 1C logs in to a service with (HTTP Basic)."""
+    _set_credentials(tenant_code, name, username, password)
+
+
 @tenant.command("discount-server-credentials")
 @click.argument("tenant_code")
 @click.argument("username")
 @click.password_option(help="Prompted for (twice) when not given.")
 def tenant_discount_server_credentials(tenant_code: str, username: str, password: str) -> None:
-    """Set the user and password 1C:Retail uses for the discount server (SOAP)."""
-    with _transaction(_runtime()) as session:
-        set_credentials(
-            session, get_tenant(session, tenant_code), username, password, now=datetime.now(UTC)
-        )
-    click.echo(f"Discount-server credentials of {tenant_code} set for user {username}.")
+    """Same as ``tenant credentials TENANT_CODE --service discount-server --username USERNAME``."""
+    _set_credentials(tenant_code, "discount-server", username, password)
 
 
 @main.group("admin-token")
@@ -360,21 +383,75 @@ def admin_token_add(tenant_code: str, name: str) -> None:
 @main.command("sync-log")
 @click.option("--tenant", "tenant_code", help="Only this tenant.")
 @click.option("--since", type=click.DateTime(), help="From this UTC date-time on.")
+@click.option("--until", type=click.DateTime(), help="Before this UTC date-time.")
+@click.option("--status", type=click.Choice(RUN_STATUSES), help="Only runs in this status.")
+@click.option("--source", help="Only this kind of exchange: commerceml, discount_server.")
+@click.option("--exchange", help="Only this exchange session (its id, as --run shows it).")
+@click.option("--run", "run_id", type=int, help="Show this run in full, with its errors.")
 @click.option("--limit", type=int, default=100, show_default=True)
-def sync_log(tenant_code: str | None, since: datetime | None, limit: int) -> None:
-    """Show sync log entries, newest first."""
+def sync_log(
+    tenant_code: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    status: str | None,
+    source: str | None,
+    exchange: str | None,
+    run_id: int | None,
+    limit: int,
+) -> None:
+    """Show the sync log: import runs (latest first), then entries (newest first).
+
+    --status filters the runs only; --exchange keeps the entries its runs wrote."""
     with _transaction(_runtime()) as session:
         tenant_id = get_tenant(session, tenant_code).id if tenant_code else None
-        entries = read_entries(
-            session, tenant_id=tenant_id, since=since.replace(tzinfo=UTC) if since else None,
-            limit=limit,
-        )  # fmt: skip
-        for entry in entries:
+        if run_id is not None:
+            _echo_run_in_full(get_run(session, run_id, tenant_id=tenant_id))
+            return
+        page: dict[str, Any] = {
+            "tenant_id": tenant_id, "exchange": exchange, "source": source,
+            "since": since.replace(tzinfo=UTC) if since else None,
+            "until": until.replace(tzinfo=UTC) if until else None, "limit": limit,
+        }  # fmt: skip
+        for run in read_runs(session, status=status, **page):
+            click.echo(_run_line(run))
+        for entry in read_entries(session, **page):
             where = f"{entry.document_type} {entry.document_id}" if entry.document_id else ""
             click.echo(
                 f"{entry.at:%Y-%m-%d %H:%M:%S} {entry.level:7} {entry.exchange} "
                 f"{entry.operation} {where} {entry.message}"
             )
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return " ".join(f"{name}={value}" for name, value in counts.items()) or "-"
+
+
+def _run_line(run: SyncRun) -> str:
+    return (
+        f"{run.started_at:%Y-%m-%d %H:%M:%S} run {run.id} {run.status:7} {run.progress:3}% "
+        f"{run.source} {run.file_name} [{_counts_text(run.counts)}] errors={run.error_count}"
+        + (f" {run.message}" if run.message else "")
+    )
+
+
+def _echo_run_in_full(run: SyncRun) -> None:
+    finished = f"{run.finished_at:%Y-%m-%d %H:%M:%S}" if run.finished_at else "-"
+    kept = f" (the first {len(run.errors)} kept)" if run.error_count > len(run.errors) else ""
+    for line in (
+        f"run {run.id}: {run.status}, {run.progress}%",
+        f"source: {run.source}, exchange: {run.session_id or '-'}",
+        f"file: {run.file_name} (stored as {run.stored_name}), kind: {run.kind or '-'}",
+        f"started: {run.started_at:%Y-%m-%d %H:%M:%S}, finished: {finished}",
+        f"counts: {_counts_text(run.counts)}",
+        f"message: {run.message or '-'}",
+        f"errors: {run.error_count}{kept}",
+    ):
+        click.echo(line)
+    for error in run.errors:
+        click.echo(f"  {error['path']} Ид={error['id'] or '-'}: {error['message']}")
+    click.echo(f"warnings: {len(run.warnings)}")
+    for warning in run.warnings:
+        click.echo(f"  {warning}")
 
 
 @main.command("pd-log")

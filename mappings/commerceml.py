@@ -7,6 +7,11 @@ and 3, or none) and encodings (UTF-8 with or without BOM, windows-1251 as declar
 own business. The file is read with ``lxml.etree.iterparse`` and every record's element is cleared
 with its preceding siblings once read, so memory does not grow with the file.
 
+Which part of the file a record belongs to (the Классификатор, a Каталог, a ПакетПредложений or a
+Документ, whose goods, counterparties and stores are an order's, not the catalog's) is followed
+from the start and end events of those parts; a record's element is walked once, its children
+dispatched by name (the reader is a fixed cost on every catalog exchange: ``bench/commerceml.py``).
+
 The parser is the hardened one (``mappings.xml``: no DTD, no entities, no network): a file
 carrying a DTD or entity references is read without expanding them. Unknown elements are skipped;
 a record without its Ид is reported (``Malformed``) and the rest goes on: a 1C file is never
@@ -51,6 +56,7 @@ class Property:
     external_id: str
     name: str
     values: dict[str, str] = field(default_factory=dict)  # ИдЗначения → Значение
+    value_type: str | None = None  # ТипЗначений: Справочник, Строка, Число...
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class Goods:
     requisites: dict[str, str]  # ЗначениеРеквизита: Наименование → Значение
     vat_rate: str | None
     deleted: bool
+    unit_code: str | None = None  # БазоваяЕдиница @Код (OKEI), beside ``unit``'s short name
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,30 @@ class Offer:
     stock: dict[str, Decimal]  # warehouse Ид → quantity
     quantity: Decimal | None  # the offer's own Количество, when given
     deleted: bool
+    characteristics: dict[str, str] = field(default_factory=dict)  # Наименование → Значение
+    article: str | None = None
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """The seller's own company: the Владелец of the classifier, catalog or offers package, or a
+    Контрагент the classifier lists (some УТ exports list the own organisations there)."""
+
+    external_id: str
+    name: str | None
+    full_name: str | None  # ОфициальноеНаименование (ПолноеНаименование in some exports)
+    inn: str | None
+    kpp: str | None
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit of the classifier's ЕдиницыИзмерения (OKEI code, short and full name)."""
+
+    code: str | None
+    name: str | None  # НаименованиеКраткое
+    full_name: str | None
+    international: str | None  # МеждународноеСокращение
 
 
 @dataclass(frozen=True)
@@ -100,34 +131,93 @@ class Malformed:
     reason: str
 
 
-Record = Package | Group | Property | Goods | PriceType | Warehouse | Offer | Malformed
+Record = (
+    Package
+    | Group
+    | Property
+    | Goods
+    | PriceType
+    | Warehouse
+    | Offer
+    | Organisation
+    | Unit
+    | Malformed
+)
 
+
+# The scopes a record is read in, followed from their start and end events.
+CLASSIFIER, CATALOG_TAG, PACKAGE, DOCUMENT = (
+    "Классификатор",
+    "Каталог",
+    "ПакетПредложений",
+    "Документ",
+)
+_SCOPES = frozenset((CLASSIFIER, CATALOG_TAG, PACKAGE, DOCUMENT))
+_OWNER_SCOPES = frozenset((CLASSIFIER, CATALOG_TAG, PACKAGE))
 
 # The elements read: libxml2 hands over only these (the rest is parsed, never seen in Python).
-_WATCHED = ("Классификатор", "Каталог", "ПакетПредложений", "Группа", "Свойство", "Товар",
-            "ТипЦены", "Склад", "Предложение")  # fmt: skip
+# Warehouses are read from their Склады box: an offer's many Склад @ИдСклада never reach Python.
+_WATCHED = (*_SCOPES, "Группа", "Свойство", "Товар", "ТипЦены", "Склады", "Предложение",
+            "Владелец", "Контрагент", "ЕдиницаИзмерения")  # fmt: skip
 _TAGS = tuple("{*}" + name for name in _WATCHED)
+
+
+class _LocalNames(dict[object, str]):
+    """Tag → name without its namespace ("" for an entity reference), computed once per tag.
+    Bounded: a hostile file of endless distinct tags is answered without being remembered."""
+
+    def __missing__(self, tag: object) -> str:
+        local = tag.rpartition("}")[2] if isinstance(tag, str) else ""
+        if len(self) < 4096:
+            self[tag] = local
+        return local
+
+
+_NAMES = _LocalNames()
 
 
 def read(source: str | IO[bytes]) -> Iterator[Record]:
     """The records of a CommerceML file in document order. ``Package`` comes when the Каталог
     or ПакетПредложений starts (its attributes say whether it holds only changes), or last for a
-    file without one (a classifier alone adds and changes, deletes nothing)."""
+    file without one (a classifier alone adds and changes, deletes nothing). Each owner
+    organisation comes once per file, however many parts of the file name it."""
     announced = classifier = False
+    scopes: list[str] = []  # the open Классификатор, Каталог, ПакетПредложений, Документ
+    organisations: set[str] = set()
     events = etree.iterparse(source, events=("start", "end"), tag=_TAGS, **SAFE_OPTIONS)
     for event, element in events:
-        name = _local(element)
+        name = _NAMES[element.tag]
         if event == "start":
-            if name in ("Каталог", "ПакетПредложений") and not announced:
-                announced = True
-                kind = OFFERS if name == "ПакетПредложений" else CATALOG
-                yield Package(kind, _only_changes(element), _root_version(element))
-            classifier = classifier or name == "Классификатор"
+            if name in _SCOPES:
+                scopes.append(name)
+                if name in (CATALOG_TAG, PACKAGE) and not announced:
+                    announced = True
+                    kind = OFFERS if name == PACKAGE else CATALOG
+                    yield Package(kind, _only_changes(element), _root_version(element))
+                classifier = classifier or name == CLASSIFIER
             continue
-        record = _record(name, element)
-        if record is not None:
-            yield record
-            _forget(element)
+        if name in _SCOPES:
+            scopes.pop()
+            continue
+        box = element.getparent()
+        if box is None:
+            continue
+        scope = scopes[-1] if scopes else None
+        if name == "Склады":
+            if _NAMES[box.tag] in _OWNER_SCOPES:
+                yield from _warehouses(element)
+                _forget(element, box)
+            continue
+        record = _record(name, element, _NAMES[box.tag], scope)
+        if record is None:
+            continue
+        if isinstance(record, Organisation):
+            if record.external_id in organisations:
+                _forget(element, box)
+                continue
+            organisations.add(record.external_id)
+        yield record
+        _forget(element, box)
     if not announced:
         kind = CATALOG if classifier else OTHER
         yield Package(
@@ -135,183 +225,273 @@ def read(source: str | IO[bytes]) -> Iterator[Record]:
         )
 
 
-def _record(name: str, element: etree._Element) -> Record | None:
-    box = element.getparent()
-    parent = _local(box) if box is not None else None
-    if name == "Группа" and parent == "Группы" and _within(element, "Классификатор"):
-        return _group(element)
-    if name == "Свойство" and parent == "Свойства" and _within(element, "Классификатор"):
-        return _property(element)
-    if name == "Товар" and parent == "Товары" and _within(element, "Каталог"):
-        return _goods(element)
-    if name == "ТипЦены" and parent == "ТипыЦен":
-        found = _id(element)
-        if found is None:
-            return _malformed(element)
-        return PriceType(found, _text(element, "Наименование"), _text(element, "Валюта"))
-    if name == "Склад" and parent == "Склады":
-        found = _id(element)
-        if found is None:
-            return _malformed(element)
-        return Warehouse(found, _text(element, "Наименование"))
-    if name == "Предложение" and parent == "Предложения" and _within(element, "ПакетПредложений"):
-        return _offer(element)
+def _record(name: str, element: etree._Element, box: str, scope: str | None) -> Record | None:
+    """The record of a watched element that has ended, or None where it is not one (a Товар of
+    an order, a Контрагент of a document, a Владелец's Контрагент read with its Владелец)."""
+    if name == "Товар":
+        return _goods(element) if box == "Товары" and scope == CATALOG_TAG else None
+    if name == "Предложение":
+        return _offer(element) if box == "Предложения" and scope == PACKAGE else None
+    if name == "Группа":
+        return _group(element) if box == "Группы" and scope == CLASSIFIER else None
+    if name == "Свойство":
+        return _property(element) if box == "Свойства" and scope == CLASSIFIER else None
+    if name == "ТипЦены":
+        return _price_type(element) if box == "ТипыЦен" and scope != DOCUMENT else None
+    if name == "Владелец":
+        return _organisation(element) if box in _OWNER_SCOPES else None
+    if name == "Контрагент":
+        return _organisation(element) if box == "Контрагенты" and scope == CLASSIFIER else None
+    if name == "ЕдиницаИзмерения" and box == "ЕдиницыИзмерения" and scope == CLASSIFIER:
+        return _unit(element)
     return None
 
 
 def _group(element: etree._Element) -> Record:
-    found = _id(element)
+    fields = _fields(element)
+    found = fields.get("Ид")
     if found is None:
         return _malformed(element)
     box = element.getparent()  # Группы, inside the parent Группа or the Классификатор
     owner = box.getparent() if box is not None else None
-    parent = _id(owner) if owner is not None and _local(owner) == "Группа" else None
-    return Group(found, _text(element, "Наименование") or found, parent)
+    parent = (
+        _fields(owner).get("Ид") if owner is not None and _NAMES[owner.tag] == "Группа" else None
+    )
+    return Group(found, fields.get("Наименование") or found, parent)
 
 
 def _property(element: etree._Element) -> Record:
-    found = _id(element)
+    fields = _fields(element)
+    found = fields.get("Ид")
     if found is None:
         return _malformed(element)
-    values = _pairs(element, "ВариантыЗначений", "ИдЗначения", "Значение")
-    return Property(found, _text(element, "Наименование") or found, values)
+    values: dict[str, str] = {}
+    for box in element:
+        if _NAMES[box.tag] == "ВариантыЗначений":
+            _collect(box, "ИдЗначения", "Значение", values)
+    name = fields.get("Наименование") or found
+    return Property(found, name, values, fields.get("ТипЗначений"))
+
+
+def _price_type(element: etree._Element) -> Record:
+    fields = _fields(element)
+    found = fields.get("Ид")
+    if found is None:
+        return _malformed(element)
+    return PriceType(found, fields.get("Наименование"), fields.get("Валюта"))
+
+
+def _warehouses(box: etree._Element) -> Iterator[Record]:
+    for store in box:
+        if _NAMES[store.tag] != "Склад":
+            continue
+        fields = _fields(store)
+        found = fields.get("Ид")
+        yield _malformed(store) if found is None else Warehouse(found, fields.get("Наименование"))
+
+
+def _organisation(element: etree._Element) -> Record:
+    """A Контрагент's requisites; a Владелец may hold them itself or in a Контрагент of its own."""
+    fields = _fields(element)
+    for child in element:
+        if _NAMES[child.tag] == "Контрагент":
+            fields = {**_fields(child), **fields}
+    found = fields.get("Ид")
+    if found is None:
+        return _malformed(element)
+    full_name = fields.get("ОфициальноеНаименование") or fields.get("ПолноеНаименование")
+    return Organisation(
+        found, fields.get("Наименование") or full_name, full_name, fields.get("ИНН"),
+        fields.get("КПП"),
+    )  # fmt: skip
+
+
+def _unit(element: etree._Element) -> Unit | None:
+    fields = _fields(element)
+    code, name = fields.get("Код"), fields.get("НаименованиеКраткое")
+    if code is None and name is None:
+        return None
+    return Unit(code, name, fields.get("НаименованиеПолное"), fields.get("МеждународноеСокращение"))
 
 
 def _goods(element: etree._Element) -> Record:
-    found = _id(element)
+    """A Товар read in one walk over its children (the hot path of a catalog)."""
+    found = name = article = unit = unit_code = manufacturer = vat = None
+    barcodes: list[str] = []
+    groups: list[str] = []
+    properties: dict[str, str] = {}
+    requisites: dict[str, str] = {}
+    deleted = _status_deleted(element)
+    for child in element:
+        local = _NAMES[child.tag]
+        if local == "Ид":
+            found = found or _clean(child.text)
+        elif local == "Наименование":
+            name = name or _clean(child.text)
+        elif local == "Штрихкод":
+            _add_barcode(barcodes, child)
+        elif local == "Артикул":
+            article = article or _clean(child.text)
+        elif local == "БазоваяЕдиница":
+            unit = _clean(child.text) or child.get("НаименованиеКраткое") or child.get("Код")
+            unit_code = _clean(child.get("Код"))
+        elif local == "Группы":
+            groups.extend(
+                text for item in child if _NAMES[item.tag] == "Ид" and (text := _clean(item.text))
+            )
+        elif local == "ЗначенияСвойств":
+            _collect(child, "Ид", "Значение", properties)
+        elif local == "ЗначенияРеквизитов":
+            _collect(child, "Наименование", "Значение", requisites)
+        elif local == "СтавкиНалогов":
+            for item in child:
+                tax, rate = _pair(item, "Наименование", "Ставка")
+                if (tax or "").upper() == "НДС":
+                    vat = rate
+        elif local == "Изготовитель":
+            maker = _fields(child)
+            manufacturer = maker.get("Наименование") or maker.get("Ид")
+        elif local == "ПометкаУдаления":
+            deleted = deleted or _marked(child)
     if found is None:
         return _malformed(element)
-    groups = tuple(
-        text for box in _children(element, "Группы") for item in box
-        if _local(item) == "Ид" and (text := _clean(item.text))
-    )  # fmt: skip
-    properties = _pairs(element, "ЗначенияСвойств", "Ид", "Значение")
-    requisites = _pairs(element, "ЗначенияРеквизитов", "Наименование", "Значение")
-    vat = None
-    for box in _children(element, "СтавкиНалогов"):
-        for item in box:
-            if (_text(item, "Наименование") or "").upper() == "НДС":
-                vat = _text(item, "Ставка")
-    manufacturer = None
-    for maker in _children(element, "Изготовитель"):
-        manufacturer = _text(maker, "Наименование") or _text(maker, "Ид")
-    unit = None
-    for base in _children(element, "БазоваяЕдиница"):
-        unit = _clean(base.text) or base.get("НаименованиеКраткое") or base.get("Код")
     return Goods(
-        external_id=found, name=_text(element, "Наименование"),
-        article=_text(element, "Артикул"), barcodes=_barcodes(element), unit=unit,
-        groups=groups, manufacturer=manufacturer, properties=properties,
-        requisites=requisites, vat_rate=vat, deleted=_deleted(element),
+        external_id=found, name=name, article=article, barcodes=tuple(barcodes), unit=unit,
+        groups=tuple(groups), manufacturer=manufacturer, properties=properties,
+        requisites=requisites, vat_rate=vat, deleted=deleted, unit_code=unit_code,
     )  # fmt: skip
 
 
 def _offer(element: etree._Element) -> Record:
-    found = _id(element)
+    """A Предложение read in one walk over its children (the hot path of an offers package).
+    Stock comes from Склад @ИдСклада @КоличествоНаСкладе on the offer, from Склады carrying the
+    same attributes (2.10), or from Остатки/Остаток (CommerceML 3), whose Количество, when given,
+    is the offer's quantity."""
+    found = name = article = own_quantity = rest_quantity = None
+    barcodes: list[str] = []
+    prices: dict[str, Decimal] = {}
+    stock: dict[str, Decimal] = {}
+    characteristics: dict[str, str] = {}
+    deleted = _status_deleted(element)
+    for child in element:
+        local = _NAMES[child.tag]
+        if local == "Ид":
+            found = found or _clean(child.text)
+        elif local == "Цены":
+            for price in child:
+                kind, text = _pair(price, "ИдТипаЦены", "ЦенаЗаЕдиницу")
+                if kind is not None and (value := _number(text)) is not None:
+                    prices[kind] = value
+        elif local == "Склад" or local == "Склады":
+            _add_stock(stock, child)
+        elif local == "Наименование":
+            name = name or _clean(child.text)
+        elif local == "Количество":
+            own_quantity = own_quantity or _clean(child.text)
+        elif local == "Штрихкод":
+            _add_barcode(barcodes, child)
+        elif local == "Артикул":
+            article = article or _clean(child.text)
+        elif local == "ХарактеристикиТовара":
+            _collect(child, "Наименование", "Значение", characteristics)
+        elif local == "Остатки":
+            for rest in child:
+                for item in rest:
+                    part = _NAMES[item.tag]
+                    if part == "Склад":
+                        _add_stock(stock, item)
+                    elif part == "Количество" and (value := _number(item.text)) is not None:
+                        rest_quantity = value
+        elif local == "ПометкаУдаления":
+            deleted = deleted or _marked(child)
     if found is None:
         return _malformed(element)
-    prices = {
-        kind: value
-        for kind, text in _pairs(element, "Цены", "ИдТипаЦены", "ЦенаЗаЕдиницу").items()
-        if (value := _number(text)) is not None
-    }
-    stock: dict[str, Decimal] = {}
-    for store in _stores(element):
-        store_id, value = store.get("ИдСклада"), _number(store.get("КоличествоНаСкладе"))
-        if store_id and value is not None:
-            stock[store_id.strip()] = stock.get(store_id.strip(), Decimal(0)) + value
-    quantity = _number(_text(element, "Количество"))
-    for rests in _children(element, "Остатки"):  # CommerceML 3: Остаток (Количество or Склад)
-        for rest in rests:
-            own = _number(_text(rest, "Количество"))
-            if own is not None:
-                quantity = own
+    quantity = rest_quantity if rest_quantity is not None else _number(own_quantity)
     return Offer(
-        external_id=found, name=_text(element, "Наименование"), barcodes=_barcodes(element),
-        prices=prices, stock=stock, quantity=quantity, deleted=_deleted(element),
+        external_id=found, name=name, barcodes=tuple(barcodes), prices=prices, stock=stock,
+        quantity=quantity, deleted=deleted, characteristics=characteristics, article=article,
     )  # fmt: skip
 
 
-def _pairs(element: etree._Element, box: str, key: str, value: str) -> dict[str, str]:
-    """``<box><item><key/><value/></item>...</box>`` as a dict (items missing either skipped)."""
-    found = {}
-    for container in _children(element, box):
-        for item in container:
-            name, text = _text(item, key), _text(item, value)
-            if name is not None and text is not None:
-                found[name] = text
+def _fields(element: etree._Element) -> dict[str, str]:
+    """The non-empty texts of an element's children by name (the first of each name)."""
+    found: dict[str, str] = {}
+    for child in element:
+        text = _clean(child.text)
+        if text is not None:
+            found.setdefault(_NAMES[child.tag], text)
     return found
 
 
-def _stores(element: etree._Element) -> Iterator[etree._Element]:
-    """Склад @ИдСклада @КоличествоНаСкладе on the offer itself, or inside Остатки/Остаток."""
-    for child in element:
-        if _local(child) == "Склад":
-            yield child
-        elif _local(child) == "Остатки":
-            for rest in child:
-                for store in rest:
-                    if _local(store) == "Склад":
-                        yield store
+def _pair(item: etree._Element, key: str, value: str) -> tuple[str | None, str | None]:
+    """The texts of an item's ``key`` and ``value`` children (the first non-empty of each);
+    the children after both are not looked at (a Цена's Валюта, Единица, Коэффициент)."""
+    found_key = found_value = None
+    for child in item:
+        local = _NAMES[child.tag]
+        if local == key:
+            found_key = found_key or _clean(child.text)
+        elif local == value:
+            found_value = found_value or _clean(child.text)
+        else:
+            continue
+        if found_key is not None and found_value is not None:
+            break
+    return found_key, found_value
 
 
-def _forget(element: etree._Element) -> None:
+def _collect(box: etree._Element, key: str, value: str, into: dict[str, str]) -> None:
+    """``<box><item><key/><value/></item>...</box>`` into a dict (items missing either skipped)."""
+    for item in box:
+        name, text = _pair(item, key, value)
+        if name is not None and text is not None:
+            into[name] = text
+
+
+def _add_stock(stock: dict[str, Decimal], store: etree._Element) -> None:
+    store_id, value = _clean(store.get("ИдСклада")), _number(store.get("КоличествоНаСкладе"))
+    if store_id is not None and value is not None:
+        stock[store_id] = stock[store_id] + value if store_id in stock else value
+
+
+def _add_barcode(barcodes: list[str], element: etree._Element) -> None:
+    code = _clean(element.text)
+    if code and code not in barcodes:
+        barcodes.append(code)
+
+
+def _forget(element: etree._Element, parent: etree._Element) -> None:
     """Free a read record and what came before it: memory stays flat however long the file."""
     element.clear()
-    parent = element.getparent()
-    if parent is not None:
-        while element.getprevious() is not None:
-            del parent[0]
-
-
-def _local(element: etree._Element) -> str:
-    """The element's name without its namespace ("" for a comment or an entity)."""
-    tag = element.tag
-    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
-
-
-def _children(element: etree._Element, name: str) -> Iterator[etree._Element]:
-    """The children named ``name`` in any namespace (or none): libxml2 finds them."""
-    return element.iterchildren("{*}" + name)
+    while element.getprevious() is not None:
+        del parent[0]
 
 
 def _clean(text: str | None) -> str | None:
-    text = (text or "").strip()
-    return text or None
+    return (text.strip() or None) if text else None
 
 
-def _text(element: etree._Element, name: str) -> str | None:
-    for child in _children(element, name):
-        return _clean(child.text)
-    return None
+def _status_deleted(element: etree._Element) -> bool:
+    status = element.get("Статус")
+    return status is not None and status.strip().lower() == "удален"
 
 
-def _id(element: etree._Element) -> str | None:
-    return _text(element, "Ид")
-
-
-def _barcodes(element: etree._Element) -> tuple[str, ...]:
-    found = []
-    for child in _children(element, "Штрихкод"):
-        code = _clean(child.text)
-        if code and code not in found:
-            found.append(code)
-    return tuple(found)
-
-
-def _deleted(element: etree._Element) -> bool:
-    if (element.get("Статус") or "").strip().lower() == "удален":
-        return True
-    return (_text(element, "ПометкаУдаления") or "").lower() == "true"
+def _marked(element: etree._Element) -> bool:
+    """``<ПометкаУдаления>true</ПометкаУдаления>``."""
+    return (_clean(element.text) or "").lower() == "true"
 
 
 def _number(text: str | None) -> Decimal | None:
+    """A quantity or price as Decimal; 1C's "1 234,5" (spaces, a comma) read too."""
     if text is None:
         return None
     try:
-        value = Decimal(text.replace(" ", "").replace("\u00a0", "").replace(",", "."))
+        value = Decimal(text)
     except InvalidOperation:
-        return None
+        try:
+            value = Decimal(text.replace(" ", "").replace("\u00a0", "").replace(",", "."))
+        except InvalidOperation:
+            return None
     return value if value.is_finite() else None
 
 
@@ -324,10 +504,6 @@ def _root_version(element: etree._Element) -> str | None:
     return root.get("ВерсияСхемы")
 
 
-def _within(element: etree._Element, name: str) -> bool:
-    return any(_local(ancestor) == name for ancestor in element.iterancestors())
-
-
 def _malformed(element: etree._Element) -> Malformed:
-    names = [_local(ancestor) for ancestor in element.iterancestors()]
-    return Malformed("/".join([*reversed(names), _local(element)]), "нет Ид")
+    names = [_NAMES[ancestor.tag] for ancestor in element.iterancestors()]
+    return Malformed("/".join([*reversed(names), _NAMES[element.tag]]), "нет Ид")

@@ -2,18 +2,13 @@
 
 1C:Retail's constant АдресДисконтногоСервера points at ``/soap/<tenant>/discount-server?wsdl``;
 the shop downloads the WSDL before every call (so the rendered text is cached) and then posts
-to the address the WSDL names. Both need HTTP Basic with the tenant's credentials.
-
-Logins are hardened: every failure costs one PBKDF2 check (an unknown tenant or user is checked
-against a dummy hash), so timing reveals no valid names; after ``MAX_FAILED_LOGINS`` failures per
-tenant code and client address within ``FAILED_LOGIN_WINDOW_S`` further attempts get
-``TOO_MANY_ATTEMPTS`` (429) without a password check until the window passes.
+to the address the WSDL names. Both need HTTP Basic with the tenant's ``discount_server``
+credentials (checked, and failures throttled, by ``connector.basic_auth``) and a tariff with the
+discount server.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,41 +16,25 @@ from pathlib import Path
 
 from flask import Blueprint, Response, request
 from lxml import etree
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector.basic_auth import BasicRequired, authenticate
 from connector.db import app_runtime, db_session
 from connector.errors import error_for_exception
 from connector.soap import envelope
-from connector.throttle import LoginThrottle, TooManyAttempts, login_throttle
+from connector.throttle import TooManyAttempts
 from mappings import discount_server as wire
 from mappings.ids import remember
-from processing.cache import ProcessCache
 from processing.discount_server import service
-from processing.discount_server.models import (
-    BonusRow,
-    CouponRow,
-    DiscountServerCredential,
-    SaleRow,
-)
+from processing.discount_server.models import BonusRow, CouponRow, SaleRow
 from processing.errors import ConnectorError, Forbidden, NotAuthenticated, TooManyRequests
 from processing.tenants.models import Tenant
 from sync.log import has_entry, write_entry
 
 WSDL_FILE = Path(__file__).parent / "wsdl" / "discount_server.wsdl"
-REALM = "loyalty-connector"
 SOURCE = "discount_server"
-CREDENTIAL_CACHE_S = 300.0
-MAX_FAILED_LOGINS = 10
-FAILED_LOGIN_WINDOW_S = 600.0
-LOGIN_THROTTLE = "discount-server-login"
 
 blp = Blueprint("discount_server", __name__, url_prefix="/soap")
-
-
-class BasicRequired(NotAuthenticated):
-    challenge = f'Basic realm="{REALM}"'
-    message = "Нужны логин и пароль дисконтного сервера (HTTP Basic)."
 
 
 class NotInTariff(Forbidden):
@@ -75,50 +54,12 @@ def render_wsdl(address: str) -> bytes:
     return bytes(etree.tostring(tree, xml_declaration=True, encoding="utf-8"))
 
 
-_VERIFIED = ProcessCache[tuple[str, str], bool](
-    "discount-server-logins", CREDENTIAL_CACHE_S, watches=(DiscountServerCredential,)
-)
-"""(stored hash, SHA-256 of the password) → verified: PBKDF2 is slow on purpose and 1C
-authenticates twice per call. Only a verification whose request committed is remembered."""
-
-
-def _password_ok(session: Session, password: str, stored_hash: str) -> bool:
-    key = (stored_hash, hashlib.sha256(password.encode("utf-8")).hexdigest())
-    if _VERIFIED.get(key):
-        return True
-    if not service.password_matches(password, stored_hash):
-        return False
-    _VERIFIED.stage(session, key, True)
-    return True
-
-
-def shop_login_throttle() -> LoginThrottle:
-    """The app's throttle of failed shop logins."""
-    return login_throttle(LOGIN_THROTTLE, limit=MAX_FAILED_LOGINS, window_s=FAILED_LOGIN_WINDOW_S)
-
-
 def _authenticate(session: Session, tenant_code: str) -> Tenant:
-    auth = request.authorization
-    if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
-        raise BasicRequired()
-    throttle = shop_login_throttle()
-    attempt = f"{tenant_code} {request.remote_addr}"
-    throttle.check(attempt)
-    row = session.execute(
-        select(Tenant, DiscountServerCredential)
-        .join(DiscountServerCredential, DiscountServerCredential.tenant_id == Tenant.id)
-        .where(Tenant.code == tenant_code)
-    ).one_or_none()
-    tenant, credential = row if row is not None else (None, None)
-    user_known = credential is not None and hmac.compare_digest(
-        auth.username.encode("utf-8"), credential.username.encode("utf-8")
-    )
-    # An unknown tenant or user pays the same PBKDF2 as a wrong password: no timing oracle.
-    stored_hash = credential.password_hash if credential and user_known else None
-    verified = _password_ok(session, auth.password, stored_hash or service.DUMMY_PASSWORD_HASH)
-    if tenant is None or stored_hash is None or not verified:
-        throttle.failed(attempt)
-        raise BasicRequired("Неверный логин или пароль дисконтного сервера.")
+    tenant = authenticate(
+        session, tenant_code, "discount_server",
+        message="Неверный логин или пароль дисконтного сервера.",
+        missing="Нужны логин и пароль дисконтного сервера (HTTP Basic).",
+    )  # fmt: skip
     if "discount_server" not in tenant.features:
         raise NotInTariff()
     return tenant

@@ -8,12 +8,13 @@ revives the record. The unique ``(tenant_id, external_id)`` constraints lead wit
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from processing.db import Base
-from processing.types import UtcDateTime
+from processing.types import Quantity, UtcDateTime
 
 EXTERNAL_ID_LENGTH = 80  # a 1C GUID, or GUID#GUID for a characteristic
 BARCODE_LENGTH = 64
@@ -78,6 +79,11 @@ class Goods(Base):
     price_categories: Mapped[dict[str, str]] = mapped_column(
         JSON, default=dict, server_default="{}"
     )
+    # Property Ид → value text (a reference property's value resolved to its text).
+    properties: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    # 1C requisites by name (ВидНоменклатуры, ТипНоменклатуры, ...).
+    requisites: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    stock: Mapped[Decimal | None] = mapped_column(Quantity())  # in all warehouses, when sent
     deleted: Mapped[bool] = mapped_column(Boolean, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -92,3 +98,46 @@ class GoodsBarcode(Base):
     )
     barcode: Mapped[str] = mapped_column(String(BARCODE_LENGTH), primary_key=True)
     goods_id: Mapped[int] = mapped_column(ForeignKey("goods.id", ondelete="CASCADE"), index=True)
+
+
+class GoodsProperty(Base):
+    """A property of goods (1C: свойство, доп. реквизит) with the values of a reference one."""
+
+    __tablename__ = "goods_properties"
+    __table_args__ = (UniqueConstraint("tenant_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    value_type: Mapped[str | None] = mapped_column(String(32))
+    values: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PriceType(Base):
+    """A 1C price type (вид цены): the keys of ``Goods.price_categories``."""
+
+    __tablename__ = "price_types"
+    __table_args__ = (UniqueConstraint("tenant_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    currency: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class GoodsStock(Base):
+    """How much of a goods item a store (a 1C warehouse) holds, as 1C last sent it."""
+
+    __tablename__ = "goods_stock"
+
+    goods_id: Mapped[int] = mapped_column(
+        ForeignKey("goods.id", ondelete="CASCADE"), primary_key=True
+    )
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    quantity: Mapped[Decimal] = mapped_column(Quantity())

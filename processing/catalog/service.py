@@ -28,7 +28,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from processing.catalog.ids import parse_goods_id, parse_guid
@@ -42,6 +42,9 @@ from processing.catalog.models import (
     Goods,
     GoodsBarcode,
     GoodsGroup,
+    GoodsProperty,
+    GoodsStock,
+    PriceType,
 )
 from processing.errors import InvalidInput
 from processing.money import is_whole_kopecks, money_text
@@ -266,7 +269,7 @@ def _chunks(values: Iterable[T]) -> Iterator[list[T]]:
         yield chunk
 
 
-CatalogModel = TypeVar("CatalogModel", GoodsGroup, Brand, Goods)
+CatalogModel = TypeVar("CatalogModel", GoodsGroup, Brand, Goods, GoodsProperty, PriceType)
 
 
 def _stored(
@@ -282,7 +285,10 @@ def _stored(
 
 
 def _stored_ids(
-    session: Session, model: type[GoodsGroup | Brand], tenant_id: int, external_ids: Iterable[str]
+    session: Session,
+    model: type[GoodsGroup | Brand | Goods],
+    tenant_id: int,
+    external_ids: Iterable[str],
 ) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(sorted(set(external_ids))):
@@ -470,17 +476,47 @@ class _GoodsItem:
 
 _GOODS_COLUMNS = (
     "name", "article", "unit", "supplier", "supplier_name", "vat_rate", "no_discount",
-    "no_bonus_payment", "price_categories",
+    "no_bonus_payment", "price_categories", "properties", "requisites", "stock",
 )  # fmt: skip
+MAX_ATTRIBUTES = 200  # properties or requisites per goods item
+ATTRIBUTE_LENGTH = 1_000
+MAX_QUANTITY = Decimal("999999999999")
 
 
-def _goods_item(index: int, item: Item) -> _GoodsItem:
+def _attributes(index: int, item: Item, field: str) -> dict[str, str]:
+    """``properties`` or ``requisites``: name (or property id) → value text."""
+    raw = item.get(field) or {}
+    if not isinstance(raw, Mapping) or len(raw) > MAX_ATTRIBUTES:
+        raise _invalid(
+            index, item, field, f"ожидается объект «имя: значение», не больше {MAX_ATTRIBUTES}."
+        )
+    found = {}
+    for name, value in raw.items():
+        if not isinstance(name, str) or not isinstance(value, str) or not name.strip():
+            raise _invalid(index, item, field, "имена и значения — строки.")
+        found[name.strip()[:EXTERNAL_ID_LENGTH]] = value.strip()[:ATTRIBUTE_LENGTH]
+    return found
+
+
+def _quantity(index: int, item: Item, field: str) -> Decimal | None:
+    value = item.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool | float) or not isinstance(value, Decimal | int):
+        raise _invalid(index, item, field, "количество — число.")
+    amount = Decimal(value).quantize(Decimal("0.001"))
+    if not amount.is_finite() or abs(amount) > MAX_QUANTITY:
+        raise _invalid(index, item, field, f"количество по модулю не больше {MAX_QUANTITY}.")
+    return amount
+
+
+def _goods_item(index: int, item: Item, merge: bool = False) -> _GoodsItem:
     external_id = _own_id(index, item, parse_goods_id, "GUID 1С или GUID#GUID характеристики")
     vat_rate = _text(index, item, "vat_rate", 8)
     if vat_rate is not None and vat_rate not in VAT_RATES:
         raise _invalid(index, item, "vat_rate", f"ставка НДС — одна из: {', '.join(VAT_RATES)}.")
     values = {
-        "name": _text(index, item, "name", NAME_LENGTH, required=True),
+        "name": _text(index, item, "name", NAME_LENGTH, required=not merge or "name" in item),
         "article": _text(index, item, "article", ARTICLE_LENGTH),
         "unit": _text(index, item, "unit", UNIT_LENGTH),
         "supplier": _text(index, item, "supplier", EXTERNAL_ID_LENGTH),
@@ -489,6 +525,9 @@ def _goods_item(index: int, item: Item) -> _GoodsItem:
         "no_discount": _flag(index, item, "no_discount"),
         "no_bonus_payment": _flag(index, item, "no_bonus_payment"),
         "price_categories": _price_categories(index, item),
+        "properties": _attributes(index, item, "properties"),
+        "requisites": _attributes(index, item, "requisites"),
+        "stock": _quantity(index, item, "stock"),
     }
     return _GoodsItem(
         external_id=external_id,
@@ -498,6 +537,9 @@ def _goods_item(index: int, item: Item) -> _GoodsItem:
         barcodes=_barcodes(index, item),
         deleted=_flag(index, item, "deleted"),
     )
+
+
+_GIVEN = {"group_id": "group", "brand_id": "brand"}  # stored column → item field
 
 
 def _refuse_shared_barcodes(items: Sequence[Item], parsed: Sequence[_GoodsItem]) -> None:
@@ -556,16 +598,26 @@ def _stored_barcodes(
     return found
 
 
+def check_goods_item(index: int, item: Item, *, merge: bool = False) -> None:
+    """Refuse (``CatalogInvalidItem``) a goods item that ``upsert_goods`` would refuse on its
+    own: a lenient importer drops such items one by one and stores the rest."""
+    _goods_item(index, item, merge)
+
+
 def upsert_goods(
-    session: Session, tenant: Tenant, items: Sequence[Item], *, now: datetime
+    session: Session, tenant: Tenant, items: Sequence[Item], *, now: datetime, merge: bool = False
 ) -> UpsertReport:
     """Store a batch of goods: ``external_id`` (``GUID`` or ``GUID#characteristicGUID``),
     ``name``, ``article``, ``unit``, ``group`` and ``brand`` (GUIDs of stored ones),
     ``supplier``, ``supplier_name``, ``vat_rate`` (``VAT_RATES``), ``no_discount``,
-    ``no_bonus_payment``, ``price_categories`` (price type → rubles), ``barcodes``,
-    ``deleted``."""
+    ``no_bonus_payment``, ``price_categories`` (price type → rubles), ``properties`` and
+    ``requisites`` (name → text), ``stock`` (quantity in all warehouses), ``barcodes``,
+    ``deleted``.
+
+    With ``merge`` a field the item leaves out keeps its stored value (an exchange sends the
+    catalog and the prices in separate files); a new record still needs its ``name``."""
     check_batch_size(len(items))
-    parsed = [_goods_item(index, item) for index, item in enumerate(items)]
+    parsed = [_goods_item(index, item, merge) for index, item in enumerate(items)]
     _refuse_duplicates([goods.external_id for goods in parsed], items)
     _refuse_shared_barcodes(items, parsed)
     lock_tenant(session, tenant)
@@ -582,14 +634,29 @@ def upsert_goods(
 
     outcomes: list[Outcome] = []
     rows: dict[str, Goods] = {}
-    for goods in parsed:
+    kept_barcodes: set[str] = set()
+    for index, goods in enumerate(parsed):
         row = stored.get(goods.external_id)
         columns = {
             **goods.values,
             "group_id": groups[goods.group] if goods.group else None,
             "brand_id": brands[goods.brand] if goods.brand else None,
         }
-        after = (*columns.values(), frozenset(goods.barcodes), goods.deleted)
+        barcodes = frozenset(goods.barcodes)
+        deleted = goods.deleted
+        if merge and row is not None:
+            given = items[index].keys()
+            deleted = deleted if "deleted" in given else row.deleted
+            columns = {
+                name: value if _GIVEN.get(name, name) in given else getattr(row, name)
+                for name, value in columns.items()
+            }
+            if "barcodes" not in given:
+                barcodes = frozenset(barcodes_of.get(row.id, ()))
+                kept_barcodes.add(goods.external_id)
+        elif merge and columns["name"] is None:
+            raise _invalid(index, items[index], "name", "поле name обязательно для нового товара.")
+        after = (*columns.values(), barcodes, deleted)
         before = None
         if row is not None:
             before = (
@@ -597,7 +664,7 @@ def upsert_goods(
                 frozenset(barcodes_of.get(row.id, ())),
                 row.deleted,
             )
-        outcome = _outcome(before, after, goods.deleted)
+        outcome = _outcome(before, after, deleted)
         outcomes.append(outcome)
         if row is None:
             row = Goods(tenant_id=tenant.id, external_id=goods.external_id)
@@ -605,10 +672,18 @@ def upsert_goods(
         if outcome != "unchanged":
             for name, value in columns.items():
                 setattr(row, name, value)
-            row.deleted, row.updated_at = goods.deleted, now
+            row.deleted, row.updated_at = deleted, now
         rows[goods.external_id] = row
     session.flush()  # ids of the new goods, for their barcodes
-    _move_barcodes(session, tenant.id, parsed, rows, barcode_rows)
+    # Merged goods sent without barcodes keep theirs, unless another item of the batch lists one.
+    changing = [goods for goods in parsed if goods.external_id not in kept_barcodes]
+    listed = {barcode for goods in changing for barcode in goods.barcodes}
+    untouched = {rows[external_id].id for external_id in kept_barcodes}
+    _move_barcodes(
+        session, tenant.id, changing, rows,
+        {code: row for code, row in barcode_rows.items()
+         if row.goods_id not in untouched or code in listed},
+    )  # fmt: skip
     session.flush()
     return _report(outcomes)
 
@@ -635,3 +710,133 @@ def _move_barcodes(
         for barcode, goods_id in owner.items()
         if barcode not in stored
     )
+
+
+# Properties, price types, stock: what an exchange with 1C adds beside the goods
+
+
+def upsert_properties(
+    session: Session, tenant: Tenant, items: Sequence[Item], *, now: datetime
+) -> UpsertReport:
+    """Store goods properties: ``external_id`` (1C Ид), ``name``, ``value_type`` and
+    ``values`` (value Ид → text, for a reference property)."""
+    check_batch_size(len(items))
+    parsed = []
+    for index, item in enumerate(items):
+        external_id = _text(index, item, "external_id", EXTERNAL_ID_LENGTH, required=True) or ""
+        values = _attributes(index, {"values": item.get("values") or {}}, "values")
+        parsed.append((
+            external_id, _text(index, item, "name", NAME_LENGTH, required=True) or "",
+            (_text(index, item, "value_type", 200) or "")[:32] or None, values,
+        ))  # fmt: skip
+    _refuse_duplicates([external_id for external_id, *_ in parsed], items)
+    stored = _stored(session, GoodsProperty, tenant.id, (p[0] for p in parsed))
+    outcomes: list[Outcome] = []
+    for external_id, name, value_type, values in parsed:
+        row = stored.get(external_id)
+        after = (name, value_type, values, False)
+        before = None if row is None else (row.name, row.value_type, row.values, False)
+        outcome = _outcome(before, after, False)
+        outcomes.append(outcome)
+        if row is None:
+            row = GoodsProperty(tenant_id=tenant.id, external_id=external_id)
+            session.add(row)
+        if outcome != "unchanged":
+            row.name, row.value_type, row.values, row.updated_at = name, value_type, values, now
+    session.flush()
+    return _report(outcomes)
+
+
+def property_values(session: Session, tenant_id: int) -> dict[str, dict[str, str]]:
+    """Each stored property's values (value Ид → text), to resolve a reference property."""
+    return {
+        external_id: dict(values)
+        for external_id, values in session.execute(
+            select(GoodsProperty.external_id, GoodsProperty.values).where(
+                GoodsProperty.tenant_id == tenant_id
+            )
+        )
+        if values
+    }
+
+
+def upsert_price_types(
+    session: Session, tenant: Tenant, items: Sequence[Item], *, now: datetime
+) -> UpsertReport:
+    """Store price types: ``external_id`` (a GUID or 1C's code), ``name``, ``currency``."""
+    check_batch_size(len(items))
+    parsed = [
+        (
+            _text(index, item, "external_id", EXTERNAL_ID_LENGTH, required=True) or "",
+            _text(index, item, "name", NAME_LENGTH) or str(item.get("external_id")),
+            (_text(index, item, "currency", 100) or "")[:16] or None,
+        )
+        for index, item in enumerate(items)
+    ]
+    _refuse_duplicates([external_id for external_id, _, _ in parsed], items)
+    stored = _stored(session, PriceType, tenant.id, (p[0] for p in parsed))
+    outcomes: list[Outcome] = []
+    for external_id, name, currency in parsed:
+        row = stored.get(external_id)
+        after = (name, currency, False)
+        before = None if row is None else (row.name, row.currency, False)
+        outcome = _outcome(before, after, False)
+        outcomes.append(outcome)
+        if row is None:
+            row = PriceType(tenant_id=tenant.id, external_id=external_id)
+            session.add(row)
+        if outcome != "unchanged":
+            row.name, row.currency, row.updated_at = name, currency, now
+    session.flush()
+    return _report(outcomes)
+
+
+def set_stock(
+    session: Session, tenant: Tenant, stock: Mapping[str, Mapping[int, Decimal]]
+) -> set[str]:
+    """Replace the per-store stock of each goods item named (external id → store id →
+    quantity; stores not named keep theirs). Returns the external ids that are not stored."""
+    goods_ids = _stored_ids(session, Goods, tenant.id, stock)
+    store_ids = {store for quantities in stock.values() for store in quantities}
+    stored: dict[tuple[int, int], GoodsStock] = {}
+    for chunk in _chunks(sorted(goods_ids.values())):
+        rows = session.scalars(
+            select(GoodsStock).where(
+                GoodsStock.goods_id.in_(chunk), GoodsStock.store_id.in_(sorted(store_ids))
+            )
+        )
+        stored.update(((row.goods_id, row.store_id), row) for row in rows)
+    for external_id, quantities in stock.items():
+        goods_id = goods_ids.get(external_id)
+        if goods_id is None:
+            continue
+        for store_id, quantity in quantities.items():
+            row = stored.get((goods_id, store_id))
+            if row is None:
+                session.add(GoodsStock(goods_id=goods_id, store_id=store_id, quantity=quantity))
+            elif row.quantity != quantity:
+                row.quantity = quantity
+    session.flush()
+    return set(stock) - set(goods_ids)
+
+
+def delete_missing_goods(
+    session: Session, tenant: Tenant, present: Callable[[str], bool], *, now: datetime
+) -> int:
+    """A full export lists every goods item: mark deleted each stored, not yet deleted one it
+    did not list (``present(external_id)`` false). Returns how many were marked."""
+    lock_tenant(session, tenant)
+    missing = [
+        goods_id
+        for goods_id, external_id in session.execute(
+            select(Goods.id, Goods.external_id).where(
+                Goods.tenant_id == tenant.id, Goods.deleted.is_(False)
+            )
+        )
+        if not present(external_id)
+    ]
+    for chunk in _chunks(missing):
+        session.execute(
+            update(Goods).where(Goods.id.in_(chunk)).values(deleted=True, updated_at=now)
+        )
+    return len(missing)

@@ -1,4 +1,4 @@
-"""Rows posted by 1C:Retail shops, per document, and the tenant's service credentials.
+"""Rows posted by 1C:Retail shops, per document.
 
 Dates are naive: the shop's wall-clock time as 1C sent it (the caller names no store, so there
 is no zone to convert with).
@@ -13,20 +13,9 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from processing.db import Base
-from processing.types import Money, Quantity, UtcDateTime
+from processing.types import Money, Quantity
 
 GUID = 64  # 1C GUIDs are 36 characters; some configurations send codes instead
-
-
-class DiscountServerCredential(Base):
-    __tablename__ = "discount_server_credentials"
-
-    tenant_id: Mapped[int] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
-    )
-    username: Mapped[str] = mapped_column(String(100))
-    password_hash: Mapped[str] = mapped_column(String(200))
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SaleRow(Base):

@@ -8,10 +8,6 @@ unknown card simply has no rows (zeros, never an error).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -21,19 +17,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from processing.discount_server.models import (
-    BonusRow,
-    CouponRow,
-    DiscountServerCredential,
-    SaleRow,
-)
-from processing.errors import InvalidInput
+from processing.discount_server.models import BonusRow, CouponRow, SaleRow
 from processing.tenants.models import Store, Tenant
 from processing.types import money_total
 
 ZERO = Decimal("0.00")
 ACTIVE_COUPON = "Активна"
-PBKDF2_ROUNDS = 240_000
 
 
 @dataclass(frozen=True)
@@ -64,60 +53,6 @@ class CouponIn:
     state: str | None
     store_id: str | None
     valid_until: datetime | None
-
-
-SALT_BYTES = 16
-DIGEST_BYTES = 32  # SHA-256
-
-
-def _encode_hash(salt: bytes, digest: bytes) -> str:
-    encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
-    return f"pbkdf2_sha256${PBKDF2_ROUNDS}${encoded[0]}${encoded[1]}"
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(SALT_BYTES)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, PBKDF2_ROUNDS)
-    return _encode_hash(salt, digest)
-
-
-DUMMY_PASSWORD_HASH = _encode_hash(
-    secrets.token_bytes(SALT_BYTES), secrets.token_bytes(DIGEST_BYTES)
-)
-"""A hash with ``hash_password``'s parameters that no password matches (its digest is random):
-a login for an unknown tenant or user is checked against it, so that a failure costs the same
-PBKDF2 work whether or not the name exists and timing does not reveal valid names."""
-
-
-def password_matches(password: str, stored: str) -> bool:
-    try:
-        scheme, rounds, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "pbkdf2_sha256":
-        return False
-    candidate = hashlib.pbkdf2_hmac(
-        "sha256", password.encode("utf-8"), base64.b64decode(salt), int(rounds)
-    )
-    return hmac.compare_digest(candidate, base64.b64decode(digest))
-
-
-def set_credentials(
-    session: Session, tenant: Tenant, username: str, password: str, *, now: datetime
-) -> None:
-    """The user and password 1C:Retail's constants name; only a salted hash is kept."""
-    if not username.strip() or ":" in username:
-        raise InvalidInput("Имя пользователя не может быть пустым или содержать «:».")
-    if len(password) < 8:
-        raise InvalidInput("Пароль дисконтного сервера — не короче 8 символов.")
-    credential = session.get(DiscountServerCredential, tenant.id)
-    if credential is None:
-        credential = DiscountServerCredential(tenant_id=tenant.id)
-        session.add(credential)
-    credential.username = username.strip()
-    credential.password_hash = hash_password(password)
-    credential.updated_at = now
-    session.flush()
 
 
 RowIn = SaleIn | BonusIn | CouponIn

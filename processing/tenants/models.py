@@ -17,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -106,6 +107,7 @@ class Store(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "code"),
         UniqueConstraint("tenant_id", "onec_guid"),
+        UniqueConstraint("tenant_id", "warehouse_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,6 +122,10 @@ class Store(Base):
     city: Mapped[str | None] = mapped_column(String(255))
     # IANA zone: 1C sends zone-less local dates, converted to UTC with this zone.
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    # An inactive store (over the tariff's store limit when 1C sent it) serves no POS.
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    # The 1C warehouse (CommerceML Склад Ид) this store mirrors; a hand-made store may be linked.
+    warehouse_id: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
     tenant: Mapped[Tenant] = relationship(back_populates="stores")
@@ -184,3 +190,18 @@ class TariffPreset(Base):
     max_customers: Mapped[int | None] = mapped_column(Integer)
     features: Mapped[list[str]] = mapped_column(JSON, default=list)
     quotas: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+
+class ServiceCredential(Base):
+    """The login and password hash with which the tenant's 1C calls one of our services
+    (``processing.tenants.credentials.SERVICES``: the discount server, the exchange)."""
+
+    __tablename__ = "service_credentials"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -283,12 +283,7 @@ def add_store(
     same = select(Store.id).where(Store.tenant_id == tenant.id, same_identity)
     if session.scalar(same) is not None:
         raise StoreExists(details={"store": code})
-    refuse_over_limit(
-        session,
-        tenant.max_stores,
-        select(func.count()).select_from(Store).where(Store.tenant_id == tenant.id),
-        StoreLimitReached,
-    )
+    refuse_over_limit(session, tenant.max_stores, _active_stores(tenant), StoreLimitReached)
     store = Store(
         tenant_id=tenant.id,
         code=code,
@@ -302,6 +297,147 @@ def add_store(
     session.add(store)
     session.flush()
     return store
+
+
+def _active_stores(tenant: Tenant) -> Select[int]:
+    """What the tariff's store limit counts: the active stores (an inactive one serves no POS)."""
+    return (
+        select(func.count())
+        .select_from(Store)
+        .where(Store.tenant_id == tenant.id, Store.active.is_(True))
+    )
+
+
+@dataclass(frozen=True)
+class MirroredStores:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    inactive: tuple[str, ...] = ()  # warehouse ids created inactive: over the store limit
+
+
+WAREHOUSE_ID_LENGTH = 80
+
+
+def mirror_warehouses(
+    session: Session, tenant: Tenant, warehouses: Sequence[tuple[str, str | None]]
+) -> MirroredStores:
+    """Mirror 1C warehouses ``(id, name)`` as stores linked by the warehouse id: a linked store
+    takes 1C's name; a new one gets the code ``wh-<id>`` and is created inactive when the tariff's
+    store limit is reached (the chain activates it after changing the tariff)."""
+    lock_tenant(session, tenant)
+    wanted = {}
+    for warehouse_id, name in warehouses:
+        if not warehouse_id or len(warehouse_id) > WAREHOUSE_ID_LENGTH:
+            raise InvalidInput(
+                f"Ид склада «{warehouse_id[:100]}» пустой или длиннее "
+                f"{WAREHOUSE_ID_LENGTH} знаков.",
+                details={"field": "warehouse_id"},
+            )
+        wanted[warehouse_id] = (name or "").strip()[:255] or warehouse_id
+    stored = {
+        store.warehouse_id: store
+        for store in session.scalars(
+            select(Store).where(Store.tenant_id == tenant.id, Store.warehouse_id.in_(list(wanted)))
+        )
+    }
+    active = session.scalar(_active_stores(tenant)) or 0
+    created = updated = unchanged = 0
+    inactive: list[str] = []
+    for warehouse_id, name in wanted.items():
+        store = stored.get(warehouse_id)
+        if store is not None:
+            if store.name == name:
+                unchanged += 1
+            else:
+                store.name, updated = name, updated + 1
+            continue
+        enabled = tenant.max_stores is None or active < tenant.max_stores
+        active += enabled
+        if not enabled:
+            inactive.append(warehouse_id)
+        session.add(
+            Store(
+                tenant_id=tenant.id, code=_warehouse_code(session, tenant, warehouse_id),
+                name=name, warehouse_id=warehouse_id, active=enabled,
+            )
+        )  # fmt: skip
+        created += 1
+    session.flush()
+    return MirroredStores(created, updated, unchanged, tuple(inactive))
+
+
+def _warehouse_code(session: Session, tenant: Tenant, warehouse_id: str) -> str:
+    """A store code for a warehouse: ``wh-`` and its id's letters and digits, unique."""
+    base = "wh-" + (re.sub(r"[^A-Za-z0-9_.-]", "", warehouse_id)[:40] or "store")
+    code, number = base, 1
+    taken = select(Store.id).where(Store.tenant_id == tenant.id, Store.code == code)
+    while session.scalar(taken.where(Store.code == code)) is not None:
+        number += 1
+        code = f"{base}-{number}"
+    return code
+
+
+def link_warehouse(
+    session: Session, tenant: Tenant, store: Store, warehouse_id: str | None
+) -> None:
+    """Link a store the chain created by hand to a 1C warehouse (None unlinks it)."""
+    if warehouse_id is not None:
+        warehouse_id = warehouse_id.strip()
+        other = session.scalar(
+            select(Store.id).where(
+                Store.tenant_id == tenant.id,
+                Store.warehouse_id == warehouse_id,
+                Store.id != store.id,
+            )
+        )
+        if other is not None:
+            raise StoreExists(
+                "Этот склад 1С уже связан с другим магазином.",
+                details={"warehouse_id": warehouse_id},
+            )
+    store.warehouse_id = warehouse_id or None
+    session.flush()
+
+
+def mirror_legal_entity(
+    session: Session,
+    tenant: Tenant,
+    entity_id: int | None,
+    *,
+    code_hint: str,
+    name: str,
+    inn: str | None,
+    kpp: str | None,
+) -> LegalEntity:
+    """Create or update the legal entity an organisation of 1C is (``entity_id``: the one it was
+    mapped to before). An ИНН or КПП of the wrong shape is dropped, not refused: 1C is the
+    master of its organisations and the name alone identifies them for reports."""
+    entity = session.get(LegalEntity, entity_id) if entity_id is not None else None
+    if entity is not None and entity.tenant_id != tenant.id:
+        entity = None
+    inn = inn if inn and re.fullmatch(r"\d{10}|\d{12}", inn) else None
+    kpp = kpp if kpp and re.fullmatch(r"\d{4}[0-9A-Z]{2}\d{3}", kpp) else None
+    name = name.strip()[:255] or code_hint
+    if entity is None:
+        base = "org-" + (re.sub(r"[^A-Za-z0-9_.-]", "", code_hint)[:40] or "1c")
+        code, number = base, 1
+        while (
+            session.scalar(
+                select(LegalEntity.id).where(
+                    LegalEntity.tenant_id == tenant.id, LegalEntity.code == code
+                )
+            )
+            is not None
+        ):
+            number += 1
+            code = f"{base}-{number}"
+        entity = LegalEntity(tenant_id=tenant.id, code=code, name=name, inn=inn, kpp=kpp)
+        session.add(entity)
+    else:
+        entity.name, entity.inn, entity.kpp = name, inn or entity.inn, kpp or entity.kpp
+    session.flush()
+    return entity
 
 
 def add_store_group(

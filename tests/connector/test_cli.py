@@ -15,9 +15,8 @@ from connector.app import create_app
 from connector.cli import gunicorn_command, main
 from processing.cards.models import Card
 from processing.cards.numbers import has_valid_check_digit
-from processing.discount_server.models import DiscountServerCredential
-from processing.discount_server.service import password_matches
-from processing.tenants.models import Pos, Store, Tenant
+from processing.tenants.credentials import password_matches
+from processing.tenants.models import Pos, ServiceCredential, Store, Tenant
 from sync.log import write_entry
 from sync.runtime import Runtime
 
@@ -150,8 +149,8 @@ def test_discount_server_credentials_admin_token_and_sync_log(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     with Session(engine) as session:
-        credential = session.scalars(select(DiscountServerCredential)).one()
-        assert credential.username == "retail"
+        credential = session.scalars(select(ServiceCredential)).one()
+        assert (credential.service, credential.username) == ("discount_server", "retail")
         assert password_matches("Sup3r-secret", credential.password_hash)
         assert "Sup3r-secret" not in credential.password_hash
     short = cli.invoke(main, ["tenant", "discount-server-credentials", "acme", "retail",
@@ -179,3 +178,33 @@ def test_discount_server_credentials_admin_token_and_sync_log(
     later = client.get("/api/v1/sync-log?since=2999-01-01T00:00:00Z",
                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
     assert later.get_json()["entries"] == []
+
+
+def test_credentials_per_service(cli: CliRunner, engine: Engine) -> None:
+    cli.invoke(main, ["tenant", "add", "acme", "Acme"])
+    exchange = cli.invoke(
+        main, ["tenant", "credentials", "acme", "--service", "exchange", "--username", "1c-site"],
+        input="Exchange-pass-1\nExchange-pass-1\n",
+    )  # fmt: skip
+    assert exchange.exit_code == 0, exchange.output
+    shops = cli.invoke(main, ["tenant", "credentials", "acme", "--service", "discount-server",
+                              "--username", "retail", "--password", "Shops-pass-1"])  # fmt: skip
+    assert shops.exit_code == 0, shops.output
+    with Session(engine) as session:
+        stored = {row.service: row for row in session.scalars(select(ServiceCredential)).all()}
+    assert {service: row.username for service, row in stored.items()} == {
+        "exchange": "1c-site", "discount_server": "retail",
+    }  # fmt: skip
+    assert password_matches("Exchange-pass-1", stored["exchange"].password_hash)
+    assert not password_matches("Exchange-pass-1", stored["discount_server"].password_hash)
+    assert password_matches("Shops-pass-1", stored["discount_server"].password_hash)
+
+    unknown = cli.invoke(main, ["tenant", "credentials", "acme", "--service", "pos",
+                                "--username", "u", "--password", "Long-enough-1"])  # fmt: skip
+    assert unknown.exit_code == 2 and "discount-server" in unknown.output
+    short = cli.invoke(main, ["tenant", "credentials", "acme", "--service", "exchange",
+                              "--username", "1c-site", "--password", "short"])  # fmt: skip
+    assert short.exit_code == 1 and "VALIDATION_ERROR" in short.output
+    nobody = cli.invoke(main, ["tenant", "credentials", "nobody", "--service", "exchange",
+                               "--username", "1c-site", "--password", "Long-enough-1"])  # fmt: skip
+    assert nobody.exit_code == 1 and "TENANT_NOT_FOUND" in nobody.output

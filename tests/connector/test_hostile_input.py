@@ -29,7 +29,7 @@ from mappings.fields import NUMBER_OUT_OF_BOUNDS
 from processing.customers.models import Customer
 from processing.db import make_engine
 from processing.discount_server.models import SaleRow
-from processing.discount_server.service import set_credentials
+from processing.tenants.credentials import set_credentials
 from processing.tenants.models import Tenant
 from processing.tenants.service import add_admin_token, add_store, add_tenant
 from sync.runtime import Runtime
@@ -310,7 +310,9 @@ def _sale(card: str = "card-1", amount: str = "10.00", period: str = "2026-11-01
 def shop(session: Session) -> str:
     tenant = add_tenant(session, "shop-x", "Сеть X")
     add_store(session, tenant, "s1", "Магазин")
-    set_credentials(session, tenant, "user-x", "Secret-1C-pass", now=datetime.now(UTC))
+    set_credentials(
+        session, tenant, "discount_server", "user-x", "Secret-1C-pass", now=datetime.now(UTC)
+    )
     return tenant.code
 
 

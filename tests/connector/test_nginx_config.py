@@ -19,10 +19,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from config.settings import DEFAULT_MAX_BODY_BYTES
+from connector import basic_auth
 from connector.errors import PayloadTooLarge, error_body
-from connector.soap import discount_server
 from connector.throttle import REDIS_PREFIX
-from processing.discount_server.service import set_credentials
+from processing.tenants.credentials import set_credentials
 from processing.tenants.service import add_tenant
 from tests.conftest import REDIS_URL
 from tests.connector.serving import NGINX_CONF, Nginx, gunicorn, nginx
@@ -68,11 +68,15 @@ def tenant_code(engine: Engine) -> Iterator[str]:
     code = f"shop-{uuid.uuid4().hex[:8]}"
     with Session(engine) as session:
         tenant = add_tenant(session, code, "Сеть магазинов")
-        set_credentials(session, tenant, "retail-shops", PASSWORD, now=datetime.now(UTC))
+        set_credentials(
+            session, tenant, "discount_server", "retail-shops", PASSWORD, now=datetime.now(UTC)
+        )
         session.commit()
     yield code
     redis = Redis.from_url(REDIS_URL)
-    for key in redis.scan_iter(f"{REDIS_PREFIX}{discount_server.LOGIN_THROTTLE}:{code} *"):
+    for key in redis.scan_iter(
+        f"{REDIS_PREFIX}{basic_auth.LOGIN_THROTTLE}:discount_server {code} *"
+    ):
         redis.delete(key)
     redis.close()
 
@@ -96,7 +100,7 @@ def test_the_app_sees_scheme_host_port_and_address_from_nginx_only(
     assert address == f"{proxied.url}/soap/{tenant_code}/discount-server"
     # Failed logins count against the address nginx saw, whatever X-Forwarded-For says, in
     # Redis, whichever worker answers.
-    for index in range(discount_server.MAX_FAILED_LOGINS):
+    for index in range(basic_auth.MAX_FAILED_LOGINS):
         failed = requests.get(
             url, auth=("retail-shops", "wrong-password"), verify=verify, timeout=10,
             headers={"X-Forwarded-For": f"203.0.113.{index}"},
@@ -107,4 +111,4 @@ def test_the_app_sees_scheme_host_port_and_address_from_nginx_only(
         headers={"X-Forwarded-For": "198.51.100.1"},
     )  # fmt: skip
     assert refused.status_code == 429
-    assert 0 < int(refused.headers["Retry-After"]) <= discount_server.FAILED_LOGIN_WINDOW_S
+    assert 0 < int(refused.headers["Retry-After"]) <= basic_auth.FAILED_LOGIN_WINDOW_S

@@ -21,10 +21,12 @@ from mappings.commerceml import (
     Group,
     Malformed,
     Offer,
+    Organisation,
     Package,
     PriceType,
     Property,
     Record,
+    Unit,
     Warehouse,
     read,
 )
@@ -44,15 +46,15 @@ def _kinds(records: list[Record]) -> dict[str, int]:
     ("name", "package", "counts"),
     [
         ("import-2.03-official-sample.xml", Package(CATALOG, False, "2.04"),
-         {"Package": 1, "Group": 1, "Goods": 4}),
+         {"Package": 1, "Organisation": 1, "Group": 1, "Goods": 4}),
         ("import-classifier-2.07.xml", Package(CATALOG, False, "2.07"),
-         {"Package": 1, "Group": 22, "Property": 10, "Goods": 2}),
+         {"Package": 1, "Organisation": 1, "Group": 22, "Property": 10, "Goods": 2}),
         ("offers-2.03-official-sample.xml", Package(OFFERS, False, "2.04"),
-         {"Package": 1, "PriceType": 4, "Offer": 2}),
+         {"Package": 1, "Organisation": 1, "PriceType": 4, "Offer": 2}),
         ("offers-characteristics-2.07.xml", Package(OFFERS, False, "2.07"),
-         {"Package": 1, "PriceType": 1, "Warehouse": 5, "Offer": 5}),
+         {"Package": 1, "Organisation": 1, "PriceType": 1, "Warehouse": 5, "Offer": 5}),
         ("prices-cml3.1.xml", Package(OFFERS, True, "3.1"), {"Package": 1, "Offer": 86}),
-        # orders are documents, not the catalog: their goods are not catalog goods
+        # orders are documents, not the catalog: their goods and counterparties are not ours
         ("orders-2.03-official-sample.xml", Package(OTHER, True, "2.03"), {"Package": 1}),
         ("orders-query-response-2.05-cp1251.xml", Package(OTHER, True, "2.05"), {"Package": 1}),
     ],
@@ -107,6 +109,44 @@ def test_offers_with_price_types_warehouses_prices_and_stock() -> None:
     assert cml3.prices == {"aef2c177-1862-11de-9d9d-001a4d4b12d9": Decimal("2042.66")}
 
 
+def test_the_owner_organisation_once_per_file_whichever_parts_name_it() -> None:
+    # the official sample names its owner in the Классификатор and again in the Каталог
+    records = _records("import-2.03-official-sample.xml")
+    assert [r for r in records if isinstance(r, Organisation)] == [
+        Organisation(
+            "bd72d900-55bc-11d9-848a-00112f43529a", 'Торговый дом "Комплексный"',
+            'ЗАО "Торговый дом Комплексный"', "0056123412", "567892222",
+        )
+    ]  # fmt: skip
+    # УТ 11 writes ПолноеНаименование and no ИНН; the offers package repeats its classifier's owner
+    [owner] = [
+        r for r in _records("offers-characteristics-2.07.xml") if isinstance(r, Organisation)
+    ]
+    assert owner == Organisation(
+        "ef8f948c-8403-11da-9ae9-000d884f5d77", "Cтройснаб", "Cтройснаб", None, "772301001"
+    )
+
+
+def test_property_value_types_goods_unit_codes_and_offer_characteristics() -> None:
+    properties = {
+        r.external_id: r for r in _records("import-classifier-2.07.xml") if isinstance(r, Property)
+    }
+    assert properties["bb14a4b8-6b17-11e0-9819-e0cb4ed5eed4"].value_type == "Справочник"
+    supplier = properties["444bbea0-6b18-11e0-9819-e0cb4ed5eed4"]
+    assert (supplier.name, supplier.value_type, supplier.values) == (
+        "Основной поставщик", "Строка", {},
+    )  # fmt: skip
+    table = next(r for r in _records("import-2.03-official-sample.xml") if isinstance(r, Goods))
+    assert (table.unit, table.unit_code) == ("шт", "796")
+    boots = next(r for r in _records("offers-characteristics-2.07.xml") if isinstance(r, Offer))
+    assert boots.article == "Б-130001"
+    assert boots.characteristics == {
+        "Размер": "40", "Тип кожи": "натуральная кожа", "Цвет": "Коричневый",
+    }  # fmt: skip
+    plain = next(r for r in _records("offers-2.03-official-sample.xml") if isinstance(r, Offer))
+    assert (plain.article, plain.characteristics) == (None, {})
+
+
 def _file(
     body: str, *, namespace: bool = True, encoding: str = "utf-8", bom: bool = False
 ) -> bytes:
@@ -159,6 +199,60 @@ def test_a_catalog_nested_in_the_classifier_and_cml3_rests_are_found() -> None:
     )
     [offer] = [r for r in read(io.BytesIO(rests)) if isinstance(r, Offer)]
     assert offer.stock == {"w-2": Decimal("3.5")}
+
+
+def test_units_warehouses_and_organisations_of_the_classifier_not_of_documents() -> None:
+    data = _file(
+        "<Классификатор><Ид>k</Ид>"
+        "<Владелец><Контрагент><Ид>org-1</Ид><Наименование>Ромашка</Наименование>"
+        "<ОфициальноеНаименование>ООО «Ромашка»</ОфициальноеНаименование><ИНН>7701000001</ИНН>"
+        "<КПП>770101001</КПП></Контрагент></Владелец>"
+        "<Контрагенты><Контрагент><Ид>org-2</Ид><Наименование>ИП Лютиков</Наименование>"
+        "<ИНН>770200000002</ИНН></Контрагент>"
+        "<Контрагент><Ид>org-1</Ид><Наименование>Ромашка</Наименование></Контрагент>"
+        "<Контрагент><Наименование>без Ид</Наименование></Контрагент></Контрагенты>"
+        "<ЕдиницыИзмерения><ЕдиницаИзмерения><Код>796</Код><НаименованиеКраткое>шт"
+        "</НаименованиеКраткое><НаименованиеПолное>Штука</НаименованиеПолное>"
+        "<МеждународноеСокращение>PCE</МеждународноеСокращение></ЕдиницаИзмерения>"
+        "<ЕдиницаИзмерения><Код>166</Код></ЕдиницаИзмерения>"
+        "<ЕдиницаИзмерения><НаименованиеПолное>без кода</НаименованиеПолное></ЕдиницаИзмерения>"
+        "</ЕдиницыИзмерения>"
+        "<Склады><Склад><Ид>w-1</Ид><Наименование>Магазин на Ленина</Наименование></Склад>"
+        "</Склады></Классификатор>"
+        "<Документ><Ид>36</Ид><Контрагенты><Контрагент><Ид>buyer</Ид>"
+        "<Склад><Ид>w-buyer</Ид></Склад></Контрагент></Контрагенты>"
+        "<Склады><Склад><Ид>w-doc</Ид></Склад></Склады></Документ>"
+    )
+    records = list(read(io.BytesIO(data)))
+    assert [r for r in records if isinstance(r, Organisation)] == [
+        Organisation("org-1", "Ромашка", "ООО «Ромашка»", "7701000001", "770101001"),
+        Organisation("org-2", "ИП Лютиков", None, "770200000002", None),
+    ]
+    assert [r for r in records if isinstance(r, Unit)] == [
+        Unit("796", "шт", "Штука", "PCE"), Unit("166", None, None, None),
+    ]  # fmt: skip
+    assert [r for r in records if isinstance(r, Warehouse)] == [
+        Warehouse("w-1", "Магазин на Ленина")
+    ]
+    [malformed] = [r for r in records if isinstance(r, Malformed)]
+    assert malformed.path.endswith("Классификатор/Контрагенты/Контрагент")
+
+
+def test_an_offers_own_stores_are_stock_not_warehouses() -> None:
+    data = _file(
+        "<ПакетПредложений><Склады><Склад><Ид>w-1</Ид><Наименование>Склад 1</Наименование>"
+        "</Склад><Склад><Наименование>без Ид</Наименование></Склад></Склады><Предложения>"
+        '<Предложение><Ид>g-1</Ид><Склад ИдСклада="w-1" КоличествоНаСкладе="2"/>'
+        '<Склады ИдСклада="w-2" КоличествоНаСкладе="1 000,5"/>'
+        '<Склад ИдСклада="w-1" КоличествоНаСкладе="3"/></Предложение>'
+        "</Предложения></ПакетПредложений>"
+    )
+    records = list(read(io.BytesIO(data)))
+    assert [r for r in records if isinstance(r, Warehouse)] == [Warehouse("w-1", "Склад 1")]
+    [malformed] = [r for r in records if isinstance(r, Malformed)]
+    assert malformed.path.endswith("ПакетПредложений/Склады/Склад")
+    [offer] = [r for r in records if isinstance(r, Offer)]
+    assert offer.stock == {"w-1": Decimal("5"), "w-2": Decimal("1000.5")}
 
 
 def test_entities_are_never_expanded() -> None:

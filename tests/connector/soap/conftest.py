@@ -18,7 +18,7 @@ from zeep.transports import Transport
 
 from config import load_settings
 from connector.app import create_app
-from processing.discount_server.service import set_credentials
+from processing.tenants.credentials import set_credentials
 from processing.tenants.service import add_store, add_tenant
 from sync.runtime import Runtime
 
@@ -39,7 +39,9 @@ def shops(engine: Engine) -> dict[str, Shop]:
         for code in ("a", "b"):
             tenant = add_tenant(session, f"shop-{code}", f"Сеть {code}")
             add_store(session, tenant, "s1", "Магазин")
-            set_credentials(session, tenant, f"user-{code}", PASSWORD, now=datetime.now(UTC))
+            set_credentials(
+                session, tenant, "discount_server", f"user-{code}", PASSWORD, now=datetime.now(UTC)
+            )
             made[code] = Shop(f"shop-{code}", f"user-{code}", PASSWORD)
         session.commit()
     return made

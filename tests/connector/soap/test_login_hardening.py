@@ -24,17 +24,16 @@ from werkzeug.test import TestResponse
 from zeep.exceptions import Fault
 
 from config import Settings
+from connector import basic_auth
 from connector.errors import error_response, http_status
-from connector.soap import discount_server
 from connector.throttle import (
     REDIS_PREFIX,
     MemoryAttemptStore,
     RedisAttemptStore,
     TooManyAttempts,
 )
-from processing.discount_server import service
-from processing.discount_server.models import DiscountServerCredential
-from processing.tenants.models import Tenant
+from processing.tenants import credentials
+from processing.tenants.models import ServiceCredential, Tenant
 from processing.tenants.service import add_tenant
 from sync.runtime import Runtime
 from tests.conftest import bind_runtime, build_app
@@ -42,10 +41,11 @@ from tests.connector.soap.conftest import Shop, zeep_client
 
 PASSWORD = "Secret-1C-pass"
 USER = "retail-shops"
+SERVICE = "discount_server"
 SHOP = "10.0.0.1"
 OTHER_SHOP = "10.0.0.2"
-LIMIT = discount_server.MAX_FAILED_LOGINS
-WINDOW = discount_server.FAILED_LOGIN_WINDOW_S
+LIMIT = basic_auth.MAX_FAILED_LOGINS
+WINDOW = basic_auth.FAILED_LOGIN_WINDOW_S
 M = "{http://localhost/rt2discountservice}"
 EMPTY = datetime(1, 1, 1)
 
@@ -60,27 +60,27 @@ class Clock:
 
 @pytest.fixture(autouse=True)
 def _no_cached_logins() -> None:
-    discount_server._VERIFIED.invalidate()
+    basic_auth._VERIFIED.invalidate()
 
 
 @pytest.fixture
 def checked_hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The stored hash of every PBKDF2 check (``password_matches`` call), in order."""
     seen: list[str] = []
-    real = service.password_matches
+    real = credentials.password_matches
 
     def spy(password: str, stored: str) -> bool:
         seen.append(stored)
         return real(password, stored)
 
-    monkeypatch.setattr(service, "password_matches", spy)
+    monkeypatch.setattr(basic_auth, "password_matches", spy)
     return seen
 
 
 @pytest.fixture
 def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Credentials stored with few rounds: throttle tests make many failed logins."""
-    monkeypatch.setattr(service, "PBKDF2_ROUNDS", 1_000)
+    monkeypatch.setattr(credentials, "PBKDF2_ROUNDS", 1_000)
 
 
 @pytest.fixture
@@ -99,14 +99,14 @@ def add_shop(session: Session, redis: Redis) -> Iterator[Callable[[], str]]:
     def add() -> str:
         code = f"shop-{uuid.uuid4().hex[:8]}"
         tenant = add_tenant(session, code, "Сеть магазинов")
-        service.set_credentials(session, tenant, USER, PASSWORD, now=datetime.now(UTC))
+        credentials.set_credentials(session, tenant, SERVICE, USER, PASSWORD, now=datetime.now(UTC))
         session.commit()
         made.append(code)
         return code
 
     yield add
     for code in made:
-        for key in redis.scan_iter(f"{REDIS_PREFIX}{discount_server.LOGIN_THROTTLE}:{code} *"):
+        for key in redis.scan_iter(f"{REDIS_PREFIX}{basic_auth.LOGIN_THROTTLE}:{SERVICE} {code} *"):
             redis.delete(key)
 
 
@@ -135,7 +135,7 @@ def throttled(
     app = make_app(backend_settings, engine, connection)
     clock = Clock()
     with app.app_context():
-        throttle = discount_server.shop_login_throttle()
+        throttle = basic_auth.basic_login_throttle()
     throttle.clock = clock
     expected = RedisAttemptStore if backend_settings.uses_redis else MemoryAttemptStore
     assert isinstance(throttle.store, expected)
@@ -262,14 +262,14 @@ def test_unknown_tenant_and_user_pay_the_same_pbkdf2_check_as_a_wrong_password(
     client: FlaskClient, shop: str, session: Session, checked_hashes: list[str]
 ) -> None:
     stored = session.scalars(
-        select(DiscountServerCredential.password_hash)
-        .join(Tenant, Tenant.id == DiscountServerCredential.tenant_id)
-        .where(Tenant.code == shop)
+        select(ServiceCredential.password_hash)
+        .join(Tenant, Tenant.id == ServiceCredential.tenant_id)
+        .where(Tenant.code == shop, ServiceCredential.service == SERVICE)
     ).one()
     answers = []
     for tenant, user, password, checked in [
-        ("no-such-shop", USER, PASSWORD, service.DUMMY_PASSWORD_HASH),
-        (shop, "someone-else", PASSWORD, service.DUMMY_PASSWORD_HASH),
+        ("no-such-shop", USER, PASSWORD, credentials.DUMMY_PASSWORD_HASH),
+        (shop, "someone-else", PASSWORD, credentials.DUMMY_PASSWORD_HASH),
         (shop, USER, "wrong-password", stored),
     ]:
         checked_hashes.clear()
@@ -285,10 +285,10 @@ def test_the_dummy_hash_has_the_parameters_of_a_real_one_and_matches_nothing() -
         scheme, rounds, salt, digest = stored.split("$")
         return scheme, rounds, len(base64.b64decode(salt)), len(base64.b64decode(digest))
 
-    real = service.hash_password(PASSWORD)
-    assert parameters(service.DUMMY_PASSWORD_HASH) == parameters(real)
+    real = credentials.hash_password(PASSWORD)
+    assert parameters(credentials.DUMMY_PASSWORD_HASH) == parameters(real)
     for password in ("", PASSWORD, "password"):
-        assert not service.password_matches(password, service.DUMMY_PASSWORD_HASH)
+        assert not credentials.password_matches(password, credentials.DUMMY_PASSWORD_HASH)
 
 
 def test_a_login_verified_in_a_request_that_fails_is_not_cached(
@@ -312,7 +312,9 @@ def test_changed_credentials_drop_cached_logins(
 ) -> None:
     assert wsdl(client, shop).status_code == 200
     tenant = session.scalars(select(Tenant).where(Tenant.code == shop)).one()
-    service.set_credentials(session, tenant, USER, "Another-pass-2", now=datetime.now(UTC))
+    credentials.set_credentials(
+        session, tenant, SERVICE, USER, "Another-pass-2", now=datetime.now(UTC)
+    )
     session.commit()
     assert wsdl(client, shop).status_code == 401
     assert wsdl(client, shop, "Another-pass-2").status_code == 200

@@ -1,0 +1,627 @@
+"""The import job of a CommerceML file 1C uploaded through the exchange, and its sync run.
+
+``start_import`` (called by the exchange endpoint in the request's transaction) seals the file,
+records a ``SyncRun`` and enqueues ``import_run``. The job streams the stored file (or the
+member of an uploaded zip) through ``mappings.commerceml.read`` and writes through the
+catalog's and the tenants' domain calls, a batch of records per transaction. Each transaction
+also moves the run's checkpoint (how many records are written), its progress and counts, so a
+killed job resumes after the last committed batch and never writes a record twice.
+
+A package is (tenant, exchange session, file name, SHA-256 of the bytes): an identical re-upload
+in the same session is recorded and skipped; the next exchange is new work. The run holds a
+lease renewed at every batch: a second job of the same run stops at once, and a run whose lease
+ran out while "running" (its worker was killed) is enqueued again by the next ``mode=import``
+poll and continues from the checkpoint.
+
+A file is never refused for XSD violations: a record without Ид, or one the catalog refuses, is
+logged with its path and Ид and the rest goes on. A full export (``СодержитТолькоИзменения``
+false) marks deleted the tenant's goods it does not list.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from mappings import archive
+from mappings import commerceml as cml
+from mappings.commerceml_items import goods_id, goods_item, offer_item, parent_id
+from mappings.ids import bind, bound
+from processing.catalog import service as catalog
+from processing.catalog.models import Goods, GoodsGroup
+from processing.errors import ConnectorError, InvalidInput
+from processing.tenants.models import Store, Tenant
+from processing.tenants.service import mirror_legal_entity, mirror_warehouses
+from sync import exchange
+from sync.models import ExchangeFile, SyncRun
+from sync.queue import enqueue
+from sync.runtime import current, job_session
+
+log = logging.getLogger(__name__)
+
+SOURCE = "commerceml"
+BATCH = 2_000  # records per transaction
+MAX_RUN_ERRORS = 100
+LEASE = timedelta(minutes=2)
+RUNNING, DONE, FAILED = "running", "done", "failed"
+
+
+class ImportFileMissing(InvalidInput):
+    code = "EXCHANGE_IMPORT_FILE_MISSING"
+    message = (
+        "Файл для загрузки не найден в этом сеансе обмена: выгрузите его (mode=file) перед "
+        "командой import."
+    )
+
+
+def job_timeout_s(size: int) -> int:
+    """Ten minutes plus two seconds a megabyte: far above what a healthy import takes."""
+    return 600 + 2 * (size // (1024 * 1024))
+
+
+def start_import(
+    session: Session, tenant: Tenant, exchange_id: str, filename: str, now: datetime
+) -> SyncRun:
+    """The run importing ``filename`` of the session: the one already started for the file, or
+    a new one (the file is sealed, the job enqueued after the commit)."""
+    name = exchange.safe_name(filename)
+    stored = exchange.latest_file(session, exchange_id, name)
+    member = None
+    if stored is None:
+        stored, member = _archive_holding(session, exchange_id, name)
+    if stored is None:
+        raise ImportFileMissing(details={"filename": name})
+    run = session.scalar(
+        select(SyncRun).where(SyncRun.file_id == stored.id, SyncRun.file_name == name)
+    )
+    if run is None and member is not None:
+        run = session.scalar(
+            select(SyncRun).where(
+                SyncRun.session_id == exchange_id, SyncRun.stored_name == stored.name,
+                SyncRun.file_name == name, SyncRun.tenant_id == tenant.id,
+            ).order_by(SyncRun.id.desc()).limit(1)
+        )  # fmt: skip
+    if run is not None:
+        return run
+    exchange.seal(session, stored)
+    run = SyncRun(
+        tenant_id=tenant.id, source=SOURCE, session_id=exchange_id,
+        file_id=None if member is not None else stored.id, file_name=name,
+        stored_name=stored.name, status=RUNNING, progress=0, started_at=now, checkpoint=0,
+        counts={}, errors=[], error_count=0, warnings=[],
+    )  # fmt: skip
+    session.add(run)
+    session.flush()
+    enqueue(
+        session, import_run, run.id, stored.id,
+        job_id=f"cml-import-{run.id}", timeout_s=job_timeout_s(stored.size),
+    )  # fmt: skip
+    return run
+
+
+def _archive_holding(
+    session: Session, exchange_id: str, name: str
+) -> tuple[ExchangeFile | None, archive.Member | None]:
+    """A zip of the session holding ``name`` (1C asks for import.xml after uploading a zip)."""
+    for stored in exchange.session_archives(session, exchange_id):
+        stream = exchange.buffered(
+            exchange.reader(session, stored.id, exchange.session_fetch(session))
+        )
+        if not archive.is_zip(stream):
+            continue
+        member = archive.find_member(archive.xml_members(stream, archive.Limits()), name)
+        if member is not None:
+            return stored, member
+    return None, None
+
+
+def restart_if_lost(session: Session, run: SyncRun, now: datetime) -> bool:
+    """Enqueue again a run still "running" whose job stopped renewing its lease."""
+    if run.status != RUNNING or run.lease_until is None or run.lease_until > now:
+        return False
+    file_id = run.file_id or _archive_id(session, run)
+    if file_id is None:
+        return False
+    run.lease_until = now + LEASE  # one restart per lost lease, whoever polls first
+    enqueue(session, import_run, run.id, file_id, job_id=f"cml-import-{run.id}-{now:%H%M%S}")
+    return True
+
+
+def _archive_id(session: Session, run: SyncRun) -> int | None:
+    if run.session_id is None:
+        return None
+    stored = exchange.latest_file(session, run.session_id, run.stored_name)
+    return stored.id if stored is not None else None
+
+
+# The job
+
+
+def _fetch(file_id: int, seq: int) -> bytes:
+    """One chunk, in a short session of its own (the job's batches commit in between)."""
+    with current().session() as session:
+        return exchange.session_fetch(session)(file_id, seq)
+
+
+@dataclass
+class _State:
+    """What the job carries between batches (rebuilt when a killed job resumes)."""
+
+    run_id: int
+    tenant_id: int
+    kind: str = cml.OTHER
+    only_changes: bool = True
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # property → values
+    seen: set[int] = field(default_factory=set)  # hashes of the goods a full export lists
+    units: dict[str, str] = field(default_factory=dict)  # ЕдиницаИзмерения Код → short name
+    pending: dict[str, list[Any]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    error_count: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, item: Any) -> None:
+        self.pending.setdefault(kind, []).append(item)
+
+    def size(self) -> int:
+        return sum(len(items) for items in self.pending.values())
+
+    def count(self, key: str, value: int = 1) -> None:
+        if value:
+            self.counts[key] = self.counts.get(key, 0) + value
+
+    def error(self, path: str, external_id: str | None, message: str) -> None:
+        self.error_count += 1
+        self.count("errors")
+        if len(self.errors) < MAX_RUN_ERRORS:
+            self.errors.append({"path": path, "id": external_id or "", "message": message})
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings and len(self.warnings) < MAX_RUN_ERRORS:
+            self.warnings.append(message)
+
+
+def import_run(run_id: int, file_id: int) -> None:
+    """Import the run's file, resuming after its checkpoint; see the module docstring."""
+    worker = secrets.token_hex(8)
+    with job_session() as session:
+        run = _lease(session, run_id, worker)
+        if run is None:
+            return
+        state = _State(
+            run_id, run.tenant_id, counts=dict(run.counts or {}), errors=list(run.errors or []),
+            error_count=run.error_count, warnings=list(run.warnings or []),
+        )  # fmt: skip
+        checkpoint, file_name, sha = run.checkpoint, run.file_name, run.sha256
+        state.values = catalog.property_values(session, run.tenant_id)
+    try:
+        if sha is None and _duplicate(run_id, worker, file_id):
+            return
+        with _opened(file_id, file_name) as (stream, raw):
+            _import(state, worker, stream, raw, checkpoint)
+    except _LeaseLost:
+        log.warning("commerceml import handed over to another job", extra={"run_id": run_id})
+    except ConnectorError as error:
+        _fail(run_id, worker, error.text, state)
+    except Exception:
+        log.exception("commerceml import failed", extra={"run_id": run_id})
+        if not _retries_left():
+            _fail(
+                run_id, worker,
+                "Внутренняя ошибка при загрузке файла. Повторите обмен; если ошибка "
+                f"повторяется, сообщите в поддержку номер загрузки {run_id}.",
+                state,
+            )  # fmt: skip
+        raise
+
+
+def _retries_left() -> bool:
+    try:
+        from rq import get_current_job
+    except ImportError:  # pragma: no cover - rq is a dependency
+        return False
+    job = get_current_job()
+    return bool(job is not None and (job.retries_left or 0) > 0)
+
+
+def _lease(session: Session, run_id: int, worker: str) -> SyncRun | None:
+    """Take the run for this job: None when it is finished or another job holds its lease."""
+    now = datetime.now(UTC)
+    taken = session.execute(
+        update(SyncRun)
+        .where(
+            SyncRun.id == run_id, SyncRun.status == RUNNING,
+            or_(SyncRun.lease_until.is_(None), SyncRun.lease_until <= now,
+                SyncRun.worker == worker),
+        )
+        .values(worker=worker, lease_until=now + LEASE)
+    )  # fmt: skip
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.get_one(SyncRun, run_id)
+
+
+@contextmanager
+def _opened(file_id: int, file_name: str) -> Iterator[tuple[IO[bytes], exchange.ChunkReader]]:
+    """The XML to read (the file, or its member when the upload is a zip) and the raw stored
+    stream under it (its position is the progress)."""
+    with job_session() as session:
+        raw = exchange.reader(session, file_id, _fetch)
+    stream: IO[bytes] = exchange.buffered(raw)
+    if archive.is_zip(stream):
+        limits = archive.Limits()
+        member = archive.find_member(archive.xml_members(stream, limits), file_name)
+        if member is None:
+            raise ImportFileMissing(details={"filename": file_name})
+        stream = archive.open_member(stream, member, limits)
+    try:
+        yield stream, raw
+    finally:
+        stream.close()
+
+
+def _duplicate(run_id: int, worker: str, file_id: int) -> bool:
+    """Record the package's SHA-256; True (and the run done, as skipped) when the same package
+    was already imported in this exchange session."""
+    with job_session() as session:
+        raw = exchange.reader(session, file_id, _fetch)
+    sha = exchange.sha256_of(exchange.buffered(raw))
+    with job_session() as session:
+        run = session.get_one(SyncRun, run_id)
+        if run.worker != worker:
+            return True
+        run.sha256 = sha
+        earlier = session.scalar(
+            select(SyncRun.id).where(
+                SyncRun.tenant_id == run.tenant_id, SyncRun.session_id == run.session_id,
+                SyncRun.file_name == run.file_name, SyncRun.sha256 == sha,
+                SyncRun.status == DONE, SyncRun.id != run.id,
+            ).limit(1)
+        )  # fmt: skip
+        if earlier is None:
+            return False
+        run.status, run.progress, run.finished_at = DONE, 100, datetime.now(UTC)
+        run.counts = {"skipped": 1}
+        run.warnings = [
+            f"Тот же файл уже загружен в этом сеансе обмена (загрузка {earlier}): повтор пропущен."
+        ]
+        run.lease_until = None
+        return True
+
+
+def _import(
+    state: _State, worker: str, stream: IO[bytes], raw: exchange.ChunkReader, checkpoint: int
+) -> None:
+    index = -1
+    for index, record in enumerate(cml.read(stream)):
+        if isinstance(record, cml.Package):
+            state.kind, state.only_changes = record.kind, record.only_changes
+            continue
+        _remember(state, record)
+        if index < checkpoint:
+            continue
+        if state.pending.get("groups") and isinstance(record, cml.Goods | cml.Offer):
+            _flush(state, worker, index, raw)  # the classifier ended: its groups, parents first
+        _collect(state, record)
+        if state.size() >= BATCH and not state.pending.get("groups"):
+            _flush(state, worker, index + 1, raw)
+    _flush(state, worker, index + 1, raw, last=True)
+
+
+def _remember(state: _State, record: cml.Record) -> None:
+    """What must be known of every record, written or skipped on resume."""
+    if isinstance(record, cml.Property) and record.values:
+        state.values[record.external_id] = dict(record.values)
+    elif isinstance(record, cml.Unit):
+        state.units[record.code or ""] = record.name or record.full_name or ""
+    elif isinstance(record, cml.Goods) and state.kind == cml.CATALOG and not state.only_changes:
+        state.seen.add(hash(parent_id(goods_id(record.external_id)).lower()))
+
+
+def _collect(state: _State, record: cml.Record) -> None:
+    if isinstance(record, cml.Malformed):
+        state.error(record.path, None, f"Элемент пропущен: {record.reason}.")
+    elif isinstance(record, cml.Group):
+        state.add("groups", record)
+    elif isinstance(record, cml.Property):
+        state.add("properties", record)
+    elif isinstance(record, cml.PriceType):
+        state.add("price_types", record)
+    elif isinstance(record, cml.Warehouse):
+        state.add("warehouses", record)
+    elif isinstance(record, cml.Goods):
+        state.add("goods", goods_item(record, state.values, state.units))
+    elif isinstance(record, cml.Offer):
+        state.add("offers", record)
+    elif isinstance(record, cml.Organisation):
+        state.add("organisations", record)
+    else:
+        state.count("skipped")
+
+
+def _flush(
+    state: _State, worker: str, checkpoint: int, raw: exchange.ChunkReader, *, last: bool = False
+) -> None:
+    """Write what is pending and move the checkpoint, in one transaction."""
+    now = datetime.now(UTC)
+    with job_session() as session:
+        run = session.get_one(SyncRun, state.run_id)
+        if run.worker != worker or run.status != RUNNING:
+            raise _LeaseLost()
+        tenant = session.get_one(Tenant, state.tenant_id)
+        pending, state.pending = state.pending, {}
+        _write_organisations(session, tenant, state, pending.get("organisations", []))
+        _write_price_types(session, tenant, state, pending.get("price_types", []), now)
+        _write_properties(session, tenant, state, pending.get("properties", []), now)
+        _write_groups(session, tenant, state, pending.get("groups", []), now)
+        _write_warehouses(session, tenant, state, pending.get("warehouses", []))
+        _write_goods(session, tenant, state, pending.get("goods", []), now, "Товар")
+        _write_offers(session, tenant, state, pending.get("offers", []), now)
+        if last and state.kind == cml.CATALOG and not state.only_changes:
+            seen = state.seen
+            deleted = catalog.delete_missing_goods(
+                session, tenant, lambda external_id: hash(parent_id(external_id)) in seen,
+                now=now,
+            )  # fmt: skip
+            state.count("deleted", deleted)
+        run.checkpoint = checkpoint
+        run.kind = state.kind
+        run.counts, run.errors = dict(state.counts), list(state.errors)
+        run.error_count, run.warnings = state.error_count, list(state.warnings)
+        run.progress = 100 if last else min(99, raw.tell() * 100 // max(raw.size, 1))
+        run.lease_until = now + LEASE
+        if last:
+            run.status, run.finished_at, run.lease_until = DONE, now, None
+
+
+class _LeaseLost(Exception):
+    """Another job took the run over (this one was too slow to renew its lease)."""
+
+
+def _fail(run_id: int, worker: str, message: str, state: _State) -> None:
+    with job_session() as session:
+        run = session.get_one(SyncRun, run_id)
+        if run.worker != worker or run.status != RUNNING:
+            return
+        run.status, run.finished_at, run.message = FAILED, datetime.now(UTC), message
+        run.lease_until = None
+        run.counts, run.errors = dict(state.counts), list(state.errors)
+        run.error_count, run.warnings = state.error_count, list(state.warnings)
+
+
+# Writing each kind of record
+
+
+def _with_refusals(
+    state: _State,
+    items: list[dict[str, Any]],
+    write: Callable[[list[dict[str, Any]]], catalog.UpsertReport],
+    element: str,
+    session: Session,
+) -> catalog.UpsertReport | None:
+    """Write a batch; an item the catalog refuses is logged and dropped, the rest retried."""
+    while items:
+        savepoint = session.begin_nested()
+        try:
+            report = write(items)
+        except InvalidInput as error:
+            savepoint.rollback()
+            index = (error.details or {}).get("index")
+            if not isinstance(index, int) or not 0 <= index < len(items):
+                raise
+            state.error(element, str(items[index].get("external_id") or ""), error.text)
+            items = items[:index] + items[index + 1 :]
+            continue
+        savepoint.commit()
+        return report
+    return None
+
+
+def _count(state: _State, report: catalog.UpsertReport | None) -> None:
+    if report is not None:
+        state.count("created", report.created)
+        state.count("updated", report.updated)
+        state.count("unchanged", report.unchanged)
+        state.count("deleted", report.deleted)
+
+
+def _write_organisations(
+    session: Session, tenant: Tenant, state: _State, records: list[cml.Organisation]
+) -> None:
+    for record in records:
+        entity_id = bound(session, tenant.id, SOURCE, "organisation", record.external_id)
+        entity = mirror_legal_entity(
+            session, tenant, entity_id, code_hint=record.external_id,
+            name=record.full_name or record.name or record.external_id,
+            inn=record.inn, kpp=record.kpp,
+        )  # fmt: skip
+        bind(session, tenant.id, SOURCE, "organisation", record.external_id, entity.id)
+
+
+def _write_price_types(
+    session: Session, tenant: Tenant, state: _State, records: list[cml.PriceType], now: datetime
+) -> None:
+    items = [
+        {"external_id": r.external_id, "name": r.name, "currency": r.currency}
+        for r in {r.external_id: r for r in records}.values()
+    ]
+    report = _with_refusals(
+        state, items, lambda batch: catalog.upsert_price_types(session, tenant, batch, now=now),
+        "ТипЦены", session,
+    )  # fmt: skip
+    del report  # reference data: not counted with the goods
+
+
+def _write_properties(
+    session: Session, tenant: Tenant, state: _State, records: list[cml.Property], now: datetime
+) -> None:
+    items = [
+        {"external_id": r.external_id, "name": r.name, "values": dict(r.values),
+         "value_type": r.value_type}
+        for r in {r.external_id: r for r in records}.values()
+    ]  # fmt: skip
+    _with_refusals(
+        state, items, lambda batch: catalog.upsert_properties(session, tenant, batch, now=now),
+        "Свойство", session,
+    )  # fmt: skip
+
+
+def _write_groups(
+    session: Session, tenant: Tenant, state: _State, records: list[cml.Group], now: datetime
+) -> None:
+    """Groups come children first (a parent's element ends after its subgroups): written in
+    tree order, parents first, a batch at a time."""
+    groups = {record.external_id: record for record in records}
+    ordered: list[cml.Group] = []
+    placed: set[str] = set()
+
+    def place(group: cml.Group) -> None:
+        chain = []
+        while group.external_id not in placed:
+            chain.append(group)
+            placed.add(group.external_id)
+            parent = groups.get(group.parent or "")
+            if parent is None:
+                break
+            group = parent
+        ordered.extend(reversed(chain))
+
+    for group in groups.values():
+        place(group)
+    for start in range(0, len(ordered), catalog.MAX_BATCH):
+        items = [
+            {"external_id": g.external_id, "name": g.name, "parent": g.parent}
+            for g in ordered[start : start + catalog.MAX_BATCH]
+        ]
+        _count(
+            state,
+            _with_refusals(
+                state, items,
+                lambda batch: catalog.upsert_groups(session, tenant, batch, now=now),
+                "Группа", session,
+            ),
+        )  # fmt: skip
+
+
+def _write_warehouses(
+    session: Session, tenant: Tenant, state: _State, records: list[cml.Warehouse]
+) -> None:
+    if not records:
+        return
+    try:
+        mirrored = mirror_warehouses(session, tenant, [(r.external_id, r.name) for r in records])
+    except InvalidInput as error:
+        state.error("Склад", None, error.text)
+        return
+    for warehouse_id in mirrored.inactive:
+        state.warn(
+            f"Склад {warehouse_id} создан неактивным магазином: достигнут лимит магазинов по "
+            "тарифу. Смените тариф и включите магазин."
+        )
+
+
+def _write_goods(
+    session: Session,
+    tenant: Tenant,
+    state: _State,
+    items: list[dict[str, Any]],
+    now: datetime,
+    element: str,
+) -> None:
+    if not items:
+        return
+    valid: dict[str, dict[str, Any]] = {}
+    for item in items:
+        try:
+            catalog.check_goods_item(0, item, merge=True)
+        except InvalidInput as error:
+            state.error(element, str(item.get("external_id") or ""), error.text)
+            continue
+        valid[item["external_id"].lower()] = item  # the last of one id wins, as 1C meant
+    _count(
+        state,
+        _with_refusals(
+            state, list(valid.values()),
+            lambda batch: catalog.upsert_goods(session, tenant, batch, now=now, merge=True),
+            element, session,
+        ),
+    )  # fmt: skip
+
+
+def _write_offers(
+    session: Session, tenant: Tenant, state: _State, records: list[cml.Offer], now: datetime
+) -> None:
+    if not records:
+        return
+    items = _offer_items(session, tenant, state, records)
+    _write_goods(session, tenant, state, items, now, "Предложение")
+    stores = dict(
+        session.execute(
+            select(Store.warehouse_id, Store.id).where(
+                Store.tenant_id == tenant.id, Store.warehouse_id.is_not(None)
+            )
+        ).all()
+    )
+    stock = {}
+    for record in records:
+        quantities = {}
+        for warehouse_id, quantity in record.stock.items():
+            store_id = stores.get(warehouse_id)
+            if store_id is None:
+                state.warn(f"Склад {warehouse_id} не выгружен: остатки по нему пропущены.")
+                continue
+            quantities[store_id] = quantity
+        if quantities:
+            stock[offer_item(record)["external_id"].lower()] = quantities
+    catalog.set_stock(session, tenant, stock)
+
+
+def _offer_items(
+    session: Session, tenant: Tenant, state: _State, records: list[cml.Offer]
+) -> list[dict[str, Any]]:
+    """The offers' items. A characteristic 1C's catalog file did not list becomes goods of its
+    own, named and grouped as its goods; an offer of goods never uploaded is skipped."""
+    items = [offer_item(record) for record in records]
+    ids = {item["external_id"].lower() for item in items}
+    ids |= {parent_id(external_id) for external_id in ids}
+    stored = {
+        row.external_id: row
+        for chunk in _chunked(sorted(ids))
+        for row in session.execute(
+            select(Goods.external_id, Goods.name, Goods.unit, GoodsGroup.external_id.label("group"))
+            .outerjoin(GoodsGroup, GoodsGroup.id == Goods.group_id)
+            .where(Goods.tenant_id == tenant.id, Goods.external_id.in_(chunk))
+        )
+    }
+    kept = []
+    for record, item in zip(records, items, strict=True):
+        external_id = item["external_id"].lower()
+        if external_id in stored:
+            kept.append(item)
+            continue
+        parent = stored.get(parent_id(external_id))
+        if parent is None:
+            state.count("skipped")
+            state.error(
+                "Предложение", item["external_id"],
+                "Товар не выгружен в каталоге: цены и остатки предложения пропущены.",
+            )  # fmt: skip
+            continue
+        traits = ", ".join(record.characteristics.values())
+        item.setdefault("name", f"{parent.name} ({traits})" if traits else parent.name)
+        item["group"], item["unit"] = parent.group, parent.unit
+        kept.append(item)
+    return kept
+
+
+def _chunked(values: list[str], size: int = 1_000) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -1,0 +1,313 @@
+"""1C's "exchange with website" over HTTP: the protocol's answers, sessions, uploads and the
+import of every CommerceML fixture into the catalog (embedded: the job runs inside
+``mode=import``)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from processing.catalog.models import Goods, GoodsBarcode, GoodsGroup, GoodsStock, PriceType
+from processing.tenants.credentials import set_credentials
+from processing.tenants.models import LegalEntity, Store, Tenant
+from sync.models import ExchangeChunk, ExchangeFile, SyncRun
+from tests.connector.onec_http.world import World
+
+FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "commerceml"
+USER, PASSWORD = "site-exchange", "Exch-pass-1"
+BASE = "/exchange/acme/1c"
+
+
+def basic(user: str = USER, password: str = PASSWORD) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@pytest.fixture
+def exchange_login(session: Session, world: World) -> Tenant:
+    tenant = session.get_one(Tenant, world.tenant_id)
+    set_credentials(session, tenant, "exchange", USER, PASSWORD, now=datetime.now(UTC))
+    session.commit()
+    return tenant
+
+
+def call(client: FlaskClient, query: str, *, body: bytes | None = None, **kw: object) -> list[str]:
+    method = client.post if body is not None else client.get
+    response = method(f"{BASE}?{query}", data=body, **kw)  # type: ignore[arg-type]
+    assert response.status_code == 200, response.data
+    assert response.mimetype == "text/plain"
+    return response.get_data(as_text=True).split("\n")
+
+
+class Exchange:
+    """1C's side: checkauth, then the cookie on every call."""
+
+    def __init__(self, client: FlaskClient, kind: str = "catalog") -> None:
+        self.client, self.kind = client, kind
+        lines = call(client, f"type={kind}&mode=checkauth", headers=basic())
+        assert lines[0] == "success"
+        self.cookie = lines[2]
+        client.set_cookie(lines[1], lines[2])
+
+    def __call__(self, mode: str, extra: str = "", body: bytes | None = None) -> list[str]:
+        return call(self.client, f"type={self.kind}&mode={mode}{extra}", body=body)
+
+    def upload(self, name: str, data: bytes, pieces: int = 1) -> None:
+        step = max(1, -(-len(data) // pieces))
+        for start in range(0, len(data), step):
+            assert self("file", f"&filename={name}", data[start : start + step]) == ["success"]
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def test_checkauth_init_answer_the_protocol(client: FlaskClient, exchange_login: Tenant) -> None:
+    lines = call(client, "type=catalog&mode=checkauth", headers=basic())
+    assert lines[:2] == ["success", "loyalty_exchange"]
+    assert len(lines[2]) >= 40 and lines[3] == f"sessid={lines[2]}"
+    client.set_cookie("loyalty_exchange", lines[2])
+    init = call(client, "type=catalog&mode=init")
+    assert init[0] == "zip=yes" and init[1].startswith("file_limit=")
+    assert int(init[1].split("=")[1]) > 0
+
+
+def test_the_official_sample_imports_into_the_catalog(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import.xml", fixture("import-2.03-official-sample.xml"), pieces=3)
+    one_c.upload("offers.xml", fixture("offers-2.03-official-sample.xml"))
+    assert one_c("import", "&filename=import.xml") == ["success"]
+    assert one_c("import", "&filename=offers.xml") == ["success"]
+    assert one_c("complete") == ["success"]
+    tenant = exchange_login
+    session.expire_all()
+    goods = goods_of(session, tenant)
+    assert len(goods) == 4
+    table = goods["05e26d70-01e4-11dc-a411-00055d80a2d1#05e26d76-01e4-11dc-a411-00055d80a2d1"]
+    assert (table.name, table.unit) == ("Стол обеденный", "шт")
+    assert table.requisites["ВидНоменклатуры"] == "Товар"
+    assert table.price_categories["bd72d8fc-55bc-11d9-848a-00112f43529a"] == "4.00"
+    runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
+    assert [(run.status, run.progress, run.kind) for run in runs] == [
+        ("done", 100, "catalog"),
+        ("done", 100, "offers"),
+    ]
+    assert runs[0].counts.get("created", 0) > 0
+    prices = session.scalars(select(PriceType).where(PriceType.tenant_id == tenant.id)).all()
+    assert prices
+    assert sum(1 for g in goods.values() if g.price_categories) == 2
+    groups = session.scalar(
+        select(func.count()).select_from(GoodsGroup).where(GoodsGroup.tenant_id == tenant.id)
+    )
+    assert groups
+
+
+def test_a_zip_upload_is_imported_by_its_members_names(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("import.xml", fixture("import-2.03-official-sample.xml"))
+        archive.writestr("offers.xml", fixture("offers-2.03-official-sample.xml"))
+        archive.writestr("import_files/ab/picture.jpg", b"\xff\xd8\xff" + b"0" * 100)
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import.zip", packed.getvalue(), pieces=3)
+    assert one_c("import", "&filename=import.xml") == ["success"]
+    assert one_c("import", "&filename=offers.xml") == ["success"]
+    assert session.scalar(select(func.count()).select_from(Goods)) == 4
+
+
+def test_wrong_password_is_a_failure_and_stores_nothing(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    lines = call(client, "type=catalog&mode=checkauth", headers=basic(password="wrong-pass"))
+    assert lines[0] == "failure" and "логин или пароль" in lines[1]
+    response = client.get(f"{BASE}?type=catalog&mode=checkauth")
+    assert response.status_code == 401
+    assert response.get_data(as_text=True).startswith("failure\n")
+    assert session.scalar(select(func.count()).select_from(ExchangeFile)) == 0
+
+
+def test_a_file_without_init_or_session_is_refused(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    one_c = Exchange(client)
+    lines = one_c("file", "&filename=import.xml", b"<x/>")
+    assert lines[0] == "failure" and "init" in lines[1]
+    client.delete_cookie("loyalty_exchange")
+    response = client.post(f"{BASE}?type=catalog&mode=file&filename=import.xml", data=b"<x/>")
+    assert response.status_code == 401
+    assert response.get_data(as_text=True).startswith("failure\n")
+    lines = call(client, "type=catalog&mode=file&filename=import.xml&sessid=forged", body=b"<x/>")
+    assert lines[0] == "failure"
+    assert session.scalar(select(func.count()).select_from(ExchangeChunk)) == 0
+
+
+@pytest.mark.parametrize("name", ["../etc/passwd.xml", "/abs.xml", "C:\\x.xml", "a/../../b.xml"])
+def test_unsafe_file_names_are_refused(
+    client: FlaskClient, exchange_login: Tenant, session: Session, name: str
+) -> None:
+    one_c = Exchange(client)
+    one_c("init")
+    lines = one_c("file", f"&filename={name}", b"<x/>")
+    assert lines[0] == "failure"
+    assert session.scalar(select(func.count()).select_from(ExchangeFile)) == 0
+
+
+def test_sale_answers_keep_1c_exchange_going(client: FlaskClient, exchange_login: Tenant) -> None:
+    one_c = Exchange(client, "sale")
+    assert one_c("init")[0] == "zip=yes"
+    response = client.get(f"{BASE}?type=sale&mode=query")
+    assert response.status_code == 200
+    assert b"\xd0\x9a\xd0\xbe\xd0\xbc" in response.data  # КоммерческаяИнформация, UTF-8
+    assert one_c("success") == ["success"]
+    assert one_c("file", "&filename=orders.xml", b"<x/>") == ["success"]
+
+
+def test_answers_in_windows_1251_when_asked(client: FlaskClient, exchange_login: Tenant) -> None:
+    headers = {**basic("x", "y"), "Accept-Charset": "windows-1251"}
+    response = client.get(f"{BASE}?type=catalog&mode=checkauth", headers=headers)
+    assert response.mimetype_params["charset"] == "windows-1251"
+    assert response.data.decode("cp1251").startswith("failure\nНеверный")
+
+
+BOOTS = "bd72d910-55bc-11d9-848a-00112f43529a"
+BOOTS_38 = f"{BOOTS}#90c55447-d3a8-11e4-9423-e0cb4ed5eed4"
+SHOES = "e5a4c309-a659-11dd-acee-0015e9b8c48d"
+RETAIL = "bb14a3a4-6b17-11e0-9819-e0cb4ed5eed4"
+SHOE_SHOP = "b6112590-41ba-11dd-ac9d-0015e9b8c48d"
+
+
+def goods_of(session: Session, tenant: Tenant) -> dict[str, Goods]:
+    rows = session.scalars(select(Goods).where(Goods.tenant_id == tenant.id))
+    return {row.external_id: row for row in rows}
+
+
+def test_classifier_then_offers_with_characteristics_and_warehouses(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    tenant = exchange_login
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import0_1.xml", fixture("import-classifier-2.07.xml"))
+    one_c.upload("offers0_1.xml", fixture("offers-characteristics-2.07.xml"), pieces=2)
+    assert one_c("import", "&filename=import0_1.xml") == ["success"]
+    assert one_c("import", "&filename=offers0_1.xml") == ["success"]
+    session.expire_all()
+    groups = session.scalars(select(GoodsGroup).where(GoodsGroup.tenant_id == tenant.id)).all()
+    assert len(groups) == 22
+    goods = goods_of(session, tenant)
+    boots = goods[BOOTS]
+    assert boots.name == "Женские ботфорты коричневые" and boots.article == "Б-130001"
+    assert {g.id: g.external_id for g in groups}[boots.group_id] == SHOES
+    barcodes = select(GoodsBarcode.barcode).where(GoodsBarcode.goods_id == boots.id)
+    assert list(session.scalars(barcodes)) == ["2000018987155"]
+    # A reference property is stored by its value's text; requisites by their names.
+    assert boots.properties["bb14a4b8-6b17-11e0-9819-e0cb4ed5eed4"] == "Обувной комбинат"
+    assert boots.requisites["ВидНоменклатуры"] == "Обувь"
+    # Five characteristics, each a goods item of its own, grouped as its goods.
+    sizes = {key: row for key, row in goods.items() if "#" in key}
+    assert len(sizes) == 5 and len(goods) == 7
+    size_38 = sizes[BOOTS_38]
+    assert size_38.name == "Женские ботфорты коричневые (38)"
+    assert size_38.group_id == boots.group_id
+    assert size_38.price_categories == {RETAIL: "1719.00"}
+    assert size_38.stock == Decimal("20.000")
+    store = session.scalars(select(Store).where(Store.warehouse_id == SHOE_SHOP)).one()
+    assert store.name == 'Магазин "Обувь"' and store.active
+    stock = session.scalars(select(GoodsStock).where(GoodsStock.goods_id == size_38.id)).one()
+    assert (stock.store_id, stock.quantity) == (store.id, Decimal("20.000"))
+    price_types = select(PriceType.name).where(PriceType.tenant_id == tenant.id)
+    assert session.scalars(price_types).all() == ["Розничная"]
+    entity = session.scalars(select(LegalEntity).where(LegalEntity.tenant_id == tenant.id)).one()
+    assert (entity.name, entity.kpp) == ("Cтройснаб", "772301001")
+    runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
+    assert [r.status for r in runs] == ["done", "done"]
+    assert runs[0].counts["created"] == 22 + 2  # groups and goods
+    assert runs[1].counts["created"] == 5
+
+
+def test_the_same_package_twice_leaves_the_same_rows(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    def snapshot() -> list[tuple[object, ...]]:
+        session.expire_all()
+        return sorted(
+            (g.external_id, g.name, g.group_id, tuple(sorted(g.price_categories.items())), g.stock,
+             g.deleted)
+            for g in goods_of(session, exchange_login).values()
+        )  # fmt: skip
+
+    rounds = []
+    for _ in range(2):
+        one_c = Exchange(client)
+        one_c("init")
+        one_c.upload("import.xml", fixture("import-classifier-2.07.xml"))
+        one_c.upload("offers.xml", fixture("offers-characteristics-2.07.xml"))
+        assert one_c("import", "&filename=import.xml") == ["success"]
+        assert one_c("import", "&filename=offers.xml") == ["success"]
+        rounds.append(snapshot())
+    assert rounds[0] == rounds[1] and len(rounds[0]) == 7
+    runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
+    assert runs[2].counts.get("created", 0) == 0 and runs[2].counts["unchanged"] == 24
+
+
+def test_a_full_export_marks_missing_goods_deleted(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import.xml", fixture("import-classifier-2.07.xml"))
+    one_c.upload("offers.xml", fixture("offers-characteristics-2.07.xml"))
+    assert one_c("import", "&filename=import.xml") == ["success"]
+    assert one_c("import", "&filename=offers.xml") == ["success"]
+    # The official sample is a full export (СодержитТолькоИзменения="false") of other goods.
+    one_c.upload("import.xml", fixture("import-2.03-official-sample.xml"))
+    assert one_c("import", "&filename=import.xml") == ["success"]
+    session.expire_all()
+    goods = goods_of(session, exchange_login)
+    assert goods[BOOTS].deleted and goods[BOOTS_38].deleted
+    official = [row for key, row in goods.items() if key.startswith("05e26d")]
+    assert official and not any(row.deleted for row in official)
+
+
+def test_prices_for_goods_never_uploaded_are_logged_and_skipped(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("prices0_1.xml", fixture("prices-cml3.1.xml"))
+    assert one_c("import", "&filename=prices0_1.xml") == ["success"]
+    run = session.scalars(select(SyncRun)).one()
+    assert run.kind == "offers" and run.counts["skipped"] == 86
+    assert run.error_count == 86 and len(run.errors) == 86
+    assert run.errors[0]["path"] == "Предложение" and "#" in run.errors[0]["id"]
+    assert session.scalar(select(func.count()).select_from(Goods)) == 0
+
+
+@pytest.mark.parametrize(
+    "name", ["orders-2.03-official-sample.xml", "orders-query-response-2.05-cp1251.xml"]
+)
+def test_orders_documents_import_as_nothing(
+    client: FlaskClient, exchange_login: Tenant, session: Session, name: str
+) -> None:
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("orders.xml", fixture(name))
+    assert one_c("import", "&filename=orders.xml") == ["success"]
+    run = session.scalars(select(SyncRun)).one()
+    assert (run.status, run.kind, run.error_count) == ("done", "other", 0)
+    assert session.scalar(select(func.count()).select_from(Goods)) == 0
