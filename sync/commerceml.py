@@ -130,9 +130,19 @@ def restart_if_lost(session: Session, run: SyncRun, now: datetime) -> bool:
     file_id = run.file_id or _archive_id(session, run)
     if file_id is None:
         return False
-    run.lease_until = now + LEASE  # one restart per lost lease, whoever polls first
-    enqueue(session, import_run, run.id, file_id, job_id=f"cml-import-{run.id}-{now:%H%M%S}")
+    # One restart per lost lease, whoever polls first: the new job holds the lease already.
+    worker = secrets.token_hex(8)
+    run.worker, run.lease_until = worker, now + LEASE
+    enqueue(
+        session, import_run, run.id, file_id, worker,
+        job_id=f"cml-import-{run.id}-{worker}", timeout_s=job_timeout_s(_size(session, file_id)),
+    )  # fmt: skip
     return True
+
+
+def _size(session: Session, file_id: int) -> int:
+    stored = session.get(ExchangeFile, file_id)
+    return stored.size if stored is not None else 0
 
 
 def _archive_id(session: Session, run: SyncRun) -> int | None:
@@ -189,9 +199,10 @@ class _State:
             self.warnings.append(message)
 
 
-def import_run(run_id: int, file_id: int) -> None:
-    """Import the run's file, resuming after its checkpoint; see the module docstring."""
-    worker = secrets.token_hex(8)
+def import_run(run_id: int, file_id: int, worker: str | None = None) -> None:
+    """Import the run's file, resuming after its checkpoint; see the module docstring.
+    ``worker`` is the lease a restart took for this job."""
+    worker = worker or secrets.token_hex(8)
     with job_session() as session:
         run = _lease(session, run_id, worker)
         if run is None:

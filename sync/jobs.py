@@ -30,7 +30,8 @@ from processing.receipts.rows import SOFT_RESULT_TTL
 from processing.tenants.models import Pos, Store, Tenant
 from sync.models import JobRun
 from sync.queue import DEFAULT_TIMEOUT_S, claim_job, enqueue
-from sync.runtime import job_session
+from sync.exchange import purge_before
+from sync.runtime import current, job_session
 
 JOB_RUN_RETENTION = timedelta(days=90)
 
@@ -227,3 +228,13 @@ def start_due_mass_accruals(run_key: str, now: datetime | None = None) -> int:
             enqueue(session, run_mass_accrual, accrual_id, job_id=f"mass-accrual-{accrual_id}",
                     timeout_s=mass_accrual_timeout(members))  # fmt: skip
     return len(due)
+
+
+def purge_exchange_files(run_key: str) -> int:
+    """Remove 1C's exchange sessions and their uploaded files older than the retention
+    (``EXCHANGE_RETENTION_DAYS``); the sync runs stay. Returns how many files went."""
+    with job_session() as session:
+        if not claim_job(session, run_key):
+            return 0
+        days = current().settings.exchange_retention_days
+        return purge_before(session, datetime.now(UTC) - timedelta(days=days))

@@ -49,6 +49,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("refresh-segments", "sync.jobs.refresh_filter_segments", timedelta(days=1)),
     PeriodicJob("birthday-bonuses", "sync.jobs.birthday_bonuses", timedelta(days=1)),
     PeriodicJob("mass-accruals", "sync.jobs.start_due_mass_accruals", timedelta(minutes=5)),
+    PeriodicJob("purge-exchange-files", "sync.jobs.purge_exchange_files", timedelta(days=1)),
 )
 
 Dispatch = Callable[[PeriodicJob, str], None]

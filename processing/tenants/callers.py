@@ -80,7 +80,8 @@ def caller_by_token(
     cached = callers_cache.get(key)
     if cached is not None:
         return cached, None
-    rows = _rows(session, Pos.token_hash == key, Pos.revoked_at.is_(None))
+    # A store over the tariff's limit, created inactive from a 1C warehouse, serves no POS.
+    rows = _rows(session, Pos.token_hash == key, Pos.revoked_at.is_(None), Store.active.is_(True))
     if rows is None:
         return None
     caller = PosCaller.of(*rows)

@@ -40,9 +40,11 @@ def exchange_login(session: Session, world: World) -> Tenant:
     return tenant
 
 
-def call(client: FlaskClient, query: str, *, body: bytes | None = None, **kw: object) -> list[str]:
+def call(
+    client: FlaskClient, query: str, *, body: bytes | None = None, base: str = BASE, **kw: object
+) -> list[str]:
     method = client.post if body is not None else client.get
-    response = method(f"{BASE}?{query}", data=body, **kw)  # type: ignore[arg-type]
+    response = method(f"{base}?{query}", data=body, **kw)  # type: ignore[arg-type]
     assert response.status_code == 200, response.data
     assert response.mimetype == "text/plain"
     return response.get_data(as_text=True).split("\n")
@@ -51,15 +53,15 @@ def call(client: FlaskClient, query: str, *, body: bytes | None = None, **kw: ob
 class Exchange:
     """1C's side: checkauth, then the cookie on every call."""
 
-    def __init__(self, client: FlaskClient, kind: str = "catalog") -> None:
-        self.client, self.kind = client, kind
-        lines = call(client, f"type={kind}&mode=checkauth", headers=basic())
+    def __init__(self, client: FlaskClient, kind: str = "catalog", base: str = BASE) -> None:
+        self.client, self.kind, self.base = client, kind, base
+        lines = call(client, f"type={kind}&mode=checkauth", headers=basic(), base=base)
         assert lines[0] == "success"
         self.cookie = lines[2]
         client.set_cookie(lines[1], lines[2])
 
     def __call__(self, mode: str, extra: str = "", body: bytes | None = None) -> list[str]:
-        return call(self.client, f"type={self.kind}&mode={mode}{extra}", body=body)
+        return call(self.client, f"type={self.kind}&mode={mode}{extra}", body=body, base=self.base)
 
     def upload(self, name: str, data: bytes, pieces: int = 1) -> None:
         step = max(1, -(-len(data) // pieces))
@@ -311,3 +313,152 @@ def test_orders_documents_import_as_nothing(
     run = session.scalars(select(SyncRun)).one()
     assert (run.status, run.kind, run.error_count) == ("done", "other", 0)
     assert session.scalar(select(func.count()).select_from(Goods)) == 0
+
+
+def test_warehouses_over_the_store_limit_become_inactive_stores(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    tenant = exchange_login
+    active = session.scalar(
+        select(func.count()).select_from(Store).where(Store.tenant_id == tenant.id)
+    )
+    tenant.max_stores = active + 2
+    session.commit()
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("offers.xml", fixture("offers-characteristics-2.07.xml"))
+    assert one_c("import", "&filename=offers.xml") == ["success"]
+    session.expire_all()
+    mirrored = session.scalars(
+        select(Store).where(Store.tenant_id == tenant.id, Store.warehouse_id.is_not(None))
+    ).all()
+    assert len(mirrored) == 5
+    assert sorted(store.active for store in mirrored) == [False, False, False, True, True]
+    run = session.scalars(select(SyncRun)).one()
+    assert len([w for w in run.warnings if "неактивным" in w]) == 3
+    # The same warehouses again: nothing new, the inactive ones stay inactive.
+    one_c.upload("offers.xml", fixture("offers-characteristics-2.07.xml"))
+    assert one_c("import", "&filename=offers.xml") == ["success"]
+    count = select(func.count()).select_from(Store).where(Store.tenant_id == tenant.id)
+    assert session.scalar(count) == active + 5
+
+
+def test_an_identical_reupload_in_the_session_is_skipped_the_next_exchange_is_not(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    one_c = Exchange(client)
+    one_c("init")
+    for _ in range(2):
+        one_c.upload("import.xml", fixture("import-classifier-2.07.xml"))
+        assert one_c("import", "&filename=import.xml") == ["success"]
+    again = Exchange(client)
+    again("init")
+    again.upload("import.xml", fixture("import-classifier-2.07.xml"))
+    assert again("import", "&filename=import.xml") == ["success"]
+    runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
+    assert [run.counts.get("skipped", 0) for run in runs] == [0, 1, 0]
+    assert "уже загружен" in runs[1].warnings[0]
+    assert runs[2].counts["unchanged"] == 24
+    assert len({run.sha256 for run in runs}) == 1
+
+
+def test_an_interrupted_upload_never_leaks_into_the_next_exchange(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    data = fixture("import-classifier-2.07.xml")
+    broken = Exchange(client)
+    broken("init")
+    broken.upload("import.xml", data[: len(data) // 3])  # the connection dropped here
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import.xml", data, pieces=3)
+    assert one_c("import", "&filename=import.xml") == ["success"]
+    run = session.scalars(select(SyncRun)).one()
+    assert (run.status, run.counts["created"]) == ("done", 24)
+
+
+def test_another_tenants_session_cookie_reaches_nothing(
+    client: FlaskClient, exchange_login: Tenant, session: Session, other: World
+) -> None:
+    other_tenant = session.get_one(Tenant, other.tenant_id)
+    set_credentials(
+        session, other_tenant, "exchange", "other-site", "Other-pass-1", now=datetime.now(UTC)
+    )
+    session.commit()
+    theirs = call(
+        client, "type=catalog&mode=checkauth", headers=basic("other-site", "Other-pass-1")
+    )
+    # Wrong tenant in the URL for those credentials: refused.
+    assert theirs[0] == "failure"
+    response = client.get(
+        f"/exchange/{other_tenant.code}/1c?type=catalog&mode=checkauth",
+        headers=basic("other-site", "Other-pass-1"),
+    )
+    cookie = response.get_data(as_text=True).split("\n")[2]
+    client.set_cookie("loyalty_exchange", cookie)
+    assert call(client, "type=catalog&mode=init")[0] == "failure"  # acme's URL, their cookie
+    lines = call(
+        client, f"type=catalog&mode=file&filename=import.xml&sessid={cookie}", body=b"<x/>"
+    )
+    assert lines[0] == "failure"
+    assert session.scalar(select(func.count()).select_from(ExchangeChunk)) == 0
+
+
+def test_a_killed_import_resumes_from_its_checkpoint(
+    client: FlaskClient,
+    exchange_login: Tenant,
+    session: Session,
+    other: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The job dies after its first batch; the next poll after the lease ran out starts it
+    again, and the catalog ends equal to an uninterrupted import's (into another tenant)."""
+    from sync import commerceml
+
+    monkeypatch.setattr(commerceml, "BATCH", 3)
+    real_flush = commerceml._flush
+    flushes = []
+
+    def dying_flush(*args: object, **kwargs: object) -> None:
+        flushes.append(1)
+        if len(flushes) == 2:
+            raise KeyboardInterrupt  # not an Exception: like SIGKILL, nothing is recorded
+        real_flush(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(commerceml, "_flush", dying_flush)
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import.xml", fixture("import-classifier-2.07.xml"))
+    with pytest.raises(KeyboardInterrupt):
+        one_c("import", "&filename=import.xml")
+    run = session.scalars(select(SyncRun)).one()
+    session.refresh(run)
+    assert run.status == "running" and run.checkpoint > 0
+    assert one_c("import", "&filename=import.xml")[0] == "progress"  # the lease still holds
+    run.lease_until = datetime.now(UTC)
+    session.commit()
+    assert one_c("import", "&filename=import.xml") == ["success"]
+    monkeypatch.setattr(commerceml, "_flush", real_flush)
+    other_tenant = session.get_one(Tenant, other.tenant_id)
+    set_credentials(session, other_tenant, "exchange", USER, PASSWORD, now=datetime.now(UTC))
+    session.commit()
+    clean = Exchange(client, base=f"/exchange/{other_tenant.code}/1c")
+    clean("init")
+    clean.upload("import.xml", fixture("import-classifier-2.07.xml"))
+    assert clean("import", "&filename=import.xml") == ["success"]
+
+    def catalog(tenant_id: int) -> list[tuple[object, ...]]:
+        session.expire_all()
+        rows = session.execute(
+            select(Goods.external_id, Goods.name, Goods.properties, GoodsGroup.external_id)
+            .outerjoin(GoodsGroup, GoodsGroup.id == Goods.group_id)
+            .where(Goods.tenant_id == tenant_id)
+        )
+        groups = session.execute(
+            select(GoodsGroup.external_id, GoodsGroup.name).where(GoodsGroup.tenant_id == tenant_id)
+        )
+        return sorted(map(tuple, rows)) + sorted(map(tuple, groups))
+
+    assert catalog(exchange_login.id) == catalog(other.tenant_id)
+    runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
+    assert runs[0].counts == runs[1].counts
