@@ -462,3 +462,61 @@ def test_a_killed_import_resumes_from_its_checkpoint(
     assert catalog(exchange_login.id) == catalog(other.tenant_id)
     runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
     assert runs[0].counts == runs[1].counts
+
+
+XXE = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE x [<!ENTITY secret SYSTEM "file:///etc/passwd">
+<!ENTITY lol "lollollollollollollollollollollollollollollollollollol">
+<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
+<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="2.08">
+<Каталог СодержитТолькоИзменения="true"><Ид>c</Ид><Товары>
+<Товар><Ид>9e8f7a6b-0b7d-11ef-9a3c-00155d012b01</Ид>
+<Наименование>Сыр &secret;&lol2;</Наименование></Товар>
+</Товары></Каталог></КоммерческаяИнформация>""".encode()
+
+
+def test_external_entities_and_expansions_are_never_resolved(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import.xml", XXE)
+    one_c("import", "&filename=import.xml")
+    names = session.scalars(select(Goods.name)).all()
+    assert all("root:" not in name and "lollol" not in name for name in names)
+
+
+def test_a_zip_bomb_fails_the_import_and_changes_nothing(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    packed = io.BytesIO()
+    with (
+        zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("import.xml", "w", force_zip64=True) as member,
+    ):
+        member.write(b"<?xml version='1.0'?><x>")
+        for _ in range(64):
+            member.write(b" " * (1024 * 1024))
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import.zip", packed.getvalue())
+    lines = one_c("import", "&filename=import.xml")
+    assert lines[0] == "failure" and "Архив" in lines[1]
+    assert session.scalar(select(func.count()).select_from(Goods)) == 0
+
+
+def test_an_upload_over_the_file_limit_is_refused(
+    client: FlaskClient, exchange_login: Tenant, session: Session, runtime: object
+) -> None:
+    from dataclasses import replace
+
+    settings = runtime.settings  # type: ignore[attr-defined]
+    runtime.settings = replace(settings, exchange_max_file_bytes=4096)  # type: ignore[attr-defined]
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import.xml", b"<a>" + b" " * 2000)
+    lines = one_c("file", "&filename=import.xml", b" " * 3000)
+    assert lines[0] == "failure" and "больше допустимого" in lines[1]
+    stored = session.scalars(select(ExchangeFile)).one()
+    assert stored.size == 2003  # the refused part left nothing behind
+    assert session.scalar(select(func.count()).select_from(ExchangeChunk)) == 1
