@@ -107,6 +107,21 @@ def start_import(
     return run
 
 
+def record_refusal(
+    session: Session, tenant_id: int, exchange_id: str, filename: str, message: str, now: datetime
+) -> None:
+    """Log an import refused before its job could start (a broken or unsafe zip), so support
+    sees it beside the runs."""
+    session.add(
+        SyncRun(
+            tenant_id=tenant_id, source=SOURCE, session_id=exchange_id, file_name=filename[:255],
+            stored_name=filename[:255], status=FAILED, progress=0, started_at=now,
+            finished_at=now, checkpoint=0, counts={}, errors=[], error_count=0, warnings=[],
+            message=message,
+        )
+    )  # fmt: skip
+
+
 def _archive_holding(
     session: Session, exchange_id: str, name: str
 ) -> tuple[ExchangeFile | None, archive.Member | None]:

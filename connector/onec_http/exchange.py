@@ -207,9 +207,14 @@ def _file(session: Session, current: ExchangeSession, now: datetime) -> Response
 
 def _import(session: Session, current: ExchangeSession, now: datetime) -> Response:
     tenant = session.get_one(Tenant, current.tenant_id)
-    run = commerceml.start_import(
-        session, tenant, current.id, request.args.get("filename") or "", now
-    )
+    filename = request.args.get("filename") or ""
+    try:
+        run = commerceml.start_import(session, tenant, current.id, filename, now)
+    except InvalidInput as error:  # the upload is refused: logged for support, then answered
+        session.rollback()
+        commerceml.record_refusal(session, tenant.id, current.id, filename, error.text, now)
+        session.commit()
+        raise
     commerceml.restart_if_lost(session, run, now)
     session.commit()  # the job is dispatched now (and, embedded, has run inline)
     session.refresh(run)

@@ -503,6 +503,8 @@ def test_a_zip_bomb_fails_the_import_and_changes_nothing(
     lines = one_c("import", "&filename=import.xml")
     assert lines[0] == "failure" and "Архив" in lines[1]
     assert session.scalar(select(func.count()).select_from(Goods)) == 0
+    run = session.scalars(select(SyncRun)).one()  # support sees the refusal in the sync log
+    assert (run.status, run.file_name, run.message) == ("failed", "import.xml", lines[1])
 
 
 def test_an_upload_over_the_file_limit_is_refused(
