@@ -87,8 +87,8 @@ from processing.tenants.service import (
 from processing.tenants.settings import tenant_settings, update_settings
 from processing.tenants.tariffs import DEFAULT_TARIFF, TARIFFS
 from sync.jobs import mass_accrual_timeout, refresh_segment, run_mass_accrual
-from sync.log import RUN_STATUSES, get_run, read_entries, read_runs
-from sync.models import SyncRun
+from sync.log import get_run, read_entries, read_runs
+from sync.models import RUN_STATUSES, SyncRun
 from sync.queue import enqueue
 from sync.runtime import Runtime, activate
 from sync.schedule import dispatch_inline, dispatch_to_rq, run_schedule

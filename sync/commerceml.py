@@ -41,7 +41,8 @@ from processing.errors import ConnectorError, InvalidInput
 from processing.tenants.models import Store, Tenant
 from processing.tenants.service import mirror_legal_entity, mirror_warehouses
 from sync import exchange
-from sync.models import ExchangeFile, SyncRun
+from sync.log import write_entry
+from sync.models import RUN_DONE, RUN_FAILED, RUN_RUNNING, ExchangeFile, SyncRun
 from sync.queue import enqueue
 from sync.runtime import current, job_session
 
@@ -51,7 +52,7 @@ SOURCE = "commerceml"
 BATCH = 2_000  # records per transaction
 MAX_RUN_ERRORS = 100
 LEASE = timedelta(minutes=2)
-RUNNING, DONE, FAILED = "running", "done", "failed"
+RUNNING, DONE, FAILED = RUN_RUNNING, RUN_DONE, RUN_FAILED
 
 
 class ImportFileMissing(InvalidInput):
@@ -406,6 +407,7 @@ def _flush(
         run.lease_until = now + LEASE
         if last:
             run.status, run.finished_at, run.lease_until = DONE, now, None
+            _log_end(session, run, now)
 
 
 class _LeaseLost(Exception):
@@ -421,6 +423,21 @@ def _fail(run_id: int, worker: str, message: str, state: _State) -> None:
         run.lease_until = None
         run.counts, run.errors = dict(state.counts), list(state.errors)
         run.error_count, run.warnings = state.error_count, list(state.warnings)
+        _log_end(session, run, run.finished_at)
+
+
+def _log_end(session: Session, run: SyncRun, now: datetime) -> None:
+    """The run's line in the sync log's entries (the run itself holds the details)."""
+    counts = ", ".join(f"{key} {value}" for key, value in sorted(run.counts.items()))
+    verdict = "загружен" if run.status == DONE else f"не загружен: {run.message}"
+    write_entry(
+        session, run.tenant_id, exchange=SOURCE, operation="import",
+        level="info" if run.status == DONE and not run.error_count else
+        ("error" if run.status == FAILED else "warning"),
+        document_type=run.kind, document_id=run.file_name[:100],
+        message=f"Файл {run.file_name} {verdict}" + (f" ({counts})" if counts else ""),
+        counts=run.counts, run_id=run.id, now=now,
+    )  # fmt: skip
 
 
 # Writing each kind of record

@@ -28,9 +28,9 @@ from processing.receipts.models import OfflineBatch, SoftCalculation
 from processing.receipts.offline import CHUNK, commit_offline
 from processing.receipts.rows import SOFT_RESULT_TTL
 from processing.tenants.models import Pos, Store, Tenant
+from sync.exchange import purge_before
 from sync.models import JobRun
 from sync.queue import DEFAULT_TIMEOUT_S, claim_job, enqueue
-from sync.exchange import purge_before
 from sync.runtime import current, job_session
 
 JOB_RUN_RETENTION = timedelta(days=90)

@@ -104,6 +104,10 @@ class ExchangeChunk(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+RUN_RUNNING, RUN_DONE, RUN_FAILED = "running", "done", "failed"
+RUN_STATUSES = (RUN_RUNNING, RUN_DONE, RUN_FAILED)
+
+
 class SyncRun(Base):
     """One import job over one exchange file: what support reads first in the sync log.
 

@@ -173,7 +173,8 @@ def test_discount_server_credentials_admin_token_and_sync_log(
     response = client.get("/api/v1/sync-log", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     [entry] = response.get_json()["entries"]
-    assert (entry["document_id"], entry["counts"]) == ("doc-1", {"rows": 2})
+    assert (entry["document_id"], entry["counts"], entry["run_id"]) == ("doc-1", {"rows": 2}, None)
+    assert response.get_json()["runs"] == []  # runs: tests/sync/test_sync_log.py
     assert client.get("/api/v1/sync-log").status_code == 401
     later = client.get("/api/v1/sync-log?since=2999-01-01T00:00:00Z",
                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from processing.catalog.models import Goods, GoodsBarcode, GoodsGroup, GoodsStock, PriceType
 from processing.tenants.credentials import set_credentials
 from processing.tenants.models import LegalEntity, Store, Tenant
-from sync.models import ExchangeChunk, ExchangeFile, SyncRun
+from sync.models import ExchangeChunk, ExchangeFile, SyncLogEntry, SyncRun
 from tests.connector.onec_http.world import World
 
 FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "commerceml"
@@ -522,3 +522,16 @@ def test_an_upload_over_the_file_limit_is_refused(
     stored = session.scalars(select(ExchangeFile)).one()
     assert stored.size == 2003  # the refused part left nothing behind
     assert session.scalar(select(func.count()).select_from(ExchangeChunk)) == 1
+
+
+def test_each_import_ends_with_a_line_in_the_sync_log(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("prices.xml", fixture("prices-cml3.1.xml"))
+    one_c("import", "&filename=prices.xml")
+    run = session.scalars(select(SyncRun)).one()
+    entry = session.scalars(select(SyncLogEntry).where(SyncLogEntry.run_id == run.id)).one()
+    assert (entry.exchange, entry.level, entry.document_type) == ("commerceml", "warning", "offers")
+    assert entry.message.startswith("Файл prices.xml загружен") and "errors 86" in entry.message
