@@ -96,7 +96,8 @@ def start_import(
     run = SyncRun(
         tenant_id=tenant.id, source=SOURCE, session_id=exchange_id,
         file_id=None if member is not None else stored.id, file_name=name,
-        stored_name=stored.name, status=RUNNING, progress=0, started_at=now, checkpoint=0,
+        stored_name=stored.name, stored_size=stored.size, status=RUNNING, progress=0,
+        started_at=now, checkpoint=0,
         counts={}, errors=[], error_count=0, warnings=[],
     )  # fmt: skip
     session.add(run)
@@ -188,6 +189,7 @@ class _State:
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # property → values
     seen: set[int] = field(default_factory=set)  # hashes of the goods a full export lists
     units: dict[str, str] = field(default_factory=dict)  # ЕдиницаИзмерения Код → short name
+    sha256: str | None = None  # of the stored file, once read to its end
     pending: dict[str, list[Any]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
@@ -296,11 +298,22 @@ def _opened(file_id: int, file_name: str) -> Iterator[tuple[IO[bytes], exchange.
 
 
 def _duplicate(run_id: int, worker: str, file_id: int) -> bool:
-    """Record the package's SHA-256; True (and the run done, as skipped) when the same package
-    was already imported in this exchange session."""
+    """True (and the run done, as skipped) when the same package was already imported in this
+    exchange session. Only a file of the same name and size imported before in the session
+    needs its SHA-256 now; any other gets it on the way, as the import reads it."""
     with job_session() as session:
+        run = session.get_one(SyncRun, run_id)
+        same_size = session.scalar(
+            select(SyncRun.id).where(
+                SyncRun.tenant_id == run.tenant_id, SyncRun.session_id == run.session_id,
+                SyncRun.file_name == run.file_name, SyncRun.stored_size == run.stored_size,
+                SyncRun.status == DONE, SyncRun.id != run.id,
+            ).limit(1)
+        )  # fmt: skip
+        if same_size is None:
+            return False
         raw = exchange.reader(session, file_id, _fetch)
-    sha = exchange.sha256_of(exchange.buffered(raw))
+    sha = raw.sha256()
     with job_session() as session:
         run = session.get_one(SyncRun, run_id)
         if run.worker != worker:
@@ -340,6 +353,7 @@ def _import(
         _collect(state, record)
         if state.size() >= BATCH and not state.pending.get("groups"):
             _flush(state, worker, index + 1, raw)
+    state.sha256 = raw.sha256()
     _flush(state, worker, index + 1, raw, last=True)
 
 
@@ -406,6 +420,7 @@ def _flush(
         run.progress = 100 if last else min(99, raw.tell() * 100 // max(raw.size, 1))
         run.lease_until = now + LEASE
         if last:
+            run.sha256 = run.sha256 or state.sha256
             run.status, run.finished_at, run.lease_until = DONE, now, None
             _log_end(session, run, now)
 

@@ -215,6 +215,8 @@ class ChunkReader(io.RawIOBase):
         self._fetch = fetch
         self._position = 0
         self._cached: tuple[int, bytes] | None = None
+        self._digest = hashlib.sha256()
+        self._hashed = 0  # the digest covers the bytes before this position
 
     @property
     def size(self) -> int:
@@ -247,8 +249,21 @@ class ChunkReader(io.RawIOBase):
         start = self._position - self._starts[seq]
         piece = data[start : start + len(buffer)]
         buffer[: len(piece)] = piece
+        if self._position == self._hashed:  # reading on in order: hashed on the way
+            self._digest.update(piece)
+            self._hashed += len(piece)
         self._position += len(piece)
         return len(piece)
+
+    def sha256(self) -> str:
+        """The SHA-256 of the whole file: what reading in order has not covered is read now
+        (nothing, for a file read to its end)."""
+        position = self._position
+        self.seek(self._hashed)
+        while self.read(CHUNK_BYTES):
+            pass
+        self.seek(position)
+        return self._digest.hexdigest()
 
 
 def _chunk_at(starts: list[int], position: int) -> int:
@@ -288,15 +303,6 @@ def session_fetch(session: Session) -> Callable[[int, int], bytes]:
 
 def buffered(raw: ChunkReader) -> io.BufferedReader:
     return io.BufferedReader(raw, buffer_size=CHUNK_BYTES)
-
-
-def sha256_of(stream: IO[bytes]) -> str:
-    digest = hashlib.sha256()
-    stream.seek(0)
-    while data := stream.read(CHUNK_BYTES):
-        digest.update(data)
-    stream.seek(0)
-    return digest.hexdigest()
 
 
 def purge_before(session: Session, cutoff: datetime) -> int:

@@ -132,6 +132,7 @@ class SyncRun(Base):
     )
     file_name: Mapped[str] = mapped_column(String(255))  # the name 1C asked to import
     stored_name: Mapped[str] = mapped_column(String(255))  # the uploaded file (a zip, maybe)
+    stored_size: Mapped[int] = mapped_column(BigInteger, server_default="0")
     sha256: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str | None] = mapped_column(String(16))  # catalog, offers, other
     status: Mapped[str] = mapped_column(String(16))  # running, done, failed

@@ -180,6 +180,7 @@ def upgrade() -> None:
         sa.Column("file_id", sa.Integer(), nullable=True),
         sa.Column("file_name", sa.String(length=255), nullable=False),
         sa.Column("stored_name", sa.String(length=255), nullable=False),
+        sa.Column("stored_size", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=True),
         sa.Column("kind", sa.String(length=16), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
