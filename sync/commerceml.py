@@ -75,27 +75,19 @@ def start_import(
     a new one (the file is sealed, the job enqueued after the commit)."""
     name = exchange.safe_name(filename)
     stored = exchange.latest_file(session, exchange_id, name)
-    member = None
     if stored is None:
-        stored, member = _archive_holding(session, exchange_id, name)
+        stored = _archive_holding(session, exchange_id, name)
     if stored is None:
         raise ImportFileMissing(details={"filename": name})
     run = session.scalar(
         select(SyncRun).where(SyncRun.file_id == stored.id, SyncRun.file_name == name)
     )
-    if run is None and member is not None:
-        run = session.scalar(
-            select(SyncRun).where(
-                SyncRun.session_id == exchange_id, SyncRun.stored_name == stored.name,
-                SyncRun.file_name == name, SyncRun.tenant_id == tenant.id,
-            ).order_by(SyncRun.id.desc()).limit(1)
-        )  # fmt: skip
     if run is not None:
         return run
     exchange.seal(session, stored)
     run = SyncRun(
         tenant_id=tenant.id, source=SOURCE, session_id=exchange_id,
-        file_id=None if member is not None else stored.id, file_name=name,
+        file_id=stored.id, file_name=name,
         stored_name=stored.name, stored_size=stored.size, status=RUNNING, progress=0,
         started_at=now, checkpoint=0,
         counts={}, errors=[], error_count=0, warnings=[],
@@ -124,9 +116,7 @@ def record_refusal(
     )  # fmt: skip
 
 
-def _archive_holding(
-    session: Session, exchange_id: str, name: str
-) -> tuple[ExchangeFile | None, archive.Member | None]:
+def _archive_holding(session: Session, exchange_id: str, name: str) -> ExchangeFile | None:
     """A zip of the session holding ``name`` (1C asks for import.xml after uploading a zip)."""
     for stored in exchange.session_archives(session, exchange_id):
         stream = exchange.buffered(
@@ -136,16 +126,16 @@ def _archive_holding(
             continue
         member = archive.find_member(archive.xml_members(stream, archive.Limits()), name)
         if member is not None:
-            return stored, member
-    return None, None
+            return stored
+    return None
 
 
 def restart_if_lost(session: Session, run: SyncRun, now: datetime) -> bool:
     """Enqueue again a run still "running" whose job stopped renewing its lease."""
     if run.status != RUNNING or run.lease_until is None or run.lease_until > now:
         return False
-    file_id = run.file_id or _archive_id(session, run)
-    if file_id is None:
+    file_id = run.file_id
+    if file_id is None:  # its file is gone (retention): nothing to restart with
         return False
     # One restart per lost lease, whoever polls first: the new job holds the lease already.
     worker = secrets.token_hex(8)
@@ -160,13 +150,6 @@ def restart_if_lost(session: Session, run: SyncRun, now: datetime) -> bool:
 def _size(session: Session, file_id: int) -> int:
     stored = session.get(ExchangeFile, file_id)
     return stored.size if stored is not None else 0
-
-
-def _archive_id(session: Session, run: SyncRun) -> int | None:
-    if run.session_id is None:
-        return None
-    stored = exchange.latest_file(session, run.session_id, run.stored_name)
-    return stored.id if stored is not None else None
 
 
 # The job

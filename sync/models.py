@@ -128,8 +128,8 @@ class SyncRun(Base):
         ForeignKey("exchange_sessions.id", ondelete="SET NULL")
     )
     file_id: Mapped[int | None] = mapped_column(
-        ForeignKey("exchange_files.id", ondelete="SET NULL"), unique=True
-    )
+        ForeignKey("exchange_files.id", ondelete="SET NULL"), index=True
+    )  # the uploaded file: the XML, or the zip that holds it (several runs, one per member)
     file_name: Mapped[str] = mapped_column(String(255))  # the name 1C asked to import
     stored_name: Mapped[str] = mapped_column(String(255))  # the uploaded file (a zip, maybe)
     stored_size: Mapped[int] = mapped_column(BigInteger, server_default="0")

@@ -119,11 +119,17 @@ def _dispatch(tenant_code: str) -> Response:
     now = datetime.now(UTC)
     if mode == "checkauth":
         return _checkauth(session, _tenant(session, tenant_code), kind, now)
-    current = _session(session, tenant_code, kind, now, create=mode == "init")
+    current, secret = _session(session, tenant_code, kind, now, create=mode == "init")
     if mode == "init":
         current.initialised = True
         settings = app_runtime().settings
-        return _text("zip=yes", f"file_limit={settings.max_body_bytes}", f"sessid={_sessid()}")
+        lines = ["zip=yes", f"file_limit={settings.max_body_bytes}"]
+        if secret:
+            lines.append(f"sessid={secret}")
+        response = _text(*lines)
+        if secret and secret != request.cookies.get(COOKIE):
+            response.set_cookie(COOKIE, secret, httponly=True, samesite="Lax")
+        return response
     if kind == "sale":
         return _sale(mode, now)
     if mode == "file":
@@ -154,15 +160,12 @@ def _checkauth(session: Session, tenant: Tenant, kind: str, now: datetime) -> Re
     return response
 
 
-def _sessid() -> str:
-    return request.args.get("sessid") or request.cookies.get(COOKIE) or ""
-
-
 def _session(
     session: Session, tenant_code: str, kind: str, now: datetime, *, create: bool
-) -> ExchangeSession:
-    """The call's exchange session: by its cookie or ``sessid``, else (Basic alone) the last
-    open one; a cookie names a session only of the tenant in the URL."""
+) -> tuple[ExchangeSession, str | None]:
+    """The call's exchange session and its secret when known: by its cookie or ``sessid``, else
+    (Basic alone) the last open one, or a new one for ``init``; a cookie names a session only of
+    the tenant in the URL."""
     secret = request.cookies.get(COOKIE) or request.args.get("sessid")
     tenant = None
     if request.authorization is not None or not secret:
@@ -171,16 +174,17 @@ def _session(
         tenant_id = tenant.id if tenant is not None else _tenant_id(session, tenant_code)
         found = exchange.find_session(session, tenant_id, secret, now) if tenant_id else None
         if found is not None:
-            return found
+            return found, secret
         if tenant is None:
             raise ExchangeNoSession()
     if tenant is None:
         raise ExchangeNoSession()
     found = exchange.latest_session(session, tenant.id, kind, now)
     if found is not None:
-        return found
+        return found, None
     if create:
-        return exchange.open_session(session, tenant.id, kind, now).exchange
+        opened = exchange.open_session(session, tenant.id, kind, now)
+        return opened.exchange, opened.secret
     raise ExchangeNoSession()
 
 

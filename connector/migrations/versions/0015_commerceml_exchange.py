@@ -214,9 +214,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_runs")),
-        sa.UniqueConstraint("file_id", name=op.f("uq_sync_runs_file_id")),
     )
     with op.batch_alter_table("sync_runs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sync_runs_file_id"), ["file_id"], unique=False)
         batch_op.create_index(
             "ix_sync_runs_identity",
             ["tenant_id", "session_id", "file_name", "sha256"],
@@ -302,6 +302,7 @@ def downgrade() -> None:
     with op.batch_alter_table("sync_runs", schema=None) as batch_op:
         batch_op.drop_index("ix_sync_runs_tenant_id_started_at")
         batch_op.drop_index("ix_sync_runs_identity")
+        batch_op.drop_index(batch_op.f("ix_sync_runs_file_id"))
 
     op.drop_table("sync_runs")
     with op.batch_alter_table("goods_stock", schema=None) as batch_op:

@@ -535,3 +535,33 @@ def test_each_import_ends_with_a_line_in_the_sync_log(
     entry = session.scalars(select(SyncLogEntry).where(SyncLogEntry.run_id == run.id)).one()
     assert (entry.exchange, entry.level, entry.document_type) == ("commerceml", "warning", "offers")
     assert entry.message.startswith("Файл prices.xml загружен") and "errors 86" in entry.message
+
+
+def zipped(name: str, data: bytes) -> bytes:
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, data)
+    return packed.getvalue()
+
+
+def test_each_zip_of_a_session_is_imported_by_basic_alone(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    """A sender that never keeps the cookie: Basic on every call, the session continued."""
+    for source in ("import-2.03-official-sample.xml", "import-classifier-2.07.xml"):
+        init = call(client, "type=catalog&mode=init", headers=basic())
+        assert init[0] == "zip=yes"
+        client.delete_cookie("loyalty_exchange")
+        body = zipped("import.xml", fixture(source))
+        assert call(
+            client, "type=catalog&mode=file&filename=import.zip", body=body, headers=basic()
+        ) == ["success"]
+        assert call(client, "type=catalog&mode=import&filename=import.xml", headers=basic()) == [
+            "success"
+        ]
+    runs = session.scalars(select(SyncRun).order_by(SyncRun.id)).all()
+    assert [(run.status, run.counts.get("created", 0) > 0) for run in runs] == [
+        ("done", True), ("done", True),
+    ]  # fmt: skip
+    assert len({run.session_id for run in runs}) == 1 and runs[0].file_id != runs[1].file_id
+    assert goods_of(session, exchange_login)[BOOTS].name == "Женские ботфорты коричневые"
