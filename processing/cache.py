@@ -121,6 +121,16 @@ def _changes_flushed(session: Session, _context: Any) -> None:
             session.info.setdefault(_DIRTY, set()).add(cache.name)
 
 
+def mark_changed(session: Session, model: type) -> None:
+    """What a flush of ``model`` rows does to the caches, for rows written in bulk through
+    Core (no unit of work sees them): the caches watching it are cleared now and at commit."""
+    for cache in ProcessCache.registry:
+        if any(watch is model or watch == getattr(model, "__tablename__", None)
+               for watch in cache.watches):  # fmt: skip
+            cache.invalidate()
+            session.info.setdefault(_DIRTY, set()).add(cache.name)
+
+
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     if session.in_nested_transaction():

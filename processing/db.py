@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import psycopg
+from psycopg import sql
 from sqlalchemy import (
     ClauseElement,
     Engine,
     MetaData,
     Select,
     Table,
+    bindparam,
     create_engine,
     event,
     inspect,
@@ -202,3 +204,84 @@ def insert_ignore_returning(
     module = postgresql if dialect == "postgresql" else sqlite
     stmt = module.insert(model).values(**values).on_conflict_do_nothing().returning(model)
     return session.scalars(stmt).first()
+
+
+BULK_PAGE = 1_000  # rows per statement where COPY is not available
+
+
+def _bind_values(table: Table, dialect: Any, columns: Sequence[str]) -> list[Any]:
+    """Each column's bind processor (TypeDecorators, JSON), as Core would apply it."""
+    return [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+
+
+def bulk_insert(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows (dicts with the same keys) in the session's transaction: ``COPY`` on
+    PostgreSQL, pages of ``executemany`` on SQLite. Persistence only: the caller decided
+    every value."""
+    if not rows:
+        return
+    table: Table = inspect(model).local_table  # type: ignore[assignment]
+    columns = list(rows[0])
+    connection = pg_connection(session)
+    if connection is None:
+        for start in range(0, len(rows), BULK_PAGE):
+            session.execute(table.insert(), list(rows[start : start + BULK_PAGE]))
+        return
+    processors = _bind_values(table, session.get_bind().dialect, columns)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(_processed([row[name] for name in columns], processors))
+
+
+def _processed(values: list[Any], processors: list[Any]) -> list[Any]:
+    return [
+        value if process is None or value is None else process(value)
+        for value, process in zip(values, processors, strict=True)
+    ]
+
+
+def bulk_update(
+    session: Session, model: type[Base], changes: Sequence[tuple[int, Mapping[str, Any]]]
+) -> None:
+    """Set, for each ``(id, columns)``, those columns of the row with that primary key ``id``.
+    On PostgreSQL many changes go by ``COPY`` into a scratch table and one ``UPDATE ... FROM``
+    per set of columns; a few, and SQLite, by ``executemany``. Persistence only."""
+    by_columns: dict[tuple[str, ...], list[tuple[int, Mapping[str, Any]]]] = {}
+    for key, values in changes:
+        by_columns.setdefault(tuple(sorted(values)), []).append((key, values))
+    table: Table = inspect(model).local_table  # type: ignore[assignment]
+    connection = pg_connection(session)
+    for columns, group in by_columns.items():
+        if connection is None or len(group) < BULK_PAGE // 10:
+            stmt = (
+                table.update()
+                .where(table.c.id == bindparam("_key"))
+                .values({name: bindparam(name) for name in columns})
+            )
+            for start in range(0, len(group), BULK_PAGE):
+                page = group[start : start + BULK_PAGE]
+                session.execute(stmt, [{"_key": key, **values} for key, values in page])
+            continue
+        processors = _bind_values(table, session.get_bind().dialect, list(columns))
+        target, scratch = sql.Identifier(table.name), sql.Identifier(f"bulk_{table.name}")
+        names = sql.SQL(", ").join(map(sql.Identifier, ("id", *columns)))
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{} = s.{}").format(sql.Identifier(name), sql.Identifier(name))
+            for name in columns
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA")
+                .format(scratch, names, target)
+            )  # fmt: skip
+            with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(scratch, names)) as copy:
+                for key, values in group:
+                    copy.write_row([key, *_processed([values[n] for n in columns], processors)])
+            cursor.execute(
+                sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE t.id = s.id")
+                .format(target, assignments, scratch)
+            )  # fmt: skip
+            cursor.execute(sql.SQL("DROP TABLE {}").format(scratch))

@@ -579,22 +579,13 @@ def _write_goods(
 ) -> None:
     if not items:
         return
-    valid: dict[str, dict[str, Any]] = {}
-    for item in items:
-        try:
-            catalog.check_goods_item(0, item, merge=True)
-        except InvalidInput as error:
-            state.error(element, str(item.get("external_id") or ""), error.text)
-            continue
-        valid[item["external_id"].lower()] = item  # the last of one id wins, as 1C meant
-    _count(
-        state,
-        _with_refusals(
-            state, list(valid.values()),
-            lambda batch: catalog.upsert_goods(session, tenant, batch, now=now, merge=True),
-            element, session,
-        ),
-    )  # fmt: skip
+    # 1C lists a goods item once; should a file list it twice, the last one is what 1C meant.
+    latest = list({str(item["external_id"]).lower(): item for item in items}.values())
+    report = catalog.upsert_goods(session, tenant, latest, now=now, merge=True, lenient=True)
+    for error in report.refused:
+        details = error.details or {}
+        state.error(element, str(details.get("external_id") or ""), error.text)
+    _count(state, report)
 
 
 def _write_offers(

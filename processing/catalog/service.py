@@ -23,14 +23,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from processing.cache import mark_changed
 from processing.catalog.ids import parse_goods_id, parse_guid
 from processing.catalog.models import (
     ARTICLE_LENGTH,
@@ -46,7 +47,8 @@ from processing.catalog.models import (
     GoodsStock,
     PriceType,
 )
-from processing.errors import InvalidInput
+from processing.db import bulk_insert, bulk_update
+from processing.errors import ConnectorError, InvalidInput
 from processing.money import is_whole_kopecks, money_text
 from processing.tenants.models import Tenant
 from processing.tenants.service import lock_tenant
@@ -102,6 +104,7 @@ class UpsertReport:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
+    refused: tuple[ConnectorError, ...] = ()  # lenient uploads: the items left out, and why
 
 
 def check_batch_size(count: int) -> None:
@@ -542,70 +545,181 @@ def _goods_item(index: int, item: Item, merge: bool = False) -> _GoodsItem:
 _GIVEN = {"group_id": "group", "brand_id": "brand"}  # stored column → item field
 
 
-def _refuse_shared_barcodes(items: Sequence[Item], parsed: Sequence[_GoodsItem]) -> None:
+def _refuse_shared_barcodes(
+    items: Sequence[Item], parsed: Sequence[_GoodsItem | None], refuse: _Refuse
+) -> None:
     owner: dict[str, int] = {}
     for index, goods in enumerate(parsed):
+        if goods is None:
+            continue
         for barcode in goods.barcodes:
             earlier = owner.setdefault(barcode, index)
             if earlier != index:
-                raise _invalid(
+                refuse(_invalid(
                     index, items[index], "barcodes",
                     f"штрихкод {barcode} уже указан у items[{earlier}] (у штрихкода один товар).",
-                )  # fmt: skip
+                ))  # fmt: skip
+                break
 
 
 def _references(
     session: Session,
     tenant_id: int,
     items: Sequence[Item],
-    parsed: Sequence[_GoodsItem],
+    parsed: Sequence[_GoodsItem | None],
+    refuse: _Refuse,
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """The ids of the groups and brands the goods name; a name not stored refuses the batch."""
-    groups = _stored_ids(session, GoodsGroup, tenant_id, (g.group for g in parsed if g.group))
-    brands = _stored_ids(session, Brand, tenant_id, (g.brand for g in parsed if g.brand))
+    """The ids of the groups and brands the goods name; a name not stored refuses the item."""
+    named = [goods for goods in parsed if goods is not None]
+    groups = _stored_ids(session, GoodsGroup, tenant_id, (g.group for g in named if g.group))
+    brands = _stored_ids(session, Brand, tenant_id, (g.brand for g in named if g.brand))
     for index, goods in enumerate(parsed):
+        if goods is None:
+            continue
         external_id = items[index].get("external_id")
         if goods.group is not None and goods.group not in groups:
-            raise CatalogUnknownGroup(
+            refuse(CatalogUnknownGroup(
                 f"{_label(index, external_id)}: группа «{goods.group}» не выгружена.",
                 details={"index": index, "external_id": external_id, "field": "group",
                          "group": goods.group},
-            )  # fmt: skip
-        if goods.brand is not None and goods.brand not in brands:
-            raise CatalogUnknownBrand(
+            ))  # fmt: skip
+        elif goods.brand is not None and goods.brand not in brands:
+            refuse(CatalogUnknownBrand(
                 f"{_label(index, external_id)}: марка «{goods.brand}» не выгружена.",
                 details={"index": index, "external_id": external_id, "field": "brand",
                          "brand": goods.brand},
-            )  # fmt: skip
+            ))  # fmt: skip
     return groups, brands
+
+
+_STORED_GOODS = (
+    Goods.id, Goods.external_id, *(getattr(Goods, name) for name in _GOODS_COLUMNS),
+    Goods.group_id, Goods.brand_id, Goods.deleted,
+)  # fmt: skip
+_PLAN_COLUMNS = (*_GOODS_COLUMNS, "group_id", "brand_id")
+
+
+def _stored_goods(session: Session, tenant_id: int, external_ids: Iterable[str]) -> dict[str, Any]:
+    """The stored goods of these external ids as plain rows (no ORM objects: a batch may be
+    thousands)."""
+    found: dict[str, Any] = {}
+    for chunk in _chunks(sorted(set(external_ids))):
+        rows = session.execute(
+            select(*_STORED_GOODS).where(Goods.tenant_id == tenant_id, Goods.external_id.in_(chunk))
+        )
+        found.update((row.external_id, row) for row in rows)
+    return found
 
 
 def _stored_barcodes(
     session: Session, tenant_id: int, barcodes: Iterable[str], goods_ids: Iterable[int]
-) -> dict[str, GoodsBarcode]:
-    """The rows of the barcodes the batch lists and of every barcode its stored goods have."""
-    found: dict[str, GoodsBarcode] = {}
+) -> dict[str, int]:
+    """barcode → goods id, for the barcodes the batch lists and every barcode its stored goods
+    have."""
+    found: dict[str, int] = {}
     for chunk in _chunks(sorted(set(barcodes))):
-        rows = session.scalars(
-            select(GoodsBarcode).where(
-                GoodsBarcode.tenant_id == tenant_id, GoodsBarcode.barcode.in_(chunk)
-            )
+        found.update(
+            session.execute(
+                select(GoodsBarcode.barcode, GoodsBarcode.goods_id).where(
+                    GoodsBarcode.tenant_id == tenant_id, GoodsBarcode.barcode.in_(chunk)
+                )
+            ).all()
         )
-        found.update((row.barcode, row) for row in rows)
     for ids in _chunks(sorted(set(goods_ids))):
-        rows = session.scalars(select(GoodsBarcode).where(GoodsBarcode.goods_id.in_(ids)))
-        found.update((row.barcode, row) for row in rows)
+        found.update(
+            session.execute(
+                select(GoodsBarcode.barcode, GoodsBarcode.goods_id).where(
+                    GoodsBarcode.goods_id.in_(ids)
+                )
+            ).all()
+        )
     return found
 
 
 def check_goods_item(index: int, item: Item, *, merge: bool = False) -> None:
     """Refuse (``CatalogInvalidItem``) a goods item that ``upsert_goods`` would refuse on its
-    own: a lenient importer drops such items one by one and stores the rest."""
+    own."""
     _goods_item(index, item, merge)
 
 
+@dataclass(frozen=True)
+class _GoodsPlan:
+    """What a batch changes, decided before anything is written."""
+
+    outcomes: list[Outcome]
+    inserts: list[dict[str, Any]]  # new goods: every column
+    updates: list[tuple[int, dict[str, Any]]]  # stored goods id → the columns that change
+    barcodes: dict[str, str]  # barcode → the external id of the goods that now owns it
+    released: frozenset[str]  # goods whose unlisted barcodes are removed (their owner's list)
+
+
+def _plan_goods(
+    items: Sequence[Item],
+    parsed: Sequence[_GoodsItem | None],
+    stored: Mapping[str, Any],
+    barcodes_of: Mapping[int, frozenset[str]],
+    groups: Mapping[str, int],
+    brands: Mapping[str, int],
+    merge: bool,
+    now: datetime,
+) -> _GoodsPlan:
+    outcomes: list[Outcome] = []
+    inserts: list[dict[str, Any]] = []
+    updates: list[tuple[int, dict[str, Any]]] = []
+    barcodes: dict[str, str] = {}
+    released: set[str] = set()
+    for index, goods in enumerate(parsed):
+        if goods is None:
+            continue
+        row = stored.get(goods.external_id)
+        given = items[index].keys()
+        columns = {
+            **goods.values,
+            "group_id": groups[goods.group] if goods.group else None,
+            "brand_id": brands[goods.brand] if goods.brand else None,
+        }
+        listed = frozenset(goods.barcodes)
+        deleted = goods.deleted
+        keep_barcodes = False
+        if merge and row is not None:
+            columns = {
+                name: value if _GIVEN.get(name, name) in given else getattr(row, name)
+                for name, value in columns.items()
+            }
+            deleted = deleted if "deleted" in given else row.deleted
+            keep_barcodes = "barcodes" not in given
+        before = after = None
+        if row is not None:
+            had = barcodes_of.get(row.id, frozenset())
+            listed = had if keep_barcodes else listed
+            before = (*(getattr(row, name) for name in _PLAN_COLUMNS), had, row.deleted)
+        after = (*(columns[name] for name in _PLAN_COLUMNS), listed, deleted)
+        outcome = _outcome(before, after, deleted)
+        outcomes.append(outcome)
+        if not keep_barcodes:
+            released.add(goods.external_id)
+            barcodes.update((barcode, goods.external_id) for barcode in listed)
+        if row is None:
+            inserts.append({
+                **columns, "tenant_id": None, "external_id": goods.external_id,
+                "deleted": deleted, "updated_at": now,
+            })  # fmt: skip
+        elif outcome != "unchanged":
+            changed = {
+                name: columns[name] for name in _PLAN_COLUMNS if columns[name] != getattr(row, name)
+            }
+            updates.append((row.id, {**changed, "deleted": deleted, "updated_at": now}))
+    return _GoodsPlan(outcomes, inserts, updates, barcodes, frozenset(released))
+
+
 def upsert_goods(
-    session: Session, tenant: Tenant, items: Sequence[Item], *, now: datetime, merge: bool = False
+    session: Session,
+    tenant: Tenant,
+    items: Sequence[Item],
+    *,
+    now: datetime,
+    merge: bool = False,
+    lenient: bool = False,
 ) -> UpsertReport:
     """Store a batch of goods: ``external_id`` (``GUID`` or ``GUID#characteristicGUID``),
     ``name``, ``article``, ``unit``, ``group`` and ``brand`` (GUIDs of stored ones),
@@ -615,101 +729,135 @@ def upsert_goods(
     ``deleted``.
 
     With ``merge`` a field the item leaves out keeps its stored value (an exchange sends the
-    catalog and the prices in separate files); a new record still needs its ``name``."""
+    catalog and the prices in separate files); a new record still needs its ``name``. With
+    ``lenient`` an item the batch would be refused for is left out and reported in
+    ``refused``, and the rest is stored (an exchange file is never refused as a whole).
+
+    The stored rows are read in bulk, the batch's changes decided in Python (``_plan_goods``)
+    and written in bulk (``processing.db.bulk_insert``/``bulk_update``)."""
     check_batch_size(len(items))
-    parsed = [_goods_item(index, item, merge) for index, item in enumerate(items)]
-    _refuse_duplicates([goods.external_id for goods in parsed], items)
-    _refuse_shared_barcodes(items, parsed)
+    refusals: list[ConnectorError] = []
+    refuse = refusals.append if lenient else _raise
+    parsed: list[_GoodsItem | None] = []
+    for index, item in enumerate(items):
+        try:
+            parsed.append(_goods_item(index, item, merge))
+        except CatalogInvalidItem as error:
+            refuse(error)
+            parsed.append(None)
+    _refuse_duplicates_of(parsed, items, refuse)
+    _refuse_shared_barcodes(items, parsed, _dropping(parsed, refuse))
     lock_tenant(session, tenant)
-    groups, brands = _references(session, tenant.id, items, parsed)
-    stored = _stored(session, Goods, tenant.id, (goods.external_id for goods in parsed))
-    barcode_rows = _stored_barcodes(
+    groups, brands = _references(session, tenant.id, items, parsed, _dropping(parsed, refuse))
+    named = [goods for goods in parsed if goods is not None]
+    stored = _stored_goods(session, tenant.id, (goods.external_id for goods in named))
+    if merge:  # a new record needs its name even when the others may leave it out
+        drop = _dropping(parsed, refuse)
+        for index, goods in enumerate(parsed):
+            if goods and goods.values["name"] is None and goods.external_id not in stored:
+                drop(
+                    _invalid(
+                        index, items[index], "name", "поле name обязательно для нового товара."
+                    )
+                )
+    barcode_owner = _stored_barcodes(
         session, tenant.id,
-        (barcode for goods in parsed for barcode in goods.barcodes),
+        (barcode for goods in named for barcode in goods.barcodes),
         (row.id for row in stored.values()),
     )  # fmt: skip
     barcodes_of: dict[int, set[str]] = {}
-    for barcode_row in barcode_rows.values():
-        barcodes_of.setdefault(barcode_row.goods_id, set()).add(barcode_row.barcode)
-
-    outcomes: list[Outcome] = []
-    rows: dict[str, Goods] = {}
-    kept_barcodes: set[str] = set()
-    for index, goods in enumerate(parsed):
-        row = stored.get(goods.external_id)
-        columns = {
-            **goods.values,
-            "group_id": groups[goods.group] if goods.group else None,
-            "brand_id": brands[goods.brand] if goods.brand else None,
-        }
-        barcodes = frozenset(goods.barcodes)
-        deleted = goods.deleted
-        if merge and row is not None:
-            given = items[index].keys()
-            deleted = deleted if "deleted" in given else row.deleted
-            columns = {
-                name: value if _GIVEN.get(name, name) in given else getattr(row, name)
-                for name, value in columns.items()
-            }
-            if "barcodes" not in given:
-                barcodes = frozenset(barcodes_of.get(row.id, ()))
-                kept_barcodes.add(goods.external_id)
-        elif merge and columns["name"] is None:
-            raise _invalid(index, items[index], "name", "поле name обязательно для нового товара.")
-        after = (*columns.values(), barcodes, deleted)
-        before = None
-        if row is not None:
-            before = (
-                *(getattr(row, name) for name in columns),
-                frozenset(barcodes_of.get(row.id, ())),
-                row.deleted,
-            )
-        outcome = _outcome(before, after, deleted)
-        outcomes.append(outcome)
-        if row is None:
-            row = Goods(tenant_id=tenant.id, external_id=goods.external_id)
-            session.add(row)
-        if outcome != "unchanged":
-            for name, value in columns.items():
-                setattr(row, name, value)
-            row.deleted, row.updated_at = deleted, now
-        rows[goods.external_id] = row
-    session.flush()  # ids of the new goods, for their barcodes
-    # Merged goods sent without barcodes keep theirs, unless another item of the batch lists one.
-    changing = [goods for goods in parsed if goods.external_id not in kept_barcodes]
-    listed = {barcode for goods in changing for barcode in goods.barcodes}
-    untouched = {rows[external_id].id for external_id in kept_barcodes}
-    _move_barcodes(
-        session, tenant.id, changing, rows,
-        {code: row for code, row in barcode_rows.items()
-         if row.goods_id not in untouched or code in listed},
+    for barcode, goods_id in barcode_owner.items():
+        barcodes_of.setdefault(goods_id, set()).add(barcode)
+    plan = _plan_goods(
+        items, parsed, stored, {k: frozenset(v) for k, v in barcodes_of.items()}, groups,
+        brands, merge, now,
     )  # fmt: skip
-    session.flush()
-    return _report(outcomes)
+    _write_goods_plan(session, tenant.id, plan, stored, barcode_owner)
+    report = _report(plan.outcomes)
+    return replace(report, refused=tuple(refusals)) if refusals else report
 
 
-def _move_barcodes(
+def _raise(error: ConnectorError) -> None:
+    raise error
+
+
+_Refuse = Callable[[ConnectorError], None]
+
+
+def _dropping(parsed: list[_GoodsItem | None], refuse: _Refuse) -> _Refuse:
+    """``refuse``, and the refused item (``details.index``) left out of the batch."""
+
+    def drop(error: ConnectorError) -> None:
+        refuse(error)
+        index = (error.details or {}).get("index")
+        if isinstance(index, int):
+            parsed[index] = None
+
+    return drop
+
+
+def _refuse_duplicates_of(
+    parsed: list[_GoodsItem | None], items: Sequence[Item], refuse: _Refuse
+) -> None:
+    first: dict[str, int] = {}
+    for index, goods in enumerate(parsed):
+        if goods is None:
+            continue
+        earlier = first.setdefault(goods.external_id, index)
+        if earlier != index:
+            refuse(_invalid(
+                index, items[index], "external_id",
+                f"тот же external_id, что у items[{earlier}]: в пакете каждый объект один раз.",
+            ))  # fmt: skip
+            parsed[index] = None
+
+
+def _write_goods_plan(
     session: Session,
     tenant_id: int,
-    parsed: Sequence[_GoodsItem],
-    rows: Mapping[str, Goods],
-    stored: Mapping[str, GoodsBarcode],
+    plan: _GoodsPlan,
+    stored: Mapping[str, Any],
+    barcode_owner: Mapping[str, int],
 ) -> None:
-    """Give each goods of the batch exactly the barcodes it lists: a listed barcode of other
-    goods moves here, an unlisted one of these goods is removed."""
-    owner = {barcode: rows[goods.external_id].id for goods in parsed for barcode in goods.barcodes}
-    batch_goods = {row.id for row in rows.values()}
-    for barcode, row in stored.items():
-        if barcode in owner:
-            if row.goods_id != owner[barcode]:
-                row.goods_id = owner[barcode]
-        elif row.goods_id in batch_goods:
-            session.delete(row)
-    session.add_all(
-        GoodsBarcode(tenant_id=tenant_id, barcode=barcode, goods_id=goods_id)
+    """Persist a plan: the new goods, the changed columns, then the barcodes."""
+    for row in plan.inserts:
+        row["tenant_id"] = tenant_id
+    bulk_insert(session, Goods, plan.inserts)
+    bulk_update(session, Goods, plan.updates)
+    ids = {external_id: row.id for external_id, row in stored.items()}
+    if plan.inserts:
+        ids.update(_stored_ids(session, Goods, tenant_id, (r["external_id"] for r in plan.inserts)))
+    if plan.inserts or plan.updates:
+        mark_changed(session, Goods)
+    released = {ids[external_id] for external_id in plan.released}
+    owner = {barcode: ids[external_id] for barcode, external_id in plan.barcodes.items()}
+    moves = [
+        (barcode, goods_id)
         for barcode, goods_id in owner.items()
-        if barcode not in stored
-    )
+        if barcode in barcode_owner and barcode_owner[barcode] != goods_id
+    ]
+    gone = [
+        barcode
+        for barcode, goods_id in barcode_owner.items()
+        if goods_id in released and barcode not in owner
+    ]
+    for chunk in _chunks(gone):
+        session.execute(
+            delete(GoodsBarcode).where(
+                GoodsBarcode.tenant_id == tenant_id, GoodsBarcode.barcode.in_(chunk)
+            )
+        )
+    for barcode, goods_id in moves:
+        session.execute(
+            update(GoodsBarcode)
+            .where(GoodsBarcode.tenant_id == tenant_id, GoodsBarcode.barcode == barcode)
+            .values(goods_id=goods_id)
+        )
+    bulk_insert(
+        session, GoodsBarcode,
+        [{"tenant_id": tenant_id, "barcode": barcode, "goods_id": goods_id}
+         for barcode, goods_id in owner.items() if barcode not in barcode_owner],
+    )  # fmt: skip
 
 
 # Properties, price types, stock: what an exchange with 1C adds beside the goods
@@ -797,26 +945,37 @@ def set_stock(
     """Replace the per-store stock of each goods item named (external id → store id →
     quantity; stores not named keep theirs). Returns the external ids that are not stored."""
     goods_ids = _stored_ids(session, Goods, tenant.id, stock)
-    store_ids = {store for quantities in stock.values() for store in quantities}
-    stored: dict[tuple[int, int], GoodsStock] = {}
+    store_ids = sorted({store for quantities in stock.values() for store in quantities})
+    stored: dict[tuple[int, int], Decimal] = {}
     for chunk in _chunks(sorted(goods_ids.values())):
-        rows = session.scalars(
-            select(GoodsStock).where(
-                GoodsStock.goods_id.in_(chunk), GoodsStock.store_id.in_(sorted(store_ids))
+        rows = session.execute(
+            select(GoodsStock.goods_id, GoodsStock.store_id, GoodsStock.quantity).where(
+                GoodsStock.goods_id.in_(chunk), GoodsStock.store_id.in_(store_ids)
             )
         )
-        stored.update(((row.goods_id, row.store_id), row) for row in rows)
+        stored.update(((row.goods_id, row.store_id), row.quantity) for row in rows)
+    inserts, changes = [], []
     for external_id, quantities in stock.items():
         goods_id = goods_ids.get(external_id)
         if goods_id is None:
             continue
         for store_id, quantity in quantities.items():
-            row = stored.get((goods_id, store_id))
-            if row is None:
-                session.add(GoodsStock(goods_id=goods_id, store_id=store_id, quantity=quantity))
-            elif row.quantity != quantity:
-                row.quantity = quantity
-    session.flush()
+            before = stored.get((goods_id, store_id))
+            if before is None:
+                inserts.append({"goods_id": goods_id, "store_id": store_id, "quantity": quantity})
+            elif before != quantity:
+                changes.append({"_goods": goods_id, "_store": store_id, "quantity": quantity})
+    bulk_insert(session, GoodsStock, inserts)
+    if changes:
+        session.execute(
+            update(GoodsStock)
+            .where(
+                GoodsStock.goods_id == bindparam("_goods"),
+                GoodsStock.store_id == bindparam("_store"),
+            )
+            .values(quantity=bindparam("quantity")),
+            changes,
+        )
     return set(stock) - set(goods_ids)
 
 
