@@ -457,7 +457,10 @@ def _job_profiled(
     if job.func is not import_run:
         raise SystemExit(f"{job_id} runs {job.func_name}, not sync.commerceml.import_run")
     started = datetime.now(UTC)
-    profiler.runcall(import_run, *job.args, **job.kwargs)
+    if os.environ.get("PROFILER") == "none":  # a sampling profiler (py-spy) watches from outside
+        import_run(*job.args, **job.kwargs)
+    else:
+        profiler.runcall(import_run, *job.args, **job.kwargs)
     return started, datetime.now(UTC)
 
 
@@ -550,7 +553,7 @@ def bench_size(count: int, folder: Path, profile: bool) -> None:
     if profiler is not None:
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
-        stats.sort_stats(os.environ.get("SORT", "cumulative")).print_stats(PROFILE_LINES)
+        stats.sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("TOP", PROFILE_LINES)))
         print(out.getvalue(), flush=True)
 
 

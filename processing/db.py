@@ -6,7 +6,7 @@ the embedded SQLite mode runs the same domain code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -18,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     Select,
     Table,
+    any_,
     bindparam,
     create_engine,
     event,
@@ -285,3 +286,20 @@ def bulk_update(
                 .format(target, assignments, scratch)
             )  # fmt: skip
             cursor.execute(sql.SQL("DROP TABLE {}").format(scratch))
+
+
+IN_CHUNK = 500  # values per IN list on SQLite (its bound-parameter limit)
+
+
+def where_in(session: Session, column: Any, values: Iterable[Any]) -> Iterator[Any]:
+    """Conditions ``column IN values`` to run one query each: a single array parameter on
+    PostgreSQL (``= ANY(:values)``: one plan, no statement thousands of parameters long),
+    chunks of ``IN`` lists on SQLite. Nothing for no values."""
+    unique = sorted(set(values))
+    if not unique:
+        return
+    if is_postgresql(session):
+        yield column == any_(bindparam(None, unique, type_=postgresql.ARRAY(column.type)))
+        return
+    for start in range(0, len(unique), IN_CHUNK):
+        yield column.in_(unique[start : start + IN_CHUNK])

@@ -20,8 +20,13 @@ false) marks deleted the tenant's goods it does not list.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
+import queue
 import secrets
+import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,12 +42,13 @@ from mappings.commerceml_items import goods_id, goods_item, offer_item, parent_i
 from mappings.ids import bind, bound
 from processing.catalog import service as catalog
 from processing.catalog.models import Goods, GoodsGroup
+from processing.db import relax_durability, where_in
 from processing.errors import ConnectorError, InvalidInput
 from processing.tenants.models import Store, Tenant
 from processing.tenants.service import mirror_legal_entity, mirror_warehouses
 from sync import exchange
 from sync.log import write_entry
-from sync.models import RUN_DONE, RUN_FAILED, RUN_RUNNING, ExchangeFile, SyncRun
+from sync.models import RUN_DONE, RUN_FAILED, RUN_RUNNING, ExchangeChunk, ExchangeFile, SyncRun
 from sync.queue import enqueue
 from sync.runtime import current, job_session
 
@@ -217,8 +223,8 @@ def import_run(run_id: int, file_id: int, worker: str | None = None) -> None:
     try:
         if sha is None and _duplicate(run_id, worker, file_id):
             return
-        with _opened(file_id, file_name) as (stream, raw):
-            _import(state, worker, stream, raw, checkpoint)
+        with _opened(file_id, file_name) as source:
+            _import(state, worker, source, checkpoint)
     except _LeaseLost:
         log.warning("commerceml import handed over to another job", extra={"run_id": run_id})
     except ConnectorError as error:
@@ -262,22 +268,90 @@ def _lease(session: Session, run_id: int, worker: str) -> SyncRun | None:
 
 
 @contextmanager
-def _opened(file_id: int, file_name: str) -> Iterator[tuple[IO[bytes], exchange.ChunkReader]]:
-    """The XML to read (the file, or its member when the upload is a zip) and the raw stored
-    stream under it (its position is the progress)."""
-    with job_session() as session:
-        raw = exchange.reader(session, file_id, _fetch)
-    stream: IO[bytes] = exchange.buffered(raw)
-    if archive.is_zip(stream):
-        limits = archive.Limits()
-        member = archive.find_member(archive.xml_members(stream, limits), file_name)
-        if member is None:
-            raise ImportFileMissing(details={"filename": file_name})
-        stream = archive.open_member(stream, member, limits)
+def _opened(file_id: int, file_name: str) -> Iterator[_Source]:
+    """The stored file copied to the worker's scratch disk (its SHA-256 taken on the way), and
+    the XML to read in it: the file, or its member when the upload is a zip. The copy lets the
+    parser run in a thread of its own while the job writes (a database session is not shared
+    across threads), and is gone when the job ends."""
+    with tempfile.TemporaryFile(prefix="cml-") as local:
+        digest = hashlib.sha256()
+        with job_session() as session:
+            chunks = session.scalars(
+                select(ExchangeChunk.data)
+                .where(ExchangeChunk.file_id == file_id)
+                .order_by(ExchangeChunk.seq)
+                .execution_options(yield_per=8)
+            )
+            for data in chunks:
+                digest.update(data)
+                local.write(data)
+        size = local.tell()
+        local.seek(0)
+        stream: IO[bytes] = local
+        if archive.is_zip(local):
+            limits = archive.Limits()
+            member = archive.find_member(archive.xml_members(local, limits), file_name)
+            if member is None:
+                raise ImportFileMissing(details={"filename": file_name})
+            stream = archive.open_member(local, member, limits)
+        try:
+            yield _Source(stream, local.tell, size, digest.hexdigest())
+        finally:
+            stream.close()
+
+
+@dataclass(frozen=True)
+class _Source:
+    stream: IO[bytes]  # the XML
+    position: Callable[[], int]  # how far the stored file is read (the progress)
+    size: int
+    sha256: str
+
+
+_QUEUED = 16  # batches of records parsed ahead
+_QUEUED_BATCH = 512
+
+
+def _parsed_ahead(records: Iterator[cml.Record]) -> Iterator[cml.Record]:
+    """``records`` produced by a thread of their own, a few batches ahead: while the job waits
+    for the database, the parser goes on (both hold the GIL otherwise, so this overlaps only
+    the waits)."""
+    batches: queue.Queue[list[cml.Record] | BaseException | None] = queue.Queue(_QUEUED)
+    stop = threading.Event()
+
+    def put(item: list[cml.Record] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        batch: list[cml.Record] = []
+        try:
+            for record in records:
+                batch.append(record)
+                if len(batch) == _QUEUED_BATCH:
+                    if not put(batch):
+                        return
+                    batch = []
+            put(batch)
+            put(None)
+        except BaseException as error:  # handed to the job, raised there
+            put(error)
+
+    thread = threading.Thread(target=produce, name="commerceml-parser", daemon=True)
+    thread.start()
     try:
-        yield stream, raw
+        while (item := batches.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
     finally:
-        stream.close()
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _duplicate(run_id: int, worker: str, file_id: int) -> bool:
@@ -320,24 +394,28 @@ def _duplicate(run_id: int, worker: str, file_id: int) -> bool:
         return True
 
 
-def _import(
-    state: _State, worker: str, stream: IO[bytes], raw: exchange.ChunkReader, checkpoint: int
-) -> None:
+def _import(state: _State, worker: str, source: _Source, checkpoint: int) -> None:
     index = -1
-    for index, record in enumerate(cml.read(stream)):
-        if isinstance(record, cml.Package):
-            state.kind, state.only_changes = record.kind, record.only_changes
-            continue
-        _remember(state, record)
-        if index < checkpoint:
-            continue
-        if state.pending.get("groups") and isinstance(record, cml.Goods | cml.Offer):
-            _flush(state, worker, index, raw)  # the classifier ended: its groups, parents first
-        _collect(state, record)
-        if state.size() >= BATCH and not state.pending.get("groups"):
-            _flush(state, worker, index + 1, raw)
-    state.sha256 = raw.sha256()
-    _flush(state, worker, index + 1, raw, last=True)
+    writer = _Writer(state, worker, (source.position, source.size))
+    try:
+        for index, record in enumerate(_parsed_ahead(cml.read(source.stream))):
+            if isinstance(record, cml.Package):
+                state.kind, state.only_changes = record.kind, record.only_changes
+                continue
+            _remember(state, record)
+            if index < checkpoint:
+                continue
+            if state.pending.get("groups") and isinstance(record, cml.Goods | cml.Offer):
+                writer.submit(index)  # the classifier ended: its groups, parents first
+            _collect(state, record)
+            if state.size() >= BATCH and not state.pending.get("groups"):
+                writer.submit(index + 1)
+        state.sha256 = source.sha256
+        writer.submit(index + 1, last=True)
+        writer.close()
+    except BaseException:
+        writer.abandon()
+        raise
 
 
 def _remember(state: _State, record: cml.Record) -> None:
@@ -352,7 +430,7 @@ def _remember(state: _State, record: cml.Record) -> None:
 
 def _collect(state: _State, record: cml.Record) -> None:
     if isinstance(record, cml.Malformed):
-        state.error(record.path, None, f"Элемент пропущен: {record.reason}.")
+        state.add("malformed", record)
     elif isinstance(record, cml.Group):
         state.add("groups", record)
     elif isinstance(record, cml.Property):
@@ -367,21 +445,85 @@ def _collect(state: _State, record: cml.Record) -> None:
         state.add("offers", record)
     elif isinstance(record, cml.Organisation):
         state.add("organisations", record)
-    else:
-        state.count("skipped")
+    elif not isinstance(record, cml.Unit):  # units name the goods' units as they are read
+        state.add("skipped", record)
+
+
+class _Writer:
+    """Writes the job's batches in order in a thread of its own, so the parser goes on while
+    the database works; the job hands a batch over (``submit``) and waits only when two are
+    already queued. An error in the writer is raised in the job at its next hand-over."""
+
+    def __init__(self, state: _State, worker: str, progress: tuple[Callable[[], int], int]):
+        self.state, self.worker, self.progress = state, worker, progress
+        self.batches: queue.Queue[tuple[dict[str, list[Any]], int, bool] | None] = queue.Queue(2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="commerceml-writer", daemon=True)
+        self.thread.start()
+
+    def submit(self, checkpoint: int, *, last: bool = False) -> None:
+        pending, self.state.pending = self.state.pending, {}
+        self._put((pending, checkpoint, last))
+
+    def close(self) -> None:
+        self._put(None)
+        self.thread.join()
+        self._raise()
+
+    def abandon(self) -> None:
+        """The job failed: wait for the batch being written, write nothing more."""
+        self.error = self.error or _LeaseLost()
+        with contextlib.suppress(queue.Full):
+            self.batches.put_nowait(None)
+        self.thread.join()
+
+    def _put(self, item: tuple[dict[str, list[Any]], int, bool] | None) -> None:
+        while True:
+            self._raise()
+            try:
+                self.batches.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def _run(self) -> None:
+        while (item := self.batches.get()) is not None:
+            if self.error is not None:
+                return
+            pending, checkpoint, last = item
+            try:
+                _flush(self.state, self.worker, pending, checkpoint, self.progress, last=last)
+            except BaseException as error:  # raised in the job at its next hand-over
+                self.error = error
+                return
 
 
 def _flush(
-    state: _State, worker: str, checkpoint: int, raw: exchange.ChunkReader, *, last: bool = False
+    state: _State,
+    worker: str,
+    pending: dict[str, list[Any]],
+    checkpoint: int,
+    progress: tuple[Callable[[], int], int],
+    *,
+    last: bool = False,
 ) -> None:
-    """Write what is pending and move the checkpoint, in one transaction."""
+    """Write a batch and move the checkpoint, in one transaction. Its commit need not wait for
+    the disk: a batch lost in a database crash is lost with its checkpoint, and written again."""
     now = datetime.now(UTC)
     with job_session() as session:
+        relax_durability(session)
         run = session.get_one(SyncRun, state.run_id)
         if run.worker != worker or run.status != RUNNING:
             raise _LeaseLost()
         tenant = session.get_one(Tenant, state.tenant_id)
-        pending, state.pending = state.pending, {}
+        for record in pending.get("malformed", []):
+            state.error(record.path, None, f"Элемент пропущен: {record.reason}.")
+        state.count("skipped", len(pending.get("skipped", [])))
         _write_organisations(session, tenant, state, pending.get("organisations", []))
         _write_price_types(session, tenant, state, pending.get("price_types", []), now)
         _write_properties(session, tenant, state, pending.get("properties", []), now)
@@ -400,7 +542,8 @@ def _flush(
         run.kind = state.kind
         run.counts, run.errors = dict(state.counts), list(state.errors)
         run.error_count, run.warnings = state.error_count, list(state.warnings)
-        run.progress = 100 if last else min(99, raw.tell() * 100 // max(raw.size, 1))
+        position, size = progress
+        run.progress = 100 if last else min(99, position() * 100 // max(size, 1))
         run.lease_until = now + LEASE
         if last:
             run.sha256 = run.sha256 or state.sha256
@@ -626,11 +769,11 @@ def _offer_items(
     ids |= {parent_id(external_id) for external_id in ids}
     stored = {
         row.external_id: row
-        for chunk in _chunked(sorted(ids))
+        for condition in where_in(session, Goods.external_id, ids)
         for row in session.execute(
             select(Goods.external_id, Goods.name, Goods.unit, GoodsGroup.external_id.label("group"))
             .outerjoin(GoodsGroup, GoodsGroup.id == Goods.group_id)
-            .where(Goods.tenant_id == tenant.id, Goods.external_id.in_(chunk))
+            .where(Goods.tenant_id == tenant.id, condition)
         )
     }
     kept = []
@@ -652,8 +795,3 @@ def _offer_items(
         item["group"], item["unit"] = parent.group, parent.unit
         kept.append(item)
     return kept
-
-
-def _chunked(values: list[str], size: int = 1_000) -> Iterator[list[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]

@@ -47,7 +47,7 @@ from processing.catalog.models import (
     GoodsStock,
     PriceType,
 )
-from processing.db import bulk_insert, bulk_update
+from processing.db import bulk_insert, bulk_update, where_in
 from processing.errors import ConnectorError, InvalidInput
 from processing.money import is_whole_kopecks, money_text
 from processing.tenants.models import Tenant
@@ -279,10 +279,8 @@ def _stored(
     session: Session, model: type[CatalogModel], tenant_id: int, external_ids: Iterable[str]
 ) -> dict[str, CatalogModel]:
     found: dict[str, CatalogModel] = {}
-    for chunk in _chunks(sorted(set(external_ids))):
-        rows = session.scalars(
-            select(model).where(model.tenant_id == tenant_id, model.external_id.in_(chunk))
-        )
+    for condition in where_in(session, model.external_id, external_ids):
+        rows = session.scalars(select(model).where(model.tenant_id == tenant_id, condition))
         found.update((row.external_id, row) for row in rows)
     return found
 
@@ -294,12 +292,10 @@ def _stored_ids(
     external_ids: Iterable[str],
 ) -> dict[str, int]:
     found: dict[str, int] = {}
-    for chunk in _chunks(sorted(set(external_ids))):
+    for condition in where_in(session, model.external_id, external_ids):
         found.update(
             session.execute(
-                select(model.external_id, model.id).where(
-                    model.tenant_id == tenant_id, model.external_id.in_(chunk)
-                )
+                select(model.external_id, model.id).where(model.tenant_id == tenant_id, condition)
             ).all()
         )
     return found
@@ -603,9 +599,9 @@ def _stored_goods(session: Session, tenant_id: int, external_ids: Iterable[str])
     """The stored goods of these external ids as plain rows (no ORM objects: a batch may be
     thousands)."""
     found: dict[str, Any] = {}
-    for chunk in _chunks(sorted(set(external_ids))):
+    for condition in where_in(session, Goods.external_id, external_ids):
         rows = session.execute(
-            select(*_STORED_GOODS).where(Goods.tenant_id == tenant_id, Goods.external_id.in_(chunk))
+            select(*_STORED_GOODS).where(Goods.tenant_id == tenant_id, condition)
         )
         found.update((row.external_id, row) for row in rows)
     return found
@@ -617,20 +613,18 @@ def _stored_barcodes(
     """barcode → goods id, for the barcodes the batch lists and every barcode its stored goods
     have."""
     found: dict[str, int] = {}
-    for chunk in _chunks(sorted(set(barcodes))):
+    for condition in where_in(session, GoodsBarcode.barcode, barcodes):
         found.update(
             session.execute(
                 select(GoodsBarcode.barcode, GoodsBarcode.goods_id).where(
-                    GoodsBarcode.tenant_id == tenant_id, GoodsBarcode.barcode.in_(chunk)
+                    GoodsBarcode.tenant_id == tenant_id, condition
                 )
             ).all()
         )
-    for ids in _chunks(sorted(set(goods_ids))):
+    for condition in where_in(session, GoodsBarcode.goods_id, goods_ids):
         found.update(
             session.execute(
-                select(GoodsBarcode.barcode, GoodsBarcode.goods_id).where(
-                    GoodsBarcode.goods_id.in_(ids)
-                )
+                select(GoodsBarcode.barcode, GoodsBarcode.goods_id).where(condition)
             ).all()
         )
     return found
@@ -841,12 +835,8 @@ def _write_goods_plan(
         for barcode, goods_id in barcode_owner.items()
         if goods_id in released and barcode not in owner
     ]
-    for chunk in _chunks(gone):
-        session.execute(
-            delete(GoodsBarcode).where(
-                GoodsBarcode.tenant_id == tenant_id, GoodsBarcode.barcode.in_(chunk)
-            )
-        )
+    for condition in where_in(session, GoodsBarcode.barcode, gone):
+        session.execute(delete(GoodsBarcode).where(GoodsBarcode.tenant_id == tenant_id, condition))
     for barcode, goods_id in moves:
         session.execute(
             update(GoodsBarcode)
@@ -947,10 +937,10 @@ def set_stock(
     goods_ids = _stored_ids(session, Goods, tenant.id, stock)
     store_ids = sorted({store for quantities in stock.values() for store in quantities})
     stored: dict[tuple[int, int], Decimal] = {}
-    for chunk in _chunks(sorted(goods_ids.values())):
+    for condition in where_in(session, GoodsStock.goods_id, goods_ids.values()):
         rows = session.execute(
             select(GoodsStock.goods_id, GoodsStock.store_id, GoodsStock.quantity).where(
-                GoodsStock.goods_id.in_(chunk), GoodsStock.store_id.in_(store_ids)
+                condition, GoodsStock.store_id.in_(store_ids)
             )
         )
         stored.update(((row.goods_id, row.store_id), row.quantity) for row in rows)
@@ -994,8 +984,6 @@ def delete_missing_goods(
         )
         if not present(external_id)
     ]
-    for chunk in _chunks(missing):
-        session.execute(
-            update(Goods).where(Goods.id.in_(chunk)).values(deleted=True, updated_at=now)
-        )
+    for condition in where_in(session, Goods.id, missing):
+        session.execute(update(Goods).where(condition).values(deleted=True, updated_at=now))
     return len(missing)
