@@ -458,7 +458,12 @@ def _job_profiled(
         raise SystemExit(f"{job_id} runs {job.func_name}, not sync.commerceml.import_run")
     started = datetime.now(UTC)
     if os.environ.get("PROFILER") == "none":  # a sampling profiler (py-spy) watches from outside
+        cpu, wall = time.process_time(), time.perf_counter()
         import_run(*job.args, **job.kwargs)
+        print(
+            f"{job_id} wall_s={time.perf_counter() - wall:.2f} "
+            f"job_cpu_s={time.process_time() - cpu:.2f}"
+        )
     else:
         profiler.runcall(import_run, *job.args, **job.kwargs)
     return started, datetime.now(UTC)

@@ -22,8 +22,10 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    func,
     inspect,
     make_url,
+    select,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -303,3 +305,24 @@ def where_in(session: Session, column: Any, values: Iterable[Any]) -> Iterator[A
         return
     for start in range(0, len(unique), IN_CHUNK):
         yield column.in_(unique[start : start + IN_CHUNK])
+
+
+def next_ids(session: Session, model: type[Base], count: int) -> list[int]:
+    """``count`` new primary keys of ``model`` (an integer ``id``), taken before a bulk insert
+    so the rows that point at them can be written with it: from the table's sequence on
+    PostgreSQL; on SQLite after the largest id (its transaction holds the write lock)."""
+    if count == 0:
+        return []
+    table: Table = inspect(model).local_table  # type: ignore[assignment]
+    if is_postgresql(session):
+        return list(
+            session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"table": table.name, "n": count},
+            )
+        )
+    top = session.scalar(select(func.max(table.c.id))) or 0
+    return list(range(top + 1, top + 1 + count))

@@ -27,7 +27,7 @@ import queue
 import secrets
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -719,9 +719,10 @@ def _write_goods(
     items: list[dict[str, Any]],
     now: datetime,
     element: str,
-) -> None:
+) -> Mapping[str, int]:
+    """Write goods items; returns the ids of those stored, by external id."""
     if not items:
-        return
+        return {}
     # 1C lists a goods item once; should a file list it twice, the last one is what 1C meant.
     latest = list({str(item["external_id"]).lower(): item for item in items}.values())
     report = catalog.upsert_goods(session, tenant, latest, now=now, merge=True, lenient=True)
@@ -729,6 +730,7 @@ def _write_goods(
         details = error.details or {}
         state.error(element, str(details.get("external_id") or ""), error.text)
     _count(state, report)
+    return report.ids
 
 
 def _write_offers(
@@ -737,7 +739,7 @@ def _write_offers(
     if not records:
         return
     items = _offer_items(session, tenant, state, records)
-    _write_goods(session, tenant, state, items, now, "Предложение")
+    ids = _write_goods(session, tenant, state, items, now, "Предложение")
     stores = dict(
         session.execute(
             select(Store.warehouse_id, Store.id).where(
@@ -754,9 +756,10 @@ def _write_offers(
                 state.warn(f"Склад {warehouse_id} не выгружен: остатки по нему пропущены.")
                 continue
             quantities[store_id] = quantity
-        if quantities:
-            stock[offer_item(record)["external_id"].lower()] = quantities
-    catalog.set_stock(session, tenant, stock)
+        stored_id = ids.get(goods_id(record.external_id).lower())
+        if quantities and stored_id is not None:
+            stock[stored_id] = quantities
+    catalog.set_stock(session, stock)
 
 
 def _offer_items(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
@@ -47,7 +47,7 @@ from processing.catalog.models import (
     GoodsStock,
     PriceType,
 )
-from processing.db import bulk_insert, bulk_update, where_in
+from processing.db import bulk_insert, bulk_update, next_ids, where_in
 from processing.errors import ConnectorError, InvalidInput
 from processing.money import is_whole_kopecks, money_text
 from processing.tenants.models import Tenant
@@ -105,6 +105,7 @@ class UpsertReport:
     unchanged: int = 0
     deleted: int = 0
     refused: tuple[ConnectorError, ...] = ()  # lenient uploads: the items left out, and why
+    ids: Mapping[str, int] = field(default_factory=dict, compare=False)  # goods: external → id
 
 
 def check_batch_size(count: int) -> None:
@@ -588,21 +589,18 @@ def _references(
     return groups, brands
 
 
-_STORED_GOODS = (
-    Goods.id, Goods.external_id, *(getattr(Goods, name) for name in _GOODS_COLUMNS),
-    Goods.group_id, Goods.brand_id, Goods.deleted,
-)  # fmt: skip
 _PLAN_COLUMNS = (*_GOODS_COLUMNS, "group_id", "brand_id")
 
 
-def _stored_goods(session: Session, tenant_id: int, external_ids: Iterable[str]) -> dict[str, Any]:
-    """The stored goods of these external ids as plain rows (no ORM objects: a batch may be
-    thousands)."""
+def _stored_goods(
+    session: Session, tenant_id: int, external_ids: Iterable[str], columns: Iterable[str]
+) -> dict[str, Any]:
+    """The stored goods of these external ids as plain rows of ``columns`` (no ORM objects: a
+    batch may be thousands)."""
     found: dict[str, Any] = {}
+    selected = (Goods.id, Goods.external_id, Goods.deleted, *(getattr(Goods, n) for n in columns))
     for condition in where_in(session, Goods.external_id, external_ids):
-        rows = session.execute(
-            select(*_STORED_GOODS).where(Goods.tenant_id == tenant_id, condition)
-        )
+        rows = session.execute(select(*selected).where(Goods.tenant_id == tenant_id, condition))
         found.update((row.external_id, row) for row in rows)
     return found
 
@@ -657,6 +655,8 @@ def _plan_goods(
     merge: bool,
     now: datetime,
 ) -> _GoodsPlan:
+    """Each item's outcome and the writes it needs. A merged item is compared on the fields it
+    carries only: the others keep their stored values."""
     outcomes: list[Outcome] = []
     inserts: list[dict[str, Any]] = []
     updates: list[tuple[int, dict[str, Any]]] = []
@@ -666,42 +666,37 @@ def _plan_goods(
         if goods is None:
             continue
         row = stored.get(goods.external_id)
-        given = items[index].keys()
         columns = {
             **goods.values,
             "group_id": groups[goods.group] if goods.group else None,
             "brand_id": brands[goods.brand] if goods.brand else None,
         }
-        listed = frozenset(goods.barcodes)
-        deleted = goods.deleted
-        keep_barcodes = False
-        if merge and row is not None:
-            columns = {
-                name: value if _GIVEN.get(name, name) in given else getattr(row, name)
-                for name, value in columns.items()
-            }
-            deleted = deleted if "deleted" in given else row.deleted
-            keep_barcodes = "barcodes" not in given
-        before = after = None
-        if row is not None:
-            had = barcodes_of.get(row.id, frozenset())
-            listed = had if keep_barcodes else listed
-            before = (*(getattr(row, name) for name in _PLAN_COLUMNS), had, row.deleted)
-        after = (*(columns[name] for name in _PLAN_COLUMNS), listed, deleted)
-        outcome = _outcome(before, after, deleted)
-        outcomes.append(outcome)
-        if not keep_barcodes:
-            released.add(goods.external_id)
-            barcodes.update((barcode, goods.external_id) for barcode in listed)
+        deleted, listed = goods.deleted, frozenset(goods.barcodes)
         if row is None:
+            outcomes.append(_outcome(None, (deleted,), deleted))
             inserts.append({
                 **columns, "tenant_id": None, "external_id": goods.external_id,
                 "deleted": deleted, "updated_at": now,
             })  # fmt: skip
-        elif outcome != "unchanged":
-            changed = {
-                name: columns[name] for name in _PLAN_COLUMNS if columns[name] != getattr(row, name)
-            }
+            released.add(goods.external_id)
+            barcodes.update((barcode, goods.external_id) for barcode in listed)
+            continue
+        names: Sequence[str] = _PLAN_COLUMNS
+        keep_barcodes = False
+        if merge:
+            given = items[index].keys()
+            names = [name for name in _PLAN_COLUMNS if _GIVEN.get(name, name) in given]
+            deleted = deleted if "deleted" in given else row.deleted
+            keep_barcodes = "barcodes" not in given
+        had = barcodes_of.get(row.id, frozenset())
+        listed = had if keep_barcodes else listed
+        changed = {name: columns[name] for name in names if columns[name] != getattr(row, name)}
+        outcome = _outcome((bool(changed), had, row.deleted), (False, listed, deleted), deleted)
+        outcomes.append(outcome)
+        if not keep_barcodes:
+            released.add(goods.external_id)
+            barcodes.update((barcode, goods.external_id) for barcode in listed)
+        if outcome != "unchanged":
             updates.append((row.id, {**changed, "deleted": deleted, "updated_at": now}))
     return _GoodsPlan(outcomes, inserts, updates, barcodes, frozenset(released))
 
@@ -744,7 +739,12 @@ def upsert_goods(
     lock_tenant(session, tenant)
     groups, brands = _references(session, tenant.id, items, parsed, _dropping(parsed, refuse))
     named = [goods for goods in parsed if goods is not None]
-    stored = _stored_goods(session, tenant.id, (goods.external_id for goods in named))
+    compared: tuple[str, ...] = _PLAN_COLUMNS
+    if merge:  # a merged batch is compared on the fields its items carry
+        compared = tuple(
+            name for name in _PLAN_COLUMNS if any(_GIVEN.get(name, name) in item for item in items)
+        )
+    stored = _stored_goods(session, tenant.id, (goods.external_id for goods in named), compared)
     if merge:  # a new record needs its name even when the others may leave it out
         drop = _dropping(parsed, refuse)
         for index, goods in enumerate(parsed):
@@ -766,9 +766,8 @@ def upsert_goods(
         items, parsed, stored, {k: frozenset(v) for k, v in barcodes_of.items()}, groups,
         brands, merge, now,
     )  # fmt: skip
-    _write_goods_plan(session, tenant.id, plan, stored, barcode_owner)
-    report = _report(plan.outcomes)
-    return replace(report, refused=tuple(refusals)) if refusals else report
+    ids = _write_goods_plan(session, tenant.id, plan, stored, barcode_owner)
+    return replace(_report(plan.outcomes), refused=tuple(refusals), ids=ids)
 
 
 def _raise(error: ConnectorError) -> None:
@@ -806,23 +805,32 @@ def _refuse_duplicates_of(
             parsed[index] = None
 
 
+def _expire_loaded(session: Session, models: tuple[type, ...]) -> None:
+    """Rows written in bulk bypass the session: objects of these models it already holds are
+    reloaded on their next use instead of showing what they were."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, models):
+            session.expire(obj)
+
+
 def _write_goods_plan(
     session: Session,
     tenant_id: int,
     plan: _GoodsPlan,
     stored: Mapping[str, Any],
     barcode_owner: Mapping[str, int],
-) -> None:
-    """Persist a plan: the new goods, the changed columns, then the barcodes."""
-    for row in plan.inserts:
-        row["tenant_id"] = tenant_id
+) -> dict[str, int]:
+    """Persist a plan: the new goods, the changed columns, then the barcodes. Returns the ids
+    of the batch's goods by external id."""
+    ids = {external_id: row.id for external_id, row in stored.items()}
+    for row, new_id in zip(plan.inserts, next_ids(session, Goods, len(plan.inserts)), strict=True):
+        row["tenant_id"], row["id"] = tenant_id, new_id
+        ids[row["external_id"]] = new_id
     bulk_insert(session, Goods, plan.inserts)
     bulk_update(session, Goods, plan.updates)
-    ids = {external_id: row.id for external_id, row in stored.items()}
-    if plan.inserts:
-        ids.update(_stored_ids(session, Goods, tenant_id, (r["external_id"] for r in plan.inserts)))
     if plan.inserts or plan.updates:
         mark_changed(session, Goods)
+        _expire_loaded(session, (Goods, GoodsBarcode))
     released = {ids[external_id] for external_id in plan.released}
     owner = {barcode: ids[external_id] for barcode, external_id in plan.barcodes.items()}
     moves = [
@@ -848,6 +856,7 @@ def _write_goods_plan(
         [{"tenant_id": tenant_id, "barcode": barcode, "goods_id": goods_id}
          for barcode, goods_id in owner.items() if barcode not in barcode_owner],
     )  # fmt: skip
+    return ids
 
 
 # Properties, price types, stock: what an exchange with 1C adds beside the goods
@@ -929,15 +938,12 @@ def upsert_price_types(
     return _report(outcomes)
 
 
-def set_stock(
-    session: Session, tenant: Tenant, stock: Mapping[str, Mapping[int, Decimal]]
-) -> set[str]:
-    """Replace the per-store stock of each goods item named (external id → store id →
-    quantity; stores not named keep theirs). Returns the external ids that are not stored."""
-    goods_ids = _stored_ids(session, Goods, tenant.id, stock)
+def set_stock(session: Session, stock: Mapping[int, Mapping[int, Decimal]]) -> None:
+    """Replace the per-store stock of each goods item named (goods id → store id → quantity;
+    stores not named keep theirs)."""
     store_ids = sorted({store for quantities in stock.values() for store in quantities})
     stored: dict[tuple[int, int], Decimal] = {}
-    for condition in where_in(session, GoodsStock.goods_id, goods_ids.values()):
+    for condition in where_in(session, GoodsStock.goods_id, stock):
         rows = session.execute(
             select(GoodsStock.goods_id, GoodsStock.store_id, GoodsStock.quantity).where(
                 condition, GoodsStock.store_id.in_(store_ids)
@@ -945,10 +951,7 @@ def set_stock(
         )
         stored.update(((row.goods_id, row.store_id), row.quantity) for row in rows)
     inserts, changes = [], []
-    for external_id, quantities in stock.items():
-        goods_id = goods_ids.get(external_id)
-        if goods_id is None:
-            continue
+    for goods_id, quantities in stock.items():
         for store_id, quantity in quantities.items():
             before = stored.get((goods_id, store_id))
             if before is None:
@@ -966,7 +969,6 @@ def set_stock(
             .values(quantity=bindparam("quantity")),
             changes,
         )
-    return set(stock) - set(goods_ids)
 
 
 def delete_missing_goods(
