@@ -877,19 +877,38 @@ def upsert_properties(
             (_text(index, item, "value_type", 200) or "")[:32] or None, values,
         ))  # fmt: skip
     _refuse_duplicates([external_id for external_id, *_ in parsed], items)
-    stored = _stored(session, GoodsProperty, tenant.id, (p[0] for p in parsed))
+    return _upsert_plain(
+        session, tenant, GoodsProperty,
+        [(external_id, {"name": name, "value_type": value_type, "values": values})
+         for external_id, name, value_type, values in parsed],
+        now,
+    )  # fmt: skip
+
+
+def _upsert_plain(
+    session: Session,
+    tenant: Tenant,
+    model: type[GoodsProperty] | type[PriceType],
+    rows: Sequence[tuple[str, dict[str, Any]]],
+    now: datetime,
+) -> UpsertReport:
+    """Create or update reference records by external id (their fields as given)."""
+    stored: dict[str, Any] = _stored(
+        session, model, tenant.id, (external_id for external_id, _ in rows)
+    )
     outcomes: list[Outcome] = []
-    for external_id, name, value_type, values in parsed:
-        row = stored.get(external_id)
-        after = (name, value_type, values, False)
-        before = None if row is None else (row.name, row.value_type, row.values, False)
-        outcome = _outcome(before, after, False)
+    for external_id, given in rows:
+        found = stored.get(external_id)
+        before = None if found is None else (*(getattr(found, n) for n in given), False)
+        outcome = _outcome(before, (*given.values(), False), False)
         outcomes.append(outcome)
-        if row is None:
-            row = GoodsProperty(tenant_id=tenant.id, external_id=external_id)
-            session.add(row)
+        target = found or model(tenant_id=tenant.id, external_id=external_id)
+        if found is None:
+            session.add(target)
         if outcome != "unchanged":
-            row.name, row.value_type, row.values, row.updated_at = name, value_type, values, now
+            for name, value in given.items():
+                setattr(target, name, value)
+            target.updated_at = now
     session.flush()
     return _report(outcomes)
 
@@ -921,21 +940,12 @@ def upsert_price_types(
         for index, item in enumerate(items)
     ]
     _refuse_duplicates([external_id for external_id, _, _ in parsed], items)
-    stored = _stored(session, PriceType, tenant.id, (p[0] for p in parsed))
-    outcomes: list[Outcome] = []
-    for external_id, name, currency in parsed:
-        row = stored.get(external_id)
-        after = (name, currency, False)
-        before = None if row is None else (row.name, row.currency, False)
-        outcome = _outcome(before, after, False)
-        outcomes.append(outcome)
-        if row is None:
-            row = PriceType(tenant_id=tenant.id, external_id=external_id)
-            session.add(row)
-        if outcome != "unchanged":
-            row.name, row.currency, row.updated_at = name, currency, now
-    session.flush()
-    return _report(outcomes)
+    return _upsert_plain(
+        session, tenant, PriceType,
+        [(external_id, {"name": name, "currency": currency})
+         for external_id, name, currency in parsed],
+        now,
+    )  # fmt: skip
 
 
 def set_stock(session: Session, stock: Mapping[int, Mapping[int, Decimal]]) -> None:
