@@ -22,8 +22,10 @@ from processing.tenants.service import (
     add_store,
     add_store_group,
     get_store,
+    link_warehouse,
     reissue_pos_token,
     revoke_pos,
+    set_store_active,
     tenant_store_groups,
     tenant_stores,
 )
@@ -47,6 +49,8 @@ STORE_EXAMPLE = {
     "onec_guid": "5f2a0b1c-1111-2222-3333-444455556666",
     "address": "Тверская ул., 1",
     "city": "Москва",
+    "active": True,
+    "warehouse_id": None,
     "groups": ["moscow"],
     "pos": [POS_EXAMPLE],
 }
@@ -88,6 +92,38 @@ class Stores(MethodView):
             onec_guid=data["onec_guid"], address=data["address"], city=data["city"],
         )  # fmt: skip
         return wire.store_body(store)
+
+
+@blp.route("/stores/<store>/active")
+class StoreActive(MethodView):
+    @blp.arguments(wire.StoreStateIn, unknown=RAISE, example={"active": True})
+    @blp.response(200, wire.StoreOut, example={**STORE_EXAMPLE, "groups": [], "pos": []})
+    @blp.alt_response(404, description="STORE_NOT_FOUND")
+    @blp.alt_response(422, description="STORE_LIMIT_REACHED")
+    def post(self, data: dict[str, Any], store: str) -> dict[str, Any]:
+        """Activate a store (within the tariff's store limit: one 1C's warehouse brought in
+        over it) or deactivate one: its POS are refused."""
+        tenant, session = admin_tenant(), db_session()
+        found = get_store(session, tenant, store)
+        return wire.store_body(set_store_active(session, tenant, found, data["active"]))
+
+
+@blp.route("/stores/<store>/warehouse")
+class StoreWarehouse(MethodView):
+    @blp.arguments(
+        wire.StoreWarehouseIn, unknown=RAISE,
+        example={"warehouse_id": "b6112590-41ba-11dd-ac9d-0015e9b8c48d"},
+    )  # fmt: skip
+    @blp.response(200, wire.StoreOut, example={**STORE_EXAMPLE, "groups": [], "pos": []})
+    @blp.alt_response(404, description="STORE_NOT_FOUND")
+    @blp.alt_response(409, description="STORE_EXISTS")
+    def post(self, data: dict[str, Any], store: str) -> dict[str, Any]:
+        """Link a store to a 1C warehouse (CommerceML Склад Ид): 1C's exchange then updates
+        this store instead of creating one."""
+        tenant, session = admin_tenant(), db_session()
+        found = get_store(session, tenant, store)
+        link_warehouse(session, tenant, found, data["warehouse_id"])
+        return wire.store_body(found)
 
 
 @blp.route("/stores/<store>/pos")

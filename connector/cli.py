@@ -77,10 +77,12 @@ from processing.tenants.service import (
     get_store,
     get_store_group,
     get_tenant,
+    link_warehouse,
     reissue_pos_token,
     revoke_pos,
     set_addon,
     set_features,
+    set_store_active,
     tenant_store_groups,
     tenant_stores,
 )
@@ -699,6 +701,30 @@ def tenant_features(tenant_code: str, features: str) -> None:
         _echo_tariff(owner)
 
 
+@store.command("warehouse")
+@click.argument("tenant_code")
+@click.argument("store_code")
+@click.argument("warehouse_id", required=False)
+def store_warehouse(tenant_code: str, store_code: str, warehouse_id: str | None) -> None:
+    """Link a store to a 1C warehouse (CommerceML Склад Ид); without one, unlink it."""
+    with _transaction(_runtime()) as session:
+        tenant = get_tenant(session, tenant_code)
+        link_warehouse(session, tenant, get_store(session, tenant, store_code), warehouse_id)
+        click.echo(f"Store {store_code} linked to warehouse {warehouse_id or '(none)'}.")
+
+
+@store.command("activate")
+@click.argument("tenant_code")
+@click.argument("store_code")
+@click.option("--off", is_flag=True, help="Deactivate instead (its POS are refused).")
+def store_activate(tenant_code: str, store_code: str, off: bool) -> None:
+    """Activate a store within the tariff's store limit (or deactivate it with --off)."""
+    with _transaction(_runtime()) as session:
+        tenant = get_tenant(session, tenant_code)
+        set_store_active(session, tenant, get_store(session, tenant, store_code), not off)
+        click.echo(f"Store {store_code} {'deactivated' if off else 'active'}.")
+
+
 @store.command("list")
 @click.argument("tenant_code")
 def store_list(tenant_code: str) -> None:
@@ -706,7 +732,11 @@ def store_list(tenant_code: str) -> None:
     with _transaction(_runtime()) as session:
         for found in tenant_stores(session, get_tenant(session, tenant_code)):
             groups = ", ".join(sorted(group.code for group in found.groups)) or "-"
-            click.echo(f"{found.code}  {found.name}  [{found.timezone}]  groups: {groups}")
+            state = "" if found.active else "  INACTIVE"
+            link = f"  warehouse: {found.warehouse_id}" if found.warehouse_id else ""
+            click.echo(
+                f"{found.code}  {found.name}  [{found.timezone}]  groups: {groups}{link}{state}"
+            )
             for terminal in sorted(found.terminals, key=lambda terminal: terminal.code):
                 state = (
                     "active"

@@ -351,6 +351,17 @@ class StoreIn(AdminIn):
     city = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
 
 
+class StoreStateIn(AdminIn):
+    active = fields.Boolean(required=True)
+
+
+class StoreWarehouseIn(AdminIn):
+    warehouse_id = fields.String(
+        required=True, allow_none=True, validate=validate.Length(min=1, max=80),
+        metadata={"description": "the 1C warehouse Ид; null unlinks"},
+    )  # fmt: skip
+
+
 class PosIn(AdminIn):
     code = _code("unique within the store", required=True)
 
@@ -375,6 +386,11 @@ class StoreOut(Schema):
     onec_guid = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
     city = fields.String(allow_none=True)
+    active = fields.Boolean(metadata={"description": "an inactive store serves no POS"})
+    warehouse_id = fields.String(
+        allow_none=True,
+        metadata={"description": "the 1C warehouse (CommerceML Склад Ид) it mirrors"},
+    )
     groups = fields.List(fields.String())
     pos = fields.List(fields.Nested(PosOut))
 
@@ -416,6 +432,8 @@ def store_body(store: Store) -> dict[str, Any]:
         "onec_guid": store.onec_guid,
         "address": store.address,
         "city": store.city,
+        "active": store.active,
+        "warehouse_id": store.warehouse_id,
         "groups": sorted(group.code for group in store.groups),
         "pos": [pos_body(pos) for pos in sorted(store.terminals, key=lambda pos: pos.code)],
     }

@@ -371,8 +371,10 @@ def _warehouse_code(session: Session, tenant: Tenant, warehouse_id: str) -> str:
     """A store code for a warehouse: ``wh-`` and its id's letters and digits, unique."""
     base = "wh-" + (re.sub(r"[^A-Za-z0-9_.-]", "", warehouse_id)[:40] or "store")
     code, number = base, 1
-    taken = select(Store.id).where(Store.tenant_id == tenant.id, Store.code == code)
-    while session.scalar(taken.where(Store.code == code)) is not None:
+    while (
+        session.scalar(select(Store.id).where(Store.tenant_id == tenant.id, Store.code == code))
+        is not None
+    ):
         number += 1
         code = f"{base}-{number}"
     return code
@@ -398,6 +400,17 @@ def link_warehouse(
             )
     store.warehouse_id = warehouse_id or None
     session.flush()
+
+
+def set_store_active(session: Session, tenant: Tenant, store: Store, active: bool) -> Store:
+    """Activate a store (within the tariff's store limit: a store 1C's warehouse brought in
+    over it, after the tariff changed) or deactivate one (its POS stop being served)."""
+    if active and not store.active:
+        lock_tenant(session, tenant)
+        refuse_over_limit(session, tenant.max_stores, _active_stores(tenant), StoreLimitReached)
+    store.active = active
+    session.flush()
+    return store
 
 
 def mirror_legal_entity(

@@ -218,3 +218,34 @@ def test_store_group_refusals(
     if code == "VALIDATION_ERROR" and body["code"] == "spb":
         assert list(fields_of(answer[1])) == ["stores"]
     assert len(call(client, admin, "GET", "store-groups")[1]["store_groups"]) == 1
+
+
+def test_an_inactive_store_serves_no_pos_and_activates_within_the_limit(
+    client: FlaskClient, world: World, admin: dict[str, str], session: Session
+) -> None:
+    status, store = call(client, admin, "POST", "stores/s1/active", {"active": False})
+    assert (status, store["active"]) == (200, False)
+    assert _identify(client, world, world.token) == 401  # the store's POS are refused
+    tenant = session.get_one(Tenant, world.tenant_id)
+    assert call(client, admin, "POST", "stores", {"code": "s2", "name": "Второй"})[0] == 201
+    tenant.max_stores = 1  # s2 is the one active store now: s1 cannot come back
+    session.flush()
+    refused = call(client, admin, "POST", "stores/s1/active", {"active": True})
+    assert (refused[0], refused[1]["code"]) == (422, "STORE_LIMIT_REACHED")
+    assert call(client, admin, "POST", "stores/s2/active", {"active": False})[0] == 200
+    status, store = call(client, admin, "POST", "stores/s1/active", {"active": True})
+    assert (status, store["active"]) == (200, True)
+    assert _identify(client, world, world.token) == 200
+
+
+def test_a_store_is_linked_to_a_1c_warehouse_once(
+    client: FlaskClient, admin: dict[str, str]
+) -> None:
+    warehouse = {"warehouse_id": "b6112590-41ba-11dd-ac9d-0015e9b8c48d"}
+    status, store = call(client, admin, "POST", "stores/s1/warehouse", warehouse)
+    assert (status, store["warehouse_id"]) == (200, warehouse["warehouse_id"])
+    assert call(client, admin, "POST", "stores", {"code": "s2", "name": "Второй"})[0] == 201
+    taken = call(client, admin, "POST", "stores/s2/warehouse", warehouse)
+    assert (taken[0], taken[1]["code"]) == (409, "STORE_EXISTS")
+    status, store = call(client, admin, "POST", "stores/s1/warehouse", {"warehouse_id": None})
+    assert (status, store["warehouse_id"]) == (200, None)

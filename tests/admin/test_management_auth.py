@@ -22,6 +22,8 @@ ENDPOINTS = [
     ("POST", "stores/s1/pos"),
     ("POST", "stores/s1/pos/p1/revoke"),
     ("POST", "stores/s1/pos/p1/reissue"),
+    ("POST", "stores/s1/active"),
+    ("POST", "stores/s1/warehouse"),
     ("GET", "store-groups"),
     ("POST", "store-groups"),
     ("GET", "programs"),
@@ -78,7 +80,7 @@ def test_the_document_lists_every_management_operation_with_the_admin_token(
     }
     expected = {
         (method, path.replace("s1/pos/p1", "{store}/pos/{code}")
-         .replace("stores/s1/pos", "stores/{store}/pos")
+         .replace("stores/s1/", "stores/{store}/")
          .replace("programs/bonus", "programs/{program}")
          .replace("segments/s1", "segments/{segment}")
          .replace("mass-accruals/1", "mass-accruals/{accrual_id}")

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processing.errors import ConnectorError
-from processing.tenants.models import TariffPreset
+from processing.tenants.models import Store, TariffPreset
 from processing.tenants.service import (
     add_legal_entity,
     add_pos,
@@ -12,6 +13,8 @@ from processing.tenants.service import (
     add_store_group,
     change_tariff,
     ensure_cashier,
+    link_warehouse,
+    mirror_warehouses,
     set_addon,
     set_features,
 )
@@ -133,3 +136,28 @@ def test_features_are_checked(session: Session) -> None:
     assert tenant.features == ["bonus", "coupons"]
     with pytest.raises(ConnectorError):
         set_features(session, tenant, ["teleport"])
+
+
+def test_warehouses_mirror_as_stores_linked_by_id_inactive_past_the_limit(
+    session: Session,
+) -> None:
+    tenant = factories.tenant(session)
+    tenant.max_stores = 2
+    factories.store(session, tenant, "wh-A1")  # a hand-made store holding the natural code
+    first = mirror_warehouses(session, tenant, [("A1", "Склад 1"), ("B2", "Склад 2")])
+    assert (first.created, first.inactive) == (2, ("B2",))
+    rows = session.scalars(select(Store).where(Store.tenant_id == tenant.id))
+    stores = {store.warehouse_id: store for store in rows}
+    assert stores["A1"].code == "wh-A1-2" and stores["A1"].active
+    assert stores["B2"].code == "wh-B2" and not stores["B2"].active
+    again = mirror_warehouses(session, tenant, [("A1", "Склад на Ленина"), ("B2", "Склад 2")])
+    assert (again.created, again.updated, again.unchanged) == (0, 1, 1)
+    assert stores["A1"].name == "Склад на Ленина"
+    # A hand-made store may take a warehouse's link; one warehouse links one store.
+    hand = session.scalars(select(Store).where(Store.code == "wh-A1")).one()
+    link_warehouse(session, tenant, hand, "C3")
+    third = mirror_warehouses(session, tenant, [("C3", "Склад 3")])
+    assert (third.created, third.updated) == (0, 1) and hand.name == "Склад 3"
+    with pytest.raises(ConnectorError) as error:
+        link_warehouse(session, tenant, stores["B2"], "A1")
+    _refused(error, "STORE_EXISTS")
