@@ -38,7 +38,10 @@ Prints, per size, then the next size; the issue's targets are ratio ≤ 4 and pe
 
 ``--profile`` runs the two jobs in this process under cProfile instead of the worker (the same
 RQ job, its function called with its arguments) and prints the 15 costliest entries by
-cumulative time (``SORT=tottime`` to change the order). Run from the repository root:
+cumulative time (``SORT=tottime`` to change the order, ``TOP=N`` for more lines);
+``PROFILER=none`` runs them without cProfile and prints each job's wall and CPU time, for a
+sampling profiler watching from outside (``py-spy record --threads -- ...``). Run from the
+repository root:
 ``.venv/bin/python bench/commerceml.py [--goods 100000 1000000] [--profile]``. Needs PostgreSQL
 (``BENCH_PG_ADMIN``, a superuser, default ``postgresql://postgres@127.0.0.1:5432/postgres``)
 and Redis (``BENCH_REDIS_URL``, default ``redis://127.0.0.1:6379/14``: RQ's job keys are global
@@ -555,10 +558,11 @@ def bench_size(count: int, folder: Path, profile: bool) -> None:
         + " ".join(timing.counts),
         flush=True,
     )
-    if profiler is not None:
+    if profiler is not None and os.environ.get("PROFILER") != "none":
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
-        stats.sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("TOP", PROFILE_LINES)))
+        lines = int(os.environ.get("TOP", PROFILE_LINES))
+        stats.sort_stats(os.environ.get("SORT", "cumulative")).print_stats(lines)
         print(out.getvalue(), flush=True)
 
 
