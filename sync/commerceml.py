@@ -42,7 +42,7 @@ from mappings.commerceml_items import goods_id, goods_item, offer_item, parent_i
 from mappings.ids import bind, bound
 from processing.catalog import service as catalog
 from processing.catalog.models import Goods, GoodsGroup
-from processing.db import relax_durability, where_in
+from processing.db import lock_rows, relax_durability, where_in
 from processing.errors import ConnectorError, InvalidInput
 from processing.tenants.models import Store, Tenant
 from processing.tenants.service import mirror_legal_entity, mirror_warehouses
@@ -85,6 +85,8 @@ def start_import(
         stored = _archive_holding(session, exchange_id, name)
     if stored is None:
         raise ImportFileMissing(details={"filename": name})
+    # Two polls at once: the second waits here, then finds the first one's run.
+    session.execute(lock_rows(select(ExchangeFile.id).where(ExchangeFile.id == stored.id)))
     run = session.scalar(
         select(SyncRun).where(SyncRun.file_id == stored.id, SyncRun.file_name == name)
     )
