@@ -73,6 +73,7 @@ class Goods:
     vat_rate: str | None
     deleted: bool
     unit_code: str | None = None  # БазоваяЕдиница @Код (OKEI), beside ``unit``'s short name
+    manufacturer_id: str | None = None  # Изготовитель/Ид
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,7 @@ def _unit(element: etree._Element) -> Unit | None:
 
 def _goods(element: etree._Element) -> Record:
     """A Товар read in one walk over its children (the hot path of a catalog)."""
-    found = name = article = unit = unit_code = manufacturer = vat = None
+    found = name = article = unit = unit_code = manufacturer = maker_id = vat = None
     barcodes: list[str] = []
     groups: list[str] = []
     properties: dict[str, str] = {}
@@ -351,6 +352,7 @@ def _goods(element: etree._Element) -> Record:
         elif local == "Изготовитель":
             maker = _fields(child)
             manufacturer = maker.get("Наименование") or maker.get("Ид")
+            maker_id = maker.get("Ид")
         elif local == "ПометкаУдаления":
             deleted = deleted or _marked(child)
     if found is None:
@@ -359,6 +361,7 @@ def _goods(element: etree._Element) -> Record:
         external_id=found, name=name, article=article, barcodes=tuple(barcodes), unit=unit,
         groups=tuple(groups), manufacturer=manufacturer, properties=properties,
         requisites=requisites, vat_rate=vat, deleted=deleted, unit_code=unit_code,
+        manufacturer_id=maker_id,
     )  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from mappings.commerceml import Goods, Offer
+from processing.catalog.ids import parse_guid
 from processing.catalog.models import UNIT_LENGTH
 from processing.catalog.service import VAT_RATES
 
@@ -57,6 +58,7 @@ def goods_item(
         "article": record.article,
         "unit": (record.unit or units.get(record.unit_code or "") or "")[:UNIT_LENGTH] or None,
         "group": record.groups[0] if record.groups else None,
+        "brand": maker_brand(record),
         "barcodes": list(record.barcodes),
         "vat_rate": vat_rate(record.vat_rate),
         "properties": properties,
@@ -92,3 +94,17 @@ def offer_stock(record: Offer) -> Decimal | None:
     if record.stock:
         return sum(record.stock.values(), Decimal(0))
     return None
+
+
+def maker_brand(record: Goods) -> str | None:
+    """The brand a Товар's Изготовитель is, when 1C names it by a GUID (the catalog keys brands
+    by 1C GUIDs; a maker without one stays in the requisites only)."""
+    return parse_guid(record.manufacturer_id) if record.manufacturer_id else None
+
+
+def brand_item(record: Goods) -> dict[str, Any] | None:
+    """The brand item of a Товар's Изготовитель, or None."""
+    brand = maker_brand(record)
+    if brand is None:
+        return None
+    return {"external_id": brand, "name": record.manufacturer or brand}

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from mappings import archive
 from mappings import commerceml as cml
-from mappings.commerceml_items import goods_id, goods_item, offer_item, parent_id
+from mappings.commerceml_items import brand_item, goods_id, goods_item, offer_item, parent_id
 from mappings.ids import bind, bound
 from processing.catalog import service as catalog
 from processing.catalog.models import Goods, GoodsGroup
@@ -443,6 +443,8 @@ def _collect(state: _State, record: cml.Record) -> None:
         state.add("warehouses", record)
     elif isinstance(record, cml.Goods):
         state.add("goods", goods_item(record, state.values, state.units))
+        if (brand := brand_item(record)) is not None:
+            state.add("brands", brand)
     elif isinstance(record, cml.Offer):
         state.add("offers", record)
     elif isinstance(record, cml.Organisation):
@@ -531,6 +533,7 @@ def _flush(
         _write_properties(session, tenant, state, pending.get("properties", []), now)
         _write_groups(session, tenant, state, pending.get("groups", []), now)
         _write_warehouses(session, tenant, state, pending.get("warehouses", []))
+        _write_brands(session, tenant, state, pending.get("brands", []), now)
         _write_goods(session, tenant, state, pending.get("goods", []), now, "Товар")
         _write_offers(session, tenant, state, pending.get("offers", []), now)
         if last and state.kind == cml.CATALOG and not state.only_changes:
@@ -695,6 +698,17 @@ def _write_groups(
                 "Группа", session,
             ),
         )  # fmt: skip
+
+
+def _write_brands(
+    session: Session, tenant: Tenant, state: _State, items: list[dict[str, Any]], now: datetime
+) -> None:
+    """The goods' makers as brands (before the goods that name them); counted with nothing."""
+    unique = list({item["external_id"]: item for item in items}.values())
+    _with_refusals(
+        state, unique, lambda batch: catalog.upsert_brands(session, tenant, batch, now=now),
+        "Изготовитель", session,
+    )  # fmt: skip
 
 
 def _write_warehouses(

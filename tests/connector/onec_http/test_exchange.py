@@ -16,7 +16,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from processing.catalog.models import Goods, GoodsBarcode, GoodsGroup, GoodsStock, PriceType
+from processing.catalog.models import Brand, Goods, GoodsBarcode, GoodsGroup, GoodsStock, PriceType
+from processing.catalog.service import upsert_goods
 from processing.tenants.credentials import set_credentials
 from processing.tenants.models import LegalEntity, Store, Tenant
 from sync.models import ExchangeChunk, ExchangeFile, SyncLogEntry, SyncRun
@@ -565,3 +566,74 @@ def test_each_zip_of_a_session_is_imported_by_basic_alone(
     ]  # fmt: skip
     assert len({run.session_id for run in runs}) == 1 and runs[0].file_id != runs[1].file_id
     assert goods_of(session, exchange_login)[BOOTS].name == "Женские ботфорты коричневые"
+
+
+MAKER = """<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="2.10">
+<Каталог СодержитТолькоИзменения="true"><Ид>c</Ид><Товары>
+<Товар><Ид>9e8f7a6b-0b7d-11ef-9a3c-00155d012b01</Ид><Наименование>Сыр Российский</Наименование>
+<Изготовитель><Ид>7c41d2b0-0b7d-11ef-9a3c-00155d012a10</Ид>
+<Наименование>Молочный комбинат</Наименование></Изготовитель></Товар>
+<Товар><Ид>9e8f7a6b-0b7d-11ef-9a3c-00155d012b02</Ид><Наименование>Сыр без Ид</Наименование>
+<Изготовитель><Наименование>Ферма</Наименование></Изготовитель></Товар>
+<Товар><Наименование>Товар без Ид</Наименование></Товар>
+</Товары></Каталог></КоммерческаяИнформация>""".encode()
+
+
+def test_makers_become_brands_and_a_goods_without_id_is_logged(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import.xml", MAKER)
+    assert one_c("import", "&filename=import.xml") == ["success"]
+    goods = goods_of(session, exchange_login)
+    cheese = goods["9e8f7a6b-0b7d-11ef-9a3c-00155d012b01"]
+    brand = session.get_one(Brand, cheese.brand_id)
+    assert (brand.external_id, brand.name) == (
+        "7c41d2b0-0b7d-11ef-9a3c-00155d012a10", "Молочный комбинат",
+    )  # fmt: skip
+    farm = goods["9e8f7a6b-0b7d-11ef-9a3c-00155d012b02"]
+    assert farm.brand_id is None and farm.requisites["Изготовитель"] == "Ферма"
+    run = session.scalars(select(SyncRun)).one()
+    assert run.status == "done" and run.error_count == 1
+    assert run.errors[0]["path"].endswith("Товары/Товар") and run.errors[0]["id"] == ""
+
+
+def test_a_zip_slip_archive_is_refused_and_changes_nothing(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.writestr("import.xml", fixture("import-classifier-2.07.xml"))
+        archive.writestr("../../etc/cron.d/evil.xml", b"<x/>")
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import.zip", packed.getvalue())
+    lines = one_c("import", "&filename=import.xml")
+    assert lines[0] == "failure" and "недопустимое имя" in lines[1]
+    assert session.scalar(select(func.count()).select_from(Goods)) == 0
+
+
+def test_prices_of_characteristics_apply_to_the_goods_uploaded_before(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    """CommerceML 3.1's prices file alone: characteristics of goods the catalog holds become
+    goods of their own with their prices; the others are logged."""
+    upsert_goods(
+        session, exchange_login,
+        [{"external_id": "235ccc6d-ab81-11e4-944a-00155d020201", "name": "Куртка"}],
+        now=datetime.now(UTC),
+    )  # fmt: skip
+    session.commit()
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("prices0_1.xml", fixture("prices-cml3.1.xml"))
+    assert one_c("import", "&filename=prices0_1.xml") == ["success"]
+    goods = goods_of(session, exchange_login)
+    size = goods["235ccc6d-ab81-11e4-944a-00155d020201#a5abd77f-93f6-11e5-9468-00155d020201"]
+    assert size.name == "Куртка"
+    assert size.price_categories == {"aef2c177-1862-11de-9d9d-001a4d4b12d9": "2042.66"}
+    run = session.scalars(select(SyncRun)).one()
+    created = run.counts["created"]
+    assert created == len(goods) - 1 and created + run.counts["skipped"] == 86
