@@ -20,6 +20,7 @@ false) marks deleted the tenant's goods it does not list.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import logging
@@ -27,6 +28,7 @@ import queue
 import secrets
 import tempfile
 import threading
+from array import array
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -178,7 +180,8 @@ class _State:
     kind: str = cml.OTHER
     only_changes: bool = True
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # property → values
-    seen: set[int] = field(default_factory=set)  # hashes of the goods a full export lists
+    # Hashes of the goods a full export lists: 8 bytes each, sorted and searched at the end.
+    seen: array[int] = field(default_factory=lambda: array("q"))
     units: dict[str, str] = field(default_factory=dict)  # ЕдиницаИзмерения Код → short name
     sha256: str | None = None  # of the stored file, once read to its end
     pending: dict[str, list[Any]] = field(default_factory=dict)
@@ -427,7 +430,7 @@ def _remember(state: _State, record: cml.Record) -> None:
     elif isinstance(record, cml.Unit):
         state.units[record.code or ""] = record.name or record.full_name or ""
     elif isinstance(record, cml.Goods) and state.kind == cml.CATALOG and not state.only_changes:
-        state.seen.add(hash(parent_id(goods_id(record.external_id)).lower()))
+        state.seen.append(hash(parent_id(goods_id(record.external_id)).lower()))
 
 
 def _collect(state: _State, record: cml.Record) -> None:
@@ -537,9 +540,9 @@ def _flush(
         _write_goods(session, tenant, state, pending.get("goods", []), now, "Товар")
         _write_offers(session, tenant, state, pending.get("offers", []), now)
         if last and state.kind == cml.CATALOG and not state.only_changes:
-            seen = state.seen
+            seen = array("q", sorted(state.seen))
             deleted = catalog.delete_missing_goods(
-                session, tenant, lambda external_id: hash(parent_id(external_id)) in seen,
+                session, tenant, lambda external_id: _listed(seen, hash(parent_id(external_id))),
                 now=now,
             )  # fmt: skip
             state.count("deleted", deleted)
@@ -554,6 +557,11 @@ def _flush(
             run.sha256 = run.sha256 or state.sha256
             run.status, run.finished_at, run.lease_until = DONE, now, None
             _log_end(session, run, now)
+
+
+def _listed(seen: array[int], value: int) -> bool:
+    at = bisect.bisect_left(seen, value)
+    return at < len(seen) and seen[at] == value
 
 
 class _LeaseLost(Exception):

@@ -987,15 +987,12 @@ def delete_missing_goods(
     """A full export lists every goods item: mark deleted each stored, not yet deleted one it
     did not list (``present(external_id)`` false). Returns how many were marked."""
     lock_tenant(session, tenant)
-    missing = [
-        goods_id
-        for goods_id, external_id in session.execute(
-            select(Goods.id, Goods.external_id).where(
-                Goods.tenant_id == tenant.id, Goods.deleted.is_(False)
-            )
-        )
-        if not present(external_id)
-    ]
+    stored = session.execute(
+        select(Goods.id, Goods.external_id)
+        .where(Goods.tenant_id == tenant.id, Goods.deleted.is_(False))
+        .execution_options(yield_per=10_000)  # streamed: a catalog may hold millions
+    )
+    missing = [goods_id for goods_id, external_id in stored if not present(external_id)]
     for condition in where_in(session, Goods.id, missing):
         session.execute(update(Goods).where(condition).values(deleted=True, updated_at=now))
     return len(missing)
