@@ -15,7 +15,7 @@ from typing import Any
 
 from marshmallow import RAISE, fields, pre_load, validate
 
-from mappings.fields import JsonBoolean, ReceiptSum, Schema
+from mappings.fields import JsonBoolean, ReceiptSum, Schema, StockQuantity
 from processing.catalog.models import (
     ARTICLE_LENGTH,
     BARCODE_LENGTH,
@@ -24,6 +24,8 @@ from processing.catalog.models import (
     UNIT_LENGTH,
 )
 from processing.catalog.service import (
+    ATTRIBUTE_LENGTH,
+    MAX_ATTRIBUTES,
     MAX_BARCODES,
     MAX_BATCH,
     MAX_PRICE_CATEGORIES,
@@ -105,6 +107,24 @@ class GoodsItem(CatalogIn):
         validate=validate.Length(max=MAX_PRICE_CATEGORIES),
         metadata={"description": "1C price type → price in rubles (at most two decimals)"},
     )
+    properties = fields.Dict(
+        keys=fields.String(validate=_EXTERNAL_ID),
+        values=fields.String(validate=validate.Length(max=ATTRIBUTE_LENGTH)),
+        load_default=dict,
+        validate=validate.Length(max=MAX_ATTRIBUTES),
+        metadata={"description": "property (1C Ид) → value text"},
+    )
+    requisites = fields.Dict(
+        keys=fields.String(validate=_EXTERNAL_ID),
+        values=fields.String(validate=validate.Length(max=ATTRIBUTE_LENGTH)),
+        load_default=dict,
+        validate=validate.Length(max=MAX_ATTRIBUTES),
+        metadata={"description": "1C requisite name (ВидНоменклатуры, ...) → value"},
+    )
+    stock = StockQuantity(
+        load_default=None, allow_none=True,
+        metadata={"description": "stock in all warehouses (3 decimals at most)"},
+    )  # fmt: skip
     barcodes = fields.List(
         fields.String(validate=validate.Length(min=1, max=BARCODE_LENGTH)),
         load_default=list,

@@ -201,6 +201,23 @@ class Quantity(_ExactDecimal):
         return None if value is None else Decimal(value).quantize(THOUSANDTH)
 
 
+class StockQuantity(_ExactDecimal):
+    """A stock quantity as 1C keeps it: any sign (stock may go negative), at most 3 decimals."""
+
+    default_error_messages = {  # noqa: RUF012 - marshmallow merges this class attribute
+        "stock": "Остаток — число не более 3 знаков после запятой, по модулю до 999 999 999 999.",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        quantity = super()._deserialize(value, attr, data, **kwargs)
+        if abs(quantity) > STOCK_LIMIT or quantity != quantity.quantize(THOUSANDTH):
+            raise self.make_error("stock")
+        return quantity
+
+
+STOCK_LIMIT = Decimal("999999999999")
+
+
 class ReceiptSum(Money):
     """A sum on a receipt: not negative, not absurd."""
 

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import bindparam, delete, select, update
@@ -504,10 +504,10 @@ def _quantity(index: int, item: Item, field: str) -> Decimal | None:
         return None
     if isinstance(value, bool | float) or not isinstance(value, Decimal | int):
         raise _invalid(index, item, field, "количество — число.")
-    amount = Decimal(value).quantize(Decimal("0.001"))
+    amount = Decimal(value)
     if not amount.is_finite() or abs(amount) > MAX_QUANTITY:
         raise _invalid(index, item, field, f"количество по модулю не больше {MAX_QUANTITY}.")
-    return amount
+    return amount.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)  # 1C keeps 3 decimals
 
 
 def _goods_item(index: int, item: Item, merge: bool = False) -> _GoodsItem:

@@ -207,3 +207,26 @@ def test_the_document_lists_the_uploads_with_the_admin_token(client: FlaskClient
         assert {"200", "400", "401"} <= set(operation["responses"])
     goods = spec["components"]["schemas"]["GoodsItem"]["properties"]
     assert goods["vat_rate"]["enum"] == [*VAT_RATES, None]
+
+
+def test_properties_requisites_and_stock_are_part_of_the_record(
+    client: FlaskClient, admin: dict[str, str], session: Session, world: World
+) -> None:
+    upload_all(client, admin)
+    maker = "bb14a4b8-6b17-11e0-9819-e0cb4ed5eed4"
+    item = {
+        **GOODS_ITEMS[0], "properties": {maker: "Обувной комбинат"},
+        "requisites": {"ВидНоменклатуры": "Сыры"}, "stock": "-2.5",
+    }  # fmt: skip
+    assert put(client, admin, "goods", {"items": [item]})[0] == 200
+    session.expire_all()
+    row = session.scalars(select(Goods).where(Goods.external_id == GOODS)).one()
+    assert (row.properties, row.requisites) == (item["properties"], item["requisites"])
+    assert str(row.stock) == "-2.500"
+    for stock in ("1.2345", "1e15", True):
+        status, body = put(client, admin, "goods", {"items": [{**item, "stock": stock}]})
+        assert (status, body["code"]) == (400, "VALIDATION_ERROR"), stock
+    assert put(client, admin, "goods", {"items": [GOODS_ITEMS[0]]})[0] == 200  # the whole record
+    session.expire_all()
+    row = session.scalars(select(Goods).where(Goods.external_id == GOODS)).one()
+    assert (row.properties, row.requisites, row.stock) == ({}, {}, None)
