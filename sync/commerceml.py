@@ -57,7 +57,7 @@ from sync.runtime import current, job_session
 log = logging.getLogger(__name__)
 
 SOURCE = "commerceml"
-BATCH = 2_000  # records per transaction
+BATCH = 5_000  # records per transaction (at most the catalog's batch of goods)
 MAX_RUN_ERRORS = 100
 LEASE = timedelta(minutes=2)
 RUNNING, DONE, FAILED = RUN_RUNNING, RUN_DONE, RUN_FAILED
@@ -792,12 +792,14 @@ def _offer_items(
     """The offers' items. A characteristic 1C's catalog file did not list becomes goods of its
     own, named and grouped as its goods; an offer of goods never uploaded is skipped."""
     items = [offer_item(record) for record in records]
-    ids = {item["external_id"].lower() for item in items}
+    # Plain goods go as they are (one never uploaded is refused by the catalog and logged);
+    # only characteristics are looked up, with their goods.
+    ids = {item["external_id"].lower() for item in items if "#" in item["external_id"]}
     ids |= {parent_id(external_id) for external_id in ids}
     stored = {
         row.external_id: row
         for condition in where_in(session, Goods.external_id, ids)
-        for row in session.execute(
+        for row in session.connection().execute(
             select(Goods.external_id, Goods.name, Goods.unit, GoodsGroup.external_id.label("group"))
             .outerjoin(GoodsGroup, GoodsGroup.id == Goods.group_id)
             .where(Goods.tenant_id == tenant.id, condition)
@@ -806,7 +808,7 @@ def _offer_items(
     kept = []
     for record, item in zip(records, items, strict=True):
         external_id = item["external_id"].lower()
-        if external_id in stored:
+        if "#" not in external_id or external_id in stored:
             kept.append(item)
             continue
         parent = stored.get(parent_id(external_id))

@@ -295,9 +295,11 @@ def _stored_ids(
     found: dict[str, int] = {}
     for condition in where_in(session, model.external_id, external_ids):
         found.update(
-            session.execute(
+            session.connection()
+            .execute(
                 select(model.external_id, model.id).where(model.tenant_id == tenant_id, condition)
-            ).all()
+            )
+            .all()
         )
     return found
 
@@ -600,7 +602,9 @@ def _stored_goods(
     found: dict[str, Any] = {}
     selected = (Goods.id, Goods.external_id, Goods.deleted, *(getattr(Goods, n) for n in columns))
     for condition in where_in(session, Goods.external_id, external_ids):
-        rows = session.execute(select(*selected).where(Goods.tenant_id == tenant_id, condition))
+        rows = session.connection().execute(
+            select(*selected).where(Goods.tenant_id == tenant_id, condition)
+        )
         found.update((row.external_id, row) for row in rows)
     return found
 
@@ -613,17 +617,19 @@ def _stored_barcodes(
     found: dict[str, int] = {}
     for condition in where_in(session, GoodsBarcode.barcode, barcodes):
         found.update(
-            session.execute(
+            session.connection()
+            .execute(
                 select(GoodsBarcode.barcode, GoodsBarcode.goods_id).where(
                     GoodsBarcode.tenant_id == tenant_id, condition
                 )
-            ).all()
+            )
+            .all()
         )
     for condition in where_in(session, GoodsBarcode.goods_id, goods_ids):
         found.update(
-            session.execute(
-                select(GoodsBarcode.barcode, GoodsBarcode.goods_id).where(condition)
-            ).all()
+            session.connection()
+            .execute(select(GoodsBarcode.barcode, GoodsBarcode.goods_id).where(condition))
+            .all()
         )
     return found
 
@@ -749,11 +755,10 @@ def upsert_goods(
         drop = _dropping(parsed, refuse)
         for index, goods in enumerate(parsed):
             if goods and goods.values["name"] is None and goods.external_id not in stored:
-                drop(
-                    _invalid(
-                        index, items[index], "name", "поле name обязательно для нового товара."
-                    )
-                )
+                drop(_invalid(
+                    index, items[index], "name",
+                    "товара нет в каталоге, а новому товару нужно name: выгрузите сначала каталог.",
+                ))  # fmt: skip
     barcode_owner = _stored_barcodes(
         session, tenant.id,
         (barcode for goods in named for barcode in goods.barcodes),
@@ -954,7 +959,7 @@ def set_stock(session: Session, stock: Mapping[int, Mapping[int, Decimal]]) -> N
     store_ids = sorted({store for quantities in stock.values() for store in quantities})
     stored: dict[tuple[int, int], Decimal] = {}
     for condition in where_in(session, GoodsStock.goods_id, stock):
-        rows = session.execute(
+        rows = session.connection().execute(
             select(GoodsStock.goods_id, GoodsStock.store_id, GoodsStock.quantity).where(
                 condition, GoodsStock.store_id.in_(store_ids)
             )
