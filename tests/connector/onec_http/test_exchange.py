@@ -637,3 +637,24 @@ def test_prices_of_characteristics_apply_to_the_goods_uploaded_before(
     run = session.scalars(select(SyncRun)).one()
     created = run.counts["created"]
     assert created == len(goods) - 1 and created + run.counts["skipped"] == 86
+
+
+PLAIN_OFFER = """<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="2.08">
+<ПакетПредложений СодержитТолькоИзменения="true"><Ид>p</Ид><Предложения>
+<Предложение><Ид>9e8f7a6b-0b7d-11ef-9a3c-00155d012b09</Ид>
+<Цены><Цена><ИдТипаЦены>r</ИдТипаЦены><ЦенаЗаЕдиницу>10</ЦенаЗаЕдиницу></Цена></Цены>
+</Предложение></Предложения></ПакетПредложений></КоммерческаяИнформация>""".encode()
+
+
+def test_an_offer_of_goods_never_uploaded_is_logged(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("offers.xml", PLAIN_OFFER)
+    assert one_c("import", "&filename=offers.xml") == ["success"]
+    run = session.scalars(select(SyncRun)).one()
+    assert run.error_count == 1 and run.errors[0]["id"] == "9e8f7a6b-0b7d-11ef-9a3c-00155d012b09"
+    assert "выгрузите сначала каталог" in run.errors[0]["message"]
+    assert session.scalar(select(func.count()).select_from(Goods)) == 0
