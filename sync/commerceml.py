@@ -60,6 +60,7 @@ SOURCE = "commerceml"
 BATCH = 5_000  # records per transaction (at most the catalog's batch of goods)
 MAX_RUN_ERRORS = 100
 LEASE = timedelta(minutes=2)
+MAX_RESTARTS = 3  # a run whose job was lost more often fails
 RUNNING, DONE, FAILED = RUN_RUNNING, RUN_DONE, RUN_FAILED
 
 
@@ -145,11 +146,19 @@ def restart_if_lost(session: Session, run: SyncRun, now: datetime) -> bool:
     if run.status != RUNNING or run.lease_until is None or run.lease_until > now:
         return False
     file_id = run.file_id
-    if file_id is None:  # its file is gone (retention): nothing to restart with
+    if file_id is None or run.restarts >= MAX_RESTARTS:
+        # Its file is gone (retention), or its job dies on it every time (out of memory, a
+        # killed worker): the run fails with a reason instead of restarting for ever.
+        run.status, run.finished_at, run.lease_until = FAILED, now, None
+        run.message = (
+            f"Загрузка {run.id} прерывалась {run.restarts + 1} раз(а) и остановлена: повторите "
+            "обмен; если ошибка повторяется, сообщите в поддержку номер загрузки."
+        )
+        _log_end(session, run, now)
         return False
     # One restart per lost lease, whoever polls first: the new job holds the lease already.
     worker = secrets.token_hex(8)
-    run.worker, run.lease_until = worker, now + LEASE
+    run.worker, run.lease_until, run.restarts = worker, now + LEASE, run.restarts + 1
     enqueue(
         session, import_run, run.id, file_id, worker,
         job_id=f"cml-import-{run.id}-{worker}", timeout_s=job_timeout_s(_size(session, file_id)),

@@ -148,4 +148,5 @@ class SyncRun(Base):
     # The job working on it renews its lease at every batch; a run whose lease ran out while
     # "running" lost its job (a killed worker) and is started again from its checkpoint.
     worker: Mapped[str | None] = mapped_column(String(64))
+    restarts: Mapped[int] = mapped_column(Integer, server_default="0")
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -194,6 +194,7 @@ def upgrade() -> None:
         sa.Column("warnings", sa.JSON(), nullable=False),
         sa.Column("message", sa.Text(), nullable=True),
         sa.Column("worker", sa.String(length=64), nullable=True),
+        sa.Column("restarts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["file_id"],

@@ -658,3 +658,31 @@ def test_an_offer_of_goods_never_uploaded_is_logged(
     assert run.error_count == 1 and run.errors[0]["id"] == "9e8f7a6b-0b7d-11ef-9a3c-00155d012b09"
     assert "выгрузите сначала каталог" in run.errors[0]["message"]
     assert session.scalar(select(func.count()).select_from(Goods)) == 0
+
+
+def test_a_run_whose_job_keeps_dying_fails_with_a_reason(
+    client: FlaskClient,
+    exchange_login: Tenant,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sync import commerceml
+
+    def lost(run_id: int, file_id: int, worker: str | None = None) -> None:
+        """A job that never reports back (its worker is killed every time)."""
+
+    monkeypatch.setattr(commerceml, "import_run", lost)
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import.xml", fixture("import-classifier-2.07.xml"))
+    assert one_c("import", "&filename=import.xml")[0] == "progress"
+    run = session.scalars(select(SyncRun)).one()
+    for attempt in range(commerceml.MAX_RESTARTS + 1):
+        run.lease_until = datetime.now(UTC)  # the lease ran out: the job is lost
+        session.commit()
+        lines = one_c("import", "&filename=import.xml")
+        session.refresh(run)
+        if attempt < commerceml.MAX_RESTARTS:
+            assert (lines[0], run.restarts) == ("progress", attempt + 1)
+    assert lines[0] == "failure" and "прерывалась" in lines[1]
+    assert run.status == "failed" and run.message == lines[1]
