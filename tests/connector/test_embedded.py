@@ -143,3 +143,40 @@ def test_readme_demo_flow_runs_as_written(served: tuple[str, Path]) -> None:
     assert calculation["totals"]["bonus_payment"] == 100
     assert commit["totals"] == calculation["totals"] and commit["replay"] is False
     assert returned["kind"] == "return" and returned["lines"][0]["qty"] == 1
+
+
+def test_the_exchange_with_1c_imports_inline_on_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_redis: None
+) -> None:
+    """The README's promise: embedded, ``mode=import`` runs the job inside the call and 1C sees
+    ``success`` at once (threads of the job on SQLite included)."""
+    import base64
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from processing.catalog.models import Goods, GoodsStock
+    from processing.tenants.credentials import set_credentials
+    from processing.tenants.service import add_tenant
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings = load_settings({"VAR_DIR": str(tmp_path / "var")})
+    migrate.upgrade(settings.database_url)
+    runtime = Runtime(settings)
+    client = build_app(runtime).test_client()
+    with runtime.session() as session, session.begin():
+        tenant = add_tenant(session, "shop", "Магазин")
+        set_credentials(session, tenant, "exchange", "site", "Site-pass-1", now=datetime.now(UTC))
+    auth = {"Authorization": "Basic " + base64.b64encode(b"site:Site-pass-1").decode()}
+    base = "/exchange/shop/1c?type=catalog&mode="
+    assert client.get(base + "checkauth", headers=auth).get_data(as_text=True).startswith("success")
+    assert client.get(base + "init").get_data(as_text=True).startswith("zip=yes")
+    fixtures = REPO_ROOT.parent / "shared" / "fixtures" / "commerceml"
+    for name in ("import-classifier-2.07.xml", "offers-characteristics-2.07.xml"):
+        body = (fixtures / name).read_bytes()
+        assert client.post(base + f"file&filename={name}", data=body).data == b"success"
+        assert client.get(base + f"import&filename={name}").data == b"success"
+    with runtime.session() as session:
+        assert session.scalar(select(func.count()).select_from(Goods)) == 7
+        assert session.scalar(select(func.count()).select_from(GoodsStock)) == 5
