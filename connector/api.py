@@ -201,9 +201,15 @@ class IdConverter(IntegerConverter):
         return super().to_python(value)
 
 
+TEXT_PROTOCOL_BLUEPRINTS = frozenset({"exchange"})
+
+
 def _refuse_nul_in_url() -> None:
     """NUL can reach a path or query value percent-encoded; PostgreSQL cannot hold it. (Lone
-    surrogates cannot: werkzeug decodes URLs with replacement characters.)"""
+    surrogates cannot: werkzeug decodes URLs with replacement characters.) The exchange with
+    1C answers in its own text protocol and refuses such values itself."""
+    if request.blueprint in TEXT_PROTOCOL_BLUEPRINTS:
+        return
     path = {
         name: [BAD_STRING]
         for name, value in (request.view_args or {}).items()

@@ -75,6 +75,9 @@ class ZipBroken(InvalidInput):
     message = "Архив обмена повреждён: выгрузите заново."
 
 
+ARCHIVE_ERRORS = (ZipUnsafeName, ZipTooLarge, ZipBomb, ZipBroken)
+
+
 _ENCRYPTED = "Архив обмена защищён паролем: выгрузите его из 1С заново без пароля."
 _UNSUPPORTED = (
     "Файл в архиве обмена сжат неподдерживаемым методом: выгрузите заново "

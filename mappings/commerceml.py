@@ -383,8 +383,11 @@ def _offer(element: etree._Element) -> Record:
         elif local == "Цены":
             for price in child:
                 kind, text = _pair(price, "ИдТипаЦены", "ЦенаЗаЕдиницу")
-                if kind is not None and (value := _number(text)) is not None:
-                    prices[kind] = value
+                if kind is not None and text is not None:
+                    # A price that is not a number stays NaN: the catalog refuses it, logged
+                    # with the offer's Ид, instead of the offer silently keeping its old price.
+                    value = _number(text)
+                    prices[kind] = Decimal("NaN") if value is None else value
         elif local == "Склад" or local == "Склады":
             _add_stock(stock, child)
         elif local == "Наименование":

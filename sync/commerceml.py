@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+from lxml import etree
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
@@ -87,7 +88,13 @@ def start_import(
     if stored is None:
         stored = _archive_holding(session, exchange_id, name)
     if stored is None:
-        raise ImportFileMissing(details={"filename": name})
+        archives = exchange.session_archives(session, exchange_id)
+        raise ImportFileMissing(
+            f"Файл {name} не найден в этом сеансе обмена"
+            + (f" (в архиве {archives[0].name} его нет)" if archives else "")
+            + ": выгрузите его (mode=file) перед командой import.",
+            details={"filename": name},
+        )
     # Two polls at once: the second waits here, then finds the first one's run.
     session.execute(lock_rows(select(ExchangeFile.id).where(ExchangeFile.id == stored.id)))
     run = session.scalar(
@@ -105,8 +112,10 @@ def start_import(
     )  # fmt: skip
     session.add(run)
     session.flush()
+    # The job's lease token goes with it: an RQ retry of the job (same arguments) takes its
+    # lease back at once instead of waiting for it to run out.
     enqueue(
-        session, import_run, run.id, stored.id,
+        session, import_run, run.id, stored.id, secrets.token_hex(8),
         job_id=f"cml-import-{run.id}", timeout_s=job_timeout_s(stored.size),
     )  # fmt: skip
     return run
@@ -133,8 +142,8 @@ def _archive_holding(session: Session, exchange_id: str, name: str) -> ExchangeF
         stream = exchange.buffered(
             exchange.reader(session, stored.id, exchange.session_fetch(session))
         )
-        if not archive.is_zip(stream):
-            continue
+        if not archive.is_zip(stream):  # named .zip, but not one: say so, not "not found"
+            raise archive.ZipBroken(details={"filename": stored.name, "reason": "not a zip"})
         member = archive.find_member(archive.xml_members(stream, archive.Limits()), name)
         if member is not None:
             return stored
@@ -243,6 +252,14 @@ def import_run(run_id: int, file_id: int, worker: str | None = None) -> None:
         log.warning("commerceml import handed over to another job", extra={"run_id": run_id})
     except ConnectorError as error:
         _fail(run_id, worker, error.text, state)
+    except etree.XMLSyntaxError as error:  # the file itself is wrong: retrying cannot help
+        line, column = error.position
+        _fail(
+            run_id, worker,
+            f"Файл {file_name} не является корректным XML (строка {line}, столбец {column}): "
+            "выгрузите его из 1С заново.",
+            state,
+        )  # fmt: skip
     except Exception:
         log.exception("commerceml import failed", extra={"run_id": run_id})
         if not _retries_left():

@@ -29,7 +29,8 @@ from processing.errors import InvalidInput
 from sync.models import ExchangeChunk, ExchangeFile, ExchangeSession
 
 CHUNK_BYTES = 1024 * 1024
-SESSION_IDLE = timedelta(hours=1)  # a sender without a cookie continues its last session
+SESSION_IDLE = timedelta(hours=1)
+MAX_SESSIONS_PER_HOUR = 120  # a sender without a cookie continues its last session
 KEPT_EXTENSIONS = (".xml", ".zip")
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -60,7 +61,27 @@ def session_key(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+class ExchangeSessionsExhausted(InvalidInput):
+    code = "EXCHANGE_TOO_MANY_SESSIONS"
+    message = (
+        f"Слишком много сеансов обмена за час (больше {MAX_SESSIONS_PER_HOUR}): проверьте "
+        "расписание обмена с сайтом в 1С и повторите позже."
+    )
+
+
 def open_session(session: Session, tenant_id: int, exchange_type: str, now: datetime) -> Opened:
+    """A new exchange session; a tenant opens at most ``MAX_SESSIONS_PER_HOUR`` an hour (1C
+    opens one per exchange: more is a loop or a flood, and each keeps its files 14 days)."""
+    recent = session.scalar(
+        select(func.count())
+        .select_from(ExchangeSession)
+        .where(
+            ExchangeSession.tenant_id == tenant_id,
+            ExchangeSession.started_at >= now - timedelta(hours=1),
+        )
+    )
+    if (recent or 0) >= MAX_SESSIONS_PER_HOUR:
+        raise ExchangeSessionsExhausted(details={"limit": MAX_SESSIONS_PER_HOUR})
     secret = secrets.token_urlsafe(32)
     exchange = ExchangeSession(
         id=session_key(secret), tenant_id=tenant_id, exchange_type=exchange_type,
@@ -72,13 +93,19 @@ def open_session(session: Session, tenant_id: int, exchange_type: str, now: date
 
 
 def find_session(
-    session: Session, tenant_id: int, secret: str | None, now: datetime
+    session: Session, tenant_id: int, secret: str | None, exchange_type: str, now: datetime
 ) -> ExchangeSession | None:
-    """The tenant's session named by ``secret`` (None: unknown, another tenant's, or absent)."""
+    """The tenant's open session of that type named by ``secret`` (None: unknown, another
+    tenant's, of the other type, completed, or absent)."""
     if not secret:
         return None
     exchange = session.get(ExchangeSession, session_key(secret))
-    if exchange is None or exchange.tenant_id != tenant_id:
+    if (
+        exchange is None
+        or exchange.tenant_id != tenant_id
+        or exchange.exchange_type != exchange_type
+        or exchange.completed_at is not None
+    ):
         return None
     exchange.last_seen_at = now
     return exchange

@@ -34,6 +34,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from connector.basic_auth import BasicRequired, authenticate
 from connector.db import app_runtime, db_session
 from connector.errors import error_for_exception
+from mappings import archive
 from processing.errors import ConnectorError, InvalidInput
 from processing.tenants.models import Tenant
 from sync import commerceml, exchange
@@ -77,8 +78,10 @@ class ExchangeBodyTooLarge(InvalidInput):
 
 def _wants_cp1251() -> bool:
     asked = (request.args.get("charset") or request.args.get("encoding") or "").lower()
-    accepted = (request.headers.get("Accept-Charset") or "").lower()
-    return any(name in text for text in (asked, accepted) for name in ("1251", "cp1251"))
+    if asked:
+        return "1251" in asked
+    best = request.accept_charsets.best_match(["utf-8", "windows-1251", "cp1251"])
+    return best in ("windows-1251", "cp1251")
 
 
 def _text(*lines: str, status: int = 200) -> Response:
@@ -96,8 +99,28 @@ def _failure(error: ConnectorError) -> Response:
     return _text("failure", error.text)
 
 
-@blp.route("/<tenant_code>/1c", methods=["GET", "POST"])
+class ExchangeAddressUnknown(InvalidInput):
+    code = "EXCHANGE_ADDRESS_UNKNOWN"
+    message = (
+        "Адрес обмена неверен: укажите в узле обмена https://<сервер>/exchange/<код сети>/1c "
+        "(запросы GET или POST)."
+    )
+
+
+_ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@blp.route("/", defaults={"rest": ""}, methods=_ANY_METHOD)
+@blp.route("/<path:rest>", methods=_ANY_METHOD)
+def elsewhere(rest: str) -> Response:
+    """Anything else under /exchange/ answers in the protocol's text form too."""
+    return _failure(ExchangeAddressUnknown(details={"path": rest[:200]}))
+
+
+@blp.route("/<tenant_code>/1c", methods=_ANY_METHOD)
 def exchange_endpoint(tenant_code: str) -> Response:
+    if request.method not in ("GET", "POST"):
+        return _failure(ExchangeAddressUnknown(details={"method": request.method}))
     try:
         return _dispatch(tenant_code)
     except ConnectorError as error:
@@ -172,7 +195,7 @@ def _session(
         tenant = _tenant(session, tenant_code)
     if secret:
         tenant_id = tenant.id if tenant is not None else _tenant_id(session, tenant_code)
-        found = exchange.find_session(session, tenant_id, secret, now) if tenant_id else None
+        found = exchange.find_session(session, tenant_id, secret, kind, now) if tenant_id else None
         if found is not None:
             return found, secret
         if tenant is None:
@@ -214,7 +237,7 @@ def _import(session: Session, current: ExchangeSession, now: datetime) -> Respon
     filename = request.args.get("filename") or ""
     try:
         run = commerceml.start_import(session, tenant, current.id, filename, now)
-    except InvalidInput as error:  # the upload is refused: logged for support, then answered
+    except archive.ARCHIVE_ERRORS as error:  # an uploaded zip refused: logged for support
         session.rollback()
         commerceml.record_refusal(session, tenant.id, current.id, filename, error.text, now)
         session.commit()

@@ -686,3 +686,98 @@ def test_a_run_whose_job_keeps_dying_fails_with_a_reason(
             assert (lines[0], run.restarts) == ("progress", attempt + 1)
     assert lines[0] == "failure" and "прерывалась" in lines[1]
     assert run.status == "failed" and run.message == lines[1]
+
+
+def test_a_file_that_is_not_xml_fails_at_once_with_where(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    data = fixture("import-classifier-2.07.xml")
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import.xml", data[:-60])  # cut off: not well-formed
+    lines = one_c("import", "&filename=import.xml")
+    assert lines[0] == "failure" and "не является корректным XML (строка" in lines[1]
+    run = session.scalars(select(SyncRun)).one()
+    assert (run.status, run.message) == ("failed", lines[1])
+
+
+NOT_A_PRICE = """<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="2.08">
+<ПакетПредложений СодержитТолькоИзменения="true"><Ид>p</Ид><Предложения>
+<Предложение><Ид>bd72d910-55bc-11d9-848a-00112f43529a</Ид>
+<Цены><Цена><ИдТипаЦены>r</ИдТипаЦены><ЦенаЗаЕдиницу>NaN</ЦенаЗаЕдиницу></Цена></Цены>
+</Предложение></Предложения></ПакетПредложений></КоммерческаяИнформация>""".encode()
+
+
+def test_a_price_that_is_not_a_number_is_logged_not_dropped(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import.xml", fixture("import-classifier-2.07.xml"))
+    one_c.upload("offers.xml", NOT_A_PRICE)
+    assert one_c("import", "&filename=import.xml") == ["success"]
+    assert one_c("import", "&filename=offers.xml") == ["success"]
+    run = session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
+    assert run is not None and run.error_count == 1
+    assert run.errors[0]["id"] == BOOTS and "цена" in run.errors[0]["message"]
+    assert goods_of(session, exchange_login)[BOOTS].price_categories == {}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/exchange/acme/1c?type=catalog%00&mode=checkauth"),
+        ("GET", "/exchange/acme/1c?type=catalog&mode=import&filename=import.xml%00.jpg"),
+        ("PUT", "/exchange/acme/1c?type=catalog&mode=checkauth"),
+        ("GET", "/exchange/acme/1c/x?type=catalog&mode=checkauth"),
+        ("GET", "/exchange/"),
+    ],
+)
+def test_every_refusal_under_exchange_is_the_protocols_text(
+    client: FlaskClient, exchange_login: Tenant, session: Session, method: str, path: str
+) -> None:
+    response = client.open(path, method=method, headers=basic())
+    assert response.mimetype == "text/plain", response.data
+    assert response.get_data(as_text=True).startswith("failure\n")
+    assert session.scalar(select(func.count()).select_from(SyncRun)) == 0
+
+
+def test_a_refused_file_name_leaves_no_run(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    one_c = Exchange(client)
+    one_c("init")
+    for name in ("", "..", "/etc/passwd", "missing.xml"):
+        assert one_c("import", f"&filename={name}")[0] == "failure"
+    assert session.scalar(select(func.count()).select_from(SyncRun)) == 0
+
+
+def test_a_session_serves_its_own_type_until_it_completes(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    Exchange(client, "sale")  # its cookie is now the client's
+    assert call(client, "type=catalog&mode=init")[0] == "failure"
+    one_c = Exchange(client)
+    one_c("init")
+    assert one_c("complete") == ["success"]
+    assert one_c("file", "&filename=import.xml", b"<x/>")[0] == "failure"
+    assert session.scalar(select(func.count()).select_from(ExchangeFile)) == 0
+    response = client.get(
+        f"{BASE}?type=catalog&mode=checkauth",
+        headers={**basic(), "Accept-Charset": "utf-8, windows-1251;q=0"},
+    )
+    assert response.mimetype_params["charset"] == "utf-8"
+
+
+def test_checkauth_storms_are_capped(
+    client: FlaskClient,
+    exchange_login: Tenant,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sync import exchange
+
+    monkeypatch.setattr(exchange, "MAX_SESSIONS_PER_HOUR", 3)
+    answers = [call(client, "type=catalog&mode=checkauth", headers=basic())[0] for _ in range(5)]
+    assert answers == ["success", "success", "success", "failure", "failure"]
