@@ -119,7 +119,7 @@ def elsewhere(rest: str) -> Response:
 
 @blp.route("/<tenant_code>/1c", methods=_ANY_METHOD)
 def exchange_endpoint(tenant_code: str) -> Response:
-    if request.method not in ("GET", "POST"):
+    if request.method not in ("GET", "POST") or "\x00" in tenant_code:
         return _failure(ExchangeAddressUnknown(details={"method": request.method}))
     try:
         return _dispatch(tenant_code)

@@ -732,6 +732,7 @@ def test_a_price_that_is_not_a_number_is_logged_not_dropped(
         ("PUT", "/exchange/acme/1c?type=catalog&mode=checkauth"),
         ("GET", "/exchange/acme/1c/x?type=catalog&mode=checkauth"),
         ("GET", "/exchange/"),
+        ("GET", "/exchange/ac%00me/1c?type=catalog&mode=checkauth"),
     ],
 )
 def test_every_refusal_under_exchange_is_the_protocols_text(
