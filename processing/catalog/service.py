@@ -992,7 +992,7 @@ def delete_missing_goods(
     """A full export lists every goods item: mark deleted each stored, not yet deleted one it
     did not list (``present(external_id)`` false). Returns how many were marked."""
     lock_tenant(session, tenant)
-    stored = session.execute(
+    stored = session.connection().execute(
         select(Goods.id, Goods.external_id)
         .where(Goods.tenant_id == tenant.id, Goods.deleted.is_(False))
         .execution_options(yield_per=10_000)  # streamed: a catalog may hold millions
