@@ -65,6 +65,16 @@ def _deleted() -> JsonBoolean:
     )
 
 
+def _attributes(description: str) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(validate=_EXTERNAL_ID),
+        values=fields.String(validate=validate.Length(max=ATTRIBUTE_LENGTH)),
+        load_default=dict,
+        validate=validate.Length(max=MAX_ATTRIBUTES),
+        metadata={"description": description},
+    )
+
+
 class GroupItem(CatalogIn):
     external_id = _guid("the group's 1C GUID", required=True)
     name = fields.String(required=True, validate=_NAME)
@@ -107,20 +117,8 @@ class GoodsItem(CatalogIn):
         validate=validate.Length(max=MAX_PRICE_CATEGORIES),
         metadata={"description": "1C price type → price in rubles (at most two decimals)"},
     )
-    properties = fields.Dict(
-        keys=fields.String(validate=_EXTERNAL_ID),
-        values=fields.String(validate=validate.Length(max=ATTRIBUTE_LENGTH)),
-        load_default=dict,
-        validate=validate.Length(max=MAX_ATTRIBUTES),
-        metadata={"description": "property (1C Ид) → value text"},
-    )
-    requisites = fields.Dict(
-        keys=fields.String(validate=_EXTERNAL_ID),
-        values=fields.String(validate=validate.Length(max=ATTRIBUTE_LENGTH)),
-        load_default=dict,
-        validate=validate.Length(max=MAX_ATTRIBUTES),
-        metadata={"description": "1C requisite name (ВидНоменклатуры, ...) → value"},
-    )
+    properties = _attributes("property (1C Ид) → value text")
+    requisites = _attributes("1C requisite name (ВидНоменклатуры, ...) → value")
     stock = StockQuantity(
         load_default=None, allow_none=True,
         metadata={"description": "stock in all warehouses (3 decimals at most)"},

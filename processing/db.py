@@ -214,7 +214,8 @@ BULK_PAGE = 1_000  # rows per statement where COPY is not available
 
 def _bind_values(table: Table, dialect: Any, columns: Sequence[str]) -> list[Any]:
     """Each column's bind processor (TypeDecorators, JSON), as Core would apply it."""
-    return [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    types = (table.c[name].type for name in columns)
+    return [kind.dialect_impl(dialect).bind_processor(dialect) for kind in types]
 
 
 def bulk_insert(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:

@@ -102,7 +102,7 @@ def start_import(
     )
     if run is not None:
         return run
-    exchange.seal(session, stored)
+    exchange.seal(stored)
     run = SyncRun(
         tenant_id=tenant.id, source=SOURCE, session_id=exchange_id,
         file_id=stored.id, file_name=name,
@@ -170,14 +170,9 @@ def restart_if_lost(session: Session, run: SyncRun, now: datetime) -> bool:
     run.worker, run.lease_until, run.restarts = worker, now + LEASE, run.restarts + 1
     enqueue(
         session, import_run, run.id, file_id, worker,
-        job_id=f"cml-import-{run.id}-{worker}", timeout_s=job_timeout_s(_size(session, file_id)),
+        job_id=f"cml-import-{run.id}-{worker}", timeout_s=job_timeout_s(run.stored_size),
     )  # fmt: skip
     return True
-
-
-def _size(session: Session, file_id: int) -> int:
-    stored = session.get(ExchangeFile, file_id)
-    return stored.size if stored is not None else 0
 
 
 # The job

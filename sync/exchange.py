@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from processing.db import lock_rows
@@ -220,8 +220,8 @@ def session_archives(session: Session, exchange_id: str) -> list[ExchangeFile]:
     )
 
 
-def seal(session: Session, stored: ExchangeFile) -> None:
-    session.execute(update(ExchangeFile).where(ExchangeFile.id == stored.id).values(sealed=True))
+def seal(stored: ExchangeFile) -> None:
+    """The file is handed to an import: the next upload of its name starts a new file."""
     stored.sealed = True
 
 

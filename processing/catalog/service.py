@@ -22,7 +22,7 @@ clears the per-process group trees of ``processing.catalog.lookup``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -172,15 +172,27 @@ def _reference(index: int, item: Item, field: str) -> str | None:
     return parsed
 
 
-def _refuse_duplicates(external_ids: Sequence[str], items: Sequence[Item]) -> None:
+def _raise(error: ConnectorError) -> None:
+    raise error
+
+
+_Refuse = Callable[[ConnectorError], None]
+
+
+def _refuse_duplicates(
+    external_ids: Sequence[str | None], items: Sequence[Item], refuse: _Refuse | None = None
+) -> None:
+    """Refuse an item whose external id an earlier item of the batch has (None: left out)."""
     first: dict[str, int] = {}
     for index, external_id in enumerate(external_ids):
+        if external_id is None:
+            continue
         earlier = first.setdefault(external_id, index)
         if earlier != index:
-            raise _invalid(
+            (refuse or _raise)(_invalid(
                 index, items[index], "external_id",
                 f"тот же external_id, что у items[{earlier}]: в пакете каждый объект один раз.",
-            )  # fmt: skip
+            ))  # fmt: skip
 
 
 def _price_categories(index: int, item: Item) -> dict[str, str]:
@@ -257,20 +269,6 @@ def _report(outcomes: Iterable[Outcome]) -> UpsertReport:
         unchanged=counts["unchanged"],
         deleted=counts["deleted"],
     )
-
-
-T = TypeVar("T")
-
-
-def _chunks(values: Iterable[T]) -> Iterator[list[T]]:
-    chunk: list[T] = []
-    for value in values:
-        chunk.append(value)
-        if len(chunk) == _CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 CatalogModel = TypeVar("CatalogModel", GoodsGroup, Brand, Goods, GoodsProperty, PriceType)
@@ -740,7 +738,10 @@ def upsert_goods(
         except CatalogInvalidItem as error:
             refuse(error)
             parsed.append(None)
-    _refuse_duplicates_of(parsed, items, refuse)
+    _refuse_duplicates(
+        [goods.external_id if goods else None for goods in parsed], items,
+        _dropping(parsed, refuse),
+    )  # fmt: skip
     _refuse_shared_barcodes(items, parsed, _dropping(parsed, refuse))
     lock_tenant(session, tenant)
     groups, brands = _references(session, tenant.id, items, parsed, _dropping(parsed, refuse))
@@ -775,13 +776,6 @@ def upsert_goods(
     return replace(_report(plan.outcomes), refused=tuple(refusals), ids=ids)
 
 
-def _raise(error: ConnectorError) -> None:
-    raise error
-
-
-_Refuse = Callable[[ConnectorError], None]
-
-
 def _dropping(parsed: list[_GoodsItem | None], refuse: _Refuse) -> _Refuse:
     """``refuse``, and the refused item (``details.index``) left out of the batch."""
 
@@ -792,22 +786,6 @@ def _dropping(parsed: list[_GoodsItem | None], refuse: _Refuse) -> _Refuse:
             parsed[index] = None
 
     return drop
-
-
-def _refuse_duplicates_of(
-    parsed: list[_GoodsItem | None], items: Sequence[Item], refuse: _Refuse
-) -> None:
-    first: dict[str, int] = {}
-    for index, goods in enumerate(parsed):
-        if goods is None:
-            continue
-        earlier = first.setdefault(goods.external_id, index)
-        if earlier != index:
-            refuse(_invalid(
-                index, items[index], "external_id",
-                f"тот же external_id, что у items[{earlier}]: в пакете каждый объект один раз.",
-            ))  # fmt: skip
-            parsed[index] = None
 
 
 def _expire_loaded(session: Session, models: tuple[type, ...]) -> None:

@@ -358,7 +358,7 @@ def mirror_warehouses(
             inactive.append(warehouse_id)
         session.add(
             Store(
-                tenant_id=tenant.id, code=_warehouse_code(session, tenant, warehouse_id),
+                tenant_id=tenant.id, code=_free_code(session, Store, tenant, "wh-", warehouse_id),
                 name=name, warehouse_id=warehouse_id, active=enabled,
             )
         )  # fmt: skip
@@ -367,14 +367,15 @@ def mirror_warehouses(
     return MirroredStores(created, updated, unchanged, tuple(inactive))
 
 
-def _warehouse_code(session: Session, tenant: Tenant, warehouse_id: str) -> str:
-    """A store code for a warehouse: ``wh-`` and its id's letters and digits, unique."""
-    base = "wh-" + (re.sub(r"[^A-Za-z0-9_.-]", "", warehouse_id)[:40] or "store")
+def _free_code(
+    session: Session, model: type[Store] | type[LegalEntity], tenant: Tenant, prefix: str, raw: str
+) -> str:
+    """A code for an object 1C brought in: ``prefix`` and the letters and digits of its 1C id,
+    numbered on when the tenant has that code already."""
+    base = prefix + (re.sub(r"[^A-Za-z0-9_.-]", "", raw)[:40] or "1c")
     code, number = base, 1
-    while (
-        session.scalar(select(Store.id).where(Store.tenant_id == tenant.id, Store.code == code))
-        is not None
-    ):
+    taken = select(model.id).where(model.tenant_id == tenant.id)
+    while session.scalar(taken.where(model.code == code)) is not None:
         number += 1
         code = f"{base}-{number}"
     return code
@@ -433,18 +434,7 @@ def mirror_legal_entity(
     kpp = kpp if kpp and re.fullmatch(r"\d{4}[0-9A-Z]{2}\d{3}", kpp) else None
     name = name.strip()[:255] or code_hint
     if entity is None:
-        base = "org-" + (re.sub(r"[^A-Za-z0-9_.-]", "", code_hint)[:40] or "1c")
-        code, number = base, 1
-        while (
-            session.scalar(
-                select(LegalEntity.id).where(
-                    LegalEntity.tenant_id == tenant.id, LegalEntity.code == code
-                )
-            )
-            is not None
-        ):
-            number += 1
-            code = f"{base}-{number}"
+        code = _free_code(session, LegalEntity, tenant, "org-", code_hint)
         entity = LegalEntity(tenant_id=tenant.id, code=code, name=name, inn=inn, kpp=kpp)
         session.add(entity)
     else:
