@@ -24,18 +24,21 @@ import bisect
 import contextlib
 import hashlib
 import logging
+import os
+import pickle
 import queue
 import secrets
+import subprocess
+import sys
 import tempfile
 import threading
 from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from typing import IO, Any, cast
 
-from lxml import etree
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
@@ -247,7 +250,7 @@ def import_run(run_id: int, file_id: int, worker: str | None = None) -> None:
         log.warning("commerceml import handed over to another job", extra={"run_id": run_id})
     except ConnectorError as error:
         _fail(run_id, worker, error.text, state)
-    except etree.XMLSyntaxError as error:  # the file itself is wrong: retrying cannot help
+    except _MalformedXml as error:  # the file itself is wrong: retrying cannot help
         line, column = error.position
         _fail(
             run_id, worker,
@@ -296,9 +299,9 @@ def _lease(session: Session, run_id: int, worker: str) -> SyncRun | None:
 @contextmanager
 def _opened(file_id: int, file_name: str) -> Iterator[_Source]:
     """The stored file copied to the worker's scratch disk (its SHA-256 taken on the way), and
-    the XML to read in it: the file, or its member when the upload is a zip. The copy lets the
-    parser run in a thread of its own while the job writes (a database session is not shared
-    across threads), and is gone when the job ends."""
+    the XML to read in it: the file, or its member when the upload is a zip. The copy feeds the
+    parser (``_parsed_apart``) while the job writes (the database is not read twice, nor held
+    open for the parse), and is gone when the job ends."""
     with tempfile.TemporaryFile(prefix="cml-") as local:
         digest = hashlib.sha256()
         with job_session() as session:
@@ -334,50 +337,57 @@ class _Source:
     sha256: str
 
 
-_QUEUED = 16  # batches of records parsed ahead
-_QUEUED_BATCH = 512
+_FEED = 1 << 20  # bytes written to the parser at a time
 
 
-def _parsed_ahead(records: Iterator[cml.Record]) -> Iterator[cml.Record]:
-    """``records`` produced by a thread of their own, a few batches ahead: while the job waits
-    for the database, the parser goes on (both hold the GIL otherwise, so this overlaps only
-    the waits)."""
-    batches: queue.Queue[list[cml.Record] | BaseException | None] = queue.Queue(_QUEUED)
-    stop = threading.Event()
+def _parsed_apart(stream: IO[bytes]) -> Iterator[cml.Record]:
+    """The records of the XML in ``stream``, read by ``sync.commerceml_parser`` in a process of
+    its own: while the job writes a batch, the parser goes on in parallel. A thread feeds it
+    the bytes (the file, or the zip member as it is inflated); the job unpickles its batches."""
+    parser = subprocess.Popen(
+        [sys.executable, "-m", "sync.commerceml_parser"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+    )  # fmt: skip
+    into, out = cast(IO[bytes], parser.stdin), cast(IO[bytes], parser.stdout)
+    feed_error: list[BaseException] = []
 
-    def put(item: list[cml.Record] | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                batches.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        batch: list[cml.Record] = []
+    def feed() -> None:
         try:
-            for record in records:
-                batch.append(record)
-                if len(batch) == _QUEUED_BATCH:
-                    if not put(batch):
-                        return
-                    batch = []
-            put(batch)
-            put(None)
-        except BaseException as error:  # handed to the job, raised there
-            put(error)
+            with into:
+                while data := stream.read(_FEED):
+                    into.write(data)
+        except BrokenPipeError:  # the parser stopped (it says why) or the job gave up
+            pass
+        except BaseException as error:  # the zip member broke off: raised in the job
+            feed_error.append(error)
 
-    thread = threading.Thread(target=produce, name="commerceml-parser", daemon=True)
-    thread.start()
+    feeder = threading.Thread(target=feed, name="commerceml-feeder", daemon=True)
+    feeder.start()
     try:
-        while (item := batches.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield from item
+        while True:
+            try:
+                message = pickle.load(out)  # noqa: S301 - our own process
+            except EOFError:
+                message = ("error", f"the parser exited with {parser.wait()}")
+            if message[0] == "records":
+                yield from message[1]
+                continue
+            feeder.join()
+            if feed_error:
+                raise feed_error[0]
+            if message[0] == "end":
+                return
+            if message[0] == "syntax":
+                _, text, line, column = message
+                raise _MalformedXml(text, (line, column))
+            raise RuntimeError(f"commerceml parser failed: {message[1]}")
     finally:
-        stop.set()
-        thread.join(timeout=5)
+        if parser.poll() is None:
+            parser.kill()
+        out.close()
+        parser.wait()
+        feeder.join(timeout=5)
 
 
 def _duplicate(run_id: int, worker: str, file_id: int) -> bool:
@@ -424,7 +434,7 @@ def _import(state: _State, worker: str, source: _Source, checkpoint: int) -> Non
     index = -1
     writer = _Writer(state, worker, (source.position, source.size))
     try:
-        for index, record in enumerate(_parsed_ahead(cml.read(source.stream))):
+        for index, record in enumerate(_parsed_apart(source.stream)):
             if isinstance(record, cml.Package):
                 state.kind, state.only_changes = record.kind, record.only_changes
                 continue
@@ -583,6 +593,14 @@ def _flush(
 def _listed(seen: array[int], value: int) -> bool:
     at = bisect.bisect_left(seen, value)
     return at < len(seen) and seen[at] == value
+
+
+class _MalformedXml(Exception):
+    """The parser found the XML malformed at ``position`` (line, column)."""
+
+    def __init__(self, message: str, position: tuple[int, int]):
+        super().__init__(message)
+        self.position = position
 
 
 class _LeaseLost(Exception):
@@ -764,10 +782,9 @@ def _write_goods(
     items: list[dict[str, Any]],
     now: datetime,
     element: str,
-) -> Mapping[str, int]:
-    """Write goods items; returns the ids of those stored, by external id."""
+) -> None:
     if not items:
-        return {}
+        return
     # 1C lists a goods item once; should a file list it twice, the last one is what 1C meant.
     latest = list({str(item["external_id"]).lower(): item for item in items}.values())
     report = catalog.upsert_goods(session, tenant, latest, now=now, merge=True, lenient=True)
@@ -775,36 +792,14 @@ def _write_goods(
         details = error.details or {}
         state.error(element, str(details.get("external_id") or ""), error.text)
     _count(state, report)
-    return report.ids
 
 
 def _write_offers(
     session: Session, tenant: Tenant, state: _State, records: list[cml.Offer], now: datetime
 ) -> None:
-    if not records:
-        return
-    items = _offer_items(session, tenant, state, records)
-    ids = _write_goods(session, tenant, state, items, now, "Предложение")
-    stores = dict(
-        session.execute(
-            select(Store.warehouse_id, Store.id).where(
-                Store.tenant_id == tenant.id, Store.warehouse_id.is_not(None)
-            )
-        ).all()
-    )
-    stock = {}
-    for record in records:
-        quantities = {}
-        for warehouse_id, quantity in record.stock.items():
-            store_id = stores.get(warehouse_id)
-            if store_id is None:
-                state.warn(f"Склад {warehouse_id} не выгружен: остатки по нему пропущены.")
-                continue
-            quantities[store_id] = quantity
-        stored_id = ids.get(goods_id(record.external_id).lower())
-        if quantities and stored_id is not None:
-            stock[stored_id] = quantities
-    catalog.set_stock(session, stock)
+    if records:
+        _write_goods(session, tenant, state, _offer_items(session, tenant, state, records), now,
+                     "Предложение")  # fmt: skip
 
 
 def _offer_items(
@@ -812,7 +807,24 @@ def _offer_items(
 ) -> list[dict[str, Any]]:
     """The offers' items. A characteristic 1C's catalog file did not list becomes goods of its
     own, named and grouped as its goods; an offer of goods never uploaded is skipped."""
+    stores = dict(
+        session.execute(
+            select(Store.warehouse_id, Store.id).where(
+                Store.tenant_id == tenant.id, Store.warehouse_id.is_not(None)
+            )
+        ).all()
+    )
     items = [offer_item(record) for record in records]
+    for record, item in zip(records, items, strict=True):
+        stock = {}
+        for warehouse_id, quantity in record.stock.items():
+            store_id = stores.get(warehouse_id)
+            if store_id is None:
+                state.warn(f"Склад {warehouse_id} не выгружен: остатки по нему пропущены.")
+            else:
+                stock[store_id] = quantity
+        if stock:
+            item["store_stock"] = stock
     # Plain goods go as they are (one never uploaded is refused by the catalog and logged);
     # only characteristics are looked up, with their goods.
     ids = {item["external_id"].lower() for item in items if "#" in item["external_id"]}

@@ -84,6 +84,9 @@ class Goods(Base):
     # 1C requisites by name (ВидНоменклатуры, ТипНоменклатуры, ...).
     requisites: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     stock: Mapped[Decimal | None] = mapped_column(Quantity())  # in all warehouses, when sent
+    # Store id → quantity with 3 decimals ("12.000"), as 1C last sent it per warehouse: one
+    # column, not a row per store, so an offers file updates each goods row once.
+    store_stock: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     deleted: Mapped[bool] = mapped_column(Boolean, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -127,17 +130,3 @@ class PriceType(Base):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     currency: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
-class GoodsStock(Base):
-    """How much of a goods item a store (a 1C warehouse) holds, as 1C last sent it."""
-
-    __tablename__ = "goods_stock"
-
-    goods_id: Mapped[int] = mapped_column(
-        ForeignKey("goods.id", ondelete="CASCADE"), primary_key=True
-    )
-    store_id: Mapped[int] = mapped_column(
-        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-    quantity: Mapped[Decimal] = mapped_column(Quantity())

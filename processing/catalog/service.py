@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from processing.cache import mark_changed
@@ -44,13 +44,12 @@ from processing.catalog.models import (
     GoodsBarcode,
     GoodsGroup,
     GoodsProperty,
-    GoodsStock,
     PriceType,
 )
 from processing.db import bulk_insert, bulk_update, next_ids, where_in
 from processing.errors import ConnectorError, InvalidInput
 from processing.money import is_whole_kopecks, money_text
-from processing.tenants.models import Tenant
+from processing.tenants.models import Store, Tenant
 from processing.tenants.service import lock_tenant
 
 MAX_BATCH = 5_000
@@ -105,7 +104,6 @@ class UpsertReport:
     unchanged: int = 0
     deleted: int = 0
     refused: tuple[ConnectorError, ...] = ()  # lenient uploads: the items left out, and why
-    ids: Mapping[str, int] = field(default_factory=dict, compare=False)  # goods: external → id
 
 
 def check_batch_size(count: int) -> None:
@@ -476,7 +474,7 @@ class _GoodsItem:
 
 _GOODS_COLUMNS = (
     "name", "article", "unit", "supplier", "supplier_name", "vat_rate", "no_discount",
-    "no_bonus_payment", "price_categories", "properties", "requisites", "stock",
+    "no_bonus_payment", "price_categories", "properties", "requisites", "stock", "store_stock",
 )  # fmt: skip
 MAX_ATTRIBUTES = 200  # properties or requisites per goods item
 ATTRIBUTE_LENGTH = 1_000
@@ -500,14 +498,33 @@ def _attributes(index: int, item: Item, field: str) -> dict[str, str]:
 
 def _quantity(index: int, item: Item, field: str) -> Decimal | None:
     value = item.get(field)
-    if value is None:
-        return None
+    return None if value is None else _amount(index, item, field, value)
+
+
+def _amount(index: int, item: Item, field: str, value: Any) -> Decimal:
+    """A quantity of ``item``'s ``field``, with 3 decimals."""
     if isinstance(value, bool | float) or not isinstance(value, Decimal | int):
         raise _invalid(index, item, field, "количество — число.")
     amount = Decimal(value)
     if not amount.is_finite() or abs(amount) > MAX_QUANTITY:
         raise _invalid(index, item, field, f"количество по модулю не больше {MAX_QUANTITY}.")
     return amount.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)  # 1C keeps 3 decimals
+
+
+def _store_stock(index: int, item: Item) -> dict[str, str]:
+    """``store_stock``: store id → quantity, stored as texts (``{"7": "12.000"}``)."""
+    raw = item.get("store_stock") or {}
+    if not isinstance(raw, Mapping) or len(raw) > MAX_ATTRIBUTES:
+        raise _invalid(
+            index, item, "store_stock",
+            f"ожидается объект «магазин: количество», не больше {MAX_ATTRIBUTES}.",
+        )  # fmt: skip
+    stock = {}
+    for store, value in raw.items():
+        if isinstance(store, bool) or not isinstance(store, int) or store <= 0:
+            raise _invalid(index, item, "store_stock", "магазин — его номер в сервисе.")
+        stock[str(store)] = str(_amount(index, item, "store_stock", value))
+    return stock
 
 
 def _goods_item(index: int, item: Item, merge: bool = False) -> _GoodsItem:
@@ -528,6 +545,7 @@ def _goods_item(index: int, item: Item, merge: bool = False) -> _GoodsItem:
         "properties": _attributes(index, item, "properties"),
         "requisites": _attributes(index, item, "requisites"),
         "stock": _quantity(index, item, "stock"),
+        "store_stock": _store_stock(index, item),
     }
     return _GoodsItem(
         external_id=external_id,
@@ -587,6 +605,24 @@ def _references(
                          "brand": goods.brand},
             ))  # fmt: skip
     return groups, brands
+
+
+def _refuse_unknown_stores(
+    session: Session,
+    tenant_id: int,
+    items: Sequence[Item],
+    parsed: Sequence[_GoodsItem | None],
+    refuse: _Refuse,
+) -> None:
+    """Stock is kept for the tenant's own stores only."""
+    named = {int(store) for goods in parsed if goods for store in goods.values["store_stock"]}
+    if not named:
+        return
+    own = set(session.scalars(select(Store.id).where(Store.tenant_id == tenant_id)))
+    for index, goods in enumerate(parsed):
+        unknown = goods and sorted(set(map(int, goods.values["store_stock"])) - own)
+        if unknown:
+            refuse(_invalid(index, items[index], "store_stock", f"нет магазина {unknown[0]}."))
 
 
 _PLAN_COLUMNS = (*_GOODS_COLUMNS, "group_id", "brand_id")
@@ -692,6 +728,8 @@ def _plan_goods(
             names = [name for name in _PLAN_COLUMNS if _GIVEN.get(name, name) in given]
             deleted = deleted if "deleted" in given else row.deleted
             keep_barcodes = "barcodes" not in given
+        if merge and "store_stock" in names:  # stores the offer does not name keep theirs
+            columns["store_stock"] = {**row.store_stock, **columns["store_stock"]}
         had = barcodes_of.get(row.id, frozenset())
         listed = had if keep_barcodes else listed
         changed = {name: columns[name] for name in names if columns[name] != getattr(row, name)}
@@ -718,8 +756,8 @@ def upsert_goods(
     ``name``, ``article``, ``unit``, ``group`` and ``brand`` (GUIDs of stored ones),
     ``supplier``, ``supplier_name``, ``vat_rate`` (``VAT_RATES``), ``no_discount``,
     ``no_bonus_payment``, ``price_categories`` (price type → rubles), ``properties`` and
-    ``requisites`` (name → text), ``stock`` (quantity in all warehouses), ``barcodes``,
-    ``deleted``.
+    ``requisites`` (name → text), ``stock`` (quantity in all warehouses), ``store_stock``
+    (store id → quantity; merged, stores not named keep theirs), ``barcodes``, ``deleted``.
 
     With ``merge`` a field the item leaves out keeps its stored value (an exchange sends the
     catalog and the prices in separate files); a new record still needs its ``name``. With
@@ -745,6 +783,7 @@ def upsert_goods(
     _refuse_shared_barcodes(items, parsed, _dropping(parsed, refuse))
     lock_tenant(session, tenant)
     groups, brands = _references(session, tenant.id, items, parsed, _dropping(parsed, refuse))
+    _refuse_unknown_stores(session, tenant.id, items, parsed, _dropping(parsed, refuse))
     named = [goods for goods in parsed if goods is not None]
     compared: tuple[str, ...] = _PLAN_COLUMNS
     if merge:  # a merged batch is compared on the fields its items carry
@@ -772,8 +811,8 @@ def upsert_goods(
         items, parsed, stored, {k: frozenset(v) for k, v in barcodes_of.items()}, groups,
         brands, merge, now,
     )  # fmt: skip
-    ids = _write_goods_plan(session, tenant.id, plan, stored, barcode_owner)
-    return replace(_report(plan.outcomes), refused=tuple(refusals), ids=ids)
+    _write_goods_plan(session, tenant.id, plan, stored, barcode_owner)
+    return replace(_report(plan.outcomes), refused=tuple(refusals))
 
 
 def _dropping(parsed: list[_GoodsItem | None], refuse: _Refuse) -> _Refuse:
@@ -929,39 +968,6 @@ def upsert_price_types(
          for external_id, name, currency in parsed],
         now,
     )  # fmt: skip
-
-
-def set_stock(session: Session, stock: Mapping[int, Mapping[int, Decimal]]) -> None:
-    """Replace the per-store stock of each goods item named (goods id → store id → quantity;
-    stores not named keep theirs)."""
-    store_ids = sorted({store for quantities in stock.values() for store in quantities})
-    stored: dict[tuple[int, int], Decimal] = {}
-    for condition in where_in(session, GoodsStock.goods_id, stock):
-        rows = session.connection().execute(
-            select(GoodsStock.goods_id, GoodsStock.store_id, GoodsStock.quantity).where(
-                condition, GoodsStock.store_id.in_(store_ids)
-            )
-        )
-        stored.update(((row.goods_id, row.store_id), row.quantity) for row in rows)
-    inserts, changes = [], []
-    for goods_id, quantities in stock.items():
-        for store_id, quantity in quantities.items():
-            before = stored.get((goods_id, store_id))
-            if before is None:
-                inserts.append({"goods_id": goods_id, "store_id": store_id, "quantity": quantity})
-            elif before != quantity:
-                changes.append({"_goods": goods_id, "_store": store_id, "quantity": quantity})
-    bulk_insert(session, GoodsStock, inserts)
-    if changes:
-        session.execute(
-            update(GoodsStock)
-            .where(
-                GoodsStock.goods_id == bindparam("_goods"),
-                GoodsStock.store_id == bindparam("_store"),
-            )
-            .values(quantity=bindparam("quantity")),
-            changes,
-        )
 
 
 def delete_missing_goods(

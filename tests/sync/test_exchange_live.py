@@ -27,7 +27,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from bench.commerceml import generate
-from processing.catalog.models import Goods, GoodsBarcode, GoodsGroup, GoodsStock
+from processing.catalog.models import Goods, GoodsBarcode, GoodsGroup
 from processing.tenants.credentials import set_credentials
 from processing.tenants.models import Store
 from processing.tenants.service import add_tenant
@@ -152,14 +152,10 @@ def catalog_of(engine: Engine, tenant_id: int) -> dict[str, Any]:
             select(GoodsBarcode).where(GoodsBarcode.tenant_id == tenant_id)
         ):
             barcodes.setdefault(barcode.goods_id, []).append(barcode.barcode)
-        stock: dict[int, dict[str | None, str]] = {}
-        rows = session.execute(
-            select(GoodsStock.goods_id, Store.warehouse_id, GoodsStock.quantity)
-            .join(Store, Store.id == GoodsStock.store_id)
-            .where(Store.tenant_id == tenant_id)
-        )
-        for goods_id, warehouse_id, quantity in rows:
-            stock.setdefault(goods_id, {})[warehouse_id] = str(quantity)
+        warehouses = {
+            store.id: store.warehouse_id
+            for store in session.scalars(select(Store).where(Store.tenant_id == tenant_id))
+        }
 
     def group_external(group_id: int | None) -> str | None:
         return groups[group_id].external_id if group_id is not None else None
@@ -173,7 +169,8 @@ def catalog_of(engine: Engine, tenant_id: int) -> dict[str, Any]:
                 "name": g.name, "article": g.article, "unit": g.unit, "vat_rate": g.vat_rate,
                 "group": group_external(g.group_id), "barcodes": sorted(barcodes.get(g.id, [])),
                 "prices": dict(g.price_categories or {}), "stock": g.stock,
-                "stores": stock.get(g.id, {}), "properties": dict(g.properties or {}),
+                "stores": {warehouses[int(k)]: v for k, v in g.store_stock.items()},
+                "properties": dict(g.properties or {}),
                 "requisites": dict(g.requisites or {}), "deleted": g.deleted,
             }
             for g in goods.values()

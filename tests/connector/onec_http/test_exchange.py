@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from processing.catalog.models import Brand, Goods, GoodsBarcode, GoodsGroup, GoodsStock, PriceType
+from processing.catalog.models import Brand, Goods, GoodsBarcode, GoodsGroup, PriceType
 from processing.catalog.service import upsert_goods
 from processing.tenants.credentials import set_credentials
 from processing.tenants.models import LegalEntity, Store, Tenant
@@ -231,8 +231,7 @@ def test_classifier_then_offers_with_characteristics_and_warehouses(
     assert size_38.stock == Decimal("20.000")
     store = session.scalars(select(Store).where(Store.warehouse_id == SHOE_SHOP)).one()
     assert store.name == 'Магазин "Обувь"' and store.active
-    stock = session.scalars(select(GoodsStock).where(GoodsStock.goods_id == size_38.id)).one()
-    assert (stock.store_id, stock.quantity) == (store.id, Decimal("20.000"))
+    assert size_38.store_stock == {str(store.id): "20.000"}
     price_types = select(PriceType.name).where(PriceType.tenant_id == tenant.id)
     assert session.scalars(price_types).all() == ["Розничная"]
     entity = session.scalars(select(LegalEntity).where(LegalEntity.tenant_id == tenant.id)).one()
