@@ -68,8 +68,8 @@ def goods_item(
 
 
 def offer_item(record: Offer) -> dict[str, Any]:
-    """The catalog item of a Предложение: its prices and total stock; a characteristic's
-    offer also names it (it has no Товар of its own) and carries its barcodes."""
+    """The catalog item of a Предложение: its prices, total stock and stock per warehouse; a
+    characteristic's offer also names it (it has no Товар of its own) and carries its barcodes."""
     external_id = goods_id(record.external_id)
     item: dict[str, Any] = {"external_id": external_id}
     if record.prices:
@@ -77,6 +77,8 @@ def offer_item(record: Offer) -> dict[str, Any]:
     total = offer_stock(record)
     if total is not None:
         item["stock"] = total
+    if record.stock:
+        item["warehouse_stock"] = dict(record.stock)
     if "#" in external_id:
         if record.name:
             item["name"] = record.name

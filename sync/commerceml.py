@@ -50,7 +50,7 @@ from processing.catalog import service as catalog
 from processing.catalog.models import Goods, GoodsGroup
 from processing.db import lock_rows, relax_durability, where_in
 from processing.errors import ConnectorError, InvalidInput
-from processing.tenants.models import Store, Tenant
+from processing.tenants.models import Tenant
 from processing.tenants.service import mirror_legal_entity, mirror_warehouses
 from sync import exchange
 from sync.log import write_entry
@@ -807,24 +807,7 @@ def _offer_items(
 ) -> list[dict[str, Any]]:
     """The offers' items. A characteristic 1C's catalog file did not list becomes goods of its
     own, named and grouped as its goods; an offer of goods never uploaded is skipped."""
-    stores = dict(
-        session.execute(
-            select(Store.warehouse_id, Store.id).where(
-                Store.tenant_id == tenant.id, Store.warehouse_id.is_not(None)
-            )
-        ).all()
-    )
     items = [offer_item(record) for record in records]
-    for record, item in zip(records, items, strict=True):
-        stock = {}
-        for warehouse_id, quantity in record.stock.items():
-            store_id = stores.get(warehouse_id)
-            if store_id is None:
-                state.warn(f"Склад {warehouse_id} не выгружен: остатки по нему пропущены.")
-            else:
-                stock[store_id] = quantity
-        if stock:
-            item["store_stock"] = stock
     # Plain goods go as they are (one never uploaded is refused by the catalog and logged);
     # only characteristics are looked up, with their goods.
     ids = {item["external_id"].lower() for item in items if "#" in item["external_id"]}

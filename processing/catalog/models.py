@@ -84,9 +84,10 @@ class Goods(Base):
     # 1C requisites by name (ВидНоменклатуры, ТипНоменклатуры, ...).
     requisites: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     stock: Mapped[Decimal | None] = mapped_column(Quantity())  # in all warehouses, when sent
-    # Store id → quantity with 3 decimals ("12.000"), as 1C last sent it per warehouse: one
-    # column, not a row per store, so an offers file updates each goods row once.
-    store_stock: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    # 1C warehouse GUID → quantity with 3 decimals ("12.000"), as 1C last sent it: a store's
+    # stock is its warehouse's (``Store.warehouse_id``). One column, not a row per warehouse,
+    # so an offers file updates each goods row once.
+    warehouse_stock: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     deleted: Mapped[bool] = mapped_column(Boolean, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

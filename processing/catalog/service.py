@@ -49,8 +49,8 @@ from processing.catalog.models import (
 from processing.db import bulk_insert, bulk_update, next_ids, where_in
 from processing.errors import ConnectorError, InvalidInput
 from processing.money import is_whole_kopecks, money_text
-from processing.tenants.models import Store, Tenant
-from processing.tenants.service import lock_tenant
+from processing.tenants.models import Tenant
+from processing.tenants.service import WAREHOUSE_ID_LENGTH, lock_tenant
 
 MAX_BATCH = 5_000
 MAX_BARCODES = 100  # per goods item
@@ -474,7 +474,7 @@ class _GoodsItem:
 
 _GOODS_COLUMNS = (
     "name", "article", "unit", "supplier", "supplier_name", "vat_rate", "no_discount",
-    "no_bonus_payment", "price_categories", "properties", "requisites", "stock", "store_stock",
+    "no_bonus_payment", "price_categories", "properties", "requisites", "stock", "warehouse_stock",
 )  # fmt: skip
 MAX_ATTRIBUTES = 200  # properties or requisites per goods item
 ATTRIBUTE_LENGTH = 1_000
@@ -511,19 +511,24 @@ def _amount(index: int, item: Item, field: str, value: Any) -> Decimal:
     return amount.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)  # 1C keeps 3 decimals
 
 
-def _store_stock(index: int, item: Item) -> dict[str, str]:
-    """``store_stock``: store id → quantity, stored as texts (``{"7": "12.000"}``)."""
-    raw = item.get("store_stock") or {}
+def _warehouse_stock(index: int, item: Item) -> dict[str, str]:
+    """``warehouse_stock``: 1C warehouse Ид (as ``Store.warehouse_id`` holds it) → quantity,
+    stored as texts (``"12.000"``)."""
+    raw = item.get("warehouse_stock") or {}
     if not isinstance(raw, Mapping) or len(raw) > MAX_ATTRIBUTES:
         raise _invalid(
-            index, item, "store_stock",
-            f"ожидается объект «магазин: количество», не больше {MAX_ATTRIBUTES}.",
+            index, item, "warehouse_stock",
+            f"ожидается объект «склад: количество», не больше {MAX_ATTRIBUTES}.",
         )  # fmt: skip
     stock = {}
-    for store, value in raw.items():
-        if isinstance(store, bool) or not isinstance(store, int) or store <= 0:
-            raise _invalid(index, item, "store_stock", "магазин — его номер в сервисе.")
-        stock[str(store)] = str(_amount(index, item, "store_stock", value))
+    for warehouse, value in raw.items():
+        warehouse_id = warehouse.strip() if isinstance(warehouse, str) else ""
+        if not warehouse_id or len(warehouse_id) > WAREHOUSE_ID_LENGTH:
+            raise _invalid(
+                index, item, "warehouse_stock",
+                f"склад — его Ид в 1С, до {WAREHOUSE_ID_LENGTH} символов.",
+            )  # fmt: skip
+        stock[warehouse_id] = str(_amount(index, item, "warehouse_stock", value))
     return stock
 
 
@@ -545,7 +550,7 @@ def _goods_item(index: int, item: Item, merge: bool = False) -> _GoodsItem:
         "properties": _attributes(index, item, "properties"),
         "requisites": _attributes(index, item, "requisites"),
         "stock": _quantity(index, item, "stock"),
-        "store_stock": _store_stock(index, item),
+        "warehouse_stock": _warehouse_stock(index, item),
     }
     return _GoodsItem(
         external_id=external_id,
@@ -605,24 +610,6 @@ def _references(
                          "brand": goods.brand},
             ))  # fmt: skip
     return groups, brands
-
-
-def _refuse_unknown_stores(
-    session: Session,
-    tenant_id: int,
-    items: Sequence[Item],
-    parsed: Sequence[_GoodsItem | None],
-    refuse: _Refuse,
-) -> None:
-    """Stock is kept for the tenant's own stores only."""
-    named = {int(store) for goods in parsed if goods for store in goods.values["store_stock"]}
-    if not named:
-        return
-    own = set(session.scalars(select(Store.id).where(Store.tenant_id == tenant_id)))
-    for index, goods in enumerate(parsed):
-        unknown = goods and sorted(set(map(int, goods.values["store_stock"])) - own)
-        if unknown:
-            refuse(_invalid(index, items[index], "store_stock", f"нет магазина {unknown[0]}."))
 
 
 _PLAN_COLUMNS = (*_GOODS_COLUMNS, "group_id", "brand_id")
@@ -728,8 +715,8 @@ def _plan_goods(
             names = [name for name in _PLAN_COLUMNS if _GIVEN.get(name, name) in given]
             deleted = deleted if "deleted" in given else row.deleted
             keep_barcodes = "barcodes" not in given
-        if merge and "store_stock" in names:  # stores the offer does not name keep theirs
-            columns["store_stock"] = {**row.store_stock, **columns["store_stock"]}
+        if merge and "warehouse_stock" in names:  # warehouses not named keep theirs
+            columns["warehouse_stock"] = {**row.warehouse_stock, **columns["warehouse_stock"]}
         had = barcodes_of.get(row.id, frozenset())
         listed = had if keep_barcodes else listed
         changed = {name: columns[name] for name in names if columns[name] != getattr(row, name)}
@@ -756,8 +743,9 @@ def upsert_goods(
     ``name``, ``article``, ``unit``, ``group`` and ``brand`` (GUIDs of stored ones),
     ``supplier``, ``supplier_name``, ``vat_rate`` (``VAT_RATES``), ``no_discount``,
     ``no_bonus_payment``, ``price_categories`` (price type → rubles), ``properties`` and
-    ``requisites`` (name → text), ``stock`` (quantity in all warehouses), ``store_stock``
-    (store id → quantity; merged, stores not named keep theirs), ``barcodes``, ``deleted``.
+    ``requisites`` (name → text), ``stock`` (quantity in all warehouses), ``warehouse_stock``
+    (1C warehouse Ид → quantity; merged, warehouses not named keep theirs), ``barcodes``,
+    ``deleted``.
 
     With ``merge`` a field the item leaves out keeps its stored value (an exchange sends the
     catalog and the prices in separate files); a new record still needs its ``name``. With
@@ -783,7 +771,6 @@ def upsert_goods(
     _refuse_shared_barcodes(items, parsed, _dropping(parsed, refuse))
     lock_tenant(session, tenant)
     groups, brands = _references(session, tenant.id, items, parsed, _dropping(parsed, refuse))
-    _refuse_unknown_stores(session, tenant.id, items, parsed, _dropping(parsed, refuse))
     named = [goods for goods in parsed if goods is not None]
     compared: tuple[str, ...] = _PLAN_COLUMNS
     if merge:  # a merged batch is compared on the fields its items carry

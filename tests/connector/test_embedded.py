@@ -179,5 +179,5 @@ def test_the_exchange_with_1c_imports_inline_on_sqlite(
         assert client.get(base + f"import&filename={name}").data == b"success"
     with runtime.session() as session:
         assert session.scalar(select(func.count()).select_from(Goods)) == 7
-        stocked = session.scalars(select(Goods.store_stock))
+        stocked = session.scalars(select(Goods.warehouse_stock))
         assert sum(len(stock) for stock in stocked) == 5

@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 from bench.commerceml import generate
 from processing.catalog.models import Goods, GoodsBarcode, GoodsGroup
 from processing.tenants.credentials import set_credentials
-from processing.tenants.models import Store
 from processing.tenants.service import add_tenant
 from sync import commerceml
 from sync.models import ExchangeFile, SyncRun
@@ -152,10 +151,6 @@ def catalog_of(engine: Engine, tenant_id: int) -> dict[str, Any]:
             select(GoodsBarcode).where(GoodsBarcode.tenant_id == tenant_id)
         ):
             barcodes.setdefault(barcode.goods_id, []).append(barcode.barcode)
-        warehouses = {
-            store.id: store.warehouse_id
-            for store in session.scalars(select(Store).where(Store.tenant_id == tenant_id))
-        }
 
     def group_external(group_id: int | None) -> str | None:
         return groups[group_id].external_id if group_id is not None else None
@@ -169,7 +164,7 @@ def catalog_of(engine: Engine, tenant_id: int) -> dict[str, Any]:
                 "name": g.name, "article": g.article, "unit": g.unit, "vat_rate": g.vat_rate,
                 "group": group_external(g.group_id), "barcodes": sorted(barcodes.get(g.id, [])),
                 "prices": dict(g.price_categories or {}), "stock": g.stock,
-                "stores": {warehouses[int(k)]: v for k, v in g.store_stock.items()},
+                "stores": dict(g.warehouse_stock),
                 "properties": dict(g.properties or {}),
                 "requisites": dict(g.requisites or {}), "deleted": g.deleted,
             }

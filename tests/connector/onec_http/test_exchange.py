@@ -231,7 +231,7 @@ def test_classifier_then_offers_with_characteristics_and_warehouses(
     assert size_38.stock == Decimal("20.000")
     store = session.scalars(select(Store).where(Store.warehouse_id == SHOE_SHOP)).one()
     assert store.name == 'Магазин "Обувь"' and store.active
-    assert size_38.store_stock == {str(store.id): "20.000"}
+    assert size_38.warehouse_stock == {SHOE_SHOP: "20.000"}
     price_types = select(PriceType.name).where(PriceType.tenant_id == tenant.id)
     assert session.scalars(price_types).all() == ["Розничная"]
     entity = session.scalars(select(LegalEntity).where(LegalEntity.tenant_id == tenant.id)).one()
