@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -494,14 +495,33 @@ class _Writer:
 
     def __init__(self, state: _State, worker: str, progress: tuple[Callable[[], int], int]):
         self.state, self.worker, self.progress = state, worker, progress
-        self.batches: queue.Queue[tuple[dict[str, list[Any]], int, bool] | None] = queue.Queue(2)
+        self.batches: queue.Queue[tuple[dict[str, Any], int, bool] | None] = queue.Queue(2)
         self.error: BaseException | None = None
+        self.wrote_goods = False
         self.thread = threading.Thread(target=self._run, name="commerceml-writer", daemon=True)
         self.thread.start()
 
     def submit(self, checkpoint: int, *, last: bool = False) -> None:
-        pending, self.state.pending = self.state.pending, {}
-        self._put((pending, checkpoint, last))
+        """Hand a batch over, its goods and offers checked here first (while the writer
+        writes the one before). Offers name the goods of their characteristics: when the file
+        also holds goods, those are written before the offers are looked at."""
+        batch: dict[str, Any] = self.state.pending
+        self.state.pending = {}
+        if batch.get("goods"):
+            self.wrote_goods = True
+        batch["goods"] = _prepared(batch.get("goods", []))
+        if batch.get("offers"):
+            if self.wrote_goods:
+                self.drain()
+            batch["offers"] = _prepared_offers(self.state.tenant_id, batch["offers"])
+        self._put((batch, checkpoint, last))
+
+    def drain(self) -> None:
+        """Wait until every batch handed over is written."""
+        while self.batches.unfinished_tasks:
+            self._raise()
+            time.sleep(0.01)
+        self._raise()
 
     def close(self) -> None:
         self._put(None)
@@ -515,7 +535,7 @@ class _Writer:
             self.batches.put_nowait(None)
         self.thread.join()
 
-    def _put(self, item: tuple[dict[str, list[Any]], int, bool] | None) -> None:
+    def _put(self, item: tuple[dict[str, Any], int, bool] | None) -> None:
         while True:
             self._raise()
             try:
@@ -539,12 +559,14 @@ class _Writer:
             except BaseException as error:  # raised in the job at its next hand-over
                 self.error = error
                 return
+            finally:
+                self.batches.task_done()
 
 
 def _flush(
     state: _State,
     worker: str,
-    pending: dict[str, list[Any]],
+    pending: dict[str, Any],
     checkpoint: int,
     progress: tuple[Callable[[], int], int],
     *,
@@ -568,8 +590,8 @@ def _flush(
         _write_groups(session, tenant, state, pending.get("groups", []), now)
         _write_warehouses(session, tenant, state, pending.get("warehouses", []))
         _write_brands(session, tenant, state, pending.get("brands", []), now)
-        _write_goods(session, tenant, state, pending.get("goods", []), now, "Товар")
-        _write_offers(session, tenant, state, pending.get("offers", []), now)
+        _write_goods(session, tenant, state, pending.get("goods"), now, "Товар")
+        _write_offers(session, tenant, state, pending.get("offers"), now)
         if last and state.kind == cml.CATALOG and not state.only_changes:
             seen = array("q", sorted(state.seen))
             deleted = catalog.delete_missing_goods(
@@ -775,19 +797,27 @@ def _write_warehouses(
         )
 
 
+def _prepared(items: list[dict[str, Any]]) -> catalog.PreparedGoods | None:
+    """Goods items checked by the catalog (no database needed: the job does it while the
+    writer writes the batch before)."""
+    if not items:
+        return None
+    # 1C lists a goods item once; should a file list it twice, the last one is what 1C meant.
+    latest = list({str(item["external_id"]).lower(): item for item in items}.values())
+    return catalog.prepare_goods(latest, merge=True, lenient=True)
+
+
 def _write_goods(
     session: Session,
     tenant: Tenant,
     state: _State,
-    items: list[dict[str, Any]],
+    prepared: catalog.PreparedGoods | None,
     now: datetime,
     element: str,
 ) -> None:
-    if not items:
+    if prepared is None:
         return
-    # 1C lists a goods item once; should a file list it twice, the last one is what 1C meant.
-    latest = list({str(item["external_id"]).lower(): item for item in items}.values())
-    report = catalog.upsert_goods(session, tenant, latest, now=now, merge=True, lenient=True)
+    report = catalog.store_goods(session, tenant, prepared, now=now)
     for error in report.refused:
         details = error.details or {}
         state.error(element, str(details.get("external_id") or ""), error.text)
@@ -795,18 +825,39 @@ def _write_goods(
 
 
 def _write_offers(
-    session: Session, tenant: Tenant, state: _State, records: list[cml.Offer], now: datetime
+    session: Session, tenant: Tenant, state: _State, offers: _Offers | None, now: datetime
 ) -> None:
-    if records:
-        _write_goods(session, tenant, state, _offer_items(session, tenant, state, records), now,
-                     "Предложение")  # fmt: skip
+    if offers is None:
+        return
+    for external_id in offers.skipped:
+        state.count("skipped")
+        state.error(
+            "Предложение", external_id,
+            "Товар не выгружен в каталоге: цены и остатки предложения пропущены.",
+        )  # fmt: skip
+    _write_goods(session, tenant, state, offers.prepared, now, "Предложение")
+
+
+@dataclass(frozen=True)
+class _Offers:
+    prepared: catalog.PreparedGoods | None
+    skipped: list[str]  # Ид of offers whose goods were never uploaded
+
+
+def _prepared_offers(tenant_id: int, records: list[cml.Offer]) -> _Offers | None:
+    if not records:
+        return None
+    with job_session() as session:
+        items, skipped = _offer_items(session, tenant_id, records)
+    return _Offers(_prepared(items), skipped)
 
 
 def _offer_items(
-    session: Session, tenant: Tenant, state: _State, records: list[cml.Offer]
-) -> list[dict[str, Any]]:
-    """The offers' items. A characteristic 1C's catalog file did not list becomes goods of its
-    own, named and grouped as its goods; an offer of goods never uploaded is skipped."""
+    session: Session, tenant_id: int, records: list[cml.Offer]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The offers' items, and the Ид of those skipped. A characteristic 1C's catalog file did
+    not list becomes goods of its own, named and grouped as its goods; an offer of goods never
+    uploaded is skipped."""
     items = [offer_item(record) for record in records]
     # Plain goods go as they are (one never uploaded is refused by the catalog and logged);
     # only characteristics are looked up, with their goods.
@@ -818,10 +869,10 @@ def _offer_items(
         for row in session.connection().execute(
             select(Goods.external_id, Goods.name, Goods.unit, GoodsGroup.external_id.label("group"))
             .outerjoin(GoodsGroup, GoodsGroup.id == Goods.group_id)
-            .where(Goods.tenant_id == tenant.id, condition)
+            .where(Goods.tenant_id == tenant_id, condition)
         )
     }
-    kept = []
+    kept, skipped = [], []
     for record, item in zip(records, items, strict=True):
         external_id = item["external_id"].lower()
         if "#" not in external_id or external_id in stored:
@@ -829,14 +880,10 @@ def _offer_items(
             continue
         parent = stored.get(parent_id(external_id))
         if parent is None:
-            state.count("skipped")
-            state.error(
-                "Предложение", item["external_id"],
-                "Товар не выгружен в каталоге: цены и остатки предложения пропущены.",
-            )  # fmt: skip
+            skipped.append(item["external_id"])
             continue
         traits = ", ".join(record.characteristics.values())
         item.setdefault("name", f"{parent.name} ({traits})" if traits else parent.name)
         item["group"], item["unit"] = parent.group, parent.unit
         kept.append(item)
-    return kept
+    return kept, skipped

@@ -21,17 +21,20 @@ clears the per-process group trees of ``processing.catalog.lookup``.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from processing.cache import mark_changed
+from processing.catalog import goods_store
 from processing.catalog.ids import parse_goods_id, parse_guid
 from processing.catalog.models import (
     ARTICLE_LENGTH,
@@ -46,7 +49,7 @@ from processing.catalog.models import (
     GoodsProperty,
     PriceType,
 )
-from processing.db import bulk_insert, bulk_update, next_ids, where_in
+from processing.db import where_in
 from processing.errors import ConnectorError, InvalidInput
 from processing.money import is_whole_kopecks, money_text
 from processing.tenants.models import Tenant
@@ -562,9 +565,6 @@ def _goods_item(index: int, item: Item, merge: bool = False) -> _GoodsItem:
     )
 
 
-_GIVEN = {"group_id": "group", "brand_id": "brand"}  # stored column → item field
-
-
 def _refuse_shared_barcodes(
     items: Sequence[Item], parsed: Sequence[_GoodsItem | None], refuse: _Refuse
 ) -> None:
@@ -582,77 +582,34 @@ def _refuse_shared_barcodes(
                 break
 
 
-def _references(
-    session: Session,
-    tenant_id: int,
-    items: Sequence[Item],
-    parsed: Sequence[_GoodsItem | None],
-    refuse: _Refuse,
-) -> tuple[dict[str, int], dict[str, int]]:
-    """The ids of the groups and brands the goods name; a name not stored refuses the item."""
-    named = [goods for goods in parsed if goods is not None]
-    groups = _stored_ids(session, GoodsGroup, tenant_id, (g.group for g in named if g.group))
-    brands = _stored_ids(session, Brand, tenant_id, (g.brand for g in named if g.brand))
-    for index, goods in enumerate(parsed):
-        if goods is None:
-            continue
-        external_id = items[index].get("external_id")
-        if goods.group is not None and goods.group not in groups:
-            refuse(CatalogUnknownGroup(
-                f"{_label(index, external_id)}: группа «{goods.group}» не выгружена.",
-                details={"index": index, "external_id": external_id, "field": "group",
-                         "group": goods.group},
+def _refuse_unresolved(
+    session: Session, items: Sequence[Item], parsed: list[_GoodsItem | None], refuse: _Refuse
+) -> None:
+    """Refuse the staged items naming a group or brand not stored, then the new ones without a
+    name (a merged upload may leave it out of stored goods only)."""
+    problems = goods_store.unresolved(session)
+    drop = _dropping(parsed, refuse)
+    for row in problems:
+        external_id = items[row.idx].get("external_id")
+        if row.group_ref is not None and row.group_id is None:
+            drop(CatalogUnknownGroup(
+                f"{_label(row.idx, external_id)}: группа «{row.group_ref}» не выгружена.",
+                details={"index": row.idx, "external_id": external_id, "field": "group",
+                         "group": row.group_ref},
             ))  # fmt: skip
-        elif goods.brand is not None and goods.brand not in brands:
-            refuse(CatalogUnknownBrand(
-                f"{_label(index, external_id)}: марка «{goods.brand}» не выгружена.",
-                details={"index": index, "external_id": external_id, "field": "brand",
-                         "brand": goods.brand},
+        elif row.brand_ref is not None and row.brand_id is None:
+            drop(CatalogUnknownBrand(
+                f"{_label(row.idx, external_id)}: марка «{row.brand_ref}» не выгружена.",
+                details={"index": row.idx, "external_id": external_id, "field": "brand",
+                         "brand": row.brand_ref},
             ))  # fmt: skip
-    return groups, brands
-
-
-_PLAN_COLUMNS = (*_GOODS_COLUMNS, "group_id", "brand_id")
-
-
-def _stored_goods(
-    session: Session, tenant_id: int, external_ids: Iterable[str], columns: Iterable[str]
-) -> dict[str, Any]:
-    """The stored goods of these external ids as plain rows of ``columns`` (no ORM objects: a
-    batch may be thousands)."""
-    found: dict[str, Any] = {}
-    selected = (Goods.id, Goods.external_id, Goods.deleted, *(getattr(Goods, n) for n in columns))
-    for condition in where_in(session, Goods.external_id, external_ids):
-        rows = session.connection().execute(
-            select(*selected).where(Goods.tenant_id == tenant_id, condition)
-        )
-        found.update((row.external_id, row) for row in rows)
-    return found
-
-
-def _stored_barcodes(
-    session: Session, tenant_id: int, barcodes: Iterable[str], goods_ids: Iterable[int]
-) -> dict[str, int]:
-    """barcode → goods id, for the barcodes the batch lists and every barcode its stored goods
-    have."""
-    found: dict[str, int] = {}
-    for condition in where_in(session, GoodsBarcode.barcode, barcodes):
-        found.update(
-            session.connection()
-            .execute(
-                select(GoodsBarcode.barcode, GoodsBarcode.goods_id).where(
-                    GoodsBarcode.tenant_id == tenant_id, condition
-                )
-            )
-            .all()
-        )
-    for condition in where_in(session, GoodsBarcode.goods_id, goods_ids):
-        found.update(
-            session.connection()
-            .execute(select(GoodsBarcode.barcode, GoodsBarcode.goods_id).where(condition))
-            .all()
-        )
-    return found
+    for row in problems:
+        if parsed[row.idx] is not None and row.name is None:
+            drop(_invalid(
+                row.idx, items[row.idx], "name",
+                "товара нет в каталоге, а новому товару нужно name: выгрузите сначала каталог.",
+            ))  # fmt: skip
+    goods_store.discard(session, [row.idx for row in problems if parsed[row.idx] is None])
 
 
 def check_goods_item(index: int, item: Item, *, merge: bool = False) -> None:
@@ -661,73 +618,15 @@ def check_goods_item(index: int, item: Item, *, merge: bool = False) -> None:
     _goods_item(index, item, merge)
 
 
-@dataclass(frozen=True)
-class _GoodsPlan:
-    """What a batch changes, decided before anything is written."""
-
-    outcomes: list[Outcome]
-    inserts: list[dict[str, Any]]  # new goods: every column
-    updates: list[tuple[int, dict[str, Any]]]  # stored goods id → the columns that change
-    barcodes: dict[str, str]  # barcode → the external id of the goods that now owns it
-    released: frozenset[str]  # goods whose unlisted barcodes are removed (their owner's list)
-
-
-def _plan_goods(
-    items: Sequence[Item],
-    parsed: Sequence[_GoodsItem | None],
-    stored: Mapping[str, Any],
-    barcodes_of: Mapping[int, frozenset[str]],
-    groups: Mapping[str, int],
-    brands: Mapping[str, int],
-    merge: bool,
-    now: datetime,
-) -> _GoodsPlan:
-    """Each item's outcome and the writes it needs. A merged item is compared on the fields it
-    carries only: the others keep their stored values."""
-    outcomes: list[Outcome] = []
-    inserts: list[dict[str, Any]] = []
-    updates: list[tuple[int, dict[str, Any]]] = []
-    barcodes: dict[str, str] = {}
-    released: set[str] = set()
-    for index, goods in enumerate(parsed):
-        if goods is None:
-            continue
-        row = stored.get(goods.external_id)
-        columns = {
-            **goods.values,
-            "group_id": groups[goods.group] if goods.group else None,
-            "brand_id": brands[goods.brand] if goods.brand else None,
-        }
-        deleted, listed = goods.deleted, frozenset(goods.barcodes)
-        if row is None:
-            outcomes.append(_outcome(None, (deleted,), deleted))
-            inserts.append({
-                **columns, "tenant_id": None, "external_id": goods.external_id,
-                "deleted": deleted, "updated_at": now,
-            })  # fmt: skip
-            released.add(goods.external_id)
-            barcodes.update((barcode, goods.external_id) for barcode in listed)
-            continue
-        names: Sequence[str] = _PLAN_COLUMNS
-        keep_barcodes = False
-        if merge:
-            given = items[index].keys()
-            names = [name for name in _PLAN_COLUMNS if _GIVEN.get(name, name) in given]
-            deleted = deleted if "deleted" in given else row.deleted
-            keep_barcodes = "barcodes" not in given
-        if merge and "warehouse_stock" in names:  # warehouses not named keep theirs
-            columns["warehouse_stock"] = {**row.warehouse_stock, **columns["warehouse_stock"]}
-        had = barcodes_of.get(row.id, frozenset())
-        listed = had if keep_barcodes else listed
-        changed = {name: columns[name] for name in names if columns[name] != getattr(row, name)}
-        outcome = _outcome((bool(changed), had, row.deleted), (False, listed, deleted), deleted)
-        outcomes.append(outcome)
-        if not keep_barcodes:
-            released.add(goods.external_id)
-            barcodes.update((barcode, goods.external_id) for barcode in listed)
-        if outcome != "unchanged":
-            updates.append((row.id, {**changed, "deleted": deleted, "updated_at": now}))
-    return _GoodsPlan(outcomes, inserts, updates, barcodes, frozenset(released))
+def _given(item: Item, merge: bool) -> int:
+    """The fields an item gives (``goods_store.FIELDS``): all of them unless merged."""
+    if not merge:
+        return goods_store.ALL_GIVEN
+    mask = 0
+    for name in item:
+        if name in goods_store.FIELDS:
+            mask |= goods_store.bit(name)
+    return mask
 
 
 def upsert_goods(
@@ -752,8 +651,28 @@ def upsert_goods(
     ``lenient`` an item the batch would be refused for is left out and reported in
     ``refused``, and the rest is stored (an exchange file is never refused as a whole).
 
-    The stored rows are read in bulk, the batch's changes decided in Python (``_plan_goods``)
-    and written in bulk (``processing.db.bulk_insert``/``bulk_update``)."""
+    The items are checked (``prepare_goods``, no database needed), then merged into the stored
+    catalog by the database (``store_goods``, ``goods_store``)."""
+    prepared = prepare_goods(items, merge=merge, lenient=lenient)
+    return store_goods(session, tenant, prepared, now=now)
+
+
+@dataclass(frozen=True)
+class PreparedGoods:
+    """A batch of goods checked on its own, ready for ``store_goods``."""
+
+    items: Sequence[Item]
+    parsed: list[_GoodsItem | None]
+    rows: goods_store.Rows
+    refusals: list[ConnectorError]
+    merge: bool
+    lenient: bool
+
+
+def prepare_goods(
+    items: Sequence[Item], *, merge: bool = False, lenient: bool = False
+) -> PreparedGoods:
+    """Check a batch of goods as ``upsert_goods`` does before it needs the stored catalog."""
     check_batch_size(len(items))
     refusals: list[ConnectorError] = []
     refuse = refusals.append if lenient else _raise
@@ -769,37 +688,36 @@ def upsert_goods(
         _dropping(parsed, refuse),
     )  # fmt: skip
     _refuse_shared_barcodes(items, parsed, _dropping(parsed, refuse))
+    rows = goods_store.rows(
+        (index, goods.external_id, _given(items[index], merge), goods.values, goods.group,
+         goods.brand, goods.barcodes, goods.deleted)
+        for index, goods in enumerate(parsed) if goods is not None
+    )  # fmt: skip
+    return PreparedGoods(items, parsed, rows, refusals, merge, lenient)
+
+
+def store_goods(
+    session: Session, tenant: Tenant, prepared: PreparedGoods, *, now: datetime
+) -> UpsertReport:
+    """Merge a prepared batch into the stored catalog (see ``upsert_goods``)."""
+    refusals = list(prepared.refusals)
+    refuse = refusals.append if prepared.lenient else _raise
+    parsed = list(prepared.parsed)
     lock_tenant(session, tenant)
-    groups, brands = _references(session, tenant.id, items, parsed, _dropping(parsed, refuse))
-    named = [goods for goods in parsed if goods is not None]
-    compared: tuple[str, ...] = _PLAN_COLUMNS
-    if merge:  # a merged batch is compared on the fields its items carry
-        compared = tuple(
-            name for name in _PLAN_COLUMNS if any(_GIVEN.get(name, name) in item for item in items)
-        )
-    stored = _stored_goods(session, tenant.id, (goods.external_id for goods in named), compared)
-    if merge:  # a new record needs its name even when the others may leave it out
-        drop = _dropping(parsed, refuse)
-        for index, goods in enumerate(parsed):
-            if goods and goods.values["name"] is None and goods.external_id not in stored:
-                drop(_invalid(
-                    index, items[index], "name",
-                    "товара нет в каталоге, а новому товару нужно name: выгрузите сначала каталог.",
-                ))  # fmt: skip
-    barcode_owner = _stored_barcodes(
-        session, tenant.id,
-        (barcode for goods in named for barcode in goods.barcodes),
-        (row.id for row in stored.values()),
+    try:
+        goods_store.stage(session, tenant.id, prepared.rows)
+        _refuse_unresolved(session, prepared.items, parsed, refuse)
+        outcomes = goods_store.write(session, tenant.id, merge=prepared.merge, now=now)
+    finally:
+        with contextlib.suppress(SQLAlchemyError):  # a failed transaction is rolled back
+            goods_store.clear(session)
+    if outcomes["created"] or outcomes["updated"] or outcomes["deleted"]:
+        mark_changed(session, Goods)
+        _expire_loaded(session, (Goods, GoodsBarcode))
+    return UpsertReport(
+        created=outcomes["created"], updated=outcomes["updated"],
+        unchanged=outcomes["unchanged"], deleted=outcomes["deleted"], refused=tuple(refusals),
     )  # fmt: skip
-    barcodes_of: dict[int, set[str]] = {}
-    for barcode, goods_id in barcode_owner.items():
-        barcodes_of.setdefault(goods_id, set()).add(barcode)
-    plan = _plan_goods(
-        items, parsed, stored, {k: frozenset(v) for k, v in barcodes_of.items()}, groups,
-        brands, merge, now,
-    )  # fmt: skip
-    _write_goods_plan(session, tenant.id, plan, stored, barcode_owner)
-    return replace(_report(plan.outcomes), refused=tuple(refusals))
 
 
 def _dropping(parsed: list[_GoodsItem | None], refuse: _Refuse) -> _Refuse:
@@ -820,52 +738,6 @@ def _expire_loaded(session: Session, models: tuple[type, ...]) -> None:
     for obj in list(session.identity_map.values()):
         if isinstance(obj, models):
             session.expire(obj)
-
-
-def _write_goods_plan(
-    session: Session,
-    tenant_id: int,
-    plan: _GoodsPlan,
-    stored: Mapping[str, Any],
-    barcode_owner: Mapping[str, int],
-) -> dict[str, int]:
-    """Persist a plan: the new goods, the changed columns, then the barcodes. Returns the ids
-    of the batch's goods by external id."""
-    ids = {external_id: row.id for external_id, row in stored.items()}
-    for row, new_id in zip(plan.inserts, next_ids(session, Goods, len(plan.inserts)), strict=True):
-        row["tenant_id"], row["id"] = tenant_id, new_id
-        ids[row["external_id"]] = new_id
-    bulk_insert(session, Goods, plan.inserts)
-    bulk_update(session, Goods, plan.updates)
-    if plan.inserts or plan.updates:
-        mark_changed(session, Goods)
-        _expire_loaded(session, (Goods, GoodsBarcode))
-    released = {ids[external_id] for external_id in plan.released}
-    owner = {barcode: ids[external_id] for barcode, external_id in plan.barcodes.items()}
-    moves = [
-        (barcode, goods_id)
-        for barcode, goods_id in owner.items()
-        if barcode in barcode_owner and barcode_owner[barcode] != goods_id
-    ]
-    gone = [
-        barcode
-        for barcode, goods_id in barcode_owner.items()
-        if goods_id in released and barcode not in owner
-    ]
-    for condition in where_in(session, GoodsBarcode.barcode, gone):
-        session.execute(delete(GoodsBarcode).where(GoodsBarcode.tenant_id == tenant_id, condition))
-    for barcode, goods_id in moves:
-        session.execute(
-            update(GoodsBarcode)
-            .where(GoodsBarcode.tenant_id == tenant_id, GoodsBarcode.barcode == barcode)
-            .values(goods_id=goods_id)
-        )
-    bulk_insert(
-        session, GoodsBarcode,
-        [{"tenant_id": tenant_id, "barcode": barcode, "goods_id": goods_id}
-         for barcode, goods_id in owner.items() if barcode not in barcode_owner],
-    )  # fmt: skip
-    return ids
 
 
 # Properties, price types, stock: what an exchange with 1C adds beside the goods
