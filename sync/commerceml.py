@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import gc
 import hashlib
 import logging
 import os
@@ -245,7 +246,7 @@ def import_run(run_id: int, file_id: int, worker: str | None = None) -> None:
     try:
         if sha is None and _duplicate(run_id, worker, file_id):
             return
-        with _opened(file_id, file_name) as source:
+        with _opened(file_id, file_name) as source, _fewer_collections():
             _import(state, worker, source, checkpoint)
     except _LeaseLost:
         log.warning("commerceml import handed over to another job", extra={"run_id": run_id})
@@ -269,6 +270,22 @@ def import_run(run_id: int, file_id: int, worker: str | None = None) -> None:
                 state,
             )  # fmt: skip
         raise
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """An import makes millions of short-lived objects (records, items, rows) and no cycles:
+    the cyclic garbage collector's default pace (a pass every 700 allocations, the objects
+    already there included) costs it more than a tenth of its time. What exists is frozen out
+    of the passes, and they come far less often while the import runs."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _retries_left() -> bool:

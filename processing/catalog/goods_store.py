@@ -70,8 +70,11 @@ def cast_table(model: type[Any]) -> Table:
     return cast_(Table, model.__table__)
 
 
+BITS = {field: 1 << position for position, field in enumerate(FIELDS)}
+
+
 def bit(field: str) -> int:
-    return 1 << FIELDS.index(field)
+    return BITS[field]
 
 
 _scratch = MetaData()
@@ -133,7 +136,8 @@ def rows(items: Iterable[Staged]) -> Rows:
         stock = values["stock"]
         goods.append((
             index, external_id, given, *(values[name] for name in TEXTS),
-            *(values[name] for name in FLAGS), *(json.dumps(values[name]) for name in JSONS),
+            *(values[name] for name in FLAGS),
+            *(json.dumps(values[name]) if values[name] else "{}" for name in JSONS),
             None if stock is None else to_thousandths(stock), group, brand, deleted,
         ))  # fmt: skip
         barcodes.extend((index, code) for code in codes)

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -59,6 +59,7 @@ MAX_BATCH = 5_000
 MAX_BARCODES = 100  # per goods item
 MAX_PRICE_CATEGORIES = 50  # per goods item
 MAX_PRICE = Decimal("99999999.99")
+_ZERO = Decimal(0)
 VAT_RATES = ("none", "0", "5", "7", "10", "20", "10/110", "20/120", "5/105", "7/107")
 _CHUNK = 1_000  # values per IN list
 
@@ -135,6 +136,10 @@ def _invalid(index: int, item: Item, field: str, problem: str) -> CatalogInvalid
 def _text(index: int, item: Item, field: str, limit: int, *, required: bool = False) -> str | None:
     """A string field, trimmed; blank is absent."""
     value = item.get(field)
+    if value.__class__ is str:  # the common case first: a catalog is hundreds of thousands
+        trimmed = value.strip()
+        if trimmed and len(trimmed) <= limit:
+            return trimmed
     if value is not None and not isinstance(value, str):
         raise _invalid(index, item, field, f"поле {field} должно быть строкой.")
     value = (value or "").strip()
@@ -149,6 +154,8 @@ def _text(index: int, item: Item, field: str, limit: int, *, required: bool = Fa
 
 def _flag(index: int, item: Item, field: str) -> bool:
     value = item.get(field, False)
+    if value is True or value is False:
+        return value
     if not isinstance(value, bool):
         raise _invalid(index, item, field, f"поле {field} — true или false.")
     return value
@@ -224,13 +231,16 @@ def _price_categories(index: int, item: Item) -> dict[str, str]:
 
 def _price(value: Any) -> Decimal | None:
     """A price in rubles, exact (never through float): None when it is not one."""
-    if isinstance(value, bool | float) or not isinstance(value, Decimal | int | str):
+    if value.__class__ is Decimal:
+        amount = value
+    elif isinstance(value, bool | float) or not isinstance(value, Decimal | int | str):
         return None
-    try:
-        amount = Decimal(value) if isinstance(value, Decimal | int) else Decimal(value.strip())
-    except InvalidOperation:
-        return None
-    if not amount.is_finite() or not Decimal(0) <= amount <= MAX_PRICE:
+    else:
+        try:
+            amount = Decimal(value) if isinstance(value, Decimal | int) else Decimal(value.strip())
+        except InvalidOperation:
+            return None
+    if not amount.is_finite() or not _ZERO <= amount <= MAX_PRICE:
         return None
     return amount if is_whole_kopecks(amount) else None
 
@@ -465,8 +475,7 @@ def upsert_brands(
 # Goods
 
 
-@dataclass(frozen=True)
-class _GoodsItem:
+class _GoodsItem(NamedTuple):  # a tuple: made once per goods item of every upload
     external_id: str
     values: dict[str, Any]  # the plain columns, as stored
     group: str | None
@@ -482,6 +491,7 @@ _GOODS_COLUMNS = (
 MAX_ATTRIBUTES = 200  # properties or requisites per goods item
 ATTRIBUTE_LENGTH = 1_000
 MAX_QUANTITY = Decimal("999999999999")
+_THOUSANDTH = Decimal("0.001")
 
 
 def _attributes(index: int, item: Item, field: str) -> dict[str, str]:
@@ -493,9 +503,10 @@ def _attributes(index: int, item: Item, field: str) -> dict[str, str]:
         )
     found = {}
     for name, value in raw.items():
-        if not isinstance(name, str) or not isinstance(value, str) or not name.strip():
+        key = name.strip() if name.__class__ is str else ""
+        if not key or value.__class__ is not str:
             raise _invalid(index, item, field, "имена и значения — строки.")
-        found[name.strip()[:EXTERNAL_ID_LENGTH]] = value.strip()[:ATTRIBUTE_LENGTH]
+        found[key[:EXTERNAL_ID_LENGTH]] = value.strip()[:ATTRIBUTE_LENGTH]
     return found
 
 
@@ -506,6 +517,8 @@ def _quantity(index: int, item: Item, field: str) -> Decimal | None:
 
 def _amount(index: int, item: Item, field: str, value: Any) -> Decimal:
     """A quantity of ``item``'s ``field``, with 3 decimals."""
+    if value.__class__ is Decimal and value.is_finite() and -MAX_QUANTITY <= value <= MAX_QUANTITY:
+        return value.quantize(_THOUSANDTH, rounding=ROUND_HALF_UP)  # the common case first
     if isinstance(value, bool | float) or not isinstance(value, Decimal | int):
         raise _invalid(index, item, field, "количество — число.")
     amount = Decimal(value)
@@ -624,8 +637,7 @@ def _given(item: Item, merge: bool) -> int:
         return goods_store.ALL_GIVEN
     mask = 0
     for name in item:
-        if name in goods_store.FIELDS:
-            mask |= goods_store.bit(name)
+        mask |= goods_store.BITS.get(name, 0)
     return mask
 
 
