@@ -165,11 +165,11 @@ def stage(session: Session, tenant_id: int, staged: Rows) -> None:
     )  # fmt: skip
 
 
-_STALE = 0.2  # the share of a catalog table changed since its last ANALYZE that makes it stale
+_STALE = 0.5  # the share of a catalog table changed since its last ANALYZE that makes it stale
 
 
 def _current_statistics(session: Session) -> None:
-    """ANALYZE the goods and their barcodes when a fifth of them changed since it last ran: an
+    """ANALYZE the goods and their barcodes when half of them changed since it last ran: an
     import grows them faster than autovacuum looks, and with statistics of a small table the
     planner joins a batch to the catalog by scanning all of it (quadratic over an import)."""
     if not is_postgresql(session):
@@ -180,7 +180,7 @@ def _current_statistics(session: Session) -> None:
     stale = session.scalars(
         text(
             "SELECT relname FROM pg_stat_user_tables WHERE relname IN ('goods', 'goods_barcodes')"
-            " AND n_mod_since_analyze > 1000 + :share * n_live_tup"
+            " AND n_mod_since_analyze > 5000 + :share * n_live_tup"
         ),
         {"share": _STALE},
     ).all()

@@ -97,9 +97,9 @@ class GoodsBarcode(Base):
 
     __tablename__ = "goods_barcodes"
 
-    tenant_id: Mapped[int] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No foreign key of its own: the goods' (cascading from the tenant's) covers it, and an
+    # import writes hundreds of thousands of barcodes, each key checked.
+    tenant_id: Mapped[int] = mapped_column(primary_key=True)
     barcode: Mapped[str] = mapped_column(String(BARCODE_LENGTH), primary_key=True)
     goods_id: Mapped[int] = mapped_column(ForeignKey("goods.id", ondelete="CASCADE"), index=True)
 

@@ -1,8 +1,10 @@
-"""goods: stock per 1C warehouse as one column of the goods row
+"""goods: stock per 1C warehouse as one column of the goods row; barcodes keyed by tenant
+without a foreign key of their own
 
 An offers file updates each goods row once (prices, total stock and stock per warehouse) instead
 of writing a ``goods_stock`` row per store besides. A store's stock is its warehouse's. Rows
-already in ``goods_stock`` are folded in under their store's warehouse.
+already in ``goods_stock`` are folded in under their store's warehouse. A barcode's goods
+(cascading from the tenant) covers its tenant: the second key check per barcode goes.
 
 Revision ID: 0016
 Revises: 0015
@@ -36,6 +38,8 @@ _stock = sa.table(
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("goods_barcodes", schema=None) as batch_op:
+        batch_op.drop_constraint("fk_goods_barcodes_tenant_id_tenants", type_="foreignkey")
     with op.batch_alter_table("goods", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("warehouse_stock", sa.JSON(), server_default="{}", nullable=False)
@@ -108,3 +112,11 @@ def downgrade() -> None:
                 )
     with op.batch_alter_table("goods", schema=None) as batch_op:
         batch_op.drop_column("warehouse_stock")
+    with op.batch_alter_table("goods_barcodes", schema=None) as batch_op:
+        batch_op.create_foreign_key(
+            "fk_goods_barcodes_tenant_id_tenants",
+            "tenants",
+            ["tenant_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
