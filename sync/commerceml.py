@@ -461,6 +461,8 @@ def _import(state: _State, worker: str, source: _Source, checkpoint: int) -> Non
                 continue
             if state.pending.get("groups") and isinstance(record, cml.Goods | cml.Offer):
                 writer.submit(index)  # the classifier ended: its groups, parents first
+            elif state.pending.get("goods") and isinstance(record, cml.Offer):
+                writer.submit(index)  # the catalog ended: its offers may name its goods
             _collect(state, record)
             if state.size() >= BATCH and not state.pending.get("groups"):
                 writer.submit(index + 1)

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -444,3 +445,51 @@ def test_goods_of_a_group_another_process_added_have_the_tree_read_again(
     db.commit()
     bread, pastry = resolve_goods(db, stocked.id, [(guid(101), None), (guid(102), None)])
     assert (bread.group_ids, pastry.group_ids) == ((BREAD,), (guid(6), BREAD))
+
+
+WAREHOUSE_A, WAREHOUSE_B = "c1e2c3d4-0000-4000-8000-00000000000a", "Склад-Б"
+
+
+def stored_goods(db: Session, n: int) -> Goods:
+    db.expire_all()
+    return db.scalars(select(Goods).where(Goods.external_id == guid(100 + n))).one()
+
+
+def test_a_merged_upload_changes_only_the_fields_it_gives(db: Session, stocked: Tenant) -> None:
+    full = goods(
+        1, article="A-1", group=CHEESE, brand=BRAND, barcodes=["111"],
+        properties={"Цвет": "белый"}, warehouse_stock={WAREHOUSE_A: 5, WAREHOUSE_B: 7},
+    )  # fmt: skip
+    assert upsert_goods(db, stocked, [full], now=T0) == report(created=1)
+    prices = {"external_id": guid(101), "price_categories": {"Розничная": "99.90"}}
+    assert upsert_goods(db, stocked, [prices], now=LATER, merge=True) == report(updated=1)
+    assert upsert_goods(db, stocked, [prices], now=LATER, merge=True) == report(unchanged=1)
+    kept = stored_goods(db, 1)
+    assert (kept.name, kept.article, kept.properties) == ("Товар 1", "A-1", {"Цвет": "белый"})
+    assert kept.group_id is not None and kept.brand_id is not None
+    assert kept.price_categories == {"Розничная": "99.90"} and barcodes(db) == {"111": guid(101)}
+    # Stock of one warehouse: the other keeps its own; the same figure again changes nothing.
+    stock = {"external_id": guid(101), "warehouse_stock": {WAREHOUSE_A: Decimal("2.5")}}
+    assert upsert_goods(db, stocked, [stock], now=LATER, merge=True) == report(updated=1)
+    assert upsert_goods(db, stocked, [stock], now=LATER, merge=True) == report(unchanged=1)
+    assert stored_goods(db, 1).warehouse_stock == {WAREHOUSE_A: "2.500", WAREHOUSE_B: "7.000"}
+    # A whole record replaces what it does not give: no barcodes, no stock, no brand.
+    assert upsert_goods(db, stocked, [goods(1)], now=LATER) == report(updated=1)
+    cleared = stored_goods(db, 1)
+    assert cleared.warehouse_stock == {} and cleared.brand_id is None and barcodes(db) == {}
+
+
+def test_a_lenient_merge_leaves_out_what_it_cannot_store(db: Session, stocked: Tenant) -> None:
+    batch = [
+        {"external_id": guid(101), "price_categories": {"Розничная": "10.00"}},  # not stored
+        goods(2, group=guid(99)),  # a group never uploaded
+        goods(3, warehouse_stock={"": 1}),  # a warehouse without an Ид
+        goods(4, barcodes=["444"]),
+    ]
+    result = upsert_goods(db, stocked, batch, now=T0, merge=True, lenient=True)
+    assert (result.created, result.updated) == (1, 0)
+    refused = {(error.details or {}).get("index"): error for error in result.refused}
+    assert sorted(refused) == [0, 1, 2]
+    assert "выгрузите сначала каталог" in refused[0].text
+    assert refused[1].code == "CATALOG_UNKNOWN_GROUP" and "склад" in refused[2].text
+    assert barcodes(db) == {"444": guid(104)}

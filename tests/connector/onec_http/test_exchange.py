@@ -781,3 +781,35 @@ def test_checkauth_storms_are_capped(
     monkeypatch.setattr(exchange, "MAX_SESSIONS_PER_HOUR", 3)
     answers = [call(client, "type=catalog&mode=checkauth", headers=basic())[0] for _ in range(5)]
     assert answers == ["success", "success", "success", "failure", "failure"]
+
+
+CATALOG_AND_OFFERS = """<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="2.10">
+<Каталог СодержитТолькоИзменения="true"><Ид>c</Ид><Товары>
+<Товар><Ид>9e8f7a6b-0b7d-11ef-9a3c-00155d012b01</Ид><Наименование>Куртка</Наименование>
+<БазоваяЕдиница Код="796">шт</БазоваяЕдиница></Товар>
+</Товары></Каталог>
+<ПакетПредложений СодержитТолькоИзменения="true"><Ид>p</Ид><Предложения>
+<Предложение><Ид>9e8f7a6b-0b7d-11ef-9a3c-00155d012b01#a5abd77f-93f6-11e5-9468-00155d020201</Ид>
+<ХарактеристикиТовара><ХарактеристикаТовара><Наименование>Размер</Наименование>
+<Значение>48</Значение></ХарактеристикаТовара></ХарактеристикиТовара>
+<Цены><Цена><ИдТипаЦены>r</ИдТипаЦены><ЦенаЗаЕдиницу>1990</ЦенаЗаЕдиницу></Цена></Цены>
+<Склад ИдСклада="w1" КоличествоНаСкладе="3"/>
+</Предложение></Предложения></ПакетПредложений></КоммерческаяИнформация>""".encode()
+
+
+def test_one_file_with_goods_and_then_offers_of_their_characteristics(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    """The offers of a file are looked at once its goods are written: a characteristic of goods
+    the same file brought is named after them."""
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("import.xml", CATALOG_AND_OFFERS)
+    assert one_c("import", "&filename=import.xml") == ["success"]
+    goods = goods_of(session, exchange_login)
+    size = goods["9e8f7a6b-0b7d-11ef-9a3c-00155d012b01#a5abd77f-93f6-11e5-9468-00155d020201"]
+    assert (size.name, size.unit) == ("Куртка (48)", "шт")
+    assert size.price_categories == {"r": "1990.00"} and size.warehouse_stock == {"w1": "3.000"}
+    run = session.scalars(select(SyncRun)).one()
+    assert run.counts == {"created": 2} and run.error_count == 0
