@@ -46,6 +46,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -152,17 +153,26 @@ def stage(session: Session, tenant_id: int, staged: Rows) -> None:
     _load(session, BARCODES_IN, ["idx", "barcode"], staged.barcodes)
     _current_statistics(session)
     own = GOODS_IN.c
-    goods_id = _id_of(_GOODS, tenant_id, own.external_id)
-    session.execute(
-        insert(REFS).from_select(
-            ["idx", "existed", "goods_id", "group_id", "brand_id"],
-            select(
-                own.idx, goods_id.is_not(None), goods_id,
-                _id_of(_GROUPS, tenant_id, own.group_ref),
-                _id_of(_BRANDS, tenant_id, own.brand_ref),
-            ),
+    groups = _id_of(_GROUPS, tenant_id, own.group_ref)
+    brands = _id_of(_BRANDS, tenant_id, own.brand_ref)
+    if is_postgresql(session):
+        # One lookup per item (a lateral join always probes the unique index); a new item gets
+        # its id from the sequence at once, so nothing is looked up again after the insert.
+        found = (
+            select(_GOODS.c.id)
+            .where(_GOODS.c.tenant_id == tenant_id, _GOODS.c.external_id == own.external_id)
+            .lateral("found")
         )
-    )  # fmt: skip
+        new_id = func.nextval(func.pg_get_serial_sequence("goods", "id"))
+        source = select(
+            own.idx, found.c.id.is_not(None), func.coalesce(found.c.id, new_id), groups, brands
+        ).select_from(GOODS_IN.outerjoin(found, true()))
+    else:  # new items get their ids from the insert (``write``)
+        goods_id = _id_of(_GOODS, tenant_id, own.external_id)
+        source = select(own.idx, goods_id.is_not(None), goods_id, groups, brands)
+    session.execute(
+        insert(REFS).from_select(["idx", "existed", "goods_id", "group_id", "brand_id"], source)
+    )
 
 
 _STALE = 0.5  # the share of a catalog table changed since its last ANALYZE that makes it stale
@@ -266,11 +276,12 @@ def write(session: Session, tenant_id: int, *, merge: bool, now: datetime) -> Co
     ).all()
     names = [*COLUMNS, "group_id", "brand_id", "deleted"]
     stored = {"group_id": refs.group_id, "brand_id": refs.brand_id}
+    ids = ["id"] if pg else []  # PostgreSQL: taken from the sequence in ``stage``
     session.execute(
         insert(goods).from_select(
-            ["tenant_id", "external_id", *names, "updated_at"],
+            [*ids, "tenant_id", "external_id", *names, "updated_at"],
             select(
-                literal(tenant_id), own.external_id,
+                *([refs.goods_id] if pg else []), literal(tenant_id), own.external_id,
                 *(stored[name] if name in stored else
                   _json_in(pg, own[name]) if name in JSONS else own[name] for name in names),
                 literal(now, goods.c.updated_at.type),
@@ -284,14 +295,15 @@ def write(session: Session, tenant_id: int, *, merge: bool, now: datetime) -> Co
         .where(goods.c.id == refs.goods_id, refs.idx == own.idx, refs.existed, changed)
         .values({**new_values, "updated_at": now})
     )
-    session.execute(
-        update(REFS)
-        .where(not_(refs.existed))
-        .values(goods_id=select(goods.c.id).where(
-            goods.c.tenant_id == tenant_id, goods.c.external_id == own.external_id,
-            own.idx == refs.idx,
-        ).correlate_except(goods, GOODS_IN).scalar_subquery())
-    )  # fmt: skip
+    if not pg:
+        session.execute(
+            update(REFS)
+            .where(not_(refs.existed))
+            .values(goods_id=select(goods.c.id).where(
+                goods.c.tenant_id == tenant_id, goods.c.external_id == own.external_id,
+                own.idx == refs.idx,
+            ).correlate_except(goods, GOODS_IN).scalar_subquery())
+        )  # fmt: skip
     # Barcodes: an item that gives them owns exactly those.
     giving = GOODS_IN.join(REFS, refs.idx == own.idx)
     session.execute(
