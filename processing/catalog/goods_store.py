@@ -79,8 +79,17 @@ def bit(field: str) -> int:
 
 
 _scratch = MetaData()
-GOODS_IN = Table(  # the items as checked, written once
-    "catalog_goods_in", _scratch,
+
+
+def _scratch_table(name: str, *columns: Column[Any]) -> Table:
+    """A temporary table of the connection, emptied at each commit."""
+    return Table(
+        name, _scratch, *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DELETE ROWS"
+    )
+
+
+GOODS_IN = _scratch_table(  # the items as checked, written once
+    "catalog_goods_in",
     Column("idx", Integer, primary_key=True),
     Column("external_id", String),
     Column("given", Integer),
@@ -91,26 +100,20 @@ GOODS_IN = Table(  # the items as checked, written once
     Column("group_ref", String),
     Column("brand_ref", String),
     Column("deleted", Boolean),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DELETE ROWS",
-)  # fmt: skip
-BARCODES_IN = Table(
-    "catalog_barcodes_in", _scratch,
+)
+BARCODES_IN = _scratch_table(
+    "catalog_barcodes_in",
     Column("idx", Integer, primary_key=True),
     Column("barcode", String, primary_key=True),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DELETE ROWS",
-)  # fmt: skip
-REFS = Table(  # what each item names, resolved: its stored goods (None: new), group, brand
-    "catalog_refs", _scratch,
+)
+REFS = _scratch_table(  # what each item names, resolved: its stored goods (None: new), group, brand
+    "catalog_refs",
     Column("idx", Integer, primary_key=True),
     Column("existed", Boolean),
     Column("goods_id", Integer),
     Column("group_id", Integer),
     Column("brand_id", Integer),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DELETE ROWS",
-)  # fmt: skip
+)
 _SCRATCH = (GOODS_IN, BARCODES_IN, REFS)
 _GOODS = cast_table(Goods)
 _GROUPS = cast_table(GoodsGroup)

@@ -203,30 +203,47 @@ def _refuse_duplicates(
             ))  # fmt: skip
 
 
+def _keyed(
+    index: int,
+    item: Item,
+    field: str,
+    most: int,
+    problems: tuple[str, str],
+    key_limit: int,
+    value: Callable[[str, Any], str],
+) -> dict[str, str]:
+    """A mapping field (``price_categories``, ``warehouse_stock``): at most ``most`` keys, each a
+    non-blank string of at most ``key_limit`` characters, trimmed, its value as ``value`` has it
+    stored. ``problems``: what is said of a field that is no mapping or has too many keys, and of
+    a wrong key."""
+    raw = item.get(field) or {}
+    if not isinstance(raw, Mapping) or len(raw) > most:
+        raise _invalid(index, item, field, problems[0])
+    found = {}
+    for key, given in raw.items():
+        code = key.strip() if isinstance(key, str) else ""
+        if not code or len(code) > key_limit:
+            raise _invalid(index, item, field, problems[1])
+        found[code] = value(code, given)
+    return found
+
+
 def _price_categories(index: int, item: Item) -> dict[str, str]:
-    raw = item.get("price_categories") or {}
-    if not isinstance(raw, Mapping):
-        raise _invalid(index, item, "price_categories", "ожидается объект «вид цены: цена».")
-    if len(raw) > MAX_PRICE_CATEGORIES:
-        raise _invalid(
-            index, item, "price_categories", f"не больше {MAX_PRICE_CATEGORIES} видов цен."
-        )
-    prices = {}
-    for category, price in raw.items():
-        code = category.strip() if isinstance(category, str) else ""
-        if not code or len(code) > EXTERNAL_ID_LENGTH:
-            raise _invalid(
-                index, item, "price_categories",
-                f"вид цены — непустая строка до {EXTERNAL_ID_LENGTH} символов.",
-            )  # fmt: skip
-        amount = _price(price)
+    def price(code: str, value: Any) -> str:
+        amount = _price(value)
         if amount is None:
             raise _invalid(
                 index, item, f"price_categories.{code}",
                 f"цена «{code}» — число от 0 до {MAX_PRICE} с точностью до копейки.",
             )  # fmt: skip
-        prices[code] = money_text(amount)
-    return prices
+        return money_text(amount)
+
+    return _keyed(
+        index, item, "price_categories", MAX_PRICE_CATEGORIES,
+        (f"ожидается объект «вид цены: цена», не больше {MAX_PRICE_CATEGORIES} видов цен.",
+         f"вид цены — непустая строка до {EXTERNAL_ID_LENGTH} символов."),
+        EXTERNAL_ID_LENGTH, price,
+    )  # fmt: skip
 
 
 def _price(value: Any) -> Decimal | None:
@@ -530,22 +547,13 @@ def _amount(index: int, item: Item, field: str, value: Any) -> Decimal:
 def _warehouse_stock(index: int, item: Item) -> dict[str, str]:
     """``warehouse_stock``: 1C warehouse Ид (as ``Store.warehouse_id`` holds it) → quantity,
     stored as texts (``"12.000"``)."""
-    raw = item.get("warehouse_stock") or {}
-    if not isinstance(raw, Mapping) or len(raw) > MAX_ATTRIBUTES:
-        raise _invalid(
-            index, item, "warehouse_stock",
-            f"ожидается объект «склад: количество», не больше {MAX_ATTRIBUTES}.",
-        )  # fmt: skip
-    stock = {}
-    for warehouse, value in raw.items():
-        warehouse_id = warehouse.strip() if isinstance(warehouse, str) else ""
-        if not warehouse_id or len(warehouse_id) > WAREHOUSE_ID_LENGTH:
-            raise _invalid(
-                index, item, "warehouse_stock",
-                f"склад — его Ид в 1С, до {WAREHOUSE_ID_LENGTH} символов.",
-            )  # fmt: skip
-        stock[warehouse_id] = str(_amount(index, item, "warehouse_stock", value))
-    return stock
+    return _keyed(
+        index, item, "warehouse_stock", MAX_ATTRIBUTES,
+        (f"ожидается объект «склад: количество», не больше {MAX_ATTRIBUTES}.",
+         f"склад — его Ид в 1С, до {WAREHOUSE_ID_LENGTH} символов."),
+        WAREHOUSE_ID_LENGTH,
+        lambda _, value: str(_amount(index, item, "warehouse_stock", value)),
+    )  # fmt: skip
 
 
 def _goods_item(index: int, item: Item, merge: bool = False) -> _GoodsItem:
