@@ -272,20 +272,32 @@ def import_run(run_id: int, file_id: int, worker: str | None = None) -> None:
         raise
 
 
+_COLLECTIONS = threading.Lock()
+_importing: list[tuple[int, ...]] = []  # the thresholds to restore, while imports run
+
+
 @contextmanager
 def _fewer_collections() -> Iterator[None]:
     """An import makes millions of short-lived objects (records, items, rows) and no cycles:
     the cyclic garbage collector's default pace (a pass every 700 allocations, the objects
     already there included) costs it more than a tenth of its time. What exists is frozen out
-    of the passes, and they come far less often while the import runs."""
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
+    of the passes, and they come far less often while imports run (the first one in the process
+    sets this, the last one restores it: the embedded mode runs imports in request threads)."""
+    with _COLLECTIONS:
+        if not _importing:
+            gc.freeze()
+            _importing.append(gc.get_threshold())
+            gc.set_threshold(100_000, 50, 100)
+        else:
+            _importing.append(_importing[0])
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
+        with _COLLECTIONS:
+            threshold = _importing.pop()
+            if not _importing:
+                gc.set_threshold(*threshold)
+                gc.unfreeze()
 
 
 def _retries_left() -> bool:
