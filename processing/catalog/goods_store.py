@@ -182,13 +182,14 @@ _STALE = 0.5  # the share of a catalog table changed since its last ANALYZE that
 
 
 def _current_statistics(session: Session) -> None:
-    """ANALYZE the goods and their barcodes when half of them changed since it last ran: an
-    import grows them faster than autovacuum looks, and with statistics of a small table the
-    planner joins a batch to the catalog by scanning all of it (quadratic over an import)."""
+    """Plan the batch's statements on PostgreSQL as they are best run: ANALYZE the goods and
+    their barcodes when half of them changed since it last ran (an import grows them faster than
+    autovacuum looks, and with statistics of a small table the planner joins a batch to the
+    catalog by scanning all of it: quadratic over an import), and no JIT for the transaction
+    (the statements' estimated cost, thousands of rows, passes ``jit_above_cost``, and
+    compiling them takes longer than running them)."""
     if not is_postgresql(session):
         return
-    # Nor compile the batch's statements to machine code: their estimated cost (thousands of
-    # rows) passes jit_above_cost, and compiling them takes longer than running them.
     session.execute(text("SET LOCAL jit = off"))
     stale = session.scalars(
         text(
