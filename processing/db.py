@@ -6,6 +6,7 @@ the embedded SQLite mode runs the same domain code.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -63,6 +64,13 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    dbapi_connection.create_function("json_canon", 1, _json_canon, deterministic=True)
+
+
+def _json_canon(document: str | None) -> str | None:
+    """SQLite's ``json_canon(x)``: a JSON text with its keys sorted, so two texts of the same
+    object compare equal whatever order their keys came in (PostgreSQL compares ``jsonb``)."""
+    return None if document is None else json.dumps(json.loads(document), sort_keys=True)
 
 
 def _sqlite_on_begin(connection: Any) -> None:

@@ -407,5 +407,5 @@ def _distinct(pg: bool, name: str, new: Any, stored: Any) -> Any:
     if name in JSONS:
         if pg:
             return cast(new, JSONB).is_distinct_from(cast(stored, JSONB))
-        return func.json(new).is_distinct_from(func.json(stored))
+        return func.json_canon(new).is_distinct_from(func.json_canon(stored))  # processing.db
     return new.is_distinct_from(stored)

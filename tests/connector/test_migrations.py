@@ -29,3 +29,50 @@ def test_sqlite_upgrade_check_downgrade_upgrade(tmp_path: Path) -> None:
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_goods_stock_folds_into_goods_and_back_keeping_barcodes(tmp_path: Path) -> None:
+    """0016 moves goods_stock into goods.warehouse_stock and back: on SQLite too, where a
+    rebuilt goods table would take its barcodes and stock rows with it."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from processing.tenants.service import add_tenant
+
+    url = f"sqlite:///{tmp_path / 'var' / 'm.sqlite3'}"
+    config = migrate.alembic_config(url)
+    command.upgrade(config, "0015")
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session, session.begin():
+            tenant_id = add_tenant(session, "shop", "Магазин").id
+            session.execute(
+                text(
+                    "INSERT INTO stores (id, tenant_id, code, name, timezone, active, warehouse_id)"
+                    " VALUES (7, :t, 's1', 'Склад', 'Europe/Moscow', 1, 'W-1')"
+                ),
+                {"t": tenant_id},
+            )
+            session.execute(
+                text(
+                    "INSERT INTO goods (id, tenant_id, external_id, name, updated_at)"
+                    " VALUES (5, :t, 'g', 'Товар', '2026-12-03 10:00:00')"
+                ),
+                {"t": tenant_id},
+            )
+            session.execute(
+                text("INSERT INTO goods_barcodes VALUES (:t, '4600000000017', 5)"), {"t": tenant_id}
+            )
+            session.execute(text("INSERT INTO goods_stock VALUES (5, 7, 1500)"))
+        migrate.upgrade(url)
+        with engine.connect() as connection:
+            stock = connection.execute(text("SELECT warehouse_stock FROM goods")).scalar_one()
+            assert stock in ('{"W-1": "1.500"}', {"W-1": "1.500"})
+        command.downgrade(config, "0015")
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT * FROM goods_stock")).all()
+            assert [tuple(row) for row in rows] == [(5, 7, 1500)]
+            barcodes = connection.execute(text("SELECT count(*) FROM goods_barcodes")).scalar()
+            assert barcodes == 1
+    finally:
+        engine.dispose()

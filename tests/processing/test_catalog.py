@@ -493,3 +493,18 @@ def test_a_lenient_merge_leaves_out_what_it_cannot_store(db: Session, stocked: T
     assert "выгрузите сначала каталог" in refused[0].text
     assert refused[1].code == "CATALOG_UNKNOWN_GROUP" and "склад" in refused[2].text
     assert barcodes(db) == {"444": guid(104)}
+
+
+def test_the_same_maps_in_another_key_order_change_nothing(db: Session, stocked: Tenant) -> None:
+    first = goods(
+        1, price_categories={"a": "1.00", "b": "2.00"}, properties={"x": "1", "y": "2"},
+        warehouse_stock={"w1": 1, "w2": 2},
+    )  # fmt: skip
+    again = goods(
+        1, price_categories={"b": "2.00", "a": "1.00"}, properties={"y": "2", "x": "1"},
+        warehouse_stock={"w2": 2, "w1": 1},
+    )  # fmt: skip
+    assert upsert_goods(db, stocked, [first], now=T0) == report(created=1)
+    assert upsert_goods(db, stocked, [again], now=LATER) == report(unchanged=1)
+    assert upsert_goods(db, stocked, [again], now=LATER, merge=True) == report(unchanged=1)
+    assert stored_goods(db, 1).updated_at == T0
