@@ -51,10 +51,28 @@ def run_migrations_online() -> None:
     engine = make_engine(_database_url())
     try:
         with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # Batch mode rebuilds a table (create, copy, drop, rename): with foreign keys
+                # on, the drop would cascade to every row pointing at it. Off for the run (only
+                # outside a transaction does SQLite take it), then every key checked.
+                _pragma(conn, "PRAGMA foreign_keys=OFF")
             _run(conn)
             conn.commit()
+            if sqlite:
+                broken = _pragma(conn, "PRAGMA foreign_key_check")
+                _pragma(conn, "PRAGMA foreign_keys=ON")
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
     finally:
         engine.dispose()
+
+
+def _pragma(connection: Connection, statement: str) -> list[Any]:
+    """A PRAGMA on the DBAPI connection itself, outside SQLAlchemy's transaction."""
+    driver = connection.connection.driver_connection
+    assert driver is not None  # noqa: S101 - a live connection
+    return list(driver.execute(statement).fetchall())
 
 
 if context.is_offline_mode():

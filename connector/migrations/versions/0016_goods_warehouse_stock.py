@@ -110,12 +110,8 @@ def downgrade() -> None:
                         quantity=int(Decimal(quantity).scaleb(3)),
                     )
                 )
-    if connection.dialect.name == "sqlite":
-        # In place (SQLite 3.35+): a batch rebuild drops and recreates goods, and with foreign
-        # keys on that drop cascades to its barcodes and to the stock rows restored above.
-        op.execute("ALTER TABLE goods DROP COLUMN warehouse_stock")
-    else:
-        op.drop_column("goods", "warehouse_stock")
+    with op.batch_alter_table("goods", schema=None) as batch_op:
+        batch_op.drop_column("warehouse_stock")
     with op.batch_alter_table("goods_barcodes", schema=None) as batch_op:
         batch_op.create_foreign_key(
             "fk_goods_barcodes_tenant_id_tenants",
