@@ -117,6 +117,14 @@ def elsewhere(rest: str) -> Response:
     return _failure(ExchangeAddressUnknown(details={"path": rest[:200]}))
 
 
+def file_limit() -> int:
+    """The largest ``mode=file`` piece, as ``init`` names it: one byte under the body limit.
+    1C cuts a file into pieces of exactly this size, and behind gunicorn or waitress (input
+    terminated by the server) Werkzeug cannot tell a body of exactly ``MAX_CONTENT_LENGTH`` from
+    a longer one and refuses it."""
+    return app_runtime().settings.max_body_bytes - 1
+
+
 @blp.route("/<tenant_code>/1c", methods=_ANY_METHOD)
 def exchange_endpoint(tenant_code: str) -> Response:
     if request.method not in ("GET", "POST") or "\x00" in tenant_code:
@@ -126,9 +134,7 @@ def exchange_endpoint(tenant_code: str) -> Response:
     except ConnectorError as error:
         return _failure(error)
     except RequestEntityTooLarge:
-        return _failure(
-            ExchangeBodyTooLarge(details={"limit": app_runtime().settings.max_body_bytes})
-        )
+        return _failure(ExchangeBodyTooLarge(details={"limit": file_limit()}))
     except Exception as exc:  # the protocol's text form, never an HTML page
         return _failure(error_for_exception(exc))
 
@@ -145,8 +151,7 @@ def _dispatch(tenant_code: str) -> Response:
     current, secret = _session(session, tenant_code, kind, now, create=mode == "init")
     if mode == "init":
         current.initialised = True
-        settings = app_runtime().settings
-        lines = ["zip=yes", f"file_limit={settings.max_body_bytes}"]
+        lines = ["zip=yes", f"file_limit={file_limit()}"]
         if secret:
             lines.append(f"sessid={secret}")
         response = _text(*lines)
@@ -219,7 +224,7 @@ def _file(session: Session, current: ExchangeSession, now: datetime) -> Response
     if not current.initialised:
         raise ExchangeNotInitialised()
     name = exchange.safe_name(request.args.get("filename"))
-    limit = app_runtime().settings.max_body_bytes
+    limit = file_limit()
     if (request.content_length or 0) > limit:
         raise ExchangeBodyTooLarge(details={"limit": limit})
     if not exchange.is_kept(name):

@@ -278,6 +278,17 @@ def test_catalog_exchange_with_a_repeat_and_a_second_exchange(
     assert_fixture_catalog(engine, tenant_id)
 
 
+def test_a_piece_of_exactly_file_limit_is_taken(live: Live, tenant_id: int) -> None:
+    """1C cuts files into pieces of exactly ``file_limit`` bytes: gunicorn takes such a piece,
+    and a longer one gets the protocol's failure."""
+    one_c = live.one_c()
+    assert one_c.checkauth().first == "success"
+    limit = int(one_c.init()["file_limit"])
+    assert one_c.text("file", b"x" * limit, filename="pad.xml").lines == ["success"]
+    longer = one_c.text("file", b"x" * (limit + 1), filename="pad.xml")
+    assert longer.first == "failure" and "file_limit" in longer.lines[1]
+
+
 def zipped(*members: tuple[str, bytes]) -> bytes:
     packed = io.BytesIO()
     with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
