@@ -12,8 +12,9 @@ Which part of the file a record belongs to (the Классификатор, a К
 from the start and end events of those parts; a record's element is walked once, its children
 dispatched by name (the reader is a fixed cost on every catalog exchange: ``bench/commerceml.py``).
 
-The parser is the hardened one (``mappings.xml``: no DTD, no entities, no network): a file
-carrying a DTD or entity references is read without expanding them. Unknown elements are skipped;
+The parser is the hardened one (``mappings.xml``: no DTD, no entities, no network), and a file
+carrying a DOCTYPE is refused (``XmlDoctypeRefused``: 1C never writes one; its entity references
+would otherwise be dropped from the text without a word). Unknown elements are skipped;
 a record without its Ид is reported (``Malformed``) and the rest goes on: a 1C file is never
 refused for XSD violations.
 """
@@ -28,6 +29,16 @@ from typing import IO
 from lxml import etree
 
 from mappings.xml import SAFE_OPTIONS
+from processing.errors import InvalidInput
+
+
+class XmlDoctypeRefused(InvalidInput):
+    code = "EXCHANGE_XML_DOCTYPE"
+    message = (
+        "Файл обмена содержит объявление DOCTYPE (сущности, внешние ссылки): 1С таких файлов не "
+        "выгружает, файл изменён или подделан. Выгрузите его из 1С заново."
+    )
+
 
 CATALOG = "catalog"
 OFFERS = "offers"
@@ -182,12 +193,15 @@ def read(source: str | IO[bytes]) -> Iterator[Record]:
     or ПакетПредложений starts (its attributes say whether it holds only changes), or last for a
     file without one (a classifier alone adds and changes, deletes nothing). Each owner
     organisation comes once per file, however many parts of the file name it."""
-    announced = classifier = False
+    announced = classifier = checked = False
     scopes: list[str] = []  # the open Классификатор, Каталог, ПакетПредложений, Документ
     organisations: set[str] = set()
     events = etree.iterparse(source, events=("start", "end"), tag=_TAGS, **SAFE_OPTIONS)
     for event, element in events:
         name = _NAMES[element.tag]
+        if not checked:  # the document's head is parsed by the first element handed over
+            _refuse_doctype(element)
+            checked = True
         if event == "start":
             if name in _SCOPES:
                 scopes.append(name)
@@ -224,6 +238,14 @@ def read(source: str | IO[bytes]) -> Iterator[Record]:
         yield Package(
             kind, True, events.root.get("ВерсияСхемы") if events.root is not None else None
         )
+
+
+def _refuse_doctype(element: etree._Element) -> None:
+    """1C never writes a DOCTYPE: a file with one (entities, external references) is refused
+    whole instead of being read with its entity references silently left out."""
+    info = element.getroottree().docinfo
+    if getattr(info, "doctype", "") or info.internalDTD is not None:
+        raise XmlDoctypeRefused()
 
 
 def _record(name: str, element: etree._Element, box: str, scope: str | None) -> Record | None:
@@ -406,13 +428,13 @@ def _offer(element: etree._Element) -> Record:
                     part = _NAMES[item.tag]
                     if part == "Склад":
                         _add_stock(stock, item)
-                    elif part == "Количество" and (value := _number(item.text)) is not None:
+                    elif part == "Количество" and (value := _amount(item.text)) is not None:
                         rest_quantity = value
         elif local == "ПометкаУдаления":
             deleted = deleted or _marked(child)
     if found is None:
         return _malformed(element)
-    quantity = rest_quantity if rest_quantity is not None else _number(own_quantity)
+    quantity = rest_quantity if rest_quantity is not None else _amount(own_quantity)
     return Offer(
         external_id=found, name=name, barcodes=tuple(barcodes), prices=prices, stock=stock,
         quantity=quantity, deleted=deleted, characteristics=characteristics, article=article,
@@ -455,7 +477,7 @@ def _collect(box: etree._Element, key: str, value: str, into: dict[str, str]) ->
 
 
 def _add_stock(stock: dict[str, Decimal], store: etree._Element) -> None:
-    store_id, value = _clean(store.get("ИдСклада")), _number(store.get("КоличествоНаСкладе"))
+    store_id, value = _clean(store.get("ИдСклада")), _amount(store.get("КоличествоНаСкладе"))
     if store_id is not None and value is not None:
         stock[store_id] = stock[store_id] + value if store_id in stock else value
 
@@ -499,6 +521,17 @@ def _number(text: str | None) -> Decimal | None:
         except InvalidOperation:
             return None
     return value if value.is_finite() else None
+
+
+def _amount(text: str | None) -> Decimal | None:
+    """A quantity as ``_number`` reads it; one given but not a number stays NaN, so the catalog
+    refuses the offer, logged with its Ид, instead of the old stock silently staying (as with
+    prices)."""
+    text = _clean(text)
+    if text is None:
+        return None
+    value = _number(text)
+    return Decimal("NaN") if value is None else value
 
 
 def _only_changes(element: etree._Element) -> bool:

@@ -254,6 +254,7 @@ def import_run(run_id: int, file_id: int, worker: str | None = None) -> None:
         _fail(run_id, worker, error.text, state)
     except _MalformedXml as error:  # the file itself is wrong: retrying cannot help
         line, column = error.position
+        state.error("XML", None, f"Разбор XML остановлен: {str(error)[:300]}")  # for support
         _fail(
             run_id, worker,
             f"Файл {file_name} не является корректным XML (строка {line}, столбец {column}): "
@@ -411,6 +412,9 @@ def _parsed_apart(stream: IO[bytes]) -> Iterator[cml.Record]:
             if message[0] == "syntax":
                 _, text, line, column = message
                 raise _MalformedXml(text, (line, column))
+            if message[0] == "refused":  # the reader's own error, as the parser reported it
+                refusal = {cml.XmlDoctypeRefused.code: cml.XmlDoctypeRefused}.get(message[1])
+                raise (refusal or InvalidInput)(message[2])
             raise RuntimeError(f"commerceml parser failed: {message[1]}")
     finally:
         if parser.poll() is None:

@@ -8,6 +8,7 @@ back from its standard output as a stream of pickled messages:
 - ``("records", [record, ...])`` — a batch, in document order;
 - ``("end",)`` — the file is read;
 - ``("syntax", message, line, column)`` — the XML is malformed there;
+- ``("refused", code, text)`` — the reader refused the file (``ConnectorError``);
 - ``("error", text)`` — anything else went wrong (the traceback's text).
 
 The pipe carries only what this module writes, so unpickling it is safe. The process imports the
@@ -26,6 +27,7 @@ from typing import IO, Any
 from lxml import etree
 
 from mappings import commerceml as cml
+from processing.errors import ConnectorError
 
 BATCH = 512  # records per message
 
@@ -48,6 +50,8 @@ def serve(source: IO[bytes], out: IO[bytes]) -> None:
     except etree.XMLSyntaxError as error:
         line, column = error.position
         _send(out, ("syntax", str(error.msg or error), line, column))
+    except ConnectorError as error:  # the reader refused the file (a DOCTYPE)
+        _send(out, ("refused", error.code, error.text))
     except Exception:  # handed to the job, which logs it and fails or retries the run
         _send(out, ("error", traceback.format_exc()))
     out.flush()

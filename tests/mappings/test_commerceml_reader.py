@@ -28,6 +28,7 @@ from mappings.commerceml import (
     Record,
     Unit,
     Warehouse,
+    XmlDoctypeRefused,
     read,
 )
 
@@ -255,7 +256,9 @@ def test_an_offers_own_stores_are_stock_not_warehouses() -> None:
     assert offer.stock == {"w-1": Decimal("5"), "w-2": Decimal("1000.5")}
 
 
-def test_entities_are_never_expanded() -> None:
+def test_a_file_with_a_doctype_is_refused_before_anything_is_read() -> None:
+    """1C never writes a DOCTYPE: entities are neither expanded nor silently dropped from the
+    text, the file is refused."""
     hostile = (
         '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">'
         '<!ENTITY a "AAAAAAAAAA">]>'
@@ -263,8 +266,21 @@ def test_entities_are_never_expanded() -> None:
         "<Наименование>&xxe;&a;</Наименование></Товар></Товары></Каталог>"
         "</КоммерческаяИнформация>"
     ).encode()
-    [goods] = [r for r in read(io.BytesIO(hostile)) if isinstance(r, Goods)]
-    assert goods.name is None or ("root:" not in goods.name and "AAAA" not in goods.name)
+    records = read(io.BytesIO(hostile))
+    with pytest.raises(XmlDoctypeRefused):
+        next(records)
+
+
+def test_a_quantity_that_is_not_a_number_is_kept_as_nan() -> None:
+    data = _file(
+        "<ПакетПредложений><Предложения><Предложение><Ид>g-1</Ид>"
+        "<Количество>много</Количество>"
+        '<Склад ИдСклада="w-1" КоличествоНаСкладе="Infinity"/></Предложение>'
+        "</Предложения></ПакетПредложений>"
+    )
+    [offer] = [r for r in read(io.BytesIO(data)) if isinstance(r, Offer)]
+    assert offer.quantity is not None and offer.quantity.is_nan()
+    assert offer.stock["w-1"].is_nan()
 
 
 def test_memory_stays_flat_however_many_goods() -> None:

@@ -475,15 +475,47 @@ XXE = """<?xml version="1.0" encoding="UTF-8"?>
 </Товары></Каталог></КоммерческаяИнформация>""".encode()
 
 
-def test_external_entities_and_expansions_are_never_resolved(
+def test_a_file_with_entities_fails_the_import_and_changes_nothing(
     client: FlaskClient, exchange_login: Tenant, session: Session
 ) -> None:
     one_c = Exchange(client)
     one_c("init")
     one_c.upload("import.xml", XXE)
-    one_c("import", "&filename=import.xml")
-    names = session.scalars(select(Goods.name)).all()
-    assert all("root:" not in name and "lollol" not in name for name in names)
+    lines = one_c("import", "&filename=import.xml")
+    assert lines[0] == "failure" and "DOCTYPE" in lines[1]
+    assert session.scalar(select(func.count()).select_from(Goods)) == 0
+    run = session.scalars(select(SyncRun)).one()
+    assert run.status == "failed" and run.message == lines[1]
+
+
+NAN_STOCK = """<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_2" ВерсияСхемы="2.08">
+<ПакетПредложений СодержитТолькоИзменения="true"><Ид>p</Ид><Предложения>
+<Предложение><Ид>9e8f7a6b-0b7d-11ef-9a3c-00155d012b01</Ид>
+<Цены><Цена><ИдТипаЦены>r</ИдТипаЦены><ЦенаЗаЕдиницу>10</ЦенаЗаЕдиницу></Цена></Цены>
+<Количество>NaN</Количество></Предложение>
+</Предложения></ПакетПредложений></КоммерческаяИнформация>""".encode()
+
+
+def test_a_quantity_that_is_not_a_number_is_logged_and_the_offer_left_out(
+    client: FlaskClient, exchange_login: Tenant, session: Session
+) -> None:
+    upsert_goods(
+        session, exchange_login,
+        [{"external_id": "9e8f7a6b-0b7d-11ef-9a3c-00155d012b01", "name": "Сыр", "stock": 3}],
+        now=datetime.now(UTC),
+    )  # fmt: skip
+    session.commit()
+    one_c = Exchange(client)
+    one_c("init")
+    one_c.upload("offers.xml", NAN_STOCK)
+    assert one_c("import", "&filename=offers.xml") == ["success"]
+    run = session.scalars(select(SyncRun)).one()
+    assert run.error_count == 1 and run.errors[0]["id"] == "9e8f7a6b-0b7d-11ef-9a3c-00155d012b01"
+    assert "количество" in run.errors[0]["message"]
+    session.expire_all()
+    goods = session.scalars(select(Goods)).one()
+    assert (goods.stock, goods.price_categories) == (Decimal("3.000"), {})
 
 
 def test_a_zip_bomb_fails_the_import_and_changes_nothing(
