@@ -24,6 +24,8 @@ from connector import migrate
 from connector.jsonio import loads_body
 from mappings import admin as wire
 from mappings import catalog as catalog_wire
+from processing.accounts.roles import ROLE_TITLES
+from processing.accounts.service import add_user
 from processing.accruals.mass import (
     STATUS_TITLES,
     add_mass_accrual,
@@ -365,6 +367,34 @@ def tenant_credentials(tenant_code: str, name: str, username: str, password: str
 def tenant_discount_server_credentials(tenant_code: str, username: str, password: str) -> None:
     """Same as ``tenant credentials TENANT_CODE --service discount-server --username USERNAME``."""
     _set_credentials(tenant_code, "discount-server", username, password)
+
+
+@main.group()
+def user() -> None:
+    """Accounts of the admin pages."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--tenant", "tenant_code", help="The tenant's code; left out: a platform user.")
+@click.option(
+    "--role", "roles", multiple=True, required=True,
+    type=click.Choice(sorted(ROLE_TITLES)),
+    help="Repeat for several. A tenant's: admin, marketer, manager, operator, cashier, guest; "
+    "the platform's: licensor, agent.",
+)  # fmt: skip
+@click.option("--name", default="", help="The person's name, as the pages show it.")
+@click.password_option(help="Prompted for (twice) when not given.")
+def user_add(
+    email: str, tenant_code: str | None, roles: tuple[str, ...], name: str, password: str
+) -> None:
+    """Create a user who logs in with EMAIL and the password."""
+    with _transaction(_runtime()) as session:
+        owner = get_tenant(session, tenant_code) if tenant_code else None
+        created = add_user(session, owner, email, password, roles, name=name, now=datetime.now(UTC))
+        where = f"tenant {tenant_code}" if tenant_code else "the platform"
+        titles = ", ".join(ROLE_TITLES[role] for role in sorted(roles))
+        click.echo(f"User {created.email} of {where} created ({titles}).")
 
 
 @main.group("admin-token")

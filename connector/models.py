@@ -1,6 +1,7 @@
 """Every model module, imported so that ``metadata`` knows all tables (alembic, tests)."""
 
 from mappings import models as mapping_models
+from processing.accounts import models as account_models
 from processing.accruals import models as accrual_models
 from processing.cards import models as card_models
 from processing.catalog import models as catalog_models
@@ -19,6 +20,7 @@ from sync import models as sync_models
 metadata = Base.metadata
 
 __all__ = [
+    "account_models",
     "accrual_models",
     "card_models",
     "catalog_models",

@@ -250,3 +250,28 @@ def test_promotion_status_and_groups(cli: CliRunner, engine: Engine) -> None:
     assert "PROGRAM_ARCHIVED" in refused(cli, "program", "status", "acme", "sale", "active").output
     with Session(engine) as session:
         assert session.scalars(select(Program)).one().status == "archived"
+
+
+def test_user_add(cli: CliRunner, engine: Engine) -> None:
+    from processing.accounts.models import User
+
+    added = cli.invoke(
+        main,
+        ["user", "add", "Boss@Acme.ru", "--tenant", "acme", "--role", "admin", "--role", "manager",
+         "--name", "Директор", "--password", "Acme-admin-2026"],
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert "boss@acme.ru" in added.output and "Администратор" in added.output
+    platform = cli.invoke(
+        main, ["user", "add", "root@saas.ru", "--role", "licensor", "--password", "Saas-root-2026"]
+    )
+    assert platform.exit_code == 0 and "the platform" in platform.output
+    again = cli.invoke(
+        main, ["user", "add", "boss@acme.ru", "--tenant", "acme", "--role", "guest",
+               "--password", "Acme-admin-2026"],
+    )  # fmt: skip
+    assert again.exit_code != 0 and "ACCOUNT_EXISTS" in again.output
+    with Session(engine) as session:
+        users = {u.email: u.tenant_id for u in session.scalars(select(User))}
+        acme = session.scalars(select(Tenant).where(Tenant.code == "acme")).one()
+    assert users == {"boss@acme.ru": acme.id, "root@saas.ru": None}
