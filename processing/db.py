@@ -23,10 +23,8 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
-    func,
     inspect,
     make_url,
-    select,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -220,83 +218,26 @@ def insert_ignore_returning(
 BULK_PAGE = 1_000  # rows per statement where COPY is not available
 
 
-def _bind_values(table: Table, dialect: Any, columns: Sequence[str]) -> list[Any]:
-    """Each column's bind processor (TypeDecorators, JSON), as Core would apply it."""
-    types = (table.c[name].type for name in columns)
-    return [kind.dialect_impl(dialect).bind_processor(dialect) for kind in types]
-
-
-def bulk_insert(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert many rows (dicts with the same keys) in the session's transaction: ``COPY`` on
-    PostgreSQL, pages of ``executemany`` on SQLite. Persistence only: the caller decided
-    every value."""
+def copy_rows(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert many rows (values in ``columns`` order, as the database stores them: no bind
+    processing) in the session's transaction: ``COPY`` on PostgreSQL, pages of ``executemany``
+    on SQLite. Persistence only: the caller decided every value."""
     if not rows:
         return
-    table: Table = inspect(model).local_table  # type: ignore[assignment]
-    columns = list(rows[0])
     connection = pg_connection(session)
     if connection is None:
         for start in range(0, len(rows), BULK_PAGE):
-            session.execute(table.insert(), list(rows[start : start + BULK_PAGE]))
+            page = rows[start : start + BULK_PAGE]
+            session.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in page])
         return
-    processors = _bind_values(table, session.get_bind().dialect, columns)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     with connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row(_processed([row[name] for name in columns], processors))
-
-
-def _processed(values: list[Any], processors: list[Any]) -> list[Any]:
-    return [
-        value if process is None or value is None else process(value)
-        for value, process in zip(values, processors, strict=True)
-    ]
-
-
-def bulk_update(
-    session: Session, model: type[Base], changes: Sequence[tuple[int, Mapping[str, Any]]]
-) -> None:
-    """Set, for each ``(id, columns)``, those columns of the row with that primary key ``id``.
-    On PostgreSQL many changes go by ``COPY`` into a scratch table and one ``UPDATE ... FROM``
-    per set of columns; a few, and SQLite, by ``executemany``. Persistence only."""
-    by_columns: dict[tuple[str, ...], list[tuple[int, Mapping[str, Any]]]] = {}
-    for key, values in changes:
-        by_columns.setdefault(tuple(sorted(values)), []).append((key, values))
-    table: Table = inspect(model).local_table  # type: ignore[assignment]
-    connection = pg_connection(session)
-    for columns, group in by_columns.items():
-        if connection is None or len(group) < BULK_PAGE // 10:
-            stmt = (
-                table.update()
-                .where(table.c.id == bindparam("_key"))
-                .values({name: bindparam(name) for name in columns})
-            )
-            for start in range(0, len(group), BULK_PAGE):
-                page = group[start : start + BULK_PAGE]
-                session.execute(stmt, [{"_key": key, **values} for key, values in page])
-            continue
-        processors = _bind_values(table, session.get_bind().dialect, list(columns))
-        target, scratch = sql.Identifier(table.name), sql.Identifier(f"bulk_{table.name}")
-        names = sql.SQL(", ").join(map(sql.Identifier, ("id", *columns)))
-        assignments = sql.SQL(", ").join(
-            sql.SQL("{} = s.{}").format(sql.Identifier(name), sql.Identifier(name))
-            for name in columns
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA")
-                .format(scratch, names, target)
-            )  # fmt: skip
-            with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(scratch, names)) as copy:
-                for key, values in group:
-                    copy.write_row([key, *_processed([values[n] for n in columns], processors)])
-            cursor.execute(
-                sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE t.id = s.id")
-                .format(target, assignments, scratch)
-            )  # fmt: skip
-            cursor.execute(sql.SQL("DROP TABLE {}").format(scratch))
+            copy.write_row(row)
 
 
 IN_CHUNK = 500  # values per IN list on SQLite (its bound-parameter limit)
@@ -314,24 +255,3 @@ def where_in(session: Session, column: Any, values: Iterable[Any]) -> Iterator[A
         return
     for start in range(0, len(unique), IN_CHUNK):
         yield column.in_(unique[start : start + IN_CHUNK])
-
-
-def next_ids(session: Session, model: type[Base], count: int) -> list[int]:
-    """``count`` new primary keys of ``model`` (an integer ``id``), taken before a bulk insert
-    so the rows that point at them can be written with it: from the table's sequence on
-    PostgreSQL; on SQLite after the largest id (its transaction holds the write lock)."""
-    if count == 0:
-        return []
-    table: Table = inspect(model).local_table  # type: ignore[assignment]
-    if is_postgresql(session):
-        return list(
-            session.scalars(
-                text(
-                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                    "FROM generate_series(1, :n)"
-                ),
-                {"table": table.name, "n": count},
-            )
-        )
-    top = session.scalar(select(func.max(table.c.id))) or 0
-    return list(range(top + 1, top + 1 + count))

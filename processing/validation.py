@@ -17,6 +17,8 @@ MAX_DAYS = 36_600  # a hundred years
 MAX_LIST = 10_000  # goods, groups... named in one list
 MAX_PATH = 200  # the longest field path a refusal names
 _PLAIN_NUMBER = re.compile(r"[0-9]{1,15}(\.[0-9]{1,10})?")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+EMAIL_LENGTH = 254
 
 
 class InvalidProgramRules(InvalidInput):
@@ -116,3 +118,9 @@ def date_value(raw: Any, path: str) -> date:
         return date.fromisoformat(str(raw))
     except ValueError as exc:
         raise bad_field(path, "Ожидается дата ГГГГ-ММ-ДД") from exc
+
+
+def email_address(text: str) -> str | None:
+    """An e-mail address as kept (trimmed, lower case), or None when ``text`` is none."""
+    address = text.strip().lower()
+    return address if len(address) <= EMAIL_LENGTH and _EMAIL.fullmatch(address) else None

@@ -11,10 +11,11 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
+from processing import validation
 from processing.db import Base
 from processing.types import UtcDateTime
 
-EMAIL_LENGTH = 254
+EMAIL_LENGTH = validation.EMAIL_LENGTH  # the longest address kept
 ROLE_LENGTH = 32
 PERMISSION_LENGTH = 64
 

@@ -6,7 +6,6 @@ change). A login for an unknown e-mail pays the same verification as a wrong pas
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
@@ -27,9 +26,9 @@ from processing.accounts.roles import (
 )
 from processing.errors import Conflict, InvalidInput
 from processing.tenants.models import Tenant
+from processing.validation import email_address
 
 MIN_PASSWORD_LENGTH = 10
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
 
@@ -64,10 +63,10 @@ class AccountExists(Conflict):
 
 def normal_email(email: str) -> str:
     """The login as stored: trimmed, lower case; ``AccountEmailInvalid`` when it is none."""
-    text = email.strip().lower()
-    if len(text) > EMAIL_LENGTH or not _EMAIL.fullmatch(text):
+    address = email_address(email)
+    if address is None:
         raise AccountEmailInvalid(details={"email": email[:EMAIL_LENGTH]})
-    return text
+    return address
 
 
 def add_user(

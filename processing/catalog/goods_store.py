@@ -56,7 +56,7 @@ from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.elements import ColumnElement
 
 from processing.catalog.models import Brand, Goods, GoodsBarcode, GoodsGroup
-from processing.db import is_postgresql, pg_connection
+from processing.db import copy_rows, is_postgresql
 from processing.types import to_thousandths
 
 TEXTS = ("name", "article", "unit", "supplier", "supplier_name", "vat_rate")
@@ -152,8 +152,8 @@ def stage(session: Session, tenant_id: int, staged: Rows) -> None:
     """Put the rows in the scratch tables and resolve the stored goods, groups and brands they
     name."""
     _create(session)
-    _load(session, GOODS_IN, [column.name for column in GOODS_IN.columns], staged.goods)
-    _load(session, BARCODES_IN, ["idx", "barcode"], staged.barcodes)
+    copy_rows(session, GOODS_IN, [column.name for column in GOODS_IN.columns], staged.goods)
+    copy_rows(session, BARCODES_IN, ["idx", "barcode"], staged.barcodes)
     _current_statistics(session)
     own = GOODS_IN.c
     groups = _id_of(_GROUPS, tenant_id, own.group_ref)
@@ -346,23 +346,6 @@ def _create(session: Session) -> None:
     for table in _SCRATCH:
         session.execute(CreateTable(table, if_not_exists=True))
     clear(session)
-
-
-def _load(
-    session: Session, table: Table, columns: list[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    if not rows:
-        return
-    connection = pg_connection(session)
-    if connection is None:
-        for start in range(0, len(rows), 1_000):
-            page = rows[start : start + 1_000]
-            session.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in page])
-        return
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.copy(statement.encode()) as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def _id_of(table: Any, tenant_id: int, external_id: Any) -> Any:

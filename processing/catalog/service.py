@@ -12,11 +12,11 @@ deletion mark is ``"deleted": true``: the record is kept, marked; the same recor
 without the mark is revived. A barcode belongs to one goods item of the tenant: listing it on
 another item moves it there.
 
-Reads are done in bulk (by external id, ``IN`` lists of ``_CHUNK``), then the inserts and updates
-of the batch flush together, so a 5,000-item batch costs a few dozen statements. Uploads of one
-tenant are serialised on its row: two batches in parallel could otherwise build a cycle of
-groups or insert the same new record twice. Writes go through the unit of work, which is what
-clears the per-process group trees of ``processing.catalog.lookup``.
+Groups and brands are read in bulk and written through the unit of work, which is what clears
+the per-process group trees of ``processing.catalog.lookup``; goods are checked here and merged
+by the database (``goods_store``), so a 5,000-item batch costs a fixed number of statements.
+Uploads of one tenant are serialised on its row: two batches in parallel could otherwise build a
+cycle of groups or insert the same new record twice.
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ MAX_PRICE_CATEGORIES = 50  # per goods item
 MAX_PRICE = Decimal("99999999.99")
 _ZERO = Decimal(0)
 VAT_RATES = ("none", "0", "5", "7", "10", "20", "10/110", "20/120", "5/105", "7/107")
-_CHUNK = 1_000  # values per IN list
 
 Item = Mapping[str, Any]
 Outcome = Literal["created", "updated", "unchanged", "deleted"]
@@ -309,24 +308,6 @@ def _stored(
     for condition in where_in(session, model.external_id, external_ids):
         rows = session.scalars(select(model).where(model.tenant_id == tenant_id, condition))
         found.update((row.external_id, row) for row in rows)
-    return found
-
-
-def _stored_ids(
-    session: Session,
-    model: type[GoodsGroup | Brand | Goods],
-    tenant_id: int,
-    external_ids: Iterable[str],
-) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for condition in where_in(session, model.external_id, external_ids):
-        found.update(
-            session.connection()
-            .execute(
-                select(model.external_id, model.id).where(model.tenant_id == tenant_id, condition)
-            )
-            .all()
-        )
     return found
 
 
@@ -631,12 +612,6 @@ def _refuse_unresolved(
                 "товара нет в каталоге, а новому товару нужно name: выгрузите сначала каталог.",
             ))  # fmt: skip
     goods_store.discard(session, [row.idx for row in problems if parsed[row.idx] is None])
-
-
-def check_goods_item(index: int, item: Item, *, merge: bool = False) -> None:
-    """Refuse (``CatalogInvalidItem``) a goods item that ``upsert_goods`` would refuse on its
-    own."""
-    _goods_item(index, item, merge)
 
 
 def _given(item: Item, merge: bool) -> int:

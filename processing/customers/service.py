@@ -21,6 +21,7 @@ from processing.customers.phones import normalise_phone
 from processing.errors import Conflict, InvalidInput, NotFound
 from processing.tenants.models import Tenant
 from processing.tenants.service import CustomerLimitReached, lock_tenant, refuse_over_limit
+from processing.validation import email_address
 
 NAME_FIELDS = ("last_name", "first_name", "middle_name")
 STANDARD_FIELDS = (*NAME_FIELDS, "phone", "email", "birth_date", "gender")
@@ -28,7 +29,6 @@ SOURCES = ("pos", "1c", "admin", "import", "api", "cli", "system")
 CONSENTS = ("processing", "advertising")
 EXTRA_PREFIX = "extra."
 MAX_EXTRA_TEXT = 500  # a tenant's own text field of the questionnaire
-_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class CustomerNotFound(NotFound):
@@ -76,8 +76,8 @@ def clean_standard_value(field: str, value: Any) -> Any:
     if field == "phone":
         return normalise_phone(str(value))
     if field == "email":
-        email = str(value).strip().lower()
-        if len(email) > 254 or not _EMAIL_RE.fullmatch(email):
+        email = email_address(str(value))
+        if email is None:
             raise _bad(field, f"«{value}» не похоже на адрес e-mail.")
         return email
     if field == "birth_date":
