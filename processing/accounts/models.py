@@ -7,8 +7,9 @@ E-mail is the login and unique across the service. Only an argon2 hash of the pa
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String, true
+from sqlalchemy import JSON, Boolean, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from processing import validation
@@ -56,3 +57,33 @@ class RolePermission(Base):
     role: Mapped[str] = mapped_column(String(ROLE_LENGTH), primary_key=True)
     permission: Mapped[str] = mapped_column(String(PERMISSION_LENGTH), primary_key=True)
     allowed: Mapped[bool] = mapped_column(Boolean)
+
+
+class AgentTenant(Base):
+    """A tenant assigned to an agent (a reseller or a POS-software partner)."""
+
+    __tablename__ = "agent_tenants"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ActionLogEntry(Base):
+    """Who did what when in the admin: logins (failed ones too), every change, every view of a
+    customer's personal data, every export. Ids and field names only, never personal data."""
+
+    __tablename__ = "action_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200), server_default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
