@@ -17,6 +17,7 @@ DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 # million goods is a few gigabytes of XML, far less zipped.
 DEFAULT_EXCHANGE_MAX_FILE_BYTES = 8 * 1024 * 1024 * 1024
 DEFAULT_EXCHANGE_RETENTION_DAYS = 14
+MIN_SECRET_KEY_LENGTH = 32
 
 _POSTGRES_PREFIXES = ("postgresql+psycopg://", "postgresql://", "postgres://")
 
@@ -39,6 +40,9 @@ class Settings:
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
     exchange_max_file_bytes: int = DEFAULT_EXCHANGE_MAX_FILE_BYTES
     exchange_retention_days: int = DEFAULT_EXCHANGE_RETENTION_DAYS
+    # Signs the admin pages' session cookies; the same on every node. Embedded mode keeps a
+    # generated one under var/ when none is set.
+    secret_key: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -98,7 +102,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         exchange_retention_days=_int(
             env, "EXCHANGE_RETENTION_DAYS", DEFAULT_EXCHANGE_RETENTION_DAYS
         ),
+        secret_key=_secret_key(env.get("SECRET_KEY", "")),
     )
+
+
+def _secret_key(raw: str) -> str | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if len(raw) < MIN_SECRET_KEY_LENGTH:
+        raise SettingsError(
+            f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return raw
 
 
 def _base_url(raw: str) -> str | None:

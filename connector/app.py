@@ -51,6 +51,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from connector.onec_http import exchange
 
     app.register_blueprint(exchange.blp)
+    from admin.pages import init_pages
+
+    init_pages(app)
     if runtime.settings.proxy_hops:
         hops = runtime.settings.proxy_hops
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

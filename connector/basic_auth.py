@@ -21,6 +21,7 @@ from processing.cache import ProcessCache
 from processing.errors import NotAuthenticated
 from processing.tenants.credentials import DUMMY_PASSWORD_HASH, credential_for, password_matches
 from processing.tenants.models import ServiceCredential, Tenant
+from processing.tenants.service import refuse_suspended
 
 REALM = "loyalty-connector"
 CREDENTIAL_CACHE_S = 300.0
@@ -80,4 +81,5 @@ def authenticate(
     if tenant is None or stored_hash is None or not verified:
         throttle.failed(attempt)
         raise BasicRequired(message)
+    refuse_suspended(tenant)
     return tenant

@@ -63,6 +63,12 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
     dbapi_connection.create_function("json_canon", 1, _json_canon, deterministic=True)
+    # SQLite's own lower() folds ASCII only; Russian names must fold as on PostgreSQL.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(text: str | None) -> str | None:
+    return text.lower() if isinstance(text, str) else text
 
 
 def _json_canon(document: str | None) -> str | None:

@@ -13,7 +13,7 @@ The filters mean the same for runs and entries where they apply:
 - ``exchange``: one exchange session (its id): the runs of that session and the entries those
   runs wrote (entries of calls outside a run, such as the discount server's, have none);
 - ``since`` (inclusive) and ``until`` (exclusive): when a run started, when an entry was made;
-- ``status``: runs only (an entry has a level, not a status).
+- ``status``: runs only; ``level`` (info, warning, error): entries only.
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ def read_entries(
     tenant_id: int | None = None,
     exchange: str | None = None,
     source: str | None = None,
+    level: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 200,
@@ -129,6 +130,8 @@ def read_entries(
         conditions.append(SyncLogEntry.run_id.in_(runs))
     if source is not None:
         conditions.append(SyncLogEntry.exchange == source)
+    if level is not None:
+        conditions.append(SyncLogEntry.level == level)
     if since is not None:
         conditions.append(SyncLogEntry.at >= since)
     if until is not None:

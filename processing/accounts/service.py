@@ -15,8 +15,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processing.accounts.models import EMAIL_LENGTH, RolePermission, User, UserRole
+from processing.accounts.models import EMAIL_LENGTH, AgentTenant, RolePermission, User, UserRole
 from processing.accounts.roles import (
+    ADMIN,
+    AGENT,
     DEFAULTS,
     LICENSOR,
     PERMISSIONS,
@@ -24,7 +26,7 @@ from processing.accounts.roles import (
     ROLE_TITLES,
     TENANT_ROLES,
 )
-from processing.errors import Conflict, InvalidInput
+from processing.errors import Conflict, InvalidInput, NotFound
 from processing.tenants.models import Tenant
 from processing.validation import email_address
 
@@ -54,6 +56,16 @@ class AccountRoleInvalid(InvalidInput):
 class AccountPermissionUnknown(InvalidInput):
     code = "ACCOUNT_PERMISSION_UNKNOWN"
     message = "Неизвестное право: выберите его из списка прав ролей."
+
+
+class AccountRoleFixed(InvalidInput):
+    code = "ACCOUNT_ROLE_FIXED"
+    message = "Права Администратора не меняются: он всегда может всё в своей сети."
+
+
+class AccountNotFound(NotFound):
+    code = "ACCOUNT_NOT_FOUND"
+    message = "Пользователь не найден."
 
 
 class AccountExists(Conflict):
@@ -134,28 +146,19 @@ def permissions_of(session: Session, user: User) -> frozenset[str]:
         return PERMISSIONS
     if user.tenant_id is None:
         return frozenset()
-    granted: set[str] = set()
-    changes = {
-        (row.role, row.permission): row.allowed
-        for row in session.scalars(
-            select(RolePermission).where(
-                RolePermission.tenant_id == user.tenant_id, RolePermission.role.in_(roles)
-            )
-        )
-    }
-    for role in roles:
-        for permission in PERMISSIONS:
-            if changes.get((role, permission), permission in DEFAULTS.get(role, ())):
-                granted.add(permission)
-    return frozenset(granted)
+    table = role_table(session, user.tenant_id)
+    return frozenset().union(*(table.get(role, frozenset()) for role in roles))
 
 
 def set_permission(
     session: Session, tenant: Tenant, role: str, permission: str, allowed: bool
 ) -> None:
-    """The tenant's own answer to whether ``role`` may do ``permission``."""
+    """The tenant's own answer to whether ``role`` may do ``permission``. The administrator's
+    rights are fixed: a tenant cannot lock itself out of its users and roles."""
     if role not in TENANT_ROLES:
         raise AccountRoleInvalid(details={"roles": [role]})
+    if role == ADMIN:
+        raise AccountRoleFixed(details={"role": role})
     if permission not in PERMISSIONS:
         raise AccountPermissionUnknown(details={"permission": permission})
     row = session.get(RolePermission, (tenant.id, role, permission))
@@ -168,6 +171,37 @@ def set_permission(
     session.flush()
 
 
+def role_table(session: Session, tenant_id: int) -> dict[str, frozenset[str]]:
+    """What each tenant role may do in the tenant: the defaults with the tenant's changes."""
+    changes = {
+        (row.role, row.permission): row.allowed
+        for row in session.scalars(
+            select(RolePermission).where(RolePermission.tenant_id == tenant_id)
+        )
+    }
+    return {
+        role: frozenset(
+            permission
+            for permission in PERMISSIONS
+            if changes.get((role, permission), permission in DEFAULTS.get(role, ()))
+        )
+        for role in TENANT_ROLES
+    }
+
+
+def tenant_users(session: Session, tenant: Tenant) -> list[tuple[User, frozenset[str]]]:
+    users = session.scalars(select(User).where(User.tenant_id == tenant.id).order_by(User.email))
+    return [(user, roles_of(session, user)) for user in users]
+
+
+def get_user(session: Session, tenant: Tenant, user_id: int) -> User:
+    """A user of ``tenant``; ``AccountNotFound`` for another tenant's."""
+    user = session.get(User, user_id)
+    if user is None or user.tenant_id != tenant.id:
+        raise AccountNotFound(details={"user": user_id})
+    return user
+
+
 def role_title(role: str) -> str:
     return ROLE_TITLES.get(role, role)
 
@@ -176,3 +210,35 @@ def _hash(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountPasswordWeak()
     return _HASHER.hash(password)
+
+
+def agents(session: Session) -> list[User]:
+    """The platform's agents, by e-mail."""
+    return list(
+        session.scalars(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(User.tenant_id.is_(None), UserRole.role == AGENT)
+            .order_by(User.email)
+        )
+    )
+
+
+def set_agent_tenant(session: Session, agent: User, tenant: Tenant, assigned: bool) -> None:
+    """Give an agent a tenant to look after, or take it away."""
+    if agent.tenant_id is not None or AGENT not in roles_of(session, agent):
+        raise AccountRoleInvalid(details={"roles": sorted(roles_of(session, agent))})
+    row = session.get(AgentTenant, (agent.id, tenant.id))
+    if assigned and row is None:
+        session.add(AgentTenant(user_id=agent.id, tenant_id=tenant.id))
+    elif not assigned and row is not None:
+        session.delete(row)
+    session.flush()
+
+
+def agent_tenants(session: Session) -> dict[int, set[int]]:
+    """Each agent's tenants: user id → tenant ids."""
+    assigned: dict[int, set[int]] = {}
+    for row in session.scalars(select(AgentTenant)):
+        assigned.setdefault(row.user_id, set()).add(row.tenant_id)
+    return assigned

@@ -34,6 +34,7 @@ class Action(StrEnum):
 class Channel(StrEnum):
     API = "api"
     CLI = "cli"
+    PAGES = "pages"  # the admin pages
 
 
 CLI_ACTOR = "cli"
@@ -53,6 +54,11 @@ def pos_actor(store_code: str, pos_code: str) -> str:
 
 def admin_actor(token_name: str) -> str:
     return f"admin-token:{token_name}"
+
+
+def user_actor(user_id: int) -> str:
+    """A person logged in to the admin pages (its e-mail is in the accounts, not in logs)."""
+    return f"user:{user_id}"
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,6 @@ class PersonalDataAccess(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     action: Mapped[str] = mapped_column(String(16))  # read, register, update, consent, card, erase
     actor: Mapped[str] = mapped_column(String(150))  # pos:<store>/<pos>, admin-token:<name>, cli
-    channel: Mapped[str] = mapped_column(String(8))  # api, cli
+    channel: Mapped[str] = mapped_column(String(8))  # api, cli, pages
     fields: Mapped[list[str]] = mapped_column(JSON, default=list)
     request_id: Mapped[str | None] = mapped_column(String(64))

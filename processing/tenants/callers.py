@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from processing.cache import ProcessCache
 from processing.tenants.models import Pos, Store, Tenant
-from processing.tenants.service import hash_token
+from processing.tenants.service import hash_token, refuse_suspended
 
 CALLER_TTL_S = 10.0
 
@@ -84,6 +84,7 @@ def caller_by_token(
     rows = _rows(session, Pos.token_hash == key, Pos.revoked_at.is_(None), Store.active.is_(True))
     if rows is None:
         return None
+    refuse_suspended(rows[0])
     caller = PosCaller.of(*rows)
     callers_cache.stage(session, key, caller)
     return caller, rows

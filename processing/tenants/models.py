@@ -34,6 +34,10 @@ class Tenant(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(255))
     tariff: Mapped[str] = mapped_column(String(32), server_default="network")
+    # Where the tenant's people work: the admin pages show dates in this zone.
+    timezone: Mapped[str] = mapped_column(String(64), server_default="Europe/Moscow")
+    # The licensor suspended the service: POS and 1C calls are refused until it is resumed.
+    suspended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     max_stores: Mapped[int | None] = mapped_column(Integer)
     max_pos: Mapped[int | None] = mapped_column(Integer)
     max_customers: Mapped[int | None] = mapped_column(Integer)

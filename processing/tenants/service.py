@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from processing.cache import ProcessCache
 from processing.db import insert_ignore, lock_rows
-from processing.errors import Conflict, InvalidInput, NotFound, Refused
+from processing.errors import Conflict, Forbidden, InvalidInput, NotFound, Refused
 from processing.tenants.models import (
     AdminToken,
     Cashier,
@@ -62,6 +62,19 @@ class PosExists(Conflict):
 class CodeExists(Conflict):
     code = "CODE_EXISTS"
     message = "Объект с таким кодом уже существует."
+
+
+class TenantSuspended(Forbidden):
+    code = "TENANT_SUSPENDED"
+    message = (
+        "Обслуживание сети приостановлено поставщиком сервиса: обратитесь к нему, "
+        "чтобы возобновить работу касс и обмена с 1С."
+    )
+
+
+def refuse_suspended(tenant: Tenant) -> None:
+    if tenant.suspended_at is not None:
+        raise TenantSuspended(details={"tenant": tenant.code})
 
 
 class StoreLimitReached(Refused):
@@ -191,6 +204,78 @@ def change_tariff(session: Session, tenant: Tenant, tariff: str) -> None:
     _apply_presets(session, tenant, preset, tenant.addons)
 
 
+class LimitInvalid(InvalidInput):
+    code = "TENANT_LIMIT_INVALID"
+    message = "Лимит — целое число от 0 до 10 000 000 или пусто (без ограничения)."
+
+
+MAX_LIMIT = 10_000_000
+
+
+def _limit(field: str, value: int | None) -> int | None:
+    if value is not None and not 0 <= value <= MAX_LIMIT:
+        raise LimitInvalid(details={"field": field})
+    return value
+
+
+def set_limits(
+    session: Session,
+    tenant: Tenant,
+    *,
+    max_stores: int | None,
+    max_pos: int | None,
+    max_customers: int | None,
+) -> None:
+    """This tenant's own limits (None: unlimited). Objects already over a lowered limit stay;
+    the next one is refused."""
+    tenant.max_stores = _limit("max_stores", max_stores)
+    tenant.max_pos = _limit("max_pos", max_pos)
+    tenant.max_customers = _limit("max_customers", max_customers)
+    session.flush()
+
+
+def set_suspended(session: Session, tenant: Tenant, suspended: bool, now: datetime) -> None:
+    """Suspend the tenant (its POS and 1C logins are refused, its people cannot log in) or
+    resume it."""
+    if suspended and tenant.suspended_at is None:
+        tenant.suspended_at = now
+    elif not suspended:
+        tenant.suspended_at = None
+    session.flush()
+
+
+def edit_preset(
+    session: Session,
+    code: str,
+    *,
+    title: str,
+    max_stores: int | None,
+    max_pos: int | None,
+    max_customers: int | None,
+    features: list[str],
+    quotas: dict[str, int],
+) -> TariffPreset:
+    """Change a tariff as sold. Tenants keep the copy they got; a tariff change applies it."""
+    preset = session.get(TariffPreset, code)
+    if preset is None:
+        raise TariffNotFound(details={"tariff": code})
+    unknown = sorted(set(features) - set(FEATURES))
+    if unknown:
+        raise InvalidInput(
+            f"Неизвестные возможности: {', '.join(unknown)}.", details={"features": unknown}
+        )
+    if any(not 0 <= quota <= MAX_LIMIT for quota in quotas.values()):
+        raise LimitInvalid(details={"field": "quotas"})
+    preset.title = title.strip()[:100] or preset.title
+    preset.max_stores = _limit("max_stores", max_stores)
+    preset.max_pos = _limit("max_pos", max_pos)
+    preset.max_customers = _limit("max_customers", max_customers)
+    preset.features = sorted(set(features))
+    preset.quotas = dict(quotas)
+    session.flush()
+    return preset
+
+
 def set_addon(session: Session, tenant: Tenant, addon: str, *, enabled: bool) -> None:
     """Buy or cancel an add-on (Информер): its features and monthly quotas."""
     _preset(session, addon, "addon")
@@ -299,12 +384,16 @@ def add_store(
     return store
 
 
+# What the tariff's store limit counts: the active stores (an inactive one serves no POS). The
+# POS limit counts every POS made (a revoked one's token is replaced, not its licence freed).
+STORE_LIMIT_COUNTS = Store.active.is_(True)
+
+
 def _active_stores(tenant: Tenant) -> Select[int]:
-    """What the tariff's store limit counts: the active stores (an inactive one serves no POS)."""
     return (
         select(func.count())
         .select_from(Store)
-        .where(Store.tenant_id == tenant.id, Store.active.is_(True))
+        .where(Store.tenant_id == tenant.id, STORE_LIMIT_COUNTS)
     )
 
 

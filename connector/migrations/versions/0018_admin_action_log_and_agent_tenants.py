@@ -1,5 +1,5 @@
 """admin action log (logins, changes, views of personal data, exports) and the tenants
-assigned to each agent
+assigned to each agent; a tenant's time zone (for its admin pages) and suspension
 
 Revision ID: 0018
 Revises: 0017
@@ -42,6 +42,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_action_log_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_action_log_tenant_id"), ["tenant_id"], unique=False)
 
+    with op.batch_alter_table("tenants", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "timezone", sa.String(length=64), server_default="Europe/Moscow", nullable=False
+            )
+        )
+        batch_op.add_column(sa.Column("suspended_at", sa.DateTime(timezone=True), nullable=True))
+
     op.create_table(
         "agent_tenants",
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -65,6 +73,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("tenants", schema=None) as batch_op:
+        batch_op.drop_column("suspended_at")
+        batch_op.drop_column("timezone")
+
     with op.batch_alter_table("agent_tenants", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_agent_tenants_tenant_id"))
 

@@ -1,0 +1,241 @@
+"""Stores, store groups and POS terminals of the tenant, and the logins its 1C uses for the
+discount server and the exchange. A POS token is shown once, on the page that made it; after
+that it can only be revoked or replaced."""
+
+from __future__ import annotations
+
+from flask import flash, make_response, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers.response import Response as BaseResponse
+from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from admin.pages.site import attempt, log_action, now, page, pages, tenant
+from connector.db import db_session
+from processing.tenants.credentials import SERVICES, set_credentials
+from processing.tenants.models import ServiceCredential, Store
+from processing.tenants.service import (
+    IssuedPos,
+    add_pos,
+    add_store,
+    add_store_group,
+    get_store,
+    reissue_pos_token,
+    revoke_pos,
+    set_store_active,
+    tenant_store_groups,
+    tenant_stores,
+)
+
+SERVICE_TITLES = {
+    "discount_server": "Сервер скидок 1С:Розница",
+    "exchange": "Обмен с 1С (CommerceML)",
+}
+CODE_HINT = "Латинские буквы, цифры, «-» и «_», например msk-1."
+ZONES = (
+    "Europe/Kaliningrad", "Europe/Moscow", "Europe/Samara", "Asia/Yekaterinburg", "Asia/Omsk",
+    "Asia/Novosibirsk", "Asia/Krasnoyarsk", "Asia/Irkutsk", "Asia/Yakutsk", "Asia/Vladivostok",
+    "Asia/Magadan", "Asia/Kamchatka",
+)  # fmt: skip
+REQUIRED = "Заполните поле."
+
+
+class StoreForm(FlaskForm):
+    code = StringField("Код", validators=[DataRequired(REQUIRED), Length(max=64)])
+    name = StringField("Название", validators=[DataRequired(REQUIRED), Length(max=255)])
+    timezone = SelectField(
+        "Часовой пояс", choices=[(zone, zone) for zone in ZONES], default="Europe/Moscow"
+    )
+    city = StringField("Город", validators=[Optional(), Length(max=255)])
+    address = StringField("Адрес", validators=[Optional(), Length(max=500)])
+
+
+class PosForm(FlaskForm):
+    code = StringField("Код кассы", validators=[DataRequired(REQUIRED), Length(max=64)])
+
+
+class GroupForm(FlaskForm):
+    code = StringField("Код группы", validators=[DataRequired(REQUIRED), Length(max=64)])
+    name = StringField("Название", validators=[DataRequired(REQUIRED), Length(max=255)])
+    stores = SelectMultipleField("Магазины", choices=[], validate_choice=True)
+
+
+class CredentialsForm(FlaskForm):
+    service = SelectField("Сервис", choices=list(SERVICE_TITLES.items()))
+    username = StringField("Пользователь", validators=[DataRequired(REQUIRED), Length(max=100)])
+    password = PasswordField("Пароль", validators=[DataRequired(REQUIRED), Length(max=200)])
+
+
+class ActiveForm(FlaskForm):
+    active = BooleanField("Магазин работает")
+
+
+def _page(**forms: FlaskForm) -> str:
+    db, owner = db_session(), tenant()
+    stores = tenant_stores(db, owner)
+    group_form = forms.get("group_form") or GroupForm(prefix="group")
+    group_form.stores.choices = [(store.code, store.name) for store in stores]
+    credentials = {
+        row.service: row
+        for row in db.scalars(
+            select(ServiceCredential).where(ServiceCredential.tenant_id == owner.id)
+        )
+    }
+    return render_template(
+        "pages/stores.html", stores=stores, groups=tenant_store_groups(db, owner),
+        store_form=forms.get("store_form") or StoreForm(prefix="store"), group_form=group_form,
+        credentials_form=forms.get("credentials_form") or CredentialsForm(prefix="cred"),
+        credentials=credentials, service_titles=SERVICE_TITLES, code_hint=CODE_HINT,
+    )  # fmt: skip
+
+
+@pages.route("/stores")
+@page("settings.manage")
+def stores() -> str:
+    return _page()
+
+
+@pages.route("/stores/add", methods=["POST"])
+@page("settings.manage")
+def store_add() -> BaseResponse | str:
+    form = StoreForm(prefix="store")
+    if form.validate_on_submit():
+        done, result = attempt(
+            lambda: add_store(
+                db_session(),
+                tenant(),
+                form.code.data,
+                form.name.data,
+                form.timezone.data,
+                address=form.address.data or None,
+                city=form.city.data or None,
+            )
+        )
+        if done:
+            log_action("store.add", result.code)
+            flash(f"Магазин «{result.name}» добавлен.", "success")
+            return redirect(url_for("pages.store", code=result.code))
+        form.form_errors.append(result)
+    return _page(store_form=form)
+
+
+@pages.route("/store-groups/add", methods=["POST"])
+@page("settings.manage")
+def store_group_add() -> BaseResponse | str:
+    form = GroupForm(prefix="group")
+    owner = tenant()
+    form.stores.choices = [(s.code, s.name) for s in tenant_stores(db_session(), owner)]
+    if form.validate_on_submit():
+        chosen = [get_store(db_session(), owner, code) for code in form.stores.data]
+        done, result = attempt(
+            lambda: add_store_group(db_session(), owner, form.code.data, form.name.data, chosen)
+        )
+        if done:
+            log_action("store_group.add", result.code)
+            flash(f"Группа «{result.name}» добавлена.", "success")
+            return redirect(url_for("pages.stores"))
+        form.form_errors.append(result)
+    return _page(group_form=form)
+
+
+@pages.route("/credentials", methods=["POST"])
+@page("settings.manage")
+def credentials_set() -> BaseResponse | str:
+    form = CredentialsForm(prefix="cred")
+    if form.validate_on_submit() and form.service.data in SERVICES:
+        done, result = attempt(
+            lambda: set_credentials(
+                db_session(),
+                tenant(),
+                form.service.data,
+                form.username.data,
+                form.password.data,
+                now=now(),
+            )
+        )
+        if done:
+            log_action("credentials.set", form.service.data)
+            flash(f"Учётные данные «{SERVICE_TITLES[form.service.data]}» сохранены.", "success")
+            return redirect(url_for("pages.stores"))
+        form.password.errors = [*form.password.errors, result]
+    return _page(credentials_form=form)
+
+
+def _store(code: str) -> Store:
+    return get_store(db_session(), tenant(), code)
+
+
+def _store_page(
+    store: Store, pos_form: PosForm | None = None, issued: IssuedPos | None = None
+) -> BaseResponse:
+    response = make_response(
+        render_template(
+            "pages/store.html",
+            store=store,
+            pos_form=pos_form or PosForm(),
+            active_form=ActiveForm(active=store.active),
+            issued=issued,
+        )
+    )
+    if issued is not None:  # the token is on this page only: no cache may keep it
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@pages.route("/stores/<code>")
+@page("settings.manage")
+def store(code: str) -> BaseResponse:
+    return _store_page(_store(code))
+
+
+@pages.route("/stores/<code>/active", methods=["POST"])
+@page("settings.manage")
+def store_active(code: str) -> BaseResponse:
+    form = ActiveForm()
+    found = _store(code)
+    done, result = attempt(
+        lambda: set_store_active(db_session(), tenant(), found, bool(form.active.data))
+    )
+    if done:
+        log_action("store.active", found.code, active=found.active)
+        flash(
+            "Магазин включён." if found.active else "Магазин отключён: его кассы не обслуживаются.",
+            "success",
+        )
+    else:
+        flash(result, "error")
+    return redirect(url_for("pages.store", code=code))
+
+
+@pages.route("/stores/<code>/pos", methods=["POST"])
+@page("settings.manage")
+def pos_add(code: str) -> BaseResponse:
+    found = _store(code)
+    form = PosForm()
+    if form.validate_on_submit():
+        done, result = attempt(lambda: add_pos(db_session(), found, form.code.data))
+        if done:
+            log_action("pos.add", f"{found.code}/{result.pos.code}")
+            return _store_page(found, issued=result)
+        form.code.errors = [*form.code.errors, result]
+    return _store_page(found, pos_form=form)
+
+
+@pages.route("/stores/<code>/pos/<pos_code>/reissue", methods=["POST"])
+@page("settings.manage")
+def pos_reissue(code: str, pos_code: str) -> BaseResponse:
+    found = _store(code)
+    issued = reissue_pos_token(db_session(), found, pos_code)
+    log_action("pos.reissue", f"{found.code}/{pos_code}")
+    return _store_page(found, issued=issued)
+
+
+@pages.route("/stores/<code>/pos/<pos_code>/revoke", methods=["POST"])
+@page("settings.manage")
+def pos_revoke(code: str, pos_code: str) -> BaseResponse:
+    found = _store(code)
+    revoke_pos(db_session(), found, pos_code, now())
+    log_action("pos.revoke", f"{found.code}/{pos_code}")
+    flash(f"Токен кассы {pos_code} отозван: касса больше не обслуживается.", "success")
+    return redirect(url_for("pages.store", code=code))
