@@ -34,6 +34,7 @@ PG_ADMIN_URL = os.environ.get(
 )
 # Seeded by migrations, never written by tests: kept when committed tests truncate.
 REFERENCE_DATA = {"tariff_presets"}
+SECRET_KEY = "test-secret-key-for-the-admin-pages-0123456789"  # noqa: S105 - tests only
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -67,7 +68,9 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings({"DATABASE_URL": database_url, "VAR_DIR": str(tmp_path / "var")})
+    return load_settings(
+        {"DATABASE_URL": database_url, "VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": SECRET_KEY}
+    )
 
 
 def _truncate_all(engine: Engine) -> None:

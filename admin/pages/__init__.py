@@ -11,7 +11,6 @@ import importlib
 
 from flask import Flask
 
-
 # Each module adds its routes to the blueprint when imported.
 PAGE_MODULES = ("login", "dashboard", "platform", "stores", "customers", "sync_log", "users")
 

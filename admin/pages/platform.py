@@ -10,9 +10,19 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from werkzeug.wrappers.response import Response as BaseResponse
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from admin.pages.site import agent_tenant_ids, attempt, log_action, now, operator, page, pages
+from admin.pages.site import (
+    agent_tenant_ids,
+    attempt,
+    choices,
+    log_action,
+    now,
+    operator,
+    page,
+    pages,
+)
 from admin.pages.stores import ZONES
 from connector.db import db_session
 from processing.accounts.roles import ADMIN, AGENT, LICENSOR
@@ -55,7 +65,9 @@ class TenantForm(FlaskForm):
     code = StringField("Код сети", validators=[DataRequired(REQUIRED), Length(max=64)])
     name = StringField("Название", validators=[DataRequired(REQUIRED), Length(max=255)])
     tariff = SelectField("Тариф", choices=[])
-    timezone = SelectField("Часовой пояс", choices=[(z, z) for z in ZONES], default="Europe/Moscow")
+    timezone = SelectField(
+        "Часовой пояс", choices=choices((z, z) for z in ZONES), default="Europe/Moscow"
+    )
     admin_email = EmailField(
         "Администратор сети: e-mail", validators=[DataRequired(REQUIRED), Email("Неверный адрес.")]
     )
@@ -78,8 +90,8 @@ class PlainForm(FlaskForm):
     """Only the CSRF token."""
 
 
-def _base_choices() -> list[tuple[str, str]]:
-    return [(t.code, t.title) for t in _tariffs() if t.kind == "base"]
+def _base_choices() -> list[SelectChoice]:
+    return choices((t.code, t.title) for t in _tariffs() if t.kind == "base")
 
 
 @pages.route("/platform/tenants")
@@ -300,13 +312,15 @@ def agent_tenant(code: str, issued: object = None) -> str:
     )  # fmt: skip
 
 
-@pages.route("/platform/my-tenants/<code>/stores/<store>/pos/<pos_code>/reissue", methods=["POST"])
+@pages.route(
+    "/platform/my-tenants/<code>/stores/<store_code>/pos/<pos_code>/reissue", methods=["POST"]
+)
 @page(platform_role=AGENT)
-def agent_pos_reissue(code: str, store: str, pos_code: str) -> str:
+def agent_pos_reissue(code: str, store_code: str, pos_code: str) -> str:
     found = _visible_tenant(code)
-    target = next((s for s in tenant_stores(db_session(), found) if s.code == store), None)
+    target = next((s for s in tenant_stores(db_session(), found) if s.code == store_code), None)
     if target is None:
         abort(404)
     issued = reissue_pos_token(db_session(), target, pos_code)
-    log_action("pos.reissue", f"{store}/{pos_code}", tenant_id=found.id)
+    log_action("pos.reissue", f"{store_code}/{pos_code}", tenant_id=found.id)
     return agent_tenant(code, issued=issued)

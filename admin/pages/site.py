@@ -15,7 +15,7 @@ import functools
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,7 +39,7 @@ from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers.response import Response as BaseResponse
+from wtforms.fields.choices import SelectChoice
 
 from admin.pages import formats
 from config import Settings
@@ -243,6 +243,11 @@ def attempt(action: Callable[[], Any]) -> tuple[bool, Any]:
             return True, action()
     except ConnectorError as error:
         return False, error.text
+
+
+def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    """A select's options: (value, Russian label)."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def safe_next(target: str | None) -> str:

@@ -11,7 +11,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from admin.pages.site import attempt, log_action, now, page, pages, tenant
+from admin.pages.site import attempt, choices, log_action, now, page, pages, tenant
 from connector.db import db_session
 from processing.tenants.credentials import SERVICES, set_credentials
 from processing.tenants.models import ServiceCredential, Store
@@ -45,7 +45,7 @@ class StoreForm(FlaskForm):
     code = StringField("Код", validators=[DataRequired(REQUIRED), Length(max=64)])
     name = StringField("Название", validators=[DataRequired(REQUIRED), Length(max=255)])
     timezone = SelectField(
-        "Часовой пояс", choices=[(zone, zone) for zone in ZONES], default="Europe/Moscow"
+        "Часовой пояс", choices=choices((zone, zone) for zone in ZONES), default="Europe/Moscow"
     )
     city = StringField("Город", validators=[Optional(), Length(max=255)])
     address = StringField("Адрес", validators=[Optional(), Length(max=500)])
@@ -62,7 +62,7 @@ class GroupForm(FlaskForm):
 
 
 class CredentialsForm(FlaskForm):
-    service = SelectField("Сервис", choices=list(SERVICE_TITLES.items()))
+    service = SelectField("Сервис", choices=choices(SERVICE_TITLES.items()))
     username = StringField("Пользователь", validators=[DataRequired(REQUIRED), Length(max=100)])
     password = PasswordField("Пароль", validators=[DataRequired(REQUIRED), Length(max=200)])
 
@@ -75,7 +75,7 @@ def _page(**forms: FlaskForm) -> str:
     db, owner = db_session(), tenant()
     stores = tenant_stores(db, owner)
     group_form = forms.get("group_form") or GroupForm(prefix="group")
-    group_form.stores.choices = [(store.code, store.name) for store in stores]
+    group_form.stores.choices = choices((store.code, store.name) for store in stores)
     credentials = {
         row.service: row
         for row in db.scalars(
@@ -115,7 +115,7 @@ def store_add() -> BaseResponse | str:
         if done:
             log_action("store.add", result.code)
             flash(f"Магазин «{result.name}» добавлен.", "success")
-            return redirect(url_for("pages.store", code=result.code))
+            return redirect(url_for("pages.store", store_code=result.code))
         form.form_errors.append(result)
     return _page(store_form=form)
 
@@ -125,7 +125,7 @@ def store_add() -> BaseResponse | str:
 def store_group_add() -> BaseResponse | str:
     form = GroupForm(prefix="group")
     owner = tenant()
-    form.stores.choices = [(s.code, s.name) for s in tenant_stores(db_session(), owner)]
+    form.stores.choices = choices((s.code, s.name) for s in tenant_stores(db_session(), owner))
     if form.validate_on_submit():
         chosen = [get_store(db_session(), owner, code) for code in form.stores.data]
         done, result = attempt(
@@ -183,17 +183,17 @@ def _store_page(
     return response
 
 
-@pages.route("/stores/<code>")
+@pages.route("/stores/<store_code>")
 @page("settings.manage")
-def store(code: str) -> BaseResponse:
-    return _store_page(_store(code))
+def store(store_code: str) -> BaseResponse:
+    return _store_page(_store(store_code))
 
 
-@pages.route("/stores/<code>/active", methods=["POST"])
+@pages.route("/stores/<store_code>/active", methods=["POST"])
 @page("settings.manage")
-def store_active(code: str) -> BaseResponse:
+def store_active(store_code: str) -> BaseResponse:
     form = ActiveForm()
-    found = _store(code)
+    found = _store(store_code)
     done, result = attempt(
         lambda: set_store_active(db_session(), tenant(), found, bool(form.active.data))
     )
@@ -205,13 +205,13 @@ def store_active(code: str) -> BaseResponse:
         )
     else:
         flash(result, "error")
-    return redirect(url_for("pages.store", code=code))
+    return redirect(url_for("pages.store", store_code=store_code))
 
 
-@pages.route("/stores/<code>/pos", methods=["POST"])
+@pages.route("/stores/<store_code>/pos", methods=["POST"])
 @page("settings.manage")
-def pos_add(code: str) -> BaseResponse:
-    found = _store(code)
+def pos_add(store_code: str) -> BaseResponse:
+    found = _store(store_code)
     form = PosForm()
     if form.validate_on_submit():
         done, result = attempt(lambda: add_pos(db_session(), found, form.code.data))
@@ -222,20 +222,20 @@ def pos_add(code: str) -> BaseResponse:
     return _store_page(found, pos_form=form)
 
 
-@pages.route("/stores/<code>/pos/<pos_code>/reissue", methods=["POST"])
+@pages.route("/stores/<store_code>/pos/<pos_code>/reissue", methods=["POST"])
 @page("settings.manage")
-def pos_reissue(code: str, pos_code: str) -> BaseResponse:
-    found = _store(code)
+def pos_reissue(store_code: str, pos_code: str) -> BaseResponse:
+    found = _store(store_code)
     issued = reissue_pos_token(db_session(), found, pos_code)
     log_action("pos.reissue", f"{found.code}/{pos_code}")
     return _store_page(found, issued=issued)
 
 
-@pages.route("/stores/<code>/pos/<pos_code>/revoke", methods=["POST"])
+@pages.route("/stores/<store_code>/pos/<pos_code>/revoke", methods=["POST"])
 @page("settings.manage")
-def pos_revoke(code: str, pos_code: str) -> BaseResponse:
-    found = _store(code)
+def pos_revoke(store_code: str, pos_code: str) -> BaseResponse:
+    found = _store(store_code)
     revoke_pos(db_session(), found, pos_code, now())
     log_action("pos.revoke", f"{found.code}/{pos_code}")
     flash(f"Токен кассы {pos_code} отозван: касса больше не обслуживается.", "success")
-    return redirect(url_for("pages.store", code=code))
+    return redirect(url_for("pages.store", store_code=store_code))

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.pages import formats
-from admin.pages.site import attempt, log_action, now, operator, page, pages, tenant
+from admin.pages.site import attempt, choices, log_action, now, operator, page, pages, tenant
 from connector.db import db_session
 from processing.accounts.actions import ACTION_TITLES, read_actions
 from processing.accounts.roles import ADMIN, PERMISSION_TITLES, ROLE_TITLES, TENANT_ROLES
@@ -33,7 +33,7 @@ class UserForm(FlaskForm):
     )
     name = StringField("Имя", validators=[Length(max=200)])
     roles = SelectMultipleField(
-        "Роли", choices=[(role, ROLE_TITLES[role]) for role in ROLE_ORDER],
+        "Роли", choices=choices((role, ROLE_TITLES[role]) for role in ROLE_ORDER),
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
     )  # fmt: skip
     password = PasswordField(
