@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers.response import Response as BaseResponse
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from admin.pages.site import (
     agent_tenant_ids,
@@ -68,9 +68,7 @@ class TenantForm(FlaskForm):
     timezone = SelectField(
         "Часовой пояс", choices=choices((z, z) for z in ZONES), default="Europe/Moscow"
     )
-    admin_email = EmailField(
-        "Администратор сети: e-mail", validators=[DataRequired(REQUIRED), Email("Неверный адрес.")]
-    )
+    admin_email = EmailField("Администратор сети: e-mail", validators=[DataRequired(REQUIRED)])
     admin_password = PasswordField(
         "Администратор сети: пароль", validators=[DataRequired(REQUIRED)]
     )
