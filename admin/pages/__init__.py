@@ -12,7 +12,9 @@ import importlib
 from flask import Flask
 
 # Each module adds its routes to the blueprint when imported.
-PAGE_MODULES = ("login", "dashboard", "platform", "stores", "customers", "sync_log", "users")
+PAGE_MODULES = (
+    "login", "dashboard", "platform", "stores", "customers", "programs", "sync_log", "users",
+)  # fmt: skip
 
 
 def init_pages(app: Flask) -> None:

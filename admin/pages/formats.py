@@ -63,3 +63,7 @@ def day_start(raw: str | None, zone: str) -> datetime | None:
 
 def zone_of(tenant: Any) -> str:
     return getattr(tenant, "timezone", None) or DEFAULT_ZONE
+
+
+def zone_info(tenant: Any) -> ZoneInfo:
+    return ZoneInfo(zone_of(tenant))

@@ -360,6 +360,7 @@ MENU = (
     NavItem("pages.agent_tenants_page", "Мои сети"),
     NavItem("pages.stores", "Магазины и кассы"),
     NavItem("pages.customers", "Покупатели"),
+    NavItem("pages.programs", "Программы"),
     NavItem("pages.uploads", "Загрузка анкет"),
     NavItem("pages.sync_runs", "Журнал обмена"),
     NavItem("pages.users", "Пользователи"),

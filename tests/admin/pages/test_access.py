@@ -25,6 +25,7 @@ from processing.accounts.roles import (
 )
 from processing.customers.models import Customer
 from processing.tenants.models import Pos, Tenant
+from processing.programs.service import add_program
 from processing.tenants.service import add_pos, add_store
 from sync.models import SyncRun
 from tests.admin.pages.conftest import ALL_ROLES, People, csrf, make_people, signed_in
@@ -65,6 +66,9 @@ EXPECTED: dict[str, frozenset[str]] = {
     "pages.customer_card_block": frozenset({ADMIN, MANAGER}),
     "pages.customer_balance": frozenset({ADMIN, MANAGER}),
     "pages.customer_anonymise": frozenset({ADMIN}),
+    "pages.programs": frozenset({ADMIN, MARKETER}),
+    "pages.program": frozenset({ADMIN, MARKETER}),
+    "pages.program_version": frozenset({ADMIN, MARKETER}),
     "pages.sync_runs": frozenset({ADMIN, MARKETER, MANAGER, GUEST}),
     "pages.sync_run": frozenset({ADMIN, MARKETER, MANAGER, GUEST}),
     "pages.users": frozenset({ADMIN}),
@@ -91,7 +95,7 @@ def _arguments(session: Session, world: World, people: People, run: SyncRun) -> 
     return {
         "code": tenant.code, "customer_id": world.customer_id, "number": world.card,
         "pos_code": "p1", "run_id": run.id, "user_id": people[GUEST].id, "addon": "informer",
-        "store_code": "s1",
+        "store_code": "s1", "program_code": "bonus",
     }  # fmt: skip
 
 
@@ -185,7 +189,8 @@ def test_another_tenants_objects_are_not_found(
         session, session.get_one(Tenant, other.tenant_id), "b-only", "Их магазин"
     )
     add_pos(session, their_store, "b-pos")
-    arguments.update(store_code="b-only", pos_code="b-pos")
+    add_program(session, session.get_one(Tenant, other.tenant_id), "bonus", "b-bonus", "Их бонусы")
+    arguments.update(store_code="b-only", pos_code="b-pos", program_code="b-bonus")
     if role == AGENT:
         arguments["code"] = "other"  # the agent looks after acme only
     signed_in(client, people[role])
@@ -207,7 +212,7 @@ def test_another_tenants_objects_are_not_found(
         )  # fmt: skip
         assert response.status_code == 404, (endpoint, method, response.status_code)
         checked += 1
-    assert checked >= (2 if role == AGENT else 14)
+    assert checked >= (2 if role == AGENT else 16)
     session.expire_all()
     after = {
         p.id: p.revoked_at

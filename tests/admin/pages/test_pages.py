@@ -128,7 +128,7 @@ def test_cashier_finds_by_phone_registers_and_issues_a_card_but_sees_no_question
     assert "Смирнова" not in found and "+79123456789" not in found
     page = text(client.get(f"/admin/customers/{customer.id}"))
     assert blank in page and "Смирнова" not in page and 'id="questionnaire"' not in page
-    assert f"/admin/customers/{customer.id}\"" not in text(client.get("/admin/customers?q=Смирнова"))
+    assert f'/admin/customers/{customer.id}"' not in text(client.get("/admin/customers?q=Смирнова"))
     assert (
         session.scalar(select(PersonalDataAccess).where(PersonalDataAccess.channel == "pages"))
         is None
@@ -395,3 +395,65 @@ def test_dashboard_shows_usage_and_money_in_russian(
     assert "Кассы" in page and "из 4" in page and "Сегодня" in page and "0,00" in page
     assert "Обменов с 1С ещё не было." in page
     signed_in(FlaskClient(client.application), people[CASHIER])
+
+
+# --- programs -------------------------------------------------------------------------------------
+
+
+def test_marketer_adds_a_bonus_version_keeping_the_rules_the_form_does_not_show(
+    client: FlaskClient, session: Session, people: People, world: World
+) -> None:
+    from processing.programs.models import Program, ProgramVersion
+
+    program = session.scalar(
+        select(Program).where(Program.tenant_id == world.tenant_id, Program.kind == "bonus")
+    )
+    assert program is not None
+    current = session.scalars(
+        select(ProgramVersion).where(ProgramVersion.program_id == program.id)
+    ).one()
+    current.rules = {**current.rules, "welcome": {"amount": "100"}}
+    session.flush()
+    signed_in(client, people["marketer"])
+    page = text(client.get("/admin/programs/bonus"))
+    assert 'value="3"' in page and "Процент начисления для уровня gold" in page
+    bad = post(client, "/admin/programs/bonus/versions", {
+        "effective_from": "2030-01-01", "accrual_percent": "abc", "max_payment_percent": "50",
+        "activation_delay_days": "0", "lifetime_days": "365", "lifetime_from": "accrual",
+    })  # fmt: skip
+    assert bad.status_code == 200
+    assert 'data-field="accrual_percent"' in text(bad)
+    assert session.scalars(
+        select(ProgramVersion).where(ProgramVersion.program_id == program.id)
+    ).all() == [current]
+    saved = post(client, "/admin/programs/bonus/versions", {
+        "effective_from": "2030-01-01", "accrual_percent": "4,5", "max_payment_percent": "30",
+        "activation_delay_days": "1", "lifetime_days": "", "lifetime_from": "accrual",
+        "level_percent.gold": "8", "stores": ["s1"],
+    })  # fmt: skip
+    assert saved.status_code == 302
+    session.expire_all()
+    versions = session.scalars(
+        select(ProgramVersion).where(ProgramVersion.program_id == program.id).order_by(ProgramVersion.effective_from)
+    ).all()  # fmt: skip
+    assert len(versions) == 2
+    new = versions[1]
+    assert new.rules["accrual_percent"] == "4.5" and new.rules["lifetime_days"] is None
+    assert new.rules["accrual_percent_by_level"] == {"gold": "8"}
+    assert new.rules["welcome"] == {"amount": "100"}
+    assert [s.code for s in new.stores] == ["s1"]
+    assert versions[0].effective_to == new.effective_from
+    assert new.effective_from.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Moscow")).hour == 0
+
+
+def test_level_program_form_shows_the_domains_message_next_to_the_level(
+    client: FlaskClient, session: Session, people: People, world: World
+) -> None:
+    signed_in(client, people[ADMIN])
+    page = text(client.get("/admin/programs/levels"))
+    assert 'name="levels.0.code"' in page
+    bad = post(client, "/admin/programs/levels/versions", {
+        "effective_from": "2030-01-01", "basis": "sum", "window_kind": "rolling_days", "window_days": "",
+        "levels.0.code": "base", "levels.0.threshold": "0", "levels.0.discount_percent": "0",
+    })  # fmt: skip
+    assert 'data-field="window_days"' in text(bad) and "Укажите число дней" in text(bad)

@@ -1,0 +1,187 @@
+"""Bonus and level programs: their versions with dates and store scope, and a new version edited
+as a form. The form starts from the current version's rules and changes only the fields it
+shows (other rules, such as welcome bonuses or goods lists, carry over); the domain's validation
+messages are shown next to the field they name."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers.response import Response as BaseResponse
+
+from admin.pages import formats
+from admin.pages.site import log_action, now, page, pages, tenant
+from connector.db import db_session
+from processing.errors import ConnectorError
+from processing.programs.models import Program, ProgramVersion
+from processing.programs.rules import LIFETIME_FROM, WINDOW_KINDS
+from processing.programs.service import add_version, get_program, level_codes, tenant_programs
+from processing.tenants.service import tenant_store_groups, tenant_stores
+
+EDITABLE = ("bonus", "discount_level")
+KIND_TITLES = {"bonus": "Бонусная программа", "discount_level": "Уровни (накопительная скидка)"}
+WINDOW_TITLES = {
+    "rolling_days": "скользящий период в днях", "calendar_month": "календарный месяц",
+    "calendar_quarter": "календарный квартал", "calendar_year": "календарный год",
+}  # fmt: skip
+LIFETIME_FROM_TITLES = {"accrual": "от начисления", "activation": "от активации"}
+LEVEL_ROWS = 6  # rows of the levels table: the current levels and blank ones to add
+# The bonus rules the form edits: name → (label, hint).
+BONUS_FIELDS = {
+    "accrual_percent": ("Процент начисления", "например 3 или 2,5"),
+    "max_payment_percent": ("Максимальная оплата бонусами, % чека", "например 50"),
+    "activation_delay_days": ("Бонусы становятся доступны через, дней", "0 — сразу"),
+    "lifetime_days": ("Срок жизни бонусов, дней", "пусто — бессрочно"),
+}
+
+
+class PlainForm(FlaskForm):
+    """Only the CSRF token: the rules' fields are read from the form by name."""
+
+
+def _current(program: Program) -> ProgramVersion | None:
+    moment = now()
+    live = [
+        v for v in program.versions
+        if v.effective_from <= moment and (v.effective_to is None or v.effective_to > moment)
+    ]  # fmt: skip
+    return max(live or program.versions, key=lambda v: v.effective_from, default=None)
+
+
+@pages.route("/programs")
+@page("programs.edit")
+def programs() -> str:
+    found = [p for p in tenant_programs(db_session(), tenant()) if p.kind in EDITABLE]
+    return render_template(
+        "pages/programs.html",
+        programs=found,
+        kinds=KIND_TITLES,
+        current={p.id: _current(p) for p in found},
+    )
+
+
+def _number(raw: str) -> str:
+    """A number as a person types it (``2,5``, ``1 000``) in the rules' form (``2.5``)."""
+    return raw.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+
+
+def _bonus_rules(base: dict[str, Any], form: Any) -> dict[str, Any]:
+    rules = dict(base)
+    for name in ("accrual_percent", "max_payment_percent"):
+        rules[name] = _number(form.get(name, ""))
+    for name in ("activation_delay_days", "lifetime_days"):
+        raw = _number(form.get(name, ""))
+        rules[name] = int(raw) if raw.lstrip("-").isdigit() else (raw or None)
+    if rules["activation_delay_days"] is None:
+        rules["activation_delay_days"] = 0
+    rules["lifetime_from"] = form.get("lifetime_from", "accrual")
+    by_level = {}
+    for key, value in form.items():
+        if key.startswith("level_percent.") and _number(value):
+            by_level[key.removeprefix("level_percent.")] = _number(value)
+    rules["accrual_percent_by_level"] = by_level
+    return rules
+
+
+def _level_rules(base: dict[str, Any], form: Any) -> dict[str, Any]:
+    rules = dict(base)
+    rules["basis"] = form.get("basis", "sum")
+    window: dict[str, Any] = {"kind": form.get("window_kind", "")}
+    days = _number(form.get("window_days", ""))
+    if days:
+        window["days"] = int(days) if days.isdigit() else days
+    if form.get("window_previous") == "yes":
+        window["previous"] = True
+    rules["window"] = window
+    levels = []
+    for i in range(LEVEL_ROWS):
+        code = form.get(f"levels.{i}.code", "").strip()
+        if not code:
+            continue
+        levels.append({
+            "code": code, "name": form.get(f"levels.{i}.name", "").strip() or code,
+            "threshold": _number(form.get(f"levels.{i}.threshold", "")) or "0",
+            "discount_percent": _number(form.get(f"levels.{i}.discount_percent", "")) or "0",
+        })  # fmt: skip
+    rules["levels"] = levels
+    return rules
+
+
+def _form_field(path: str) -> str:
+    """The form field a rules path names: ``rules.levels[1].threshold`` → ``levels.1.threshold``."""
+    name = path.removeprefix("rules.").replace("[", ".").replace("]", "")
+    return {"window.kind": "window_kind", "window.days": "window_days"}.get(name, name)
+
+
+def _program_page(
+    program: Program, errors: dict[str, str] | None = None, values: Any = None
+) -> str:
+    db, owner = db_session(), tenant()
+    current = _current(program)
+    rules = current.rules if current else {}
+    return render_template(
+        "pages/program.html", program=program, kinds=KIND_TITLES, current=current,
+        rules=rules, values=values, errors=errors or {}, form=PlainForm(),
+        stores=tenant_stores(db, owner), groups=tenant_store_groups(db, owner),
+        levels=sorted(level_codes(db, owner.id)), windows=WINDOW_TITLES,
+        lifetime_from=LIFETIME_FROM_TITLES, bonus_fields=BONUS_FIELDS, level_rows=LEVEL_ROWS,
+        tomorrow=(now().astimezone(formats.zone_info(owner)) + timedelta(days=1)).date(),
+    )  # fmt: skip
+
+
+def _program(code: str) -> Program:
+    program = get_program(db_session(), tenant(), code)
+    if program.kind not in EDITABLE:
+        abort(404)
+    return program
+
+
+@pages.route("/programs/<program_code>")
+@page("programs.edit")
+def program(program_code: str) -> str:
+    return _program_page(_program(program_code))
+
+
+@pages.route("/programs/<program_code>/versions", methods=["POST"])
+@page("programs.edit")
+def program_version(program_code: str) -> BaseResponse | str:
+    found, db, owner = _program(program_code), db_session(), tenant()
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    form = request.form
+    zone = formats.zone_of(owner)
+    errors: dict[str, str] = {}
+    starts = formats.day_start(form.get("effective_from"), zone)
+    ends = formats.day_start(form.get("effective_to"), zone) if form.get("effective_to") else None
+    if starts is None:
+        errors["effective_from"] = "Укажите дату начала действия версии."
+    if form.get("effective_to") and ends is None:
+        errors["effective_to"] = "Неверная дата окончания."
+    if found.kind == "bonus" and form.get("lifetime_from") not in LIFETIME_FROM:
+        errors["lifetime_from"] = "Выберите, от чего считается срок жизни."
+    if found.kind == "discount_level" and form.get("window_kind") not in WINDOW_KINDS:
+        errors["window_kind"] = "Выберите период."
+    current = _current(found)
+    base = dict(current.rules) if current else {}
+    rules = _bonus_rules(base, form) if found.kind == "bonus" else _level_rules(base, form)
+    store_codes = set(form.getlist("stores"))
+    group_codes = set(form.getlist("groups"))
+    stores = [s for s in tenant_stores(db, owner) if s.code in store_codes]
+    groups = [g for g in tenant_store_groups(db, owner) if g.code in group_codes]
+    if not errors and starts is not None:
+        try:
+            with db.begin_nested():
+                version = add_version(
+                    db, found, rules, starts, ends, stores=stores, store_groups=groups
+                )
+        except ConnectorError as error:
+            errors[_form_field(str(error.details.get("field", "")))] = error.text
+        else:
+            log_action("program.edit", found.code, version=version.id)
+            flash("Новая версия программы сохранена.", "success")
+            return redirect(url_for("pages.program", program_code=found.code))
+    db.expire(found)
+    return _program_page(found, errors=errors, values=form)
