@@ -24,8 +24,8 @@ from processing.accounts.roles import (
     OPERATOR,
 )
 from processing.customers.models import Customer
-from processing.tenants.models import Pos, Tenant
 from processing.programs.service import add_program
+from processing.tenants.models import Pos, Tenant
 from processing.tenants.service import add_pos, add_store
 from sync.models import SyncRun
 from tests.admin.pages.conftest import ALL_ROLES, People, csrf, make_people, signed_in

@@ -17,7 +17,7 @@ from processing.cards.models import Card
 from processing.customers.models import Customer, CustomerChange, PersonalDataAccess
 from processing.customers.service import add_questionnaire_field
 from processing.ledger.models import Account
-from processing.tenants.models import Pos, Store, Tenant, TariffPreset
+from processing.tenants.models import Pos, Store, TariffPreset, Tenant
 from processing.tenants.service import hash_token
 from sync.models import SyncLogEntry, SyncRun
 from tests.admin.pages.conftest import People, post, signed_in, text
@@ -37,10 +37,16 @@ def test_a_new_pos_token_is_shown_once_and_works(
     client: FlaskClient, session: Session, people: People, world: World
 ) -> None:
     signed_in(client, people[ADMIN])
-    made = post(client, "/admin/stores/add", {
-        "store-code": "msk-2", "store-name": "Магазин на Арбате", "store-timezone": "Europe/Moscow",
-        "store-city": "Москва",
-    })  # fmt: skip
+    made = post(
+        client,
+        "/admin/stores/add",
+        {
+            "store-code": "msk-2",
+            "store-name": "Магазин на Арбате",
+            "store-timezone": "Europe/Moscow",
+            "store-city": "Москва",
+        },
+    )
     assert made.status_code == 302 and made.headers["Location"] == "/admin/stores/msk-2"
     page = post(client, "/admin/stores/msk-2/pos", {"code": "kassa-1"})
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
@@ -66,15 +72,27 @@ def test_store_form_errors_are_shown_in_russian_and_nothing_is_stored(
     client: FlaskClient, session: Session, people: People
 ) -> None:
     signed_in(client, people[ADMIN])
-    response = post(client, "/admin/stores/add", {
-        "store-code": "магазин 1", "store-name": "Первый", "store-timezone": "Europe/Moscow",
-    })  # fmt: skip
+    response = post(
+        client,
+        "/admin/stores/add",
+        {
+            "store-code": "магазин 1",
+            "store-name": "Первый",
+            "store-timezone": "Europe/Moscow",
+        },
+    )
     assert response.status_code == 200
     assert "латинские" in text(response).lower() or "Код" in text(response)
     assert session.scalar(select(Store).where(Store.name == "Первый")) is None
-    taken = post(client, "/admin/stores/add", {
-        "store-code": "s1", "store-name": "Дубль", "store-timezone": "Europe/Moscow",
-    })  # fmt: skip
+    taken = post(
+        client,
+        "/admin/stores/add",
+        {
+            "store-code": "s1",
+            "store-name": "Дубль",
+            "store-timezone": "Europe/Moscow",
+        },
+    )
     assert "уже" in text(taken)
 
 
@@ -91,17 +109,38 @@ def test_pos_limit_of_the_tariff_is_explained(
 
 def test_store_group_and_credentials(client: FlaskClient, session: Session, people: People) -> None:
     signed_in(client, people[ADMIN])
-    assert post(client, "/admin/store-groups/add", {
-        "group-code": "moscow", "group-name": "Москва", "group-stores": ["s1"],
-    }).status_code == 302  # fmt: skip
+    assert (
+        post(
+            client,
+            "/admin/store-groups/add",
+            {
+                "group-code": "moscow",
+                "group-name": "Москва",
+                "group-stores": ["s1"],
+            },
+        ).status_code
+        == 302
+    )
     assert "Москва" in text(client.get("/admin/stores"))
-    short = post(client, "/admin/credentials", {
-        "cred-service": "exchange", "cred-username": "1c", "cred-password": "short",
-    })  # fmt: skip
+    short = post(
+        client,
+        "/admin/credentials",
+        {
+            "cred-service": "exchange",
+            "cred-username": "1c",
+            "cred-password": "short",
+        },
+    )
     assert short.status_code == 200 and "Пароль" in text(short)
-    saved = post(client, "/admin/credentials", {
-        "cred-service": "exchange", "cred-username": "1c", "cred-password": "a-long-password-1",
-    })  # fmt: skip
+    saved = post(
+        client,
+        "/admin/credentials",
+        {
+            "cred-service": "exchange",
+            "cred-username": "1c",
+            "cred-password": "a-long-password-1",
+        },
+    )
     assert saved.status_code == 302
     assert "пользователь <b>1c</b>" in text(client.get("/admin/stores"))
 
@@ -114,10 +153,17 @@ def test_cashier_finds_by_phone_registers_and_issues_a_card_but_sees_no_question
 ) -> None:
     signed_in(client, people[CASHIER])
     blank = world.blank[0]
-    made = post(client, "/admin/customers/register", {
-        "phone": "+7 (912) 345-67-89", "last_name": "Смирнова", "first_name": "Анна",
-        "card": blank, "consent.processing": "yes",
-    })  # fmt: skip
+    made = post(
+        client,
+        "/admin/customers/register",
+        {
+            "phone": "+7 (912) 345-67-89",
+            "last_name": "Смирнова",
+            "first_name": "Анна",
+            "card": blank,
+            "consent.processing": "yes",
+        },
+    )
     assert made.status_code == 302
     customer = session.scalar(select(Customer).where(Customer.phone == "+79123456789"))
     assert customer is not None and customer.processing_consent and not customer.advertising_consent
@@ -153,11 +199,19 @@ def test_operator_fills_the_questionnaire_with_extra_fields_and_history(
     customer = session.get_one(Customer, world.customer_id)
     session.refresh(customer)
     assert customer.birth_date != date(1990, 5, 17)  # nothing of a refused form is kept
-    saved = post(client, url + "/questionnaire", {
-        "email": "Anna@Example.RU", "birth_date": "1990-05-17", "gender": "female",
-        "extra.pet": "кошка", "extra.kids": "yes", "consent.processing": "yes",
-        "consent.advertising": "yes",
-    })  # fmt: skip
+    saved = post(
+        client,
+        url + "/questionnaire",
+        {
+            "email": "Anna@Example.RU",
+            "birth_date": "1990-05-17",
+            "gender": "female",
+            "extra.pet": "кошка",
+            "extra.kids": "yes",
+            "consent.processing": "yes",
+            "consent.advertising": "yes",
+        },
+    )
     assert saved.status_code == 302
     session.refresh(customer)
     assert customer.email == "anna@example.ru" and customer.birth_date == date(1990, 5, 17)
@@ -170,8 +224,10 @@ def test_operator_fills_the_questionnaire_with_extra_fields_and_history(
     page = text(client.get(url))
     assert "История изменений" in page and "админка" in page
     views = session.scalars(
-        select(PersonalDataAccess).where(PersonalDataAccess.customer_id == customer.id, PersonalDataAccess.channel == "pages")
-    ).all()  # fmt: skip
+        select(PersonalDataAccess).where(
+            PersonalDataAccess.customer_id == customer.id, PersonalDataAccess.channel == "pages"
+        )
+    ).all()
     assert {v.action for v in views} == {"read", "update"}
     assert all(v.actor == f"user:{people[OPERATOR].id}" for v in views)
     assert "customer.view" in _actions(session) and "customer.update" in _actions(session)
@@ -248,10 +304,16 @@ def test_admin_adds_a_user_and_changes_role_rights(
         {"email": "new@acme.ru", "roles": ["cashier"], "password": "123"},
     )
     assert "Пароль слишком короткий" in text(weak)
-    added = post(client, "/admin/users/add", {
-        "email": "New@Acme.ru", "name": "Ольга", "roles": ["cashier", "operator"],
-        "password": "a-long-password-2",
-    })  # fmt: skip
+    added = post(
+        client,
+        "/admin/users/add",
+        {
+            "email": "New@Acme.ru",
+            "name": "Ольга",
+            "roles": ["cashier", "operator"],
+            "password": "a-long-password-2",
+        },
+    )
     assert added.status_code == 302
     user = session.scalar(select(User).where(User.email == "new@acme.ru"))
     assert user is not None and user.tenant_id == world.tenant_id
@@ -279,10 +341,18 @@ def test_licensor_creates_a_tenant_with_its_administrator_and_manages_it(
     client: FlaskClient, session: Session, people: People, world: World
 ) -> None:
     signed_in(client, people[LICENSOR])
-    made = post(client, "/admin/platform/tenants/add", {
-        "code": "beta", "name": "Бета", "tariff": "start", "timezone": "Asia/Yekaterinburg",
-        "admin_email": "owner@beta.ru", "admin_password": "a-long-password-3",
-    })  # fmt: skip
+    made = post(
+        client,
+        "/admin/platform/tenants/add",
+        {
+            "code": "beta",
+            "name": "Бета",
+            "tariff": "start",
+            "timezone": "Asia/Yekaterinburg",
+            "admin_email": "owner@beta.ru",
+            "admin_password": "a-long-password-3",
+        },
+    )
     assert made.status_code == 302
     beta = session.scalar(select(Tenant).where(Tenant.code == "beta"))
     assert beta is not None and beta.tariff == "start" and beta.timezone == "Asia/Yekaterinburg"
@@ -312,10 +382,19 @@ def test_licensor_edits_a_tariff_preset(
     client: FlaskClient, session: Session, people: People
 ) -> None:
     signed_in(client, people[LICENSOR])
-    saved = post(client, "/admin/platform/tariffs", {
-        "code": "start", "title": "Стартовый", "max_stores": "3", "max_pos": "6", "max_customers": "",
-        "quota_sms": "1 000", "feature": ["bonus", "levels"],
-    })  # fmt: skip
+    saved = post(
+        client,
+        "/admin/platform/tariffs",
+        {
+            "code": "start",
+            "title": "Стартовый",
+            "max_stores": "3",
+            "max_pos": "6",
+            "max_customers": "",
+            "quota_sms": "1 000",
+            "feature": ["bonus", "levels"],
+        },
+    )
     assert saved.status_code == 302
     preset = session.get_one(TariffPreset, "start")
     assert (preset.max_stores, preset.max_pos, preset.max_customers) == (3, 6, None)
@@ -353,23 +432,61 @@ def test_sync_log_filters_and_a_running_run_refreshes(
 ) -> None:
     now = datetime.now(UTC)
     running = SyncRun(
-        tenant_id=world.tenant_id, source="commerceml", file_name="offers.xml", stored_name="offers.xml",
-        status="running", progress=40, started_at=now, counts={}, errors=[], warnings=[],
-    )  # fmt: skip
+        tenant_id=world.tenant_id,
+        source="commerceml",
+        file_name="offers.xml",
+        stored_name="offers.xml",
+        status="running",
+        progress=40,
+        started_at=now,
+        counts={},
+        errors=[],
+        warnings=[],
+    )
     failed = SyncRun(
-        tenant_id=world.tenant_id, source="commerceml", file_name="import.xml", stored_name="import.xml",
-        status="failed", started_at=now, counts={"created": 1200}, error_count=1, warnings=[],
-        errors=[{"path": "Каталог/Товары/Товар[17]", "id": "bd72", "message": "Не указано наименование."}],
+        tenant_id=world.tenant_id,
+        source="commerceml",
+        file_name="import.xml",
+        stored_name="import.xml",
+        status="failed",
+        started_at=now,
+        counts={"created": 1200},
+        error_count=1,
+        warnings=[],
+        errors=[
+            {
+                "path": "Каталог/Товары/Товар[17]",
+                "id": "bd72",
+                "message": "Не указано наименование.",
+            }
+        ],
         message="Файл повреждён",
-    )  # fmt: skip
+    )
     session.add_all([running, failed])
     session.flush()
-    session.add_all([
-        SyncLogEntry(tenant_id=world.tenant_id, at=now, exchange="discount_server", operation="Рассчитать",
-                     level="error", message="Неизвестная карта", counts={}),
-        SyncLogEntry(tenant_id=world.tenant_id, at=now, exchange="commerceml", operation="import",
-                     level="info", message="Файл принят", counts={}, run_id=failed.id),
-    ])  # fmt: skip
+    session.add_all(
+        [
+            SyncLogEntry(
+                tenant_id=world.tenant_id,
+                at=now,
+                exchange="discount_server",
+                operation="Рассчитать",
+                level="error",
+                message="Неизвестная карта",
+                counts={},
+            ),
+            SyncLogEntry(
+                tenant_id=world.tenant_id,
+                at=now,
+                exchange="commerceml",
+                operation="import",
+                level="info",
+                message="Файл принят",
+                counts={},
+                run_id=failed.id,
+            ),
+        ]
+    )
     session.flush()
     signed_in(client, people[GUEST])
     log = text(client.get("/admin/sync-log"))
@@ -417,25 +534,44 @@ def test_marketer_adds_a_bonus_version_keeping_the_rules_the_form_does_not_show(
     signed_in(client, people["marketer"])
     page = text(client.get("/admin/programs/bonus"))
     assert 'value="3"' in page and "Процент начисления для уровня gold" in page
-    bad = post(client, "/admin/programs/bonus/versions", {
-        "effective_from": "2030-01-01", "accrual_percent": "abc", "max_payment_percent": "50",
-        "activation_delay_days": "0", "lifetime_days": "365", "lifetime_from": "accrual",
-    })  # fmt: skip
+    bad = post(
+        client,
+        "/admin/programs/bonus/versions",
+        {
+            "effective_from": "2030-01-01",
+            "accrual_percent": "abc",
+            "max_payment_percent": "50",
+            "activation_delay_days": "0",
+            "lifetime_days": "365",
+            "lifetime_from": "accrual",
+        },
+    )
     assert bad.status_code == 200
     assert 'data-field="accrual_percent"' in text(bad)
     assert session.scalars(
         select(ProgramVersion).where(ProgramVersion.program_id == program.id)
     ).all() == [current]
-    saved = post(client, "/admin/programs/bonus/versions", {
-        "effective_from": "2030-01-01", "accrual_percent": "4,5", "max_payment_percent": "30",
-        "activation_delay_days": "1", "lifetime_days": "", "lifetime_from": "accrual",
-        "level_percent.gold": "8", "stores": ["s1"],
-    })  # fmt: skip
+    saved = post(
+        client,
+        "/admin/programs/bonus/versions",
+        {
+            "effective_from": "2030-01-01",
+            "accrual_percent": "4,5",
+            "max_payment_percent": "30",
+            "activation_delay_days": "1",
+            "lifetime_days": "",
+            "lifetime_from": "accrual",
+            "level_percent.gold": "8",
+            "stores": ["s1"],
+        },
+    )
     assert saved.status_code == 302
     session.expire_all()
     versions = session.scalars(
-        select(ProgramVersion).where(ProgramVersion.program_id == program.id).order_by(ProgramVersion.effective_from)
-    ).all()  # fmt: skip
+        select(ProgramVersion)
+        .where(ProgramVersion.program_id == program.id)
+        .order_by(ProgramVersion.effective_from)
+    ).all()
     assert len(versions) == 2
     new = versions[1]
     assert new.rules["accrual_percent"] == "4.5" and new.rules["lifetime_days"] is None
@@ -452,8 +588,17 @@ def test_level_program_form_shows_the_domains_message_next_to_the_level(
     signed_in(client, people[ADMIN])
     page = text(client.get("/admin/programs/levels"))
     assert 'name="levels.0.code"' in page
-    bad = post(client, "/admin/programs/levels/versions", {
-        "effective_from": "2030-01-01", "basis": "sum", "window_kind": "rolling_days", "window_days": "",
-        "levels.0.code": "base", "levels.0.threshold": "0", "levels.0.discount_percent": "0",
-    })  # fmt: skip
+    bad = post(
+        client,
+        "/admin/programs/levels/versions",
+        {
+            "effective_from": "2030-01-01",
+            "basis": "sum",
+            "window_kind": "rolling_days",
+            "window_days": "",
+            "levels.0.code": "base",
+            "levels.0.threshold": "0",
+            "levels.0.discount_percent": "0",
+        },
+    )
     assert 'data-field="window_days"' in text(bad) and "Укажите число дней" in text(bad)
