@@ -6,12 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # curl: the README's demo commands are run as written by a test; nginx and openssl: a test runs
-# docs/deploy/nginx.conf (with a self-signed certificate) in front of gunicorn.
+# docs/deploy/nginx.conf (with a self-signed certificate) in front of gunicorn; chromium and
+# chromium-driver: the admin pages' browser tests.
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! command -v redis-server >/dev/null 2>&1 \
   || ! command -v curl >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1 \
+  || ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
   || ! PATH="$PATH:/usr/sbin:/sbin" command -v nginx >/dev/null 2>&1; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server curl nginx openssl >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server curl nginx openssl \
+    chromium chromium-driver >/dev/null
 fi
 pg_isready -h 127.0.0.1 -q || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
 redis-cli ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no

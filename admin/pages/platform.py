@@ -131,12 +131,12 @@ def tenant_add() -> BaseResponse | str:
 
 def _tenant_page(found: Tenant, limits: LimitsForm | None = None) -> str:
     db = db_session()
-    choice = TariffChoiceForm(tariff=found.tariff)
+    choice = TariffChoiceForm(formdata=None, tariff=found.tariff)
     choice.tariff.choices = _base_choices()
     assigned = agent_tenants(db)
     return render_template(
         "pages/platform_tenant.html", tenant=found, usage=usage_of(db, [found])[found.id],
-        limits=limits or LimitsForm(obj=found), choice=choice, plain=PlainForm(),
+        limits=limits or LimitsForm(formdata=None, obj=found), choice=choice, plain=PlainForm(),
         addons=[t for t in _tariffs() if t.kind == "addon"], agents=agents(db),
         assigned={user_id for user_id, ids in assigned.items() if found.id in ids},
         features=FEATURE_TITLES,

@@ -74,7 +74,7 @@ class ActiveForm(FlaskForm):
 def _page(**forms: FlaskForm) -> str:
     db, owner = db_session(), tenant()
     stores = tenant_stores(db, owner)
-    group_form = forms.get("group_form") or GroupForm(prefix="group")
+    group_form = forms.get("group_form") or GroupForm(prefix="group", formdata=None)
     group_form.stores.choices = choices((store.code, store.name) for store in stores)
     credentials = {
         row.service: row
@@ -84,8 +84,8 @@ def _page(**forms: FlaskForm) -> str:
     }
     return render_template(
         "pages/stores.html", stores=stores, groups=tenant_store_groups(db, owner),
-        store_form=forms.get("store_form") or StoreForm(prefix="store"), group_form=group_form,
-        credentials_form=forms.get("credentials_form") or CredentialsForm(prefix="cred"),
+        store_form=forms.get("store_form") or StoreForm(prefix="store", formdata=None), group_form=group_form,
+        credentials_form=forms.get("credentials_form") or CredentialsForm(prefix="cred", formdata=None),
         credentials=credentials, service_titles=SERVICE_TITLES, code_hint=CODE_HINT,
     )  # fmt: skip
 
@@ -173,8 +173,8 @@ def _store_page(
         render_template(
             "pages/store.html",
             store=store,
-            pos_form=pos_form or PosForm(),
-            active_form=ActiveForm(active=store.active),
+            pos_form=pos_form or PosForm(formdata=None),
+            active_form=ActiveForm(formdata=None, active=store.active),
             issued=issued,
         )
     )

@@ -49,7 +49,7 @@ class PlainForm(FlaskForm):
 def _page(form: UserForm | None = None) -> str:
     db, owner = db_session(), tenant()
     return render_template(
-        "pages/users.html", users=tenant_users(db, owner), form=form or UserForm(),
+        "pages/users.html", users=tenant_users(db, owner), form=form or UserForm(formdata=None),
         table=role_table(db, owner.id), roles=ROLE_ORDER, permissions=PERMISSION_TITLES,
         plain=PlainForm(), admin=ADMIN,
     )  # fmt: skip
