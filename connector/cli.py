@@ -46,7 +46,14 @@ from processing.customers.questionnaire import (
     set_questionnaire,
 )
 from processing.customers.service import get_customer
-from processing.demo import DEMO_POS_TOKEN, DemoCards, demo_exists, seed_demo
+from processing.demo import (
+    DEMO_ADMIN_EMAIL,
+    DEMO_ADMIN_PASSWORD,
+    DEMO_POS_TOKEN,
+    DemoCards,
+    demo_exists,
+    seed_demo,
+)
 from processing.errors import ConnectorError
 from processing.programs.service import (
     add_program,
@@ -312,6 +319,7 @@ def demo() -> None:
 
 def _echo_demo(cards: DemoCards) -> None:
     click.echo(f"Demo tenant seeded. POS token: {DEMO_POS_TOKEN}")
+    click.echo(f"Admin pages: /admin/, login {DEMO_ADMIN_EMAIL}, password {DEMO_ADMIN_PASSWORD}")
     click.echo(f"Cards with 1000.00 bonus: {', '.join(cards.personal)}")
     click.echo(f"Blank cards: {', '.join(cards.blank)}")
 

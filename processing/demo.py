@@ -14,6 +14,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from processing.accounts.models import User
+from processing.accounts.roles import ADMIN
+from processing.accounts.service import add_user
 from processing.cards.service import add_template, card_account_id, generate_cards, issue_card
 from processing.customers.service import register_customer
 from processing.ledger.service import PostingKind, credit
@@ -26,6 +29,9 @@ DEMO_STORE = "store-1"
 DEMO_POS = "pos-1"
 DEMO_POS_TOKEN = "demo-pos-token"  # noqa: S105 - public by design, embedded mode only
 DEMO_SINCE = datetime(2026, 1, 1, tzinfo=UTC)
+# The demo tenant's administrator for the admin pages (/admin/): public like the POS token.
+DEMO_ADMIN_EMAIL = "admin@demo.example"
+DEMO_ADMIN_PASSWORD = "demo-admin-password"  # noqa: S105 - public by design, embedded mode only
 
 DEMO_LEVELS = {
     "basis": "sum",
@@ -55,12 +61,24 @@ def demo_exists(session: Session) -> bool:
     return session.scalar(select(Tenant.id).where(Tenant.code == DEMO_TENANT)) is not None
 
 
+def _demo_admin(session: Session, tenant: Tenant, now: datetime) -> None:
+    """The demo administrator, also for a demo tenant seeded before the admin pages existed."""
+    if session.scalar(select(User.id).where(User.email == DEMO_ADMIN_EMAIL)) is None:
+        add_user(
+            session, tenant, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, [ADMIN],
+            name="Демо-администратор", now=now,
+        )  # fmt: skip
+
+
 def seed_demo(session: Session, now: datetime | None = None) -> DemoCards | None:
     """Create the demo tenant unless it exists; returns its card numbers when created."""
-    if demo_exists(session):
-        return None
     now = now or datetime.now(UTC)
+    existing = session.scalar(select(Tenant).where(Tenant.code == DEMO_TENANT))
+    if existing is not None:
+        _demo_admin(session, existing, now)
+        return None
     tenant = add_tenant(session, DEMO_TENANT, "Демо-сеть")
+    _demo_admin(session, tenant, now)
     store = add_store(session, tenant, DEMO_STORE, "Демо-магазин на Тверской", city="Москва")
     add_pos(session, store, DEMO_POS, token=DEMO_POS_TOKEN)
     levels = add_program(session, tenant, "discount_level", "levels", "Уровни покупателя")

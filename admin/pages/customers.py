@@ -21,6 +21,7 @@ from admin.pages.site import attempt, log_action, now, operator, page, pages, te
 from connector.db import db_session
 from connector.logs import current_request_id
 from processing.cards.models import Card
+from processing.cards.search import search_customers
 from processing.cards.service import (
     STATUS_TITLES,
     CardStatus,
@@ -34,7 +35,6 @@ from processing.cards.service import (
 from processing.customers.access import Accessor, Action, Channel, record_access, user_actor
 from processing.customers.erasure import erase_customer, require_confirmation
 from processing.customers.models import Customer, QuestionnaireField
-from processing.customers.search import search_customers
 from processing.customers.service import (
     CONSENTS,
     EXTRA_PREFIX,

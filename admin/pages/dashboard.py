@@ -13,8 +13,8 @@ from admin.pages import formats
 from admin.pages.site import agent_tenant_ids, now, operator, page, pages
 from connector.db import db_session
 from processing.receipts.totals import day_totals
+from processing.reports.usage import usage_of
 from processing.tenants.models import Tenant
-from processing.tenants.usage import usage_of
 from sync.log import read_runs
 
 

@@ -28,6 +28,7 @@ from connector.db import db_session
 from processing.accounts.roles import ADMIN, AGENT, LICENSOR
 from processing.accounts.service import add_user, agent_tenants, agents, set_agent_tenant
 from processing.receipts.models import Receipt
+from processing.reports.usage import usage_of
 from processing.tenants.credentials import SERVICES
 from processing.tenants.models import Pos, ServiceCredential, TariffPreset, Tenant
 from processing.tenants.service import (
@@ -41,7 +42,6 @@ from processing.tenants.service import (
     set_suspended,
     tenant_stores,
 )
-from processing.tenants.usage import usage_of
 from sync.log import read_runs
 
 REQUIRED = "Заполните поле."

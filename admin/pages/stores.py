@@ -82,10 +82,13 @@ def _page(**forms: FlaskForm) -> str:
             select(ServiceCredential).where(ServiceCredential.tenant_id == owner.id)
         )
     }
+    store_form = forms.get("store_form") or StoreForm(prefix="store", formdata=None)
+    credentials_form = forms.get("credentials_form") or CredentialsForm(
+        prefix="cred", formdata=None
+    )
     return render_template(
         "pages/stores.html", stores=stores, groups=tenant_store_groups(db, owner),
-        store_form=forms.get("store_form") or StoreForm(prefix="store", formdata=None), group_form=group_form,
-        credentials_form=forms.get("credentials_form") or CredentialsForm(prefix="cred", formdata=None),
+        store_form=store_form, group_form=group_form, credentials_form=credentials_form,
         credentials=credentials, service_titles=SERVICE_TITLES, code_hint=CODE_HINT,
     )  # fmt: skip
 
