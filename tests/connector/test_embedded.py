@@ -181,3 +181,27 @@ def test_the_exchange_with_1c_imports_inline_on_sqlite(
         assert session.scalar(select(func.count()).select_from(Goods)) == 7
         stocked = session.scalars(select(Goods.warehouse_stock))
         assert sum(len(stock) for stock in stocked) == 5
+
+
+def test_the_readme_demo_administrator_logs_in_to_the_admin_pages(served: tuple[str, Path]) -> None:
+    """The README's login and password, in a real session: the login form's CSRF token, the
+    session cookie, the dashboard of the demo tenant; the secret key kept under var/."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    base, workdir = served
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    email, password = re.search(r"demo administrator\s+`([^`]+)` / `([^`]+)`", readme).groups()  # type: ignore[union-attr]
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    with opener.open(f"{base}/admin/login", timeout=5) as page:
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.read().decode()).group(1)  # type: ignore[union-attr]
+    form = urllib.parse.urlencode(
+        {"csrf_token": token, "email": email, "password": password}
+    ).encode()
+    with opener.open(f"{base}/admin/login", data=form, timeout=5) as dashboard:
+        html = dashboard.read().decode()
+    assert dashboard.url.endswith("/admin/") and "Демо-сеть" in html and "Выйти" in html
+    assert (workdir / "var" / "admin_secret_key").stat().st_mode & 0o077 == 0
