@@ -13,8 +13,16 @@ from flask import Flask
 
 # Each module adds its routes to the blueprint when imported.
 PAGE_MODULES = (
-    "login", "dashboard", "platform", "stores", "customers", "programs", "sync_log", "users",
-)  # fmt: skip
+    "login",
+    "dashboard",
+    "platform",
+    "stores",
+    "cards",
+    "customers",
+    "programs",
+    "sync_log",
+    "users",
+)
 
 
 def init_pages(app: Flask) -> None:

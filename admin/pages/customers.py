@@ -17,6 +17,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers.response import Response as BaseResponse
 
+from admin.pages.ledger_view import account_view, purchases
 from admin.pages.site import attempt, log_action, now, operator, page, pages, tenant
 from connector.db import db_session
 from connector.logs import current_request_id
@@ -25,12 +26,8 @@ from processing.cards.search import search_customers
 from processing.cards.service import (
     STATUS_TITLES,
     CardStatus,
-    block,
     customer_account,
-    find_card,
     issue_card,
-    replace_card,
-    unblock,
 )
 from processing.customers.access import Accessor, Action, Channel, record_access, user_actor
 from processing.customers.erasure import erase_customer, require_confirmation
@@ -49,24 +46,35 @@ from processing.customers.service import (
     update_customer,
 )
 from processing.errors import ConnectorError
-from processing.ledger.models import BonusLot, Posting
-from processing.ledger.service import balance, correct
+from processing.ledger.service import correct
 from processing.money import is_whole_kopecks
-from processing.receipts.models import Receipt
 
 SOURCE = "admin"
 FIELD_TITLES = {
-    "last_name": "Фамилия", "first_name": "Имя", "middle_name": "Отчество", "phone": "Телефон",
-    "email": "E-mail", "birth_date": "Дата рождения", "gender": "Пол",
+    "last_name": "Фамилия",
+    "first_name": "Имя",
+    "middle_name": "Отчество",
+    "phone": "Телефон",
+    "email": "E-mail",
+    "birth_date": "Дата рождения",
+    "gender": "Пол",
     "consent.processing": "Согласие на обработку персональных данных",
     "consent.advertising": "Согласие на рекламные рассылки",
-}  # fmt: skip
-CONSENT_TITLES = {"processing": FIELD_TITLES["consent.processing"],
-                  "advertising": FIELD_TITLES["consent.advertising"]}  # fmt: skip
+}
+CONSENT_TITLES = {
+    "processing": FIELD_TITLES["consent.processing"],
+    "advertising": FIELD_TITLES["consent.advertising"],
+}
 GENDERS = {"": "не указан", "female": "женский", "male": "мужской"}
-SOURCE_TITLES = {"pos": "касса", "1c": "1С", "admin": "админка", "import": "загрузка анкет",
-                 "api": "API", "cli": "командная строка", "system": "система"}  # fmt: skip
-PURCHASES_SHOWN = 20
+SOURCE_TITLES = {
+    "pos": "касса",
+    "1c": "1С",
+    "admin": "админка",
+    "import": "загрузка анкет",
+    "api": "API",
+    "cli": "командная строка",
+    "system": "система",
+}
 MAX_CORRECTION = Decimal("10000000")
 
 
@@ -82,10 +90,14 @@ def _log_view(customer: Customer, fields: tuple[str, ...]) -> None:
     """A view of personal data: in the action log and the 152-FZ access log."""
     log_action("customer.view", str(customer.id))
     record_access(
-        db_session(), Accessor(_author(), Channel.PAGES, current_request_id()),
-        tenant_id=customer.tenant_id, customer_id=customer.id, action=Action.READ,
-        fields=fields, now=now(),
-    )  # fmt: skip
+        db_session(),
+        Accessor(_author(), Channel.PAGES, current_request_id()),
+        tenant_id=customer.tenant_id,
+        customer_id=customer.id,
+        action=Action.READ,
+        fields=fields,
+        now=now(),
+    )
 
 
 @pages.route("/customers")
@@ -96,11 +108,16 @@ def customers() -> str:
     personal = who.may("customers.view")
     found = search_customers(db_session(), tenant(), text, personal=personal) if text else []
     return render_template(
-        "pages/customers.html", q=text, found=found, personal=personal,
+        "pages/customers.html",
+        q=text,
+        found=found,
+        personal=personal,
         masked={c.id: masked_name(c.first_name, c.last_name) for c in found},
-        form=PlainForm(), genders=GENDERS, consents=CONSENT_TITLES,
+        form=PlainForm(),
+        genders=GENDERS,
+        consents=CONSENT_TITLES,
         may_register=who.may("customers.register"),
-    )  # fmt: skip
+    )
 
 
 def _questionnaire_values(definitions: dict[str, QuestionnaireField]) -> dict[str, Any]:
@@ -188,43 +205,31 @@ def _customer_page(
     personal = who.may("customers.view")
     definitions = extra_definitions(db, customer.tenant_id)
     account = customer_account(db, customer)
-    moment = now()
+    ledger = account_view(db, account.id if account else None, now())
     context: dict[str, Any] = {
-        "customer": customer, "cards": _cards(customer), "statuses": STATUS_TITLES,
-        "account": account, "balance": balance(db, account.id, moment) if account else None,
-        "personal": personal, "masked": masked_name(customer.first_name, customer.last_name),
-        "form": PlainForm(), "errors": errors or {}, "definitions": definitions,
-        "field_titles": FIELD_TITLES, "genders": GENDERS, "consents": CONSENT_TITLES,
-        "sources": SOURCE_TITLES, "extra_prefix": EXTRA_PREFIX, "blocked": CardStatus.BLOCKED,
+        "customer": customer,
+        "cards": _cards(customer),
+        "statuses": STATUS_TITLES,
+        "account": account,
+        "balance": ledger["balance"],
+        "personal": personal,
+        "masked": masked_name(customer.first_name, customer.last_name),
+        "form": PlainForm(),
+        "errors": errors or {},
+        "definitions": definitions,
+        "field_titles": FIELD_TITLES,
+        "genders": GENDERS,
+        "consents": CONSENT_TITLES,
+        "sources": SOURCE_TITLES,
+        "extra_prefix": EXTRA_PREFIX,
+        "blocked": CardStatus.BLOCKED,
         "active": CardStatus.ACTIVE,
-    }  # fmt: skip
+    }
     if personal:
         _log_view(customer, ("questionnaire", "history", "purchases"))
+        context.update(ledger)
         context["history"] = customer_history(db, customer)
-        context["purchases"] = list(
-            db.scalars(
-                select(Receipt)
-                .where(Receipt.customer_id == customer.id)
-                .order_by(Receipt.sold_at.desc())
-                .limit(PURCHASES_SHOWN)
-            )
-        )
-        if account is not None:
-            context["lots"] = list(
-                db.scalars(
-                    select(BonusLot)
-                    .where(BonusLot.account_id == account.id, BonusLot.remaining > 0)
-                    .order_by(BonusLot.expires_at)
-                )
-            )
-            context["postings"] = list(
-                db.scalars(
-                    select(Posting)
-                    .where(Posting.account_id == account.id)
-                    .order_by(Posting.id.desc())
-                    .limit(PURCHASES_SHOWN)
-                )
-            )
+        context["purchases"] = purchases(db, customer_id=customer.id)
     return render_template("pages/customer.html", **context), status
 
 
@@ -262,10 +267,14 @@ def customer_edit(customer_id: int) -> BaseResponse | tuple[str, int]:
     if changed:
         log_action("customer.update", str(found.id), fields=changed)
         record_access(
-            db, Accessor(_author(), Channel.PAGES, current_request_id()),
-            tenant_id=found.tenant_id, customer_id=found.id, action=Action.UPDATE,
-            fields=changed, now=moment,
-        )  # fmt: skip
+            db,
+            Accessor(_author(), Channel.PAGES, current_request_id()),
+            tenant_id=found.tenant_id,
+            customer_id=found.id,
+            action=Action.UPDATE,
+            fields=changed,
+            now=moment,
+        )
     flash("Анкета сохранена." if changed else "Анкета не изменилась.", "success")
     return redirect(url_for("pages.customer", customer_id=found.id))
 
@@ -282,56 +291,6 @@ def customer_card_issue(customer_id: int) -> BaseResponse:
     if done:
         log_action("card.issue", str(found.id))
         flash("Карта выдана.", "success")
-    else:
-        flash(result, "error")
-    return redirect(url_for("pages.customer", customer_id=found.id))
-
-
-def _own_card(found: Customer, number: str) -> Card:
-    card = find_card(db_session(), found.tenant_id, number)
-    if card.customer_id != found.id:
-        abort(404)
-    return card
-
-
-@pages.route("/customers/<int:customer_id>/cards/<number>/replace", methods=["POST"])
-@page("customers.register")
-def customer_card_replace(customer_id: int, number: str) -> BaseResponse:
-    _require_token()
-    found = _customer(customer_id)
-    card = _own_card(found, number)
-    new_number = request.form.get("new_card", "").strip()
-    reason = request.form.get("reason", "").strip() or "замена карты"
-    done, result = attempt(
-        lambda: replace_card(
-            db_session(), card, new_number, reason=reason, author=_author(), now=now()
-        )
-    )
-    if done:
-        log_action("card.status", str(found.id), change="replace")
-        flash("Карта заменена: баланс и история перешли на новую карту.", "success")
-    else:
-        flash(result, "error")
-    return redirect(url_for("pages.customer", customer_id=found.id))
-
-
-@pages.route("/customers/<int:customer_id>/cards/<number>/block", methods=["POST"])
-@page("cards.block")
-def customer_card_block(customer_id: int, number: str) -> BaseResponse:
-    _require_token()
-    found = _customer(customer_id)
-    card = _own_card(found, number)
-    reason = request.form.get("reason", "").strip()
-    if not reason:
-        flash("Укажите причину блокировки или разблокировки.", "error")
-        return redirect(url_for("pages.customer", customer_id=found.id))
-    change = unblock if card.status == CardStatus.BLOCKED else block
-    done, result = attempt(
-        lambda: change(db_session(), card, reason=reason, author=_author(), now=now())
-    )
-    if done:
-        log_action("card.status", str(found.id), status=card.status)
-        flash(f"Карта: {STATUS_TITLES[CardStatus(card.status)].lower()}.", "success")
     else:
         flash(result, "error")
     return redirect(url_for("pages.customer", customer_id=found.id))
@@ -380,9 +339,13 @@ def customer_anonymise(customer_id: int) -> BaseResponse:
     def erase() -> None:
         require_confirmation(found, request.form.get("confirm", ""))
         erase_customer(
-            db_session(), found, actor=_author(), channel=Channel.PAGES,
-            request_id=current_request_id(), now=now(),
-        )  # fmt: skip
+            db_session(),
+            found,
+            actor=_author(),
+            channel=Channel.PAGES,
+            request_id=current_request_id(),
+            now=now(),
+        )
 
     done, result = attempt(erase)
     if done:

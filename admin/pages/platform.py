@@ -47,12 +47,19 @@ from sync.log import read_runs
 REQUIRED = "Заполните поле."
 LIMIT = [Optional(), NumberRange(0, 10_000_000, "От 0 до 10 000 000.")]
 FEATURE_TITLES = {
-    "bonus": "Бонусы", "levels": "Уровни и скидки", "promotions": "Акции", "coupons": "Купоны",
-    "gifts": "Подарки", "certificates": "Подарочные сертификаты",
-    "discount_server": "Сервер скидок 1С:Розница", "sms": "SMS", "email": "E-mail",
-    "message_templates": "Шаблоны сообщений", "message_schedule": "Расписание рассылок",
+    "bonus": "Бонусы",
+    "levels": "Уровни и скидки",
+    "promotions": "Акции",
+    "coupons": "Купоны",
+    "gifts": "Подарки",
+    "certificates": "Подарочные сертификаты",
+    "discount_server": "Сервер скидок 1С:Розница",
+    "sms": "SMS",
+    "email": "E-mail",
+    "message_templates": "Шаблоны сообщений",
+    "message_schedule": "Расписание рассылок",
     "delivery_control": "Контроль доставки",
-}  # fmt: skip
+}
 
 
 def _tariffs() -> list[TariffPreset]:
@@ -101,9 +108,13 @@ def tenants(form: TenantForm | None = None) -> str:
         form = TenantForm()
         form.tariff.choices = _base_choices()
     return render_template(
-        "pages/platform_tenants.html", tenants=rows, usage=usage_of(db, rows), form=form,
-        tariffs=_tariffs(), features=FEATURE_TITLES,
-    )  # fmt: skip
+        "pages/platform_tenants.html",
+        tenants=rows,
+        usage=usage_of(db, rows),
+        form=form,
+        tariffs=_tariffs(),
+        features=FEATURE_TITLES,
+    )
 
 
 @pages.route("/platform/tenants/add", methods=["POST"])
@@ -135,12 +146,17 @@ def _tenant_page(found: Tenant, limits: LimitsForm | None = None) -> str:
     choice.tariff.choices = _base_choices()
     assigned = agent_tenants(db)
     return render_template(
-        "pages/platform_tenant.html", tenant=found, usage=usage_of(db, [found])[found.id],
-        limits=limits or LimitsForm(formdata=None, obj=found), choice=choice, plain=PlainForm(),
-        addons=[t for t in _tariffs() if t.kind == "addon"], agents=agents(db),
+        "pages/platform_tenant.html",
+        tenant=found,
+        usage=usage_of(db, [found])[found.id],
+        limits=limits or LimitsForm(formdata=None, obj=found),
+        choice=choice,
+        plain=PlainForm(),
+        addons=[t for t in _tariffs() if t.kind == "addon"],
+        agents=agents(db),
         assigned={user_id for user_id, ids in assigned.items() if found.id in ids},
         features=FEATURE_TITLES,
-    )  # fmt: skip
+    )
 
 
 @pages.route("/platform/tenants/<code>")
@@ -304,10 +320,16 @@ def agent_tenant(code: str, issued: object = None) -> str:
     )
     runs = read_runs(db, tenant_id=found.id, limit=1)
     return render_template(
-        "pages/agent_tenant.html", tenant=found, stores=stores, credentials=credentials,
-        services=SERVICES, last_seen=last_seen, last_run=runs[0] if runs else None,
-        issued=issued, plain=PlainForm(),
-    )  # fmt: skip
+        "pages/agent_tenant.html",
+        tenant=found,
+        stores=stores,
+        credentials=credentials,
+        services=SERVICES,
+        last_seen=last_seen,
+        last_run=runs[0] if runs else None,
+        issued=issued,
+        plain=PlainForm(),
+    )
 
 
 @pages.route(

@@ -24,9 +24,11 @@ from processing.tenants.service import tenant_store_groups, tenant_stores
 EDITABLE = ("bonus", "discount_level")
 KIND_TITLES = {"bonus": "Бонусная программа", "discount_level": "Уровни (накопительная скидка)"}
 WINDOW_TITLES = {
-    "rolling_days": "скользящий период в днях", "calendar_month": "календарный месяц",
-    "calendar_quarter": "календарный квартал", "calendar_year": "календарный год",
-}  # fmt: skip
+    "rolling_days": "скользящий период в днях",
+    "calendar_month": "календарный месяц",
+    "calendar_quarter": "календарный квартал",
+    "calendar_year": "календарный год",
+}
 LIFETIME_FROM_TITLES = {"accrual": "от начисления", "activation": "от активации"}
 LEVEL_ROWS = 6  # rows of the levels table: the current levels and blank ones to add
 # The bonus rules the form edits: name → (label, hint).
@@ -45,9 +47,10 @@ class PlainForm(FlaskForm):
 def _current(program: Program) -> ProgramVersion | None:
     moment = now()
     live = [
-        v for v in program.versions
+        v
+        for v in program.versions
         if v.effective_from <= moment and (v.effective_to is None or v.effective_to > moment)
-    ]  # fmt: skip
+    ]
     return max(live or program.versions, key=lambda v: v.effective_from, default=None)
 
 
@@ -101,11 +104,14 @@ def _level_rules(base: dict[str, Any], form: Any) -> dict[str, Any]:
         code = form.get(f"levels.{i}.code", "").strip()
         if not code:
             continue
-        levels.append({
-            "code": code, "name": form.get(f"levels.{i}.name", "").strip() or code,
-            "threshold": _number(form.get(f"levels.{i}.threshold", "")) or "0",
-            "discount_percent": _number(form.get(f"levels.{i}.discount_percent", "")) or "0",
-        })  # fmt: skip
+        levels.append(
+            {
+                "code": code,
+                "name": form.get(f"levels.{i}.name", "").strip() or code,
+                "threshold": _number(form.get(f"levels.{i}.threshold", "")) or "0",
+                "discount_percent": _number(form.get(f"levels.{i}.discount_percent", "")) or "0",
+            }
+        )
     rules["levels"] = levels
     return rules
 
@@ -123,13 +129,23 @@ def _program_page(
     current = _current(program)
     rules = current.rules if current else {}
     return render_template(
-        "pages/program.html", program=program, kinds=KIND_TITLES, current=current,
-        rules=rules, values=values, errors=errors or {}, form=PlainForm(),
-        stores=tenant_stores(db, owner), groups=tenant_store_groups(db, owner),
-        levels=sorted(level_codes(db, owner.id)), windows=WINDOW_TITLES,
-        lifetime_from=LIFETIME_FROM_TITLES, bonus_fields=BONUS_FIELDS, level_rows=LEVEL_ROWS,
+        "pages/program.html",
+        program=program,
+        kinds=KIND_TITLES,
+        current=current,
+        rules=rules,
+        values=values,
+        errors=errors or {},
+        form=PlainForm(),
+        stores=tenant_stores(db, owner),
+        groups=tenant_store_groups(db, owner),
+        levels=sorted(level_codes(db, owner.id)),
+        windows=WINDOW_TITLES,
+        lifetime_from=LIFETIME_FROM_TITLES,
+        bonus_fields=BONUS_FIELDS,
+        level_rows=LEVEL_ROWS,
         tomorrow=(now().astimezone(formats.zone_info(owner)) + timedelta(days=1)).date(),
-    )  # fmt: skip
+    )
 
 
 def _program(code: str) -> Program:

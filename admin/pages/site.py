@@ -131,9 +131,13 @@ def _load_operator(user_id: str) -> Operator | None:
         if tenant is None or tenant.suspended_at is not None:
             return None
     return Operator(
-        id=user.id, tenant_id=user.tenant_id, email=user.email, name=user.name,
-        roles=roles_of(db, user), permissions=permissions_of(db, user),
-    )  # fmt: skip
+        id=user.id,
+        tenant_id=user.tenant_id,
+        email=user.email,
+        name=user.name,
+        roles=roles_of(db, user),
+        permissions=permissions_of(db, user),
+    )
 
 
 def operator() -> Operator:
@@ -150,9 +154,15 @@ def start_session(user: User, now: datetime) -> None:
     session["seen"] = int(now.timestamp())
     session["stamp"] = session_stamp(user)
     login_user(
-        Operator(id=user.id, tenant_id=user.tenant_id, email=user.email, name=user.name,
-                 roles=frozenset(), permissions=frozenset())
-    )  # fmt: skip
+        Operator(
+            id=user.id,
+            tenant_id=user.tenant_id,
+            email=user.email,
+            name=user.name,
+            roles=frozenset(),
+            permissions=frozenset(),
+        )
+    )
 
 
 def end_session() -> None:
@@ -229,9 +239,14 @@ def log_action(action: str, target: str = "", tenant_id: int | None = None, **de
     """One row of the action log for the logged-in user, in the request's transaction."""
     who = operator()
     record_action(
-        db_session(), tenant_id=who.tenant_id if tenant_id is None else tenant_id,
-        user_id=who.id, action=action, now=now(), target=target, details=details,
-    )  # fmt: skip
+        db_session(),
+        tenant_id=who.tenant_id if tenant_id is None else tenant_id,
+        user_id=who.id,
+        action=action,
+        now=now(),
+        target=target,
+        details=details,
+    )
 
 
 def attempt(action: Callable[[], Any]) -> tuple[bool, Any]:
@@ -301,9 +316,12 @@ def install(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     app.jinja_env.filters.update(
-        money=formats.money, kopecks=formats.kopecks, local=formats.local_time,
-        day=formats.day, number=formats.number,
-    )  # fmt: skip
+        money=formats.money,
+        kopecks=formats.kopecks,
+        local=formats.local_time,
+        day=formats.day,
+        number=formats.number,
+    )
     app.register_blueprint(pages)
 
 
@@ -341,9 +359,11 @@ def _context() -> dict[str, Any]:
     if who is not None and who.tenant_id is not None:
         zone = formats.zone_of(db_session().get(Tenant, who.tenant_id))
     return {
-        "who": who, "nav": navigation(who) if who else [], "zone": zone,
+        "who": who,
+        "nav": navigation(who) if who else [],
+        "zone": zone,
         "ROLE_TITLES": ROLE_TITLES,
-    }  # fmt: skip
+    }
 
 
 @dataclass(frozen=True)
@@ -360,6 +380,7 @@ MENU = (
     NavItem("pages.agent_tenants_page", "Мои сети"),
     NavItem("pages.stores", "Магазины и кассы"),
     NavItem("pages.customers", "Покупатели"),
+    NavItem("pages.cards", "Карты"),
     NavItem("pages.programs", "Программы"),
     NavItem("pages.uploads", "Загрузка анкет"),
     NavItem("pages.sync_runs", "Журнал обмена"),

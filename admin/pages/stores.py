@@ -34,10 +34,19 @@ SERVICE_TITLES = {
 }
 CODE_HINT = "Латинские буквы, цифры, «-» и «_», например msk-1."
 ZONES = (
-    "Europe/Kaliningrad", "Europe/Moscow", "Europe/Samara", "Asia/Yekaterinburg", "Asia/Omsk",
-    "Asia/Novosibirsk", "Asia/Krasnoyarsk", "Asia/Irkutsk", "Asia/Yakutsk", "Asia/Vladivostok",
-    "Asia/Magadan", "Asia/Kamchatka",
-)  # fmt: skip
+    "Europe/Kaliningrad",
+    "Europe/Moscow",
+    "Europe/Samara",
+    "Asia/Yekaterinburg",
+    "Asia/Omsk",
+    "Asia/Novosibirsk",
+    "Asia/Krasnoyarsk",
+    "Asia/Irkutsk",
+    "Asia/Yakutsk",
+    "Asia/Vladivostok",
+    "Asia/Magadan",
+    "Asia/Kamchatka",
+)
 REQUIRED = "Заполните поле."
 
 
@@ -87,10 +96,16 @@ def _page(**forms: FlaskForm) -> str:
         prefix="cred", formdata=None
     )
     return render_template(
-        "pages/stores.html", stores=stores, groups=tenant_store_groups(db, owner),
-        store_form=store_form, group_form=group_form, credentials_form=credentials_form,
-        credentials=credentials, service_titles=SERVICE_TITLES, code_hint=CODE_HINT,
-    )  # fmt: skip
+        "pages/stores.html",
+        stores=stores,
+        groups=tenant_store_groups(db, owner),
+        store_form=store_form,
+        group_form=group_form,
+        credentials_form=credentials_form,
+        credentials=credentials,
+        service_titles=SERVICE_TITLES,
+        code_hint=CODE_HINT,
+    )
 
 
 @pages.route("/stores")

@@ -35,17 +35,28 @@ def sync_runs() -> str:
         until += timedelta(days=1)  # the "to" day is included
     offset = max(0, args.get("offset", 0, type=int) or 0)
     filters: dict[str, Any] = {
-        "tenant_id": tenant().id, "source": source, "since": since, "until": until,
-        "exchange": args.get("exchange") or None, "limit": PAGE_SIZE, "offset": offset,
-    }  # fmt: skip
+        "tenant_id": tenant().id,
+        "source": source,
+        "since": since,
+        "until": until,
+        "exchange": args.get("exchange") or None,
+        "limit": PAGE_SIZE,
+        "offset": offset,
+    }
     db = db_session()
     runs = [] if level else read_runs(db, **filters)
     entries = read_entries(db, level=level, **filters)
     return render_template(
-        "pages/sync_log.html", runs=runs, entries=entries, sources=SOURCES, levels=LEVELS,
-        offset=offset, page_size=PAGE_SIZE, args=args,
+        "pages/sync_log.html",
+        runs=runs,
+        entries=entries,
+        sources=SOURCES,
+        levels=LEVELS,
+        offset=offset,
+        page_size=PAGE_SIZE,
+        args=args,
         refresh=REFRESH_S if any(run.status == RUN_RUNNING for run in runs) else None,
-    )  # fmt: skip
+    )
 
 
 @pages.route("/sync-log/runs/<int:run_id>")
@@ -55,6 +66,10 @@ def sync_run(run_id: int) -> str:
     run = get_run(db, run_id, tenant_id=tenant().id)
     entries = read_entries(db, tenant_id=run.tenant_id, exchange=run.session_id, limit=200)
     return render_template(
-        "pages/sync_run.html", run=run, entries=[e for e in entries if e.run_id == run.id],
-        refresh=REFRESH_S if run.status == RUN_RUNNING else None, sources=SOURCES, levels=LEVELS,
-    )  # fmt: skip
+        "pages/sync_run.html",
+        run=run,
+        entries=[e for e in entries if e.run_id == run.id],
+        refresh=REFRESH_S if run.status == RUN_RUNNING else None,
+        sources=SOURCES,
+        levels=LEVELS,
+    )

@@ -33,9 +33,11 @@ class UserForm(FlaskForm):
     )
     name = StringField("Имя", validators=[Length(max=200)])
     roles = SelectMultipleField(
-        "Роли", choices=choices((role, ROLE_TITLES[role]) for role in ROLE_ORDER),
-        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
-    )  # fmt: skip
+        "Роли",
+        choices=choices((role, ROLE_TITLES[role]) for role in ROLE_ORDER),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
     password = PasswordField(
         f"Пароль (не короче {MIN_PASSWORD_LENGTH} символов)",
         validators=[DataRequired("Введите пароль."), Length(max=200)],
@@ -49,10 +51,15 @@ class PlainForm(FlaskForm):
 def _page(form: UserForm | None = None) -> str:
     db, owner = db_session(), tenant()
     return render_template(
-        "pages/users.html", users=tenant_users(db, owner), form=form or UserForm(formdata=None),
-        table=role_table(db, owner.id), roles=ROLE_ORDER, permissions=PERMISSION_TITLES,
-        plain=PlainForm(), admin=ADMIN,
-    )  # fmt: skip
+        "pages/users.html",
+        users=tenant_users(db, owner),
+        form=form or UserForm(formdata=None),
+        table=role_table(db, owner.id),
+        roles=ROLE_ORDER,
+        permissions=PERMISSION_TITLES,
+        plain=PlainForm(),
+        admin=ADMIN,
+    )
 
 
 @pages.route("/users")

@@ -41,6 +41,8 @@ ACTION_TITLES = {
     "customer.update": "Изменена анкета покупателя",
     "customer.anonymise": "Покупатель обезличен",
     "card.issue": "Выдана карта",
+    "card.template": "Добавлена серия карт",
+    "card.generate": "Выпущена партия карт",
     "card.status": "Изменён статус карты",
     "balance.correct": "Корректировка баланса",
     "upload.start": "Загружен файл анкет",

@@ -252,10 +252,13 @@ def test_manager_blocks_a_card_and_corrects_the_balance_with_a_reason(
     signed_in(client, people[MANAGER])
     url = f"/admin/customers/{world.customer_id}"
     no_reason = post(
-        client, f"{url}/cards/{world.card}/block", {"reason": ""}, follow_redirects=True
+        client,
+        f"/admin/cards/{world.card}/status",
+        {"change": "block", "reason": ""},
+        follow_redirects=True,
     )
-    assert "Укажите причину" in text(no_reason)
-    post(client, f"{url}/cards/{world.card}/block", {"reason": "утеряна"})
+    assert "Укажите действие и причину" in text(no_reason)
+    post(client, f"/admin/cards/{world.card}/status", {"change": "block", "reason": "утеряна"})
     card = session.scalar(select(Card).where(Card.number == world.card))
     assert card is not None and card.status == "blocked"
     account = session.get_one(Account, world.account_id)
@@ -602,3 +605,71 @@ def test_level_program_form_shows_the_domains_message_next_to_the_level(
         },
     )
     assert 'data-field="window_days"' in text(bad) and "Укажите число дней" in text(bad)
+
+
+# --- cards ----------------------------------------------------------------------------------------
+
+
+def test_admin_adds_a_series_generates_cards_and_a_replacement_keeps_the_balance(
+    client: FlaskClient, session: Session, people: People, world: World
+) -> None:
+    signed_in(client, people[ADMIN])
+    bad = post(
+        client,
+        "/admin/cards/templates",
+        {
+            "code": "gold",
+            "name": "Золотая",
+            "card_type": "5%",
+            "prefix": "12345678901234",
+            "number_length": "13",
+            "check_digit": "ean13",
+        },
+    )
+    assert bad.status_code == 200 and "Длина номера не вмещает" in text(bad)
+    made = post(
+        client,
+        "/admin/cards/templates",
+        {
+            "code": "gold",
+            "name": "Золотая",
+            "card_type": "5%",
+            "prefix": "2779",
+            "number_length": "13",
+            "check_digit": "ean13",
+        },
+    )
+    assert made.status_code == 302
+    too_many = post(client, "/admin/cards/templates/gold/generate", {"count": "100001"})
+    assert "От 1 до" in text(too_many)
+    generated = post(
+        client, "/admin/cards/templates/gold/generate", {"count": "3"}, follow_redirects=True
+    )
+    assert "Выпущено карт: 3" in text(generated)
+    fresh = session.scalars(
+        select(Card.number).where(Card.number.like("2779%")).order_by(Card.number)
+    ).all()
+    assert len(fresh) == 3
+    assert (
+        client.get(f"/admin/cards?number={world.card}").headers["Location"]
+        == f"/admin/cards/{world.card}"
+    )
+    page = text(client.get(f"/admin/cards/{world.card}"))
+    assert "Активна" in page and "1" + NBSP + "000,00" in page and "начальный остаток" in page
+    replaced = post(
+        client, f"/admin/cards/{world.card}/replace", {"new_card": fresh[0], "reason": "утеряна"}
+    )
+    assert replaced.headers["Location"] == f"/admin/cards/{fresh[0]}"
+    new_page = text(client.get(f"/admin/cards/{fresh[0]}"))
+    assert "1" + NBSP + "000,00" in new_page
+    old = session.scalar(select(Card).where(Card.number == world.card))
+    assert old is not None and old.status == "closed"
+
+
+def test_cashier_finds_a_card_but_sees_no_ledger_details(
+    client: FlaskClient, session: Session, people: People, world: World
+) -> None:
+    signed_in(client, people[CASHIER])
+    assert "Серии" not in text(client.get("/admin/cards"))
+    page = text(client.get(f"/admin/cards/{world.card}"))
+    assert "1" + NBSP + "000,00" in page and "Движения бонусов" not in page and "Петров" not in page
