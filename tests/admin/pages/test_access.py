@@ -23,8 +23,8 @@ from processing.accounts.roles import (
     MARKETER,
     OPERATOR,
 )
-from processing.customers.models import Customer
 from processing.cards.service import add_template
+from processing.customers.models import Customer
 from processing.programs.service import add_program
 from processing.tenants.models import Pos, Tenant
 from processing.tenants.service import add_pos, add_store
