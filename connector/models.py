@@ -15,6 +15,7 @@ from processing.promotions import models as promotion_models
 from processing.promotions import stamps as stamp_models
 from processing.receipts import models as receipt_models
 from processing.tenants import models as tenant_models
+from processing.uploads import models as upload_models
 from sync import models as sync_models
 
 metadata = Base.metadata
@@ -36,4 +37,5 @@ __all__ = [
     "stamp_models",
     "sync_models",
     "tenant_models",
+    "upload_models",
 ]

@@ -19,6 +19,7 @@ PAGE_MODULES = (
     "stores",
     "cards",
     "customers",
+    "uploads",
     "programs",
     "sync_log",
     "users",

@@ -63,8 +63,8 @@ class AccountRoleFixed(InvalidInput):
     message = "Права Администратора не меняются: он всегда может всё в своей сети."
 
 
-class AccountNotFound(NotFound):
-    code = "ACCOUNT_NOT_FOUND"
+class UserNotFound(NotFound):
+    code = "USER_NOT_FOUND"
     message = "Пользователь не найден."
 
 
@@ -195,10 +195,10 @@ def tenant_users(session: Session, tenant: Tenant) -> list[tuple[User, frozenset
 
 
 def get_user(session: Session, tenant: Tenant, user_id: int) -> User:
-    """A user of ``tenant``; ``AccountNotFound`` for another tenant's."""
+    """A user of ``tenant``; ``UserNotFound`` for another tenant's."""
     user = session.get(User, user_id)
     if user is None or user.tenant_id != tenant.id:
-        raise AccountNotFound(details={"user": user_id})
+        raise UserNotFound(details={"user": user_id})
     return user
 
 

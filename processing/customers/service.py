@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from processing.customers.models import Customer, CustomerChange, QuestionnaireField
@@ -235,6 +235,28 @@ def _apply(
     return changed
 
 
+@dataclass
+class CustomerRoom:
+    """How many more customers the tenant's limit admits (None: no limit), counted once for a
+    batch of registrations that holds the tenant's lock (``customer_room``)."""
+
+    left: int | None
+
+
+def _customer_count(tenant: Tenant) -> Select[int]:
+    return select(func.count()).select_from(Customer).where(Customer.tenant_id == tenant.id)
+
+
+def customer_room(session: Session, tenant: Tenant) -> CustomerRoom:
+    """Lock the tenant and count its customers once, for a batch of registrations."""
+    lock_tenant(session, tenant)
+    if tenant.max_customers is None:
+        return CustomerRoom(None)
+    return CustomerRoom(
+        max(0, tenant.max_customers - (session.scalar(_customer_count(tenant)) or 0))
+    )
+
+
 def register_customer(
     session: Session,
     tenant: Tenant,
@@ -244,17 +266,21 @@ def register_customer(
     author: str,
     consents: Mapping[str, bool] | None = None,
     now: datetime | None = None,
+    room: CustomerRoom | None = None,
 ) -> Customer:
-    """Create a customer with questionnaire ``values`` (standard names and ``extra.<code>``)."""
+    """Create a customer with questionnaire ``values`` (standard names and ``extra.<code>``).
+    The tariff's customer limit is counted now, or taken from a batch's ``room``."""
     now = now or datetime.now(UTC)
     _check_source(source, author)
-    lock_tenant(session, tenant)
-    refuse_over_limit(
-        session,
-        tenant.max_customers,
-        select(func.count()).select_from(Customer).where(Customer.tenant_id == tenant.id),
-        CustomerLimitReached,
-    )
+    if room is None:
+        lock_tenant(session, tenant)
+        refuse_over_limit(
+            session, tenant.max_customers, _customer_count(tenant), CustomerLimitReached
+        )
+    elif room.left is not None:
+        if room.left <= 0:
+            raise CustomerLimitReached(details={"limit": tenant.max_customers})
+        room.left -= 1
     customer = Customer(tenant_id=tenant.id, extra={}, created_at=now)
     session.add(customer)
     session.flush()
