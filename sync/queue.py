@@ -97,6 +97,8 @@ def run_inline(job: PendingJob) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _dispatch_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the jobs wait for the outer transaction's commit
     jobs: list[PendingJob] = session.info.pop(PENDING_KEY, [])
     if not jobs:
         return

@@ -34,7 +34,7 @@ PG_ADMIN_URL = os.environ.get(
 )
 # Seeded by migrations, never written by tests: kept when committed tests truncate.
 REFERENCE_DATA = {"tariff_presets"}
-SECRET_KEY = "test-secret-key-for-the-admin-pages-0123456789"  # noqa: S105 - tests only
+SECRET_KEY = "test-secret-key-for-the-admin-pages-0123456789"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 

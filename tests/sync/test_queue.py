@@ -47,6 +47,24 @@ def test_inline_job_does_not_run_after_rollback(runtime: Runtime, engine: Engine
         assert session.scalar(select(func.count()).select_from(Tenant)) == 0
 
 
+@pytest.mark.committed
+def test_a_job_enqueued_in_a_savepoint_waits_for_the_outer_commit(runtime: Runtime) -> None:
+    """A released savepoint is not a commit: the job runs after the outer transaction's commit
+    (it then sees what it was enqueued for), and never when the outer one rolls back."""
+    with runtime.session() as session:
+        session.add(Tenant(code="shop-c", name="shop-c"))
+        with session.begin_nested():
+            enqueue(session, jobs.note_tenant, "shop-c")
+        assert jobs.INLINE_RUNS == []
+        session.commit()
+    assert jobs.INLINE_RUNS == [("shop-c", True)]
+    with runtime.session() as session:
+        with session.begin_nested():
+            enqueue(session, jobs.note_tenant, "shop-d")
+        session.rollback()
+    assert jobs.INLINE_RUNS == [("shop-c", True)]
+
+
 def test_job_id_must_be_rq_safe(session: Session) -> None:
     with pytest.raises(ValueError, match="job id"):
         enqueue(session, jobs.note_tenant, "x", job_id="sync:1")

@@ -12,7 +12,11 @@ from pathlib import Path
 
 from flask import Flask
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -75,11 +79,16 @@ class Browser:
         self.driver, self.base, self.test, self.shots = driver, base, test, 0
 
     def _wait(self, timeout: float) -> WebDriverWait[webdriver.Chrome]:
-        """A wait that tries again while the page is being replaced under it."""
+        """A wait that tries again while the page is being replaced under it (Chromium then
+        answers with stale or foreign nodes)."""
         return WebDriverWait(
             self.driver,
             timeout,
-            ignored_exceptions=(StaleElementReferenceException, NoSuchElementException),
+            ignored_exceptions=(
+                StaleElementReferenceException,
+                NoSuchElementException,
+                WebDriverException,
+            ),
         )
 
     def open(self, path: str) -> None:

@@ -3,23 +3,33 @@ walkthroughs, each step with a screenshot in ``tests/screenshots/``."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from openpyxl import load_workbook
 from selenium.webdriver.common.by import By
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from processing.accounts.roles import ADMIN, GUEST, MARKETER
+from processing.accounts.roles import ADMIN, GUEST, MARKETER, OPERATOR
+from processing.customers.models import Customer
 from processing.programs.models import Program, ProgramVersion
 from processing.tenants.models import Pos, Store
 from processing.tenants.service import hash_token
 from sync.models import SyncLogEntry, SyncRun
 from tests.admin.pages.browser import Browser, chromium, live_server
 from tests.admin.pages.conftest import PASSWORD, People, make_people
+from tests.admin.pages.upload_files import (
+    BAD_EMAIL_ROW,
+    BAD_PHONE_ROW,
+    HEADERS,
+    REPEAT_ROW,
+    questionnaire_xlsx,
+)
 from tests.connector.onec_http.world import World, seed_world
 
 pytestmark = pytest.mark.committed
@@ -153,3 +163,56 @@ def test_open_the_sync_log(
     browser.wait_text("Не указано наименование.")
     assert "Файл не разобран" in browser.page
     browser.shot("run")
+
+
+def test_upload_1000_questionnaires_with_3_bad_rows_then_fix_one_by_phone(
+    browser: Browser, session: Session, people: People, world: World, tmp_path: Path
+) -> None:
+    data, known = questionnaire_xlsx(1000)
+    source = tmp_path / "анкеты.xlsx"
+    source.write_bytes(data)
+    browser.log_in(people[OPERATOR].email, PASSWORD)
+    browser.link("Загрузка анкет")
+    browser.find("#file").send_keys(str(source))
+    browser.shot("file-chosen")
+    browser.button("Загрузить файл")
+    preview = browser.find("#preview")
+    assert "Фамилия2" in preview.text and "Фамилия11" in preview.text  # the first rows
+    assert browser.find('select[name="column.2"]').get_attribute("value") == "phone"
+    browser.shot("preview")
+    browser.button("Проверить строки")
+    browser.wait_text("проверено", timeout=120)
+    assert browser.find("#valid").text == "997" and browser.find("#invalid").text == "3"
+    browser.shot("checked")
+    browser.click("#error-report")
+    report = tmp_path / f"oshibki-{browser.driver.current_url.rsplit('/', 1)[1]}.xlsx"
+    deadline = time.monotonic() + 30
+    while not report.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    sheet = load_workbook(report).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == (*HEADERS, "Ошибка")
+    assert [row[0] for row in rows[1:]] == [
+        f"Фамилия{n}" for n in (BAD_PHONE_ROW, REPEAT_ROW, BAD_EMAIL_ROW)
+    ]
+    assert all(row[-1] for row in rows[1:])
+    browser.button("Загрузить корректные строки (997)")
+    browser.wait_text("загружено", timeout=300)
+    assert browser.find("#created").text == "997"
+    browser.shot("loaded")
+    browser.link("Покупатели")
+    browser.fill("#q", known["repeated_phone"])
+    browser.button("Найти")
+    browser.link("Фамилия7 Анна")
+    browser.fill("#f-email", known["repeat_email"])
+    browser.shot("questionnaire")
+    browser.button("Сохранить анкету")
+    browser.wait_text("Анкета сохранена.")
+    browser.shot("saved")
+    customer = session.scalar(select(Customer).where(Customer.phone == known["repeated_phone"]))
+    assert customer is not None and customer.email == known["repeat_email"]
+    count = session.scalar(
+        select(func.count()).select_from(Customer).where(Customer.tenant_id == world.tenant_id)
+    )
+    assert count == 1 + 997
