@@ -50,6 +50,7 @@ from processing.ledger.service import correct
 from processing.money import is_whole_kopecks
 
 SOURCE = "admin"
+SEARCH_FIELDS = ("last_name", "first_name", "middle_name", "phone", "email", "birth_date")
 FIELD_TITLES = {
     "last_name": "Фамилия",
     "first_name": "Имя",
@@ -107,6 +108,19 @@ def customers() -> str:
     who = operator()
     personal = who.may("customers.view")
     found = search_customers(db_session(), tenant(), text, personal=personal) if text else []
+    if personal and found:  # the list shows their names, phones, e-mails and birth dates
+        log_action("customer.search", "", found=len(found))
+        accessor = Accessor(_author(), Channel.PAGES, current_request_id())
+        for customer in found:
+            record_access(
+                db_session(),
+                accessor,
+                tenant_id=customer.tenant_id,
+                customer_id=customer.id,
+                action=Action.READ,
+                fields=SEARCH_FIELDS,
+                now=now(),
+            )
     return render_template(
         "pages/customers.html",
         q=text,

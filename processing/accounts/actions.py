@@ -37,6 +37,7 @@ ACTION_TITLES = {
     "pos.revoke": "Токен кассы отозван",
     "credentials.set": "Изменены учётные данные 1С",
     "customer.view": "Просмотр анкеты покупателя",
+    "customer.search": "Поиск покупателей (показаны персональные данные)",
     "customer.register": "Зарегистрирован покупатель",
     "customer.update": "Изменена анкета покупателя",
     "customer.anonymise": "Покупатель обезличен",

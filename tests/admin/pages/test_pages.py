@@ -244,6 +244,11 @@ def test_search_by_name_email_and_card_for_whoever_sees_personal_data(
         assert f"/admin/customers/{customer.id}" in text(
             client.get(f"/admin/customers?q={query}")
         ), query
+    reads = session.scalars(
+        select(PersonalDataAccess).where(PersonalDataAccess.customer_id == customer.id)
+    ).all()
+    assert len(reads) == 4 and all(r.action == "read" and "phone" in r.fields for r in reads)
+    assert _actions(session).count("customer.search") == 4
 
 
 def test_manager_blocks_a_card_and_corrects_the_balance_with_a_reason(
