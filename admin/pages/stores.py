@@ -14,12 +14,13 @@ from wtforms.validators import DataRequired, Length, Optional
 from admin.pages.site import attempt, choices, log_action, now, page, pages, tenant
 from connector.db import db_session
 from processing.tenants.credentials import SERVICES, set_credentials
-from processing.tenants.models import ServiceCredential, Store
+from processing.tenants.models import Cashier, ServiceCredential, Store
 from processing.tenants.service import (
     IssuedPos,
     add_pos,
     add_store,
     add_store_group,
+    ensure_cashier,
     get_store,
     reissue_pos_token,
     revoke_pos,
@@ -76,6 +77,13 @@ class CredentialsForm(FlaskForm):
     password = PasswordField("Пароль", validators=[DataRequired(REQUIRED), Length(max=200)])
 
 
+class CashierForm(FlaskForm):
+    code = StringField(
+        "Код кассира (как его передаёт касса)", validators=[DataRequired(REQUIRED), Length(max=64)]
+    )
+    name = StringField("Имя", validators=[DataRequired(REQUIRED), Length(max=255)])
+
+
 class ActiveForm(FlaskForm):
     active = BooleanField("Магазин работает")
 
@@ -85,6 +93,10 @@ def _page(**forms: FlaskForm) -> str:
     stores = tenant_stores(db, owner)
     group_form = forms.get("group_form") or GroupForm(prefix="group", formdata=None)
     group_form.stores.choices = choices((store.code, store.name) for store in stores)
+    cashiers = db.scalars(
+        select(Cashier).where(Cashier.tenant_id == owner.id).order_by(Cashier.code)
+    )
+    cashier_form = forms.get("cashier_form") or CashierForm(prefix="cashier", formdata=None)
     credentials = {
         row.service: row
         for row in db.scalars(
@@ -102,6 +114,8 @@ def _page(**forms: FlaskForm) -> str:
         store_form=store_form,
         group_form=group_form,
         credentials_form=credentials_form,
+        cashiers=list(cashiers),
+        cashier_form=cashier_form,
         credentials=credentials,
         service_titles=SERVICE_TITLES,
         code_hint=CODE_HINT,
@@ -178,6 +192,23 @@ def credentials_set() -> BaseResponse | str:
             return redirect(url_for("pages.stores"))
         form.password.errors = [*form.password.errors, result]
     return _page(credentials_form=form)
+
+
+@pages.route("/cashiers", methods=["POST"])
+@page("settings.manage")
+def cashier_set() -> BaseResponse | str:
+    """Add a cashier ahead of its first receipt, or rename one (the receipts keep the code)."""
+    form = CashierForm(prefix="cashier")
+    if form.validate_on_submit():
+        done, result = attempt(
+            lambda: ensure_cashier(db_session(), tenant().id, form.code.data, form.name.data)
+        )
+        if done:
+            log_action("cashier.set", result.code)
+            flash(f"Кассир {result.code} — {result.name}.", "success")
+            return redirect(url_for("pages.stores"))
+        form.form_errors.append(result)
+    return _page(cashier_form=form)
 
 
 def _store(code: str) -> Store:

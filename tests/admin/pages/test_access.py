@@ -55,6 +55,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "pages.store_add": frozenset({ADMIN}),
     "pages.store_group_add": frozenset({ADMIN}),
     "pages.credentials_set": frozenset({ADMIN}),
+    "pages.cashier_set": frozenset({ADMIN}),
     "pages.store": frozenset({ADMIN}),
     "pages.store_active": frozenset({ADMIN}),
     "pages.pos_add": frozenset({ADMIN}),

@@ -143,6 +143,11 @@ def test_store_group_and_credentials(client: FlaskClient, session: Session, peop
     )
     assert saved.status_code == 302
     assert "пользователь <b>1c</b>" in text(client.get("/admin/stores"))
+    post(client, "/admin/cashiers", {"cashier-code": "c-01", "cashier-name": "Иванова"})
+    post(client, "/admin/cashiers", {"cashier-code": "c-01", "cashier-name": "Иванова М."})
+    assert "<td>c-01</td><td>Иванова М.</td>" in text(client.get("/admin/stores"))
+    bad = post(client, "/admin/cashiers", {"cashier-code": "касса 1", "cashier-name": "x"})
+    assert bad.status_code == 200 and 'class="field-error"' in text(bad)
 
 
 # --- customers ------------------------------------------------------------------------------------
