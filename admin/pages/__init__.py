@@ -20,6 +20,7 @@ PAGE_MODULES = (
     "cards",
     "customers",
     "uploads",
+    "questionnaire",
     "programs",
     "sync_log",
     "users",

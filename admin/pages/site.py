@@ -379,6 +379,7 @@ MENU = (
     NavItem("pages.tariffs", "Тарифы"),
     NavItem("pages.agent_tenants_page", "Мои сети"),
     NavItem("pages.stores", "Магазины и кассы"),
+    NavItem("pages.questionnaire_page", "Анкета"),
     NavItem("pages.customers", "Покупатели"),
     NavItem("pages.cards", "Карты"),
     NavItem("pages.programs", "Программы"),

@@ -37,6 +37,8 @@ ACTION_TITLES = {
     "pos.revoke": "Токен кассы отозван",
     "credentials.set": "Изменены учётные данные 1С",
     "cashier.set": "Добавлен или переименован кассир",
+    "questionnaire.rules": "Изменены правила анкеты",
+    "questionnaire.field": "Добавлено поле анкеты",
     "customer.view": "Просмотр анкеты покупателя",
     "customer.search": "Поиск покупателей (показаны персональные данные)",
     "customer.register": "Зарегистрирован покупатель",

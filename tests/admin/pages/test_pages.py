@@ -683,3 +683,49 @@ def test_cashier_finds_a_card_but_sees_no_ledger_details(
     assert "Серии" not in text(client.get("/admin/cards"))
     page = text(client.get(f"/admin/cards/{world.card}"))
     assert "1" + NBSP + "000,00" in page and "Движения бонусов" not in page and "Петров" not in page
+
+
+def test_admin_adds_an_extra_field_and_makes_it_required(
+    client: FlaskClient, session: Session, people: People, world: World
+) -> None:
+    signed_in(client, people[ADMIN])
+    bad = post(
+        client,
+        "/admin/questionnaire/fields",
+        {"code": "Pet!", "label": "Питомец", "kind": "string"},
+    )
+    assert bad.status_code == 200 and "недопустим" in text(bad)
+    no_choices = post(
+        client, "/admin/questionnaire/fields", {"code": "pet", "label": "Питомец", "kind": "choice"}
+    )
+    assert "варианты" in text(no_choices)
+    made = post(
+        client,
+        "/admin/questionnaire/fields",
+        {
+            "code": "pet",
+            "label": "Питомец",
+            "kind": "choice",
+            "choices": "кошка\r\nсобака\r\n",
+        },
+    )
+    assert made.status_code == 302
+    saved = post(
+        client,
+        "/admin/questionnaire/rules",
+        {"policy": "accrual_only", "required": ["phone", "extra.pet"]},
+    )
+    assert saved.status_code == 302
+    tenant = session.get_one(Tenant, world.tenant_id)
+    session.refresh(tenant)
+    assert tenant.questionnaire_policy == "accrual_only" and tenant.questionnaire_required == [
+        "phone",
+        "extra.pet",
+    ]
+    refused = post(
+        client, "/admin/questionnaire/rules", {"policy": "all", "required": ["extra.nope"]}
+    )
+    assert "Политика незаполненной анкеты" in text(refused) and "Нет такого поля анкеты" in text(
+        refused
+    )
+    assert "Питомец" in text(client.get(f"/admin/customers/{world.customer_id}"))
