@@ -33,6 +33,7 @@ from processing.customers.access import Accessor, Action, Channel, record_access
 from processing.customers.erasure import erase_customer, require_confirmation
 from processing.customers.models import Customer, QuestionnaireField
 from processing.customers.service import (
+    CONSENT_TITLES,
     CONSENTS,
     EXTRA_PREFIX,
     NAME_FIELDS,
@@ -45,26 +46,19 @@ from processing.customers.service import (
     set_consent,
     update_customer,
 )
+from processing.customers.service import (
+    FIELD_TITLES as SERVICE_FIELD_TITLES,
+)
 from processing.errors import ConnectorError
 from processing.ledger.service import correct
 from processing.money import is_whole_kopecks
 
 SOURCE = "admin"
 SEARCH_FIELDS = ("last_name", "first_name", "middle_name", "phone", "email", "birth_date")
+# The questionnaire's own names and the history's names of consent changes.
 FIELD_TITLES = {
-    "last_name": "Фамилия",
-    "first_name": "Имя",
-    "middle_name": "Отчество",
-    "phone": "Телефон",
-    "email": "E-mail",
-    "birth_date": "Дата рождения",
-    "gender": "Пол",
-    "consent.processing": "Согласие на обработку персональных данных",
-    "consent.advertising": "Согласие на рекламные рассылки",
-}
-CONSENT_TITLES = {
-    "processing": FIELD_TITLES["consent.processing"],
-    "advertising": FIELD_TITLES["consent.advertising"],
+    **SERVICE_FIELD_TITLES,
+    **{f"consent.{kind}": title for kind, title in CONSENT_TITLES.items()},
 }
 GENDERS = {"": "не указан", "female": "женский", "male": "мужской"}
 SOURCE_TITLES = {

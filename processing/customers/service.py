@@ -25,6 +25,20 @@ from processing.validation import email_address
 
 NAME_FIELDS = ("last_name", "first_name", "middle_name")
 STANDARD_FIELDS = (*NAME_FIELDS, "phone", "email", "birth_date", "gender")
+# How the questionnaire's fields and the consents are named to Russian readers (forms, uploads).
+FIELD_TITLES = {
+    "last_name": "Фамилия",
+    "first_name": "Имя",
+    "middle_name": "Отчество",
+    "phone": "Телефон",
+    "email": "E-mail",
+    "birth_date": "Дата рождения",
+    "gender": "Пол",
+}
+CONSENT_TITLES = {
+    "processing": "Согласие на обработку персональных данных",
+    "advertising": "Согласие на рекламные рассылки",
+}
 SOURCES = ("pos", "1c", "admin", "import", "api", "cli", "system")
 CONSENTS = ("processing", "advertising")
 EXTRA_PREFIX = "extra."

@@ -36,8 +36,10 @@ from processing.customers.models import Customer, QuestionnaireField
 from processing.customers.phones import normalise_phone
 from processing.customers.questionnaire import extra_fields
 from processing.customers.service import (
+    CONSENT_TITLES,
     CONSENTS,
     EXTRA_PREFIX,
+    FIELD_TITLES,
     STANDARD_FIELDS,
     CustomerRoom,
     EmailTaken,
@@ -68,19 +70,6 @@ CARD = "card_number"
 CONSENT_PREFIX = "consent."
 BATCH = 1000  # rows per transaction of the job, and per lookup query
 MAX_CELL = 1000  # longer cells are refused without echoing them into the error report
-STANDARD_TITLES = {
-    "last_name": "Фамилия",
-    "first_name": "Имя",
-    "middle_name": "Отчество",
-    "phone": "Телефон",
-    "email": "E-mail",
-    "birth_date": "Дата рождения",
-    "gender": "Пол",
-}
-CONSENT_TITLES = {
-    "processing": "Согласие на обработку персональных данных",
-    "advertising": "Согласие на рассылку",
-}
 YES = frozenset({"да", "д", "1", "+", "true", "yes", "y", "истина", "v", "✓"})
 NO = frozenset({"нет", "н", "0", "-", "false", "no", "n", "ложь"})
 GENDERS = {
@@ -158,7 +147,7 @@ class Target:
 
 def targets(session: Session, tenant: Tenant) -> list[Target]:
     """Every target of the tenant's questionnaire, in the order the mapping step shows them."""
-    found = [Target(name, STANDARD_TITLES[name]) for name in STANDARD_FIELDS]
+    found = [Target(name, FIELD_TITLES[name]) for name in STANDARD_FIELDS]
     found.append(Target(CARD, "Номер карты"))
     found += [Target(CONSENT_PREFIX + kind, CONSENT_TITLES[kind]) for kind in CONSENTS]
     found += [Target(EXTRA_PREFIX + f.code, f.label) for f in extra_fields(session, tenant)]

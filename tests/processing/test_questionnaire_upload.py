@@ -93,7 +93,7 @@ def test_mapping_is_guessed_from_russian_and_english_headers(
         8: "extra.color", 9: "middle_name", 10: "gender",
     }  # fmt: skip
     titles = {t.key: t.title for t in found}
-    assert titles["consent.advertising"] == "Согласие на рассылку"
+    assert titles["consent.advertising"] == "Согласие на рекламные рассылки"
     assert titles["extra.color"] == "Любимый цвет"
 
 
