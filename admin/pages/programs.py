@@ -1,10 +1,13 @@
-"""Bonus and level programs: their versions with dates and store scope, and a new version edited
-as a form. The form starts from the current version's rules and changes only the fields it
+"""Loyalty programs: every program of the tenant with its state (pause, resume, archive) and its
+versions with dates and store scope; a new program. A bonus or level program's new version is
+edited as a form that starts from the current version's rules and changes only the fields it
 shows (other rules, such as welcome bonuses or goods lists, carry over); the domain's validation
-messages are shown next to the field they name."""
+messages are shown next to the field they name. A promotion's or fixed discount's rules are
+edited as their JSON document (docs/promotions.md), checked by the same domain rules."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -13,16 +16,28 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from admin.pages import formats
-from admin.pages.site import log_action, now, page, pages, tenant
+from admin.pages.site import attempt, log_action, now, operator, page, pages, tenant
 from connector.db import db_session
 from processing.errors import ConnectorError
 from processing.programs.models import Program, ProgramVersion
 from processing.programs.rules import LIFETIME_FROM, WINDOW_KINDS
-from processing.programs.service import add_version, get_program, level_codes, tenant_programs
+from processing.programs.service import (
+    PROMOTION,
+    STATUS_TITLES,
+    add_program,
+    add_version,
+    get_program,
+    level_codes,
+    set_program_status,
+    tenant_programs,
+)
 from processing.tenants.service import tenant_store_groups, tenant_stores
 
-EDITABLE = ("bonus", "discount_level")
-KIND_TITLES = {"bonus": "Бонусная программа", "discount_level": "Уровни (накопительная скидка)"}
+FORMS = ("bonus", "discount_level")  # kinds edited field by field; the others as JSON
+KIND_TITLES = {
+    "bonus": "Бонусная программа", "discount_level": "Уровни (накопительная скидка)",
+    "fixed_discount": "Фиксированная скидка по карте", "promotion": "Акция",
+}  # fmt: skip
 WINDOW_TITLES = {
     "rolling_days": "скользящий период в днях",
     "calendar_month": "календарный месяц",
@@ -57,13 +72,56 @@ def _current(program: Program) -> ProgramVersion | None:
 @pages.route("/programs")
 @page("programs.edit")
 def programs() -> str:
-    found = [p for p in tenant_programs(db_session(), tenant()) if p.kind in EDITABLE]
+    found = list(tenant_programs(db_session(), tenant()))
     return render_template(
-        "pages/programs.html",
-        programs=found,
-        kinds=KIND_TITLES,
-        current={p.id: _current(p) for p in found},
-    )
+        "pages/programs.html", programs=found, kinds=KIND_TITLES, statuses=STATUS_TITLES,
+        current={p.id: _current(p) for p in found}, form=PlainForm(),
+    )  # fmt: skip
+
+
+def _may_edit(program: Program) -> None:
+    """Promotions are the marketers' (``promotions.edit``) on top of the programs' right."""
+    if program.kind == PROMOTION and not operator().may("promotions.edit"):
+        abort(403)
+
+
+@pages.route("/programs", methods=["POST"])
+@page("programs.edit")
+def program_add() -> BaseResponse | str:
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    kind = request.form.get("kind", "")
+    if kind == PROMOTION and not operator().may("promotions.edit"):
+        abort(403)
+    done, result = attempt(
+        lambda: add_program(
+            db_session(), tenant(), kind, request.form.get("code", "").strip(),
+            request.form.get("name", ""),
+        )
+    )  # fmt: skip
+    if not done:
+        flash(result, "error")
+        return redirect(url_for("pages.programs"))
+    log_action("program.edit", result.code, created=kind)
+    flash(f"Программа «{result.name}» создана: добавьте её первую версию.", "success")
+    return redirect(url_for("pages.program", program_code=result.code))
+
+
+@pages.route("/programs/<program_code>/status", methods=["POST"])
+@page("programs.edit")
+def program_status(program_code: str) -> BaseResponse:
+    found = get_program(db_session(), tenant(), program_code)
+    _may_edit(found)
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    status = request.form.get("status", "")
+    done, result = attempt(lambda: set_program_status(db_session(), found, status))
+    if done:
+        log_action("program.edit", found.code, status=status)
+        flash(f"Программа «{found.name}»: {STATUS_TITLES.get(status, status)}.", "success")
+    else:
+        flash(result, "error")
+    return redirect(url_for("pages.program", program_code=found.code))
 
 
 def _number(raw: str) -> str:
@@ -116,6 +174,17 @@ def _level_rules(base: dict[str, Any], form: Any) -> dict[str, Any]:
     return rules
 
 
+def _json_rules(raw: str) -> tuple[dict[str, Any], str | None]:
+    """The rules document typed into the page, or why it is not one."""
+    try:
+        document = json.loads(raw, parse_float=str)  # never a float: the rules take decimal text
+    except json.JSONDecodeError as error:
+        return {}, f"Правила — не JSON: строка {error.lineno}, позиция {error.colno}."
+    if not isinstance(document, dict):
+        return {}, "Правила — JSON-объект в фигурных скобках."
+    return document, None
+
+
 def _form_field(path: str) -> str:
     """The form field a rules path names: ``rules.levels[1].threshold`` → ``levels.1.threshold``."""
     name = path.removeprefix("rules.").replace("[", ".").replace("]", "")
@@ -144,14 +213,16 @@ def _program_page(
         lifetime_from=LIFETIME_FROM_TITLES,
         bonus_fields=BONUS_FIELDS,
         level_rows=LEVEL_ROWS,
+        statuses=STATUS_TITLES,
+        json_form=program.kind not in FORMS,
+        rules_json=json.dumps(rules, ensure_ascii=False, indent=2),
         tomorrow=(now().astimezone(formats.zone_info(owner)) + timedelta(days=1)).date(),
     )
 
 
 def _program(code: str) -> Program:
     program = get_program(db_session(), tenant(), code)
-    if program.kind not in EDITABLE:
-        abort(404)
+    _may_edit(program)
     return program
 
 
@@ -176,13 +247,21 @@ def program_version(program_code: str) -> BaseResponse | str:
         errors["effective_from"] = "Укажите дату начала действия версии."
     if form.get("effective_to") and ends is None:
         errors["effective_to"] = "Неверная дата окончания."
-    if found.kind == "bonus" and form.get("lifetime_from") not in LIFETIME_FROM:
-        errors["lifetime_from"] = "Выберите, от чего считается срок жизни."
-    if found.kind == "discount_level" and form.get("window_kind") not in WINDOW_KINDS:
-        errors["window_kind"] = "Выберите период."
     current = _current(found)
     base = dict(current.rules) if current else {}
-    rules = _bonus_rules(base, form) if found.kind == "bonus" else _level_rules(base, form)
+    rules: dict[str, Any]
+    if found.kind == "bonus":
+        rules = _bonus_rules(base, form)
+        if form.get("lifetime_from") not in LIFETIME_FROM:
+            errors["lifetime_from"] = "Выберите, от чего считается срок жизни."
+    elif found.kind == "discount_level":
+        rules = _level_rules(base, form)
+        if form.get("window_kind") not in WINDOW_KINDS:
+            errors["window_kind"] = "Выберите период."
+    else:
+        rules, problem = _json_rules(form.get("rules", ""))
+        if problem:
+            errors["rules"] = problem
     store_codes = set(form.getlist("stores"))
     group_codes = set(form.getlist("groups"))
     stores = [s for s in tenant_stores(db, owner) if s.code in store_codes]
@@ -194,7 +273,8 @@ def program_version(program_code: str) -> BaseResponse | str:
                     db, found, rules, starts, ends, stores=stores, store_groups=groups
                 )
         except ConnectorError as error:
-            errors[_form_field(str(error.details.get("field", "")))] = error.text
+            path = str(error.details.get("field", ""))
+            errors["rules" if found.kind not in FORMS else _form_field(path)] = error.text
         else:
             log_action("program.edit", found.code, version=version.id)
             flash("Новая версия программы сохранена.", "success")

@@ -729,3 +729,44 @@ def test_admin_adds_an_extra_field_and_makes_it_required(
         refused
     )
     assert "Питомец" in text(client.get(f"/admin/customers/{world.customer_id}"))
+
+
+def test_marketer_creates_a_promotion_edits_its_json_and_pauses_it(
+    client: FlaskClient, session: Session, people: People, world: World
+) -> None:
+    from processing.programs.models import Program, ProgramVersion
+
+    signed_in(client, people["marketer"])
+    made = post(
+        client, "/admin/programs", {"kind": "promotion", "code": "sale", "name": "Распродажа"}
+    )
+    assert made.headers["Location"] == "/admin/programs/sale"
+    page = text(client.get("/admin/programs/sale"))
+    assert 'id="rules"' in page
+    not_json = post(
+        client, "/admin/programs/sale/versions", {"effective_from": "2030-01-01", "rules": "{oops"}
+    )
+    assert "Правила — не JSON: строка 1" in text(not_json)
+    refused = post(
+        client,
+        "/admin/programs/sale/versions",
+        {"effective_from": "2030-01-01", "rules": '{"reward": 5}'},
+    )
+    assert refused.status_code == 200 and 'data-field="rules"' in text(refused)
+    program = session.scalar(
+        select(Program).where(Program.tenant_id == world.tenant_id, Program.code == "sale")
+    )
+    assert program is not None
+    assert (
+        session.scalars(select(ProgramVersion).where(ProgramVersion.program_id == program.id)).all()
+        == []
+    )
+    post(client, "/admin/programs/sale/status", {"status": "paused"})
+    session.refresh(program)
+    assert program.status == "paused"
+    post(client, "/admin/programs/sale/status", {"status": "archived"})
+    back = post(client, "/admin/programs/sale/status", {"status": "active"}, follow_redirects=True)
+    assert "в архиве" in text(back).lower()
+    session.refresh(program)
+    assert program.status == "archived"
+    assert "Распродажа" in text(client.get("/admin/programs"))
