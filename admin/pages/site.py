@@ -26,6 +26,7 @@ from flask import (
     Blueprint,
     Flask,
     abort,
+    current_app,
     has_request_context,
     redirect,
     render_template,
@@ -35,7 +36,7 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
-from flask_login import LoginManager, UserMixin, current_user, logout_user
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
@@ -146,8 +147,6 @@ def operator() -> Operator:
 
 def start_session(user: User, now: datetime) -> None:
     """A fresh session for ``user`` (nothing of the anonymous one is kept)."""
-    from flask_login import login_user
-
     session.clear()
     session.permanent = True
     session["since"] = int(now.timestamp())
@@ -347,8 +346,6 @@ def _guard() -> ResponseReturnValue | None:
 
 
 def current_app_secret() -> bool:
-    from flask import current_app
-
     return bool(current_app.secret_key)
 
 
@@ -391,19 +388,13 @@ MENU = (
 
 
 def navigation(who: Operator) -> list[NavItem]:
-    from flask import current_app
-
+    """The menu items whose page admits ``who``."""
     shown = []
     for item in MENU:
-        view = current_app.view_functions.get(item.endpoint)
-        requirement = getattr(view, REQUIREMENT_ATTRIBUTE, None)
-        if requirement is None or not requirement.admits(who):
-            continue
-        if (
-            item.endpoint == "pages.dashboard"
-            or requirement.permission
-            or requirement.platform_role
-        ):
+        requirement = getattr(
+            current_app.view_functions.get(item.endpoint), REQUIREMENT_ATTRIBUTE, None
+        )
+        if requirement is not None and requirement.admits(who):
             shown.append(item)
     return shown
 
