@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 from itertools import islice
@@ -22,6 +23,11 @@ from processing.uploads.service import Table
 MAX_FILE_BYTES = 32 * 1024 * 1024  # as MAX_BODY_BYTES: the page's request cannot carry more
 MAX_ROWS = 200_000
 MAX_COLUMNS = 200
+MAX_LEADING_BLANK_ROWS = 1000  # the header is looked for no further down
+# An XLSX is a zip: what it unpacks to is bounded before openpyxl reads it, so a small file
+# cannot expand into gigabytes (a zip bomb, or a shared-strings table of millions of entries).
+MAX_XLSX_UNPACKED_BYTES = 512 * 1024 * 1024
+MAX_XLSX_RATIO = 200  # real workbooks pack 5-20 times; bombs a thousand times and more
 SNIFF_BYTES = 64 * 1024
 ERROR_COLUMN = "Ошибка"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -72,6 +78,16 @@ def read_table(data: bytes, file_name: str) -> Table:
     return Table(headers, kept, header_row)
 
 
+def check_size(data: bytes, file_name: str) -> None:
+    """Refuse at once a CSV with more lines than the rows allowed (an XLSX's rows are only
+    known when it is read: its check then fails with the same reason)."""
+    if (
+        not is_xlsx(data, file_name)
+        and data.count(b"\n") > MAX_LEADING_BLANK_ROWS + MAX_ROWS + 1000
+    ):
+        raise UploadFileTooLarge(details={"max_rows": MAX_ROWS})
+
+
 def read_head(data: bytes, file_name: str, rows: int = 10) -> Table:
     """The header and the first ``rows`` rows, without reading the rest of the file."""
     header_row, headers, body = _open(data, file_name)
@@ -85,6 +101,8 @@ def _open(data: bytes, file_name: str) -> tuple[int, list[str], Iterator[list[st
         raise UploadFileTooLarge(details={"max_bytes": MAX_FILE_BYTES})
     raw = _xlsx_rows(data) if is_xlsx(data, file_name) else _csv_rows(data)
     for number, row in enumerate(raw, start=1):
+        if number > MAX_LEADING_BLANK_ROWS:
+            break
         if any(cell.strip() for cell in row):
             headers = _trim(row)
             if len(headers) > MAX_COLUMNS:
@@ -146,15 +164,37 @@ def _looks_binary(text: str) -> bool:
     return controls > len(head) // 10
 
 
+def _check_unpacked(data: bytes) -> None:
+    """Refuse a workbook whose parts unpack to more than the bounds (``UploadFileTooLarge``)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise UploadFileUnreadable() from exc
+    total = sum(member.file_size for member in members)
+    too_packed = any(
+        member.file_size > MAX_XLSX_RATIO * max(member.compress_size, 1024) for member in members
+    )
+    if total > MAX_XLSX_UNPACKED_BYTES or too_packed:
+        raise UploadFileTooLarge(details={"unpacked_bytes": total})
+
+
 def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
+    _check_unpacked(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # zipfile, XML and openpyxl's own errors of a broken workbook
         raise UploadFileUnreadable() from exc
     try:
         sheet = book.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
-            yield [cell_text(value) for value in values[: MAX_COLUMNS * 2]]
+        # Bounded whatever the sheet's declared dimension says: openpyxl pads every row to it.
+        rows = sheet.iter_rows(
+            values_only=True,
+            max_col=MAX_COLUMNS + 1,
+            max_row=MAX_LEADING_BLANK_ROWS + MAX_ROWS + 1001,
+        )
+        for values in rows:
+            yield [cell_text(value) for value in values]
     except UploadFileUnreadable:
         raise
     except Exception as exc:

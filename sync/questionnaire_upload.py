@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mappings.questionnaire_file import error_report_xlsx, read_head, read_table
+from mappings.questionnaire_file import check_size, error_report_xlsx, read_head, read_table
 from processing.db import lock_rows
-from processing.errors import InvalidInput
+from processing.errors import ConnectorError, InvalidInput
 from processing.tenants.models import Tenant
 from processing.uploads import service as domain
 from processing.uploads.models import CHECKING, FAILED, LOADING, QuestionnaireUpload
@@ -39,6 +39,7 @@ def start_upload(
 ) -> QuestionnaireUpload:
     """Store the file; an empty, unreadable or oversized file, or one without a header row, is
     refused at once (``UPLOAD_...`` errors)."""
+    check_size(data, file_name)
     head = read_head(data, file_name)
     return domain.create_upload(
         session, tenant, file_name=file_name, data=data, head=head, author=author, now=now
@@ -118,15 +119,18 @@ def _run(upload_id: int, status: str, step: Step) -> None:
                     return
                 rows = rows or Rows.of(session, upload, table)
                 more = step(session, upload, rows, datetime.now(UTC))
+    except ConnectorError as refusal:  # the file itself is refused: say why, nothing to retry
+        _fail(upload_id, status, refusal.text)
     except Exception:
         log.exception("questionnaire upload failed", extra={"upload_id": upload_id})
-        _fail(upload_id, status)
+        _fail(upload_id, status, None)
         raise
 
 
-def _fail(upload_id: int, status: str) -> None:
+def _fail(upload_id: int, status: str, message: str | None) -> None:
     with job_session() as session:
         upload = session.get(QuestionnaireUpload, upload_id)
         if upload is not None and upload.status == status:
             upload.status = FAILED
+            upload.message = message
             upload.finished_at = datetime.now(UTC)

@@ -43,6 +43,7 @@ class QuestionnaireUpload(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    message: Mapped[str | None] = mapped_column(Text)  # why it failed, for the accountant
 
 
 class QuestionnaireUploadError(Base):

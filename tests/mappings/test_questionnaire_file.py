@@ -4,6 +4,7 @@ writing the row-error report."""
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date, datetime
 
 import pytest
@@ -15,6 +16,7 @@ from mappings.questionnaire_file import (
     UploadFileTooLarge,
     UploadFileUnreadable,
     UploadNoHeader,
+    check_size,
     error_report_xlsx,
     read_head,
     read_table,
@@ -118,3 +120,60 @@ def test_error_report_keeps_the_row_and_adds_the_error_column() -> None:
         [None, "ab", "нет"],
     ]
     assert sheet["B2"].data_type == "s"  # text, never a formula
+
+
+def _xlsx(cells: dict[str, object]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for ref, value in cells.items():
+        sheet[ref] = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _repacked(data: bytes, name: str, content: bytes) -> bytes:
+    """The workbook with one part replaced (as a hostile file would carry it)."""
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            target.writestr(
+                member.filename, content if member.filename == name else source.read(member)
+            )
+        if name not in source.namelist():
+            target.writestr(name, content)
+    return out.getvalue()
+
+
+def test_a_workbook_that_unpacks_to_far_more_than_it_weighs_is_refused_before_reading() -> None:
+    strings = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    strings += b"<si><t>a</t></si>" * 2_000_000 + b"</sst>"
+    bomb = _repacked(
+        _xlsx({"A1": "Телефон", "A2": "+79161234567"}), "xl/sharedStrings.xml", strings
+    )
+    assert len(bomb) < 1024 * 1024
+    with pytest.raises(UploadFileTooLarge):
+        read_head(bomb, "анкеты.xlsx")
+
+
+def test_a_header_far_below_and_a_sheet_declared_huge_are_bounded() -> None:
+    far = _xlsx({f"A{questionnaire_file.MAX_LEADING_BLANK_ROWS + 5}": "Телефон"})
+    with pytest.raises(UploadNoHeader):
+        read_head(far, "анкеты.xlsx")
+    # The sheet's last rows only: openpyxl would walk a million empty rows to reach them.
+    far = _xlsx({"A1048575": "Телефон", "A1048576": "+79161234567"})
+    with pytest.raises(UploadNoHeader):
+        read_head(far, "анкеты.xlsx")
+    wide = _xlsx({"A1": "Телефон", "B1": "Фамилия", "A2": "+79161234567", "XFD1048576": ""})
+    table = read_head(wide, "анкеты.xlsx")
+    assert table.headers == ["Телефон", "Фамилия"] and table.rows[0] == ["+79161234567", ""]
+
+
+def test_a_csv_with_more_lines_than_rows_allowed_is_refused_at_once() -> None:
+    lines = "Телефон\n" + "1\n" * (
+        questionnaire_file.MAX_ROWS + questionnaire_file.MAX_LEADING_BLANK_ROWS + 1001
+    )
+    with pytest.raises(UploadFileTooLarge):
+        check_size(lines.encode(), "a.csv")
+    check_size(b"\xd2\xe5\xeb\xe5\xf4\xee\xed\n1\n", "a.csv")

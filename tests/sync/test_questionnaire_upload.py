@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -136,3 +136,40 @@ def test_cancel_and_refusals(runtime: Runtime, engine: Engine) -> None:
             domain.get_upload(session, other, upload.id)
         assert session.scalar(select(func.count()).select_from(Customer)) == 0
         assert session.get(Tenant, tenant.id) is not None
+
+
+@pytest.mark.committed
+def test_a_file_refused_while_checked_says_why(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An XLSX's rows are only counted when it is read whole: a refusal then is the upload's
+    message for the accountant, not a crash to retry."""
+    from mappings import questionnaire_file
+
+    activate(runtime)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Телефон"])
+    for i in range(30):
+        sheet.append([f"+791600000{i:02d}"])
+    out = io.BytesIO()
+    book.save(out)
+    with runtime.session() as session:
+        upload = jobs.start_upload(
+            session, factories.tenant(session), file_name="a.xlsx", data=out.getvalue(),
+            author="Бухгалтер", now=datetime.now(UTC),
+        )  # fmt: skip
+        session.commit()
+        upload_id = upload.id
+    monkeypatch.setattr(questionnaire_file, "MAX_ROWS", 10)
+    with runtime.session() as session:
+        jobs.enqueue_check(session, session.get_one(QuestionnaireUpload, upload_id))
+        session.commit()
+    with runtime.session() as session:
+        upload = session.get_one(QuestionnaireUpload, upload_id)
+        assert (
+            upload.status == "failed"
+            and upload.message
+            and "Файл слишком большой" in upload.message
+        )
