@@ -85,6 +85,18 @@ def enqueue_load(session: Session, upload: QuestionnaireUpload, mode: str) -> No
     enqueue(session, load_upload, upload.id, timeout_s=_timeout(upload, LOAD_S_PER_ROW))
 
 
+def enqueue_resume(session: Session, upload: QuestionnaireUpload) -> bool:
+    """Start again a check or load whose job was lost (a killed worker or process): it goes on
+    from its last committed batch. False when the upload is not being checked or loaded."""
+    if upload.status == CHECKING:
+        enqueue(session, check_upload, upload.id, timeout_s=_timeout(upload, CHECK_S_PER_ROW))
+    elif upload.status == LOADING:
+        enqueue(session, load_upload, upload.id, timeout_s=_timeout(upload, LOAD_S_PER_ROW))
+    else:
+        return False
+    return True
+
+
 def check_upload(upload_id: int) -> None:
     """Job: check the rows, a batch per transaction (``rows_done`` is the progress)."""
     _run(upload_id, CHECKING, domain.check_rows)

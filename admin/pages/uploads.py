@@ -135,6 +135,19 @@ def upload_load(upload_id: int) -> BaseResponse:
     return redirect(url_for("pages.upload", upload_id=found.id))
 
 
+@pages.route("/uploads/<int:upload_id>/resume", methods=["POST"])
+@page("questionnaires.upload")
+def upload_resume(upload_id: int) -> BaseResponse:
+    """The check or load goes on from its last saved batch (its job was lost with a restart);
+    a job still running meanwhile does no row twice (each batch holds the upload's lock)."""
+    found = _upload(upload_id)
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    if jobs.enqueue_resume(db_session(), found):
+        flash("Работа продолжена с последней сохранённой строки.", "success")
+    return redirect(url_for("pages.upload", upload_id=found.id))
+
+
 @pages.route("/uploads/<int:upload_id>/errors.xlsx")
 @page("questionnaires.upload")
 def upload_errors(upload_id: int) -> BaseResponse:

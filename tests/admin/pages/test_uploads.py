@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -106,3 +107,23 @@ def test_load_nothing_writes_nothing_and_a_bad_file_is_explained(
         client, "/admin/uploads", {}, content_type="multipart/form-data", follow_redirects=True
     )
     assert "Выберите файл" in text(none)
+
+
+def test_a_check_whose_job_was_lost_goes_on_from_its_last_batch(
+    client: FlaskClient,
+    session: Session,
+    people: People,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sync import questionnaire_upload as jobs
+
+    signed_in(client, people[OPERATOR])
+    page_url = _upload(client, questionnaire_csv(), "анкеты.csv")
+    monkeypatch.setattr(jobs, "check_upload", lambda upload_id: None)  # the worker dies with it
+    post(client, page_url + "/mapping", {"column.0": "phone", "column.1": "last_name"})
+    stuck = text(client.get(page_url))
+    assert "Проверяем строки" in stuck and "Продолжить" in stuck
+    monkeypatch.undo()
+    resumed = text(post(client, page_url + "/resume", follow_redirects=True))
+    assert "проверено" in resumed and 'id="valid">2<' in resumed
