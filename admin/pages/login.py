@@ -73,6 +73,6 @@ def login() -> BaseResponse | tuple[str, int] | str:
 @page()
 def logout() -> BaseResponse:
     log_action("logout")
-    end_session()
+    end_session(everywhere=True)
     flash("Вы вышли.", "info")
     return redirect(url_for("pages.login"))

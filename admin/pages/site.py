@@ -127,6 +127,9 @@ def _load_operator(user_id: str) -> Operator | None:
     user = db.get(User, int(user_id))
     if user is None or not user.active or session.get("stamp") != session_stamp(user):
         return None
+    ended = user.sessions_valid_after
+    if ended is not None and session.get("since_ms", 0) <= int(ended.timestamp() * 1000):
+        return None
     if user.tenant_id is not None:
         tenant = db.get(Tenant, user.tenant_id)
         if tenant is None or tenant.suspended_at is not None:
@@ -149,7 +152,7 @@ def start_session(user: User, now: datetime) -> None:
     """A fresh session for ``user`` (nothing of the anonymous one is kept)."""
     session.clear()
     session.permanent = True
-    session["since"] = int(now.timestamp())
+    session["since_ms"] = int(now.timestamp() * 1000)
     session["seen"] = int(now.timestamp())
     session["stamp"] = session_stamp(user)
     login_user(
@@ -164,7 +167,13 @@ def start_session(user: User, now: datetime) -> None:
     )
 
 
-def end_session() -> None:
+def end_session(*, everywhere: bool = False) -> None:
+    """Log out; ``everywhere``: every session the user began until now ends too (a copy of
+    this cookie included)."""
+    if everywhere and current_user.is_authenticated:
+        user = db_session().get(User, operator().id)
+        if user is not None:
+            user.sessions_valid_after = now()
     logout_user()
     session.clear()
 
@@ -334,7 +343,7 @@ def _guard() -> ResponseReturnValue | None:
         csrf.protect()
     if current_user.is_authenticated:
         moment = int(now().timestamp())
-        since, seen = session.get("since", 0), session.get("seen", 0)
+        since, seen = session.get("since_ms", 0) // 1000, session.get("seen", 0)
         if (
             moment - seen > IDLE_LIMIT.total_seconds()
             or moment - since > ABSOLUTE_LIMIT.total_seconds()

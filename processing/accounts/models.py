@@ -34,6 +34,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Sessions of the admin pages begun before this moment are over (a logout ends them all:
+    # the session cookie is signed, not stored, so a copy of it must die server-side).
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class UserRole(Base):

@@ -1,5 +1,6 @@
 """admin action log (logins, changes, views of personal data, exports) and the tenants
-assigned to each agent; a tenant's time zone (for its admin pages) and suspension
+assigned to each agent; a tenant's time zone (for its admin pages) and suspension; the moment a user's
+sessions end
 
 Revision ID: 0018
 Revises: 0017
@@ -49,6 +50,10 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(sa.Column("suspended_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("sessions_valid_after", sa.DateTime(timezone=True), nullable=True)
+        )
 
     op.create_table(
         "agent_tenants",
@@ -73,6 +78,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("sessions_valid_after")
     with op.batch_alter_table("tenants", schema=None) as batch_op:
         batch_op.drop_column("suspended_at")
         batch_op.drop_column("timezone")

@@ -130,8 +130,8 @@ def test_idle_session_expires(client: FlaskClient, people: People) -> None:
 def test_session_ends_after_the_absolute_limit(client: FlaskClient, people: People) -> None:
     signed_in(client, people[ADMIN])
     with client.session_transaction("/admin/") as stored:
-        stored["since"] = int(
-            (datetime.now(UTC) - site.ABSOLUTE_LIMIT - timedelta(seconds=5)).timestamp()
+        stored["since_ms"] = int(
+            (datetime.now(UTC) - site.ABSOLUTE_LIMIT - timedelta(seconds=5)).timestamp() * 1000
         )
     assert client.get("/admin/users").status_code == 302
 
@@ -161,14 +161,22 @@ def test_suspended_tenant_cannot_log_in_but_the_licensor_can(
     assert "приостановлена" in text(client.get("/admin/platform/tenants"))
 
 
-def test_logout_ends_the_session(client: FlaskClient, people: People, session: Session) -> None:
+def test_logout_ends_the_session_and_every_copy_of_its_cookie(
+    client: FlaskClient, people: People, session: Session
+) -> None:
     signed_in(client, people[ADMIN])
+    copy = client.get_cookie("loyalty_admin", path="/admin")
+    assert copy is not None
     assert client.post("/admin/logout").status_code == 400  # without the token
     response = post(client, "/admin/logout")
     assert response.status_code == 302
     assert client.get("/admin/users").status_code == 302
     actions = session.scalars(select(ActionLogEntry.action).order_by(ActionLogEntry.id)).all()
     assert actions == ["login", "logout"]
+    client.set_cookie("loyalty_admin", copy.value, path="/admin")  # a copy kept by a thief
+    assert client.get("/admin/users").status_code == 302
+    signed_in(client, people[ADMIN])  # a new login works at once
+    assert client.get("/admin/users").status_code == 200
 
 
 @pytest.mark.parametrize("secret", [None])
