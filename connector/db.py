@@ -42,6 +42,14 @@ def _rollback(session: Session) -> None:
         log.warning("rollback failed", exc_info=True)
 
 
+def rollback_request_session() -> None:
+    """Roll back the request's session, if it has one, so an error page can still read the
+    database after a failed statement."""
+    session: Session | None = g.get(_SESSION)
+    if session is not None:
+        _rollback(session)
+
+
 def init_sessions(app: Flask) -> None:
     @app.after_request
     def _commit_or_rollback(response: Response) -> Response:

@@ -12,7 +12,11 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 DEFAULT_ZONE = "Europe/Moscow"
-THOUSANDS = "\u00a0"  # a space that never breaks a sum across lines
+THOUSANDS = "\u00a0"
+FIRST_DAY, LAST_DAY = (
+    date(1900, 1, 1),
+    date(2999, 12, 31),
+)  # the dates a filter may name  # a space that never breaks a sum across lines
 
 
 def number(value: int | Decimal | None, places: int = 0) -> str:
@@ -57,6 +61,8 @@ def day_start(raw: str | None, zone: str) -> datetime | None:
     try:
         day = date.fromisoformat((raw or "").strip())
     except ValueError:
+        return None
+    if not FIRST_DAY <= day <= LAST_DAY:  # beyond them zone arithmetic overflows
         return None
     return datetime.combine(day, time(), ZoneInfo(zone))
 

@@ -53,7 +53,11 @@ def login() -> BaseResponse | tuple[str, int] | str:
         for key in keys:
             throttle.check(key)
     except TooManyAttempts as refused:
-        form.form_errors.append(refused.text)
+        minutes = max(1, -(-(refused.retry_after_s or 60) // 60))
+        form.form_errors.append(
+            f"Слишком много неудачных попыток входа. Повторите через {minutes} мин. или "
+            "попросите администратора сети проверить вашу учётную запись."
+        )
         return render_template("pages/login.html", form=form), 429
     db = db_session()
     moment = now()

@@ -5,7 +5,7 @@ tenants — their connection status and POS tokens, never customer data."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from werkzeug.wrappers.response import Response as BaseResponse
@@ -336,11 +336,13 @@ def agent_tenant(code: str, issued: object = None) -> str:
     "/platform/my-tenants/<code>/stores/<store_code>/pos/<pos_code>/reissue", methods=["POST"]
 )
 @page(platform_role=AGENT)
-def agent_pos_reissue(code: str, store_code: str, pos_code: str) -> str:
+def agent_pos_reissue(code: str, store_code: str, pos_code: str) -> BaseResponse:
     found = _visible_tenant(code)
     target = next((s for s in tenant_stores(db_session(), found) if s.code == store_code), None)
     if target is None:
         abort(404)
     issued = reissue_pos_token(db_session(), target, pos_code)
     log_action("pos.reissue", f"{store_code}/{pos_code}", tenant_id=found.id)
-    return agent_tenant(code, issued=issued)
+    response = make_response(agent_tenant(code, issued=issued))
+    response.headers["Cache-Control"] = "no-store"  # the token is on this page only
+    return response

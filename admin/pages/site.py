@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    Response,
     abort,
     current_app,
     has_request_context,
@@ -44,7 +45,7 @@ from wtforms.fields.choices import SelectChoice
 
 from admin.pages import formats
 from config import Settings
-from connector.db import app_runtime, db_session
+from connector.db import app_runtime, db_session, rollback_request_session
 from connector.errors import error_for_exception, http_status
 from processing.accounts.actions import record_action
 from processing.accounts.models import AgentTenant, User
@@ -275,7 +276,7 @@ def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
 
 def safe_next(target: str | None) -> str:
     """A post-login destination inside the admin only (no open redirect)."""
-    if target:
+    if target and target.isprintable() and " " not in target and "\\" not in target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and parts.path.startswith("/admin/"):
             return target
@@ -358,6 +359,17 @@ def current_app_secret() -> bool:
     return bool(current_app.secret_key)
 
 
+@pages.after_request
+def _security_headers(response: Response) -> Response:
+    """No framing (the forms change money and personal data), no type sniffing, no admin
+    URLs in other sites' Referer."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
 @pages.context_processor
 def _context() -> dict[str, Any]:
     who = operator() if current_user.is_authenticated else None
@@ -428,6 +440,8 @@ _TEXTS = {
 
 
 def _error_page(status: int, text: str) -> tuple[str, int]:
+    # The page's menu reads the database: a failed statement must not fail it again.
+    rollback_request_session()
     title = _TITLES.get(status, "Ошибка")
     return render_template("pages/error.html", title=title, text=text, status=status), status
 
@@ -445,9 +459,15 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
     return _error_page(status, _TEXTS.get(status, error.description or ""))
 
 
+# Texts written for API clients that a person on a page cannot act on.
+_PAGE_TEXTS = {
+    "VALIDATION_ERROR": "Некорректные данные в адресе или форме: проверьте введённое и повторите.",
+}
+
+
 @pages.errorhandler(ConnectorError)
 def _domain_error(error: ConnectorError) -> tuple[str, int]:
-    return _error_page(http_status(error), error.text)
+    return _error_page(http_status(error), _PAGE_TEXTS.get(error.code, error.text))
 
 
 @pages.errorhandler(Exception)

@@ -15,6 +15,7 @@ from sync.log import get_run, read_entries, read_runs
 from sync.models import RUN_RUNNING
 
 PAGE_SIZE = 50
+MAX_OFFSET = 1_000_000
 SOURCES = {"commerceml": "CommerceML (товары, склады)", "discount_server": "Сервер скидок 1С"}
 LEVELS = {"info": "Информация", "warning": "Предупреждение", "error": "Ошибка"}
 REFRESH_S = 3
@@ -33,7 +34,7 @@ def sync_runs() -> str:
     since, until = _day(args.get("since")), _day(args.get("until"))
     if until is not None:
         until += timedelta(days=1)  # the "to" day is included
-    offset = max(0, args.get("offset", 0, type=int) or 0)
+    offset = min(max(0, args.get("offset", 0, type=int) or 0), MAX_OFFSET)
     filters: dict[str, Any] = {
         "tenant_id": tenant().id,
         "source": source,

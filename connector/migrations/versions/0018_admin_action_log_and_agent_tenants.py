@@ -1,6 +1,6 @@
 """admin action log (logins, changes, views of personal data, exports) and the tenants
-assigned to each agent; a tenant's time zone (for its admin pages) and suspension; the moment a user's
-sessions end
+assigned to each agent; a tenant's time zone (for its admin pages) and suspension; the moment
+a user's sessions end
 
 Revision ID: 0018
 Revises: 0017

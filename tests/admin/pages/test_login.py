@@ -191,3 +191,34 @@ def test_without_a_secret_key_in_production_the_pages_say_so(
     runtime = bind_runtime(Runtime(replace(settings, secret_key=secret), engine=engine), connection)  # type: ignore[arg-type, type-var]
     page = build_app(runtime).test_client().get("/admin/login")
     assert page.status_code == 503 and "задайте SECRET_KEY" in text(page)
+
+
+def test_hostile_addresses_get_pages_not_failures(
+    client: FlaskClient, people: People, session: Session
+) -> None:
+    """What the hostile probe found: overflowing dates and offsets, a NUL in a path, a CR/LF
+    in ?next=, framing."""
+    page = client.get("/admin/login?next=%2Fadmin%2F%0D%0AX-Injected%3A%201")
+    response = client.post(
+        "/admin/login?next=%2Fadmin%2F%0D%0AX-Injected%3A%201",
+        data={"csrf_token": site_token(page), "email": people[ADMIN].email, "password": PASSWORD},
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/"
+    assert "X-Injected" not in response.headers
+    for path in (
+        "/admin/sync-log?offset=9999999999999999999999999",
+        "/admin/sync-log?since=0001-01-01&until=9999-12-31",
+        "/admin/actions?since=0001-01-01",
+    ):
+        assert client.get(path).status_code == 200, path
+    nul = client.get("/admin/cards/%00")
+    assert nul.status_code in (400, 404) and "details" not in text(nul)
+    headers = client.get("/admin/").headers
+    assert (
+        headers["X-Frame-Options"] == "DENY"
+        and "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    )
+    assert (
+        headers["X-Content-Type-Options"] == "nosniff"
+        and headers["Referrer-Policy"] == "same-origin"
+    )

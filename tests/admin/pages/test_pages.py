@@ -432,6 +432,7 @@ def test_agent_sees_its_tenants_connection_and_pos_but_no_customers(
     assert client.get("/admin/platform/my-tenants/other").status_code == 404
     assert client.get(f"/admin/customers/{world.customer_id}").status_code == 403
     issued = post(client, "/admin/platform/my-tenants/acme/stores/s1/pos/p2/reissue")
+    assert issued.headers["Cache-Control"] == "no-store"
     token = text(issued).split('id="token">')[1].split("<")[0]
     pos = session.scalar(select(Pos).where(Pos.tenant_id == world.tenant_id, Pos.code == "p2"))
     assert pos is not None and pos.token_hash == hash_token(token)
