@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from processing.customers.models import Customer, CustomerChange, QuestionnaireField
@@ -179,17 +179,24 @@ def _check_source(source: str, author: str) -> None:
         raise InvalidInput("Укажите автора изменения.")
 
 
-def _refuse_taken(session: Session, customer: Customer, field: str, value: str | None) -> None:
-    if value is None or field not in ("phone", "email"):
+def _refuse_taken(session: Session, customer: Customer, wanted: Mapping[str, str | None]) -> None:
+    """Refuse a phone or e-mail another customer of the tenant has (one query for both). The
+    session's other customers are flushed already: no autoflush of this one's pending fields."""
+    asked = {field: value for field, value in wanted.items() if value is not None}
+    if not asked:
         return
-    column = Customer.phone if field == "phone" else Customer.email
-    other = session.scalar(
-        select(Customer.id).where(
-            Customer.tenant_id == customer.tenant_id, column == value, Customer.id != customer.id
-        )
-    )
-    if other is not None:
-        raise (PhoneTaken if field == "phone" else EmailTaken)(details={field: value})
+    columns = {"phone": Customer.phone, "email": Customer.email}
+    with session.no_autoflush:
+        rows = session.execute(
+            select(Customer.phone, Customer.email).where(
+                Customer.tenant_id == customer.tenant_id,
+                Customer.id != customer.id,
+                or_(*(columns[field] == value for field, value in asked.items())),
+            )
+        ).all()
+    for field, value in asked.items():
+        if any(getattr(row, field) == value for row in rows):
+            raise (PhoneTaken if field == "phone" else EmailTaken)(details={field: value})
 
 
 def _record(
@@ -225,7 +232,7 @@ def _apply(
 ) -> list[str]:
     definitions = extra_definitions(session, customer.tenant_id)
     extra = dict(customer.extra or {})
-    changed = []
+    updates: list[tuple[str, Any, Any]] = []  # field, old, new: every value cleaned first
     for field, raw in values.items():
         if field.startswith(EXTRA_PREFIX):
             definition = definitions.get(field.removeprefix(EXTRA_PREFIX))
@@ -235,18 +242,19 @@ def _apply(
             old = extra.get(definition.code)
             if new != old:
                 extra[definition.code] = new
-                _record(session, customer, field, old, new, source, author, now)
-                changed.append(field)
+                updates.append((field, old, new))
             continue
         new = clean_standard_value(field, raw)
         old = getattr(customer, field)
         if new != old:
-            _refuse_taken(session, customer, field, new)
+            updates.append((field, old, new))
+    _refuse_taken(session, customer, {f: new for f, _, new in updates if f in ("phone", "email")})
+    for field, old, new in updates:
+        if not field.startswith(EXTRA_PREFIX):
             setattr(customer, field, new)
-            _record(session, customer, field, old, new, source, author, now)
-            changed.append(field)
+        _record(session, customer, field, old, new, source, author, now)
     customer.extra = extra
-    return changed
+    return [field for field, _, _ in updates]
 
 
 @dataclass

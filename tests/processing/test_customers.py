@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processing.customers.models import Customer
@@ -53,6 +54,16 @@ def test_duplicate_phone_and_email_per_tenant_are_refused(session: Session) -> N
     assert error.value.code == "EMAIL_ALREADY_REGISTERED"
     other = factories.tenant(session, "other")
     assert factories.customer(session, other, "+79161234567").phone == "+79161234567"
+    second = factories.customer(session, tenant, "+79160000002")
+    with pytest.raises(ConnectorError) as error:  # a free phone, a taken e-mail: nothing changes
+        update_customer(session, second, {"phone": "+79160000003", "email": "IVAN@example.ru"},
+                        source="admin", author="t")  # fmt: skip
+    assert error.value.code == "EMAIL_ALREADY_REGISTERED" and second.phone == "+79160000002"
+    first = session.scalars(
+        select(Customer).where(Customer.tenant_id == tenant.id, Customer.phone == "+79161234567")
+    ).one()
+    assert update_customer(session, first, {"phone": "8 916 123-45-67", "email": "ivan@example.ru"},
+                           source="admin", author="t") == []  # fmt: skip
 
 
 def test_registration_and_every_change_write_history(session: Session) -> None:
