@@ -5,18 +5,30 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers.response import Response as BaseResponse
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from admin.pages.site import end_session, log_action, now, page, pages, safe_next, start_session
+from admin.pages.site import (
+    attempt,
+    end_session,
+    log_action,
+    now,
+    operator,
+    page,
+    pages,
+    safe_next,
+    session_stamp,
+    start_session,
+)
 from connector.db import db_session
 from connector.throttle import TooManyAttempts, login_throttle
 from processing.accounts.actions import record_action
-from processing.accounts.service import authenticate
+from processing.accounts.models import User
+from processing.accounts.service import MIN_PASSWORD_LENGTH, authenticate, change_password
 
 # Per client address and per login: a guesser behind one address, or many addresses on one login.
 MAX_FAILED_LOGINS = 10
@@ -80,3 +92,32 @@ def logout() -> BaseResponse:
     end_session(everywhere=True)
     flash("Вы вышли.", "info")
     return redirect(url_for("pages.login"))
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Текущий пароль", validators=[DataRequired("Введите текущий пароль.")])
+    new = PasswordField(
+        f"Новый пароль (не короче {MIN_PASSWORD_LENGTH} символов)",
+        validators=[DataRequired("Введите новый пароль."), Length(max=200)],
+    )
+    repeat = PasswordField(
+        "Новый пароль ещё раз", validators=[EqualTo("new", "Пароли не совпадают.")]
+    )
+
+
+@pages.route("/password", methods=["GET", "POST"])
+@page()
+def password() -> BaseResponse | str:
+    """The user's own password; its other sessions end (their stamp no longer matches)."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        db = db_session()
+        user = db.get_one(User, operator().id)
+        done, result = attempt(lambda: change_password(user, form.current.data, form.new.data))
+        if done:
+            session["stamp"] = session_stamp(user)  # this session goes on
+            log_action("user.password", str(user.id))
+            flash("Пароль изменён. Другие сеансы этого пользователя завершены.", "success")
+            return redirect(url_for("pages.dashboard"))
+        form.form_errors.append(result)
+    return render_template("pages/password.html", form=form)

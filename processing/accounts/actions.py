@@ -21,6 +21,7 @@ ACTION_TITLES = {
     "logout": "Выход",
     "user.add": "Добавлен пользователь",
     "user.active": "Пользователь включён или отключён",
+    "user.password": "Изменён пароль",
     "permission.set": "Изменены права роли",
     "tenant.add": "Создана сеть",
     "tenant.tariff": "Изменён тариф",

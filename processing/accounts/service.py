@@ -114,6 +114,20 @@ def set_password(user: User, password: str) -> None:
     user.password_hash = _hash(password)
 
 
+class AccountPasswordWrong(InvalidInput):
+    code = "ACCOUNT_PASSWORD_WRONG"
+    message = "Текущий пароль указан неверно."
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The user's own change: the current password first."""
+    try:
+        _HASHER.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError) as exc:
+        raise AccountPasswordWrong() from exc
+    set_password(user, new)
+
+
 def authenticate(session: Session, email: str, password: str, *, now: datetime) -> User | None:
     """The active user whose e-mail and password these are, or None."""
     try:

@@ -39,6 +39,7 @@ DESK = frozenset({ADMIN, MANAGER, OPERATOR, CASHIER})  # find a customer by phon
 # endpoint → the roles allowed, as the issue assigns them (the defaults of a fresh tenant).
 EXPECTED: dict[str, frozenset[str]] = {
     "pages.dashboard": EVERYONE,
+    "pages.password": EVERYONE,
     "pages.tenants": frozenset({LICENSOR}),
     "pages.tenant_add": frozenset({LICENSOR}),
     "pages.tenant_page": frozenset({LICENSOR}),

@@ -222,3 +222,38 @@ def test_hostile_addresses_get_pages_not_failures(
         headers["X-Content-Type-Options"] == "nosniff"
         and headers["Referrer-Policy"] == "same-origin"
     )
+
+
+def test_a_user_changes_its_password_and_its_other_sessions_end(
+    client: FlaskClient, people: People, session: Session
+) -> None:
+    signed_in(client, people[CASHIER])
+    other = signed_in(FlaskClient(client.application, use_cookies=True), people[CASHIER])
+    wrong = post(
+        client,
+        "/admin/password",
+        {"current": "nope", "new": "a-new-password-9", "repeat": "a-new-password-9"},
+    )
+    assert "Текущий пароль указан неверно." in text(wrong)
+    mismatch = post(
+        client, "/admin/password", {"current": PASSWORD, "new": "a-new-password-9", "repeat": "x"}
+    )
+    assert "Пароли не совпадают." in text(mismatch)
+    short = post(
+        client, "/admin/password", {"current": PASSWORD, "new": "short", "repeat": "short"}
+    )
+    assert "Пароль слишком короткий" in text(short)
+    changed = post(
+        client,
+        "/admin/password",
+        {"current": PASSWORD, "new": "a-new-password-9", "repeat": "a-new-password-9"},
+    )
+    assert changed.status_code == 302
+    assert client.get("/admin/customers").status_code == 200  # this session goes on
+    assert other.get("/admin/customers").status_code == 302  # the other one ended
+    assert (
+        log_in(
+            FlaskClient(client.application), people[CASHIER].email, "a-new-password-9"
+        ).status_code
+        == 302
+    )
