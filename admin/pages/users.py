@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers.response import Response as BaseResponse
 from wtforms import EmailField, PasswordField, SelectMultipleField, StringField
@@ -20,6 +20,7 @@ from processing.accounts.service import (
     add_user,
     get_user,
     role_table,
+    set_password,
     set_permission,
     tenant_users,
 )
@@ -102,6 +103,23 @@ def user_active(user_id: int) -> BaseResponse:
     user.active = not user.active
     log_action("user.active", str(user.id), active=user.active)
     flash(f"Пользователь {user.email} {'включён' if user.active else 'отключён'}.", "success")
+    return redirect(url_for("pages.users"))
+
+
+@pages.route("/users/<int:user_id>/password", methods=["POST"])
+@page("users.manage")
+def user_password(user_id: int) -> BaseResponse:
+    """A forgotten password: the administrator sets a new one and passes it on; the user's
+    sessions end."""
+    user = get_user(db_session(), tenant(), user_id)
+    if not PlainForm().validate_on_submit():
+        abort(400)
+    done, result = attempt(lambda: set_password(user, request.form.get("password", "")))
+    if done:
+        log_action("user.password", str(user.id))
+        flash(f"Новый пароль {user.email} задан: передайте его пользователю.", "success")
+    else:
+        flash(result, "error")
     return redirect(url_for("pages.users"))
 
 

@@ -20,7 +20,7 @@ from processing.ledger.models import Account
 from processing.tenants.models import Pos, Store, TariffPreset, Tenant
 from processing.tenants.service import hash_token
 from sync.models import SyncLogEntry, SyncRun
-from tests.admin.pages.conftest import People, post, signed_in, text
+from tests.admin.pages.conftest import People, log_in, post, signed_in, text
 from tests.connector.onec_http.world import World
 
 NBSP = "\u00a0"
@@ -341,6 +341,20 @@ def test_admin_adds_a_user_and_changes_role_rights(
     post(client, f"/admin/users/{people[GUEST].id}/active")
     session.refresh(people[GUEST])
     assert people[GUEST].active is False
+    short = post(
+        client,
+        f"/admin/users/{people[OPERATOR].id}/password",
+        {"password": "1"},
+        follow_redirects=True,
+    )
+    assert "Пароль слишком короткий" in text(short)
+    post(client, f"/admin/users/{people[OPERATOR].id}/password", {"password": "reset-password-7"})
+    assert (
+        log_in(
+            FlaskClient(client.application), people[OPERATOR].email, "reset-password-7"
+        ).status_code
+        == 302
+    )
     own = post(client, f"/admin/users/{people[ADMIN].id}/active", follow_redirects=True)
     assert "самого себя" in text(own)
     log = text(client.get("/admin/actions"))
