@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 from marshmallow import Schema, ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings, load_settings
@@ -24,8 +25,9 @@ from connector import migrate
 from connector.jsonio import loads_body
 from mappings import admin as wire
 from mappings import catalog as catalog_wire
+from processing.accounts.models import User
 from processing.accounts.roles import ROLE_TITLES
-from processing.accounts.service import add_user
+from processing.accounts.service import add_user, normal_email, set_password
 from processing.accruals.mass import (
     STATUS_TITLES,
     add_mass_accrual,
@@ -403,6 +405,19 @@ def user_add(
         where = f"tenant {tenant_code}" if tenant_code else "the platform"
         titles = ", ".join(ROLE_TITLES[role] for role in sorted(roles))
         click.echo(f"User {created.email} of {where} created ({titles}).")
+
+
+@user.command("password")
+@click.argument("email")
+@click.password_option(help="Prompted for (twice) when not given.")
+def user_password(email: str, password: str) -> None:
+    """Set a new password for the user who logs in with EMAIL (its sessions end)."""
+    with _transaction(_runtime()) as session:
+        found = session.scalar(select(User).where(User.email == normal_email(email)))
+        if found is None:
+            raise click.ClickException(f"no user logs in with {email}")
+        set_password(found, password)
+    click.echo(f"The password of {found.email} is set.")
 
 
 @main.group("admin-token")

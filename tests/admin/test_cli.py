@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -275,3 +276,15 @@ def test_user_add(cli: CliRunner, engine: Engine) -> None:
         users = {u.email: u.tenant_id for u in session.scalars(select(User))}
         acme = session.scalars(select(Tenant).where(Tenant.code == "acme")).one()
     assert users == {"boss@acme.ru": acme.id, "root@saas.ru": None}
+    reset = cli.invoke(main, ["user", "password", "BOSS@acme.ru", "--password", "Acme-new-2026!"])
+    assert reset.exit_code == 0 and "boss@acme.ru" in reset.output
+    missing = cli.invoke(
+        main, ["user", "password", "nobody@acme.ru", "--password", "Whatever-2026"]
+    )
+        main, ["user", "password", "nobody@acme.ru", "--password", "Whatever-2026"]
+    )
+    assert missing.exit_code != 0 and "no user" in missing.output
+    from processing.accounts.service import authenticate
+
+    with Session(engine) as session:
+        assert authenticate(session, "boss@acme.ru", "Acme-new-2026!", now=datetime.now(UTC))
