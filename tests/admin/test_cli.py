@@ -281,8 +281,6 @@ def test_user_add(cli: CliRunner, engine: Engine) -> None:
     missing = cli.invoke(
         main, ["user", "password", "nobody@acme.ru", "--password", "Whatever-2026"]
     )
-        main, ["user", "password", "nobody@acme.ru", "--password", "Whatever-2026"]
-    )
     assert missing.exit_code != 0 and "no user" in missing.output
     from processing.accounts.service import authenticate
 
