@@ -1,0 +1,101 @@
+"""The extension and the API cannot drift apart: every call the BSL makes (method and path), every
+JSON field it sends and every field it reads are in the service's OpenAPI document as the app
+generates it. The service ignores unknown JSON fields, so this is the only guard against a
+misspelt field in BSL: any snake_case name the BSL reads or writes must be attributed to a call."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.epf.bsl import EPF, ERROR_READER, Call, bsl_files, calls, json_names, routines
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from config import load_settings
+    from connector.app import create_app
+
+    var_dir = tmp_path_factory.mktemp("openapi")
+    app: Flask = create_app(load_settings({"VAR_DIR": str(var_dir)}))
+    document: dict[str, Any] = app.test_client().get("/api/openapi.json").get_json()
+    return document
+
+
+def _schema(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema or "allOf" in schema:
+        if "$ref" in schema:
+            schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        else:
+            schema = schema["allOf"][0]
+    return schema
+
+
+def _properties(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    return dict(_schema(spec, schema).get("properties", {}))
+
+
+def _operation(spec: dict[str, Any], call: Call) -> dict[str, Any]:
+    for template, operations in spec["paths"].items():
+        pattern = (
+            "^"
+            + re.sub(
+                r"\\{[^}]+\\}", "[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
+            )
+            + "$"
+        )
+        if re.match(pattern, call.path) and call.method.lower() in operations:
+            operation: dict[str, Any] = operations[call.method.lower()]
+            return operation
+    raise AssertionError(f"{call.routine}: {call.method} {call.path} is not in the API")
+
+
+def _all_calls() -> list[Call]:
+    return [call for path in bsl_files() for routine in routines(path) for call in calls(routine)]
+
+
+def test_the_bsl_calls_the_service() -> None:
+    assert _all_calls()
+
+
+@pytest.mark.parametrize("call", _all_calls(), ids=lambda c: f"{c.routine}:{c.method} {c.path}")
+def test_every_call_and_field_is_in_the_api(spec: dict[str, Any], call: Call) -> None:
+    operation = _operation(spec, call)
+    if call.request:
+        body = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert call.request <= set(_properties(spec, body)), call.request - set(
+            _properties(spec, body)
+        )
+    answer = _properties(
+        spec, operation["responses"]["200"]["content"]["application/json"]["schema"]
+    )
+    assert call.response[""] <= set(answer), call.response[""] - set(answer)
+    for object_field, names in call.response.items():
+        if object_field:
+            nested = _properties(spec, answer[object_field])
+            assert names <= set(nested), (object_field, names - set(nested))
+
+
+def test_error_bodies_are_read_by_the_api_error_fields(spec: dict[str, Any]) -> None:
+    error = set(_properties(spec, {"$ref": "#/components/schemas/Error"}))
+    readers = [r for path in bsl_files() for r in routines(path) if r.name == ERROR_READER]
+    assert readers
+    for routine in readers:
+        assert json_names(routine) <= error
+
+
+def test_no_json_field_goes_unchecked() -> None:
+    """A snake_case name the BSL reads or writes outside a call the contract knows is refused."""
+    for path in bsl_files():
+        for routine in routines(path):
+            if routine.name == ERROR_READER:
+                continue
+            attributed: set[str] = set()
+            for call in calls(routine):
+                attributed |= call.request | set().union(*call.response.values())
+                attributed |= {name for name in call.response if name}
+            unchecked = json_names(routine) - attributed
+            assert not unchecked, (str(path.relative_to(EPF)), routine.name, unchecked)
