@@ -79,35 +79,84 @@ def read_xml(path: Path) -> etree._Element:
 
 
 @dataclass
+class Fields:
+    """The JSON fields of one object: its own, and those of the objects (or array items) under
+    each of its fields."""
+
+    own: set[str] = field(default_factory=set)
+    nested: dict[str, Fields] = field(default_factory=dict)
+
+    def names(self) -> set[str]:
+        found = set(self.own)
+        for name, inner in self.nested.items():
+            found |= {name} | inner.names()
+        return found
+
+
+@dataclass
 class Call:
     routine: str
     method: str
     path: str
-    request: set[str] = field(default_factory=set)
-    response: dict[str, set[str]] = field(
-        default_factory=dict
-    )  # "" top level, else the object field
+    request: Fields
+    response: Fields
+    builder: str | None = None  # the routine that builds the request body, when another one
 
 
-_CALL = re.compile(r'(\w+)\s*=\s*ВызватьСервис\(\s*"(\w+)"\s*,\s*"([^"]+)"\s*,\s*(\w+)')
+# ВызватьСервис([Настройки, ]"<METHOD>", <path: string literals and names joined by +>, <body>
+_CALL = re.compile(
+    r"(\w+)\s*=\s*ВызватьСервис\(\s*(?:\w+\s*,\s*)?\"(\w+)\"\s*,\s*"
+    r"((?:\"[^\"]*\"|\w+)(?:\s*\+\s*(?:\"[^\"]*\"|\w+))*)\s*,\s*(\w+)(\([^)]*\))?"
+)
 
 
-def calls(routine: Routine) -> list[Call]:
+def _path(expression: str) -> str:
+    """``"/api/v1/transactions/" + Ид + "/rollback"`` → ``/api/v1/transactions/{Ид}/rollback``."""
+    parts = re.findall(r'"([^"]*)"|(\w+)', expression)
+    return "".join(literal if literal else "{" + name + "}" for literal, name in parts)
+
+
+def _written(text: str, variable: str) -> Fields:
+    """What ``variable.Вставить`` writes, arrays of objects (``Массив.Добавить(Объект)``) too."""
+    found = Fields(set(re.findall(rf'\b{variable}\.Вставить\(\s*"({JSON_NAME})"', text)))
+    for name, value in re.findall(
+        rf'\b{variable}\.Вставить\(\s*"({JSON_NAME})"\s*,\s*(\w+)\)', text
+    ):
+        for item in re.findall(rf"\b{value}\.Добавить\((\w+)\)", text):
+            found.nested[name] = _written(text, item)
+    return found
+
+
+def _read(text: str, source: str) -> Fields:
+    """What is read from ``source`` (``Ответ.Данные`` or a variable holding an object): its own
+    fields, objects assigned to variables, arrays walked with «Для Каждого … Из … Цикл»."""
+    source_re = re.escape(source)
+    found = Fields(set(re.findall(rf'\b{source_re}\.Получить\(\s*"({JSON_NAME})"', text)))
+    for variable, name in re.findall(
+        rf'(\w+)\s*=\s*{source_re}\.Получить\(\s*"({JSON_NAME})"\)', text
+    ):
+        found.nested[name] = _read(text, variable)
+    pattern = rf'Для\s+Каждого\s+(\w+)\s+Из\s+{source_re}\.Получить\(\s*"({JSON_NAME})"\)'
+    for variable, name in re.findall(pattern, text):
+        found.nested[name] = _read(text, variable)
+    return found
+
+
+def calls(routine: Routine, module: list[Routine] | None = None) -> list[Call]:
+    """The routine's calls of the service; a body built by another routine of the module
+    (``ТелоЧека(Чек)``) is read from that routine's returned variable."""
+    by_name = {r.name: r for r in module or []}
     found = []
-    for result, method, path, body in _CALL.findall(routine.text):
-        call = Call(routine.name, method, path)
-        call.request = set(re.findall(rf'\b{body}\.Вставить\(\s*"({JSON_NAME})"', routine.text))
-        call.response[""] = set(
-            re.findall(rf'\b{result}\.Данные\.Получить\(\s*"({JSON_NAME})"', routine.text)
-        )
-        nested = re.findall(
-            rf'(\w+)\s*=\s*{result}\.Данные\.Получить\(\s*"({JSON_NAME})"\)', routine.text
-        )
-        for variable, object_field in nested:
-            call.response[object_field] = set(
-                re.findall(rf'\b{variable}\.Получить\(\s*"({JSON_NAME})"', routine.text)
-            )
-        found.append(call)
+    for result, method, path, body, arguments in _CALL.findall(routine.text):
+        builder = body if arguments and body in by_name else None
+        if builder is not None:
+            text = by_name[builder].text
+            returned = re.findall(r"Возврат\s+(\w+)\s*;", text)
+            request = _written(text, returned[-1]) if returned else Fields()
+        else:
+            request = _written(routine.text, body)
+        response = _read(routine.text, f"{result}.Данные")
+        found.append(Call(routine.name, method, _path(path), request, response, builder))
     return found
 
 

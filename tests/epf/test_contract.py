@@ -1,7 +1,8 @@
 """The extension and the API cannot drift apart: every call the BSL makes (method and path), every
-JSON field it sends and every field it reads are in the service's OpenAPI document as the app
-generates it. The service ignores unknown JSON fields, so this is the only guard against a
-misspelt field in BSL: any snake_case name the BSL reads or writes must be attributed to a call."""
+JSON field it sends and every field it reads, nested objects and array items included, are in the
+service's OpenAPI document as the app generates it. The service ignores unknown JSON fields, so
+this is the only guard against a misspelt field in BSL: any snake_case name the BSL reads or writes
+must be attributed to a call (tests/epf/bsl.py says how)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.epf.bsl import EPF, ERROR_READER, Call, bsl_files, calls, json_names, routines
+from tests.epf.bsl import EPF, ERROR_READER, Call, Fields, bsl_files, calls, json_names, routines
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +20,7 @@ def spec(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from config import load_settings
     from connector.app import create_app
 
-    var_dir = tmp_path_factory.mktemp("openapi")
-    app: Flask = create_app(load_settings({"VAR_DIR": str(var_dir)}))
+    app: Flask = create_app(load_settings({"VAR_DIR": str(tmp_path_factory.mktemp("openapi"))}))
     document: dict[str, Any] = app.test_client().get("/api/openapi.json").get_json()
     return document
 
@@ -35,26 +35,39 @@ def _schema(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _properties(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    return dict(_schema(spec, schema).get("properties", {}))
+    """An object's properties, or those of an array's items."""
+    schema = _schema(spec, schema)
+    if schema.get("type") == "array":
+        schema = _schema(spec, schema["items"])
+    return dict(schema.get("properties", {}))
+
+
+def _check(spec: dict[str, Any], schema: dict[str, Any], fields: Fields, where: str) -> None:
+    properties = _properties(spec, schema)
+    unknown = (fields.own | set(fields.nested)) - set(properties)
+    assert not unknown, f"{where}: not in the API: {sorted(unknown)}"
+    for name, inner in fields.nested.items():
+        _check(spec, properties[name], inner, f"{where}.{name}")
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
 
 
 def _operation(spec: dict[str, Any], call: Call) -> dict[str, Any]:
     for template, operations in spec["paths"].items():
-        pattern = (
-            "^"
-            + re.sub(
-                r"\\{[^}]+\\}", "[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
-            )
-            + "$"
-        )
-        if re.match(pattern, call.path) and call.method.lower() in operations:
+        if _shape(template) == _shape(call.path) and call.method.lower() in operations:
             operation: dict[str, Any] = operations[call.method.lower()]
             return operation
     raise AssertionError(f"{call.routine}: {call.method} {call.path} is not in the API")
 
 
 def _all_calls() -> list[Call]:
-    return [call for path in bsl_files() for routine in routines(path) for call in calls(routine)]
+    found = []
+    for path in bsl_files():
+        module = routines(path)
+        found += [call for routine in module for call in calls(routine, module)]
+    return found
 
 
 def test_the_bsl_calls_the_service() -> None:
@@ -64,19 +77,11 @@ def test_the_bsl_calls_the_service() -> None:
 @pytest.mark.parametrize("call", _all_calls(), ids=lambda c: f"{c.routine}:{c.method} {c.path}")
 def test_every_call_and_field_is_in_the_api(spec: dict[str, Any], call: Call) -> None:
     operation = _operation(spec, call)
-    if call.request:
+    if call.request.names():
         body = operation["requestBody"]["content"]["application/json"]["schema"]
-        assert call.request <= set(_properties(spec, body)), call.request - set(
-            _properties(spec, body)
-        )
-    answer = _properties(
-        spec, operation["responses"]["200"]["content"]["application/json"]["schema"]
-    )
-    assert call.response[""] <= set(answer), call.response[""] - set(answer)
-    for object_field, names in call.response.items():
-        if object_field:
-            nested = _properties(spec, answer[object_field])
-            assert names <= set(nested), (object_field, names - set(nested))
+        _check(spec, body, call.request, f"{call.routine} request")
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    _check(spec, answer, call.response, f"{call.routine} answer")
 
 
 def test_error_bodies_are_read_by_the_api_error_fields(spec: dict[str, Any]) -> None:
@@ -90,12 +95,16 @@ def test_error_bodies_are_read_by_the_api_error_fields(spec: dict[str, Any]) -> 
 def test_no_json_field_goes_unchecked() -> None:
     """A snake_case name the BSL reads or writes outside a call the contract knows is refused."""
     for path in bsl_files():
-        for routine in routines(path):
+        module = routines(path)
+        module_calls = [call for caller in module for call in calls(caller, module)]
+        for routine in module:
             if routine.name == ERROR_READER:
                 continue
             attributed: set[str] = set()
-            for call in calls(routine):
-                attributed |= call.request | set().union(*call.response.values())
-                attributed |= {name for name in call.response if name}
+            for call in module_calls:
+                if call.routine == routine.name:
+                    attributed |= call.request.names() | call.response.names()
+                if call.builder == routine.name:
+                    attributed |= call.request.names()
             unchecked = json_names(routine) - attributed
             assert not unchecked, (str(path.relative_to(EPF)), routine.name, unchecked)

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from tests.epf.bsl import EPF, bsl_files, errors, parse, read_xml, routines, xml_files
 
@@ -75,3 +76,34 @@ def test_a_processor_names_only_what_its_dump_has(path: Path) -> None:
         # The form reaches the object module through «Обработка = РеквизитФормыВЗначение(...)».
         called = set(re.findall(r"\bОбработка\.(\w+)\(", module_text))
         assert called <= object_routines, called - object_routines
+
+
+def _extensions() -> list[Path]:
+    return sorted(p for p in EPF.glob("*/Configuration.xml"))
+
+
+@pytest.mark.parametrize("path", _extensions(), ids=lambda p: p.parent.name)
+def test_an_extension_lists_only_what_its_dump_has(path: Path) -> None:
+    configuration = read_xml(path).find(f"{MD}Configuration")
+    assert configuration is not None
+    properties = configuration.find(f"{MD}Properties")
+    assert properties is not None
+    assert properties.findtext(f"{MD}ConfigurationExtensionPurpose") == "AddOn"
+    prefix = properties.findtext(f"{MD}NamePrefix") or ""
+    assert prefix
+    # Borrowed objects are matched by name in every configuration (УТ, КА, Розница).
+    assert properties.findtext(f"{MD}KeepMappingToExtendedConfigurationObjectsByIDs") == "false"
+    folders = {"Language": "Languages", "CommonModule": "CommonModules"}
+    children = configuration.find(f"{MD}ChildObjects")
+    assert children is not None and len(children)
+    for child in children:
+        kind = etree.QName(child).localname
+        assert kind in folders, f"a new kind of object: teach this test its folder ({kind})"
+        described = path.parent / folders[kind] / f"{child.text}.xml"
+        assert described.exists(), described
+        element = read_xml(described).find(f"{MD}{kind}")
+        assert element is not None and element.findtext(f"{MD}Properties/{MD}Name") == child.text
+        if element.findtext(f"{MD}Properties/{MD}ObjectBelonging") != "Adopted":
+            assert (child.text or "").startswith(prefix), child.text  # the extension's own objects
+        if kind == "CommonModule":
+            assert routines(path.parent / folders[kind] / (child.text or "") / "Ext" / "Module.bsl")
