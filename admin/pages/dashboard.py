@@ -3,9 +3,6 @@ and the last exchange with 1C; for the licensor and agents, their tenants at a g
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import render_template
 from sqlalchemy import select
 
@@ -16,10 +13,6 @@ from processing.receipts.totals import day_totals
 from processing.reports.usage import usage_of
 from processing.tenants.models import Tenant
 from sync.log import read_runs
-
-
-def local_today(tenant: Tenant, moment: datetime) -> datetime:
-    return moment.astimezone(ZoneInfo(formats.zone_of(tenant)))
 
 
 @pages.route("/")
@@ -37,7 +30,7 @@ def dashboard() -> str:
             "pages/dashboard_platform.html", tenants=tenants, usage=usage_of(db, tenants)
         )
     tenant = db.get_one(Tenant, who.tenant_id)
-    today = local_today(tenant, now()).date()
+    today = formats.local_date(tenant, now())
     runs = read_runs(db, tenant_id=tenant.id, limit=1) if who.may("sync_log.view") else []
     return render_template(
         "pages/dashboard.html",

@@ -39,10 +39,6 @@ def money(value: Decimal | int | None) -> str:
     return number(value, 2)
 
 
-def kopecks(value: int | None) -> str:
-    return money(None if value is None else Decimal(value) / 100)
-
-
 @pass_context
 def local_time(context: Context, value: datetime | None) -> str:
     """An aware UTC time in the page's zone (the tenant's): ``03.12.2026 18:45``."""
@@ -71,5 +67,6 @@ def zone_of(tenant: Any) -> str:
     return getattr(tenant, "timezone", None) or DEFAULT_ZONE
 
 
-def zone_info(tenant: Any) -> ZoneInfo:
-    return ZoneInfo(zone_of(tenant))
+def local_date(tenant: Any, moment: datetime) -> date:
+    """The tenant's calendar date at ``moment``."""
+    return moment.astimezone(ZoneInfo(zone_of(tenant))).date()

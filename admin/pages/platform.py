@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from admin.pages.site import (
+    PlainForm,
     agent_tenant_ids,
     attempt,
     choices,
@@ -89,10 +90,6 @@ class LimitsForm(FlaskForm):
 
 class TariffChoiceForm(FlaskForm):
     tariff = SelectField("Тариф", choices=[])
-
-
-class PlainForm(FlaskForm):
-    """Only the CSRF token."""
 
 
 def _base_choices() -> list[SelectChoice]:
@@ -242,7 +239,7 @@ def tariffs() -> BaseResponse | str:
     db = db_session()
     presets = _tariffs()
     form = PlainForm()
-    if request.method == "POST" and form.validate_on_submit():
+    if request.method == "POST":
         code = request.form.get("code", "")
 
         def number(name: str) -> int | None:

@@ -12,11 +12,10 @@ from datetime import timedelta
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from admin.pages import formats
-from admin.pages.site import attempt, log_action, now, operator, page, pages, tenant
+from admin.pages.site import PlainForm, attempt, log_action, now, operator, page, pages, tenant
 from connector.db import db_session
 from processing.errors import ConnectorError
 from processing.programs.models import Program, ProgramVersion
@@ -55,10 +54,6 @@ BONUS_FIELDS = {
 }
 
 
-class PlainForm(FlaskForm):
-    """Only the CSRF token: the rules' fields are read from the form by name."""
-
-
 def _current(program: Program) -> ProgramVersion | None:
     moment = now()
     live = [
@@ -88,8 +83,6 @@ def _may_edit(program: Program) -> None:
 @pages.route("/programs", methods=["POST"])
 @page("programs.edit")
 def program_add() -> BaseResponse | str:
-    if not PlainForm().validate_on_submit():
-        abort(400)
     kind = request.form.get("kind", "")
     if kind == PROMOTION and not operator().may("promotions.edit"):
         abort(403)
@@ -112,8 +105,6 @@ def program_add() -> BaseResponse | str:
 def program_status(program_code: str) -> BaseResponse:
     found = get_program(db_session(), tenant(), program_code)
     _may_edit(found)
-    if not PlainForm().validate_on_submit():
-        abort(400)
     status = request.form.get("status", "")
     done, result = attempt(lambda: set_program_status(db_session(), found, status))
     if done:
@@ -216,7 +207,7 @@ def _program_page(
         statuses=STATUS_TITLES,
         json_form=program.kind not in FORMS,
         rules_json=json.dumps(rules, ensure_ascii=False, indent=2),
-        tomorrow=(now().astimezone(formats.zone_info(owner)) + timedelta(days=1)).date(),
+        tomorrow=formats.local_date(owner, now()) + timedelta(days=1),
     )
 
 
@@ -236,8 +227,6 @@ def program(program_code: str) -> str:
 @page("programs.edit")
 def program_version(program_code: str) -> BaseResponse | str:
     found, db, owner = _program(program_code), db_session(), tenant()
-    if not PlainForm().validate_on_submit():
-        abort(400)
     form = request.form
     zone = formats.zone_of(owner)
     errors: dict[str, str] = {}

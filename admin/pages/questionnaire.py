@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from admin.pages.customers import FIELD_TITLES
-from admin.pages.site import attempt, log_action, page, pages, tenant
+from admin.pages.site import PlainForm, attempt, log_action, page, pages, tenant
 from connector.db import db_session
 from processing.customers.questionnaire import add_extra_field, questionnaire, set_questionnaire
 from processing.customers.service import EXTRA_PREFIX, STANDARD_FIELDS
@@ -28,10 +27,6 @@ KIND_TITLES = {
     "boolean": "да/нет",
     "choice": "список",
 }
-
-
-class PlainForm(FlaskForm):
-    """Only the CSRF token."""
 
 
 def _page(field_errors: dict[str, str] | None = None) -> str:
@@ -58,8 +53,6 @@ def _field_errors(error_text: str, details: dict[str, Any]) -> dict[str, str]:
 @pages.route("/questionnaire/rules", methods=["POST"])
 @page("settings.manage")
 def questionnaire_rules() -> BaseResponse | str:
-    if not PlainForm().validate_on_submit():
-        return _page({"": "Форма устарела: обновите страницу."})
     policy, required = request.form.get("policy", ""), request.form.getlist("required")
     db, owner = db_session(), tenant()
     try:
@@ -75,8 +68,6 @@ def questionnaire_rules() -> BaseResponse | str:
 @pages.route("/questionnaire/fields", methods=["POST"])
 @page("settings.manage")
 def questionnaire_field_add() -> BaseResponse | str:
-    if not PlainForm().validate_on_submit():
-        return _page({"": "Форма устарела: обновите страницу."})
     form = request.form
     choices = [line.strip() for line in form.get("choices", "").splitlines() if line.strip()]
     done, result = attempt(

@@ -38,6 +38,7 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
@@ -135,13 +136,14 @@ def _load_operator(user_id: str) -> Operator | None:
         tenant = db.get(Tenant, user.tenant_id)
         if tenant is None or tenant.suspended_at is not None:
             return None
+    roles = roles_of(db, user)
     return Operator(
         id=user.id,
         tenant_id=user.tenant_id,
         email=user.email,
         name=user.name,
-        roles=roles_of(db, user),
-        permissions=permissions_of(db, user),
+        roles=roles,
+        permissions=permissions_of(db, user, roles),
     )
 
 
@@ -269,6 +271,11 @@ def attempt(action: Callable[[], Any]) -> tuple[bool, Any]:
         return False, error.text
 
 
+class PlainForm(FlaskForm):
+    """A form of buttons and fields read from ``request.form``: only its CSRF token to render
+    (every POST to the pages is CSRF-checked by the blueprint, see ``_guard``)."""
+
+
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     """A select's options: (value, Russian label)."""
     return [SelectChoice(value, label) for value, label in pairs]
@@ -326,7 +333,6 @@ def install(app: Flask) -> None:
     login_manager.init_app(app)
     app.jinja_env.filters.update(
         money=formats.money,
-        kopecks=formats.kopecks,
         local=formats.local_time,
         day=formats.day,
         number=formats.number,

@@ -8,11 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from admin.pages.site import attempt, log_action, now, operator, page, pages, tenant
+from admin.pages.site import PlainForm, attempt, log_action, now, operator, page, pages, tenant
 from connector.db import db_session
 from processing.customers.access import user_actor
 from processing.uploads.models import (
@@ -34,10 +33,6 @@ STATUS_TITLES = {
 }  # fmt: skip
 
 
-class PlainForm(FlaskForm):
-    """Only the CSRF token: the file and the mapping are read from the request."""
-
-
 @pages.route("/uploads")
 @page("questionnaires.upload")
 def uploads() -> str:
@@ -55,8 +50,6 @@ def uploads() -> str:
 @pages.route("/uploads", methods=["POST"])
 @page("questionnaires.upload")
 def upload_start() -> BaseResponse:
-    if not PlainForm().validate_on_submit():
-        abort(400)
     file = request.files.get("file")
     if file is None or not file.filename:
         flash("Выберите файл анкет (CSV или XLSX).", "error")
@@ -100,8 +93,6 @@ def upload(upload_id: int) -> str:
 @page("questionnaires.upload")
 def upload_mapping(upload_id: int) -> BaseResponse:
     found, db = _upload(upload_id), db_session()
-    if not PlainForm().validate_on_submit():
-        abort(400)
     mapping = {
         int(name.removeprefix("column.")): target
         for name, target in request.form.items()
@@ -122,8 +113,6 @@ def upload_mapping(upload_id: int) -> BaseResponse:
 @page("questionnaires.upload")
 def upload_load(upload_id: int) -> BaseResponse:
     found, db = _upload(upload_id), db_session()
-    if not PlainForm().validate_on_submit():
-        abort(400)
     mode = request.form.get("mode", "")
     done, result = attempt(lambda: jobs.enqueue_load(db, found, mode))
     if done:
@@ -141,8 +130,6 @@ def upload_resume(upload_id: int) -> BaseResponse:
     """The check or load goes on from its last saved batch (its job was lost with a restart);
     a job still running meanwhile does no row twice (each batch holds the upload's lock)."""
     found = _upload(upload_id)
-    if not PlainForm().validate_on_submit():
-        abort(400)
     if jobs.enqueue_resume(db_session(), found):
         flash("Работа продолжена с последней сохранённой строки.", "success")
     return redirect(url_for("pages.upload", upload_id=found.id))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers.response import Response as BaseResponse
 from wtforms import EmailField, PasswordField, SelectMultipleField, StringField
@@ -11,7 +11,17 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.pages import formats
-from admin.pages.site import attempt, choices, log_action, now, operator, page, pages, tenant
+from admin.pages.site import (
+    PlainForm,
+    attempt,
+    choices,
+    log_action,
+    now,
+    operator,
+    page,
+    pages,
+    tenant,
+)
 from connector.db import db_session
 from processing.accounts.actions import ACTION_TITLES, read_actions
 from processing.accounts.roles import ADMIN, PERMISSION_TITLES, ROLE_TITLES, TENANT_ROLES
@@ -43,10 +53,6 @@ class UserForm(FlaskForm):
         f"Пароль (не короче {MIN_PASSWORD_LENGTH} символов)",
         validators=[DataRequired("Введите пароль."), Length(max=200)],
     )
-
-
-class PlainForm(FlaskForm):
-    """A form with only its CSRF token (buttons and checkbox grids read from ``request.form``)."""
 
 
 def _page(form: UserForm | None = None) -> str:
@@ -112,8 +118,6 @@ def user_password(user_id: int) -> BaseResponse:
     """A forgotten password: the administrator sets a new one and passes it on; the user's
     sessions end."""
     user = get_user(db_session(), tenant(), user_id)
-    if not PlainForm().validate_on_submit():
-        abort(400)
     done, result = attempt(lambda: set_password(user, request.form.get("password", "")))
     if done:
         log_action("user.password", str(user.id))

@@ -152,10 +152,12 @@ def roles_of(session: Session, user: User) -> frozenset[str]:
     return frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
 
 
-def permissions_of(session: Session, user: User) -> frozenset[str]:
-    """What the user may do: the defaults of each of its roles as its tenant changed them (the
-    platform's roles are not a tenant's to change)."""
-    roles = roles_of(session, user)
+def permissions_of(
+    session: Session, user: User, roles: frozenset[str] | None = None
+) -> frozenset[str]:
+    """What the user may do: the defaults of each of its roles (``roles``, when already read)
+    as its tenant changed them (the platform's roles are not a tenant's to change)."""
+    roles = roles_of(session, user) if roles is None else roles
     if LICENSOR in roles:
         return PERMISSIONS
     if user.tenant_id is None:
