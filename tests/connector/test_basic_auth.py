@@ -137,3 +137,17 @@ def test_failures_for_an_unknown_tenant_are_throttled_too(app: Flask, session: S
         refused(app, session, "nobody", "exchange", EXCHANGE_PASSWORD)
     with pytest.raises(TooManyAttempts):
         login(app, session, "nobody", "exchange", EXCHANGE_PASSWORD)
+
+
+def test_a_suspended_tenants_1c_login_is_refused_with_its_reason(
+    app: Flask, session: Session, acme: Tenant
+) -> None:
+    from processing.tenants.service import TenantSuspended
+
+    acme.suspended_at = NOW
+    session.flush()
+    with pytest.raises(TenantSuspended):
+        login(app, session, "acme", "exchange", EXCHANGE_PASSWORD)
+    acme.suspended_at = None
+    session.flush()
+    assert login(app, session, "acme", "exchange", EXCHANGE_PASSWORD) is acme

@@ -74,3 +74,20 @@ def test_a_token_revoked_elsewhere_stops_working_when_the_entry_expires(
     later = cache.time.monotonic() + callers.CALLER_TTL_S + 1
     monkeypatch.setattr(cache.time, "monotonic", lambda: later)
     assert _commit(client, world, "3") == 401
+
+
+def test_a_suspended_tenants_pos_is_refused_and_served_again_once_resumed(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    """The licensor's suspension reaches the POS at once (the callers cache watches tenants),
+    and so does the resumption after a refused call."""
+    assert _commit(client, world, "s-1") == 200
+    tenant = session.get_one(Tenant, world.tenant_id)
+    tenant.suspended_at = tenant.created_at
+    session.flush()
+    refused = client.post("/api/v1/identify", json={"card_number": world.card}, headers=world.auth)
+    assert refused.status_code == 403 and refused.get_json()["code"] == "TENANT_SUSPENDED"
+    assert "приостановлено" in refused.get_json()["message"]
+    tenant.suspended_at = None
+    session.flush()
+    assert _commit(client, world, "s-2") == 200
