@@ -385,6 +385,10 @@ class IdentifyOut(Schema):
     card_number = fields.String(allow_none=True)
     card_status = fields.String()
     card_status_title = fields.String()
+    customer_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "null: an anonymous card; the id of /customers/{id} calls"},
+    )
     customer_name = fields.String(allow_none=True)
     balance = fields.Nested(BalanceOut)
     level = fields.Nested(LevelOut, allow_none=True)

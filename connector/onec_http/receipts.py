@@ -1,5 +1,6 @@
 """POS and 1C receipt endpoints: identify, soft calculation, fiscal commit, return, rollback,
-visits and offline batches. A cashier waits on each call."""
+a 1C document's replacement and unposting, visits and offline batches. A cashier waits on each
+call."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ blp = Blueprint(
     "receipts",
     __name__,
     url_prefix="/api/v1",
-    description="POS processing: identify, calculate, commit, return, rollback, offline",
+    description="POS processing: identify, calculate, commit, return, rollback, 1C document "
+    "replace and unpost, offline",
 )
 
 RECEIPT_EXAMPLE = {
@@ -86,6 +88,7 @@ class Identify(MethodView):
             "card_number": outcome.card_number,
             "card_status": status.value,
             "card_status_title": STATUS_TITLES[status],
+            "customer_id": outcome.customer_id,
             "customer_name": outcome.customer_name,
             "balance": {
                 "total": outcome.balance_total,
@@ -188,8 +191,67 @@ class Rollback(MethodView):
     @blp.alt_response(404, description="RECEIPT_NOT_FOUND")
     @blp.alt_response(422, description="ROLLBACK_NOT_ALLOWED")
     def post(self, transaction_id: str) -> dict[str, Any]:
-        """Cancel a committed transaction: balances exactly as before (idempotent)."""
+        """Cancel a committed transaction within the tenant's rollback window: balances exactly
+        as before (idempotent). A 1C document unposted later uses ``/unpost``."""
         receipt = returns.rollback(db_session(), pos_context(), transaction_id, now=_now())
+        return {"transaction_id": receipt.transaction_id, "status": receipt.status}
+
+
+@blp.route("/transactions/<transaction_id>/replace")
+class Replace(MethodView):
+    @blp.arguments(
+        wire.ReceiptSchema,
+        example={**RECEIPT_EXAMPLE, "pay_bonus": 0.00, "transaction_id": "doc-5f0a…"},
+    )
+    @blp.response(200, wire.ReceiptOut)
+    @blp.alt_response(404, description="RECEIPT_NOT_FOUND")
+    @blp.alt_response(
+        409,
+        description="RECEIPT_CONFLICT: the transaction was replaced by another body, or the "
+        "new version's identity belongs to another receipt",
+    )
+    @blp.alt_response(
+        422,
+        description="REPLACE_NOT_ALLOWED (a return, a visit, a sale with returns against it "
+        "or whose accrued bonus was spent, one already unposted or replaced), and the commit's "
+        "RECEIPT_SUMS_MISMATCH, NOT_ENOUGH_BONUS, WRITE_OFF_NOT_ALLOWED, CARD_BLOCKED, "
+        "CARD_NOT_ACTIVE, NOT_SUPPORTED",
+    )
+    def post(self, data: dict[str, Any], transaction_id: str) -> dict[str, Any]:
+        """A 1C document re-posted: its receipt replaced by the new version.
+
+        The committed sale ``transaction_id`` is reversed exactly as a rollback reverses it and
+        the body (as for a commit) is committed in its place, in one transaction, at any time
+        (the rollback window does not apply). The answer is the new receipt, with a new
+        ``transaction_id`` to keep for the next change; the old one gets ``status:
+        "replaced"`` and gives its shift, number, date and client ``transaction_id`` up to the
+        new version. A refused commit leaves the old receipt in force. Repeating the call with
+        the same body answers the new receipt again (``"replay": true``), posting nothing.
+        """
+        ctx, receipt = _receipt(data)
+        committed = service.replace_receipt(db_session(), ctx, transaction_id, receipt, now=_now())
+        return wire.receipt_body(committed.receipt, committed.lines, replay=committed.replay)
+
+
+@blp.route("/transactions/<transaction_id>/unpost")
+class Unpost(MethodView):
+    @blp.response(200, RollbackOut, example={"transaction_id": "0b8e…", "status": "rolled_back"})
+    @blp.alt_response(404, description="RECEIPT_NOT_FOUND")
+    @blp.alt_response(
+        422,
+        description="REPLACE_NOT_ALLOWED (a return, a sale with returns against it or whose "
+        "accrued bonus was spent, one already replaced)",
+    )
+    def post(self, transaction_id: str) -> dict[str, Any]:
+        """A 1C document unposted or deleted: its receipt cancelled (idempotent).
+
+        The committed sale or visit is cancelled, balances exactly as before, at any time (the
+        rollback window does not apply). The receipt gives up its shift, number and date: the
+        document posted again is committed as a new receipt.
+        """
+        receipt = returns.rollback(
+            db_session(), pos_context(), transaction_id, now=_now(), window=False
+        )
         return {"transaction_id": receipt.transaction_id, "status": receipt.status}
 
 

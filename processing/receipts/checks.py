@@ -68,9 +68,13 @@ class LineSumMismatch(InvalidInput):
     )
 
 
-def check_sold_at(ctx: PosContext, sold_at: datetime | None, now: datetime) -> None:
+def check_sold_at(
+    ctx: PosContext, sold_at: datetime | None, now: datetime, *, since: datetime | None = None
+) -> None:
     """A receipt's time may run ahead of the server's clock by the tenant's tolerance, and be
-    at most the offline window old."""
+    at most the offline window old, or as old as ``since`` (a 1C document's new version may keep
+    the date of the receipt it replaces, however old: accounting documents are re-posted
+    months later)."""
     if sold_at is None:
         return
     ahead = timedelta(minutes=ctx.caller.sold_at_ahead_minutes)
@@ -79,7 +83,10 @@ def check_sold_at(ctx: PosContext, sold_at: datetime | None, now: datetime) -> N
             details={"sold_at": sold_at.isoformat(), "server_time": now.isoformat(),
                      "tolerance_minutes": ctx.caller.sold_at_ahead_minutes},
         )  # fmt: skip
-    if sold_at < now - timedelta(days=ctx.caller.offline_window_days):
+    oldest = now - timedelta(days=ctx.caller.offline_window_days)
+    if since is not None:
+        oldest = min(oldest, since)
+    if sold_at < oldest:
         raise SoldAtTooOld(
             f"Чек старше {ctx.caller.offline_window_days} дн.: такой чек не обрабатывается.",
             details={"sold_at": sold_at.isoformat(),
@@ -105,9 +112,12 @@ def check_line_sums(ctx: PosContext, receipt: ReceiptInput) -> None:
         raise LineSumMismatch(details={"fields": {"json": {"lines": wrong}}})
 
 
-def check_receipt(ctx: PosContext, receipt: ReceiptInput, now: datetime) -> None:
-    """What a receipt must satisfy before anything is calculated or stored."""
-    check_sold_at(ctx, receipt.sold_at, now)
+def check_receipt(
+    ctx: PosContext, receipt: ReceiptInput, now: datetime, *, since: datetime | None = None
+) -> None:
+    """What a receipt must satisfy before anything is calculated or stored (``since``: see
+    ``check_sold_at``)."""
+    check_sold_at(ctx, receipt.sold_at, now, since=since)
     check_line_sums(ctx, receipt)
     if receipt.requested_bonus > ZERO and "bonus" not in ctx.caller.features:
         raise BonusNotInTariff()

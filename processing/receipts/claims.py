@@ -1,6 +1,6 @@
 """A receipt's identity: claiming it before anything is posted (``INSERT ... ON CONFLICT DO
-NOTHING``), and answering a repeat or a concurrent twin with the stored receipt, or a conflict
-when the body differs."""
+NOTHING``), answering a repeat or a concurrent twin with the stored receipt, or a conflict
+when the body differs, and giving it up when a 1C document is re-posted or unposted."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from processing.receipts.inputs import (
     PosContext,
     ReceiptInput,
 )
-from processing.receipts.models import Receipt, ReceiptLine
+from processing.receipts.models import Receipt, ReceiptLine, ReceiptReplacement
 from processing.tenants.service import cashier_id
 
 ZERO = Decimal("0.00")
@@ -176,3 +176,29 @@ def find_receipt(session: Session, ctx: PosContext, transaction_id: str) -> Rece
     if receipt is None:
         raise ReceiptNotFound(details={"transaction_id": transaction_id})
     return receipt
+
+
+def free_identity(receipt: Receipt) -> None:
+    """Give up a receipt's identity (its 1C document re-posted or unposted): the document's next
+    version, with the same shift, number and date, claims it. The key keeps its text with the
+    transaction id appended, so it stays unique and under 300 characters (about 210 at most);
+    the POS's own transaction id has no room for a suffix and is dropped."""
+    receipt.identity_key = f"{receipt.identity_key}~{receipt.transaction_id}"
+    receipt.client_txn_id = None
+
+
+def replacement_of(session: Session, receipt: Receipt) -> Receipt | None:
+    """The receipt of the new version of ``receipt``'s 1C document, if it was re-posted."""
+    link = session.get(ReceiptReplacement, receipt.id)
+    return None if link is None else session.get_one(Receipt, link.replaced_by_id)
+
+
+def stored_replacement(session: Session, replacement: Receipt, body_hash: str) -> Committed:
+    """A replacement repeated: its new receipt ``replacement`` answered again when the body is
+    the same; another body is a conflict."""
+    if replacement.body_hash != body_hash:
+        raise ReceiptConflict(
+            "Документ уже заменён другой версией: изменять нужно её.",
+            details={"transaction_id": replacement.transaction_id},
+        )
+    return Committed(replacement, receipt_lines(session, replacement), replay=True)

@@ -29,7 +29,9 @@ ZERO = Decimal("0.00")
 
 class Receipt(Base):
     """A committed sale, return or visit. ``identity_key`` is the POS's identity of the
-    receipt (store, POS, shift, number, date-time): committing it twice posts once."""
+    receipt (store, POS, shift, number, date-time): committing it twice posts once. A receipt
+    whose 1C document was unposted or re-posted gives its identity up (``free_identity``); a
+    re-posted one (status ``replaced``) is linked to its new version by a ``ReceiptReplacement``."""
 
     __tablename__ = "receipts"
     __table_args__ = (
@@ -84,6 +86,22 @@ class Receipt(Base):
     clawback_shortfall: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")
     notes: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+
+
+class ReceiptReplacement(Base):
+    """A 1C document's sale re-posted and the receipt of the document's new version. A table of
+    its own: few receipts are ever replaced, and the hot path's one-statement insert of a
+    receipt (``statements``) writes every column of ``receipts``."""
+
+    __tablename__ = "receipt_replacements"
+
+    receipt_id: Mapped[int] = mapped_column(
+        ForeignKey("receipts.id", ondelete="CASCADE"), primary_key=True
+    )
+    replaced_by_id: Mapped[int] = mapped_column(
+        ForeignKey("receipts.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ReceiptLine(Base):

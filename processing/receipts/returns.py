@@ -1,4 +1,6 @@
-"""Returns (full or partial, in any number of steps) and rollbacks of committed receipts.
+"""Returns (full or partial, in any number of steps) of committed receipts, and their undoing:
+the POS's rollback within the tenant's window, a 1C document unposted or re-posted (its sale
+reversed, its identity given up for the new version) at any time.
 
 A returned line refunds its share of the line: bonus that paid for it is credited back as
 round_half_up(line payment × returned / sold), the return that completes a line taking the exact
@@ -10,6 +12,7 @@ is left, so a full return in any number of steps restores the balance exactly.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -35,7 +38,9 @@ from processing.receipts.claims import (
     claim_identity,
     claim_values,
     find_receipt,
+    free_identity,
     identity_key,
+    replacement_of,
     wall_clock,
 )
 from processing.receipts.inputs import PosContext, ReturnInput
@@ -92,14 +97,7 @@ def _original(session: Session, ctx: PosContext, request: ReturnInput) -> Receip
         if found is None:
             raise ReceiptNotFound(details={"number": request.original_number})
         original = found
-    # Lock, then check: returns and rollbacks of one sale are serialised, and each sees what
-    # the previous one committed (its status, the quantities already returned).
-    session.execute(
-        lock_rows(select(Receipt.id).where(Receipt.id == original.id)).execution_options(
-            populate_existing=True
-        )
-    )
-    session.refresh(original)
+    _locked(session, original)
     if original.kind != "sale" or original.status != "committed":
         raise ReceiptNotFound("Исходный чек продажи не найден или отменён.")
     return original
@@ -330,29 +328,139 @@ class RollbackNotAllowed(Refused):
     message = "Отмена транзакции невозможна."
 
 
-def rollback(session: Session, ctx: PosContext, transaction_id: str, *, now: datetime) -> Receipt:
-    """Cancel a committed sale or visit: balances exactly as before. Idempotent."""
-    receipt = find_receipt(session, ctx, transaction_id)
+class ReplaceNotAllowed(Refused):
+    code = "REPLACE_NOT_ALLOWED"
+    message = "Изменить или отменить документ в сервисе лояльности нельзя."
+
+
+@dataclass(frozen=True)
+class _Refusals:
+    """What undoing a receipt answers when it cannot: the POS's rollback, or a 1C document's
+    replacement or unposting (texts an accountant can act on)."""
+
+    error: type[Refused]
+    of_return: str
+    returned: str
+    replaced: str
+    spent: str | None  # None: the ledger's own text
+
+
+_ROLLBACK = _Refusals(
+    RollbackNotAllowed,
+    of_return="Возврат нельзя отменить: оформите продажу заново.",
+    returned="По чеку уже был возврат: отмена невозможна.",
+    replaced="Чек заменён новой версией документа: отменять нужно её.",
+    spent=None,
+)
+_DOCUMENT = _Refusals(
+    ReplaceNotAllowed,
+    of_return=(
+        "Документ возврата нельзя изменить или отменить в сервисе лояльности: оформите "
+        "новый документ."
+    ),
+    returned=(
+        "По документу уже был возврат: изменить или отменить его в сервисе лояльности нельзя, "
+        "оформите возврат."
+    ),
+    replaced="Документ уже заменён новой версией: изменять или отменять нужно её.",
+    spent=(
+        "Начисленные по документу бонусы уже потрачены: изменить или отменить его в сервисе "
+        "лояльности нельзя, оформите возврат."
+    ),
+)
+
+
+def lock_receipt(session: Session, ctx: PosContext, transaction_id: str) -> Receipt:
+    """The tenant's receipt ``transaction_id``, locked and read afresh (``_locked``)."""
+    return _locked(session, find_receipt(session, ctx, transaction_id))
+
+
+def _locked(session: Session, receipt: Receipt) -> Receipt:
+    """Lock, then check: returns, rollbacks and replacements of one sale are serialised, and
+    each sees what the previous one committed (its status, the quantities already returned)."""
     session.execute(
         lock_rows(select(Receipt.id).where(Receipt.id == receipt.id)).execution_options(
             populate_existing=True
         )
     )
     session.refresh(receipt)
+    return receipt
+
+
+def rollback(
+    session: Session, ctx: PosContext, transaction_id: str, *, now: datetime, window: bool = True
+) -> Receipt:
+    """Cancel a committed sale or visit: balances exactly as before. Idempotent.
+
+    ``window``: the POS's rollback, refused after the tenant's rollback window
+    (``ROLLBACK_NOT_ALLOWED``). Without it, a 1C document unposted or deleted: at any time,
+    refused with ``REPLACE_NOT_ALLOWED``, and the receipt gives up its identity, so that the
+    document posted again is committed afresh."""
+    receipt = lock_receipt(session, ctx, transaction_id)
     if receipt.status == "rolled_back":
         return receipt
+    _undo(
+        session, receipt, _ROLLBACK if window else _DOCUMENT, now=now,
+        operation=f"rollback:{receipt.transaction_id}",
+        window_hours=ctx.tenant.rollback_window_hours if window else None,
+    )  # fmt: skip
+    receipt.status = "rolled_back"
+    if not window:
+        free_identity(receipt)
+    session.flush()
+    return receipt
+
+
+def withdraw_replaced(session: Session, receipt: Receipt, *, now: datetime) -> None:
+    """Reverse the locked sale of a 1C document re-posted, whose new version is committed next
+    in the same transaction: status ``replaced``, its identity free for the new version."""
+    if receipt.status == "rolled_back":
+        raise ReplaceNotAllowed(
+            "Документ уже отменён в сервисе лояльности: проведите его заново, он будет "
+            "зарегистрирован как новый.",
+            details={"transaction_id": receipt.transaction_id},
+        )
+    if receipt.kind == "visit":
+        raise ReplaceNotAllowed(
+            "Визит без строк нельзя заменить документом продажи: отмените его и проведите "
+            "документ как новый.",
+            details={"transaction_id": receipt.transaction_id},
+        )
+    _undo(session, receipt, _DOCUMENT, now=now, operation=f"replace:{receipt.transaction_id}")
+    receipt.status = "replaced"
+    free_identity(receipt)
+    session.flush()
+
+
+def _undo(
+    session: Session,
+    receipt: Receipt,
+    refusals: _Refusals,
+    *,
+    now: datetime,
+    operation: str,
+    window_hours: int | None = None,
+) -> None:
+    """Reverse everything a committed sale or visit posted — campaign points, accrual,
+    write-off, purchase stats, promotion usage and stamps — or refuse: a return, a receipt
+    already replaced, one with returns against it, accrued bonus spent, and with
+    ``window_hours`` one older than that."""
+    if receipt.status == "replaced":
+        replacement = replacement_of(session, receipt)
+        raise refusals.error(
+            refusals.replaced,
+            details={"replaced_by": replacement.transaction_id if replacement else None},
+        )
     if receipt.kind == "return":
-        raise RollbackNotAllowed("Возврат нельзя отменить: оформите продажу заново.")
-    window = timedelta(hours=ctx.tenant.rollback_window_hours)
-    if now - receipt.created_at > window:
+        raise refusals.error(refusals.of_return)
+    if window_hours is not None and now - receipt.created_at > timedelta(hours=window_hours):
         raise RollbackNotAllowed(
-            f"Отмена возможна в течение {ctx.tenant.rollback_window_hours} ч после чека.",
-            details={"window_hours": ctx.tenant.rollback_window_hours},
+            f"Отмена возможна в течение {window_hours} ч после чека.",
+            details={"window_hours": window_hours},
         )
     returned = session.scalar(select(Receipt.id).where(Receipt.original_id == receipt.id).limit(1))
     if returned is not None:
-        raise RollbackNotAllowed("По чеку уже был возврат: отмена невозможна.")
-    operation = f"rollback:{receipt.transaction_id}"
+        raise refusals.error(refusals.returned)
     campaigns = (
         session.scalars(
             select(Posting.id).where(
@@ -373,8 +481,8 @@ def rollback(session: Session, ctx: PosContext, transaction_id: str, *, now: dat
             reverse(session, receipt.debit_posting_id, now=now, operation=operation)
     except ReversalRefused as error:
         # The posting id is internal: the POS knows the transaction.
-        raise RollbackNotAllowed(
-            error.text, details={"transaction_id": receipt.transaction_id}
+        raise refusals.error(
+            refusals.spent or error.text, details={"transaction_id": receipt.transaction_id}
         ) from error
     if receipt.account_id is not None and receipt.kind == "sale":
         record_purchase(
@@ -383,6 +491,3 @@ def rollback(session: Session, ctx: PosContext, transaction_id: str, *, now: dat
     release_on_return(  # usage counters and stamps restored
         session, receipt.tenant_id, receipt.id, ReturnedPart.everything()
     )
-    receipt.status = "rolled_back"
-    session.flush()
-    return receipt

@@ -1,13 +1,18 @@
-"""Identify, soft calculation, fiscal commit, visits and anonymous receipts: the order of
-operations. The rules they apply live in modules of their own: ``checks`` (what a receipt must
-satisfy), ``claims`` (its identity, repeats and conflicts), ``rows`` (its rules, totals, lines and
-soft result), ``plan`` (the ledger writes of a sale, decided once).
+"""Identify, soft calculation, fiscal commit, a 1C document's replacement, visits and anonymous
+receipts: the order of operations. The rules they apply live in modules of their own:
+``checks`` (what a receipt must satisfy), ``claims`` (its identity, repeats and conflicts),
+``rows`` (its rules, totals, lines and soft result), ``plan`` (the ledger writes of a sale,
+decided once).
 
 A receipt is checked before anything is calculated. The general commit then claims the receipt's
 identity and only then touches balances, under the account's row lock, writing the posting plan
 through the ORM. The PostgreSQL hot path (``fast.py``) locks the account first, reads a stored
 twin after the lock and writes the same plan in one statement that writes nothing when a twin
 won.
+
+A 1C document re-posted replaces its receipt in one transaction: the old sale is reversed as a
+rollback reverses it (``returns``), gives up its identity and the new version is committed by the
+commit above; when the commit is refused, the request's rollback leaves the old one in force.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from processing.cards.models import Card
@@ -69,10 +75,13 @@ from processing.receipts.checks import (
 )
 from processing.receipts.claims import (
     Committed,
+    ReceiptConflict,
     claim_identity,
     claim_values,
     local_date,
+    replacement_of,
     sale_claim,
+    stored_replacement,
 )
 from processing.receipts.fast import calculate_fast, commit_fast, identify_fast
 from processing.receipts.inputs import (
@@ -82,7 +91,7 @@ from processing.receipts.inputs import (
     ReceiptInput,
     digest,
 )
-from processing.receipts.models import Receipt, SoftCalculation
+from processing.receipts.models import Receipt, ReceiptReplacement, SoftCalculation
 from processing.receipts.plan import AccountSnapshot, CampaignPoints, SalePlan, plan_sale
 from processing.receipts.promotion_facts import (
     claim_usage,
@@ -90,6 +99,7 @@ from processing.receipts.promotion_facts import (
     record_stamps,
     stamps_current,
 )
+from processing.receipts.returns import lock_receipt, withdraw_replaced
 from processing.receipts.rows import (
     Calculation,
     StoredSoftResult,
@@ -308,10 +318,13 @@ def commit_receipt(
     *,
     now: datetime,
     offline: bool = False,
+    since: datetime | None = None,
 ) -> Committed:
     """The fiscal commit. Offline receipts (``offline``) only accrue: a bonus payment in them
-    is refused, never written off."""
-    check_receipt(ctx, replace(receipt, requested_bonus=ZERO) if offline else receipt, now)
+    is refused, never written off. ``since``: a replacement's oldest acceptable date (see
+    ``check_sold_at``)."""
+    checked = replace(receipt, requested_bonus=ZERO) if offline else receipt
+    check_receipt(ctx, checked, now, since=since)
     if not offline:
         fast = commit_fast(session, ctx, receipt, now=now)
         if fast is not None:
@@ -320,6 +333,38 @@ def commit_receipt(
     if isinstance(claimed, Committed):
         return claimed
     return commit_claimed(session, ctx, receipt, claimed, now=now, offline=offline)
+
+
+def replace_receipt(
+    session: Session,
+    ctx: PosContext,
+    transaction_id: str,
+    receipt: ReceiptInput,
+    *,
+    now: datetime,
+) -> Committed:
+    """A 1C document re-posted: its committed sale ``transaction_id`` is reversed and
+    ``receipt``, the document's new version, committed in its place (any time after the sale,
+    not bounded by the rollback window). Repeated with the same body, the new receipt is
+    answered again; with another body, a conflict."""
+    old = lock_receipt(session, ctx, transaction_id)
+    replacement = replacement_of(session, old)
+    if replacement is not None:
+        return stored_replacement(session, replacement, receipt.body_hash())
+    withdraw_replaced(session, old, now=now)
+    committed = commit_receipt(session, ctx, receipt, now=now, since=old.sold_at)
+    if committed.replay:  # the new version's identity is another receipt's
+        raise ReceiptConflict(
+            "Чек с такими реквизитами уже проведён другой транзакцией: проверьте номер и дату "
+            "документа.",
+            details={"transaction_id": committed.receipt.transaction_id},
+        )
+    new_id = session.scalar(
+        select(Receipt.id).where(Receipt.transaction_id == committed.receipt.transaction_id)
+    )
+    session.add(ReceiptReplacement(receipt_id=old.id, replaced_by_id=new_id, created_at=now))
+    session.flush()
+    return committed
 
 
 def commit_claimed(

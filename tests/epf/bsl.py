@@ -101,6 +101,7 @@ class Call:
     request: Fields
     response: Fields
     builder: str | None = None  # the routine that builds the request body, when another one
+    readers: tuple[str, ...] = ()  # routines of the module that read the answer
 
 
 # ВызватьСервис([Настройки, ]"<METHOD>", <path: string literals and names joined by +>, <body>
@@ -117,13 +118,16 @@ def _path(expression: str) -> str:
 
 
 def _written(text: str, variable: str) -> Fields:
-    """What ``variable.Вставить`` writes, arrays of objects (``Массив.Добавить(Объект)``) too."""
+    """What ``variable.Вставить`` writes: nested objects (a variable with its own ``Вставить``)
+    and arrays of objects (``Массив.Добавить(Объект)``) too."""
     found = Fields(set(re.findall(rf'\b{variable}\.Вставить\(\s*"({JSON_NAME})"', text)))
     for name, value in re.findall(
         rf'\b{variable}\.Вставить\(\s*"({JSON_NAME})"\s*,\s*(\w+)\)', text
     ):
         for item in re.findall(rf"\b{value}\.Добавить\((\w+)\)", text):
             found.nested[name] = _written(text, item)
+        if re.search(rf"\b{value}\.Вставить\(", text):
+            found.nested[name] = _written(text, value)
     return found
 
 
@@ -156,8 +160,23 @@ def calls(routine: Routine, module: list[Routine] | None = None) -> list[Call]:
         else:
             request = _written(routine.text, body)
         response = _read(routine.text, f"{result}.Данные")
-        found.append(Call(routine.name, method, _path(path), request, response, builder))
+        readers = []
+        for reader in re.findall(rf"\b(\w+)\(\s*{result}\s*\)", routine.text):
+            if reader in by_name:  # the answer read by a routine of the module (ИтогПроведения)
+                readers.append(reader)
+                inner = _read(by_name[reader].text, f"{_parameters(by_name[reader])[0]}.Данные")
+                response.own |= inner.own
+                response.nested.update(inner.nested)
+        found.append(
+            Call(routine.name, method, _path(path), request, response, builder, tuple(readers))
+        )
     return found
+
+
+def _parameters(routine: Routine) -> list[str]:
+    header = re.match(r"\s*(?:Функция|Процедура)\s+\w+\(([^)]*)\)", routine.text)
+    assert header, routine.name
+    return [p.split("=")[0].replace("Знач", "").strip() for p in header.group(1).split(",")]
 
 
 def json_names(routine: Routine) -> set[str]:
@@ -165,3 +184,8 @@ def json_names(routine: Routine) -> set[str]:
     written to ``Заголовки``, not counted)."""
     text = re.sub(r'Заголовки\.Вставить\("[^"]*"', "", routine.text)
     return set(re.findall(rf'\.(?:Получить|Вставить)\(\s*"({JSON_NAME})"', text))
+
+
+def exported(path: Path) -> set[str]:
+    """Names of the module's routines declared with «Экспорт»."""
+    return {r.name for r in routines(path) if re.match(r"[^)]*\)\s*Экспорт\b", r.text)}

@@ -24,6 +24,10 @@ def test_identify_by_card_number(client: FlaskClient, world: World) -> None:
     assert status == 200
     assert body["card_status"] == "active" and body["card_status_title"] == "Активна"
     assert body["customer_name"] == "Иван П."
+    # The customer's id opens the customer calls (history of the card's owner, card issue).
+    assert body["customer_id"] == world.customer_id
+    history = client.get(f"/api/v1/customers/{body['customer_id']}/purchases", headers=world.auth)
+    assert history.status_code == 200
     assert body["balance"] == {"total": 1000.0, "active": 1000.0, "pending": 0.0}
     level = body["level"]
     assert level["code"] == "base" and level["next_code"] == "silver"  # type: ignore[index]
