@@ -182,8 +182,11 @@ def free_identity(receipt: Receipt) -> None:
     """Give up a receipt's identity (its 1C document re-posted or unposted): the document's next
     version, with the same shift, number and date, claims it. The key keeps its text with the
     transaction id appended, so it stays unique and under 300 characters (about 210 at most);
-    the POS's own transaction id has no room for a suffix and is dropped."""
-    receipt.identity_key = f"{receipt.identity_key}~{receipt.transaction_id}"
+    the POS's own transaction id has no room for a suffix and is dropped. Given up once: a
+    receipt cancelled by the POS's rollback and then unposted by its document frees it then."""
+    suffix = f"~{receipt.transaction_id}"
+    if not receipt.identity_key.endswith(suffix):
+        receipt.identity_key = f"{receipt.identity_key}{suffix}"
     receipt.client_txn_id = None
 
 

@@ -398,6 +398,9 @@ def rollback(
     document posted again is committed afresh."""
     receipt = lock_receipt(session, ctx, transaction_id)
     if receipt.status == "rolled_back":
+        if not window:  # cancelled at the POS, now unposted: the document may be posted again
+            free_identity(receipt)
+            session.flush()
         return receipt
     _undo(
         session, receipt, _ROLLBACK if window else _DOCUMENT, now=now,

@@ -140,7 +140,8 @@ def _read(text: str, source: str) -> Fields:
         rf'(\w+)\s*=\s*{source_re}\.Получить\(\s*"({JSON_NAME})"\)', text
     ):
         found.nested[name] = _read(text, variable)
-    pattern = rf'Для\s+Каждого\s+(\w+)\s+Из\s+{source_re}\.Получить\(\s*"({JSON_NAME})"\)'
+    # An array may be guarded by a function of the module: «Из Массив0(Ответ.Данные.Получить(…))».
+    pattern = rf'Для\s+Каждого\s+(\w+)\s+Из\s+(?:\w+\()?{source_re}\.Получить\(\s*"({JSON_NAME})"\)'
     for variable, name in re.findall(pattern, text):
         found.nested[name] = _read(text, variable)
     return found

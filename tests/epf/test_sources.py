@@ -18,6 +18,7 @@ FORM = "{http://v8.1c.ru/8.3/xcf/logform}"
 # Designer's folder per kind of object, in the order Designer lists the kinds in Configuration.xml.
 FOLDERS = {
     "Language": "Languages",
+    "Role": "Roles",
     "CommonModule": "CommonModules",
     "EventSubscription": "EventSubscriptions",
     "ScheduledJob": "ScheduledJobs",
@@ -182,6 +183,8 @@ def test_an_extension_lists_only_what_its_dump_has(root: Path) -> None:
                 assert name.startswith(extension.prefix), name  # the extension's own objects
             if kind == "CommonModule":
                 assert routines(extension.folder(kind, name) / "Ext" / "Module.bsl")
+            if kind == "Role":
+                assert (extension.folder(kind, name) / "Ext" / "Rights.xml").exists(), name
             if kind == "CommonCommand":
                 module = extension.folder(kind, name) / "Ext" / "CommandModule.bsl"
                 assert "ОбработкаКоманды" in {r.name for r in routines(module)}, module
@@ -259,6 +262,7 @@ def _named_in_bsl(text: str, prefix: str) -> set[tuple[str, str, str]]:
 @EXTENSIONS
 def test_bsl_names_what_the_core_has(root: Path) -> None:
     core = Extension(EPF / CORE)
+    late_bound = 0
     for path in sorted(root.rglob("*.bsl")):
         text = path.read_text("utf-8")
         where = path.relative_to(root)
@@ -266,9 +270,15 @@ def test_bsl_names_what_the_core_has(root: Path) -> None:
             assert name in core.names(kind), (where, kind, name)
             if form:
                 assert form in _forms(core.element(kind, name)), (where, name, form)
-        # The binding extensions call the core late-bound: Выполнить("Модуль.Процедура(...)").
-        for module, routine in re.findall(r'Выполнить\("(\w+)\.(\w+)\(', text):
-            assert routine in core.exported(module), (where, module, routine)
+        # The binding extensions call the core late-bound: the module got by name
+        # (МодульЯдра: ОбщегоНазначения.ОбщийМодуль(Имя), Имя = "<module>"), then Ядро.<routine>(…).
+        for module in re.findall(r'Имя = "(лк_\w+)";', text):
+            for variable in re.findall(r"(\w+) = МодульЯдра\(\)", text):
+                for routine in re.findall(rf"\b{variable}\.(\w+)\(", text):
+                    assert routine in core.exported(module), (where, module, routine)
+                    late_bound += 1
+    if root.name != CORE:
+        assert late_bound, "a binding extension that calls nothing of the core"
 
 
 def test_the_binding_extensions_share_their_code() -> None:
@@ -279,3 +289,37 @@ def test_the_binding_extensions_share_their_code() -> None:
     assert modules == sorted(p.relative_to(retail) for p in retail.rglob("*.bsl"))
     for module in modules:
         assert (ut / module).read_text("utf-8") == (retail / module).read_text("utf-8"), module
+
+
+def test_the_connection_check_shares_the_extension_helpers() -> None:
+    """The connection-check processor works without the extension installed, so it carries its
+    own copy of the extension's HTTP helpers; a copy that drifts fails here (only the call
+    itself differs: the processor reads its own attributes)."""
+    processor = {
+        r.name: r.text for r in routines(EPF / "ЛояльностьПроверкаПодключения/Ext/ObjectModule.bsl")
+    }
+    server = EPF / "ЛояльностьКоннектор/CommonModules/лк_ЛояльностьСервер/Ext/Module.bsl"
+    extension = {r.name: r.text for r in routines(server)}
+    shared = set(processor) & set(extension) - {"ВызватьСервис", "ПроверитьПодключение"}
+    assert shared >= {"РазобратьАдрес", "ПричинаСбояСоединения", "ОписаниеОтказа", "ТекстJSON"}
+    for name in shared:
+        assert processor[name] == extension[name], name
+
+
+ROLES = "{http://v8.1c.ru/8.2/roles}"
+
+
+@EXTENSIONS
+def test_roles_grant_rights_on_what_exists(root: Path) -> None:
+    """A role's rights name objects of its extension; every command and form a user opens is
+    granted by some role of the extension (otherwise only full-rights users would see them)."""
+    extension = Extension(root)
+    granted = set()
+    for rights in sorted(root.glob("Roles/*/Ext/Rights.xml")):
+        for obj in read_xml(rights).iter(f"{ROLES}object"):
+            kind, _, name = (obj.findtext(f"{ROLES}name") or "").partition(".")
+            assert name in extension.names(kind), (rights.relative_to(root), kind, name)
+            granted.add((kind, name))
+    for kind in ("CommonCommand", "CommonForm"):
+        for name in extension.names(kind):
+            assert (kind, name) in granted, f"no role grants {kind}.{name}"

@@ -346,3 +346,21 @@ def test_an_old_document_can_be_reposted_but_not_moved_further_back(
     status, error = _replace(client, world, replaced["transaction_id"], earlier)
     assert (status, error["code"]) == (400, "SOLD_AT_TOO_OLD")
     assert _stored(session, replaced["transaction_id"]).status == "committed"
+
+
+def test_a_receipt_rolled_back_at_the_pos_then_unposted_can_be_posted_again(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    """The cashier annulled the receipt (rollback), then the document was unposted: posting it
+    again registers it anew, it is not answered as the cancelled receipt."""
+    first = _commit(client, world, _document(world, "rb-1"))
+    status, _ = _post(client, world, f"transactions/{first['transaction_id']}/rollback", {})
+    assert status == 200
+    for _ in range(2):  # idempotent: the identity is given up once
+        status, answer = _unpost(client, world, first["transaction_id"])
+        assert (status, answer["status"]) == (200, "rolled_back")
+    again = _commit(client, world, _document(world, "rb-1"))
+    assert again["transaction_id"] != first["transaction_id"]
+    assert (again["status"], again["replay"]) == ("committed", False)
+    stored = _stored(session, first["transaction_id"])
+    assert stored.identity_key.count("~") == 1 and stored.client_txn_id is None
