@@ -323,3 +323,15 @@ def test_roles_grant_rights_on_what_exists(root: Path) -> None:
     for kind in ("CommonCommand", "CommonForm"):
         for name in extension.names(kind):
             assert (kind, name) in granted, f"no role grants {kind}.{name}"
+
+
+@pytest.mark.parametrize(
+    "layout", sorted(EPF.rglob("Ext/Form.xml")), ids=lambda p: str(p.parent.parent.name)
+)
+def test_a_form_reads_only_its_declared_parameters(layout: Path) -> None:
+    """«Параметры.X» in a form's module names a parameter its Form.xml declares (an undeclared
+    one is not passed at all by ОткрытьФорму)."""
+    module = layout.parent / "Form" / "Module.bsl"
+    declared = {p.get("name") for p in read_xml(layout).iter(f"{FORM}Parameter")}
+    read = set(re.findall(r"\bПараметры\.(\w+)", module.read_text("utf-8")))
+    assert read <= declared | {"Ключ"}, read - declared
