@@ -335,3 +335,28 @@ def test_a_form_reads_only_its_declared_parameters(layout: Path) -> None:
     declared = {p.get("name") for p in read_xml(layout).iter(f"{FORM}Parameter")}
     read = set(re.findall(r"\bПараметры\.(\w+)", module.read_text("utf-8")))
     assert read <= declared | {"Ключ"}, read - declared
+
+
+def test_calls_between_the_cores_modules_name_exported_routines() -> None:
+    """«лк_Модуль.Процедура(…)» anywhere in the core names an exported routine of that common
+    module, with no more arguments than it takes."""
+    core = Extension(EPF / CORE)
+    modules = {
+        name: routines(core.folder("CommonModule", name) / "Ext" / "Module.bsl")
+        for name in core.names("CommonModule")
+    }
+    calls = 0
+    for path in sorted((EPF / CORE).rglob("*.bsl")):
+        text = path.read_text("utf-8")
+        for module, routine, arguments in re.findall(r"\b(лк_\w+)\.(\w+)\(([^()]*)", text):
+            if module not in modules:
+                continue  # a register or catalog manager (checked above), not a module
+            found = {r.name: r for r in modules[module]}
+            assert routine in core.exported(module), (path.relative_to(EPF), module, routine)
+            header = re.match(r"\s*\S+\s+\w+\(([^)]*)\)", found[routine].text)
+            assert header is not None
+            taken = len([p for p in header.group(1).split(",") if p.strip()])
+            given = len([a for a in arguments.split(",") if a.strip()]) if arguments.strip() else 0
+            assert given <= taken, (path.relative_to(EPF), module, routine, given, taken)
+            calls += 1
+    assert calls > 20
