@@ -36,7 +36,7 @@ TARGETS = st.sampled_from(
 class Drawn:
     data: bytes
     name: str
-    width: int
+    width: int  # the columns the mapping page offers: a trailing column without a header is not
     well_formed: bool  # proper CSV in UTF-8 with a header and at least one row
 
 
@@ -44,19 +44,22 @@ class Drawn:
 def files(draw: st.DrawFn) -> Drawn:
     width = draw(st.integers(1, 5))
     header = ["Телефон", *(draw(HEADER) for _ in range(width - 1))]
+    named = len(header)
+    while not header[named - 1]:
+        named -= 1
     rows = draw(st.lists(st.lists(CELL, min_size=width, max_size=width), min_size=1, max_size=12))
     if draw(st.booleans()):
         out = io.StringIO()
         csv.writer(out, delimiter=";").writerows([header, *rows])
         data = out.getvalue().replace("\x00", "").encode("utf-8")
         rows_left = any(any(cell.strip() for cell in row) for row in rows)
-        return Drawn(data, "a.csv", width, well_formed=rows_left and "\x00" not in out.getvalue())
+        return Drawn(data, "a.csv", named, well_formed=rows_left and "\x00" not in out.getvalue())
     separator = draw(st.sampled_from([";", ","]))
     body = "\n".join(separator.join(row) for row in [header, *rows])
     data = body.encode(draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1251"])), errors="replace")
     data = data[: draw(st.integers(0, len(data)))]
     return Drawn(
-        data, draw(st.sampled_from(["b.csv", "c.xlsx", "d.txt"])), width, well_formed=False
+        data, draw(st.sampled_from(["b.csv", "c.xlsx", "d.txt"])), named, well_formed=False
     )
 
 
