@@ -49,6 +49,14 @@ ENDPOINTS = [
     ("POST", "card-templates"),
     ("PUT", "card-templates/main/programs"),
     ("POST", "card-templates/main/cards"),
+    ("GET", "coupon-series"),
+    ("POST", "coupon-series"),
+    ("POST", "coupon-series/spring/close"),
+    ("POST", "coupon-series/spring/generate"),
+    ("POST", "coupon-series/spring/import"),
+    ("GET", "coupons/SP7KX2M9QA"),
+    ("POST", "coupons/SP7KX2M9QA/issue"),
+    ("POST", "coupons/SP7KX2M9QA/cancel"),
 ]
 
 
@@ -84,7 +92,9 @@ def test_the_document_lists_every_management_operation_with_the_admin_token(
          .replace("programs/bonus", "programs/{program}")
          .replace("segments/s1", "segments/{segment}")
          .replace("mass-accruals/1", "mass-accruals/{accrual_id}")
-         .replace("card-templates/main", "card-templates/{template}"))
+         .replace("card-templates/main", "card-templates/{template}")
+         .replace("coupon-series/spring", "coupon-series/{series}")
+         .replace("coupons/SP7KX2M9QA", "coupons/{code}"))
         for method, path in ENDPOINTS
     }  # fmt: skip
     assert documented == expected

@@ -1,0 +1,96 @@
+"""Coupon code formats: what a code of a series looks like, how many codes the format holds,
+random codes and the check of a given one. EAN-13 check digits are the cards' own
+(``processing.cards.numbers``)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from processing.cards.numbers import ean13_digit, has_valid_check_digit
+from processing.errors import InvalidInput
+
+NUMERIC, ALNUM, EAN13 = "numeric", "alnum", "ean13"
+FORMATS = (NUMERIC, ALNUM, EAN13)
+DIGITS = "0123456789"
+# Latin capitals and digits without the look-alikes 0 O 1 I L: a code read aloud or typed from
+# paper is not mistaken.
+ALNUM_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+EAN13_LENGTH = 13
+MIN_LENGTH, MAX_LENGTH = 4, 20
+MAX_PREFIX = 15
+# A batch may fill at most this share of the codes still free in the format: the rest stays
+# unguessable, and random codes rarely collide.
+MAX_FILL_DIVISOR = 10
+
+
+@dataclass(frozen=True)
+class CodeFormat:
+    kind: str
+    length: int  # in all: prefix, random part and a check digit
+    prefix: str
+
+    @property
+    def alphabet(self) -> str:
+        return ALNUM_ALPHABET if self.kind == ALNUM else DIGITS
+
+    @property
+    def random_length(self) -> int:
+        return self.length - len(self.prefix) - (1 if self.kind == EAN13 else 0)
+
+    @property
+    def space(self) -> int:
+        """How many distinct codes the format holds."""
+        space: int = len(self.alphabet) ** self.random_length
+        return space
+
+    def random_code(self) -> str:
+        value, alphabet, chars = secrets.randbelow(self.space), self.alphabet, []
+        for _ in range(self.random_length):
+            value, index = divmod(value, len(alphabet))
+            chars.append(alphabet[index])
+        body = self.prefix + "".join(chars)
+        return body + ean13_digit(body) if self.kind == EAN13 else body
+
+    def matches(self, code: str) -> bool:
+        if len(code) != self.length or not code.startswith(self.prefix):
+            return False
+        if any(ch not in self.alphabet for ch in code[len(self.prefix) :]):
+            return False
+        return self.kind != EAN13 or has_valid_check_digit(code, EAN13)
+
+
+def normalise_code(code: str) -> str:
+    """A code as typed or scanned: surrounding blanks dropped, letters in capitals."""
+    return code.strip().upper()
+
+
+def code_format(kind: str, length: int | None, prefix: str) -> CodeFormat:
+    """The format of a new series; ``length`` is ignored (13) for EAN-13."""
+    if kind not in FORMATS:
+        raise InvalidInput(f"Формат кода: {', '.join(FORMATS)}.", details={"field": "code_format"})
+    if kind == EAN13:
+        length = EAN13_LENGTH
+    elif length is None or not MIN_LENGTH <= length <= MAX_LENGTH:
+        raise InvalidInput(
+            f"Длина кода — от {MIN_LENGTH} до {MAX_LENGTH} символов вместе с префиксом.",
+            details={"field": "code_length"},
+        )
+    prefix_chars = r"[0-9A-Z]" if kind == ALNUM else r"\d"
+    if not re.fullmatch(f"{prefix_chars}{{0,{MAX_PREFIX}}}", prefix):
+        what = "латинские заглавные буквы и цифры" if kind == ALNUM else "цифры"
+        raise InvalidInput(
+            f"Префикс кода — до {MAX_PREFIX} символов: {what}.", details={"field": "prefix"}
+        )
+    found = CodeFormat(kind, length, prefix)
+    if found.random_length < 1:
+        raise InvalidInput(
+            "Префикс не оставляет места для случайной части кода.", details={"field": "prefix"}
+        )
+    return found
+
+
+def fits_space(fmt: CodeFormat, taken: int, count: int) -> bool:
+    """Whether ``count`` more codes fit the format with ``taken`` codes already used."""
+    return count * MAX_FILL_DIVISOR <= fmt.space - taken
