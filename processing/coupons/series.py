@@ -22,7 +22,7 @@ from processing.coupons.errors import (
 )
 from processing.coupons.lifecycle import IMPORT_CHANNEL, CouponStatus
 from processing.coupons.models import Coupon, CouponSeries, SeriesStatus
-from processing.db import insert_ignore, lock_rows, where_in
+from processing.db import insert_column_ignore, insert_ignore, lock_rows, where_in
 from processing.errors import InvalidInput
 from processing.programs.models import Program
 from processing.tenants.models import Tenant
@@ -34,9 +34,11 @@ PROMOTION_KIND = "promotion"
 MAX_BATCH = 1_000_000
 MAX_IMPORT = 100_000
 MAX_USES = 1_000_000
-# Rows per INSERT: at most 6 values a row stays within SQLite's 32,766 bound parameters, and
-# a batch of a million codes never sits in memory at once.
+# Rows per INSERT of an import: at most 6 values a row stays within SQLite's 32,766 bound
+# parameters. A generation round draws ROUND codes (one statement on PostgreSQL, an array), so a
+# batch of a million codes never sits in memory at once.
 CHUNK = 5_000
+ROUND = 20_000
 MAX_FRUITLESS_ROUNDS = 20
 NAMED = 100  # codes named in a refusal's details
 
@@ -202,14 +204,13 @@ def generate_coupons(
     remaining, fruitless = count, 0
     while remaining:
         codes: set[str] = set()
-        while len(codes) < min(CHUNK, remaining):
+        while len(codes) < min(ROUND, remaining):
             codes.add(fmt.random_code())
-        rows = [
-            {"tenant_id": series.tenant_id, "series_id": series.id, "code": code,
-             "status": CouponStatus.GENERATED}
-            for code in codes
-        ]  # fmt: skip
-        inserted = insert_ignore(session, Coupon, rows, ["tenant_id", "code"])
+        fixed = {"tenant_id": series.tenant_id, "series_id": series.id,
+                 "status": str(CouponStatus.GENERATED)}  # fmt: skip
+        inserted = insert_column_ignore(
+            session, Coupon, fixed, "code", sorted(codes), ["tenant_id", "code"]
+        )
         # A round may lose all its few codes to collisions; many in a row only if the space
         # were full (series of other formats sharing it), which must not loop for ever.
         fruitless = 0 if inserted else fruitless + 1
