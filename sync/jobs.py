@@ -14,6 +14,7 @@ from processing.accruals import mass
 from processing.accruals.birthday import birthday_batch, birthday_rules
 from processing.accruals.welcome import grant_welcome
 from processing.cards.service import finish_expired
+from processing.coupons.lifecycle import expire_coupons as expire_due_coupons
 from processing.db import lock_rows
 from processing.ledger.service import expire_due
 from processing.promotions.models import Segment
@@ -79,6 +80,13 @@ def finish_expired_cards(run_key: str, now: datetime | None = None) -> int:
     how many (a finished card is not selected again)."""
     moment = now or datetime.now(UTC)
     return _in_batches(run_key, lambda session: finish_expired(session, moment))
+
+
+def expire_coupons(run_key: str, now: datetime | None = None) -> int:
+    """Mark unused coupons past their series' end as expired, a batch per transaction; returns
+    how many (an expired coupon is not selected again)."""
+    moment = now or datetime.now(UTC)
+    return _in_batches(run_key, lambda session: expire_due_coupons(session, moment))
 
 
 def process_offline_batch(batch_id: str) -> None:

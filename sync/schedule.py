@@ -45,6 +45,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("purge-job-runs", "sync.jobs.purge_job_runs", timedelta(days=1)),
     PeriodicJob("expire-bonuses", "sync.jobs.expire_bonuses", timedelta(days=1)),
     PeriodicJob("finish-expired-cards", "sync.jobs.finish_expired_cards", timedelta(days=1)),
+    PeriodicJob("expire-coupons", "sync.jobs.expire_coupons", timedelta(days=1)),
     PeriodicJob("purge-soft-calculations", "sync.jobs.purge_soft_calculations", timedelta(hours=6)),
     PeriodicJob("refresh-segments", "sync.jobs.refresh_filter_segments", timedelta(days=1)),
     PeriodicJob("birthday-bonuses", "sync.jobs.birthday_bonuses", timedelta(days=1)),

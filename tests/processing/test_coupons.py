@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from processing.cards.numbers import has_valid_check_digit
@@ -44,7 +44,9 @@ from processing.errors import ConnectorError, InvalidInput
 from processing.programs.service import add_program, get_program
 from processing.receipts.models import Receipt
 from processing.tenants.models import Tenant
-from tests.connector.onec_http.world import World, receipt
+from sync.jobs import expire_coupons as expire_coupons_job
+from sync.runtime import Runtime, activate
+from tests.connector.onec_http.world import World, receipt, seed_world
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -424,3 +426,21 @@ def test_a_closed_series_takes_no_more_codes(session: Session, world: World) -> 
             add()
         assert closed.value.code == "COUPON_SERIES_CLOSED"
     assert session.scalar(select(func.count()).select_from(Coupon)) == 0
+
+
+@pytest.mark.committed
+def test_the_daily_job_expires_coupons_once_per_run(runtime: Runtime, engine: Engine) -> None:
+    """The scheduled job (sync.jobs.expire_coupons) works a batch per transaction and marks its
+    run done: a second run under the same key does nothing."""
+    activate(runtime)
+    with Session(engine) as session:
+        world = seed_world(session)
+        ending = _series(session, world, "job", valid_to=NOW)
+        generate_coupons(session, ending, 3, author="t", now=NOW)
+        session.commit()
+        series_id = ending.id
+    assert expire_coupons_job("expire-coupons-1", now=NOW) == 3
+    assert expire_coupons_job("expire-coupons-1", now=NOW) == 0
+    with Session(engine) as session:
+        statuses = session.scalars(select(Coupon.status).where(Coupon.series_id == series_id))
+        assert list(statuses) == ["expired"] * 3
