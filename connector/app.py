@@ -29,19 +29,27 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     api = init_api(app)
     from connector import health
-    from connector.onec_http import catalog, coupons, customers, receipts
+    from connector.onec_http import catalog, certificates, coupons, customers, receipts
 
     api.register_blueprint(health.blp)
     api.register_blueprint(receipts.blp)
     api.register_blueprint(customers.blp)
     api.register_blueprint(catalog.blp)
     api.register_blueprint(coupons.blp)
+    api.register_blueprint(certificates.blp)
     from admin import erasure, pd_access_log, sync_log
 
     api.register_blueprint(sync_log.blp)
     api.register_blueprint(pd_access_log.blp)
     api.register_blueprint(erasure.blp)
-    from admin import manage_cards, manage_coupons, manage_programs, manage_settings, manage_stores
+    from admin import (
+        manage_cards,
+        manage_certificates,
+        manage_coupons,
+        manage_programs,
+        manage_settings,
+        manage_stores,
+    )
 
     for management in (
         manage_settings,
@@ -49,6 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         manage_programs,
         manage_cards,
         manage_coupons,
+        manage_certificates,
     ):
         api.register_blueprint(management.blp)
 

@@ -5,6 +5,7 @@ from processing.accounts import models as account_models
 from processing.accruals import models as accrual_models
 from processing.cards import models as card_models
 from processing.catalog import models as catalog_models
+from processing.certificates import models as certificate_models
 from processing.coupons import models as coupon_models
 from processing.customers import models as customer_models
 from processing.db import Base
@@ -26,6 +27,7 @@ __all__ = [
     "accrual_models",
     "card_models",
     "catalog_models",
+    "certificate_models",
     "coupon_models",
     "customer_models",
     "discount_server_models",

@@ -13,7 +13,7 @@ from marshmallow import fields, validate
 
 from mappings.admin import CODE, NAME, AdminIn, ZonedDateTime
 from mappings.fields import BoundedInteger, JsonBoolean, Schema
-from processing.coupons.codes import FORMATS
+from processing.codes import FORMATS
 from processing.coupons.lifecycle import ISSUE_CHANNELS, STATUS_TITLES, CouponCheck, CouponStatus
 from processing.coupons.models import CouponSeries
 

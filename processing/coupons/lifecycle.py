@@ -11,7 +11,7 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from processing.coupons.codes import normalise_code
+from processing.codes import normalise_code
 from processing.coupons.errors import (
     CouponCancelled,
     CouponCustomerRequired,

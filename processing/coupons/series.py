@@ -11,7 +11,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from processing.coupons.codes import CodeFormat, code_format, fits_space, normalise_code
+from processing.codes import (
+    CodeFormat,
+    code_format,
+    draw_new_codes,
+    fits_space,
+    normalise_code,
+)
 from processing.coupons.errors import (
     CouponBatchTooLarge,
     CouponCodeInvalid,
@@ -35,11 +41,8 @@ MAX_BATCH = 1_000_000
 MAX_IMPORT = 100_000
 MAX_USES = 1_000_000
 # Rows per INSERT of an import: at most 6 values a row stays within SQLite's 32,766 bound
-# parameters. A generation round draws ROUND codes (one statement on PostgreSQL, an array), so a
-# batch of a million codes never sits in memory at once.
+# parameters.
 CHUNK = 5_000
-ROUND = 20_000
-MAX_FRUITLESS_ROUNDS = 20
 NAMED = 100  # codes named in a refusal's details
 
 
@@ -201,22 +204,14 @@ def generate_coupons(
     taken = _codes_in_format(session, series)
     if not fits_space(fmt, taken, count):
         raise CouponCodeSpaceTooSmall(details={"space": fmt.space, "taken": taken, "count": count})
-    remaining, fruitless = count, 0
-    while remaining:
-        codes: set[str] = set()
-        while len(codes) < min(ROUND, remaining):
-            codes.add(fmt.random_code())
-        fixed = {"tenant_id": series.tenant_id, "series_id": series.id,
-                 "status": str(CouponStatus.GENERATED)}  # fmt: skip
-        inserted = insert_column_ignore(
-            session, Coupon, fixed, "code", sorted(codes), ["tenant_id", "code"]
-        )
-        # A round may lose all its few codes to collisions; many in a row only if the space
-        # were full (series of other formats sharing it), which must not loop for ever.
-        fruitless = 0 if inserted else fruitless + 1
-        if fruitless == MAX_FRUITLESS_ROUNDS:
-            raise CouponCodeSpaceTooSmall(details={"space": fmt.space, "count": count})
-        remaining -= inserted
+    fixed = {"tenant_id": series.tenant_id, "series_id": series.id,
+             "status": str(CouponStatus.GENERATED)}  # fmt: skip
+
+    def insert(codes: list[str]) -> int:
+        return insert_column_ignore(session, Coupon, fixed, "code", codes, ["tenant_id", "code"])
+
+    if not draw_new_codes(fmt, count, insert):
+        raise CouponCodeSpaceTooSmall(details={"space": fmt.space, "count": count})
     log.info(
         "coupons generated",
         extra={"series": series.code, "count": count, "author": author, "at": now.isoformat()},

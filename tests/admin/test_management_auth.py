@@ -57,6 +57,14 @@ ENDPOINTS = [
     ("GET", "coupons/SP7KX2M9QA"),
     ("POST", "coupons/SP7KX2M9QA/issue"),
     ("POST", "coupons/SP7KX2M9QA/cancel"),
+    ("GET", "certificate-series"),
+    ("POST", "certificate-series"),
+    ("POST", "certificate-series/gift/close"),
+    ("POST", "certificate-series/gift/generate"),
+    ("POST", "certificate-documents"),
+    ("GET", "certificate-documents/D-1"),
+    ("GET", "certificates/stock"),
+    ("GET", "certificates/2990000000017"),
 ]
 
 
@@ -94,7 +102,10 @@ def test_the_document_lists_every_management_operation_with_the_admin_token(
          .replace("mass-accruals/1", "mass-accruals/{accrual_id}")
          .replace("card-templates/main", "card-templates/{template}")
          .replace("coupon-series/spring", "coupon-series/{series}")
-         .replace("coupons/SP7KX2M9QA", "coupons/{code}"))
+         .replace("coupons/SP7KX2M9QA", "coupons/{code}")
+         .replace("certificate-series/gift", "certificate-series/{series}")
+         .replace("certificate-documents/D-1", "certificate-documents/{number}")
+         .replace("certificates/2990000000017", "certificates/{code}"))
         for method, path in ENDPOINTS
     }  # fmt: skip
     assert documented == expected

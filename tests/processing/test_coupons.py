@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from processing.cards.numbers import has_valid_check_digit
-from processing.coupons.codes import ALNUM_ALPHABET, code_format
+from processing.codes import ALNUM_ALPHABET, code_format
 from processing.coupons.errors import (
     CouponBatchTooLarge,
     CouponCodeInvalid,

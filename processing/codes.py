@@ -1,11 +1,12 @@
-"""Coupon code formats: what a code of a series looks like, how many codes the format holds,
-random codes and the check of a given one. EAN-13 check digits are the cards' own
-(``processing.cards.numbers``)."""
+"""Code formats of coupons and gift certificates: what a code of a series looks like, how many
+codes the format holds, random codes, the check of a given one, and the drawing of a batch of
+new random codes. EAN-13 check digits are the cards' own (``processing.cards.numbers``)."""
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from processing.cards.numbers import ean13_digit, has_valid_check_digit
@@ -23,6 +24,10 @@ MAX_PREFIX = 15
 # A batch may fill at most this share of the codes still free in the format: the rest stays
 # unguessable, and random codes rarely collide.
 MAX_FILL_DIVISOR = 10
+# A batch is drawn in rounds of ROUND codes (one statement each on PostgreSQL, an array), so a
+# batch of a million codes never sits in memory at once.
+ROUND = 20_000
+MAX_FRUITLESS_ROUNDS = 20
 
 
 @dataclass(frozen=True)
@@ -94,3 +99,22 @@ def code_format(kind: str, length: int | None, prefix: str) -> CodeFormat:
 def fits_space(fmt: CodeFormat, taken: int, count: int) -> bool:
     """Whether ``count`` more codes fit the format with ``taken`` codes already used."""
     return count * MAX_FILL_DIVISOR <= fmt.space - taken
+
+
+def draw_new_codes(fmt: CodeFormat, count: int, insert: Callable[[list[str]], int]) -> bool:
+    """Draw random codes of ``fmt`` in rounds and hand each round to ``insert``, which stores
+    the codes not yet taken and says how many it stored, until ``count`` are stored. False when
+    rounds kept storing nothing: the space is full (series of other formats sharing it), which
+    must not loop for ever."""
+    remaining, fruitless = count, 0
+    while remaining:
+        codes: set[str] = set()
+        while len(codes) < min(ROUND, remaining):
+            codes.add(fmt.random_code())
+        inserted = insert(sorted(codes))
+        # A round may lose all its few codes to collisions; many in a row only if full.
+        fruitless = 0 if inserted else fruitless + 1
+        if fruitless == MAX_FRUITLESS_ROUNDS:
+            return False
+        remaining -= inserted
+    return True
