@@ -1,16 +1,21 @@
 """Code formats of coupons and gift certificates: what a code of a series looks like, how many
-codes the format holds, random codes, the check of a given one, and the drawing of a batch of
+codes the format holds, random codes, the check of a given one, and the storing of a batch of
 new random codes. EAN-13 check digits are the cards' own (``processing.cards.numbers``)."""
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from processing.cards.numbers import ean13_digit, has_valid_check_digit
-from processing.errors import InvalidInput
+from processing.db import insert_column_ignore
+from processing.errors import ConnectorError, InvalidInput
 
 NUMERIC, ALNUM, EAN13 = "numeric", "alnum", "ean13"
 FORMATS = (NUMERIC, ALNUM, EAN13)
@@ -96,12 +101,41 @@ def code_format(kind: str, length: int | None, prefix: str) -> CodeFormat:
     return found
 
 
-def fits_space(fmt: CodeFormat, taken: int, count: int) -> bool:
-    """Whether ``count`` more codes fit the format with ``taken`` codes already used."""
-    return count * MAX_FILL_DIVISOR <= fmt.space - taken
+def store_new_codes(
+    session: Session,
+    model: Any,
+    fixed: Mapping[str, Any],
+    fmt: CodeFormat,
+    count: int,
+    space_too_small: type[ConnectorError],
+) -> None:
+    """``count`` new rows of ``model`` (a table with ``tenant_id`` and ``code``, unique
+    together): the ``fixed`` values and a random code of ``fmt`` each, none equal to a code the
+    tenant already has there. Refused up front with ``space_too_small`` when the batch would
+    fill more than a tenth of the codes the format still has free."""
+    taken = (
+        session.scalar(
+            select(func.count())
+            .select_from(model)
+            .where(
+                model.tenant_id == fixed["tenant_id"],
+                func.length(model.code) == fmt.length,
+                model.code.startswith(fmt.prefix, autoescape=True),
+            )
+        )
+        or 0
+    )
+    if count * MAX_FILL_DIVISOR > fmt.space - taken:
+        raise space_too_small(details={"space": fmt.space, "taken": taken, "count": count})
+
+    def insert(codes: list[str]) -> int:
+        return insert_column_ignore(session, model, fixed, "code", codes, ["tenant_id", "code"])
+
+    if not _draw_new_codes(fmt, count, insert):
+        raise space_too_small(details={"space": fmt.space, "count": count})
 
 
-def draw_new_codes(fmt: CodeFormat, count: int, insert: Callable[[list[str]], int]) -> bool:
+def _draw_new_codes(fmt: CodeFormat, count: int, insert: Callable[[list[str]], int]) -> bool:
     """Draw random codes of ``fmt`` in rounds and hand each round to ``insert``, which stores
     the codes not yet taken and says how many it stored, until ``count`` are stored. False when
     rounds kept storing nothing: the space is full (series of other formats sharing it), which

@@ -26,8 +26,8 @@ from processing.certificates.models import (
     SeriesKind,
     SeriesStatus,
 )
-from processing.codes import CodeFormat, code_format, draw_new_codes, fits_space
-from processing.db import insert_column_ignore, lock_rows
+from processing.codes import CodeFormat, code_format, store_new_codes
+from processing.db import lock_rows
 from processing.errors import InvalidInput
 from processing.money import to_kopecks
 from processing.tenants.models import Tenant
@@ -191,22 +191,6 @@ def series_closed(series: CertificateSeries) -> CertificateSeriesClosed:
     return CertificateSeriesClosed(details={"series": series.code})
 
 
-def _codes_in_format(session: Session, series: CertificateSeries) -> int:
-    """The tenant's certificate codes (of any series) that lie in this series' format's space."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Certificate)
-            .where(
-                Certificate.tenant_id == series.tenant_id,
-                func.length(Certificate.code) == series.code_length,
-                Certificate.code.startswith(series.prefix, autoescape=True),
-            )
-        )
-        or 0
-    )
-
-
 def generate_certificates(
     session: Session, series: CertificateSeries, count: int, *, author: str, now: datetime
 ) -> int:
@@ -232,24 +216,12 @@ def generate_certificates(
     if series.status != SeriesStatus.ACTIVE:
         raise series_closed(series)
     fmt = CodeFormat(series.code_format, series.code_length, series.prefix)
-    taken = _codes_in_format(session, series)
-    if not fits_space(fmt, taken, count):
-        raise CertificateCodeSpaceTooSmall(
-            details={"space": fmt.space, "taken": taken, "count": count}
-        )
     fixed = {
         "tenant_id": series.tenant_id, "series_id": series.id,
         "status": str(CertificateStatus.INACTIVE), "nominal": series.nominal,
         "balance": series.nominal, "expires_at": series.valid_until,
     }  # fmt: skip
-
-    def insert(codes: list[str]) -> int:
-        return insert_column_ignore(
-            session, Certificate, fixed, "code", codes, ["tenant_id", "code"]
-        )
-
-    if not draw_new_codes(fmt, count, insert):
-        raise CertificateCodeSpaceTooSmall(details={"space": fmt.space, "count": count})
+    store_new_codes(session, Certificate, fixed, fmt, count, CertificateCodeSpaceTooSmall)
     log.info(
         "certificates generated",
         extra={"series": series.code, "count": count, "author": author, "at": now.isoformat()},

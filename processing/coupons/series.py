@@ -11,13 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from processing.codes import (
-    CodeFormat,
-    code_format,
-    draw_new_codes,
-    fits_space,
-    normalise_code,
-)
+from processing.codes import CodeFormat, code_format, normalise_code, store_new_codes
 from processing.coupons.errors import (
     CouponBatchTooLarge,
     CouponCodeInvalid,
@@ -28,7 +22,7 @@ from processing.coupons.errors import (
 )
 from processing.coupons.lifecycle import IMPORT_CHANNEL, CouponStatus
 from processing.coupons.models import Coupon, CouponSeries, SeriesStatus
-from processing.db import insert_column_ignore, insert_ignore, lock_rows, where_in
+from processing.db import insert_ignore, lock_rows, where_in
 from processing.errors import InvalidInput
 from processing.programs.models import Program
 from processing.tenants.models import Tenant
@@ -171,22 +165,6 @@ def _locked_active(session: Session, series: CouponSeries) -> CouponSeries:
     return locked
 
 
-def _codes_in_format(session: Session, series: CouponSeries) -> int:
-    """The tenant's codes (of any series) that lie in this series' format's space."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Coupon)
-            .where(
-                Coupon.tenant_id == series.tenant_id,
-                func.length(Coupon.code) == series.code_length,
-                Coupon.code.startswith(series.prefix, autoescape=True),
-            )
-        )
-        or 0
-    )
-
-
 def generate_coupons(
     session: Session, series: CouponSeries, count: int, *, author: str, now: datetime
 ) -> int:
@@ -200,18 +178,9 @@ def generate_coupons(
             details={"limit": MAX_BATCH, "count": count},
         )
     series = _locked_active(session, series)
-    fmt = series_format(series)
-    taken = _codes_in_format(session, series)
-    if not fits_space(fmt, taken, count):
-        raise CouponCodeSpaceTooSmall(details={"space": fmt.space, "taken": taken, "count": count})
     fixed = {"tenant_id": series.tenant_id, "series_id": series.id,
              "status": str(CouponStatus.GENERATED)}  # fmt: skip
-
-    def insert(codes: list[str]) -> int:
-        return insert_column_ignore(session, Coupon, fixed, "code", codes, ["tenant_id", "code"])
-
-    if not draw_new_codes(fmt, count, insert):
-        raise CouponCodeSpaceTooSmall(details={"space": fmt.space, "count": count})
+    store_new_codes(session, Coupon, fixed, series_format(series), count, CouponCodeSpaceTooSmall)
     log.info(
         "coupons generated",
         extra={"series": series.code, "count": count, "author": author, "at": now.isoformat()},
