@@ -243,6 +243,11 @@ def gunicorn_command(settings: Settings) -> list[str]:
         str(settings.web_concurrency),
         "--worker-class",
         "sync",
+        # A handler may work up to two minutes (a batch of a million coupon codes takes ~20 s,
+        # and a second batch of the tenant waits for it); nginx in front keeps slow clients off
+        # the workers, so the timeout guards only against a stuck handler.
+        "--timeout",
+        "120",
         "--bind",
         settings.bind,
         "connector.app:create_app()",

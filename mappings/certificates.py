@@ -58,7 +58,10 @@ class CertificateSeriesIn(AdminIn):
     min_nominal = Money(load_default=None, allow_none=True, metadata={"description": "electronic"})
     max_nominal = Money(load_default=None, allow_none=True, metadata={"description": "electronic"})
     valid_days = BoundedInteger(
-        load_default=None, allow_none=True, metadata={"description": "days after the sale"}
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "days after the sale"},
     )
     valid_until = ZonedDateTime(
         load_default=None, allow_none=True, metadata={"description": "or a fixed end"}
@@ -83,6 +86,7 @@ class CertificateSeriesIn(AdminIn):
     )
     code_format = fields.String(required=True, validate=validate.OneOf(FORMATS))
     code_length = BoundedInteger(
+        strict=True,
         load_default=None,
         allow_none=True,
         metadata={"description": "numeric and alnum: characters in all, with the prefix (4–20)"},
@@ -119,7 +123,7 @@ class CertificateSeriesListOut(Schema):
 
 
 class GenerateCertificatesIn(AdminIn):
-    count = BoundedInteger(required=True, metadata={"description": "1 to 100,000"})
+    count = BoundedInteger(strict=True, required=True, metadata={"description": "1 to 100,000"})
 
 
 class CertificatesAddedOut(Schema):

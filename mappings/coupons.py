@@ -33,6 +33,7 @@ class CouponSeriesIn(AdminIn):
     )
     code_format = fields.String(required=True, validate=validate.OneOf(FORMATS))
     code_length = BoundedInteger(
+        strict=True,
         load_default=None,
         allow_none=True,
         metadata={"description": "numeric and alnum: characters in all, with the prefix (4–20)"},
@@ -41,10 +42,16 @@ class CouponSeriesIn(AdminIn):
     valid_from = ZonedDateTime(load_default=None, allow_none=True)
     valid_to = ZonedDateTime(load_default=None, allow_none=True)
     uses_per_coupon = BoundedInteger(
-        load_default=1, allow_none=True, metadata={"description": "1, N, or null: unlimited"}
+        strict=True,
+        load_default=1,
+        allow_none=True,
+        metadata={"description": "1, N, or null: unlimited"},
     )
     per_receipt = BoundedInteger(
-        load_default=1, allow_none=True, metadata={"description": "1, or null: several"}
+        strict=True,
+        load_default=1,
+        allow_none=True,
+        metadata={"description": "1, or null: several"},
     )
     bound = JsonBoolean(
         load_default=False, metadata={"description": "only the customer it was issued to"}
@@ -80,7 +87,7 @@ class CouponSeriesListOut(Schema):
 
 
 class GenerateCouponsIn(AdminIn):
-    count = BoundedInteger(required=True, metadata={"description": "1 to 1,000,000"})
+    count = BoundedInteger(strict=True, required=True, metadata={"description": "1 to 1,000,000"})
 
 
 class ImportCouponsIn(AdminIn):
@@ -94,7 +101,7 @@ class CouponsAddedOut(Schema):
 
 
 class IssueCouponIn(AdminIn):
-    customer_id = BoundedInteger(load_default=None, allow_none=True)
+    customer_id = BoundedInteger(strict=True, load_default=None, allow_none=True)
     via = fields.String(required=True, validate=validate.OneOf(ISSUE_CHANNELS))
 
 

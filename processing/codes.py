@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from processing.cards.numbers import ean13_digit, has_valid_check_digit
-from processing.db import insert_column_ignore
+from processing.db import insert_column_ignore, lock_rows
 from processing.errors import ConnectorError, InvalidInput
+from processing.tenants.models import Tenant
 
 NUMERIC, ALNUM, EAN13 = "numeric", "alnum", "ean13"
 FORMATS = (NUMERIC, ALNUM, EAN13)
@@ -112,7 +113,10 @@ def store_new_codes(
     """``count`` new rows of ``model`` (a table with ``tenant_id`` and ``code``, unique
     together): the ``fixed`` values and a random code of ``fmt`` each, none equal to a code the
     tenant already has there. Refused up front with ``space_too_small`` when the batch would
-    fill more than a tenth of the codes the format still has free."""
+    fill more than a tenth of the codes the format still has free. Batches of one tenant are
+    serialised on its row: two series sharing a code space could otherwise each pass the check
+    on the same count."""
+    session.execute(lock_rows(select(Tenant.id).where(Tenant.id == fixed["tenant_id"])))
     taken = (
         session.scalar(
             select(func.count())

@@ -6,6 +6,7 @@ so of two documents moving the same certificate at once one wins and the other i
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -117,12 +118,16 @@ def _normalised(codes: Sequence[str]) -> list[str]:
 
 
 def _number(number: str | None, now: datetime) -> str:
-    if number is None or not number.strip():
+    """The client's number (its retry is answered by it), or a generated one when none is
+    given. A number is read back in a URL path: no «/», «?», «#», «%», «\\» or control
+    characters."""
+    if number is None:
         return f"{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
     number = number.strip()
-    if len(number) > MAX_NUMBER:
+    if not 1 <= len(number) <= MAX_NUMBER or re.search(r"[/?#%\\\x00-\x1f\x7f]", number):
         raise InvalidInput(
-            f"Номер документа — до {MAX_NUMBER} символов.", details={"field": "number"}
+            f"Номер документа — от 1 до {MAX_NUMBER} символов, без «/», «?», «#», «%» и «\\».",
+            details={"field": "number"},
         )
     return number
 

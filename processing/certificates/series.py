@@ -36,6 +36,7 @@ from processing.tenants.service import CodeExists, check_code
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 100_000
+MAX_NOMINAL_KOPECKS = 100_000_000  # 1,000,000.00 ₽: far above any gift certificate sold
 MAX_VALID_DAYS = 3_650
 MAX_GOODS_ID = 80  # catalog.EXTERNAL_ID_LENGTH: a 1C GUID, or GUID#GUID
 
@@ -47,9 +48,10 @@ def _kopecks(field: str, amount: Decimal | None) -> int | None:
         kopecks = to_kopecks(amount)
     except (TypeError, ValueError):
         kopecks = 0
-    if kopecks <= 0:
+    if not 0 < kopecks <= MAX_NOMINAL_KOPECKS:
         raise InvalidInput(
-            "Сумма — больше нуля, в рублях с точностью до копейки.", details={"field": field}
+            "Сумма — больше нуля и не больше 1 000 000 ₽, в рублях с точностью до копейки.",
+            details={"field": field},
         )
     return kopecks
 

@@ -67,6 +67,7 @@ def test_series_created_listed_generated_and_closed(
         ({**SERIES, "nominal": 10.005}, 400, "VALIDATION_ERROR", "nominal"),
         ({**SERIES, "valid_until": "2036-06-01T00:00:00"}, 400, "VALIDATION_ERROR", "valid_until"),
         ({**SERIES, "nominal": None}, 400, "VALIDATION_ERROR", None),
+        ({**SERIES, "nominal": 1e15}, 400, "VALIDATION_ERROR", None),  # over 1,000,000 ₽
         ({**SERIES, "valid_until": "2036-06-01T00:00:00+03:00"}, 400, "VALIDATION_ERROR", None),
     ],
 )
@@ -94,6 +95,10 @@ def test_generation_refusals(client: FlaskClient, world: World, admin: dict[str,
     status, large = call(client, admin, "POST", "certificate-series/gift/generate",
                          {"count": 100_001})  # fmt: skip
     assert (status, large["code"]) == (400, "CERTIFICATE_BATCH_TOO_LARGE")
+    for count in (2.9, "5"):  # not silently truncated or converted
+        status, wrong = call(client, admin, "POST", "certificate-series/gift/generate",
+                             {"count": count})  # fmt: skip
+        assert (status, wrong["code"]) == (400, "VALIDATION_ERROR")
     small = {**SERIES, "code": "small", "code_format": "numeric", "code_length": 4, "prefix": ""}
     assert call(client, admin, "POST", "certificate-series", small)[0] == 201
     status, space = call(client, admin, "POST", "certificate-series/small/generate",
@@ -161,6 +166,9 @@ def test_documents_move_certificates_and_answer_again(
         ({"kind": "sell", "store": "s1"}, 400, "VALIDATION_ERROR"),
         ({"kind": "to_store", "store": "s1", "codes": ["0000000000000"]}, 404,
          "CERTIFICATE_NOT_FOUND"),
+        # A number is read back in a URL, and a blank one would not answer a retry.
+        ({"kind": "to_store", "store": "s1", "number": "A/B"}, 400, "VALIDATION_ERROR"),
+        ({"kind": "to_store", "store": "s1", "number": "   "}, 400, "VALIDATION_ERROR"),
     ],
 )  # fmt: skip
 def test_document_refusals(
