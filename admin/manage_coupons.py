@@ -15,6 +15,7 @@ from admin.manage_api import management_blueprint
 from connector.db import db_session
 from mappings import coupons as wire
 from processing.coupons.lifecycle import cancel_coupon, coupon_state, find_coupon, issue_coupon
+from processing.coupons.offers import issue_to_customers
 from processing.coupons.series import (
     add_series,
     close_series,
@@ -26,6 +27,7 @@ from processing.coupons.series import (
 )
 from processing.customers.service import get_customer
 from processing.programs.service import get_program
+from processing.promotions.segments import get_segment
 
 blp = management_blueprint(
     "admin_coupons",
@@ -182,6 +184,47 @@ class ImportCoupons(MethodView):
             session, found, data["codes"], author=caller.actor[:AUTHOR_LENGTH], now=_now()
         )
         return {"series": found.code, "added": added, "coupons": series_counts(session, found)}
+
+
+@blp.route("/coupon-series/<series>/issue")
+class IssueToCustomers(MethodView):
+    @blp.arguments(
+        wire.IssueToCustomersIn, unknown=RAISE, example={"segment": "sleeping", "via": "mailing"}
+    )
+    @blp.response(
+        200,
+        wire.IssuedOut,
+        example={"series": "back-to-us", "issued": 1200, "skipped": 3,
+                 "coupons": {"issued": 1203}},
+    )  # fmt: skip
+    @blp.alt_response(400, description="VALIDATION_ERROR, COUPON_BATCH_TOO_LARGE")
+    @blp.alt_response(404, description="COUPON_SERIES_NOT_FOUND, SEGMENT_NOT_FOUND")
+    @blp.alt_response(
+        422,
+        description="COUPON_SERIES_CLOSED, COUPON_EXPIRED, COUPON_CODE_SPACE_TOO_SMALL, "
+        "SEGMENT_NOT_ACTIVE",
+    )
+    def post(self, data: dict[str, Any], series: str) -> dict[str, Any]:
+        """Issue one coupon of the series to each customer of a list or a segment who holds no
+        unused coupon of it yet (a personal offer: a bound, auto, single-use series). Generated
+        coupons are used first, new ones made for the rest; all or nothing."""
+        caller, session = admin_caller(), db_session()
+        found = get_series(session, caller.tenant, series)
+        segment = (
+            get_segment(session, caller.tenant, data["segment"])
+            if data["segment"] is not None
+            else None
+        )
+        outcome = issue_to_customers(
+            session, found, customer_ids=data["customers"], segment=segment, via=data["via"],
+            author=caller.actor[:AUTHOR_LENGTH], now=_now(),
+        )  # fmt: skip
+        return {
+            "series": found.code,
+            "issued": outcome.issued,
+            "skipped": outcome.skipped,
+            "coupons": series_counts(session, found),
+        }
 
 
 @blp.route("/coupons/<code>")

@@ -105,6 +105,28 @@ class IssueCouponIn(AdminIn):
     via = fields.String(required=True, validate=validate.OneOf(ISSUE_CHANNELS))
 
 
+class IssueToCustomersIn(AdminIn):
+    customers = fields.List(
+        BoundedInteger(strict=True),
+        load_default=None,
+        validate=validate.Length(min=1, max=100_000),
+        metadata={"description": "customer ids; or name a segment"},
+    )
+    segment = fields.String(
+        load_default=None, validate=CODE, metadata={"description": "a segment's code"}
+    )
+    via = fields.String(load_default="admin", validate=validate.OneOf(ISSUE_CHANNELS))
+
+
+class IssuedOut(Schema):
+    series = fields.String()
+    issued = fields.Integer(metadata={"description": "coupons handed out now"})
+    skipped = fields.Integer(
+        metadata={"description": "customers who already hold an unused coupon of the series"}
+    )
+    coupons = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
 class CancelCouponIn(AdminIn):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 

@@ -5,6 +5,7 @@ code reads them easily; money is a JSON number with two decimals."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from mappings.cards import card_number_from_nfc, card_number_from_track, normali
 from mappings.dates import is_empty_1c_date, store_time_to_utc
 from mappings.fields import Money, Quantity, ReceiptSum, Schema, StoreDateTime
 from mappings.lean import MAX_LINES, load_receipt
+from processing.coupons.receipt import MAX_COUPONS, CouponAnswer, OfferedCoupon
 from processing.engine.kopecks import printed_parts
 from processing.engine.model import LineResult, Result
 from processing.errors import InvalidInput
@@ -84,7 +86,12 @@ class ReceiptSchema(IdentificationSchema, ReceiptHeaderSchema):
         fields.Nested(LineSchema), required=True, validate=validate.Length(min=1, max=MAX_LINES)
     )
     pay_bonus = ReceiptSum(load_default=Decimal("0.00"))
-    coupons = fields.List(fields.String(validate=CODE), load_default=list)
+    coupons = fields.List(
+        fields.String(validate=CODE),
+        load_default=list,
+        validate=validate.Length(max=MAX_COUPONS),
+        metadata={"description": "coupon codes presented (scanned or typed)"},
+    )
     certificates = fields.List(fields.String(validate=CODE), load_default=list)
     payments = fields.List(fields.Nested(PaymentSchema), load_default=list)
     calculation_id = fields.String(validate=validate.Length(max=36))
@@ -156,8 +163,6 @@ def identification(data: dict[str, Any]) -> Identification | None:
 def unsupported_parts(data: dict[str, Any]) -> list[str]:
     """Receipt parts whose issues have not landed: answered «не поддерживается»."""
     parts = []
-    if data.get("coupons"):
-        parts.append("coupons")
     if data.get("certificates"):
         parts.append("certificates")
     if any(payment["type"] == "certificate" for payment in data.get("payments", [])):
@@ -194,6 +199,7 @@ def receipt_input(data: dict[str, Any], timezone: str) -> ReceiptInput:
         calculation_id=data.get("calculation_id"),
         client_txn_id=data.get("transaction_id"),
         payments=frozenset(payment["type"] for payment in data.get("payments", ())),
+        coupons=tuple(data.get("coupons", ())),
     )
 
 
@@ -326,6 +332,7 @@ def receipt_body(
     lines: Iterable[ReceiptLine | AnsweredLine],
     *,
     replay: bool,
+    coupons: Iterable[str] = (),
 ) -> dict[str, Any]:
     """A committed receipt as the POS gets it, the first time and on every repeat."""
     body_lines = [
@@ -350,6 +357,7 @@ def receipt_body(
         "totals": _totals(receipt),
         "clawback_shortfall": receipt.clawback_shortfall,
         "notes": list(receipt.notes or []),
+        "coupons": list(coupons),
     }
 
 
@@ -381,6 +389,47 @@ class QuestionnaireOut(Schema):
     missing = fields.List(fields.String())
 
 
+class OfferedCouponOut(Schema):
+    code = fields.String()
+    title = fields.String(metadata={"description": "the series' title"})
+    promotion = fields.String()
+    promotion_name = fields.String()
+    valid_to = fields.DateTime(allow_none=True)
+    auto = fields.Boolean(
+        metadata={"description": "a personal offer: applied without being presented"}
+    )
+    uses_left = fields.Integer(allow_none=True, metadata={"description": "null: unlimited"})
+
+
+class ReceiptCouponOut(Schema):
+    code = fields.String()
+    auto = fields.Boolean(metadata={"description": "the customer's own, not presented"})
+    applied = fields.Boolean()
+    promotion = fields.String(allow_none=True)
+    promotion_name = fields.String(allow_none=True)
+    reason_code = fields.String(
+        allow_none=True, metadata={"description": "why not: a COUPON_* code (docs/errors.md)"}
+    )
+    reason = fields.String(allow_none=True, metadata={"description": "why not, for the cashier"})
+
+
+def coupon_answers(answers: Iterable[CouponAnswer]) -> list[dict[str, Any]]:
+    return [
+        {"code": a.code, "auto": a.auto, "applied": a.applied, "promotion": a.promotion,
+         "promotion_name": a.promotion_name, "reason_code": a.reason_code, "reason": a.reason}
+        for a in answers
+    ]  # fmt: skip
+
+
+def offered_coupons(offered: Iterable[OfferedCoupon]) -> list[dict[str, Any]]:
+    return [
+        {"code": c.code, "title": c.title, "promotion": c.promotion,
+         "promotion_name": c.promotion_name, "valid_to": c.valid_to, "auto": c.auto,
+         "uses_left": c.uses_left}
+        for c in offered
+    ]  # fmt: skip
+
+
 class IdentifyOut(Schema):
     card_number = fields.String(allow_none=True)
     card_status = fields.String()
@@ -400,6 +449,11 @@ class IdentifyOut(Schema):
         fields.String(),
         metadata={"description": "promotions the customer is close to, ready to print"},
     )
+    coupons = fields.List(
+        fields.Nested(OfferedCouponOut),
+        metadata={"description": "the customer's coupons usable here now, personal offers "
+                  "(auto) included"},
+    )  # fmt: skip
 
 
 class PartOut(Schema):
@@ -487,6 +541,11 @@ class CalculationOut(Schema):
     points_spent = Money(
         metadata={"description": "points a bonus conversion spent for its discount"}
     )
+    coupons = fields.List(
+        fields.Nested(ReceiptCouponOut),
+        metadata={"description": "coupons presented and the personal offer applied: used, or "
+                  "why not"},
+    )  # fmt: skip
 
 
 class ReceiptOut(Schema):
@@ -502,6 +561,9 @@ class ReceiptOut(Schema):
     totals = fields.Nested(TotalsOut)
     clawback_shortfall = Money()
     notes = fields.List(fields.String())
+    coupons = fields.List(
+        fields.String(), metadata={"description": "codes of the coupons the receipt used"}
+    )
 
 
 class OfflineReceiptSchema(ReceiptSchema):
@@ -529,7 +591,7 @@ def offline_receipts(
             or any(payment["type"] == "certificate" for payment in data.get("payments", []))
         ):
             notes.append("Купоны и сертификаты в офлайн-чеке не обрабатываются.")
-        prepared.append((receipt_input(data, timezone), notes))
+        prepared.append((replace(receipt_input(data, timezone), coupons=()), notes))
     return prepared
 
 

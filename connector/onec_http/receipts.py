@@ -104,6 +104,7 @@ class Identify(MethodView):
                 "missing": outcome.questionnaire_missing,
             },
             "hints": list(outcome.hints),
+            "coupons": wire.offered_coupons(outcome.coupons),
         }
 
 
@@ -113,7 +114,7 @@ def _receipt(data: dict[str, Any]) -> tuple[PosContext, ReceiptInput]:
     unsupported = wire.unsupported_parts(data)
     if unsupported:
         raise NotSupported(
-            "Не поддерживается: купоны и подарочные сертификаты пока не обрабатываются.",
+            "Не поддерживается: подарочные сертификаты в чеке пока не обрабатываются.",
             details={"fields": unsupported},
         )
     return ctx, wire.receipt_input(data, ctx.caller.timezone)
@@ -136,6 +137,7 @@ class Calculate(MethodView):
             "calculation_id": calc.calculation_id,
             "card_number": calc.card_number,
             "level": wire.level_body(calc.level),
+            "coupons": wire.coupon_answers(calc.coupons.answers),
         }
 
 
@@ -157,7 +159,9 @@ class Commit(MethodView):
         ``transaction_id``). A receipt without card or phone is registered anonymously."""
         ctx, receipt = _receipt(data)
         committed = service.commit_receipt(db_session(), ctx, receipt, now=_now())
-        return wire.receipt_body(committed.receipt, committed.lines, replay=committed.replay)
+        return wire.receipt_body(
+            committed.receipt, committed.lines, replay=committed.replay, coupons=committed.coupons
+        )
 
 
 @blp.route("/receipts/return")
@@ -230,7 +234,9 @@ class Replace(MethodView):
         """
         ctx, receipt = _receipt(data)
         committed = service.replace_receipt(db_session(), ctx, transaction_id, receipt, now=_now())
-        return wire.receipt_body(committed.receipt, committed.lines, replay=committed.replay)
+        return wire.receipt_body(
+            committed.receipt, committed.lines, replay=committed.replay, coupons=committed.coupons
+        )
 
 
 @blp.route("/transactions/<transaction_id>/unpost")

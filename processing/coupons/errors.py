@@ -93,4 +93,31 @@ class CouponWrongCustomer(CouponUnusable):
 
 class CouponOnePerReceipt(CouponUnusable):
     code = "COUPON_ONE_PER_RECEIPT"
-    message = "В чеке уже есть купон этой серии: по условиям акции — один купон на чек."
+    message = "Купон не суммируется с другими купонами чека: по условиям — один купон на чек."
+
+
+class CouponSamePromotion(CouponUnusable):
+    code = "COUPON_SAME_PROMOTION"
+    message = "В чеке уже есть купон этой акции: акция применяется один раз."
+
+
+class CouponNoPromotion(CouponUnusable):
+    code = "COUPON_NO_PROMOTION"
+    message = "Купон не привязан к акции: на кассе он ничего не даёт."
+
+
+class CouponPromotionInactive(CouponUnusable):
+    code = "COUPON_PROMOTION_INACTIVE"
+    message = "Акция купона сейчас не действует в этом магазине."
+
+
+class CouponNotNeeded(CouponUnusable):
+    code = "COUPON_NOT_NEEDED"
+    message = "Акция купона действует и без купона: купон не списан."
+
+
+class CouponNotApplied(CouponUnusable):
+    """The coupon could be used, its promotion did not apply: the promotion's reason is told."""
+
+    code = "COUPON_NOT_APPLIED"
+    message = "Условия акции купона не выполнены."

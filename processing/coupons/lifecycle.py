@@ -4,6 +4,7 @@ return. Every transition locks the coupon's row."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -20,6 +21,7 @@ from processing.coupons.errors import (
     CouponNotIssued,
     CouponNotYetValid,
     CouponOnePerReceipt,
+    CouponSamePromotion,
     CouponSeriesClosed,
     CouponTransitionRefused,
     CouponUnusable,
@@ -65,10 +67,14 @@ class CouponCheck:
     uses_left: int | None  # None: unlimited
 
 
-def find_coupon(session: Session, tenant_id: int, code: str) -> Coupon:
-    coupon = session.scalar(
+def _by_code(session: Session, tenant_id: int, code: str) -> Coupon | None:
+    return session.scalar(
         select(Coupon).where(Coupon.tenant_id == tenant_id, Coupon.code == normalise_code(code))
     )
+
+
+def find_coupon(session: Session, tenant_id: int, code: str) -> Coupon:
+    coupon = _by_code(session, tenant_id, code)
     if coupon is None:
         raise CouponNotFound(details={"code": code.strip()})
     return coupon
@@ -82,7 +88,7 @@ def _locked(session: Session, coupon: Coupon) -> Coupon:
     ).one()
 
 
-def _series_refusal(series: CouponSeries, at: datetime) -> CouponUnusable | None:
+def series_refusal(series: CouponSeries, at: datetime) -> CouponUnusable | None:
     """The series no longer lets its coupons be issued, taken or used."""
     if series.status == SeriesStatus.CLOSED:
         return CouponSeriesClosed(details={"series": series.code})
@@ -103,7 +109,7 @@ def unusable(coupon: Coupon, at: datetime, customer_id: int | None) -> CouponUnu
         )
     if coupon.status == CouponStatus.REDEEMED:
         return CouponUsedUp(details={"uses": coupon.uses})
-    refusal = _series_refusal(series, at)
+    refusal = series_refusal(series, at)
     if refusal is not None:
         return refusal
     if series.valid_from is not None and at < series.valid_from:
@@ -117,6 +123,21 @@ def unusable(coupon: Coupon, at: datetime, customer_id: int | None) -> CouponUnu
     return None
 
 
+def combination_refusal(
+    series: CouponSeries, others: Sequence[CouponSeries]
+) -> CouponUnusable | None:
+    """Whether a coupon of ``series`` may join a receipt's coupons of the series ``others``: one
+    coupon per promotion (a promotion applies once), and a series with ``per_receipt`` 1 shares
+    the receipt with no other coupon."""
+    if series.promotion_id is not None and any(
+        other.promotion_id == series.promotion_id for other in others
+    ):
+        return CouponSamePromotion()
+    if others and (series.per_receipt == 1 or any(other.per_receipt == 1 for other in others)):
+        return CouponOnePerReceipt()
+    return None
+
+
 def uses_left(coupon: Coupon) -> int | None:
     limit = coupon.series.uses_per_coupon
     return None if limit is None else max(limit - coupon.uses, 0)
@@ -126,6 +147,13 @@ def check_coupon(
     session: Session, tenant_id: int, code: str, at: datetime, customer_id: int | None = None
 ) -> CouponCheck:
     return coupon_state(find_coupon(session, tenant_id, code), at, customer_id)
+
+
+def registry_state(session: Session, tenant_id: int, code: str, at: datetime) -> CouponCheck | None:
+    """The registry's state of a code at ``at`` (nobody identified), or None when the registry
+    does not hold it (codes of 1C:Розница's own coupons)."""
+    coupon = _by_code(session, tenant_id, code)
+    return None if coupon is None else coupon_state(coupon, at)
 
 
 def coupon_state(coupon: Coupon, at: datetime, customer_id: int | None = None) -> CouponCheck:
@@ -155,7 +183,7 @@ def issue_coupon(
     coupon = _locked(session, coupon)
     if coupon.status != CouponStatus.GENERATED:
         raise _refuse_transition(coupon, CouponStatus.ISSUED, "выдать можно только новый купон.")
-    refusal = _series_refusal(coupon.series, now)
+    refusal = series_refusal(coupon.series, now)
     if refusal is not None:
         raise refusal
     if coupon.series.bound and customer is None:
@@ -185,7 +213,7 @@ def take_coupon(
         raise _refuse_transition(
             coupon, CouponStatus.TAKEN, "получить можно только выданный и ещё не полученный купон."
         )
-    refusal = _series_refusal(series, now)
+    refusal = series_refusal(series, now)
     if refusal is not None:
         raise refusal
     if series.bound and coupon.customer_id != customer.id:
@@ -267,19 +295,14 @@ def redeem_coupon(
     if refusal is not None:
         raise refusal
     series = coupon.series
-    if series.per_receipt == 1:
-        other = session.scalar(
-            select(CouponUse.id)
-            .join(Coupon, Coupon.id == CouponUse.coupon_id)
-            .where(
-                CouponUse.receipt_id == receipt_id,
-                CouponUse.returned_at.is_(None),
-                Coupon.series_id == series.id,
-            )
-            .limit(1)
-        )
-        if other is not None:
-            raise CouponOnePerReceipt(details={"series": series.code})
+    others = session.scalars(
+        select(Coupon)
+        .join(CouponUse, CouponUse.coupon_id == Coupon.id)
+        .where(CouponUse.receipt_id == receipt_id, CouponUse.returned_at.is_(None))
+    ).all()
+    refusal = combination_refusal(series, [other.series for other in others])
+    if refusal is not None:
+        raise refusal
     use = CouponUse(coupon_id=coupon.id, receipt_id=receipt_id, used_at=at)
     session.add(use)
     coupon.uses += 1
@@ -303,7 +326,7 @@ def release_coupons(session: Session, receipt_id: int, *, at: datetime) -> list[
         coupon = _locked(session, session.get_one(Coupon, use.coupon_id))
         if coupon.status in (CouponStatus.CANCELLED, CouponStatus.EXPIRED):
             continue
-        if _series_refusal(coupon.series, at) is not None:
+        if series_refusal(coupon.series, at) is not None:
             continue
         use.returned_at = at
         coupon.uses -= 1

@@ -151,7 +151,7 @@ def close_series(session: Session, series: CouponSeries) -> None:
     session.flush()
 
 
-def _locked_active(session: Session, series: CouponSeries) -> CouponSeries:
+def locked_active(session: Session, series: CouponSeries) -> CouponSeries:
     locked = session.scalars(
         lock_rows(select(CouponSeries).where(CouponSeries.id == series.id)).execution_options(
             populate_existing=True
@@ -177,7 +177,7 @@ def generate_coupons(
             f"За один раз можно создать не больше {MAX_BATCH:,} купонов.".replace(",", " "),
             details={"limit": MAX_BATCH, "count": count},
         )
-    series = _locked_active(session, series)
+    series = locked_active(session, series)
     fixed = {"tenant_id": series.tenant_id, "series_id": series.id,
              "status": str(CouponStatus.GENERATED)}  # fmt: skip
     store_new_codes(session, Coupon, fixed, series_format(series), count, CouponCodeSpaceTooSmall)
@@ -200,7 +200,7 @@ def import_coupons(
             f"За один раз можно загрузить не больше {MAX_IMPORT:,} кодов.".replace(",", " "),
             details={"limit": MAX_IMPORT, "count": len(codes)},
         )
-    series = _locked_active(session, series)
+    series = locked_active(session, series)
     fmt = series_format(series)
     normalised = [normalise_code(code) for code in codes]
     invalid = [code for code in normalised if not fmt.matches(code)]

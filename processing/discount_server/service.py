@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from processing.coupons.errors import CouponCustomerRequired, CouponWrongCustomer
+from processing.coupons.lifecycle import registry_state
 from processing.discount_server.models import BonusRow, CouponRow, SaleRow
 from processing.tenants.models import Store, Tenant
 from processing.types import money_total
@@ -209,7 +211,16 @@ def bonus_schedule(
 
 
 def active_coupons(session: Session, tenant_id: int, code: str, at: datetime) -> list[CouponRow]:
-    """Per discount, the coupon's latest state at ``at``, kept when Активна and still valid."""
+    """Per discount, the coupon's latest state at ``at`` (a shop's wall clock), kept when
+    Активна and still valid — none when the coupon registry holds the code and it cannot be
+    used then (the registry is the authority where the two meet, docs/coupons.md)."""
+    held = registry_state(session, tenant_id, code, _as_utc(session, tenant_id, at))
+    if (
+        held is not None
+        and held.refusal is not None
+        and not isinstance(held.refusal, CouponCustomerRequired | CouponWrongCustomer)
+    ):
+        return []
     rows = session.scalars(
         select(CouponRow)
         .where(
@@ -227,9 +238,20 @@ def active_coupons(session: Session, tenant_id: int, code: str, at: datetime) ->
     ]
 
 
-def tenant_now(session: Session, tenant: Tenant) -> datetime:
-    """'Now' as a shop's wall clock: the tenant's first store's zone (Moscow by default)."""
+def _zone(session: Session, tenant_id: int) -> ZoneInfo:
+    """The shops' clock: the tenant's first store's zone (Moscow by default)."""
     zone = session.scalar(
-        select(Store.timezone).where(Store.tenant_id == tenant.id).order_by(Store.id).limit(1)
+        select(Store.timezone).where(Store.tenant_id == tenant_id).order_by(Store.id).limit(1)
     )
-    return datetime.now(UTC).astimezone(ZoneInfo(zone or "Europe/Moscow")).replace(tzinfo=None)
+    return ZoneInfo(zone or "Europe/Moscow")
+
+
+def tenant_now(session: Session, tenant: Tenant) -> datetime:
+    """'Now' as a shop's wall clock."""
+    return datetime.now(UTC).astimezone(_zone(session, tenant.id)).replace(tzinfo=None)
+
+
+def _as_utc(session: Session, tenant_id: int, at: datetime) -> datetime:
+    if at.tzinfo is not None:
+        return at.astimezone(UTC)
+    return at.replace(tzinfo=_zone(session, tenant_id)).astimezone(UTC)

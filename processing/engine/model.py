@@ -62,6 +62,7 @@ class PromotionFacts:
     exhausted: frozenset[str] = frozenset()
     budget_left: Mapping[str, int] = field(default_factory=dict)
     stamps: Mapping[str, int] = field(default_factory=dict)  # promotion code → stamps on the card
+    coupons: frozenset[str] = frozenset()  # coupon promotions a coupon on the receipt unlocks
 
 
 @dataclass(frozen=True)

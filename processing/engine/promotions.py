@@ -51,6 +51,7 @@ KIND_ORDER = {"percent": 0, "m_for_n": 1, "gift": 1, "stamps": 1, "fixed_price":
 HINT_SHARE = Decimal("0.3")  # a hint when the receipt is within 30% of a sum threshold
 MAX_HINTS = 3
 MAX_REFUSALS = 10_000  # refusals a book keeps (their reasons are few per promotion)
+COUPON_NEEDED = "Нужен купон акции."
 
 
 def _fmt(kopecks: int) -> str:
@@ -209,6 +210,8 @@ class _Evaluation:
                 return when
         if promotion.code in self.facts.exhausted:
             return "Лимит акции исчерпан."
+        if promotion.coupon and promotion.code not in self.facts.coupons:
+            return COUPON_NEEDED
         if self.facts.budget_left.get(promotion.code, 1) <= 0:
             return "Бюджет акции исчерпан."
         receipt = promotion.receipt
@@ -825,7 +828,11 @@ def identify_hints(book: PromotionBook, facts: PromotionFacts) -> list[str]:
     Promotions out of their time, used up or for other customers say nothing."""
     found: list[tuple[int, str]] = []
     for promotion in book.promotions:
-        if _when_reason(promotion.when, facts.local_time) or promotion.code in facts.exhausted:
+        if (
+            _when_reason(promotion.when, facts.local_time)
+            or promotion.code in facts.exhausted
+            or promotion.coupon  # a coupon's promotion: identify lists the customer's coupons
+        ):
             continue
         title = promotion.title
         if promotion.reward.kind == "stamps":

@@ -91,10 +91,10 @@ class PromotionBook:
     @cached_property
     def needs_database(self) -> bool:
         """Whether some promotion needs more than the receipt and the store's clock: customer
-        facts, usage limits counted on commit, campaign points posted as lots."""
+        facts, usage limits counted on commit, campaign points posted as lots, coupons."""
         return any(
             p.needs_customer or p.limits.counted or p.limits.per_customer is not None
-            or p.reward.kind == "extra_bonus"
+            or p.reward.kind == "extra_bonus" or p.coupon
             for p in self.promotions
         )  # fmt: skip
 
@@ -107,6 +107,11 @@ class PromotionBook:
             or (p.customer.cumulative is not None and p.customer.cumulative.low is not None)
             for p in self.promotions
         )
+
+    @cached_property
+    def coupon_promotions(self) -> frozenset[str]:
+        """The promotions that apply only with one of their coupons."""
+        return frozenset(p.code for p in self.promotions if p.coupon)
 
     def considered(self, covered: int) -> list[Promotion]:
         """The promotions a receipt whose lines cover the sets ``covered`` may concern."""

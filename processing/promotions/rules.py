@@ -14,6 +14,8 @@ A promotion is **conditions × one reward × how it combines**:
   ``level_multiplier`` (the card level's discount × factor on the target goods), ``extra_bonus``;
   on ``target`` goods (default: the trigger goods), which may differ from the trigger (buy X,
   get Y cheaper);
+- ``coupon``: true — it applies only with a coupon of a series tied to it, presented at the till
+  or, for an auto series, one of the customer's own (``processing/coupons/receipt.py``);
 - ``group`` (a combination group of the tenant's settings), ``priority`` (lower first),
   ``exclusive``; ``max_line_discount_percent`` caps what it leaves on a line, ``price_floor`` the
   unit price it may bring a line down to.
@@ -264,6 +266,7 @@ class Promotion:
     price_floor: int | None = None  # kopecks per unit its discount never goes below
     text: str | None = None  # what the receipt and the customer see; default: the name
     limits: Limits = Limits()
+    coupon: bool = False  # applies only with one of its coupons on the receipt
 
     @cached_property
     def needs_customer(self) -> bool:  # read for every promotion of every receipt
@@ -585,7 +588,8 @@ def _reward(data: Any, path: str) -> Reward:
 
 
 PROMOTION_FIELDS = ("text", "group", "priority", "exclusive", "when", "customer", "receipt",
-                    "reward", "max_line_discount_percent", "price_floor", "limits")  # fmt: skip
+                    "reward", "max_line_discount_percent", "price_floor", "limits",
+                    "coupon")  # fmt: skip
 
 
 def _limits(data: Any, path: str) -> Limits:
@@ -620,6 +624,9 @@ def parse_promotion(data: Any, *, code: str = "", name: str = "", version_id: in
     exclusive = data.get("exclusive", False)
     if not isinstance(exclusive, bool):
         raise bad_field("rules.exclusive", "Ожидается true или false")
+    coupon = data.get("coupon", False)
+    if not isinstance(coupon, bool):
+        raise bad_field("rules.coupon", "Ожидается true или false")
     promotion = Promotion(
         code=code, name=name, version_id=version_id,
         reward=_reward(data["reward"], "rules.reward"),
@@ -631,7 +638,7 @@ def parse_promotion(data: Any, *, code: str = "", name: str = "", version_id: in
         exclusive=exclusive, max_line_discount_percent=cap,
         price_floor=_money(data, "price_floor", "rules"),
         text=text.strip() if isinstance(text, str) else None,
-        limits=_limits(data.get("limits"), "rules.limits"),
+        limits=_limits(data.get("limits"), "rules.limits"), coupon=coupon,
     )  # fmt: skip
     unit_rewards = ("gift", "stamps")  # they give whole units, not a discount of a line
     if promotion.reward.kind in unit_rewards or not promotion.reward.is_discount:

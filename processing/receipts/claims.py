@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from processing.coupons.receipt import used_on_receipt
 from processing.db import insert_ignore_returning
 from processing.errors import (
     Conflict,
@@ -48,6 +49,7 @@ class Committed:
     receipt: Receipt | AnsweredReceipt
     lines: Sequence[ReceiptLine | AnsweredLine]
     replay: bool  # True: this identity was committed before, nothing was posted now
+    coupons: tuple[str, ...] = ()  # the codes of the coupons the receipt used
 
 
 def wall_clock(timezone: str, at: datetime) -> datetime:
@@ -164,7 +166,12 @@ def stored_twin(session: Session, ctx: PosContext, values: dict[str, Any]) -> Co
         raise ConnectorError(details={"receipt": key})
     if stored.body_hash != values["body_hash"] or stored.kind != values["kind"]:
         raise ReceiptConflict(details={"transaction_id": stored.transaction_id})
-    return Committed(stored, receipt_lines(session, stored), replay=True)
+    return _answered_again(session, stored)
+
+
+def _answered_again(session: Session, stored: Receipt) -> Committed:
+    coupons = tuple(used_on_receipt(session, stored.id)) if stored.kind == "sale" else ()
+    return Committed(stored, receipt_lines(session, stored), replay=True, coupons=coupons)
 
 
 def find_receipt(session: Session, ctx: PosContext, transaction_id: str) -> Receipt:
@@ -204,4 +211,4 @@ def stored_replacement(session: Session, replacement: Receipt, body_hash: str) -
             "Документ уже заменён другой версией: изменять нужно её.",
             details={"transaction_id": replacement.transaction_id},
         )
-    return Committed(replacement, receipt_lines(session, replacement), replay=True)
+    return _answered_again(session, replacement)

@@ -202,6 +202,7 @@ def _fast_case(session: Session, ctx: PosContext, receipt: ReceiptInput) -> bool
     return not (
         ident is None
         or ident.card_number is None
+        or receipt.coupons  # chosen under their locks by the general path
         or ctx.caller.questionnaire_required  # the questionnaire needs the whole customer
         or catalog_in_use(session, ctx.caller.tenant_id)  # the catalog's goods facts
     )
@@ -276,8 +277,10 @@ def identify_fast(
     if conn is None or ident.card_number is None or ctx.caller.questionnaire_required:
         return None, False
     rules = receipt_rules(session, ctx, None, now)
-    if rules.promotions is not None and rules.promotions.hints_on_identify:
-        return None, False  # the promotion facts of the general path
+    if rules.promotions is not None and (
+        rules.promotions.hints_on_identify or rules.promotions.coupon_promotions
+    ):
+        return None, False  # the promotion facts and the customer's coupons: the general path
     number = str(ident.card_number)
     access = access_values(
         reader, tenant_id=ctx.caller.tenant_id, action=Action.READ, fields=MASKED_NAME_FIELDS,

@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 
+from processing.coupons.receipt import OfferedCoupon
 from processing.levels.compute import LevelDecision
 from processing.tenants.callers import PosCaller
 from processing.tenants.models import Pos, Store, Tenant
@@ -79,6 +80,7 @@ class ReceiptInput:
     calculation_id: str | None = None
     client_txn_id: str | None = None
     payments: frozenset[str] = frozenset()  # payment kinds: cash, card, sbp... (conditions)
+    coupons: tuple[str, ...] = ()  # codes presented, as the POS sent them
 
     def calculation_hash(self) -> str:
         """What a soft result depends on: lines, requested bonus and the card."""
@@ -90,6 +92,8 @@ class ReceiptInput:
         key: tuple[object, ...] = (lines, str(self.requested_bonus), self.identification)
         if self.payments:  # left out when empty: hashes stored before the field still match
             key += (sorted(self.payments),)
+        if self.coupons:  # the same
+            key += (("coupons", self.coupons),)
         return digest(repr(key))
 
     def body_hash(self) -> str:
@@ -106,6 +110,8 @@ class ReceiptInput:
             data["payments"] = sorted(self.payments)
         else:  # left out when empty: hashes stored before the field existed still match
             del data["payments"]
+        if not self.coupons:  # the same
+            del data["coupons"]
         return digest(repr(sorted(data.items())))
 
 
@@ -197,6 +203,7 @@ class IdentifyOutcome:
     questionnaire_filled: bool
     questionnaire_missing: list[str] = field(default_factory=list)
     hints: tuple[str, ...] = ()  # promotions the customer is close to, ready to print
+    coupons: tuple[OfferedCoupon, ...] = ()  # the customer's coupons and personal offers
 
 
 def digest(text: str) -> str:

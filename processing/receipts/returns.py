@@ -19,6 +19,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from processing.coupons.lifecycle import release_coupons
 from processing.db import lock_rows
 from processing.errors import InvalidInput, Refused
 from processing.ledger.models import BonusLot, LotMovement, Posting
@@ -241,6 +242,8 @@ def return_receipt(
         discount=by_promotion, last=fully_returned,
     ))  # fmt: skip
     campaign = released.campaign
+    if fully_returned:
+        release_coupons(session, original.id, at=now)  # still valid ones: usable again
     if account_id is not None and totals["accrual"] + campaign > ZERO:
         allow_negative = ctx.tenant.return_policy == "allow_negative"
         taken = claw_back(
@@ -494,3 +497,4 @@ def _undo(
     release_on_return(  # usage counters and stamps restored
         session, receipt.tenant_id, receipt.id, ReturnedPart.everything()
     )
+    release_coupons(session, receipt.id, at=now)

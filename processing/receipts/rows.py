@@ -13,6 +13,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from processing.catalog.lookup import GoodsFacts, catalog_in_use, resolve_goods
+from processing.coupons.receipt import NO_COUPONS, CouponsOutcome
 from processing.engine.calculate import write_off_refusal
 from processing.engine.model import (
     Balances,
@@ -59,6 +60,7 @@ class Calculation:
     card_number: str | None
     level: LevelDecision | None
     rules: ActiveRules
+    coupons: CouponsOutcome = NO_COUPONS
 
 
 def receipt_rules(

@@ -36,6 +36,14 @@ from processing.cards.service import (
     find_card,
     require_active,
 )
+from processing.coupons.receipt import (
+    NO_COUPONS,
+    CouponsOutcome,
+    candidates,
+    choose,
+    customer_coupons,
+    redeem,
+)
 from processing.customers.access import MASKED_NAME_FIELDS, Accessor, Action, record_access
 from processing.customers.models import Customer
 from processing.customers.service import (
@@ -251,6 +259,11 @@ def identify(
     if rules.promotions is not None and rules.promotions.hints_on_identify:
         found = promotion_facts(session, ctx, rules.promotions, card, level, now)
         outcome = replace(outcome, hints=tuple(identify_hints(rules.promotions, found)))
+    if rules.promotions is not None and card.customer_id is not None:
+        offered = customer_coupons(
+            session, ctx.caller.tenant_id, card.customer_id, at=now, book=rules.promotions
+        )
+        outcome = replace(outcome, coupons=tuple(offered))
     return outcome
 
 
@@ -262,8 +275,11 @@ def _compute(
     at: datetime,
     now: datetime,
     exclude: frozenset[str] = frozenset(),
-) -> tuple[Result, LevelDecision | None, ActiveRules]:
-    """The engine's result for the receipt; ``exclude``: promotions a commit found used up."""
+    *,
+    commit: bool = False,
+) -> tuple[Result, LevelDecision | None, ActiveRules, CouponsOutcome]:
+    """The engine's result for the receipt with the coupons it may use; ``exclude``: promotions
+    a commit found used up; ``commit``: the coupons' rows are locked until the commit ends."""
     rules = receipt_rules(session, ctx, resolved.card.template_id if resolved else None, at)
     engine_rules = Rules(levels=rules.levels, bonus=rules.bonus, promotions=rules.promotions)
     if resolved is None:
@@ -283,8 +299,31 @@ def _compute(
             session, ctx, rules.promotions, card, level, at, exclude, receipt.payments
         )
     engine_input = with_catalog(session, ctx.caller.tenant_id, receipt)
-    result = calculate(engine_input, engine_rules, balances, facts, found)
-    return result, level, rules
+
+    def run(unlocked: frozenset[str]) -> Result:
+        with_coupons = found if found is None else replace(found, coupons=unlocked)
+        return calculate(engine_input, engine_rules, balances, facts, with_coupons)
+
+    if not _coupons_possible(receipt, resolved, rules):
+        return run(frozenset()), level, rules, NO_COUPONS
+    present = candidates(
+        session, ctx.caller.tenant_id, receipt.coupons,
+        customer_id=resolved.card.customer_id if resolved else None, at=at,
+        book=rules.promotions, lock=commit,
+    )  # fmt: skip
+    result, coupons = choose(present, run)
+    return result, level, rules, coupons
+
+
+def _coupons_possible(
+    receipt: ReceiptInput, resolved: ResolvedCard | None, rules: ActiveRules
+) -> bool:
+    """Whether coupons may take part: presented, or the customer's own for coupon promotions."""
+    return bool(receipt.coupons) or (
+        resolved is not None
+        and rules.promotions is not None
+        and bool(rules.promotions.coupon_promotions)
+    )
 
 
 def calculate_receipt(
@@ -297,9 +336,9 @@ def calculate_receipt(
         return fast
     resolved = resolve_card(session, ctx, receipt.identification, now)
     at = receipt.sold_at or now
-    result, level, rules = _compute(session, ctx, receipt, resolved, at, now)
+    result, level, rules, coupons = _compute(session, ctx, receipt, resolved, at, now)
     card_number = resolved.card.number if resolved else None
-    calculation = Calculation(result, str(uuid.uuid4()), card_number, level, rules)
+    calculation = Calculation(result, str(uuid.uuid4()), card_number, level, rules, coupons)
     relax_durability(session)  # recomputable data
     session.add(SoftCalculation(**soft_result(ctx, receipt, calculation, now)))
     session.flush()
@@ -393,17 +432,22 @@ def commit_claimed(
         notes.append("Оплата бонусами в офлайн-чеке не проводится: только начисление.")
         receipt = _without_bonus(receipt)
     stored = replayable(_stored_result(session, receipt), ctx, receipt, lots, now)
+    coupons = NO_COUPONS
     if stored is not None:
         result, level_code = stored
         rules = receipt_rules(session, ctx, resolved.card.template_id if resolved else None, at)
-        if (
+        if _coupons_possible(receipt, resolved, rules):
+            stored = None  # coupons are chosen afresh, under their locks
+        elif (
             account is not None
             and rules.promotions is not None
             and not stamps_current(session, ctx, rules.promotions, account.id, result)
         ):
             stored = None  # another receipt of the card changed its stamps: count afresh
     if stored is None:
-        result, level, rules = _compute(session, ctx, receipt, resolved, at, now)
+        result, level, rules, coupons = _compute(
+            session, ctx, receipt, resolved, at, now, commit=True
+        )
         level_code = level.level.code if level and level.level else None
     excluded: frozenset[str] = frozenset()
     refused_once: frozenset[str] = frozenset()
@@ -417,7 +461,9 @@ def commit_claimed(
             break
         excluded |= refused & refused_once
         refused_once |= refused
-        result, level, rules = _compute(session, ctx, receipt, resolved, at, now, excluded)
+        result, level, rules, coupons = _compute(
+            session, ctx, receipt, resolved, at, now, excluded, commit=True
+        )
         level_code = level.level.code if level and level.level else None
     check_payable(ctx, receipt, result)
 
@@ -432,7 +478,11 @@ def commit_claimed(
         _write_plan(session, row, account, lots, plan, now)
         record_stamps(session, ctx, account.id, result)
     row.offline = offline
-    return finish_receipt(session, row, receipt, result, rules, level_code, notes)
+    redeem(session, ctx.caller.tenant_id, coupons, receipt_id=row.id,
+           customer_id=row.customer_id, at=at)  # fmt: skip
+    notes.extend(coupons.notes())
+    committed = finish_receipt(session, row, receipt, result, rules, level_code, notes)
+    return replace(committed, coupons=coupons.used)
 
 
 def _write_plan(

@@ -54,6 +54,7 @@ ENDPOINTS = [
     ("POST", "coupon-series/spring/close"),
     ("POST", "coupon-series/spring/generate"),
     ("POST", "coupon-series/spring/import"),
+    ("POST", "coupon-series/spring/issue"),
     ("GET", "coupons/SP7KX2M9QA"),
     ("POST", "coupons/SP7KX2M9QA/issue"),
     ("POST", "coupons/SP7KX2M9QA/cancel"),

@@ -357,29 +357,35 @@ def test_a_taken_coupon_returns_to_taken(
     assert (coupon.status, coupon.uses) == ("taken", 0)
 
 
-def test_one_coupon_of_a_series_per_receipt(
-    session: Session, world: World, client: FlaskClient
-) -> None:
+def test_coupons_combined_on_a_receipt(session: Session, world: World, client: FlaskClient) -> None:
+    """A series with ``per_receipt`` 1 shares a receipt with no other coupon, either way round;
+    coupons of combinable series share one; a promotion takes one coupon per receipt."""
+    tenant = session.get_one(Tenant, world.tenant_id)
+    promotion = add_program(session, tenant, "promotion", "p", "Акция")
     one = _series(session, world, "one")
     several = _series(session, world, "several", per_receipt=None)
-    coupons = [_coupon(session, world, s) for s in (one, one, several, several)]
+    tied = [_series(session, world, f"t{i}", per_receipt=None, promotion=promotion)
+            for i in range(2)]  # fmt: skip
+    coupons = [_coupon(session, world, s) for s in (one, one, several, several, *tied)]
     for coupon in coupons:
         issue_coupon(session, coupon, via="admin", customer=None, now=NOW)
-    receipt_id = _receipt_id(client, session, world, "p1")
-    for coupon in coupons[:1] + coupons[2:]:
-        redeem_coupon(
-            session, world.tenant_id, coupon.code, receipt_id=receipt_id, customer_id=None, at=NOW
-        )
-    with pytest.raises(CouponUnusable) as second:
-        redeem_coupon(
-            session,
-            world.tenant_id,
-            coupons[1].code,
-            receipt_id=receipt_id,
-            customer_id=None,
-            at=NOW,
-        )
-    assert second.value.code == "COUPON_ONE_PER_RECEIPT"
+    first, second = (_receipt_id(client, session, world, number) for number in ("p1", "p2"))
+
+    def redeem(coupon: Coupon, receipt_id: int) -> str:
+        try:
+            redeem_coupon(session, world.tenant_id, coupon.code, receipt_id=receipt_id,
+                          customer_id=None, at=NOW)  # fmt: skip
+        except CouponUnusable as refused:
+            return refused.code
+        return "ok"
+
+    assert [redeem(c, first) for c in (coupons[2], coupons[3], coupons[4], coupons[5])] == [
+        "ok", "ok", "ok", "COUPON_SAME_PROMOTION",
+    ]  # fmt: skip
+    assert redeem(coupons[0], first) == "COUPON_ONE_PER_RECEIPT"
+    assert [redeem(c, second) for c in (coupons[0], coupons[1], coupons[5])] == [
+        "ok", "COUPON_ONE_PER_RECEIPT", "COUPON_ONE_PER_RECEIPT",
+    ]  # fmt: skip
 
 
 def test_expiry_job_expires_unused_coupons_past_their_series(

@@ -465,6 +465,7 @@ def test_storage_order_does_not_change_the_result() -> None:
      "rules.limits.per_receipt"),
     ({"reward": {"kind": "fixed", "value": "1e2"}}, "rules.reward.value"),
     ({"reward": {"kind": "extra_bonus", "value": "10.00"}, "exclusive": True}, "rules.exclusive"),
+    ({"reward": {"kind": "percent", "value": "5"}, "coupon": "yes"}, "rules.coupon"),
     ({"reward": {"kind": "gift", "gift": {"goods": ["g"]}}, "max_line_discount_percent": "50"},
      "rules.max_line_discount_percent"),
     ({"reward": {"kind": "stamps", "every": 6}, "price_floor": "10.00"}, "rules.price_floor"),

@@ -207,7 +207,6 @@ def test_anonymous_receipt_and_visit_are_registered(
 @pytest.mark.parametrize(
     ("change", "code"),
     [
-        ({"coupons": ["C-1"]}, "NOT_SUPPORTED"),
         ({"certificates": ["S-1"]}, "NOT_SUPPORTED"),
         ({"payments": [{"type": "certificate", "sum": 10}]}, "NOT_SUPPORTED"),
         ({"pos": "p9"}, "POS_MISMATCH"),

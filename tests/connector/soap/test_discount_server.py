@@ -4,7 +4,7 @@ from the running app with Basic auth and calls every operation."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 from zeep import Client
 
 from mappings.models import ExternalId
+from processing.coupons.lifecycle import cancel_coupon, issue_coupon
+from processing.coupons.models import Coupon
+from processing.coupons.series import add_series, generate_coupons
 from processing.discount_server.models import SaleRow
 from processing.tenants.models import Tenant
 from sync.models import SyncLogEntry
@@ -200,6 +203,36 @@ def test_coupon_issue_state_change_and_state_as_of_a_date(shop_a: Client) -> Non
     assert update("ЧекККМ", "doc-2", None) is True
     assert discounts(datetime(2026, 11, 6)) == ["disc-1", "disc-2"]
     assert discounts(datetime(2026, 10, 1)) == []
+
+
+def test_the_coupon_registry_wins_where_a_code_is_in_both(shop_a: Client, engine: Engine) -> None:
+    """A code of the coupon registry that cannot be used now is not answered active, whatever
+    Розница's rows say; Розница's own codes and usable registry coupons are answered as stored."""
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        tenant = session.scalars(select(Tenant).where(Tenant.code == "shop-a")).one()
+        series = add_series(
+            session, tenant, code="s", title="Купон", promotion=None, code_format_kind="numeric",
+            code_length=8, author="t", now=now,
+        )  # fmt: skip
+        generate_coupons(session, series, 2, author="t", now=now)
+        held, fresh = session.scalars(select(Coupon).order_by(Coupon.id)).all()
+        issue_coupon(session, held, via="admin", customer=None, now=now)
+        codes = (held.code, fresh.code)
+        session.commit()
+    update = op(shop_a, "ОбновитьДанныеОКупонах")
+    rows = [(datetime(2026, 11, 1), "disc-1", code, "Активна", EMPTY) for code in (*codes, "R-1")]
+    assert update("ЧекККМ", "doc-1", coupon_table(shop_a, *rows)) is True
+
+    def active(code: str) -> bool:
+        return bool(op(shop_a, "ПолучитьСкидкиПоКупону")(code, EMPTY))
+
+    assert (active(codes[0]), active(codes[1]), active("R-1")) == (True, False, True)
+    with Session(engine) as session:
+        coupon = session.scalars(select(Coupon).where(Coupon.code == codes[0])).one()
+        cancel_coupon(session, coupon, reason="Утерян", now=now)
+        session.commit()
+    assert active(codes[0]) is False
 
 
 def test_rows_survive_an_app_restart(database_url: str, shops: dict[str, Shop]) -> None:
