@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         manage_cards,
         manage_certificates,
         manage_coupons,
+        manage_gifts,
         manage_programs,
         manage_settings,
         manage_stores,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         manage_cards,
         manage_coupons,
         manage_certificates,
+        manage_gifts,
     ):
         api.register_blueprint(management.blp)
 

@@ -10,6 +10,7 @@ from processing.coupons import models as coupon_models
 from processing.customers import models as customer_models
 from processing.db import Base
 from processing.discount_server import models as discount_server_models
+from processing.gifts import models as gift_models
 from processing.ledger import models as ledger_models
 from processing.levels import models as level_models
 from processing.programs import models as program_models
@@ -31,6 +32,7 @@ __all__ = [
     "coupon_models",
     "customer_models",
     "discount_server_models",
+    "gift_models",
     "ledger_models",
     "level_models",
     "mapping_models",

@@ -63,6 +63,8 @@ class PromotionFacts:
     budget_left: Mapping[str, int] = field(default_factory=dict)
     stamps: Mapping[str, int] = field(default_factory=dict)  # promotion code → stamps on the card
     coupons: frozenset[str] = frozenset()  # coupon promotions a coupon on the receipt unlocks
+    # Gift goods the store counts → units left (goods not here are given without limit).
+    gift_stock: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

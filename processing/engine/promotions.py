@@ -169,6 +169,8 @@ class _Evaluation:
         self.level_boost: dict[int, Promotion] = {}
         # Per line, the most it may be discounted in all, set by capped promotions applied on it
         self.ceiling: dict[int, int] = {}
+        self.stock_taken: dict[str, int] = {}  # gift units of counted goods given so far
+        self.out_of_stock: dict[str, int] = {}  # gift promotions: units the stock lacked
 
     def refuse(self, promotion: Promotion, reason: str | None) -> None:
         """The promotion is considered and not applied, for ``reason``. A refusal is the same
@@ -196,6 +198,9 @@ class _Evaluation:
                 self.refuse(promotion, f"Нужно не меньше {reward.n} шт. товаров акции.")
                 return
         if reward.kind == "gift":
+            if promotion.code in self.out_of_stock:
+                self.refuse(promotion, "Подарки по акции закончились в магазине.")
+                return
             self.refuse(promotion, "Подарочного товара нет в чеке (штучного, без скидки).")
             return
         self.refuse(promotion, "Скидка по акции на эти товары уже максимальна.")
@@ -397,18 +402,73 @@ class _Evaluation:
         return taken
 
     def _gift(self, promotion: Promotion, current: Sequence[int], sets: int) -> _Vector:
-        """Gift units present in the receipt, up to sets × quantity, at the gift price."""
+        """Gift units present in the receipt, up to sets × quantity, at the gift price, as far
+        as the store's gift stock goes; units the stock lacks are given as the promotion's
+        substitute discount on the trigger goods, if it has one."""
         reward = promotion.reward
         gift_set = reward.target if reward.target is not None else promotion.receipt.goods
-        vector, wanted = self._give_within_budget(
-            promotion, self.covered(gift_set), current, sets * reward.m, reward.price
+        lines = self.covered(gift_set)
+        wanted = sets * reward.m
+        stock = self._stock_left(lines)
+        vector, short = self._give_within_budget(
+            promotion, lines, current, wanted, reward.price, stock
         )
-        if wanted:
+        if stock:
+            _, present_short = self._give(lines, current, wanted, reward.price)
+            missing = short - present_short  # units on the receipt the stock lacks
+            if missing:
+                self.out_of_stock[promotion.code] = missing
+                vector = self._substitute(
+                    promotion, vector, current, missing, wanted - present_short
+                )
+            short = present_short
+        if short:
             self._hint(
-                wanted * 100,
-                f"Подарок по акции «{promotion.title}»: добавьте в чек ещё {wanted} шт.",
+                short * 100,
+                f"Подарок по акции «{promotion.title}»: добавьте в чек ещё {short} шт.",
             )
         return vector
+
+    def _stock_left(self, lines: Sequence[_Line]) -> dict[str, int] | None:
+        """Units the store's gift stock still has of the goods of ``lines`` (only goods it
+        counts), less the gifts of them already given on this receipt; None: none counted."""
+        counted = self.facts.gift_stock
+        if not counted:
+            return None
+        left = {
+            line.line.goods_id: counted[line.line.goods_id] - self.stock_taken.get(
+                line.line.goods_id, 0
+            )
+            for line in lines
+            if line.line.goods_id in counted
+        }  # fmt: skip
+        return left or None
+
+    def _substitute(
+        self, promotion: Promotion, vector: _Vector, current: Sequence[int], missing: int,
+        present: int,
+    ) -> _Vector:  # fmt: skip
+        """The gift units the stock lacks, as the promotion's substitute percent off its trigger
+        goods (their share: missing of the units the receipt had); the cashier is told."""
+        percent = promotion.reward.substitute
+        title = promotion.title
+        if not percent or not present:
+            self._hint(0, f"Подарки по акции «{title}» закончились в магазине: "
+                          f"не выдано {missing} шт.")  # fmt: skip
+            return vector
+        targets, rooms = [], []
+        for line in self.covered(promotion.receipt.goods):
+            room = current[line.index] - self.locked[line.index] - vector.amounts.get(line.index, 0)
+            if room > 0 and line.discountable:
+                targets.append(line)
+                rooms.append(room)
+        total = _half_up(Decimal(sum(rooms)) * percent * missing / (HUNDRED * present))
+        amounts = dict(vector.amounts)
+        for index, amount in _spread(total, targets, rooms).items():
+            amounts[index] = amounts.get(index, 0) + amount
+        self._hint(0, f"Подарки по акции «{title}» закончились в магазине: вместо {missing} "
+                      f"шт. — скидка {percent.normalize():f}% на товары акции.")  # fmt: skip
+        return _Vector(amounts, vector.gifts, vector.locks)
 
     def _give_within_budget(
         self,
@@ -417,26 +477,34 @@ class _Evaluation:
         current: Sequence[int],
         wanted: int,
         price: int,
+        stock: Mapping[str, int] | None = None,
     ) -> tuple[_Vector, int]:
         """``_give``, as many whole units as what is left of the promotion's budget pays for
         (a unit is given whole or not at all)."""
-        vector, short = self._give(lines, current, wanted, price)
+        vector, short = self._give(lines, current, wanted, price, stock)
         left = self.facts.budget_left.get(promotion.code)
         given = wanted - short
         while left is not None and given and vector.total > left:
             given -= 1
-            vector, _ = self._give(lines, current, given, price)
+            vector, _ = self._give(lines, current, given, price, stock)
         return vector, short
 
     def _give(
-        self, lines: Sequence[_Line], current: Sequence[int], wanted: int, price: int
+        self,
+        lines: Sequence[_Line],
+        current: Sequence[int],
+        wanted: int,
+        price: int,
+        stock: Mapping[str, int] | None = None,
     ) -> tuple[_Vector, int]:
         """Up to ``wanted`` whole units of ``lines`` (in that order) given at ``price`` each:
-        separate units of their lines (printed apart, kept at the price); answers what is
-        left wanted."""
+        separate units of their lines (printed apart, kept at the price), no more of a goods
+        item than ``stock`` has of it (goods it does not name: no limit); answers what is left
+        wanted."""
         amounts: dict[int, int] = {}
         gifts: dict[int, int] = {}
         locks: dict[int, int] = {}
+        left = dict(stock) if stock else {}
         for line in lines:
             if not wanted:
                 break
@@ -446,6 +514,10 @@ class _Evaluation:
                 continue
             free_units = units - self.gifts[line.index]
             count = min(free_units, wanted)
+            goods = line.line.goods_id
+            if goods in left:
+                count = min(count, left[goods])
+                left[goods] -= max(count, 0)
             if count <= 0:
                 continue
             value = _half_up(Decimal(room) * count / free_units)
@@ -572,6 +644,13 @@ class _Evaluation:
         for index, count in vector.gifts.items():
             self.gifts[index] += count
             self.locked[index] += vector.locks.get(index, 0)
+            goods = self.lines[index].line.goods_id
+            if (
+                participant is not None
+                and participant.reward.kind == "gift"
+                and goods in self.facts.gift_stock
+            ):
+                self.stock_taken[goods] = self.stock_taken.get(goods, 0) + count
         if participant is not None and participant.reward.kind == "stamps" and vector.gifts:
             code = participant.code
             self.redeemed[code] = self.redeemed.get(code, 0) + sum(vector.gifts.values())

@@ -91,7 +91,8 @@ class PromotionBook:
     @cached_property
     def needs_database(self) -> bool:
         """Whether some promotion needs more than the receipt and the store's clock: customer
-        facts, usage limits counted on commit, campaign points posted as lots, coupons."""
+        facts, usage limits counted on commit, campaign points posted as lots, coupons (gift
+        promotions need it only where the tenant counts a gift stock)."""
         return any(
             p.needs_customer or p.limits.counted or p.limits.per_customer is not None
             or p.reward.kind == "extra_bonus" or p.coupon
@@ -112,6 +113,11 @@ class PromotionBook:
     def coupon_promotions(self) -> frozenset[str]:
         """The promotions that apply only with one of their coupons."""
         return frozenset(p.code for p in self.promotions if p.coupon)
+
+    @cached_property
+    def gift_promotions(self) -> frozenset[str]:
+        """The promotions whose reward is a gift (drawn from the store's gift stock)."""
+        return frozenset(p.code for p in self.promotions if p.reward.kind == "gift")
 
     def considered(self, covered: int) -> list[Promotion]:
         """The promotions a receipt whose lines cover the sets ``covered`` may concern."""

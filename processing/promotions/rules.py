@@ -9,7 +9,8 @@ A promotion is **conditions × one reward × how it combines**:
 - ``receipt``: the trigger goods (``goods``: a goods set), their sum and quantity between bounds,
   a kit, "any N of a list", payment kinds;
 - ``reward``: ``percent``, ``fixed`` (per receipt, line or unit), ``fixed_price``, ``m_for_n``,
-  ``gift``, ``stamps`` (every n-th unit free, counted across the card's receipts),
+  ``gift`` (from the store's gift stock where it keeps one), ``stamps`` (every n-th unit free,
+  counted across the card's receipts),
   ``bonus_conversion`` (points paid for a discount at a rate), ``accrual_multiplier``,
   ``level_multiplier`` (the card level's discount × factor on the target goods), ``extra_bonus``;
   on ``target`` goods (default: the trigger goods), which may differ from the trigger (buy X,
@@ -226,6 +227,9 @@ class Reward:
     factor: Decimal = Decimal(1)  # accrual_multiplier, level_multiplier
     activation_delay_days: int = 0  # extra_bonus lot
     lifetime_days: int | None = None
+    # gift: the percent off the trigger goods given instead when the store's gift stock runs
+    # short (its share of the gift units missing); 0: no gift, nothing instead
+    substitute: Decimal = Decimal(0)
 
     @property
     def is_discount(self) -> bool:
@@ -502,7 +506,7 @@ _REWARD_FIELDS = {
     "fixed": ("value", "per"),
     "fixed_price": ("price",),
     "m_for_n": ("n", "m"),
-    "gift": ("gift", "quantity", "price"),
+    "gift": ("gift", "quantity", "price", "substitute_percent"),
     "stamps": ("every",),
     "bonus_conversion": ("rate", "step"),
     "accrual_multiplier": ("factor",),
@@ -553,9 +557,15 @@ def _reward(data: Any, path: str) -> Reward:
         price = _money(data, "price", path)
         if price not in (None, 0, 1):
             raise bad_field(f"{path}.price", "Подарок отдаётся бесплатно (0.00) или за 0.01")
+        substitute = Decimal(0)
+        if data.get("substitute_percent") is not None:
+            substitute = percent_field(data, "substitute_percent", path)
+            if substitute <= 0:
+                raise bad_field(f"{path}.substitute_percent", "Процент скидки больше нуля")
         return Reward(
             kind, parse_goods_set(data["gift"], f"{path}.gift"), price=price or 0,
             m=whole_field(data, "quantity", path, low=1, high=100, default=1) or 1,
+            substitute=substitute,
         )  # fmt: skip
     if kind == "stamps":
         return Reward(kind, target, n=required_whole(data, "every", path, low=2, high=100))

@@ -35,6 +35,7 @@ from processing.customers.service import loyalty_allowance, masked_name, missing
 from processing.db import pg_connection
 from processing.engine.calculate import calculate
 from processing.engine.model import Balances, CustomerFacts, PromotionFacts, Result, Rules
+from processing.gifts.stock import gift_stock_counted
 from processing.ledger.rules import LotState, active_total, pending_total
 from processing.levels.compute import LevelDecision, decide_level, window_bounds
 from processing.money import from_kopecks, to_kopecks
@@ -208,6 +209,15 @@ def _fast_case(session: Session, ctx: PosContext, receipt: ReceiptInput) -> bool
     )
 
 
+def _needs_database(session: Session, ctx: PosContext, rules: ActiveRules) -> bool:
+    """Whether the promotions need what only the general path reads: customer facts, usage
+    counters, campaign lots, coupons, or the gift stock the tenant counts."""
+    book = rules.promotions
+    return book is not None and (
+        book.needs_database or gift_stock_counted(session, ctx.caller.tenant_id, book)
+    )
+
+
 def _compute(
     ctx: PosContext,
     card: _Card,
@@ -248,8 +258,8 @@ def calculate_fast(
     number = str(receipt.identification.card_number)  # type: ignore[union-attr]
     at = receipt.sold_at or now
     rules = receipt_rules(session, ctx, None, at)
-    if rules.promotions is not None and rules.promotions.needs_database:
-        return None  # customer facts, limits, campaign points: the general path
+    if _needs_database(session, ctx, rules):
+        return None  # customer facts, limits, campaign points, gift stock: the general path
     card, _, _ = _read(conn, ctx, number, rules.levels, local_date(ctx, at), now, claim=None)
     if card is None or not _card_rules(session, ctx, card, rules, at):
         return None
@@ -314,8 +324,8 @@ def commit_fast(
     values = sale_claim(session, ctx, receipt, now)
     at: datetime = values["sold_at"]
     rules = receipt_rules(session, ctx, None, at)
-    if rules.promotions is not None and rules.promotions.needs_database:
-        return None  # customer facts, limits, campaign points: the general path
+    if _needs_database(session, ctx, rules):
+        return None  # customer facts, limits, campaign points, gift stock: the general path
     card, twin, soft = _read(
         conn, ctx, number, rules.levels, values["local_date"], now, claim=values,
         calculation_id=receipt.calculation_id,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from processing.coupons.lifecycle import release_coupons
 from processing.db import lock_rows
 from processing.errors import InvalidInput, Refused
+from processing.gifts.stock import return_for_receipt
 from processing.ledger.models import BonusLot, LotMovement, Posting
 from processing.ledger.service import (
     PostingKind,
@@ -244,6 +245,9 @@ def return_receipt(
     campaign = released.campaign
     if fully_returned:
         release_coupons(session, original.id, at=now)  # still valid ones: usable again
+    # gift units go back to the store's stock with the return that completes their line
+    completed = [sale.line_no for sale, _, _, last, _ in shares if last]
+    return_for_receipt(session, original.id, completed, now=now)
     if account_id is not None and totals["accrual"] + campaign > ZERO:
         allow_negative = ctx.tenant.return_policy == "allow_negative"
         taken = claw_back(
@@ -498,3 +502,4 @@ def _undo(
         session, receipt.tenant_id, receipt.id, ReturnedPart.everything()
     )
     release_coupons(session, receipt.id, at=now)
+    return_for_receipt(session, receipt.id, None, now=now)

@@ -64,6 +64,12 @@ from processing.errors import (
     InvalidInput,
     Refused,
 )
+from processing.gifts.stock import (
+    GiftGiven,
+    gift_stock_counted,
+    issue_for_receipt,
+    stock_for_receipt,
+)
 from processing.ledger.models import Account, BonusLot
 from processing.ledger.service import (
     PostingKind,
@@ -267,6 +273,19 @@ def identify(
     return outcome
 
 
+@dataclass(frozen=True)
+class _Computed:
+    result: Result
+    level: LevelDecision | None
+    rules: ActiveRules
+    coupons: CouponsOutcome
+    goods: tuple[str, ...]  # each line's goods id as the engine matched it
+
+    @property
+    def level_code(self) -> str | None:
+        return self.level.level.code if self.level and self.level.level else None
+
+
 def _compute(
     session: Session,
     ctx: PosContext,
@@ -277,9 +296,10 @@ def _compute(
     exclude: frozenset[str] = frozenset(),
     *,
     commit: bool = False,
-) -> tuple[Result, LevelDecision | None, ActiveRules, CouponsOutcome]:
-    """The engine's result for the receipt with the coupons it may use; ``exclude``: promotions
-    a commit found used up; ``commit``: the coupons' rows are locked until the commit ends."""
+) -> _Computed:
+    """The engine's result for the receipt with the coupons it may use and the store's gift
+    stock; ``exclude``: promotions a commit found used up; ``commit``: the coupons' and gift
+    stock's rows are locked until the commit ends."""
     rules = receipt_rules(session, ctx, resolved.card.template_id if resolved else None, at)
     engine_rules = Rules(levels=rules.levels, bonus=rules.bonus, promotions=rules.promotions)
     if resolved is None:
@@ -292,27 +312,31 @@ def _compute(
         level = _level(session, ctx, resolved.card, rules, at)
         facts, balances = _facts(session, ctx, resolved, level, now)
         facts = replace(facts, accrual_refusal=expired_at_birth(rules, at, now))
+    engine_input = with_catalog(session, ctx.caller.tenant_id, receipt)
+    goods = tuple(line.goods_id for line in engine_input.lines)
     found = None
     if rules.promotions is not None:
         card = resolved.card if resolved else None
         found = promotion_facts(
             session, ctx, rules.promotions, card, level, at, exclude, receipt.payments
         )
-    engine_input = with_catalog(session, ctx.caller.tenant_id, receipt)
+        if gift_stock_counted(session, ctx.caller.tenant_id, rules.promotions):
+            stock = stock_for_receipt(session, ctx.caller.store_id, goods, lock=commit)
+            found = replace(found, gift_stock=stock)
 
     def run(unlocked: frozenset[str]) -> Result:
         with_coupons = found if found is None else replace(found, coupons=unlocked)
         return calculate(engine_input, engine_rules, balances, facts, with_coupons)
 
     if not _coupons_possible(receipt, resolved, rules):
-        return run(frozenset()), level, rules, NO_COUPONS
+        return _Computed(run(frozenset()), level, rules, NO_COUPONS, goods)
     present = candidates(
         session, ctx.caller.tenant_id, receipt.coupons,
         customer_id=resolved.card.customer_id if resolved else None, at=at,
         book=rules.promotions, lock=commit,
     )  # fmt: skip
     result, coupons = choose(present, run)
-    return result, level, rules, coupons
+    return _Computed(result, level, rules, coupons, goods)
 
 
 def _coupons_possible(
@@ -326,6 +350,35 @@ def _coupons_possible(
     )
 
 
+def _under_locks(
+    session: Session,
+    ctx: PosContext,
+    receipt: ReceiptInput,
+    resolved: ResolvedCard | None,
+    rules: ActiveRules,
+) -> bool:
+    """Whether a commit must compute afresh what rows it locks decide: coupons, gift stock."""
+    return _coupons_possible(receipt, resolved, rules) or gift_stock_counted(
+        session, ctx.caller.tenant_id, rules.promotions
+    )
+
+
+def _gifts_given(computed: _Computed) -> list[GiftGiven]:
+    """The gift units of each line and the gift promotion that gave them."""
+    book = computed.rules.promotions
+    if book is None or not book.gift_promotions:
+        return []
+    given = []
+    for line, goods in zip(computed.result.lines, computed.goods, strict=True):
+        if not line.gift_quantity:
+            continue
+        promotion = next(
+            (e.promotion for e in line.explanations if e.promotion in book.gift_promotions), None
+        )
+        given.append(GiftGiven(line.number, goods, int(line.gift_quantity), promotion))
+    return given
+
+
 def calculate_receipt(
     session: Session, ctx: PosContext, receipt: ReceiptInput, *, now: datetime
 ) -> Calculation:
@@ -336,9 +389,12 @@ def calculate_receipt(
         return fast
     resolved = resolve_card(session, ctx, receipt.identification, now)
     at = receipt.sold_at or now
-    result, level, rules, coupons = _compute(session, ctx, receipt, resolved, at, now)
+    computed = _compute(session, ctx, receipt, resolved, at, now)
     card_number = resolved.card.number if resolved else None
-    calculation = Calculation(result, str(uuid.uuid4()), card_number, level, rules, coupons)
+    calculation = Calculation(
+        computed.result, str(uuid.uuid4()), card_number, computed.level, computed.rules,
+        computed.coupons,
+    )  # fmt: skip
     relax_durability(session)  # recomputable data
     session.add(SoftCalculation(**soft_result(ctx, receipt, calculation, now)))
     session.flush()
@@ -432,12 +488,12 @@ def commit_claimed(
         notes.append("Оплата бонусами в офлайн-чеке не проводится: только начисление.")
         receipt = _without_bonus(receipt)
     stored = replayable(_stored_result(session, receipt), ctx, receipt, lots, now)
-    coupons = NO_COUPONS
+    computed: _Computed | None = None
     if stored is not None:
         result, level_code = stored
         rules = receipt_rules(session, ctx, resolved.card.template_id if resolved else None, at)
-        if _coupons_possible(receipt, resolved, rules):
-            stored = None  # coupons are chosen afresh, under their locks
+        if _under_locks(session, ctx, receipt, resolved, rules):
+            stored = None  # coupons and gifts are decided afresh, under their rows' locks
         elif (
             account is not None
             and rules.promotions is not None
@@ -445,10 +501,8 @@ def commit_claimed(
         ):
             stored = None  # another receipt of the card changed its stamps: count afresh
     if stored is None:
-        result, level, rules, coupons = _compute(
-            session, ctx, receipt, resolved, at, now, commit=True
-        )
-        level_code = level.level.code if level and level.level else None
+        computed = _compute(session, ctx, receipt, resolved, at, now, commit=True)
+        result, rules, level_code = computed.result, computed.rules, computed.level_code
     excluded: frozenset[str] = frozenset()
     refused_once: frozenset[str] = frozenset()
     while rules.promotions is not None:
@@ -461,10 +515,8 @@ def commit_claimed(
             break
         excluded |= refused & refused_once
         refused_once |= refused
-        result, level, rules, coupons = _compute(
-            session, ctx, receipt, resolved, at, now, excluded, commit=True
-        )
-        level_code = level.level.code if level and level.level else None
+        computed = _compute(session, ctx, receipt, resolved, at, now, excluded, commit=True)
+        result, rules, level_code = computed.result, computed.rules, computed.level_code
     check_payable(ctx, receipt, result)
 
     if account is not None:
@@ -478,9 +530,16 @@ def commit_claimed(
         _write_plan(session, row, account, lots, plan, now)
         record_stamps(session, ctx, account.id, result)
     row.offline = offline
+    coupons = computed.coupons if computed is not None else NO_COUPONS
     redeem(session, ctx.caller.tenant_id, coupons, receipt_id=row.id,
            customer_id=row.customer_id, at=at)  # fmt: skip
     notes.extend(coupons.notes())
+    if computed is not None:
+        issue_for_receipt(
+            session, store_id=ctx.caller.store_id, receipt_id=row.id,
+            transaction_id=row.transaction_id, customer_id=row.customer_id,
+            given=_gifts_given(computed), now=now,
+        )  # fmt: skip
     committed = finish_receipt(session, row, receipt, result, rules, level_code, notes)
     return replace(committed, coupons=coupons.used)
 

@@ -1,0 +1,2 @@
+"""The gift stock of each store: gifts the promotion engine gives are drawn from it, issued per
+receipt, customer and promotion, and returned with the receipt."""
