@@ -16,6 +16,7 @@ from mappings.cards import card_number_from_nfc, card_number_from_track, normali
 from mappings.dates import is_empty_1c_date, store_time_to_utc
 from mappings.fields import Money, Quantity, ReceiptSum, Schema, StoreDateTime
 from mappings.lean import MAX_LINES, load_receipt
+from processing.certificates.till import ReceiptCertificates
 from processing.coupons.receipt import MAX_COUPONS, CouponAnswer, OfferedCoupon
 from processing.engine.kopecks import printed_parts
 from processing.engine.model import LineResult, Result
@@ -23,6 +24,7 @@ from processing.errors import InvalidInput
 from processing.levels.compute import LevelDecision
 from processing.money import from_kopecks, to_kopecks
 from processing.promotions.rules import PAYMENT_KINDS
+from processing.receipts.certificates import TillCertificates
 from processing.receipts.inputs import (
     AnsweredLine,
     AnsweredReceipt,
@@ -37,6 +39,7 @@ from processing.receipts.models import Receipt, ReceiptLine
 CODE = validate.Length(min=1, max=64)
 GOODS = validate.Length(min=1, max=80)  # a 1C goods GUID, or GUID#characteristic GUID
 ZERO = Decimal("0.00")
+MAX_CERTIFICATES = 10  # presented in payment of one receipt
 
 
 class IdentificationSchema(Schema):
@@ -59,6 +62,18 @@ class LineSchema(Schema):
     final_sum = ReceiptSum()
     pos_discount = ReceiptSum(
         metadata={"description": "a discount the POS itself gave: sum = qty × price − this"}
+    )
+    certificate = fields.String(
+        validate=CODE,
+        metadata={"description": "the code of the paper gift certificate this line sells (its "
+                  "series' goods item, qty 1, sum = nominal); an electronic one's line has none"},
+    )  # fmt: skip
+
+
+class CertificatePaymentSchema(Schema):
+    code = fields.String(required=True, validate=CODE)
+    sum = ReceiptSum(
+        metadata={"description": "the sum to take from it; default: as much as it covers"}
     )
 
 
@@ -92,7 +107,12 @@ class ReceiptSchema(IdentificationSchema, ReceiptHeaderSchema):
         validate=validate.Length(max=MAX_COUPONS),
         metadata={"description": "coupon codes presented (scanned or typed)"},
     )
-    certificates = fields.List(fields.String(validate=CODE), load_default=list)
+    certificates = fields.List(
+        fields.Nested(CertificatePaymentSchema),
+        load_default=list,
+        validate=validate.Length(max=MAX_CERTIFICATES),
+        metadata={"description": "gift certificates presented in payment, in order"},
+    )
     payments = fields.List(fields.Nested(PaymentSchema), load_default=list)
     calculation_id = fields.String(validate=validate.Length(max=36))
 
@@ -160,16 +180,6 @@ def identification(data: dict[str, Any]) -> Identification | None:
     return None
 
 
-def unsupported_parts(data: dict[str, Any]) -> list[str]:
-    """Receipt parts whose issues have not landed: answered «не поддерживается»."""
-    parts = []
-    if data.get("certificates"):
-        parts.append("certificates")
-    if any(payment["type"] == "certificate" for payment in data.get("payments", [])):
-        parts.append("payments.certificate")
-    return parts
-
-
 def receipt_input(data: dict[str, Any], timezone: str) -> ReceiptInput:
     lines = tuple(
         LineInput(
@@ -184,6 +194,7 @@ def receipt_input(data: dict[str, Any], timezone: str) -> ReceiptInput:
             seller=line.get("seller"),
             final_amount=line.get("final_sum"),
             pos_discount=line.get("pos_discount", ZERO),
+            certificate=line.get("certificate"),
         )
         for position, line in enumerate(data["lines"], start=1)
     )
@@ -200,6 +211,7 @@ def receipt_input(data: dict[str, Any], timezone: str) -> ReceiptInput:
         client_txn_id=data.get("transaction_id"),
         payments=frozenset(payment["type"] for payment in data.get("payments", ())),
         coupons=tuple(data.get("coupons", ())),
+        certificates=tuple((c["code"], c.get("sum")) for c in data.get("certificates", ())),
     )
 
 
@@ -333,6 +345,7 @@ def receipt_body(
     *,
     replay: bool,
     coupons: Iterable[str] = (),
+    certificates: ReceiptCertificates | None = None,
 ) -> dict[str, Any]:
     """A committed receipt as the POS gets it, the first time and on every repeat."""
     body_lines = [
@@ -358,6 +371,9 @@ def receipt_body(
         "clawback_shortfall": receipt.clawback_shortfall,
         "notes": list(receipt.notes or []),
         "coupons": list(coupons),
+        "certificates": committed_certificates(
+            certificates or ReceiptCertificates(), receipt.final_amount
+        ),
     }
 
 
@@ -430,6 +446,127 @@ def offered_coupons(offered: Iterable[OfferedCoupon]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+# 54-FZ: how the POS prints a certificate's sale (an advance) and its redemption (the advance
+# set off): tag 1214 (payment method), 1212 (payment object), 1215 (sum paid by prepayment).
+SALE_FISCAL = {"payment_method": "advance", "payment_method_tag": 3, "payment_object": "payment",
+               "payment_object_tag": 10}  # fmt: skip
+PAYMENT_FISCAL = {
+    "payment_type": "prepayment", "payment_type_tag": 1215,
+    "lines_payment_method": "full_payment", "lines_payment_method_tag": 4,
+}  # fmt: skip
+
+
+class SaleFiscalOut(Schema):
+    payment_method = fields.String(metadata={"description": "advance (аванс)"})
+    payment_method_tag = fields.Integer(metadata={"description": "tag 1214 value: 3"})
+    payment_object = fields.String(metadata={"description": "payment (платёж)"})
+    payment_object_tag = fields.Integer(metadata={"description": "tag 1212 value: 10"})
+
+
+class PaymentFiscalOut(Schema):
+    payment_type = fields.String(metadata={"description": "prepayment (зачёт аванса)"})
+    payment_type_tag = fields.Integer(metadata={"description": "the sum's tag: 1215"})
+    lines_payment_method = fields.String(metadata={"description": "full_payment"})
+    lines_payment_method_tag = fields.Integer(metadata={"description": "tag 1214 value: 4"})
+
+
+class CertificateSoldOut(Schema):
+    line = fields.Integer()
+    code = fields.String(
+        allow_none=True, metadata={"description": "null in a calculation of an electronic one: "
+                                   "the commit makes it (for delivery by SMS or e-mail)"}
+    )  # fmt: skip
+    nominal = Money()
+    expires_at = fields.DateTime(allow_none=True)
+    fiscal = fields.Nested(
+        SaleFiscalOut,
+        metadata={"description": "print the line as an advance: tag 1214 = 3, tag 1212 = 10"},
+    )
+
+
+class CertificatePaymentOut(Schema):
+    code = fields.String()
+    applied = fields.Boolean()
+    sum = Money(metadata={"description": "taken from the certificate"})
+    balance_after = Money(allow_none=True)
+    burnt = Money(metadata={"description": "the remainder lost (series' policy: burn)"})
+    reason_code = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class CertificateRefundOut(Schema):
+    code = fields.String()
+    sum = Money()
+    balance_after = Money()
+
+
+class CertificatesOut(Schema):
+    sold = fields.List(fields.Nested(CertificateSoldOut))
+    payments = fields.List(fields.Nested(CertificatePaymentOut))
+    paid = Money(metadata={"description": "paid by certificates: the advance set off"})
+    to_pay = Money(metadata={"description": "what is left to pay by other means"})
+    fiscal = fields.Nested(
+        PaymentFiscalOut,
+        metadata={"description": "print `paid` as a payment by prepayment (tag 1215), the "
+                  "lines with payment method full payment (tag 1214 = 4); empty when nothing "
+                  "is paid by certificates"},
+    )  # fmt: skip
+    refunded = fields.List(
+        fields.Nested(CertificateRefundOut),
+        metadata={"description": "a return: given back on certificates (the rest in money)"},
+    )
+
+
+def _fiscal(paid: int) -> dict[str, Any]:
+    return PAYMENT_FISCAL if paid else {}
+
+
+def calculated_certificates(found: TillCertificates, final: Decimal) -> dict[str, Any]:
+    """A calculation's certificates: the sales as they will be, the payments as computed."""
+    paid = sum(p.amount for p in found.paid)
+    return {
+        "sold": [
+            {"line": s.line_no, "code": s.certificate.code if s.certificate else None,
+             "nominal": from_kopecks(s.nominal), "expires_at": None, "fiscal": SALE_FISCAL}
+            for s in found.sold
+        ],
+        "payments": [
+            {"code": p.code, "applied": p.refusal is None, "sum": from_kopecks(p.amount),
+             "balance_after": from_kopecks(p.balance_after) if p.balance_after is not None
+             else None, "burnt": ZERO,
+             "reason_code": p.refusal.code if p.refusal else None,
+             "reason": p.refusal.text if p.refusal else None}
+            for p in found.paid
+        ],
+        "paid": from_kopecks(paid), "to_pay": final - from_kopecks(paid), "fiscal": _fiscal(paid),
+        "refunded": [],
+    }  # fmt: skip
+
+
+def committed_certificates(found: ReceiptCertificates, final: Decimal) -> dict[str, Any]:
+    """What a committed receipt did with certificates (the same on every replay)."""
+    return {
+        "sold": [
+            {"line": s.line_no, "code": s.code, "nominal": from_kopecks(s.nominal),
+             "expires_at": s.expires_at, "fiscal": SALE_FISCAL}
+            for s in found.sold
+        ],
+        "payments": [
+            {"code": p.code, "applied": True, "sum": from_kopecks(p.amount),
+             "balance_after": from_kopecks(p.balance_after), "burnt": from_kopecks(p.burnt),
+             "reason_code": None, "reason": None}
+            for p in found.paid
+        ],
+        "paid": from_kopecks(found.total_paid),
+        "to_pay": final - from_kopecks(found.total_paid), "fiscal": _fiscal(found.total_paid),
+        "refunded": [
+            {"code": r.code, "sum": from_kopecks(r.amount),
+             "balance_after": from_kopecks(r.balance_after)}
+            for r in found.refunded
+        ],
+    }  # fmt: skip
+
+
 class IdentifyOut(Schema):
     card_number = fields.String(allow_none=True)
     card_status = fields.String()
@@ -466,7 +603,8 @@ class ExplanationOut(Schema):
     rule = fields.String(
         metadata={"description": "level_discount, promotion, bonus_payment, bonus_accrual, "
                   "level_discount_withheld, bonus_accrual_withheld, unknown_goods (0.00: the "
-                  "catalog does not know the goods, the line's own data is used)"}
+                  "catalog does not know the goods, the line's own data is used), "
+                  "certificate_sale (0.00: a gift certificate sold, an advance)"}
     )  # fmt: skip
     amount = Money()
     text = fields.String()
@@ -546,6 +684,7 @@ class CalculationOut(Schema):
         metadata={"description": "coupons presented and the personal offer applied: used, or "
                   "why not"},
     )  # fmt: skip
+    certificates = fields.Nested(CertificatesOut)
 
 
 class ReceiptOut(Schema):
@@ -564,6 +703,7 @@ class ReceiptOut(Schema):
     coupons = fields.List(
         fields.String(), metadata={"description": "codes of the coupons the receipt used"}
     )
+    certificates = fields.Nested(CertificatesOut)
 
 
 class OfflineReceiptSchema(ReceiptSchema):
@@ -581,16 +721,13 @@ class OfflineBatchSchema(Schema):
 def offline_receipts(
     items: list[dict[str, Any]], timezone: str
 ) -> list[tuple[ReceiptInput, list[str]]]:
-    """Offline receipts with the refusals of parts that offline never does."""
+    """Offline receipts with the notes of parts that offline leaves out (coupons; a receipt with
+    gift certificates is refused by the domain: they need a live connection)."""
     prepared = []
     for data in items:
         notes = []
-        if (
-            data.get("coupons")
-            or data.get("certificates")
-            or any(payment["type"] == "certificate" for payment in data.get("payments", []))
-        ):
-            notes.append("Купоны и сертификаты в офлайн-чеке не обрабатываются.")
+        if data.get("coupons"):
+            notes.append("Купоны в офлайн-чеке не обрабатываются.")
         prepared.append((replace(receipt_input(data, timezone), coupons=()), notes))
     return prepared
 

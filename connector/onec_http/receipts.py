@@ -29,7 +29,6 @@ from processing.receipts.offline import (
     commit_offline,
     offline_job_timeout,
 )
-from processing.receipts.service import NotSupported
 from sync.jobs import process_offline_batch
 from sync.queue import enqueue
 
@@ -111,12 +110,6 @@ class Identify(MethodView):
 def _receipt(data: dict[str, Any]) -> tuple[PosContext, ReceiptInput]:
     ctx = pos_context()
     check_named_pos(ctx, data.get("store"), data.get("pos"))
-    unsupported = wire.unsupported_parts(data)
-    if unsupported:
-        raise NotSupported(
-            "Не поддерживается: подарочные сертификаты в чеке пока не обрабатываются.",
-            details={"fields": unsupported},
-        )
     return ctx, wire.receipt_input(data, ctx.caller.timezone)
 
 
@@ -125,7 +118,10 @@ class Calculate(MethodView):
     @blp.arguments(wire.ReceiptSchema, example=RECEIPT_EXAMPLE)
     @blp.response(200, wire.CalculationOut)
     @blp.alt_response(404, description="CARD_NOT_FOUND")
-    @blp.alt_response(422, description="NOT_SUPPORTED")
+    @blp.alt_response(
+        422, description="CERTIFICATE_NOT_AT_POS, CERTIFICATE_NOT_FOUND (a certificate sold)"
+    )
+    @blp.alt_response(400, description="CERTIFICATE_SALE_INVALID, VALIDATION_ERROR")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Soft calculation: discounts, bonus payment and accrual; changes no balance."""
         ctx, receipt = _receipt(data)
@@ -138,6 +134,9 @@ class Calculate(MethodView):
             "card_number": calc.card_number,
             "level": wire.level_body(calc.level),
             "coupons": wire.coupon_answers(calc.coupons.answers),
+            "certificates": wire.calculated_certificates(
+                calc.certificates, calc.result.final_amount
+            ),
         }
 
 
@@ -152,7 +151,8 @@ class Commit(MethodView):
     @blp.alt_response(
         422,
         description="RECEIPT_SUMS_MISMATCH, NOT_ENOUGH_BONUS, WRITE_OFF_NOT_ALLOWED, "
-        "CARD_BLOCKED, CARD_NOT_ACTIVE, NOT_SUPPORTED",
+        "CARD_BLOCKED, CARD_NOT_ACTIVE, CERTIFICATE_* (a certificate sold or taken in "
+        "payment: docs/certificates.md)",
     )
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Fiscal commit of a printed receipt (idempotent by receipt identity and by
@@ -160,7 +160,11 @@ class Commit(MethodView):
         ctx, receipt = _receipt(data)
         committed = service.commit_receipt(db_session(), ctx, receipt, now=_now())
         return wire.receipt_body(
-            committed.receipt, committed.lines, replay=committed.replay, coupons=committed.coupons
+            committed.receipt,
+            committed.lines,
+            replay=committed.replay,
+            coupons=committed.coupons,
+            certificates=committed.certificates,
         )
 
 
@@ -181,7 +185,12 @@ class Return(MethodView):
         ctx = pos_context()
         request = wire.return_input(data, ctx.caller.timezone)
         committed = returns.return_receipt(db_session(), ctx, request, now=_now())
-        return wire.receipt_body(committed.receipt, committed.lines, replay=committed.replay)
+        return wire.receipt_body(
+            committed.receipt,
+            committed.lines,
+            replay=committed.replay,
+            certificates=committed.certificates,
+        )
 
 
 class RollbackOut(Schema):
@@ -219,7 +228,7 @@ class Replace(MethodView):
         description="REPLACE_NOT_ALLOWED (a return, a visit, a sale with returns against it "
         "or whose accrued bonus was spent, one already unposted or replaced), and the commit's "
         "RECEIPT_SUMS_MISMATCH, NOT_ENOUGH_BONUS, WRITE_OFF_NOT_ALLOWED, CARD_BLOCKED, "
-        "CARD_NOT_ACTIVE, NOT_SUPPORTED",
+        "CARD_NOT_ACTIVE, CERTIFICATE_*",
     )
     def post(self, data: dict[str, Any], transaction_id: str) -> dict[str, Any]:
         """A 1C document re-posted: its receipt replaced by the new version.
@@ -235,7 +244,11 @@ class Replace(MethodView):
         ctx, receipt = _receipt(data)
         committed = service.replace_receipt(db_session(), ctx, transaction_id, receipt, now=_now())
         return wire.receipt_body(
-            committed.receipt, committed.lines, replay=committed.replay, coupons=committed.coupons
+            committed.receipt,
+            committed.lines,
+            replay=committed.replay,
+            coupons=committed.coupons,
+            certificates=committed.certificates,
         )
 
 

@@ -87,3 +87,46 @@ class CertificateUsedUp(CertificateUnusable):
 class CertificateOutOfScope(CertificateUnusable):
     code = "CERTIFICATE_OUT_OF_SCOPE"
     message = "Сертификат принимается только там, где он продан: в этой кассе или магазине — нет."
+
+
+class CertificateNotAtPos(Refused):
+    code = "CERTIFICATE_NOT_AT_POS"
+    message = (
+        "Этого сертификата нет в кассе: продать можно только сертификат, выданный на эту кассу "
+        "документом перемещения."
+    )
+
+
+class CertificateSaleInvalid(InvalidInput):
+    code = "CERTIFICATE_SALE_INVALID"
+    message = "Строка продажи сертификата заполнена неверно."
+
+
+class CertificateNotEnough(CertificateUnusable):
+    code = "CERTIFICATE_NOT_ENOUGH"
+    message = "На сертификате меньше средств, чем указано к оплате."
+
+
+class CertificateNothingToPay(CertificateUnusable):
+    code = "CERTIFICATE_NOTHING_TO_PAY"
+    message = "Чек уже оплачен полностью: сертификат не нужен."
+
+
+class CertificateRepeated(CertificateUnusable):
+    code = "CERTIFICATE_REPEATED"
+    message = "Этот сертификат уже указан в оплате чека."
+
+
+class CertificateAlreadyUsed(Refused):
+    code = "CERTIFICATE_ALREADY_USED"
+    message = (
+        "Сертификатом уже расплачивались: вернуть его продажу (или отменить чек продажи) нельзя."
+    )
+
+
+class CertificateNeedsOnline(Refused):
+    code = "CERTIFICATE_NEEDS_ONLINE"
+    message = (
+        "Продажа и приём сертификатов — только при связи с сервером лояльности: офлайн-чек с "
+        "сертификатом не принят."
+    )

@@ -45,6 +45,7 @@ class CertificateStatus(StrEnum):
     IN_STORE = "in_store"  # issued to a store, not at a POS
     AT_POS = "at_pos"  # at a POS, ready for sale
     SOLD = "sold"  # with the customer
+    REDEEMED = "redeemed"  # spent (or its remainder burnt), not sold again
     WITHDRAWN = "withdrawn"  # written off; final
 
 
@@ -53,15 +54,17 @@ STATUS_TITLES = {
     CertificateStatus.IN_STORE: "Не на кассе",
     CertificateStatus.AT_POS: "На кассе",
     CertificateStatus.SOLD: "У покупателя",
+    CertificateStatus.REDEEMED: "Погашен",
     CertificateStatus.WITHDRAWN: "Списан",
 }
 
 # Where a certificate in each status is: the stock report's locations.
-ACCOUNTING, STORE, POS, CUSTOMER, WRITTEN_OFF = (
+ACCOUNTING, STORE, POS, CUSTOMER, SPENT, WRITTEN_OFF = (
     "accounting",
     "store",
     "pos",
     "customer",
+    "redeemed",
     "withdrawn",
 )
 LOCATION_OF_STATUS = {
@@ -69,6 +72,7 @@ LOCATION_OF_STATUS = {
     CertificateStatus.IN_STORE: STORE,
     CertificateStatus.AT_POS: POS,
     CertificateStatus.SOLD: CUSTOMER,
+    CertificateStatus.REDEEMED: SPENT,
     CertificateStatus.WITHDRAWN: WRITTEN_OFF,
 }
 
@@ -158,3 +162,42 @@ class CertificateDocumentLine(Base):
     certificate_id: Mapped[int] = mapped_column(
         BIG_ID, ForeignKey("certificates.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class OperationKind(StrEnum):
+    """A change of a certificate on a receipt; ``amount`` is the balance change (kopecks)."""
+
+    SALE = "sale"  # sold: the balance is its nominal (+)
+    REDEMPTION = "redemption"  # paid a purchase (−)
+    BURN = "burn"  # the remainder lost after a partial redemption (−), policy "burn"
+    REFUND = "refund"  # a purchase it paid returned: the money back on it (+)
+    SALE_RETURN = "sale_return"  # the certificate itself returned unused (−, back at the POS)
+    RESTOCK = "restock"  # spent, back in the store's stock for sale again (0)
+    REVERSAL = "reversal"  # the receipt rolled back, unposted or replaced (an operation undone)
+
+
+class CertificateOperation(Base):
+    """One change of a certificate by a receipt: what the receipt did, for its answer, returns
+    and undoing, and the certificate's history."""
+
+    __tablename__ = "certificate_operations"
+    __table_args__ = (Index("ix_certificate_operations_receipt_id", "receipt_id"),)
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    certificate_id: Mapped[int] = mapped_column(
+        BIG_ID, ForeignKey("certificates.id", ondelete="CASCADE"), index=True
+    )
+    receipt_id: Mapped[int] = mapped_column(BIG_ID, ForeignKey("receipts.id", ondelete="CASCADE"))
+    # a refund: the sale receipt whose certificate payment the return gives back
+    origin_id: Mapped[int | None] = mapped_column(
+        BIG_ID, ForeignKey("receipts.id", ondelete="CASCADE"), index=True
+    )
+    line_no: Mapped[int | None] = mapped_column(Integer)  # the sale line
+    kind: Mapped[str] = mapped_column(String(16))  # OperationKind
+    amount: Mapped[int] = mapped_column(BigInteger)  # kopecks, signed
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    status_after: Mapped[str] = mapped_column(String(16))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    pos_id: Mapped[int] = mapped_column(ForeignKey("pos_terminals.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from processing.certificates.till import ReceiptCertificates, receipt_certificates
 from processing.coupons.receipt import used_on_receipt
 from processing.db import insert_ignore_returning
 from processing.errors import (
@@ -50,6 +51,7 @@ class Committed:
     lines: Sequence[ReceiptLine | AnsweredLine]
     replay: bool  # True: this identity was committed before, nothing was posted now
     coupons: tuple[str, ...] = ()  # the codes of the coupons the receipt used
+    certificates: ReceiptCertificates = field(default_factory=ReceiptCertificates)
 
 
 def wall_clock(timezone: str, at: datetime) -> datetime:
@@ -171,7 +173,10 @@ def stored_twin(session: Session, ctx: PosContext, values: dict[str, Any]) -> Co
 
 def _answered_again(session: Session, stored: Receipt) -> Committed:
     coupons = tuple(used_on_receipt(session, stored.id)) if stored.kind == "sale" else ()
-    return Committed(stored, receipt_lines(session, stored), replay=True, coupons=coupons)
+    return Committed(
+        stored, receipt_lines(session, stored), replay=True, coupons=coupons,
+        certificates=receipt_certificates(session, stored.id),
+    )  # fmt: skip
 
 
 def find_receipt(session: Session, ctx: PosContext, transaction_id: str) -> Receipt:

@@ -41,6 +41,7 @@ from processing.levels.compute import LevelDecision, decide_level, window_bounds
 from processing.money import from_kopecks, to_kopecks
 from processing.programs.rules import LevelRules
 from processing.programs.service import ActiveRules
+from processing.receipts.certificates import certificates_possible
 from processing.receipts.checks import check_payable
 from processing.receipts.claims import (
     Committed,
@@ -206,6 +207,7 @@ def _fast_case(session: Session, ctx: PosContext, receipt: ReceiptInput) -> bool
         or receipt.coupons  # chosen under their locks by the general path
         or ctx.caller.questionnaire_required  # the questionnaire needs the whole customer
         or catalog_in_use(session, ctx.caller.tenant_id)  # the catalog's goods facts
+        or certificates_possible(session, ctx, receipt)  # sold or taken under their locks
     )
 
 

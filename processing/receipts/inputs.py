@@ -65,6 +65,7 @@ class LineInput:
     seller: str | None = None
     final_amount: Decimal | None = None  # as printed (commit): compared with ours
     pos_discount: Decimal = ZERO  # taken off by the POS itself: amount = qty × price − this
+    certificate: str | None = None  # a certificate sold on this line, by its code
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class ReceiptInput:
     client_txn_id: str | None = None
     payments: frozenset[str] = frozenset()  # payment kinds: cash, card, sbp... (conditions)
     coupons: tuple[str, ...] = ()  # codes presented, as the POS sent them
+    # certificates presented in payment: (code, the sum to take or None: as much as it covers)
+    certificates: tuple[tuple[str, Decimal | None], ...] = ()
 
     def calculation_hash(self) -> str:
         """What a soft result depends on: lines, requested bonus and the card."""
@@ -94,6 +97,8 @@ class ReceiptInput:
             key += (sorted(self.payments),)
         if self.coupons:  # the same
             key += (("coupons", self.coupons),)
+        if self.certificates or any(line.certificate for line in self.lines):
+            key += (("certificates", self.certificates, [line.certificate for line in self.lines]),)
         return digest(repr(key))
 
     def body_hash(self) -> str:
@@ -112,6 +117,8 @@ class ReceiptInput:
             del data["payments"]
         if not self.coupons:  # the same
             del data["coupons"]
+        if not self.certificates:  # the same
+            del data["certificates"]
         return digest(repr(sorted(data.items())))
 
 
@@ -121,6 +128,8 @@ def _hashed_line(line: LineInput) -> dict[str, object]:
     fields = dict(vars(line))
     if not line.pos_discount:
         del fields["pos_discount"]
+    if line.certificate is None:
+        del fields["certificate"]
     return fields
 
 

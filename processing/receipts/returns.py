@@ -19,6 +19,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from processing.certificates.till import give_back, receipt_certificates
+from processing.certificates.till import undo as undo_certificates
 from processing.coupons.lifecycle import release_coupons
 from processing.db import lock_rows
 from processing.errors import InvalidInput, Refused
@@ -32,7 +34,7 @@ from processing.ledger.service import (
     reverse,
 )
 from processing.levels.service import record_purchase
-from processing.money import proportional_share
+from processing.money import from_kopecks, proportional_share, to_kopecks
 from processing.receipts.checks import check_sold_at
 from processing.receipts.claims import (
     Committed,
@@ -248,6 +250,20 @@ def return_receipt(
     # gift units go back to the store's stock with the return that completes their line
     completed = [sale.line_no for sale, _, _, last, _ in shares if last]
     return_for_receipt(session, original.id, completed, now=now)
+    # certificates sold on returned lines back at their POS; what certificates paid, back on them
+    on_certificates = from_kopecks(
+        give_back(
+            session, original_id=original.id, return_id=row.id, store_id=ctx.caller.store_id,
+            pos_id=ctx.caller.pos_id,
+            refunds={sale.line_no: to_kopecks(final)
+                     for (sale, *_), final in zip(shares, refunds.finals, strict=True)},
+            now=now,
+        )
+    )  # fmt: skip
+    if on_certificates:
+        notes.append(
+            f"На подарочные сертификаты возвращено {on_certificates} ₽; остальное — деньгами."
+        )
     if account_id is not None and totals["accrual"] + campaign > ZERO:
         allow_negative = ctx.tenant.return_policy == "allow_negative"
         taken = claw_back(
@@ -287,7 +303,9 @@ def return_receipt(
     row.notes = notes
     session.add_all(returned_lines)
     session.flush()
-    return Committed(row, returned_lines, replay=False)
+    return Committed(
+        row, returned_lines, replay=False, certificates=receipt_certificates(session, row.id)
+    )
 
 
 def _set_refunds(
@@ -503,3 +521,4 @@ def _undo(
     )
     release_coupons(session, receipt.id, at=now)
     return_for_receipt(session, receipt.id, None, now=now)
+    undo_certificates(session, receipt.id, now=now)

@@ -34,6 +34,7 @@ from processing.ledger.rules import Lot, active_total, expiring_total
 from processing.levels.compute import LevelDecision
 from processing.programs.service import ActiveRules, rules_at, within_tariff
 from processing.promotions.models import ReceiptPromotion
+from processing.receipts.certificates import NO_CERTIFICATES, TillCertificates
 from processing.receipts.checks import BonusNotInTariff
 from processing.receipts.claims import Committed
 from processing.receipts.inputs import (
@@ -61,6 +62,7 @@ class Calculation:
     level: LevelDecision | None
     rules: ActiveRules
     coupons: CouponsOutcome = NO_COUPONS
+    certificates: TillCertificates = NO_CERTIFICATES
 
 
 def receipt_rules(

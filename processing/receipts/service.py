@@ -36,6 +36,8 @@ from processing.cards.service import (
     find_card,
     require_active,
 )
+from processing.certificates.till import Sale, receipt_certificates
+from processing.certificates.till import commit as commit_certificates
 from processing.coupons.receipt import (
     NO_COUPONS,
     CouponsOutcome,
@@ -62,7 +64,6 @@ from processing.engine.model import (
 from processing.engine.promotions import identify_hints
 from processing.errors import (
     InvalidInput,
-    Refused,
 )
 from processing.gifts.stock import (
     GiftGiven,
@@ -82,6 +83,15 @@ from processing.ledger.service import (
 from processing.levels.compute import LevelDecision, decide_level
 from processing.levels.service import account_level, record_purchase
 from processing.programs.service import ActiveRules
+from processing.receipts.certificates import (
+    NO_CERTIFICATES,
+    TillCertificates,
+    certificate_payments,
+    certificate_sales,
+    certificates_possible,
+    with_sold,
+    without_sold,
+)
 from processing.receipts.checks import (
     check_payable,
     check_receipt,
@@ -127,11 +137,6 @@ from processing.receipts.rows import (
 )
 
 ZERO = Decimal("0.00")
-
-
-class NotSupported(Refused):
-    code = "NOT_SUPPORTED"
-    message = "Не поддерживается."
 
 
 @dataclass(frozen=True)
@@ -280,6 +285,7 @@ class _Computed:
     rules: ActiveRules
     coupons: CouponsOutcome
     goods: tuple[str, ...]  # each line's goods id as the engine matched it
+    certificates: TillCertificates = NO_CERTIFICATES
 
     @property
     def level_code(self) -> str | None:
@@ -296,10 +302,12 @@ def _compute(
     exclude: frozenset[str] = frozenset(),
     *,
     commit: bool = False,
+    offline: bool = False,
 ) -> _Computed:
-    """The engine's result for the receipt with the coupons it may use and the store's gift
-    stock; ``exclude``: promotions a commit found used up; ``commit``: the coupons' and gift
-    stock's rows are locked until the commit ends."""
+    """The engine's result for the receipt with the coupons it may use, the store's gift stock,
+    its certificate sales (left out of the engine) and payments by certificates; ``exclude``:
+    promotions a commit found used up; ``commit``: the rows of coupons, gift stock and
+    certificates are locked until the commit ends; ``offline``: certificates are refused."""
     rules = receipt_rules(session, ctx, resolved.card.template_id if resolved else None, at)
     engine_rules = Rules(levels=rules.levels, bonus=rules.bonus, promotions=rules.promotions)
     if resolved is None:
@@ -314,6 +322,10 @@ def _compute(
         facts = replace(facts, accrual_refusal=expired_at_birth(rules, at, now))
     engine_input = with_catalog(session, ctx.caller.tenant_id, receipt)
     goods = tuple(line.goods_id for line in engine_input.lines)
+    sold: tuple[Sale, ...] = ()
+    if certificates_possible(session, ctx, receipt):
+        sold = certificate_sales(session, ctx, receipt, engine_input, lock=commit, offline=offline)
+    priced = without_sold(engine_input, sold)
     found = None
     if rules.promotions is not None:
         card = resolved.card if resolved else None
@@ -326,17 +338,22 @@ def _compute(
 
     def run(unlocked: frozenset[str]) -> Result:
         with_coupons = found if found is None else replace(found, coupons=unlocked)
-        return calculate(engine_input, engine_rules, balances, facts, with_coupons)
+        return with_sold(
+            calculate(priced, engine_rules, balances, facts, with_coupons), engine_input, sold
+        )
 
-    if not _coupons_possible(receipt, resolved, rules):
-        return _Computed(run(frozenset()), level, rules, NO_COUPONS, goods)
-    present = candidates(
-        session, ctx.caller.tenant_id, receipt.coupons,
-        customer_id=resolved.card.customer_id if resolved else None, at=at,
-        book=rules.promotions, lock=commit,
-    )  # fmt: skip
-    result, coupons = choose(present, run)
-    return _Computed(result, level, rules, coupons, goods)
+    coupons = NO_COUPONS
+    if _coupons_possible(receipt, resolved, rules):
+        present = candidates(
+            session, ctx.caller.tenant_id, receipt.coupons,
+            customer_id=resolved.card.customer_id if resolved else None, at=at,
+            book=rules.promotions, lock=commit,
+        )  # fmt: skip
+        result, coupons = choose(present, run)
+    else:
+        result = run(frozenset())
+    paid = certificate_payments(session, ctx, receipt, result, sold, at, lock=commit)
+    return _Computed(result, level, rules, coupons, goods, TillCertificates(sold, paid))
 
 
 def _coupons_possible(
@@ -357,9 +374,12 @@ def _under_locks(
     resolved: ResolvedCard | None,
     rules: ActiveRules,
 ) -> bool:
-    """Whether a commit must compute afresh what rows it locks decide: coupons, gift stock."""
-    return _coupons_possible(receipt, resolved, rules) or gift_stock_counted(
-        session, ctx.caller.tenant_id, rules.promotions
+    """Whether a commit must compute afresh what rows it locks decide: coupons, gift stock,
+    certificates."""
+    return (
+        _coupons_possible(receipt, resolved, rules)
+        or gift_stock_counted(session, ctx.caller.tenant_id, rules.promotions)
+        or certificates_possible(session, ctx, receipt)
     )
 
 
@@ -393,7 +413,7 @@ def calculate_receipt(
     card_number = resolved.card.number if resolved else None
     calculation = Calculation(
         computed.result, str(uuid.uuid4()), card_number, computed.level, computed.rules,
-        computed.coupons,
+        computed.coupons, computed.certificates,
     )  # fmt: skip
     relax_durability(session)  # recomputable data
     session.add(SoftCalculation(**soft_result(ctx, receipt, calculation, now)))
@@ -501,7 +521,7 @@ def commit_claimed(
         ):
             stored = None  # another receipt of the card changed its stamps: count afresh
     if stored is None:
-        computed = _compute(session, ctx, receipt, resolved, at, now, commit=True)
+        computed = _compute(session, ctx, receipt, resolved, at, now, commit=True, offline=offline)
         result, rules, level_code = computed.result, computed.rules, computed.level_code
     excluded: frozenset[str] = frozenset()
     refused_once: frozenset[str] = frozenset()
@@ -515,15 +535,29 @@ def commit_claimed(
             break
         excluded |= refused & refused_once
         refused_once |= refused
-        computed = _compute(session, ctx, receipt, resolved, at, now, excluded, commit=True)
+        computed = _compute(
+            session, ctx, receipt, resolved, at, now, excluded, commit=True, offline=offline
+        )
         result, rules, level_code = computed.result, computed.rules, computed.level_code
     check_payable(ctx, receipt, result)
+    if computed is not None and computed.certificates.any:
+        caller = ctx.caller
+        commit_certificates(
+            session, tenant_id=caller.tenant_id, receipt_id=row.id, store_id=caller.store_id,
+            pos_id=caller.pos_id, sold=computed.certificates.sold,
+            paid=computed.certificates.paid, at=at, now=now,
+        )  # fmt: skip
+        sold_sum = sum((line.final_amount for line in result.lines
+                        if line.number in computed.certificates.sold_lines), ZERO)  # fmt: skip
+    else:
+        sold_sum = ZERO
 
     if account is not None:
         plan = plan_sale(
             AccountSnapshot(account.id, account.balance, lots),
             bonus_payment=result.write_off, accrual=result.accrual, bonus=rules.bonus,
-            sold_at=at, local_date=row.local_date, final_amount=result.final_amount, now=now,
+            sold_at=at, local_date=row.local_date, final_amount=result.final_amount - sold_sum,
+            now=now,
             campaigns=[CampaignPoints(e.promotion, e.amount, e.activation_delay_days,
                                       e.lifetime_days) for e in result.extra_bonuses],
         )  # fmt: skip
@@ -541,7 +575,9 @@ def commit_claimed(
             given=_gifts_given(computed), now=now,
         )  # fmt: skip
     committed = finish_receipt(session, row, receipt, result, rules, level_code, notes)
-    return replace(committed, coupons=coupons.used)
+    return replace(
+        committed, coupons=coupons.used, certificates=receipt_certificates(session, row.id)
+    )
 
 
 def _write_plan(

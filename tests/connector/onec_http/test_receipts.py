@@ -207,8 +207,8 @@ def test_anonymous_receipt_and_visit_are_registered(
 @pytest.mark.parametrize(
     ("change", "code"),
     [
-        ({"certificates": ["S-1"]}, "NOT_SUPPORTED"),
-        ({"payments": [{"type": "certificate", "sum": 10}]}, "NOT_SUPPORTED"),
+        ({"certificates": ["S-1"]}, "VALIDATION_ERROR"),
+        ({"certificates": [{"sum": 10}]}, "VALIDATION_ERROR"),
         ({"pos": "p9"}, "POS_MISMATCH"),
         ({"currency": "USD"}, "VALIDATION_ERROR"),
         ({"lines": []}, "VALIDATION_ERROR"),

@@ -1,0 +1,578 @@
+"""Certificates on a receipt: sold on a line, taken as payment, given back by returns.
+
+A certificate is money kept, not a discount (54-FZ, see docs/certificates.md):
+
+- **Sale** — a line of the series' goods item (the tenant's certificate goods) is a sale of a
+  certificate, an advance: the line gets no discount, bonus payment or accrual (the promotion
+  engine never sees it). A paper certificate is named by its code on the line and must be at
+  this POS; an electronic one gets its nominal from the line's sum and its code at the commit.
+- **Redemption** — presented certificates pay what the receipt's other lines cost after
+  discounts and bonus payment, in the order presented: the payment by the advance. With the
+  remainder policy ``burn`` what a partial payment leaves is lost; a certificate spent in full
+  is redeemed, or with the re-sale cycle back in the redeeming store's stock.
+- **Returns** — a returned purchase gives back to its certificates what they paid (before
+  money), a certificate sold and returned unused goes back to its POS; a rollback, unposting or
+  replacement undoes all the receipt did.
+
+Every change is a ``CertificateOperation`` of the receipt, under the certificate's row lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from processing.cache import ProcessCache
+from processing.certificates.check import find_certificate, unusable
+from processing.certificates.errors import (
+    CertificateAlreadyUsed,
+    CertificateNotAtPos,
+    CertificateNotEnough,
+    CertificateNotFound,
+    CertificateNothingToPay,
+    CertificateRepeated,
+    CertificateSaleInvalid,
+)
+from processing.certificates.models import (
+    Certificate,
+    CertificateOperation,
+    CertificateSeries,
+    CertificateStatus,
+    OperationKind,
+    Remainder,
+    SeriesKind,
+    SeriesStatus,
+)
+from processing.codes import CodeFormat, normalise_code
+from processing.db import lock_rows
+from processing.errors import ConnectorError
+
+GOODS_TTL_S = 30.0
+MAX_CODE_DRAWS = 20
+
+
+# --- which lines sell certificates --------------------------------------------------------
+
+goods_cache = ProcessCache[int, frozenset[str]](
+    "certificate-goods", GOODS_TTL_S, watches=(CertificateSeries,)
+)
+
+
+def certificate_goods(session: Session, tenant_id: int) -> frozenset[str]:
+    """The goods items (lower case) that sell the tenant's certificates (cached per process)."""
+    cached = goods_cache.get(tenant_id)
+    if cached is not None:
+        return cached
+    found = frozenset(
+        goods.lower()
+        for goods in session.scalars(
+            select(CertificateSeries.goods_id).where(CertificateSeries.tenant_id == tenant_id)
+        )
+    )
+    goods_cache.stage(session, tenant_id, found)
+    return found
+
+
+@dataclass(frozen=True)
+class SaleRequest:
+    """A receipt line as far as a certificate sale concerns it."""
+
+    line_no: int
+    goods_id: str  # lower case
+    quantity: int | None  # None: not a whole number
+    amount: int  # kopecks: the line's sum
+    code: str | None  # the certificate named on the line
+
+
+@dataclass(frozen=True)
+class Sale:
+    line_no: int
+    series: CertificateSeries
+    certificate: Certificate | None  # paper: the one sold; electronic: made by the commit
+    nominal: int  # kopecks
+
+
+def _bad_line(line_no: int, message: str) -> CertificateSaleInvalid:
+    return CertificateSaleInvalid(f"Строка {line_no}: {message}", details={"line": line_no})
+
+
+def sales(
+    session: Session,
+    tenant_id: int,
+    pos_id: int,
+    lines: Sequence[SaleRequest],
+    *,
+    lock: bool,
+) -> list[Sale]:
+    """The certificate sales of a receipt's lines (a line of certificate goods, or naming a
+    certificate); refused when one cannot be sold here as it stands."""
+    goods = certificate_goods(session, tenant_id)
+    found = []
+    for line in lines:
+        if line.code is None and line.goods_id not in goods:
+            continue
+        if line.quantity != 1:
+            raise _bad_line(line.line_no, "сертификат продаётся строкой с количеством 1.")
+        if line.code is not None:
+            certificate = _certificate(session, tenant_id, line.code, lock=lock)
+            series = certificate.series
+            if series.goods_id.lower() != line.goods_id:
+                raise _bad_line(line.line_no, f"сертификат {certificate.code} продаётся товаром "
+                                              f"«{series.goods_id}».")  # fmt: skip
+            if certificate.status != CertificateStatus.AT_POS or certificate.pos_id != pos_id:
+                raise CertificateNotAtPos(
+                    details={"line": line.line_no, "code": certificate.code,
+                             "status": certificate.status},
+                )  # fmt: skip
+            nominal = certificate.nominal or 0
+            if series.kind == SeriesKind.ELECTRONIC:
+                nominal = line.amount
+                _check_nominal(series, line)
+            elif line.amount != nominal:
+                raise _bad_line(line.line_no, f"сумма строки должна равняться номиналу "
+                                              f"{_rubles(nominal)} ₽.")  # fmt: skip
+            found.append(Sale(line.line_no, series, certificate, nominal))
+            continue
+        series = _electronic_series(session, tenant_id, line)
+        _check_nominal(series, line)
+        found.append(Sale(line.line_no, series, None, line.amount))
+    return found
+
+
+def _rubles(kopecks: int) -> str:
+    return f"{kopecks // 100},{kopecks % 100:02d}"
+
+
+def _electronic_series(session: Session, tenant_id: int, line: SaleRequest) -> CertificateSeries:
+    candidates = [
+        series
+        for series in session.scalars(
+            select(CertificateSeries).where(
+                CertificateSeries.tenant_id == tenant_id,
+                CertificateSeries.status == SeriesStatus.ACTIVE,
+            )
+        )
+        if series.goods_id.lower() == line.goods_id
+    ]
+    electronic = [s for s in candidates if s.kind == SeriesKind.ELECTRONIC]
+    if len(electronic) == 1:
+        return electronic[0]
+    if not electronic:
+        raise _bad_line(line.line_no, "это продажа бумажного сертификата: укажите его код "
+                                      "(certificate).")  # fmt: skip
+    raise _bad_line(line.line_no, "товаром продаются сертификаты нескольких серий: укажите код "
+                                  "сертификата.")  # fmt: skip
+
+
+def _check_nominal(series: CertificateSeries, line: SaleRequest) -> None:
+    low, high = series.min_nominal or 0, series.max_nominal or 0
+    if not low <= line.amount <= high:
+        raise _bad_line(
+            line.line_no,
+            f"номинал электронного сертификата — от {_rubles(low)} до {_rubles(high)} ₽.",
+        )
+
+
+def _certificate(session: Session, tenant_id: int, code: str, *, lock: bool) -> Certificate:
+    certificate = find_certificate(session, tenant_id, code)
+    if lock:
+        return _locked(session, certificate.id)
+    return certificate
+
+
+def _locked(session: Session, certificate_id: int) -> Certificate:
+    return session.scalars(
+        lock_rows(
+            select(Certificate).where(Certificate.id == certificate_id), of=Certificate
+        ).execution_options(populate_existing=True)
+    ).one()
+
+
+# --- payments -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    code: str
+    amount: int | None  # kopecks; None: as much as it covers
+
+
+@dataclass(frozen=True)
+class Payment:
+    code: str
+    certificate: Certificate | None
+    amount: int  # kopecks taken from it (0 when refused)
+    balance_before: int | None
+    refusal: ConnectorError | None
+
+    @property
+    def balance_after(self) -> int | None:
+        return None if self.balance_before is None else self.balance_before - self.amount
+
+
+def payments(
+    session: Session,
+    tenant_id: int,
+    store_id: int,
+    pos_id: int,
+    presented: Sequence[PaymentRequest],
+    payable: int,
+    at: datetime,
+    *,
+    lock: bool,
+) -> list[Payment]:
+    """Each presented certificate in turn pays what is left of ``payable`` (kopecks), as much as
+    asked and its balance allow; the ones that cannot pay say why. ``lock`` (a commit): their
+    rows locked until it ends, in id order."""
+    codes = [normalise_code(p.code) for p in presented]
+    rows = {
+        c.code: c
+        for c in session.scalars(
+            select(Certificate).where(
+                Certificate.tenant_id == tenant_id, Certificate.code.in_(codes)
+            )
+        )
+    }
+    if lock:
+        rows = {
+            code: _locked(session, c.id) for code, c in sorted(rows.items(), key=lambda i: i[1].id)
+        }
+    left, seen, found = payable, set(), []
+    for request, code in zip(presented, codes, strict=True):
+        certificate = rows.get(code)
+        refusal: ConnectorError | None = None
+        if certificate is None:
+            refusal = CertificateNotFound(details={"code": code})
+        elif code in seen:
+            refusal = CertificateRepeated()
+        else:
+            refusal = unusable(certificate, store_id, pos_id, at)
+        balance = certificate.balance if certificate is not None else None
+        amount = 0
+        if refusal is None and certificate is not None:
+            wanted = request.amount if request.amount is not None else certificate.balance or 0
+            if wanted > (certificate.balance or 0):
+                refusal = CertificateNotEnough(details={"balance": _rubles(balance or 0)})
+            elif left <= 0:
+                refusal = CertificateNothingToPay()
+            else:
+                amount = min(wanted, left)
+        seen.add(code)
+        left -= amount
+        found.append(Payment(code, certificate, amount, balance, refusal))
+    return found
+
+
+# --- the commit -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Writer:
+    session: Session
+    tenant_id: int
+    receipt_id: int
+    store_id: int
+    pos_id: int
+    now: datetime
+
+    def record(self, certificate: Certificate, kind: OperationKind, amount: int,
+               line_no: int | None = None, origin_id: int | None = None) -> None:  # fmt: skip
+        self.session.add(
+            CertificateOperation(
+                tenant_id=self.tenant_id, certificate_id=certificate.id,
+                receipt_id=self.receipt_id, origin_id=origin_id, line_no=line_no,
+                kind=kind.value, amount=amount,
+                balance_after=certificate.balance or 0, status_after=certificate.status,
+                store_id=self.store_id, pos_id=self.pos_id, created_at=self.now,
+            )
+        )  # fmt: skip
+
+
+def commit(
+    session: Session,
+    *,
+    tenant_id: int,
+    receipt_id: int,
+    store_id: int,
+    pos_id: int,
+    sold: Sequence[Sale],
+    paid: Sequence[Payment],
+    at: datetime,
+    now: datetime,
+) -> None:
+    """Write a committed receipt's certificate sales and payments (their rows are locked by
+    ``sales`` and ``payments``; a refused payment refuses the commit)."""
+    for payment in paid:
+        if payment.refusal is not None:
+            raise payment.refusal
+    writer = _Writer(session, tenant_id, receipt_id, store_id, pos_id, now)
+    for sale in sold:
+        certificate = sale.certificate or _new_electronic(session, sale.series)
+        series = certificate.series
+        certificate.status = CertificateStatus.SOLD
+        certificate.nominal = sale.nominal
+        certificate.balance = sale.nominal
+        certificate.sold_at = at
+        certificate.expires_at = (
+            at + timedelta(days=series.valid_days) if series.valid_days else series.valid_until
+        )
+        certificate.sold_store_id, certificate.sold_pos_id = store_id, pos_id
+        certificate.store_id = certificate.pos_id = None
+        session.flush()
+        writer.record(certificate, OperationKind.SALE, sale.nominal, sale.line_no)
+    for payment in paid:
+        if not payment.amount or payment.certificate is None:
+            continue
+        certificate = payment.certificate
+        certificate.balance = (certificate.balance or 0) - payment.amount
+        writer.record(certificate, OperationKind.REDEMPTION, -payment.amount)
+        if certificate.balance and certificate.series.remainder == Remainder.BURN:
+            burnt = certificate.balance
+            certificate.balance = 0
+            writer.record(certificate, OperationKind.BURN, -burnt)
+        if not certificate.balance:
+            _spent(certificate, store_id, writer)
+    session.flush()
+
+
+def _spent(certificate: Certificate, store_id: int, writer: _Writer) -> None:
+    """A certificate with nothing left: redeemed, or back in the redeeming store's stock when
+    its series sells certificates again."""
+    if not certificate.series.resale:
+        certificate.status = CertificateStatus.REDEEMED
+        return
+    certificate.status = CertificateStatus.IN_STORE
+    certificate.store_id, certificate.pos_id = store_id, None
+    _in_stock(certificate)
+    writer.record(certificate, OperationKind.RESTOCK, 0)
+
+
+def _in_stock(certificate: Certificate) -> None:
+    """A certificate not sold: a paper one holds its nominal, an electronic one nothing until
+    its next sale sets it."""
+    electronic = certificate.series.kind == SeriesKind.ELECTRONIC
+    certificate.balance = None if electronic else certificate.series.nominal
+    certificate.sold_at, certificate.expires_at = None, certificate.series.valid_until
+    certificate.sold_store_id = certificate.sold_pos_id = None
+
+
+def _new_electronic(session: Session, series: CertificateSeries) -> Certificate:
+    """An electronic certificate made at its sale, with a new random code of the series."""
+    fmt = CodeFormat(series.code_format, series.code_length, series.prefix)
+    for _ in range(MAX_CODE_DRAWS):
+        code = fmt.random_code()
+        taken = select(Certificate.id).where(
+            Certificate.tenant_id == series.tenant_id, Certificate.code == code
+        )
+        if session.scalar(exists(taken).select()):
+            continue
+        certificate = Certificate(
+            tenant_id=series.tenant_id, series_id=series.id, code=code,
+            status=CertificateStatus.AT_POS,
+        )  # fmt: skip
+        try:
+            with session.begin_nested():
+                session.add(certificate)
+                session.flush()
+        except IntegrityError:  # a concurrent sale drew the same code: draw again
+            continue
+        session.refresh(certificate)
+        return certificate
+    raise CertificateSaleInvalid(
+        "Формат кода электронной серии заполнен: увеличьте длину кода серии.",
+        details={"series": series.code},
+    )
+
+
+# --- what a receipt did, returns and undoing -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SoldAnswer:
+    line_no: int
+    code: str
+    nominal: int
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PaidAnswer:
+    code: str
+    amount: int
+    balance_after: int
+    burnt: int
+
+
+@dataclass(frozen=True)
+class ReceiptCertificates:
+    sold: tuple[SoldAnswer, ...] = ()
+    paid: tuple[PaidAnswer, ...] = ()
+    refunded: tuple[PaidAnswer, ...] = field(default=())  # a return: back on certificates
+
+    @property
+    def total_paid(self) -> int:
+        return sum(p.amount for p in self.paid)
+
+
+def _operations(session: Session, receipt_id: int) -> list[CertificateOperation]:
+    return list(
+        session.scalars(
+            select(CertificateOperation)
+            .where(CertificateOperation.receipt_id == receipt_id)
+            .order_by(CertificateOperation.id)
+        )
+    )
+
+
+def receipt_certificates(session: Session, receipt_id: int) -> ReceiptCertificates:
+    """What the receipt did with certificates, as its answer says it (also on a replay)."""
+    ops = _operations(session, receipt_id)
+    if not ops:
+        return ReceiptCertificates()
+    codes = {
+        certificate_id: code
+        for certificate_id, code in session.execute(
+            select(Certificate.id, Certificate.code).where(
+                Certificate.id.in_({op.certificate_id for op in ops})
+            )
+        )
+    }
+    sold, paid, refunded = [], [], []
+    burnt = {op.certificate_id: -op.amount for op in ops if op.kind == OperationKind.BURN}
+    for op in ops:
+        code = codes[op.certificate_id]
+        if op.kind == OperationKind.SALE:
+            expires = session.scalar(
+                select(Certificate.expires_at).where(Certificate.id == op.certificate_id)
+            )
+            sold.append(SoldAnswer(op.line_no or 0, code, op.amount, expires))
+        elif op.kind == OperationKind.REDEMPTION:
+            burn = burnt.get(op.certificate_id, 0)
+            paid.append(PaidAnswer(code, -op.amount, op.balance_after - burn, burn))
+        elif op.kind == OperationKind.REFUND:
+            refunded.append(PaidAnswer(code, op.amount, op.balance_after, 0))
+    return ReceiptCertificates(tuple(sold), tuple(paid), tuple(refunded))
+
+
+def give_back(
+    session: Session,
+    *,
+    original_id: int,
+    return_id: int,
+    store_id: int,
+    pos_id: int,
+    refunds: Mapping[int, int],
+    now: datetime,
+) -> int:
+    """A return of (part of) the receipt ``original_id``, ``refunds`` the money refunded by
+    returned line (kopecks): certificates sold on returned lines go back to their POS, unused
+    (else refused); of the money refunded on the other lines what the receipt's certificates
+    paid and was not given back yet goes back on them, last paid first, while they are still
+    the customer's. Answers the kopecks given back on certificates (the rest is money)."""
+    ops = _operations(session, original_id)
+    if not ops:
+        return 0
+    writer = _Writer(session, _tenant(ops), return_id, store_id, pos_id, now)
+    sale_lines = set()
+    for op in ops:
+        if op.kind == OperationKind.SALE and op.line_no in refunds:
+            sale_lines.add(op.line_no)
+            certificate = _locked(session, op.certificate_id)
+            _unsell(certificate, op, writer)
+    refund = sum(amount for line, amount in refunds.items() if line not in sale_lines)
+    owed: dict[int, int] = {}
+    for op in ops:
+        if op.kind == OperationKind.REDEMPTION:
+            owed[op.certificate_id] = owed.get(op.certificate_id, 0) - op.amount
+    for op in session.scalars(
+        select(CertificateOperation).where(
+            CertificateOperation.kind == OperationKind.REFUND,
+            CertificateOperation.origin_id == original_id,  # earlier returns of this sale
+        )
+    ):
+        owed[op.certificate_id] -= op.amount
+    back = 0
+    for certificate_id in reversed(list(owed)):
+        amount = min(owed[certificate_id], refund - back)
+        if amount <= 0:
+            continue
+        certificate = _locked(session, certificate_id)
+        if certificate.status not in (CertificateStatus.SOLD, CertificateStatus.REDEEMED):
+            continue  # back in stock (re-sale) or withdrawn: refunded in money
+        certificate.balance = (certificate.balance or 0) + amount
+        certificate.status = CertificateStatus.SOLD
+        writer.record(certificate, OperationKind.REFUND, amount, origin_id=original_id)
+        back += amount
+    session.flush()
+    return back
+
+
+def _tenant(ops: Sequence[CertificateOperation]) -> int:
+    return ops[0].tenant_id
+
+
+def _unsell(certificate: Certificate, sale: CertificateOperation, writer: _Writer) -> None:
+    """A certificate sold and returned (or its sale undone): back at the POS that sold it, or
+    withdrawn for an electronic one; refused once it has paid for anything."""
+    if certificate.status != CertificateStatus.SOLD or certificate.balance != sale.amount:
+        raise CertificateAlreadyUsed(details={"code": certificate.code})
+    used = writer.session.scalar(
+        select(CertificateOperation.id)
+        .where(
+            CertificateOperation.certificate_id == certificate.id,
+            CertificateOperation.id > sale.id,
+            CertificateOperation.kind == OperationKind.REDEMPTION,
+        )
+        .limit(1)
+    )
+    if used is not None:
+        raise CertificateAlreadyUsed(details={"code": certificate.code})
+    electronic = certificate.series.kind == SeriesKind.ELECTRONIC
+    certificate.status = CertificateStatus.WITHDRAWN if electronic else CertificateStatus.AT_POS
+    certificate.store_id, certificate.pos_id = sale.store_id, sale.pos_id
+    _in_stock(certificate)
+    writer.record(certificate, OperationKind.SALE_RETURN, -sale.amount, sale.line_no)
+
+
+def undo(session: Session, receipt_id: int, *, now: datetime) -> None:
+    """A receipt rolled back, unposted or replaced: its certificate sales and payments undone
+    (refused when a certificate it sold has been used since, or one it spent was sold again)."""
+    ops = _operations(session, receipt_id)
+    if not ops:
+        return
+    first = ops[0]
+    writer = _Writer(session, first.tenant_id, receipt_id, first.store_id, first.pos_id, now)
+    for op in reversed(ops):
+        if op.kind in (OperationKind.REVERSAL, OperationKind.SALE_RETURN):
+            continue
+        certificate = _locked(session, op.certificate_id)
+        if op.kind == OperationKind.SALE:
+            _unsell(certificate, op, writer)
+            continue
+        if op.kind == OperationKind.RESTOCK:
+            later = session.scalar(
+                select(CertificateOperation.id)
+                .where(CertificateOperation.certificate_id == certificate.id,
+                       CertificateOperation.id > op.id, CertificateOperation.kind
+                       == OperationKind.SALE)
+                .limit(1)
+            )  # fmt: skip
+            if later is not None or certificate.status != CertificateStatus.IN_STORE:
+                raise CertificateAlreadyUsed(
+                    "Сертификат, которым оплачен чек, уже продан снова: отменить чек нельзя.",
+                    details={"code": certificate.code},
+                )
+            certificate.status = CertificateStatus.SOLD
+            certificate.store_id = None
+            certificate.balance = 0
+            continue
+        if op.kind in (OperationKind.REDEMPTION, OperationKind.BURN):
+            certificate.balance = (certificate.balance or 0) - op.amount
+            certificate.status = CertificateStatus.SOLD
+            writer.record(certificate, OperationKind.REVERSAL, -op.amount)
+    session.flush()
