@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from mappings.admin import CODE, NAME, AdminIn, ZonedDateTime
 from mappings.fields import BoundedInteger, JsonBoolean, Schema
@@ -116,6 +116,11 @@ class IssueToCustomersIn(AdminIn):
         load_default=None, validate=CODE, metadata={"description": "a segment's code"}
     )
     via = fields.String(load_default="admin", validate=validate.OneOf(ISSUE_CHANNELS))
+
+    @validates_schema
+    def _one_of(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("customers") is None) == (data.get("segment") is None):
+            raise ValidationError("Укажите либо список покупателей, либо сегмент.", "customers")
 
 
 class IssuedOut(Schema):

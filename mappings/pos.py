@@ -17,6 +17,7 @@ from mappings.dates import is_empty_1c_date, store_time_to_utc
 from mappings.fields import Money, Quantity, ReceiptSum, Schema, StoreDateTime
 from mappings.lean import MAX_LINES, load_receipt
 from processing.certificates.till import ReceiptCertificates
+from processing.codes import normalise_code
 from processing.coupons.receipt import MAX_COUPONS, CouponAnswer, OfferedCoupon
 from processing.engine.kopecks import printed_parts
 from processing.engine.model import LineResult, Result
@@ -194,7 +195,7 @@ def receipt_input(data: dict[str, Any], timezone: str) -> ReceiptInput:
             seller=line.get("seller"),
             final_amount=line.get("final_sum"),
             pos_discount=line.get("pos_discount", ZERO),
-            certificate=line.get("certificate"),
+            certificate=normalise_code(line["certificate"]) if line.get("certificate") else None,
         )
         for position, line in enumerate(data["lines"], start=1)
     )
@@ -210,8 +211,11 @@ def receipt_input(data: dict[str, Any], timezone: str) -> ReceiptInput:
         calculation_id=data.get("calculation_id"),
         client_txn_id=data.get("transaction_id"),
         payments=frozenset(payment["type"] for payment in data.get("payments", ())),
-        coupons=tuple(data.get("coupons", ())),
-        certificates=tuple((c["code"], c.get("sum")) for c in data.get("certificates", ())),
+        # codes as matched (any case, blanks dropped): a retry typed differently is the same
+        coupons=tuple(normalise_code(code) for code in data.get("coupons", ())),
+        certificates=tuple(
+            (normalise_code(c["code"]), c.get("sum")) for c in data.get("certificates", ())
+        ),
     )
 
 

@@ -73,8 +73,9 @@ class CodeFormat:
 
 
 def normalise_code(code: str) -> str:
-    """A code as typed or scanned: surrounding blanks dropped, letters in capitals."""
-    return code.strip().upper()
+    """A code as typed or scanned: blanks dropped (none is part of a code), letters in
+    capitals."""
+    return "".join(code.split()).upper()
 
 
 def code_format(kind: str, length: int | None, prefix: str) -> CodeFormat:

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from processing.coupons.errors import CouponBatchTooLarge
-from processing.coupons.lifecycle import ISSUE_CHANNELS, LIVE, CouponStatus, series_refusal
+from processing.coupons.lifecycle import ISSUE_CHANNELS, CouponStatus, series_refusal
 from processing.coupons.models import Coupon, CouponSeries
 from processing.coupons.series import generate_coupons, locked_active
 from processing.customers.models import Customer
@@ -33,7 +33,7 @@ NAMED = 20  # unknown customer ids named in a refusal
 @dataclass(frozen=True)
 class Issued:
     issued: int  # coupons handed out now
-    skipped: int  # customers who already hold a usable-state coupon of the series
+    skipped: int  # customers who already had a coupon of the series (not a cancelled one)
 
 
 def issue_to_customers(
@@ -46,9 +46,10 @@ def issue_to_customers(
     author: str,
     now: datetime,
 ) -> Issued:
-    """One coupon of ``series`` to each customer of the list or the segment who holds no
-    unused coupon of it yet (a repeated call issues nothing twice): the series' generated
-    coupons first, new ones made for the rest. All or nothing."""
+    """One coupon of ``series`` to each customer of the list or the segment who has had none of
+    it yet (used, expired or not; a cancelled one does not count): a repeated call issues
+    nothing twice and a one-time offer stays one-time. The series' generated coupons first, new
+    ones made for the rest. All or nothing."""
     if via not in ISSUE_CHANNELS:
         raise InvalidInput(f"Канал выдачи: {', '.join(ISSUE_CHANNELS)}.", details={"field": "via"})
     if (customer_ids is None) == (segment is None):
@@ -90,13 +91,13 @@ def issue_to_customers(
             .replace(",", " "),
             details={"limit": MAX_CUSTOMERS, "count": len(targets)},
         )  # fmt: skip
-    holding = {
+    holding = {  # a coupon of the series, used or not (a one-time offer stays one-time)
         found
         for condition in where_in(session, Coupon.customer_id, targets)
         for found in session.scalars(
             select(Coupon.customer_id).where(
                 Coupon.series_id == series.id,
-                Coupon.status.in_([s.value for s in LIVE]),
+                Coupon.status != CouponStatus.CANCELLED.value,
                 condition,
             )
         )

@@ -466,8 +466,9 @@ class _Evaluation:
         amounts = dict(vector.amounts)
         for index, amount in _spread(total, targets, rooms).items():
             amounts[index] = amounts.get(index, 0) + amount
+        given = (percent * missing / present).quantize(Decimal("0.01")).normalize()
         self._hint(0, f"Подарки по акции «{title}» закончились в магазине: вместо {missing} "
-                      f"шт. — скидка {percent.normalize():f}% на товары акции.")  # fmt: skip
+                      f"шт. — скидка {given:f}% на товары акции.")  # fmt: skip
         return _Vector(amounts, vector.gifts, vector.locks)
 
     def _give_within_budget(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from processing.cache import ProcessCache
 from processing.catalog.models import EXTERNAL_ID_LENGTH
-from processing.db import lock_rows
+from processing.db import insert_ignore, lock_rows
 from processing.errors import InvalidInput, Refused
 from processing.gifts.models import GiftMovement, GiftStock, MovementKind
 from processing.promotions.book import PromotionBook
@@ -124,10 +124,14 @@ def receive(
         raise InvalidInput("Номер документа — не длиннее 64 символов.",
                            details={"field": "document"})  # fmt: skip
     row = _locked(session, store.id, [goods]).get(goods)
-    if row is None:
-        row = GiftStock(tenant_id=store.tenant_id, store_id=store.id, goods_id=goods, quantity=0)
-        session.add(row)
-        session.flush()  # a concurrent first delivery: the unique key refuses one of them
+    if row is None:  # the first delivery; a concurrent one may make the row first
+        insert_ignore(
+            session, GiftStock,
+            [{"tenant_id": store.tenant_id, "store_id": store.id, "goods_id": goods,
+              "quantity": 0}],
+            ["store_id", "goods_id"],
+        )  # fmt: skip
+        row = _locked(session, store.id, [goods])[goods]
     _move(session, row, MovementKind.RECEIVED, units, now, document=document, author=author)
     session.flush()
     return row
@@ -174,17 +178,18 @@ def store_movements(
     return session.scalars(query.order_by(GiftMovement.id.desc()).limit(MOVEMENTS_SHOWN)).all()
 
 
-# Whether a tenant counts any gift stock: receipts of a tenant without one never read it, and
-# keep the hot path. A first delivery made by another process is seen when the entry expires.
+# Whether a tenant counts any gift stock: calculations of a tenant without one never read it.
+# A first delivery made by another process is seen when the entry expires; commits ask afresh.
 STOCK_IN_USE_TTL_S = 60
 stock_in_use_cache = ProcessCache[int, bool](
     "gift-stock-in-use", STOCK_IN_USE_TTL_S, watches=(GiftStock,)
 )
 
 
-def gift_stock_in_use(session: Session, tenant_id: int) -> bool:
-    """Whether the tenant has ever received gifts into a store's stock (cached per process)."""
-    cached = stock_in_use_cache.get(tenant_id)
+def gift_stock_in_use(session: Session, tenant_id: int, *, fresh: bool = False) -> bool:
+    """Whether the tenant has ever received gifts into a store's stock (cached per process;
+    ``fresh``: read now — a commit, which must not give a counted gift uncounted)."""
+    cached = None if fresh else stock_in_use_cache.get(tenant_id)
     if cached is not None:
         return cached
     found = session.scalar(select(GiftStock.id).where(GiftStock.tenant_id == tenant_id).limit(1))
@@ -192,9 +197,16 @@ def gift_stock_in_use(session: Session, tenant_id: int) -> bool:
     return found is not None
 
 
-def gift_stock_counted(session: Session, tenant_id: int, book: PromotionBook | None) -> bool:
-    """Whether the book's gift promotions draw from a gift stock (the tenant counts one)."""
-    return book is not None and bool(book.gift_promotions) and gift_stock_in_use(session, tenant_id)
+def gift_stock_counted(
+    session: Session, tenant_id: int, book: PromotionBook | None, *, fresh: bool = False
+) -> bool:
+    """Whether the book's gift promotions draw from a gift stock (the tenant counts one);
+    ``fresh``: see ``gift_stock_in_use``."""
+    return (
+        book is not None
+        and bool(book.gift_promotions)
+        and gift_stock_in_use(session, tenant_id, fresh=fresh)
+    )
 
 
 def stock_for_receipt(

@@ -211,12 +211,13 @@ def _fast_case(session: Session, ctx: PosContext, receipt: ReceiptInput) -> bool
     )
 
 
-def _needs_database(session: Session, ctx: PosContext, rules: ActiveRules) -> bool:
+def _needs_database(session: Session, ctx: PosContext, rules: ActiveRules, *, commit: bool) -> bool:
     """Whether the promotions need what only the general path reads: customer facts, usage
-    counters, campaign lots, coupons, or the gift stock the tenant counts."""
+    counters, campaign lots, coupons, or the gift stock the tenant counts (a commit asks that
+    afresh)."""
     book = rules.promotions
     return book is not None and (
-        book.needs_database or gift_stock_counted(session, ctx.caller.tenant_id, book)
+        book.needs_database or gift_stock_counted(session, ctx.caller.tenant_id, book, fresh=commit)
     )
 
 
@@ -260,7 +261,7 @@ def calculate_fast(
     number = str(receipt.identification.card_number)  # type: ignore[union-attr]
     at = receipt.sold_at or now
     rules = receipt_rules(session, ctx, None, at)
-    if _needs_database(session, ctx, rules):
+    if _needs_database(session, ctx, rules, commit=False):
         return None  # customer facts, limits, campaign points, gift stock: the general path
     card, _, _ = _read(conn, ctx, number, rules.levels, local_date(ctx, at), now, claim=None)
     if card is None or not _card_rules(session, ctx, card, rules, at):
@@ -326,7 +327,7 @@ def commit_fast(
     values = sale_claim(session, ctx, receipt, now)
     at: datetime = values["sold_at"]
     rules = receipt_rules(session, ctx, None, at)
-    if _needs_database(session, ctx, rules):
+    if _needs_database(session, ctx, rules, commit=True):
         return None  # customer facts, limits, campaign points, gift stock: the general path
     card, twin, soft = _read(
         conn, ctx, number, rules.levels, values["local_date"], now, claim=values,

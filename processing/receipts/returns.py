@@ -31,6 +31,7 @@ from processing.ledger.service import (
     ReversalRefused,
     claw_back,
     credit,
+    lock_account,
     reverse,
 )
 from processing.levels.service import record_purchase
@@ -130,6 +131,10 @@ def return_receipt(
         return claimed
     row = claimed
     original = _original(session, ctx, request)
+    if original.account_id is not None:
+        # Locks in the commit's order — the account, then coupons, gift stock, certificates,
+        # promotion counters — so a return and a commit never wait for each other in a cycle.
+        lock_account(session, original.account_id)
     sale_lines = {
         line.line_no: line
         for line in session.scalars(
@@ -238,13 +243,6 @@ def return_receipt(
     operation = f"return:{row.transaction_id}"
     account_id = original.account_id
     notes = list(refunds.notes)
-    # The promotions' campaign points go back with the accrual; their counters are restored.
-    released = release_on_return(session, original.tenant_id, original.id, ReturnedPart(
-        money={sale.line_no: final for (sale, *_), final in zip(shares, refunds.finals,
-                                                                strict=True)},
-        discount=by_promotion, last=fully_returned,
-    ))  # fmt: skip
-    campaign = released.campaign
     if fully_returned:
         release_coupons(session, original.id, at=now)  # still valid ones: usable again
     # gift units go back to the store's stock with the return that completes their line
@@ -264,6 +262,13 @@ def return_receipt(
         notes.append(
             f"На подарочные сертификаты возвращено {on_certificates} ₽; остальное — деньгами."
         )
+    # The promotions' campaign points go back with the accrual; their counters are restored.
+    released = release_on_return(session, original.tenant_id, original.id, ReturnedPart(
+        money={sale.line_no: final for (sale, *_), final in zip(shares, refunds.finals,
+                                                                strict=True)},
+        discount=by_promotion, last=fully_returned,
+    ))  # fmt: skip
+    campaign = released.campaign
     if account_id is not None and totals["accrual"] + campaign > ZERO:
         allow_negative = ctx.tenant.return_policy == "allow_negative"
         taken = claw_back(
@@ -489,6 +494,8 @@ def _undo(
     returned = session.scalar(select(Receipt.id).where(Receipt.original_id == receipt.id).limit(1))
     if returned is not None:
         raise refusals.error(refusals.returned)
+    if receipt.account_id is not None:
+        lock_account(session, receipt.account_id)  # first, as a commit takes its locks
     campaigns = (
         session.scalars(
             select(Posting.id).where(
@@ -516,9 +523,9 @@ def _undo(
         record_purchase(
             session, receipt.account_id, receipt.local_date, -receipt.final_amount, -1, operation
         )
-    release_on_return(  # usage counters and stamps restored
-        session, receipt.tenant_id, receipt.id, ReturnedPart.everything()
-    )
     release_coupons(session, receipt.id, at=now)
     return_for_receipt(session, receipt.id, None, now=now)
     undo_certificates(session, receipt.id, now=now)
+    release_on_return(  # usage counters and stamps restored
+        session, receipt.tenant_id, receipt.id, ReturnedPart.everything()
+    )

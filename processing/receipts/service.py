@@ -322,19 +322,30 @@ def _compute(
         facts = replace(facts, accrual_refusal=expired_at_birth(rules, at, now))
     engine_input = with_catalog(session, ctx.caller.tenant_id, receipt)
     goods = tuple(line.goods_id for line in engine_input.lines)
-    sold: tuple[Sale, ...] = ()
-    if certificates_possible(session, ctx, receipt):
-        sold = certificate_sales(session, ctx, receipt, engine_input, lock=commit, offline=offline)
-    priced = without_sold(engine_input, sold)
     found = None
     if rules.promotions is not None:
         card = resolved.card if resolved else None
         found = promotion_facts(
             session, ctx, rules.promotions, card, level, at, exclude, receipt.payments
         )
-        if gift_stock_counted(session, ctx.caller.tenant_id, rules.promotions):
-            stock = stock_for_receipt(session, ctx.caller.store_id, goods, lock=commit)
-            found = replace(found, gift_stock=stock)
+    # Rows a commit locks, always in this order (returns and rollbacks keep it too): coupons,
+    # the gift stock, certificates (then the promotion counters, by ``claim_usage``).
+    present = None
+    if _coupons_possible(receipt, resolved, rules):
+        present = candidates(
+            session, ctx.caller.tenant_id, receipt.coupons,
+            customer_id=resolved.card.customer_id if resolved else None, at=at,
+            book=rules.promotions, lock=commit,
+        )  # fmt: skip
+    if found is not None and gift_stock_counted(
+        session, ctx.caller.tenant_id, rules.promotions, fresh=commit
+    ):
+        stock = stock_for_receipt(session, ctx.caller.store_id, goods, lock=commit)
+        found = replace(found, gift_stock=stock)
+    sold: tuple[Sale, ...] = ()
+    if certificates_possible(session, ctx, receipt):
+        sold = certificate_sales(session, ctx, receipt, engine_input, lock=commit, offline=offline)
+    priced = without_sold(engine_input, sold)
 
     def run(unlocked: frozenset[str]) -> Result:
         with_coupons = found if found is None else replace(found, coupons=unlocked)
@@ -343,12 +354,7 @@ def _compute(
         )
 
     coupons = NO_COUPONS
-    if _coupons_possible(receipt, resolved, rules):
-        present = candidates(
-            session, ctx.caller.tenant_id, receipt.coupons,
-            customer_id=resolved.card.customer_id if resolved else None, at=at,
-            book=rules.promotions, lock=commit,
-        )  # fmt: skip
+    if present is not None:
         result, coupons = choose(present, run)
     else:
         result = run(frozenset())
@@ -378,7 +384,7 @@ def _under_locks(
     certificates."""
     return (
         _coupons_possible(receipt, resolved, rules)
-        or gift_stock_counted(session, ctx.caller.tenant_id, rules.promotions)
+        or gift_stock_counted(session, ctx.caller.tenant_id, rules.promotions, fresh=True)
         or certificates_possible(session, ctx, receipt)
     )
 

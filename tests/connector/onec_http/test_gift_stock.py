@@ -5,6 +5,7 @@ rollback, never below zero under concurrency."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -115,7 +116,7 @@ def test_a_substitute_discount_when_the_gifts_run_out(
     assert (answer["lines"][0]["discount"], answer["lines"][1]["discount"]) == (
         D("15.00"), D("50.00"),
     )  # fmt: skip
-    assert "вместо 1 шт. — скидка 10% на товары акции" in answer["hints"][0]
+    assert "вместо 1 шт. — скидка 5% на товары акции" in answer["hints"][0]
     call(client, admin, "POST", "stores/s1/gift-stock/write-off",
          {"goods": "bear", "quantity": 1, "reason": "Брак"})  # fmt: skip
     none_left = _post(client, world, "receipts/calculate", _sale("2"))
@@ -168,3 +169,32 @@ def test_gift_stock_never_goes_negative_under_concurrency(
             select(GiftMovement.quantity).where(GiftMovement.kind == "issued")
         ).all()
         assert sorted(issued) == [-1] * 5
+
+
+@pytest.mark.committed
+def test_first_deliveries_at_once_are_all_recorded(
+    app: Flask, committed_world: World, engine: Engine
+) -> None:
+    with Session(engine) as session:
+        admin = admin_headers(session, committed_world)
+        session.commit()
+    barrier = threading.Barrier(6)
+    statuses: list[int] = [0] * 6
+
+    def deliver(i: int) -> None:
+        client = app.test_client()
+        barrier.wait()
+        body = {"goods": "new-gift", "quantity": 5, "document": f"D{i}"}
+        response = client.post("/api/v1/admin/stores/s1/gift-stock/receive", headers=admin,
+                               json=body)  # fmt: skip
+        statuses[i] = response.status_code
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [200] * 6
+    with Session(engine) as session:
+        assert session.scalars(select(GiftStock.quantity)).one() == 30
+        assert len(session.scalars(select(GiftMovement.id)).all()) == 6
