@@ -36,7 +36,10 @@ class CouponSeriesIn(AdminIn):
         strict=True,
         load_default=None,
         allow_none=True,
-        metadata={"description": "numeric and alnum: characters in all, with the prefix (4–20)"},
+        metadata={
+            "description": "numeric and alnum: characters in all, with the prefix (4–20); "
+            "gs1: 17–25 (the 12-digit prefix, a check digit, a serial)"
+        },
     )
     prefix = fields.String(load_default="", validate=validate.Length(max=15))
     valid_from = ZonedDateTime(load_default=None, allow_none=True)

@@ -18,14 +18,21 @@ from processing.db import insert_column_ignore, lock_rows
 from processing.errors import ConnectorError, InvalidInput
 from processing.tenants.models import Tenant
 
-NUMERIC, ALNUM, EAN13 = "numeric", "alnum", "ean13"
-FORMATS = (NUMERIC, ALNUM, EAN13)
+NUMERIC, ALNUM, EAN13, GS1 = "numeric", "alnum", "ean13", "gs1"
+FORMATS = (NUMERIC, ALNUM, EAN13, GS1)
 DIGITS = "0123456789"
 # Latin capitals and digits without the look-alikes 0 O 1 I L: a code read aloud or typed from
 # paper is not mistaken.
 ALNUM_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 EAN13_LENGTH = 13
 MIN_LENGTH, MAX_LENGTH = 4, 20
+# GS1 Global Coupon Number (AI 255): the issuer's GS1 company prefix and the coupon reference
+# (12 digits, the series' prefix), their check digit, then a serial of 4 to 12 digits.
+GCN_BASE = 12
+GCN_MIN_SERIAL, GCN_MAX_SERIAL = 4, 12
+GCN_AI = "255"
+# Symbology identifiers a scanner may put before GS1 data (GS1 DataBar, GS1-128, GS1 DataMatrix).
+SYMBOLOGY_IDS = ("]E0", "]C1", "]D2", "]Q3")
 MAX_PREFIX = 15
 # A batch may fill at most this share of the codes still free in the format: the rest stays
 # unguessable, and random codes rarely collide.
@@ -48,7 +55,7 @@ class CodeFormat:
 
     @property
     def random_length(self) -> int:
-        return self.length - len(self.prefix) - (1 if self.kind == EAN13 else 0)
+        return self.length - len(self.prefix) - (1 if self.kind in (EAN13, GS1) else 0)
 
     @property
     def space(self) -> int:
@@ -61,6 +68,8 @@ class CodeFormat:
         for _ in range(self.random_length):
             value, index = divmod(value, len(alphabet))
             chars.append(alphabet[index])
+        if self.kind == GS1:  # the check digit closes the base, the serial follows
+            return self.prefix + ean13_digit(self.prefix) + "".join(chars)
         body = self.prefix + "".join(chars)
         return body + ean13_digit(body) if self.kind == EAN13 else body
 
@@ -69,19 +78,29 @@ class CodeFormat:
             return False
         if any(ch not in self.alphabet for ch in code[len(self.prefix) :]):
             return False
+        if self.kind == GS1:
+            return code[GCN_BASE] == ean13_digit(self.prefix)
         return self.kind != EAN13 or has_valid_check_digit(code, EAN13)
 
 
 def normalise_code(code: str) -> str:
     """A code as typed or scanned: blanks dropped (none is part of a code), letters in
-    capitals."""
-    return "".join(code.split()).upper()
+    capitals; a GS1 coupon number without its application identifier, whether printed
+    ``(255)…`` or read after a scanner's symbology identifier (``]e0255…``)."""
+    found = "".join(code.split()).upper()
+    if found.startswith(f"({GCN_AI})"):
+        return found[len(GCN_AI) + 2 :]
+    if found.startswith(SYMBOLOGY_IDS) and found[3:].startswith(GCN_AI):
+        return found[3 + len(GCN_AI) :]
+    return found
 
 
 def code_format(kind: str, length: int | None, prefix: str) -> CodeFormat:
     """The format of a new series; ``length`` is ignored (13) for EAN-13."""
     if kind not in FORMATS:
         raise InvalidInput(f"Формат кода: {', '.join(FORMATS)}.", details={"field": "code_format"})
+    if kind == GS1:
+        return _gcn_format(length, prefix)
     if kind == EAN13:
         length = EAN13_LENGTH
     elif length is None or not MIN_LENGTH <= length <= MAX_LENGTH:
@@ -101,6 +120,22 @@ def code_format(kind: str, length: int | None, prefix: str) -> CodeFormat:
             "Префикс не оставляет места для случайной части кода.", details={"field": "prefix"}
         )
     return found
+
+
+def _gcn_format(length: int | None, prefix: str) -> CodeFormat:
+    if not re.fullmatch(rf"\d{{{GCN_BASE}}}", prefix):
+        raise InvalidInput(
+            "Для кода GS1 (GCN) префикс — 12 цифр: префикс компании GS1 и номер купона.",
+            details={"field": "prefix"},
+        )
+    low, high = GCN_BASE + 1 + GCN_MIN_SERIAL, GCN_BASE + 1 + GCN_MAX_SERIAL
+    if length is None or not low <= length <= high:
+        raise InvalidInput(
+            f"Длина кода GS1 (GCN) — от {low} до {high} цифр: 12 цифр префикса, контрольная "
+            f"цифра и серийный номер от {GCN_MIN_SERIAL} до {GCN_MAX_SERIAL} цифр.",
+            details={"field": "code_length"},
+        )
+    return CodeFormat(GS1, length, prefix)
 
 
 def store_new_codes(

@@ -21,6 +21,7 @@ from mappings.fields import Schema
 from processing.cards.service import STATUS_TITLES, CardStatus
 from processing.errors import InvalidInput, NotFound
 from processing.receipts import returns, service
+from processing.receipts.claims import Committed
 from processing.receipts.inputs import PosContext, ReceiptInput
 from processing.receipts.models import OfflineBatch
 from processing.receipts.offline import (
@@ -113,6 +114,14 @@ def _receipt(data: dict[str, Any]) -> tuple[PosContext, ReceiptInput]:
     return ctx, wire.receipt_input(data, ctx.caller.timezone)
 
 
+def _answer(committed: Committed) -> dict[str, Any]:
+    """A committed receipt's answer (the same on every replay)."""
+    return wire.receipt_body(
+        committed.receipt, committed.lines, replay=committed.replay, coupons=committed.coupons,
+        certificates=committed.certificates,
+    )  # fmt: skip
+
+
 @blp.route("/receipts/calculate")
 class Calculate(MethodView):
     @blp.arguments(wire.ReceiptSchema, example=RECEIPT_EXAMPLE)
@@ -159,13 +168,7 @@ class Commit(MethodView):
         ``transaction_id``). A receipt without card or phone is registered anonymously."""
         ctx, receipt = _receipt(data)
         committed = service.commit_receipt(db_session(), ctx, receipt, now=_now())
-        return wire.receipt_body(
-            committed.receipt,
-            committed.lines,
-            replay=committed.replay,
-            coupons=committed.coupons,
-            certificates=committed.certificates,
-        )
+        return _answer(committed)
 
 
 @blp.route("/receipts/return")
@@ -184,13 +187,7 @@ class Return(MethodView):
         """Return by original receipt or transaction, full (no lines) or partial."""
         ctx = pos_context()
         request = wire.return_input(data, ctx.caller.timezone)
-        committed = returns.return_receipt(db_session(), ctx, request, now=_now())
-        return wire.receipt_body(
-            committed.receipt,
-            committed.lines,
-            replay=committed.replay,
-            certificates=committed.certificates,
-        )
+        return _answer(returns.return_receipt(db_session(), ctx, request, now=_now()))
 
 
 class RollbackOut(Schema):
@@ -243,13 +240,7 @@ class Replace(MethodView):
         """
         ctx, receipt = _receipt(data)
         committed = service.replace_receipt(db_session(), ctx, transaction_id, receipt, now=_now())
-        return wire.receipt_body(
-            committed.receipt,
-            committed.lines,
-            replay=committed.replay,
-            coupons=committed.coupons,
-            certificates=committed.certificates,
-        )
+        return _answer(committed)
 
 
 @blp.route("/transactions/<transaction_id>/unpost")
@@ -291,7 +282,7 @@ class Visits(MethodView):
             sold_at=wire.store_moment(data.get("sold_at"), ctx.caller.timezone),
             client_txn_id=data.get("transaction_id"), now=_now(),
         )  # fmt: skip
-        return wire.receipt_body(committed.receipt, committed.lines, replay=committed.replay)
+        return _answer(committed)
 
 
 @blp.route("/receipts/offline")

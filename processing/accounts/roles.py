@@ -39,6 +39,7 @@ PERMISSION_TITLES = {
     "customers.anonymise": "Обезличивание по 152-ФЗ",
     "questionnaires.upload": "Загрузка анкет (CSV, XLSX)",
     "actions.view": "Журнал действий",
+    "certificates.withdraw": "Списание подарочных сертификатов",
 }
 PERMISSIONS = frozenset(PERMISSION_TITLES)
 
@@ -54,6 +55,7 @@ DEFAULTS: dict[str, frozenset[str]] = {
             "customers.view",
             "customers.edit",
             "questionnaires.upload",
+            "certificates.withdraw",
         }
     ),
     CASHIER: frozenset({"customers.find", "customers.register"}),

@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from processing.codes import normalise_code
@@ -87,6 +88,24 @@ class CouponsOutcome:
 NO_COUPONS = CouponsOutcome()
 
 
+def _customers_own(tenant_id: int, customer_id: int, promotions: frozenset[str]) -> Select[Any]:
+    """The customer's coupons not used up, of open series of ``promotions``, soonest to expire
+    first (whether each can be used now is ``unusable``'s to say)."""
+    return (
+        select(Coupon)
+        .join(CouponSeries, CouponSeries.id == Coupon.series_id)
+        .join(Program, Program.id == CouponSeries.promotion_id)
+        .where(
+            Coupon.tenant_id == tenant_id,
+            Coupon.customer_id == customer_id,
+            Coupon.status.in_([s.value for s in LIVE]),
+            CouponSeries.status == SeriesStatus.ACTIVE,
+            Program.code.in_(sorted(promotions)),
+        )
+        .order_by(CouponSeries.valid_to.asc().nulls_last(), Coupon.id)
+    )
+
+
 def candidates(
     session: Session,
     tenant_id: int,
@@ -114,19 +133,8 @@ def candidates(
     if customer_id is not None and coupon_promotions:
         auto = list(
             session.scalars(
-                select(Coupon)
-                .join(CouponSeries, CouponSeries.id == Coupon.series_id)
-                .join(Program, Program.id == CouponSeries.promotion_id)
-                .where(
-                    Coupon.tenant_id == tenant_id,
-                    Coupon.customer_id == customer_id,
-                    Coupon.status.in_([s.value for s in LIVE]),
-                    CouponSeries.auto.is_(True),
-                    CouponSeries.status == SeriesStatus.ACTIVE,
-                    Program.code.in_(sorted(coupon_promotions)),
-                    Coupon.code.not_in(wanted),
-                )
-                .order_by(CouponSeries.valid_to.asc().nulls_last(), Coupon.id)
+                _customers_own(tenant_id, customer_id, coupon_promotions)
+                .where(CouponSeries.auto.is_(True), Coupon.code.not_in(wanted))
                 .limit(MAX_AUTO)
             )
         )
@@ -247,17 +255,8 @@ def customer_coupons(
         return []
     titles = {p.code: p.title for p in book.promotions if p.coupon}
     rows = session.execute(
-        select(Coupon, Program.code)
-        .join(CouponSeries, CouponSeries.id == Coupon.series_id)
-        .join(Program, Program.id == CouponSeries.promotion_id)
-        .where(
-            Coupon.tenant_id == tenant_id,
-            Coupon.customer_id == customer_id,
-            Coupon.status.in_([s.value for s in LIVE]),
-            CouponSeries.status == SeriesStatus.ACTIVE,
-            Program.code.in_(sorted(titles)),
-        )
-        .order_by(CouponSeries.valid_to.asc().nulls_last(), Coupon.id)
+        _customers_own(tenant_id, customer_id, book.coupon_promotions)
+        .add_columns(Program.code)
         .limit(MAX_LISTED * 2)
     ).all()
     offered = []

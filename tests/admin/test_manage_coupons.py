@@ -58,7 +58,7 @@ def test_series_created_listed_and_closed(
     ("body", "status", "code", "field"),
     [
         ({**SERIES, "colour": "red"}, 400, "VALIDATION_ERROR", "colour"),
-        ({**SERIES, "code_format": "gs1"}, 400, "VALIDATION_ERROR", "code_format"),
+        ({**SERIES, "code_format": "qr"}, 400, "VALIDATION_ERROR", "code_format"),
         ({**SERIES, "valid_to": "2036-06-01T00:00:00"}, 400, "VALIDATION_ERROR", "valid_to"),
         ({**SERIES, "code_length": 30}, 400, "VALIDATION_ERROR", None),
         ({**SERIES, "auto": True}, 400, "VALIDATION_ERROR", None),

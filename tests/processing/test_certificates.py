@@ -121,7 +121,7 @@ def test_series_rules(session: Session, world: World) -> None:
         ("goods_id", {"goods_id": " "}),
         ("scope", {"scope": "region"}),
         ("remainder", {"remainder": "refund"}),
-        ("code_format", {"code_format_kind": "gs1"}),
+        ("code_format", {"code_format_kind": "qr"}),
     ]:  # fmt: skip
         with pytest.raises(InvalidInput) as refused:
             _series(session, world, "bad", **cast("dict[str, Any]", overrides))

@@ -103,7 +103,7 @@ def test_a_series_ties_to_a_promotion_only(session: Session, world: World) -> No
     assert refused.value.details == {"field": "promotion"}
     for field, overrides in [
         ("auto", {"auto": True}),
-        ("code_format", {"code_format_kind": "gs1"}),
+        ("code_format", {"code_format_kind": "qr"}),
         ("code_length", {"code_length": 3}),
         ("prefix", {"prefix": "AB"}),
         ("prefix", {"prefix": "1234567890"}),  # nothing random left of 10 digits
@@ -144,6 +144,34 @@ def test_alnum_and_numeric_codes_match_their_format(session: Session, world: Wor
         assert fmt.matches(code) and set(code[2:]) <= set(ALNUM_ALPHABET), code
         assert not set(code[2:]) & set("0O1IL")
     assert all(len(c) == 6 and c.startswith("77") and c.isdigit() for c in _codes(session, numeric))
+
+
+def test_gs1_coupon_numbers_and_how_they_are_scanned(
+    session: Session, world: World, client: FlaskClient
+) -> None:
+    """The GS1 Global Coupon Number layout: the issuer's 12 digits, their check digit, a
+    serial; found whether typed, printed with its AI ``(255)`` or read after a symbology id."""
+    gcn = _series(session, world, "g", code_format_kind="gs1", code_length=18,
+                  prefix="460123456789")  # fmt: skip
+    generate_coupons(session, gcn, 500, author="t", now=NOW)
+    codes = _codes(session, gcn)
+    assert len(set(codes)) == 500
+    for code in codes:
+        assert len(code) == 18 and code[:13] == "4601234567893" and code.isdigit(), code
+    coupon = find_coupon(session, world.tenant_id, codes[0])
+    issue_coupon(session, coupon, via="admin", customer=None, now=NOW)
+    for scanned in (f"(255){codes[0]}", f"]e0255{codes[0]}", f"{codes[0][:9]} {codes[0][9:]}"):
+        answer = client.post("/api/v1/coupons/check", json={"code": scanned}, headers=world.auth)
+        assert answer.get_json()["code"] == codes[0], (scanned, answer.get_json())
+    base = "460123456789"
+    for prefix, length, field in ((base[:11], 18, "prefix"), (base, 16, "code_length"),
+                                  (base, 26, "code_length")):  # fmt: skip
+        with pytest.raises(InvalidInput) as refused:
+            _series(session, world, f"x{length}{len(prefix)}", code_format_kind="gs1",
+                    code_length=length, prefix=prefix)  # fmt: skip
+        assert refused.value.details["field"] == field
+    wrong_check = codes[1][:12] + str((int(codes[1][12]) + 1) % 10) + codes[1][13:]
+    assert not code_format("gs1", 18, "460123456789").matches(wrong_check)
 
 
 def test_a_batch_may_fill_a_tenth_of_the_free_code_space(session: Session, world: World) -> None:
