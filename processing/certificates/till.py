@@ -31,6 +31,7 @@ from processing.cache import ProcessCache
 from processing.certificates.check import find_certificate, unusable
 from processing.certificates.errors import (
     CertificateAlreadyUsed,
+    CertificateExpired,
     CertificateNotAtPos,
     CertificateNotEnough,
     CertificateNotFound,
@@ -106,11 +107,12 @@ def sales(
     tenant_id: int,
     pos_id: int,
     lines: Sequence[SaleRequest],
+    at: datetime,
     *,
     lock: bool,
 ) -> list[Sale]:
     """The certificate sales of a receipt's lines (a line of certificate goods, or naming a
-    certificate); refused when one cannot be sold here as it stands."""
+    certificate); refused when one cannot be sold here at ``at`` as it stands."""
     goods = certificate_goods(session, tenant_id)
     found = []
     for line in lines:
@@ -129,6 +131,11 @@ def sales(
                     details={"line": line.line_no, "code": certificate.code,
                              "status": certificate.status},
                 )  # fmt: skip
+            if series.valid_until is not None and at >= series.valid_until:
+                raise CertificateExpired(
+                    "Срок действия сертификата истёк: продать его нельзя.",
+                    details={"line": line.line_no, "expires_at": series.valid_until.isoformat()},
+                )
             nominal = certificate.nominal or 0
             if series.kind == SeriesKind.ELECTRONIC:
                 nominal = line.amount

@@ -58,6 +58,7 @@ def certificate_sales(
     ctx: PosContext,
     receipt: ReceiptInput,
     engine_input: EngineReceipt,
+    at: datetime,
     *,
     lock: bool,
     offline: bool = False,
@@ -71,7 +72,7 @@ def certificate_sales(
         )
         for line, engine in zip(receipt.lines, engine_input.lines, strict=True)
     ]  # fmt: skip
-    sold = till.sales(session, ctx.caller.tenant_id, ctx.caller.pos_id, requests, lock=lock)
+    sold = till.sales(session, ctx.caller.tenant_id, ctx.caller.pos_id, requests, at, lock=lock)
     if offline and (sold or receipt.certificates):
         raise CertificateNeedsOnline()
     return tuple(sold)

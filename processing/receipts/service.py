@@ -344,7 +344,9 @@ def _compute(
         found = replace(found, gift_stock=stock)
     sold: tuple[Sale, ...] = ()
     if certificates_possible(session, ctx, receipt):
-        sold = certificate_sales(session, ctx, receipt, engine_input, lock=commit, offline=offline)
+        sold = certificate_sales(
+            session, ctx, receipt, engine_input, at, lock=commit, offline=offline
+        )
     priced = without_sold(engine_input, sold)
 
     def run(unlocked: frozenset[str]) -> Result:

@@ -302,3 +302,52 @@ def test_one_certificate_spent_by_many_commits_at_once(
     assert outcomes == ["300.00"] * 3 + ["CERTIFICATE_NOT_ENOUGH"] * 3, outcomes
     with Session(engine) as session:
         assert _state(session, code) == ("sold", 10_000)
+
+
+def test_why_a_certificate_is_not_sold_or_does_not_pay(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    tenant = session.get_one(Tenant, world.tenant_id)
+    s1 = get_store(session, tenant, "s1")
+    p1 = get_pos(session, s1, "p1")
+    code = _series(session, world, "a")
+    short = _series(session, world, "s", valid_until=datetime(2026, 5, 1, 8, tzinfo=UTC),
+                    valid_days=None)  # fmt: skip
+    other = _series(session, world, "o")
+    for each in (code, short, other):
+        _to_pos(session, world, each, s1, p1)
+    line = {"line": 1, "goods": "cert-a", "qty": 1, "price": 1000, "sum": 1000}
+    for bad, text in (({**line}, "укажите его код"),
+                      ({**line, "certificate": code, "sum": 900, "price": 900}, "номиналу"),
+                      ({**line, "certificate": short}, "продаётся товаром")):  # fmt: skip
+        refused = _post(client, world.token, "receipts/commit", receipt("0", lines=[bad]), 400)
+        assert refused["code"] == "CERTIFICATE_SALE_INVALID" and text in refused["message"]
+    assert _state(session, code) == ("at_pos", 100_000)
+    sold = receipt("1", sold_at="2026-04-20T12:00:00", lines=[
+        {**line, "certificate": code},
+        {**line, "line": 2, "goods": "cert-s", "certificate": short},
+        {**line, "line": 3, "goods": "cert-o", "certificate": other},
+    ])  # fmt: skip
+    _post(client, world.token, "receipts/commit", sold)
+
+    def reasons(*presented: dict[str, Any]) -> list[str | None]:
+        body = receipt("2", lines=GOODS, certificates=list(presented))
+        answer = _post(client, world.token, "receipts/calculate", body)["certificates"]
+        return [p["reason_code"] for p in answer["payments"]]
+
+    assert reasons({"code": code, "sum": 100}, {"code": code}) == [None, "CERTIFICATE_REPEATED"]
+    assert reasons({"code": code}, {"code": other}) == [None, "CERTIFICATE_NOTHING_TO_PAY"]
+    assert reasons({"code": code, "sum": 1000.01}) == ["CERTIFICATE_NOT_ENOUGH"]
+    assert reasons({"code": short}) == ["CERTIFICATE_EXPIRED"]  # the receipt is of May 1, noon
+    assert reasons({"code": "2990000000000"}) == ["CERTIFICATE_NOT_FOUND"]
+    refused = _post(client, world.token, "receipts/commit",
+                    receipt("3", lines=GOODS, certificates=[{"code": short}]), 422)  # fmt: skip
+    assert refused["code"] == "CERTIFICATE_EXPIRED"
+    assert _state(session, short) == ("sold", 100_000)
+    # an expired certificate is not sold either
+    late = _series(session, world, "t", valid_until=datetime(2026, 5, 1, 8, tzinfo=UTC),
+                   valid_days=None)  # fmt: skip
+    _to_pos(session, world, late, s1, p1)
+    late_sale = receipt("4", lines=[{**line, "goods": "cert-t", "certificate": late}])
+    refused = _post(client, world.token, "receipts/commit", late_sale, 422)
+    assert refused["code"] == "CERTIFICATE_EXPIRED"
