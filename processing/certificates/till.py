@@ -19,7 +19,7 @@ Every change is a ``CertificateOperation`` of the receipt, under the certificate
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -517,6 +517,18 @@ def give_back(
         back += amount
     session.flush()
     return back
+
+
+def sold_on(session: Session, receipt_id: int, lines: Collection[int] | None = None) -> int:
+    """Kopecks of the certificates the receipt sold (on ``lines``; None: all): advances, not
+    purchases."""
+    query = select(CertificateOperation.amount).where(
+        CertificateOperation.receipt_id == receipt_id,
+        CertificateOperation.kind == OperationKind.SALE,
+    )
+    if lines is not None:
+        query = query.where(CertificateOperation.line_no.in_(sorted(lines)))
+    return sum(session.scalars(query))
 
 
 def _tenant(ops: Sequence[CertificateOperation]) -> int:

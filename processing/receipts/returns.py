@@ -19,7 +19,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processing.certificates.till import give_back, receipt_certificates
+from processing.certificates.till import give_back, receipt_certificates, sold_on
 from processing.certificates.till import undo as undo_certificates
 from processing.coupons.lifecycle import release_coupons
 from processing.db import lock_rows
@@ -292,9 +292,10 @@ def return_receipt(
             now=now,
             expires_at=_paid_lots_expiry(session, original), operation=operation,
         ).id  # fmt: skip
-    if account_id is not None:
+    if account_id is not None:  # certificates sold were advances, not purchases
+        advances = from_kopecks(sold_on(session, original.id, [s.line_no for s, *_ in shares]))
         record_purchase(
-            session, account_id, row.local_date, -totals["final"],
+            session, account_id, row.local_date, -(totals["final"] - advances),
             -1 if fully_returned else 0, operation,
         )  # fmt: skip
     row.original_id = original.id
@@ -520,9 +521,11 @@ def _undo(
             refusals.spent or error.text, details={"transaction_id": receipt.transaction_id}
         ) from error
     if receipt.account_id is not None and receipt.kind == "sale":
+        advances = from_kopecks(sold_on(session, receipt.id))  # certificates: not purchases
         record_purchase(
-            session, receipt.account_id, receipt.local_date, -receipt.final_amount, -1, operation
-        )
+            session, receipt.account_id, receipt.local_date,
+            -(receipt.final_amount - advances), -1, operation,
+        )  # fmt: skip
     release_coupons(session, receipt.id, at=now)
     return_for_receipt(session, receipt.id, None, now=now)
     undo_certificates(session, receipt.id, now=now)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from processing.certificates.documents import apply_document
@@ -25,6 +25,7 @@ from processing.coupons.series import add_series as add_coupon_series
 from processing.coupons.series import generate_coupons
 from processing.gifts.models import GiftStock
 from processing.gifts.stock import receive
+from processing.levels.models import PurchaseStat
 from processing.programs.service import add_program, add_version
 from processing.tenants.models import Pos, Store, Tenant
 from processing.tenants.service import add_pos, add_store, get_pos, get_store
@@ -76,6 +77,16 @@ def _state(session: Session, code: str) -> tuple[str, int | None]:
     return certificate.status, certificate.balance
 
 
+def _purchases(session: Session, world: World) -> Decimal:
+    """The card's cumulative purchases (the level basis)."""
+    found = session.scalar(
+        select(func.coalesce(func.sum(PurchaseStat.amount), 0)).where(
+            PurchaseStat.account_id == world.account_id
+        )
+    )
+    return D(found).quantize(D("0.01"))
+
+
 def _places(session: Session, world: World) -> tuple[Store, Pos, Store, Pos]:
     tenant = session.get_one(Tenant, world.tenant_id)
     s1 = get_store(session, tenant, "s1")
@@ -113,6 +124,7 @@ def test_sold_redeemed_in_two_stores_returned_and_sold_again(
     }  # fmt: skip
     assert sold["certificates"]["sold"][0]["expires_at"] is not None
     assert _state(session, code) == ("sold", 100_000)
+    assert _purchases(session, world) == D("300.00")  # the certificates are advances
     # the same certificate cannot be sold twice
     again = receipt("1b", lines=sale["lines"][:1])
     assert _post(client, here, "receipts/commit", again, 422)["code"] == "CERTIFICATE_NOT_AT_POS"
@@ -172,6 +184,7 @@ def test_sold_redeemed_in_two_stores_returned_and_sold_again(
     _post(client, here, "receipts/return",
           {**original, "number": "r2", "lines": [{"line": 2, "qty": 1}]})  # fmt: skip
     assert _state(session, narrow) == ("at_pos", 50_000)
+    assert _purchases(session, world) == D("300.00")  # an advance returned: no purchase undone
 
 
 def test_an_electronic_certificate_made_at_sale_and_its_remainder_burnt(
@@ -268,6 +281,7 @@ def test_a_full_return_restores_coupon_gift_and_certificate_exactly(
     assert find_coupon(session, world.tenant_id, coupon.code).status == "issued"
     assert session.scalars(select(GiftStock.quantity)).one() == 3  # the bear is back
     assert _state(session, code) == ("sold", 100_000)
+    assert _purchases(session, world) == D("0.00")
     after = _post(client, world.token, "identify", {"card_number": world.card})
     assert after["balance"]["total"] == balance_before["balance"]["total"] - D(
         str(sale["totals"]["accrual"])
