@@ -74,8 +74,10 @@ class LineSchema(Schema):
 class CertificatePaymentSchema(Schema):
     code = fields.String(required=True, validate=CODE)
     sum = ReceiptSum(
-        metadata={"description": "the sum to take from it; default: as much as it covers"}
-    )
+        validate=validate.Range(min=Decimal("0.01"), error="Сумма больше нуля."),
+        metadata={"description": "the sum to take from it, as printed; default: as much as it "
+                  "covers (send the calculation's sum at the commit)"},
+    )  # fmt: skip
 
 
 class PaymentSchema(Schema):

@@ -198,6 +198,7 @@ class CertificateOperation(Base):
     amount: Mapped[int] = mapped_column(BigInteger)  # kopecks, signed
     balance_after: Mapped[int] = mapped_column(BigInteger)
     status_after: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # a sale: as answered
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     pos_id: Mapped[int] = mapped_column(ForeignKey("pos_terminals.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

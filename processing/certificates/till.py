@@ -52,6 +52,7 @@ from processing.certificates.models import (
 from processing.codes import CodeFormat, normalise_code
 from processing.db import lock_rows
 from processing.errors import ConnectorError
+from processing.money import from_kopecks, money_text
 
 GOODS_TTL_S = 30.0
 MAX_CODE_DRAWS = 20
@@ -114,10 +115,16 @@ def sales(
     """The certificate sales of a receipt's lines (a line of certificate goods, or naming a
     certificate); refused when one cannot be sold here at ``at`` as it stands."""
     goods = certificate_goods(session, tenant_id)
-    found = []
+    found: list[Sale] = []
+    named: set[str] = set()
     for line in lines:
         if line.code is None and line.goods_id not in goods:
             continue
+        if line.code is not None:
+            code = normalise_code(line.code)
+            if code in named:
+                raise _bad_line(line.line_no, f"сертификат {code} уже продаётся другой строкой.")
+            named.add(code)
         if line.quantity != 1:
             raise _bad_line(line.line_no, "сертификат продаётся строкой с количеством 1.")
         if line.code is not None:
@@ -147,28 +154,52 @@ def sales(
             continue
         series = _electronic_series(session, tenant_id, line)
         _check_nominal(series, line)
-        found.append(Sale(line.line_no, series, None, line.amount))
+        # an electronic certificate kept at this POS (its sale's document replaced) is sold
+        # again with its code; otherwise the commit makes one
+        kept = _kept_electronic(session, series, pos_id, [s.certificate for s in found], lock=lock)
+        found.append(Sale(line.line_no, series, kept, line.amount))
     return found
 
 
+def _kept_electronic(
+    session: Session,
+    series: CertificateSeries,
+    pos_id: int,
+    taken: Sequence[Certificate | None],
+    *,
+    lock: bool,
+) -> Certificate | None:
+    """An electronic certificate of the series at this POS, not yet on this receipt."""
+    query = select(Certificate.id).where(
+        Certificate.series_id == series.id,
+        Certificate.status == CertificateStatus.AT_POS,
+        Certificate.pos_id == pos_id,
+        Certificate.id.not_in([c.id for c in taken if c is not None]),
+    )
+    found = session.scalar(query.order_by(Certificate.id.desc()).limit(1))
+    if found is None:
+        return None
+    return _locked(session, found) if lock else session.get(Certificate, found)
+
+
 def _rubles(kopecks: int) -> str:
-    return f"{kopecks // 100},{kopecks % 100:02d}"
+    return money_text(from_kopecks(kopecks)).replace(".", ",")
 
 
 def _electronic_series(session: Session, tenant_id: int, line: SaleRequest) -> CertificateSeries:
     candidates = [
         series
         for series in session.scalars(
-            select(CertificateSeries).where(
-                CertificateSeries.tenant_id == tenant_id,
-                CertificateSeries.status == SeriesStatus.ACTIVE,
-            )
+            select(CertificateSeries).where(CertificateSeries.tenant_id == tenant_id)
         )
-        if series.goods_id.lower() == line.goods_id
+        if series.goods_id.lower() == line.goods_id and series.kind == SeriesKind.ELECTRONIC
     ]
-    electronic = [s for s in candidates if s.kind == SeriesKind.ELECTRONIC]
+    electronic = [s for s in candidates if s.status == SeriesStatus.ACTIVE]
     if len(electronic) == 1:
         return electronic[0]
+    if candidates and not electronic:
+        raise _bad_line(line.line_no, "серия электронных сертификатов закрыта: новые сертификаты "
+                                      "не продаются.")  # fmt: skip
     if not electronic:
         raise _bad_line(line.line_no, "это продажа бумажного сертификата: укажите его код "
                                       "(certificate).")  # fmt: skip
@@ -267,6 +298,12 @@ def payments(
                 refusal = CertificateNotEnough(details={"balance": _rubles(balance or 0)})
             elif left <= 0:
                 refusal = CertificateNothingToPay()
+            elif request.amount is not None and request.amount > left:
+                refusal = CertificateNothingToPay(
+                    f"К оплате сертификатом указано больше, чем осталось оплатить: "
+                    f"{_rubles(left)} ₽.",
+                    details={"left": _rubles(left)},
+                )
             else:
                 amount = min(wanted, left)
         seen.add(code)
@@ -293,7 +330,7 @@ class _Writer:
             CertificateOperation(
                 tenant_id=self.tenant_id, certificate_id=certificate.id,
                 receipt_id=self.receipt_id, origin_id=origin_id, line_no=line_no,
-                kind=kind.value, amount=amount,
+                kind=kind.value, amount=amount, expires_at=certificate.expires_at,
                 balance_after=certificate.balance or 0, status_after=certificate.status,
                 store_id=self.store_id, pos_id=self.pos_id, created_at=self.now,
             )
@@ -355,7 +392,9 @@ def _spent(certificate: Certificate, store_id: int, writer: _Writer) -> None:
         return
     certificate.status = CertificateStatus.IN_STORE
     certificate.store_id, certificate.pos_id = store_id, None
-    _in_stock(certificate)
+    # the sale's place and dates stay until the next sale (an undone payment needs them)
+    electronic = certificate.series.kind == SeriesKind.ELECTRONIC
+    certificate.balance = None if electronic else certificate.series.nominal
     writer.record(certificate, OperationKind.RESTOCK, 0)
 
 
@@ -454,10 +493,7 @@ def receipt_certificates(session: Session, receipt_id: int) -> ReceiptCertificat
     for op in ops:
         code = codes[op.certificate_id]
         if op.kind == OperationKind.SALE:
-            expires = session.scalar(
-                select(Certificate.expires_at).where(Certificate.id == op.certificate_id)
-            )
-            sold.append(SoldAnswer(op.line_no or 0, code, op.amount, expires))
+            sold.append(SoldAnswer(op.line_no or 0, code, op.amount, op.expires_at))
         elif op.kind == OperationKind.REDEMPTION:
             burn = burnt.get(op.certificate_id, 0)
             paid.append(PaidAnswer(code, -op.amount, op.balance_after - burn, burn))
@@ -474,49 +510,105 @@ def give_back(
     store_id: int,
     pos_id: int,
     refunds: Mapping[int, int],
+    whole: Collection[int],
+    everything: bool,
     now: datetime,
 ) -> int:
-    """A return of (part of) the receipt ``original_id``, ``refunds`` the money refunded by
-    returned line (kopecks): certificates sold on returned lines go back to their POS, unused
-    (else refused); of the money refunded on the other lines what the receipt's certificates
-    paid and was not given back yet goes back on them, last paid first, while they are still
-    the customer's. Answers the kopecks given back on certificates (the rest is money)."""
+    """A return of (part of) the receipt ``original_id``; ``refunds``: the money refunded by
+    returned line (kopecks), ``whole``: the lines this return completes, ``everything``: it
+    completes the receipt.
+
+    Certificates sold on returned lines go back to their POS — whole lines only, and unused
+    (else refused). Of the money refunded on the other lines, what the receipt's certificates
+    paid and was not given back yet goes back on them, last paid first, while each is still the
+    customer's: not expired, not back in stock or sold again since (then it is money); the
+    return that completes the receipt restores a burnt remainder as well. Answers the kopecks
+    given back on certificates (the rest is refunded in money)."""
     ops = _operations(session, original_id)
     if not ops:
         return 0
     writer = _Writer(session, _tenant(ops), return_id, store_id, pos_id, now)
+    _lock_all(session, ops)
     sale_lines = set()
     for op in ops:
         if op.kind == OperationKind.SALE and op.line_no in refunds:
+            if op.line_no not in whole:
+                raise CertificateSaleInvalid(
+                    f"Строка {op.line_no}: подарочный сертификат возвращается только целиком.",
+                    details={"line": op.line_no},
+                )
             sale_lines.add(op.line_no)
-            certificate = _locked(session, op.certificate_id)
-            _unsell(certificate, op, writer)
+            _unsell(session.get_one(Certificate, op.certificate_id), op, writer)
     refund = sum(amount for line, amount in refunds.items() if line not in sale_lines)
     owed: dict[int, int] = {}
+    burnt: dict[int, int] = {}
+    paid_last: dict[int, int] = {}  # the id of each certificate's last operation here
     for op in ops:
         if op.kind == OperationKind.REDEMPTION:
             owed[op.certificate_id] = owed.get(op.certificate_id, 0) - op.amount
+        if op.kind == OperationKind.BURN:
+            burnt[op.certificate_id] = burnt.get(op.certificate_id, 0) - op.amount
+        paid_last[op.certificate_id] = op.id
     for op in session.scalars(
         select(CertificateOperation).where(
-            CertificateOperation.kind == OperationKind.REFUND,
+            CertificateOperation.kind.in_([OperationKind.REFUND, OperationKind.REVERSAL]),
             CertificateOperation.origin_id == original_id,  # earlier returns of this sale
         )
     ):
-        owed[op.certificate_id] -= op.amount
+        if op.kind == OperationKind.REFUND:
+            owed[op.certificate_id] -= op.amount
+        else:
+            burnt[op.certificate_id] -= op.amount
     back = 0
     for certificate_id in reversed(list(owed)):
         amount = min(owed[certificate_id], refund - back)
-        if amount <= 0:
+        restore = burnt.get(certificate_id, 0) if everything else 0
+        if amount <= 0 and restore <= 0:
             continue
-        certificate = _locked(session, certificate_id)
-        if certificate.status not in (CertificateStatus.SOLD, CertificateStatus.REDEEMED):
-            continue  # back in stock (re-sale) or withdrawn: refunded in money
-        certificate.balance = (certificate.balance or 0) + amount
+        certificate = session.get_one(Certificate, certificate_id)
+        if not _still_customers(session, certificate, paid_last[certificate_id], now):
+            continue  # refunded in money
         certificate.status = CertificateStatus.SOLD
-        writer.record(certificate, OperationKind.REFUND, amount, origin_id=original_id)
-        back += amount
+        if amount > 0:
+            certificate.balance = (certificate.balance or 0) + amount
+            writer.record(certificate, OperationKind.REFUND, amount, origin_id=original_id)
+            back += amount
+        if restore > 0:
+            certificate.balance = (certificate.balance or 0) + restore
+            writer.record(certificate, OperationKind.REVERSAL, restore, origin_id=original_id)
     session.flush()
     return back
+
+
+def _still_customers(
+    session: Session, certificate: Certificate, since_op: int, now: datetime
+) -> bool:
+    """Whether money may go back on the certificate: the customer's still (sold or spent, not
+    back in stock or sold again after ``since_op``) and not expired."""
+    if certificate.status not in (CertificateStatus.SOLD, CertificateStatus.REDEEMED):
+        return False
+    if certificate.expires_at is not None and now >= certificate.expires_at:
+        return False
+    moved = session.scalar(
+        select(CertificateOperation.id)
+        .where(
+            CertificateOperation.certificate_id == certificate.id,
+            CertificateOperation.id > since_op,
+            CertificateOperation.kind.in_([OperationKind.RESTOCK, OperationKind.SALE]),
+        )
+        .limit(1)
+    )
+    return moved is None
+
+
+def _lock_all(session: Session, ops: Sequence[CertificateOperation]) -> None:
+    """Lock the certificates of ``ops`` in id order (as a commit locks them) and read them
+    afresh."""
+    ids = sorted({op.certificate_id for op in ops})
+    session.scalars(
+        lock_rows(select(Certificate).where(Certificate.id.in_(ids)).order_by(Certificate.id),
+                  of=Certificate).execution_options(populate_existing=True)
+    ).all()  # fmt: skip
 
 
 def sold_on(session: Session, receipt_id: int, lines: Collection[int] | None = None) -> int:
@@ -535,9 +627,12 @@ def _tenant(ops: Sequence[CertificateOperation]) -> int:
     return ops[0].tenant_id
 
 
-def _unsell(certificate: Certificate, sale: CertificateOperation, writer: _Writer) -> None:
+def _unsell(
+    certificate: Certificate, sale: CertificateOperation, writer: _Writer, *, keep: bool = False
+) -> None:
     """A certificate sold and returned (or its sale undone): back at the POS that sold it, or
-    withdrawn for an electronic one; refused once it has paid for anything."""
+    withdrawn for an electronic one (its code was given to the customer) unless ``keep``;
+    refused once it has paid for anything."""
     if certificate.status != CertificateStatus.SOLD or certificate.balance != sale.amount:
         raise CertificateAlreadyUsed(details={"code": certificate.code})
     used = writer.session.scalar(
@@ -551,27 +646,30 @@ def _unsell(certificate: Certificate, sale: CertificateOperation, writer: _Write
     )
     if used is not None:
         raise CertificateAlreadyUsed(details={"code": certificate.code})
-    electronic = certificate.series.kind == SeriesKind.ELECTRONIC
+    electronic = certificate.series.kind == SeriesKind.ELECTRONIC and not keep
     certificate.status = CertificateStatus.WITHDRAWN if electronic else CertificateStatus.AT_POS
     certificate.store_id, certificate.pos_id = sale.store_id, sale.pos_id
     _in_stock(certificate)
     writer.record(certificate, OperationKind.SALE_RETURN, -sale.amount, sale.line_no)
 
 
-def undo(session: Session, receipt_id: int, *, now: datetime) -> None:
+def undo(session: Session, receipt_id: int, *, now: datetime, replacing: bool = False) -> None:
     """A receipt rolled back, unposted or replaced: its certificate sales and payments undone
-    (refused when a certificate it sold has been used since, or one it spent was sold again)."""
+    (refused when a certificate it sold has been used since, or one it spent was sold again).
+    ``replacing``: the document's new version follows, and an electronic certificate it sold
+    stays at the POS for it, so the customer's code stays valid."""
     ops = _operations(session, receipt_id)
     if not ops:
         return
     first = ops[0]
     writer = _Writer(session, first.tenant_id, receipt_id, first.store_id, first.pos_id, now)
+    _lock_all(session, ops)
     for op in reversed(ops):
         if op.kind in (OperationKind.REVERSAL, OperationKind.SALE_RETURN):
             continue
-        certificate = _locked(session, op.certificate_id)
+        certificate = session.get_one(Certificate, op.certificate_id)
         if op.kind == OperationKind.SALE:
-            _unsell(certificate, op, writer)
+            _unsell(certificate, op, writer, keep=replacing)
             continue
         if op.kind == OperationKind.RESTOCK:
             later = session.scalar(

@@ -4,15 +4,16 @@ selling and taking them are ``processing/certificates/till.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from processing.certificates import till
-from processing.certificates.errors import CertificateNeedsOnline
+from processing.certificates.errors import CertificateChanged, CertificateNeedsOnline
 from processing.engine.model import Explanation, LinePart, LineResult, Result
 from processing.engine.model import Receipt as EngineReceipt
 from processing.money import from_kopecks, to_kopecks
@@ -40,6 +41,23 @@ class TillCertificates:
     @property
     def any(self) -> bool:
         return bool(self.sold or self.paid)
+
+    @property
+    def paid_json(self) -> list[list[str | int]]:
+        """What the certificates pay, as a soft result keeps it: [code, kopecks] each."""
+        return [[p.code, p.amount] for p in self.paid if p.refusal is None]
+
+
+def check_as_calculated(stored: Mapping[str, Any] | None, found: TillCertificates) -> None:
+    """A commit of a soft result (``stored``, its kept answer) takes from certificates exactly
+    what the calculation told the POS (and it printed): a certificate spent meanwhile at another
+    POS refuses the commit, so the cashier recalculates."""
+    if stored is None or "certificates" not in stored:
+        return
+    if stored["certificates"] != found.paid_json:
+        raise CertificateChanged(
+            details={"calculated": stored["certificates"], "now": found.paid_json}
+        )
 
 
 NO_CERTIFICATES = TillCertificates()

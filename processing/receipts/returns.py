@@ -35,7 +35,7 @@ from processing.ledger.service import (
     reverse,
 )
 from processing.levels.service import record_purchase
-from processing.money import from_kopecks, proportional_share, to_kopecks
+from processing.money import from_kopecks, money_text, proportional_share, to_kopecks
 from processing.receipts.checks import check_sold_at
 from processing.receipts.claims import (
     Committed,
@@ -255,13 +255,12 @@ def return_receipt(
             pos_id=ctx.caller.pos_id,
             refunds={sale.line_no: to_kopecks(final)
                      for (sale, *_), final in zip(shares, refunds.finals, strict=True)},
-            now=now,
+            whole=completed, everything=fully_returned, now=now,
         )
     )  # fmt: skip
     if on_certificates:
-        notes.append(
-            f"На подарочные сертификаты возвращено {on_certificates} ₽; остальное — деньгами."
-        )
+        back = money_text(on_certificates).replace(".", ",")
+        notes.append(f"На подарочные сертификаты возвращено {back} ₽; остальное — деньгами.")
     # The promotions' campaign points go back with the accrual; their counters are restored.
     released = release_on_return(session, original.tenant_id, original.id, ReturnedPart(
         money={sale.line_no: final for (sale, *_), final in zip(shares, refunds.finals,
@@ -460,7 +459,10 @@ def withdraw_replaced(session: Session, receipt: Receipt, *, now: datetime) -> N
             "документ как новый.",
             details={"transaction_id": receipt.transaction_id},
         )
-    _undo(session, receipt, _DOCUMENT, now=now, operation=f"replace:{receipt.transaction_id}")
+    _undo(
+        session, receipt, _DOCUMENT, now=now, operation=f"replace:{receipt.transaction_id}",
+        replacing=True,
+    )  # fmt: skip
     receipt.status = "replaced"
     free_identity(receipt)
     session.flush()
@@ -474,6 +476,7 @@ def _undo(
     now: datetime,
     operation: str,
     window_hours: int | None = None,
+    replacing: bool = False,
 ) -> None:
     """Reverse everything a committed sale or visit posted — campaign points, accrual,
     write-off, purchase stats, promotion usage and stamps — or refuse: a return, a receipt
@@ -528,7 +531,7 @@ def _undo(
         )  # fmt: skip
     release_coupons(session, receipt.id, at=now)
     return_for_receipt(session, receipt.id, None, now=now)
-    undo_certificates(session, receipt.id, now=now)
+    undo_certificates(session, receipt.id, now=now, replacing=replacing)
     release_on_return(  # usage counters and stamps restored
         session, receipt.tenant_id, receipt.id, ReturnedPart.everything()
     )

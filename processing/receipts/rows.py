@@ -147,6 +147,11 @@ def soft_result(
         "result": {
             "engine": result_to_json(calculation.result),
             "level": level.level.code if level and level.level else None,
+            **(
+                {"certificates": calculation.certificates.paid_json}
+                if calculation.certificates.paid
+                else {}
+            ),
         },
         "created_at": now,
     }

@@ -89,6 +89,7 @@ from processing.receipts.certificates import (
     certificate_payments,
     certificate_sales,
     certificates_possible,
+    check_as_calculated,
     with_sold,
     without_sold,
 )
@@ -515,7 +516,8 @@ def commit_claimed(
     if offline and receipt.requested_bonus > ZERO:
         notes.append("Оплата бонусами в офлайн-чеке не проводится: только начисление.")
         receipt = _without_bonus(receipt)
-    stored = replayable(_stored_result(session, receipt), ctx, receipt, lots, now)
+    soft = _stored_result(session, receipt)
+    stored = replayable(soft, ctx, receipt, lots, now)
     computed: _Computed | None = None
     if stored is not None:
         result, level_code = stored
@@ -549,6 +551,12 @@ def commit_claimed(
         result, rules, level_code = computed.result, computed.rules, computed.level_code
     check_payable(ctx, receipt, result)
     if computed is not None and computed.certificates.any:
+        if (
+            soft is not None
+            and soft.pos_id == ctx.caller.pos_id
+            and soft.input_hash == receipt.calculation_hash()
+        ):
+            check_as_calculated(soft.result, computed.certificates)
         caller = ctx.caller
         commit_certificates(
             session, tenant_id=caller.tenant_id, receipt_id=row.id, store_id=caller.store_id,

@@ -2,7 +2,7 @@
 
 Revision ID: 0024
 Revises: 0023
-Create Date: 2026-12-04 19:18:53.029828
+Create Date: 2026-12-04 20:01:18.312517
 """
 
 from collections.abc import Sequence
@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("balance_after", sa.BigInteger(), nullable=False),
         sa.Column("status_after", sa.String(length=16), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("store_id", sa.Integer(), nullable=False),
         sa.Column("pos_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

@@ -158,7 +158,7 @@ def test_sold_redeemed_in_two_stores_returned_and_sold_again(
     assert returned["certificates"]["refunded"] == [
         {"code": code, "sum": D("200.00"), "balance_after": D("700.00")}
     ]
-    assert returned["notes"][-1].startswith("На подарочные сертификаты возвращено 200.00 ₽")
+    assert returned["notes"][-1].startswith("На подарочные сертификаты возвращено 200,00 ₽")
     assert _state(session, code) == ("sold", 70_000)
 
     # spent in full: back in this store's stock (the re-sale cycle), then sold again
@@ -365,3 +365,110 @@ def test_why_a_certificate_is_not_sold_or_does_not_pay(
     late_sale = receipt("4", lines=[{**line, "goods": "cert-t", "certificate": late}])
     refused = _post(client, world.token, "receipts/commit", late_sale, 422)
     assert refused["code"] == "CERTIFICATE_EXPIRED"
+
+
+def test_money_goes_back_only_to_a_certificate_still_the_customers(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    s1, p1, _, _ = _places(session, world)
+    resold = _series(session, world, "r", nominal=D("300"), resale=True, scope="store")
+    burnt = _series(session, world, "b", nominal=D("500"), remainder="burn")
+    lapsing = _series(session, world, "l", valid_days=None,
+                      valid_until=datetime(2026, 6, 1, tzinfo=UTC))  # fmt: skip
+    for code in (resold, burnt, lapsing):
+        _to_pos(session, world, code, s1, p1)
+    token = world.token
+    sale = receipt("1", lines=[
+        {"line": 1, "goods": "cert-r", "qty": 1, "price": 300, "sum": 300, "certificate": resold},
+        {"line": 2, "goods": "cert-b", "qty": 1, "price": 500, "sum": 500, "certificate": burnt},
+        {"line": 3, "goods": "cert-l", "qty": 1, "price": 1000, "sum": 1000,
+         "certificate": lapsing},
+    ])  # fmt: skip
+    sold = _post(client, token, "receipts/commit", sale)
+    # the resold one: spent in full (back in stock), then a payment undone puts it back sold
+    spend_all = receipt("2", lines=GOODS, certificates=[{"code": resold}])
+    spend = _post(client, token, "receipts/commit", spend_all)
+    assert _state(session, resold) == ("in_store", 30_000)
+    _post(client, token, f"transactions/{spend['transaction_id']}/rollback", {})
+    assert _state(session, resold) == ("sold", 30_000)
+    check = client.post("/api/v1/certificates/check", json={"code": resold},
+                        headers={"Authorization": f"Bearer {token}"}).get_json()  # fmt: skip
+    assert check["usable"] is True, check  # its store, sale date and expiry kept
+    spend = _post(client, token, "receipts/commit", {**spend_all, "number": "3"})
+    _to_pos(session, world, resold, s1, p1, from_accounting=False)
+    resale = receipt("4", lines=sale["lines"][:1])
+    _post(client, token, "receipts/commit", resale)  # another customer's now
+    back = _post(client, token, "receipts/return", {
+        "cashier": "c-01", "shift": "5", "number": "r3",
+        "original_transaction_id": spend["transaction_id"],
+    })  # fmt: skip
+    assert back["certificates"]["refunded"] == []  # refunded in money
+    assert _state(session, resold) == ("sold", 30_000)
+    replay = _post(client, token, "receipts/commit", sale)
+    assert replay["certificates"]["sold"] == sold["certificates"]["sold"]
+
+    # burnt: a full return restores the remainder as it was
+    paid = _post(client, token, "receipts/commit", receipt("5", lines=[{
+        "line": 1, "goods": "g-200", "qty": 1, "price": 200, "sum": 200}],
+        certificates=[{"code": burnt}]))  # fmt: skip
+    assert _state(session, burnt) == ("redeemed", 0)
+    whole = {"cashier": "c-01", "shift": "5", "number": "r5",
+             "original_transaction_id": paid["transaction_id"]}  # fmt: skip
+    _post(client, token, "receipts/return", whole)
+    assert _state(session, burnt) == ("sold", 50_000)
+
+    # expired since the payment (the series ended on June 1): the money is refunded in cash
+    late = receipt("6", lines=GOODS, certificates=[{"code": lapsing}])
+    paid = _post(client, token, "receipts/commit", late)
+    back = _post(client, token, "receipts/return", {
+        "cashier": "c-01", "shift": "5", "number": "r6",
+        "original_transaction_id": paid["transaction_id"],
+    })  # fmt: skip
+    assert back["certificates"]["refunded"] == [] and _state(session, lapsing) == ("sold", 70_000)
+
+
+def test_certificate_sale_lines_whole_and_once_and_payments_as_calculated(
+    client: FlaskClient, session: Session, world: World
+) -> None:
+    s1, p1, _, _ = _places(session, world)
+    code = _series(session, world, "a")
+    goods = _series(session, world, "e", kind="electronic", nominal=None,
+                    min_nominal=D("100"), max_nominal=D("5000"))  # fmt: skip
+    _to_pos(session, world, code, s1, p1)
+    token = world.token
+    line = {"line": 1, "goods": "cert-a", "qty": 1, "price": 1000, "sum": 1000,
+            "certificate": code}  # fmt: skip
+    twice = receipt("0", lines=[line, {**line, "line": 2}])
+    refused = _post(client, token, "receipts/commit", twice, 400)
+    assert refused["code"] == "CERTIFICATE_SALE_INVALID" and "другой строкой" in refused["message"]
+    sold = _post(client, token, "receipts/commit", receipt("1", lines=[line]))
+    part = {"cashier": "c-01", "shift": "5", "number": "r1",
+            "original_transaction_id": sold["transaction_id"],
+            "lines": [{"line": 1, "qty": 0.001}]}  # fmt: skip
+    refused = _post(client, token, "receipts/return", part, 400)
+    assert refused["code"] == "CERTIFICATE_SALE_INVALID" and "целиком" in refused["message"]
+    assert _state(session, code) == ("sold", 100_000)
+
+    # a payment committed as calculated, or refused when the certificate was spent meanwhile
+    pay = receipt("2", lines=GOODS, certificates=[{"code": code}])
+    soft = _post(client, token, "receipts/calculate", pay)
+    assert soft["certificates"]["paid"] == D("300.00")
+    elsewhere = receipt("3", lines=[{"line": 1, "goods": "g-9", "qty": 1, "price": 800,
+                                     "sum": 800}], certificates=[{"code": code}])  # fmt: skip
+    _post(client, token, "receipts/commit", elsewhere)
+    changed = _post(client, token, "receipts/commit",
+                    {**pay, "calculation_id": soft["calculation_id"]}, 422)  # fmt: skip
+    assert changed["code"] == "CERTIFICATE_CHANGED"
+    assert _state(session, code) == ("sold", 20_000)
+    too_much = receipt("4", lines=GOODS, certificates=[{"code": code, "sum": 0}])
+    assert _post(client, token, "receipts/commit", too_much, 400)["code"] == "VALIDATION_ERROR"
+
+    # a document re-posted keeps the electronic certificate's code the customer was sent
+    electronic = {"line": 1, "goods": goods, "qty": 1, "price": 2000, "sum": 2000}
+    first = _post(client, token, "receipts/commit", receipt("5", lines=[electronic, GOODS[0] | {
+        "line": 2}]))  # fmt: skip
+    issued = first["certificates"]["sold"][0]["code"]
+    replaced = _post(client, token, f"transactions/{first['transaction_id']}/replace",
+                     receipt("5", lines=[electronic]))  # fmt: skip
+    assert replaced["certificates"]["sold"][0]["code"] == issued
+    assert _state(session, issued) == ("sold", 200_000)
