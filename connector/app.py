@@ -63,9 +63,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     ):
         api.register_blueprint(management.blp)
 
-    from connector.soap import discount_server
+    from connector.soap import discount_server, pos_processing
 
     app.register_blueprint(discount_server.blp)
+    app.register_blueprint(pos_processing.blp)
     from connector.onec_http import exchange
 
     app.register_blueprint(exchange.blp)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from flask import g, request
 
 from connector.db import db_session
+from connector.pos_tokens import context_for_token
 from processing.errors import InvalidInput, NotAuthenticated
 from processing.receipts.inputs import PosContext
-from processing.tenants.callers import caller_by_token, caller_rows
 
 
 class BearerRequired(NotAuthenticated):
@@ -31,13 +29,11 @@ def pos_context() -> PosContext:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise BearerRequired()
-    session = db_session()
-    found = caller_by_token(session, token.strip())
+    found = context_for_token(db_session(), token)
     if found is None:
         raise BearerRequired("Токен кассы не найден или отозван.")
-    caller, rows = found
-    g.pos_context = PosContext(caller, partial(caller_rows, session, caller, rows))
-    return g.pos_context  # type: ignore[no-any-return]
+    g.pos_context = found
+    return found
 
 
 def check_named_pos(context: PosContext, store: str | None, pos: str | None) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from flask import Blueprint, Response, request
@@ -40,18 +39,6 @@ blp = Blueprint("discount_server", __name__, url_prefix="/soap")
 class NotInTariff(Forbidden):
     code = "DISCOUNT_SERVER_NOT_IN_TARIFF"
     message = "Дисконтный сервер 1С:Розницы не входит в тариф."
-
-
-@lru_cache(maxsize=256)
-def render_wsdl(address: str) -> bytes:
-    """The WSDL with ``soap:address`` pointing at ``address`` (cached: 1C fetches it per call)."""
-    tree = etree.parse(str(WSDL_FILE), etree.XMLParser(resolve_entities=False, no_network=True))
-    for node in tree.iter(
-        "{http://schemas.xmlsoap.org/wsdl/soap/}address",
-        "{http://schemas.xmlsoap.org/wsdl/soap12/}address",
-    ):
-        node.set("location", address)
-    return bytes(etree.tostring(tree, xml_declaration=True, encoding="utf-8"))
 
 
 def _authenticate(session: Session, tenant_code: str) -> Tenant:
@@ -93,7 +80,9 @@ def wsdl(tenant_code: str) -> Response:
     settings = app_runtime().settings
     base = settings.public_base_url or request.host_url
     address = f"{base}soap/{tenant_code}/discount-server"
-    return Response(render_wsdl(address), content_type="text/xml; charset=utf-8")
+    return Response(
+        envelope.render_wsdl(WSDL_FILE, address), content_type="text/xml; charset=utf-8"
+    )
 
 
 @blp.post("/<tenant_code>/discount-server")

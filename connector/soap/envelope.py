@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from flask import Response
 from lxml import etree
@@ -67,6 +69,19 @@ def parse(data: bytes) -> Request:
     if operation is None:
         raise MalformedEnvelope(details={"body": "empty"})
     return Request(version=qname.namespace, operation=operation)
+
+
+@lru_cache(maxsize=256)
+def render_wsdl(wsdl: Path, address: str) -> bytes:
+    """A static WSDL with its ``soap:address`` pointing at ``address`` (cached: clients fetch it
+    before every call)."""
+    tree = etree.parse(str(wsdl), etree.XMLParser(resolve_entities=False, no_network=True))
+    for node in tree.iter(
+        "{http://schemas.xmlsoap.org/wsdl/soap/}address",
+        "{http://schemas.xmlsoap.org/wsdl/soap12/}address",
+    ):
+        node.set("location", address)
+    return bytes(etree.tostring(tree, xml_declaration=True, encoding="utf-8"))
 
 
 def _envelope(version: str, payload: etree._Element) -> bytes:

@@ -1,0 +1,20 @@
+"""The calling POS from its token, for every face a POS calls (JSON and SOAP): each token is
+bound to one tenant, store and POS."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from sqlalchemy.orm import Session
+
+from processing.receipts.inputs import PosContext
+from processing.tenants.callers import caller_by_token, caller_rows
+
+
+def context_for_token(session: Session, token: str) -> PosContext | None:
+    """The POS the token names (None: unknown or revoked)."""
+    found = caller_by_token(session, token.strip())
+    if found is None:
+        return None
+    caller, rows = found
+    return PosContext(caller, partial(caller_rows, session, caller, rows))

@@ -1,0 +1,163 @@
+"""POS processing over SOAP, Manzana-compatible: ``ProcessRequest`` at
+``/soap/<tenant>/pos-processing`` and ``/soap/<tenant>/POSProcessing.asmx`` (``?wsdl`` on
+either), SOAP 1.1 and 1.2. A POS that speaks Manzana's protocol connects by changing its URL
+(docs/pos-soap.md).
+
+The same domain calls as the JSON POS API answer, so one receipt gives the same figures on both
+faces. Authentication is the POS token (``Authorization: Bearer <token>``, or HTTP Basic with
+the token as the password); ``Organization``, ``BusinessUnit`` and ``POS`` in a request, when
+given, must be the token's tenant, store and POS. An error is an answer with a non-zero
+``ReturnCode`` and a Russian ``Message``; a SOAP fault only for an envelope that cannot be read.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Blueprint, Response, request
+from lxml import etree
+
+from connector.db import app_runtime, db_session
+from connector.errors import error_for_exception
+from connector.logs import current_request_id
+from connector.pos_tokens import context_for_token
+from connector.soap import envelope
+from mappings import manzana as wire
+from processing.customers.access import Accessor, Channel, pos_actor
+from processing.errors import ConnectorError, InvalidInput, NotAuthenticated
+from processing.receipts import service
+from processing.receipts.inputs import PosContext
+
+WSDL_FILE = Path(__file__).parent / "wsdl" / "pos_processing.wsdl"
+PATHS = ("pos-processing", "POSProcessing.asmx")
+
+blp = Blueprint("pos_processing", __name__, url_prefix="/soap")
+
+
+class TokenRequired(NotAuthenticated):
+    message = (
+        "Нужен токен кассы: заголовок Authorization: Bearer <токен> или HTTP Basic с токеном "
+        "в качестве пароля."
+    )
+
+
+class PosMismatch(InvalidInput):
+    code = "POS_MISMATCH"
+    message = "Организация, магазин или касса в запросе не совпадают с токеном кассы."
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _token() -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        password = decoded.partition(":")[2]
+        return password or None
+    return None
+
+
+def _caller(tenant_code: str) -> PosContext:
+    token = _token()
+    context = context_for_token(db_session(), token) if token else None
+    if context is None or context.tenant.code != tenant_code:
+        raise TokenRequired("Токен кассы не найден, отозван или выдан другой сети.")
+    return context
+
+
+def _check_names(ctx: PosContext, found: etree._Element) -> None:
+    """Organization, BusinessUnit and POS, when the request names them, are the token's."""
+    named = {
+        "Organization": (wire.text(found, "Organization"), ctx.tenant.code),
+        "BusinessUnit": (wire.text(found, "BusinessUnit"), ctx.caller.store_code),
+        "POS": (wire.text(found, "POS"), ctx.caller.pos_code),
+    }
+    wrong = [name for name, (given, own) in named.items() if given and given != own]
+    if wrong:
+        raise PosMismatch(details={"fields": wrong})
+
+
+def _reader(ctx: PosContext) -> Accessor:
+    """The calling POS as the 152-FZ log names it."""
+    caller = ctx.caller
+    return Accessor(pos_actor(caller.store_code, caller.pos_code), Channel.API,
+                    current_request_id())  # fmt: skip
+
+
+def _balance(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Element:
+    ident = wire.identification(found)
+    if ident is None:
+        raise InvalidInput("Укажите карту: CardNumber, Track2 или MobilePhone.",
+                           details={"field": "Card"})  # fmt: skip
+    outcome = service.identify(db_session(), ctx, ident, now=now, reader=_reader(ctx))
+    return wire.response(
+        "BalanceRequest", request_id=wire.text(found, "RequestID"), processed=now,
+        fields=wire.balance_fields(outcome),
+    )  # fmt: skip
+
+
+@blp.get("/<tenant_code>/pos-processing")
+@blp.get("/<tenant_code>/POSProcessing.asmx")
+def wsdl(tenant_code: str) -> Response:
+    """The WSDL (public: it says nothing of the tenant), its address this tenant's endpoint."""
+    base = app_runtime().settings.public_base_url or request.host_url
+    path = request.path.rsplit("/", 1)[-1]
+    address = f"{base}soap/{tenant_code}/{path}"
+    return Response(
+        envelope.render_wsdl(WSDL_FILE, address), content_type="text/xml; charset=utf-8"
+    )
+
+
+@blp.post("/<tenant_code>/pos-processing")
+@blp.post("/<tenant_code>/POSProcessing.asmx")
+def endpoint(tenant_code: str) -> Response:
+    version = envelope.SOAP12 if "soap+xml" in (request.mimetype or "") else envelope.SOAP11
+    try:
+        if (request.content_length or 0) > envelope.MAX_ENVELOPE_BYTES:
+            raise envelope.EnvelopeTooLarge(details={"limit": envelope.MAX_ENVELOPE_BYTES})
+        parsed = envelope.parse(request.get_data(cache=False))
+        version = parsed.version
+        kind, found = wire.request_of(parsed.operation)
+    except ConnectorError as error:
+        return envelope.fault(version, error, _detail, 400 if isinstance(error, InvalidInput)
+                              else 500)  # fmt: skip
+    now = _now()
+    try:
+        ctx = _caller(tenant_code)
+        _check_names(ctx, found)
+        if kind != "BalanceRequest":
+            raise wire.NotSupportedRequest(details={"request": kind})
+        payload = _balance(ctx, found, now)
+    except ConnectorError as error:
+        payload = _error(kind, found, error, now)
+    except Exception as exc:  # a database outage answers SERVICE_UNAVAILABLE, else INTERNAL_ERROR
+        payload = _error(kind, found, error_for_exception(exc), now)
+    return envelope.answer(version, payload)
+
+
+def _error(
+    kind: str, found: etree._Element, error: ConnectorError, now: datetime
+) -> etree._Element:
+    request_id = None
+    with contextlib.suppress(ConnectorError):  # a RequestID too long to read: not echoed
+        request_id = wire.text(found, "RequestID")
+    return wire.response(kind, request_id=request_id, processed=now, error=error)
+
+
+def _detail(error: ConnectorError) -> etree._Element:
+    node = etree.Element(wire.q("Error"), nsmap=wire.DEFAULT_NS)
+    etree.SubElement(node, wire.q("Code")).text = error.code
+    etree.SubElement(node, wire.q("ReturnCode")).text = str(wire.return_code(error))
+    etree.SubElement(node, wire.q("Message")).text = error.text
+    return node

@@ -1,0 +1,167 @@
+"""Manzana-compatible POS processing (SOAP), called as POS software calls it: zeep loads our WSDL
+from the running app and calls ProcessRequest; raw bodies shaped like the recorded traffic are
+accepted too. This step covers BalanceRequest; the cheque flows come next."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+from lxml import etree
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from zeep import Client, Settings
+from zeep.transports import Transport
+
+from tests.connector.onec_http.world import World, seed_world
+from tests.connector.soap.conftest import serve
+
+pytestmark = pytest.mark.committed
+
+NS = "http://loyalty.manzanagroup.ru/loyalty.xsd"
+D = Decimal
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    with Session(engine) as session:
+        found = seed_world(session)
+        session.commit()
+    return found
+
+
+@pytest.fixture
+def base(database_url: str) -> Iterator[str]:
+    with serve(database_url) as url:
+        yield url
+
+
+def _client(
+    base: str, token: str, *, basic: bool = False, path: str = "POSProcessing.asmx"
+) -> Client:
+    session = requests.Session()
+    if basic:
+        session.auth = ("p1", token)
+    else:
+        session.headers["Authorization"] = f"Bearer {token}"
+    return Client(
+        f"{base}/soap/acme/{path}?WSDL",
+        transport=Transport(session=session, timeout=20),
+        settings=Settings(strict=True, xml_huge_tree=False),
+    )
+
+
+def _balance(client: Client, **card: Any) -> Any:
+    result = client.service.ProcessRequest(
+        request={"BalanceRequest": {"RequestID": "1234", "Card": card, "Organization": "acme",
+                                    "BusinessUnit": "s1", "POS": "p1"}},
+        orgName="acme",
+    )  # fmt: skip
+    return result.BalanceResponse
+
+
+def test_balance_by_card_and_by_phone(base: str, world: World) -> None:
+    client = _client(base, world.token)
+    by_card = _balance(client, CardNumber=world.card)
+    assert (by_card.ReturnCode, by_card.Message, by_card.RequestID) == (0, "OK", "1234")
+    assert (by_card.CardBalance, by_card.CardActiveBalance) == (D("1000.00"), D("1000.00"))
+    assert by_card.LevelName == "Базовый" and by_card.FirstName == "Иван П."
+    by_phone = _balance(_client(base, world.token, basic=True, path="pos-processing"),
+                        MobilePhone="+7 916 123-45-67")  # fmt: skip
+    assert (by_phone.ReturnCode, by_phone.CardBalance) == (0, D("1000.00"))
+
+
+def test_errors_are_answers_with_a_return_code(base: str, world: World) -> None:
+    unknown = _balance(_client(base, world.token), CardNumber="2775999999992")
+    assert (unknown.ReturnCode, unknown.Message) == (80241, "Карта не найдена.")
+    stranger = _balance(_client(base, "wrong-token"), CardNumber=world.card)
+    assert stranger.ReturnCode == 201 and "Токен кассы" in stranger.Message
+    assert stranger.CardBalance is None
+    no_card = _balance(_client(base, world.token))
+    assert no_card.ReturnCode == 100 and "Укажите карту" in no_card.Message
+    # cheques are the next step: answered, not failed
+    cheque = (
+        _client(base, world.token)
+        .service.ProcessRequest(
+            request={
+                "ChequeRequest": {"Number": "1", "OperationType": "Sale", "ChequeType": "Soft"}
+            }
+        )
+        .ChequeResponse
+    )
+    assert cheque.ReturnCode == 120
+
+
+def _raw(base: str, token: str, body: bytes, path: str = "POSProcessing.asmx") -> requests.Response:
+    return requests.post(
+        f"{base}/soap/acme/{path}", data=body, timeout=20,
+        headers={"Content-Type": "text/xml; charset=utf-8", "Authorization": f"Bearer {token}",
+                 "SOAPAction": f"{NS}/ProcessRequest"},
+    )  # fmt: skip
+
+
+RECORDED = """<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+               xmlns:tns="http://loyalty.manzanagroup.ru/loyalty.xsd">
+  <soap:Body>
+    <tns:ProcessRequest>
+      <tns:request>
+        <tns:BalanceRequest>
+          <tns:Card><tns:CardNumber>{card}</tns:CardNumber></tns:Card>
+          <tns:RequestID>1234</tns:RequestID>
+          <tns:Organization>acme</tns:Organization>
+          <tns:DateTime>2015-03-12T10:19:58.813+03:00</tns:DateTime>
+          <tns:BusinessUnit>{store}</tns:BusinessUnit>
+          <tns:POS>p1</tns:POS>
+        </tns:BalanceRequest>
+      </tns:request>
+      <tns:orgName>acme</tns:orgName>
+    </tns:ProcessRequest>
+  </soap:Body>
+</soap:Envelope>"""
+
+
+def _answer(response: requests.Response) -> etree._Element:
+    root = etree.fromstring(response.content)
+    found = root.find(f".//{{{NS}}}BalanceResponse")
+    assert found is not None, response.text
+    return found
+
+
+def test_recorded_shape_fields_out_of_order(base: str, world: World) -> None:
+    response = _raw(base, world.token, RECORDED.format(card=world.card, store="s1").encode())
+    assert response.status_code == 200, response.text
+    answer = _answer(response)
+    assert answer.findtext(f"{{{NS}}}ReturnCode") == "0"
+    assert answer.findtext(f"{{{NS}}}CardBalance") == "1000.00"
+    # the answer's namespace is the default one
+    assert b"<ProcessRequestResponse xmlns=" in response.content
+    wrong_store = _raw(base, world.token, RECORDED.format(card=world.card, store="s9").encode())
+    assert _answer(wrong_store).findtext(f"{{{NS}}}ReturnCode") == "110"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<not xml",
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+        b"<x>&e;</x></soap:Body></soap:Envelope>",
+        b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+        b"<Other/></soap:Body></soap:Envelope>",
+    ],
+)
+def test_unreadable_envelopes_get_a_fault(base: str, world: World, body: bytes) -> None:
+    response = _raw(base, world.token, body)
+    assert response.status_code == 400
+    assert b"Fault" in response.content and b"passwd" not in response.content
+
+
+def test_the_wsdl_names_this_tenants_endpoint(base: str) -> None:
+    for path in ("POSProcessing.asmx", "pos-processing"):
+        response = requests.get(f"{base}/soap/acme/{path}?wsdl", timeout=20)
+        assert response.status_code == 200
+        assert f'location="{base}/soap/acme/{path}"'.encode() in response.content
