@@ -7,6 +7,7 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
+from processing.errors import InvalidInput
 from processing.receipts.inputs import PosContext
 from processing.tenants.callers import caller_by_token, caller_rows
 
@@ -18,3 +19,8 @@ def context_for_token(session: Session, token: str) -> PosContext | None:
         return None
     caller, rows = found
     return PosContext(caller, partial(caller_rows, session, caller, rows))
+
+
+class PosMismatch(InvalidInput):
+    code = "POS_MISMATCH"
+    message = "Магазин или касса в запросе не совпадают с токеном кассы."

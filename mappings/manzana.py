@@ -8,14 +8,18 @@ table below, docs/pos-soap.md) and the Russian ``Message``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from lxml import etree
 
 from mappings.cards import card_number_from_track, normalise_card_number
+from mappings.dates import parse_iso_datetime
 from processing.errors import ConnectorError, InvalidInput
 from processing.receipts.inputs import Identification, IdentifyOutcome
 
@@ -53,7 +57,7 @@ OTHER = 999  # a code the table does not name yet
 
 class NotSupportedRequest(InvalidInput):
     code = "NOT_SUPPORTED_REQUEST"
-    message = "Этот вид запроса пока не обрабатывается: поддерживается BalanceRequest."
+    message = "Этот вид запроса пока не обрабатывается."
 
 
 def q(name: str) -> str:
@@ -131,7 +135,17 @@ def _add(parent: etree._Element, fields: Iterable[tuple[str, object]]) -> None:
         if value is None:
             continue
         node = etree.SubElement(parent, q(name))
-        if isinstance(value, Decimal):
+        if name == "Coupons" and isinstance(value, list):
+            for number, code, message in value:
+                _add(etree.SubElement(node, q("Coupon")), [
+                    ("Number", number), ("ApplicabilityMessage", message),
+                    ("ApplicabilityCode", code),
+                ])  # fmt: skip
+        elif isinstance(value, list):
+            _add(node, value)
+        elif isinstance(value, Decimal) and name in ("Quantity", "Discount"):
+            node.text = str(value.quantize(QUANTITY))
+        elif isinstance(value, Decimal):
             node.text = _money(value)
         elif isinstance(value, datetime):
             node.text = value.isoformat()
@@ -176,3 +190,140 @@ def balance_fields(outcome: IdentifyOutcome) -> list[tuple[str, object]]:
         ("PersonalMessage", " ".join(outcome.hints) or None),
         ("FirstName", outcome.customer_name),
     ]
+
+
+# --- cheques ----------------------------------------------------------------------------------
+
+SOFT, FISCAL = "Soft", "Fiscal"
+SALE, RETURN, ROLLBACK = "Sale", "Return", "Rollback"
+QUANTITY = Decimal("0.001")
+
+
+@dataclass(frozen=True)
+class Cheque:
+    """A ChequeRequest as the receipt calls take it: the JSON API's receipt body (validated by
+    the same schema) and what the Manzana face needs besides."""
+
+    cheque_type: str  # Soft | Fiscal
+    operation: str  # Sale | Return | Rollback
+    body: dict[str, Any]  # the JSON receipt body
+    transaction_id: int  # this face's integer id of the receipt
+    request_id: str | None
+
+
+def transaction_number(store_id: int, pos_id: int, shift: str, number: str) -> int:
+    """A receipt's integer transaction id on this face (POS software stores it as an integer):
+    stable for its identity, so a repeated fiscal cheque gets the same one."""
+    key = f"{store_id}|{pos_id}|{shift}|{number}".encode()
+    return int(hashlib.sha256(key).hexdigest()[:15], 16)
+
+
+def _local_date(found: etree._Element, timezone: str, now: datetime) -> str:
+    """The cheque's store-local date (from DateTime; today when absent): its "shift", as
+    Manzana cheques carry none."""
+    raw = text(found, "DateTime")
+    moment = parse_iso_datetime(raw) if raw else None
+    if raw and moment is None:
+        raise InvalidInput("DateTime — дата и время ISO 8601.", details={"field": "DateTime"})
+    if moment is None:
+        local = now.astimezone(ZoneInfo(timezone))
+    elif moment.tzinfo is None:  # the store's wall clock
+        local = moment
+    else:
+        local = moment.astimezone(ZoneInfo(timezone))
+    return local.date().isoformat()
+
+
+def cheque(
+    found: etree._Element, *, pos_code: str, store_id: int, pos_id: int, timezone: str,
+    now: datetime,
+) -> Cheque:  # fmt: skip
+    """The ChequeRequest ``found`` read by name, in any order."""
+    cheque_type = found.get("ChequeType") or text(found, "ChequeType") or SOFT
+    operation = text(found, "OperationType") or SALE
+    if cheque_type not in (SOFT, FISCAL) or operation not in (SALE, RETURN, ROLLBACK):
+        raise InvalidInput(
+            "ChequeType — Soft или Fiscal, OperationType — Sale, Return или Rollback.",
+            details={"field": "OperationType"},
+        )
+    number = text(found, "Number") or ""
+    shift = _local_date(found, timezone, now)
+    lines = []
+    for position, item in enumerate(children(found, "Item"), start=1):
+        lines.append({
+            "line": text(item, "PositionNumber") or position, "goods": text(item, "Article"),
+            "qty": text(item, "Quantity"), "price": text(item, "Price"),
+            "sum": text(item, "Summ"),
+        })  # fmt: skip
+    body: dict[str, Any] = {
+        "cashier": pos_code, "shift": shift, "number": number, "lines": lines,
+        "pay_bonus": text(found, "PaidByBonus") or "0",
+        "coupons": [text(c, "Number") for c in children(child(found, "Coupons"), "Coupon")],
+        "transaction_id": str(transaction_number(store_id, pos_id, shift, number)),
+    }  # fmt: skip
+    ident = identification(found)
+    if ident is not None and ident.card_number:
+        body["card_number"] = ident.card_number
+    elif ident is not None and ident.phone:
+        body["phone"] = ident.phone
+    return Cheque(
+        cheque_type, operation, body, int(body["transaction_id"]), text(found, "RequestID")
+    )
+
+
+def children(parent: etree._Element | None, name: str) -> list[etree._Element]:
+    if parent is None:
+        return []
+    return [node for node in parent if isinstance(node.tag, str) and _local(node) == name]
+
+
+def _percent(part: Decimal, whole: Decimal) -> Decimal:
+    return (part * 100 / whole).quantize(QUANTITY) if whole else Decimal("0.000")
+
+
+def cheque_fields(
+    *,
+    amount: Decimal,
+    discount: Decimal,
+    final: Decimal,
+    accrual: Decimal,
+    bonus_payment: Decimal,
+    available: Decimal | None,
+    lines: Iterable[tuple[int, str, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal,
+                          Decimal]],
+    cashier: Iterable[str],
+    cheque_messages: Iterable[str],
+    personal: Iterable[str],
+    coupons: Iterable[tuple[str, int, str]],
+) -> list[tuple[str, object]]:  # fmt: skip
+    """A ChequeResponse's own fields, in the WSDL's order (strict clients check it).
+    ``lines``: (number, article, price, quantity, sum, discount, final sum, bonus payment,
+    accrual); ``coupons``: (number, code, message)."""
+    fields: list[tuple[str, object]] = [
+        ("Summ", amount), ("Discount", _percent(discount, amount)), ("SummDiscounted", final),
+        ("ChargedBonus", accrual), ("AvailablePayment", available),
+        ("WriteoffBonus", bonus_payment), ("CashierMessage", " ".join(cashier) or None),
+        ("ChequeMessage", " ".join(cheque_messages) or None),
+        ("PersonalMessage", " ".join(personal) or None),
+    ]  # fmt: skip
+    found = list(coupons)
+    if found:
+        fields.append(("Coupons", found))
+    for (
+        number,
+        article,
+        price,
+        quantity,
+        line_sum,
+        line_discount,
+        line_final,
+        paid,
+        accrued,
+    ) in lines:
+        fields.append(("Item", [
+            ("PositionNumber", number), ("Article", article), ("Price", price),
+            ("Quantity", quantity.quantize(QUANTITY)), ("Summ", line_sum),
+            ("Discount", _percent(line_discount, line_sum)), ("SummDiscounted", line_final),
+            ("ChargedBonus", accrued), ("WriteoffBonus", paid),
+        ]))  # fmt: skip
+    return fields

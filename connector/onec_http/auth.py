@@ -5,19 +5,14 @@ from __future__ import annotations
 from flask import g, request
 
 from connector.db import db_session
-from connector.pos_tokens import context_for_token
-from processing.errors import InvalidInput, NotAuthenticated
+from connector.pos_tokens import PosMismatch, context_for_token
+from processing.errors import NotAuthenticated
 from processing.receipts.inputs import PosContext
 
 
 class BearerRequired(NotAuthenticated):
     challenge = 'Bearer realm="loyalty-connector"'
     message = "Нужен токен кассы: заголовок Authorization: Bearer <токен>."
-
-
-class PosMismatch(InvalidInput):
-    code = "POS_MISMATCH"
-    message = "Магазин или касса в запросе не совпадают с токеном кассы."
 
 
 def pos_context() -> PosContext:

@@ -17,20 +17,24 @@ import binascii
 import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Response, request
 from lxml import etree
+from marshmallow import ValidationError
 
 from connector.db import app_runtime, db_session
 from connector.errors import error_for_exception
 from connector.logs import current_request_id
-from connector.pos_tokens import context_for_token
+from connector.pos_tokens import PosMismatch, context_for_token
 from connector.soap import envelope
 from mappings import manzana as wire
+from mappings import pos as pos_wire
 from processing.customers.access import Accessor, Channel, pos_actor
 from processing.errors import ConnectorError, InvalidInput, NotAuthenticated
-from processing.receipts import service
-from processing.receipts.inputs import PosContext
+from processing.receipts import returns, service
+from processing.receipts.claims import find_by_client_txn
+from processing.receipts.inputs import PosContext, ReceiptInput
 
 WSDL_FILE = Path(__file__).parent / "wsdl" / "pos_processing.wsdl"
 PATHS = ("pos-processing", "POSProcessing.asmx")
@@ -43,11 +47,6 @@ class TokenRequired(NotAuthenticated):
         "Нужен токен кассы: заголовок Authorization: Bearer <токен> или HTTP Basic с токеном "
         "в качестве пароля."
     )
-
-
-class PosMismatch(InvalidInput):
-    code = "POS_MISMATCH"
-    message = "Организация, магазин или касса в запросе не совпадают с токеном кассы."
 
 
 def _now() -> datetime:
@@ -85,7 +84,10 @@ def _check_names(ctx: PosContext, found: etree._Element) -> None:
     }
     wrong = [name for name, (given, own) in named.items() if given and given != own]
     if wrong:
-        raise PosMismatch(details={"fields": wrong})
+        raise PosMismatch(
+            "Организация, магазин или касса в запросе не совпадают с токеном кассы.",
+            details={"fields": wrong},
+        )
 
 
 def _reader(ctx: PosContext) -> Accessor:
@@ -104,6 +106,75 @@ def _balance(ctx: PosContext, found: etree._Element, now: datetime) -> etree._El
     return wire.response(
         "BalanceRequest", request_id=wire.text(found, "RequestID"), processed=now,
         fields=wire.balance_fields(outcome),
+    )  # fmt: skip
+
+
+def _receipt_input(ctx: PosContext, body: dict[str, Any]) -> ReceiptInput:
+    """The JSON API's receipt from the cheque's body: the same schema judges both faces."""
+    try:
+        data = pos_wire.ReceiptSchema().load(body)
+    except ValidationError as error:
+        messages: dict[str, Any] = (
+            error.messages if isinstance(error.messages, dict) else {"": error.messages}
+        )
+        first = next(iter(messages.items()), ("", ""))
+        raise InvalidInput(
+            f"Неверные данные чека: {first[0]}: {first[1]}", details={"fields": messages}
+        ) from error
+    return pos_wire.receipt_input(data, ctx.caller.timezone)
+
+
+def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Element:
+    caller = ctx.caller
+    cheque = wire.cheque(
+        found, pos_code=caller.pos_code, store_id=caller.store_id, pos_id=caller.pos_id,
+        timezone=caller.timezone, now=now,
+    )  # fmt: skip
+    session = db_session()
+    if cheque.operation == wire.ROLLBACK:
+        reference = wire.text(wire.child(found, "TransactionReference"), "TransactionID")
+        if not reference:
+            raise InvalidInput("Укажите TransactionReference/TransactionID отменяемого чека.",
+                               details={"field": "TransactionReference"})  # fmt: skip
+        cancelled = find_by_client_txn(session, ctx, reference)
+        returns.rollback(session, ctx, cancelled.transaction_id, now=now)
+        return wire.response("ChequeRequest", request_id=cheque.request_id, processed=now,
+                             transaction_id=int(reference))  # fmt: skip
+    if cheque.operation == wire.RETURN:
+        raise wire.NotSupportedRequest("Возврат по ChequeReference пока не обрабатывается.")
+    receipt = _receipt_input(ctx, cheque.body)
+    shelf = {line.number: (line.goods_id, line.price, line.quantity) for line in receipt.lines}
+    if cheque.cheque_type == wire.SOFT:
+        calc = service.calculate_receipt(session, ctx, receipt, now=now)
+        result = calc.result
+        fields = wire.cheque_fields(
+            amount=result.amount, discount=result.discount, final=result.final_amount,
+            accrual=result.accrual, bonus_payment=result.bonus_payment,
+            available=result.max_bonus_payment,
+            lines=[(line.number, *shelf[line.number], line.amount, line.discount,
+                    line.final_amount, line.bonus_payment, line.accrual)
+                   for line in result.lines],
+            cashier=result.cashier_messages, cheque_messages=result.customer_messages,
+            personal=result.hints,
+            coupons=[(a.code, 0 if a.applied else wire.RETURN_CODES.get(a.reason_code or "",
+                                                                         wire.OTHER),
+                      a.reason or "Купон применён") for a in calc.coupons.answers],
+        )  # fmt: skip
+    else:
+        committed = service.commit_receipt(session, ctx, receipt, now=now)
+        row = committed.receipt
+        fields = wire.cheque_fields(
+            amount=row.amount, discount=row.discount, final=row.final_amount,
+            accrual=row.accrual, bonus_payment=row.bonus_payment, available=None,
+            lines=[(line.line_no, *shelf[line.line_no], line.amount, line.discount,
+                    line.final_amount, line.bonus_payment, line.accrual)
+                   for line in committed.lines],
+            cashier=list(row.notes or []), cheque_messages=(), personal=(),
+            coupons=[(code, 0, "Купон применён") for code in committed.coupons],
+        )  # fmt: skip
+    return wire.response(
+        "ChequeRequest", request_id=cheque.request_id, processed=now,
+        transaction_id=cheque.transaction_id, fields=fields,
     )  # fmt: skip
 
 
@@ -136,9 +207,12 @@ def endpoint(tenant_code: str) -> Response:
     try:
         ctx = _caller(tenant_code)
         _check_names(ctx, found)
-        if kind != "BalanceRequest":
+        if kind == "BalanceRequest":
+            payload = _balance(ctx, found, now)
+        elif kind == "ChequeRequest":
+            payload = _cheque(ctx, found, now)
+        else:
             raise wire.NotSupportedRequest(details={"request": kind})
-        payload = _balance(ctx, found, now)
     except ConnectorError as error:
         payload = _error(kind, found, error, now)
     except Exception as exc:  # a database outage answers SERVICE_UNAVAILABLE, else INTERNAL_ERROR

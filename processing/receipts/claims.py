@@ -179,6 +179,18 @@ def _answered_again(session: Session, stored: Receipt) -> Committed:
     )  # fmt: skip
 
 
+def find_by_client_txn(session: Session, ctx: PosContext, client_txn_id: str) -> Receipt:
+    """The calling POS's receipt that it numbered ``client_txn_id``."""
+    receipt = session.scalar(
+        select(Receipt).where(
+            Receipt.pos_id == ctx.caller.pos_id, Receipt.client_txn_id == client_txn_id
+        )
+    )
+    if receipt is None:
+        raise ReceiptNotFound(details={"transaction_id": client_txn_id})
+    return receipt
+
+
 def find_receipt(session: Session, ctx: PosContext, transaction_id: str) -> Receipt:
     receipt = session.scalar(
         select(Receipt).where(

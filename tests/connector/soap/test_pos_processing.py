@@ -82,17 +82,17 @@ def test_errors_are_answers_with_a_return_code(base: str, world: World) -> None:
     assert stranger.CardBalance is None
     no_card = _balance(_client(base, world.token))
     assert no_card.ReturnCode == 100 and "Укажите карту" in no_card.Message
-    # cheques are the next step: answered, not failed
-    cheque = (
+    empty = (
         _client(base, world.token)
         .service.ProcessRequest(
-            request={
-                "ChequeRequest": {"Number": "1", "OperationType": "Sale", "ChequeType": "Soft"}
-            }
+            request={"ChequeRequest": {"Number": "1", "OperationType": "Sale",
+                                       "ChequeType": "Soft"}}
         )
         .ChequeResponse
-    )
-    assert cheque.ReturnCode == 120
+    )  # fmt: skip
+    assert empty.ReturnCode == 100 and "lines" in empty.Message  # a cheque without items
+    offer = _client(base, world.token).service.ProcessRequest(request={"OfferRequest": {}})
+    assert offer.OfferResponse.ReturnCode == 120  # offers are not processed yet
 
 
 def _raw(base: str, token: str, body: bytes, path: str = "POSProcessing.asmx") -> requests.Response:
@@ -165,3 +165,86 @@ def test_the_wsdl_names_this_tenants_endpoint(base: str) -> None:
         response = requests.get(f"{base}/soap/acme/{path}?wsdl", timeout=20)
         assert response.status_code == 200
         assert f'location="{base}/soap/acme/{path}"'.encode() in response.content
+
+
+LINES = [
+    {"line": 1, "goods": "g-100", "qty": "3", "price": "100.0", "sum": "300.0"},
+    {"line": 2, "goods": "g-200", "qty": "0.347", "price": "459.0", "sum": "159.27"},
+    {"line": 3, "goods": "g-400", "qty": "2", "price": "89.99", "sum": "179.98"},
+]
+
+
+def _cheque(client: Client, cheque_type: str, number: str, card: str, **extra: Any) -> Any:
+    items = [{"PositionNumber": line["line"], "Article": line["goods"], "Price": line["price"],
+              "Quantity": line["qty"], "Summ": line["sum"]} for line in LINES]  # fmt: skip
+    result = client.service.ProcessRequest(
+        request={"ChequeRequest": {"RequestID": "1234", "Card": {"CardNumber": card},
+                                   "Number": number, "OperationType": "Sale",
+                                   "ChequeType": cheque_type, "Item": items,
+                                   "DateTime": "2026-05-01T12:00:00", **extra}},
+    )  # fmt: skip
+    return result.ChequeResponse
+
+
+def _json_commit(base: str, world: World, number: str, pay: str) -> Any:
+    body = {"cashier": "c-01", "shift": "5", "number": number, "card_number": world.card,
+            "sold_at": "2026-05-01T12:00:00", "pay_bonus": pay,
+            "lines": [{**line, "qty": D(line["qty"]), "price": D(line["price"]),
+                       "sum": D(line["sum"])} for line in LINES]}  # fmt: skip
+    response = requests.post(f"{base}/api/v1/receipts/commit", data=_json(body), timeout=20,
+                             headers={"Authorization": f"Bearer {world.token}",
+                                      "Content-Type": "application/json"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    return response.json(parse_float=D)
+
+
+def _json(body: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(body, default=str)
+
+
+def test_soft_then_fiscal_sale_replay_and_rollback(base: str, world: World) -> None:
+    client = _client(base, world.token)
+    soft = _cheque(client, "Soft", "1042", world.card, PaidByBonus="100.0")
+    assert soft.ReturnCode == 0, soft.Message
+    assert (soft.Summ, soft.WriteoffBonus, soft.AvailablePayment) == (
+        D("639.25"),
+        D("100.00"),
+        soft.AvailablePayment,
+    )
+    fiscal = _cheque(client, "Fiscal", "1042", world.card, PaidByBonus="100.0")
+    assert fiscal.ReturnCode == 0, fiscal.Message
+    assert fiscal.TransactionID == soft.TransactionID and fiscal.TransactionID > 0
+    figures = [(i.PositionNumber, i.SummDiscounted, i.WriteoffBonus, i.ChargedBonus)
+               for i in fiscal.Item]  # fmt: skip
+    assert figures == [(i.PositionNumber, i.SummDiscounted, i.WriteoffBonus, i.ChargedBonus)
+                       for i in soft.Item]  # fmt: skip
+    assert sum(i.SummDiscounted for i in fiscal.Item) == fiscal.SummDiscounted
+    again = _cheque(client, "Fiscal", "1042", world.card, PaidByBonus="100.0")
+    assert (again.TransactionID, again.SummDiscounted) == (
+        fiscal.TransactionID, fiscal.SummDiscounted,
+    )  # fmt: skip
+    before = _balance(client, CardNumber=world.card).CardBalance
+    rollback = client.service.ProcessRequest(
+        request={"ChequeRequest": {"Number": "1042", "OperationType": "Rollback",
+                                   "ChequeType": "Fiscal",
+                                   "TransactionReference": {"TransactionID":
+                                                            fiscal.TransactionID}}},
+    ).ChequeResponse  # fmt: skip
+    assert rollback.ReturnCode == 0, rollback.Message
+    after = _balance(client, CardNumber=world.card).CardBalance
+    assert after == before + D("100.00") - fiscal.ChargedBonus
+    # the JSON twin of the same receipt gives the same figures (after the rollback: the same
+    # balance)
+    twin = _json_commit(base, world, "1043", "100.00")
+    assert [(line["line"], line["final_sum"], line["bonus_payment"], line["accrual"])
+            for line in twin["lines"]] == figures  # fmt: skip
+    assert (twin["totals"]["final_sum"], twin["totals"]["accrual"]) == (
+        fiscal.SummDiscounted, fiscal.ChargedBonus,
+    )  # fmt: skip
+    unknown = client.service.ProcessRequest(
+        request={"ChequeRequest": {"OperationType": "Rollback", "ChequeType": "Fiscal",
+                                   "TransactionReference": {"TransactionID": 7}}},
+    ).ChequeResponse  # fmt: skip
+    assert unknown.ReturnCode != 0 and unknown.Message
