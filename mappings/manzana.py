@@ -21,7 +21,7 @@ from lxml import etree
 from mappings.cards import card_number_from_track, normalise_card_number
 from mappings.dates import parse_iso_datetime
 from processing.errors import ConnectorError, InvalidInput
-from processing.receipts.inputs import Identification, IdentifyOutcome
+from processing.receipts.inputs import Identification, IdentifyOutcome, ReturnLineInput
 
 NS = "http://loyalty.manzanagroup.ru/loyalty.xsd"
 KINDS = ("BalanceRequest", "ChequeRequest", "OfferRequest")
@@ -161,6 +161,7 @@ def response(
     transaction_id: int | None = None,
     error: ConnectorError | None = None,
     fields: Iterable[tuple[str, object]] = (),
+    message: str = "OK",
 ) -> etree._Element:
     """``ProcessRequestResponse`` with the answer of ``kind`` (BalanceResponse...), the
     service namespace as the default one."""
@@ -170,7 +171,7 @@ def response(
     _add(answer, [
         ("TransactionID", transaction_id), ("RequestID", request_id),
         ("Processed", processed), ("ReturnCode", return_code(error) if error else 0),
-        ("Message", error.text if error else "OK"),
+        ("Message", error.text if error else message),
     ])  # fmt: skip
     if error is None:
         _add(answer, fields)
@@ -327,3 +328,45 @@ def cheque_fields(
             ("ChargedBonus", accrued), ("WriteoffBonus", paid),
         ]))  # fmt: skip
     return fields
+
+
+def returned_lines(
+    found: etree._Element, sold: Iterable[tuple[int, str, Decimal, Decimal]]
+) -> tuple[ReturnLineInput, ...]:
+    """A return cheque's items (renumbered from 1 by the POS) as lines of the sale ``sold``
+    ((line number, goods, quantity, quantity returned so far) each): each item takes the sale's
+    first line of the same goods with enough left. No items: the whole receipt."""
+    left = {number: (goods.lower(), quantity - returned) for number, goods, quantity, returned
+            in sold}  # fmt: skip
+    taken: dict[int, Decimal] = {}
+    for position, item in enumerate(children(found, "Item"), start=1):
+        goods = (text(item, "Article") or "").lower()
+        raw = text(item, "Quantity") or "0"
+        try:
+            quantity = Decimal(raw)
+        except ArithmeticError as error:
+            raise InvalidInput(f"Позиция {position}: Quantity — число.",
+                               details={"field": "Quantity"}) from error  # fmt: skip
+        match = next(
+            (number for number, (article, rest) in left.items()
+             if article == goods and rest - taken.get(number, Decimal(0)) >= quantity > 0),
+            None,
+        )  # fmt: skip
+        if match is None:
+            raise InvalidInput(
+                f"Позиция {position}: в исходном чеке нет товара {goods} в таком количестве.",
+                details={"field": "Item", "position": position},
+            )
+        taken[match] = taken.get(match, Decimal(0)) + quantity
+    return tuple(ReturnLineInput(number, quantity) for number, quantity in sorted(taken.items()))
+
+
+def reference(found: etree._Element) -> tuple[str | None, str, datetime | None]:
+    """The original cheque a return names: its POS, number and (a hint) time."""
+    ref = child(found, "ChequeReference")
+    number = text(ref, "Number") if ref is not None else None
+    if not number:
+        raise InvalidInput("Укажите ChequeReference/Number исходного чека.",
+                           details={"field": "ChequeReference"})  # fmt: skip
+    raw = text(ref, "DateTime")
+    return text(ref, "POS"), number, parse_iso_datetime(raw) if raw else None

@@ -32,9 +32,10 @@ from mappings import manzana as wire
 from mappings import pos as pos_wire
 from processing.customers.access import Accessor, Channel, pos_actor
 from processing.errors import ConnectorError, InvalidInput, NotAuthenticated
+from processing.money import money_text
 from processing.receipts import returns, service
-from processing.receipts.claims import find_by_client_txn
-from processing.receipts.inputs import PosContext, ReceiptInput
+from processing.receipts.claims import find_by_client_txn, receipt_lines, sale_by_number
+from processing.receipts.inputs import PosContext, ReceiptInput, ReturnInput
 
 WSDL_FILE = Path(__file__).parent / "wsdl" / "pos_processing.wsdl"
 PATHS = ("pos-processing", "POSProcessing.asmx")
@@ -141,7 +142,7 @@ def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Ele
         return wire.response("ChequeRequest", request_id=cheque.request_id, processed=now,
                              transaction_id=int(reference))  # fmt: skip
     if cheque.operation == wire.RETURN:
-        raise wire.NotSupportedRequest("Возврат по ChequeReference пока не обрабатывается.")
+        return _return(ctx, found, cheque, now)
     receipt = _receipt_input(ctx, cheque.body)
     shelf = {line.number: (line.goods_id, line.price, line.quantity) for line in receipt.lines}
     if cheque.cheque_type == wire.SOFT:
@@ -175,6 +176,44 @@ def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Ele
     return wire.response(
         "ChequeRequest", request_id=cheque.request_id, processed=now,
         transaction_id=cheque.transaction_id, fields=fields,
+    )  # fmt: skip
+
+
+def _return(
+    ctx: PosContext, found: etree._Element, cheque: wire.Cheque, now: datetime
+) -> etree._Element:
+    """A return by ``ChequeReference`` (the original's POS and number; its time a hint). A soft
+    return is accepted and posts nothing; a fiscal one returns the items (or everything)."""
+    session = db_session()
+    pos_code, number, near = wire.reference(found)
+    original = sale_by_number(session, ctx, pos_code, number, near)
+    sold = [(line.line_no, line.goods_id, line.quantity, line.returned_quantity)
+            for line in receipt_lines(session, original)]  # fmt: skip
+    lines = wire.returned_lines(found, sold)
+    if cheque.cheque_type == wire.SOFT:
+        return wire.response("ChequeRequest", request_id=cheque.request_id, processed=now,
+                             transaction_id=cheque.transaction_id)  # fmt: skip
+    body = cheque.body
+    request = ReturnInput(
+        cashier_code=body["cashier"], shift=body["shift"], number=body["number"],
+        original_transaction_id=original.transaction_id, lines=lines,
+        client_txn_id=body["transaction_id"],
+    )  # fmt: skip
+    committed = returns.return_receipt(session, ctx, request, now=now)
+    row = committed.receipt
+    goods = {line.line_no: (line.goods_id, line.price) for line in receipt_lines(session, original)}
+    message = f"OK. Списано: {money_text(row.accrual).replace('.', ',')}" if row.accrual else "OK"
+    fields = wire.cheque_fields(
+        amount=row.amount, discount=row.discount, final=row.final_amount,
+        accrual=row.bonus_payment, bonus_payment=row.accrual, available=None,
+        lines=[(line.line_no, *goods[line.line_no], line.quantity, line.amount, line.discount,
+                line.final_amount, line.accrual, line.bonus_payment)
+               for line in committed.lines],
+        cashier=list(row.notes or []), cheque_messages=(), personal=(), coupons=(),
+    )  # fmt: skip
+    return wire.response(
+        "ChequeRequest", request_id=cheque.request_id, processed=now,
+        transaction_id=cheque.transaction_id, fields=fields, message=message,
     )  # fmt: skip
 
 

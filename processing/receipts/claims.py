@@ -30,6 +30,7 @@ from processing.receipts.inputs import (
     ReceiptInput,
 )
 from processing.receipts.models import Receipt, ReceiptLine, ReceiptReplacement
+from processing.tenants.models import Pos
 from processing.tenants.service import cashier_id
 
 ZERO = Decimal("0.00")
@@ -189,6 +190,37 @@ def find_by_client_txn(session: Session, ctx: PosContext, client_txn_id: str) ->
     if receipt is None:
         raise ReceiptNotFound(details={"transaction_id": client_txn_id})
     return receipt
+
+
+def sale_by_number(
+    session: Session, ctx: PosContext, pos_code: str | None, number: str, near: datetime | None
+) -> Receipt:
+    """The committed sale numbered ``number`` at the POS ``pos_code`` of the caller's store (the
+    caller's own when None); of several (numbers repeat over days) the one sold nearest
+    ``near``, else the latest."""
+    pos_id = ctx.caller.pos_id
+    if pos_code and pos_code != ctx.caller.pos_code:
+        other = session.scalar(
+            select(Pos.id).where(Pos.store_id == ctx.caller.store_id, Pos.code == pos_code)
+        )
+        if other is None:
+            raise ReceiptNotFound(details={"pos": pos_code})
+        pos_id = other
+    found = session.scalars(
+        select(Receipt)
+        .where(
+            Receipt.tenant_id == ctx.caller.tenant_id, Receipt.pos_id == pos_id,
+            Receipt.number == number, Receipt.kind == "sale", Receipt.status == "committed",
+        )
+        .order_by(Receipt.sold_at.desc())
+        .limit(50)
+    ).all()  # fmt: skip
+    if not found:
+        raise ReceiptNotFound("Исходный чек продажи не найден.", details={"number": number})
+    if near is None:
+        return found[0]
+    moment = near if near.tzinfo is not None else near.replace(tzinfo=UTC)
+    return min(found, key=lambda receipt: abs(receipt.sold_at - moment))
 
 
 def find_receipt(session: Session, ctx: PosContext, transaction_id: str) -> Receipt:

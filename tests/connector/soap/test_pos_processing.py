@@ -248,3 +248,34 @@ def test_soft_then_fiscal_sale_replay_and_rollback(base: str, world: World) -> N
                                    "TransactionReference": {"TransactionID": 7}}},
     ).ChequeResponse  # fmt: skip
     assert unknown.ReturnCode != 0 and unknown.Message
+
+
+def test_return_by_cheque_reference(base: str, world: World) -> None:
+    client = _client(base, world.token)
+    sale = _cheque(client, "Fiscal", "2001", world.card)
+    assert sale.ReturnCode == 0 and sale.ChargedBonus > 0
+
+    def returned(number: str, items: list[dict[str, Any]], cheque_type: str = "Fiscal") -> Any:
+        return client.service.ProcessRequest(
+            request={"ChequeRequest": {
+                "Number": number, "OperationType": "Return", "ChequeType": cheque_type,
+                "Card": {"CardNumber": world.card}, "DateTime": "2026-05-01T13:00:00",
+                "ChequeReference": {"Number": "2001", "POS": "p1",
+                                    "DateTime": "2026-05-01T12:00:00+00:00"},
+                "Item": items,
+            }},
+        ).ChequeResponse  # fmt: skip
+
+    soft = returned("r-1", [], "Soft")
+    assert soft.ReturnCode == 0  # accepted, nothing posted
+    one = [{"PositionNumber": 1, "Article": "G-100", "Quantity": "1", "Price": "100.0",
+            "Summ": "100.0"}]  # fmt: skip
+    part = returned("r-1", one)
+    assert part.ReturnCode == 0, part.Message
+    assert (part.Summ, part.WriteoffBonus) == (D("100.00"), D("3.00"))  # 3% taken back
+    assert part.Message == "OK. Списано: 3,00"
+    assert returned("r-1", one).TransactionID == part.TransactionID  # a repeat replays
+    rest = returned("r-2", [])
+    assert rest.WriteoffBonus == sale.ChargedBonus - part.WriteoffBonus
+    too_much = returned("r-3", one)
+    assert too_much.ReturnCode != 0 and "нет товара" in too_much.Message
