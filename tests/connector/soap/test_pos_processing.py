@@ -279,3 +279,21 @@ def test_return_by_cheque_reference(base: str, world: World) -> None:
     assert rest.WriteoffBonus == sale.ChargedBonus - part.WriteoffBonus
     too_much = returned("r-3", one)
     assert too_much.ReturnCode != 0 and "нет товара" in too_much.Message
+
+
+def test_every_error_code_has_a_documented_return_code() -> None:
+    """Every code the service can answer has its own stable number, listed in docs/pos-soap.md."""
+    import re
+
+    from mappings.manzana import RETURN_CODES
+    from tests.conftest import REPO_ROOT
+    from tests.test_error_codes import _all_error_classes, _import_everything
+
+    _import_everything()
+    codes = {cls.code for cls in _all_error_classes()}
+    assert codes <= set(RETURN_CODES), sorted(codes - set(RETURN_CODES))
+    assert len(set(RETURN_CODES.values())) == len(RETURN_CODES) and 0 not in RETURN_CODES.values()
+    text = (REPO_ROOT / "docs" / "pos-soap.md").read_text(encoding="utf-8")
+    documented = {code: int(n) for n, code in re.findall(r"^\| (\d+) \| `([A-Z_0-9]+)` \|$",
+                                                          text, flags=re.MULTILINE)}  # fmt: skip
+    assert documented == RETURN_CODES
