@@ -402,13 +402,13 @@ def cheque(
     lines = []
     for position, item in enumerate(children(found, "Item"), start=1):
         lines.append({
-            "line": text(item, "PositionNumber") or position, "goods": text(item, "Article"),
-            "qty": text(item, "Quantity"), "price": text(item, "Price"),
-            "sum": text(item, "Summ"),
+            "line": _whole(text(item, "PositionNumber")) or position,
+            "goods": text(item, "Article"), "qty": _number(text(item, "Quantity")),
+            "price": _number(text(item, "Price")), "sum": _number(text(item, "Summ")),
         })  # fmt: skip
     body: dict[str, Any] = {
         "cashier": pos_code, "shift": shift, "number": number, "lines": lines,
-        "pay_bonus": text(found, "PaidByBonus") or "0",
+        "pay_bonus": _number(text(found, "PaidByBonus") or "0"),
         "coupons": [text(c, "Number") for c in children(child(found, "Coupons"), "Coupon")],
         "transaction_id": str(transaction_number(store_id, pos_id, shift, number)),
     }  # fmt: skip
@@ -420,6 +420,22 @@ def cheque(
     return Cheque(
         cheque_type, operation, body, int(body["transaction_id"]), text(found, "RequestID")
     )
+
+
+def _number(raw: str | None) -> Decimal | str | None:
+    """A number as the POS writes it (``1532.0``) as a Decimal for the receipt schema; what is
+    not a finite number stays text, for the schema to refuse by name."""
+    if raw is None:
+        return None
+    try:
+        value = Decimal(raw)
+    except ArithmeticError:
+        return raw
+    return value if value.is_finite() else raw
+
+
+def _whole(raw: str | None) -> int | str | None:
+    return int(raw) if raw is not None and raw.isdigit() and len(raw) <= 4 else raw
 
 
 def children(parent: etree._Element | None, name: str) -> list[etree._Element]:
