@@ -297,3 +297,14 @@ def test_every_error_code_has_a_documented_return_code() -> None:
     documented = {code: int(n) for n, code in re.findall(r"^\| (\d+) \| `([A-Z_0-9]+)` \|$",
                                                           text, flags=re.MULTILINE)}  # fmt: skip
     assert documented == RETURN_CODES
+
+
+def test_soap_12_and_an_oversize_envelope(base: str, world: World) -> None:
+    soap12 = _client(base, world.token).bind("POSProcessing", "POSProcessingSoap12")
+    answer = soap12.ProcessRequest(
+        request={"BalanceRequest": {"Card": {"CardNumber": world.card}}}
+    ).BalanceResponse
+    assert (answer.ReturnCode, answer.CardBalance) == (0, D("1000.00"))
+    huge = b"<x>" + b"a" * (9 * 1024 * 1024) + b"</x>"
+    response = _raw(base, world.token, huge)
+    assert response.status_code == 400 and b"SOAP_TOO_LARGE" in response.content
