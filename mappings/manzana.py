@@ -293,7 +293,7 @@ def _add(parent: etree._Element, fields: Iterable[tuple[str, object]]) -> None:
                 ])  # fmt: skip
         elif isinstance(value, list):
             _add(node, value)
-        elif isinstance(value, Decimal) and name in ("Quantity", "Discount"):
+        elif isinstance(value, Decimal) and name in ("Quantity", "Discount", "CardDiscount"):
             node.text = str(value.quantize(QUANTITY))
         elif isinstance(value, Decimal):
             node.text = _money(value)
@@ -422,6 +422,27 @@ def cheque(
     )
 
 
+# The receipt schema's names, as this face's fields are called.
+FIELD_NAMES = {"lines": "Item", "goods": "Article", "qty": "Quantity", "price": "Price",
+               "sum": "Summ", "line": "PositionNumber", "pay_bonus": "PaidByBonus",
+               "coupons": "Coupons", "number": "Number", "card_number": "CardNumber",
+               "phone": "MobilePhone"}  # fmt: skip
+
+
+def first_problem(messages: Any, path: str = "") -> str:
+    """The first of the receipt schema's messages, named as this face names the field (items
+    counted from 1): «Item 2, Price: Ожидается число.»"""
+    if isinstance(messages, dict) and messages:
+        key, value = next(iter(messages.items()))
+        if isinstance(key, int):  # an item, counted from 1
+            return first_problem(value, f"{path} {key + 1}")
+        name = FIELD_NAMES.get(str(key), str(key))
+        return first_problem(value, f"{path}, {name}" if path else name)
+    if isinstance(messages, list) and messages:
+        return first_problem(messages[0], path)
+    return f"{path}: {messages}" if path else str(messages)
+
+
 def _number(raw: str | None) -> Decimal | str | None:
     """A number as the POS writes it (``1532.0``) as a Decimal for the receipt schema; what is
     not a finite number stays text, for the schema to refuse by name."""
@@ -510,9 +531,11 @@ def returned_lines(
         raw = text(item, "Quantity") or "0"
         try:
             quantity = Decimal(raw)
-        except ArithmeticError as error:
-            raise InvalidInput(f"Позиция {position}: Quantity — число.",
-                               details={"field": "Quantity"}) from error  # fmt: skip
+        except ArithmeticError:
+            quantity = Decimal("NaN")
+        if not quantity.is_finite() or quantity <= 0:
+            raise InvalidInput(f"Позиция {position}: Quantity — число больше нуля.",
+                               details={"field": "Quantity"})  # fmt: skip
         match = next(
             (number for number, (article, rest) in left.items()
              if article == goods and rest - taken.get(number, Decimal(0)) >= quantity > 0),

@@ -23,7 +23,7 @@ from flask import Blueprint, Response, request
 from lxml import etree
 from marshmallow import ValidationError
 
-from connector.db import app_runtime, db_session
+from connector.db import app_runtime, db_session, rollback_request_session
 from connector.errors import error_for_exception
 from connector.logs import current_request_id
 from connector.pos_tokens import PosMismatch, context_for_token
@@ -34,7 +34,12 @@ from processing.customers.access import Accessor, Channel, pos_actor
 from processing.errors import ConnectorError, InvalidInput, NotAuthenticated
 from processing.money import money_text
 from processing.receipts import returns, service
-from processing.receipts.claims import find_by_client_txn, receipt_lines, sale_by_number
+from processing.receipts.claims import (
+    ReceiptConflict,
+    find_by_client_txn,
+    receipt_lines,
+    sale_by_number,
+)
 from processing.receipts.inputs import PosContext, ReceiptInput, ReturnInput
 
 WSDL_FILE = Path(__file__).parent / "wsdl" / "pos_processing.wsdl"
@@ -118,9 +123,8 @@ def _receipt_input(ctx: PosContext, body: dict[str, Any]) -> ReceiptInput:
         messages: dict[str, Any] = (
             error.messages if isinstance(error.messages, dict) else {"": error.messages}
         )
-        first = next(iter(messages.items()), ("", ""))
         raise InvalidInput(
-            f"Неверные данные чека: {first[0]}: {first[1]}", details={"fields": messages}
+            f"Неверные данные чека: {wire.first_problem(messages)}", details={"fields": messages}
         ) from error
     return pos_wire.receipt_input(data, ctx.caller.timezone)
 
@@ -138,7 +142,8 @@ def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Ele
             raise InvalidInput("Укажите TransactionReference/TransactionID отменяемого чека.",
                                details={"field": "TransactionReference"})  # fmt: skip
         cancelled = find_by_client_txn(session, ctx, reference)
-        returns.rollback(session, ctx, cancelled.transaction_id, now=now)
+        if cheque.cheque_type == wire.FISCAL:  # a soft rollback is accepted, posting nothing
+            returns.rollback(session, ctx, cancelled.transaction_id, now=now)
         return wire.response("ChequeRequest", request_id=cheque.request_id, processed=now,
                              transaction_id=int(reference))  # fmt: skip
     if cheque.operation == wire.RETURN:
@@ -164,6 +169,11 @@ def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Ele
     else:
         committed = service.commit_receipt(session, ctx, receipt, now=now)
         row = committed.receipt
+        if committed.replay and row.status != "committed":
+            raise ReceiptConflict(
+                "Чек с этим номером уже проведён и отменён: проведите его под новым номером.",
+                details={"status": row.status},
+            )
         fields = wire.cheque_fields(
             amount=row.amount, discount=row.discount, final=row.final_amount,
             accrual=row.accrual, bonus_payment=row.bonus_payment, available=None,
@@ -253,8 +263,10 @@ def endpoint(tenant_code: str) -> Response:
         else:
             raise wire.NotSupportedRequest(details={"request": kind})
     except ConnectorError as error:
+        rollback_request_session()  # an answer with an error is HTTP 200: nothing may stay
         payload = _error(kind, found, error, now)
     except Exception as exc:  # a database outage answers SERVICE_UNAVAILABLE, else INTERNAL_ERROR
+        rollback_request_session()
         payload = _error(kind, found, error_for_exception(exc), now)
     return envelope.answer(version, payload)
 

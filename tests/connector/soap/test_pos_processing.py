@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from zeep import Client, Settings
 from zeep.transports import Transport
 
+from mappings.manzana import RETURN_CODES
 from tests.connector.onec_http.world import World, seed_world
 from tests.connector.soap.conftest import serve
 
@@ -90,7 +91,7 @@ def test_errors_are_answers_with_a_return_code(base: str, world: World) -> None:
         )
         .ChequeResponse
     )  # fmt: skip
-    assert empty.ReturnCode == 100 and "lines" in empty.Message  # a cheque without items
+    assert empty.ReturnCode == 100 and "Item" in empty.Message  # a cheque without items
     offer = _client(base, world.token).service.ProcessRequest(request={"OfferRequest": {}})
     assert offer.OfferResponse.ReturnCode == 120  # offers are not processed yet
 
@@ -175,8 +176,10 @@ LINES = [
 
 
 def _cheque(client: Client, cheque_type: str, number: str, card: str, **extra: Any) -> Any:
-    items = [{"PositionNumber": line["line"], "Article": line["goods"], "Price": line["price"],
-              "Quantity": line["qty"], "Summ": line["sum"]} for line in LINES]  # fmt: skip
+    items = extra.pop("Item", None) or [
+        {"PositionNumber": line["line"], "Article": line["goods"], "Price": line["price"],
+         "Quantity": line["qty"], "Summ": line["sum"]} for line in LINES
+    ]  # fmt: skip
     result = client.service.ProcessRequest(
         request={"ChequeRequest": {"RequestID": "1234", "Card": {"CardNumber": card},
                                    "Number": number, "OperationType": "Sale",
@@ -308,3 +311,32 @@ def test_soap_12_and_an_oversize_envelope(base: str, world: World) -> None:
     huge = b"<x>" + b"a" * (9 * 1024 * 1024) + b"</x>"
     response = _raw(base, world.token, huge)
     assert response.status_code == 400 and b"SOAP_TOO_LARGE" in response.content
+
+
+def test_a_refused_cheque_leaves_nothing_and_its_correction_goes_through(
+    base: str, world: World
+) -> None:
+    client = _client(base, world.token)
+    refused = _cheque(client, "Fiscal", "3001", world.card, PaidByBonus="5000.0")
+    assert refused.ReturnCode != 0 and refused.Message
+    again = _cheque(client, "Fiscal", "3001", world.card, PaidByBonus="5000.0")
+    assert again.ReturnCode == refused.ReturnCode  # not "OK": nothing was stored
+    fixed = _cheque(client, "Fiscal", "3001", world.card, PaidByBonus="100.0")
+    assert (fixed.ReturnCode, fixed.WriteoffBonus) == (0, D("100.00"))
+    # a soft rollback posts nothing; a cancelled cheque sent again is not answered "OK"
+    rollback = {"OperationType": "Rollback",
+                "TransactionReference": {"TransactionID": fixed.TransactionID}}  # fmt: skip
+    soft = client.service.ProcessRequest(
+        request={"ChequeRequest": {**rollback, "ChequeType": "Soft"}}
+    ).ChequeResponse
+    assert soft.ReturnCode == 0
+    assert _balance(client, CardNumber=world.card).CardBalance == (
+        D("1000.00") - fixed.WriteoffBonus + fixed.ChargedBonus
+    )
+    client.service.ProcessRequest(request={"ChequeRequest": {**rollback, "ChequeType": "Fiscal"}})
+    resent = _cheque(client, "Fiscal", "3001", world.card, PaidByBonus="100.0")
+    assert resent.ReturnCode == RETURN_CODES["RECEIPT_CONFLICT"] and "отменён" in resent.Message
+    bad = _cheque(client, "Soft", "3002", world.card, Item=[{"PositionNumber": 1, "Article": "g",
+                                                             "Price": "x", "Quantity": "1",
+                                                             "Summ": "1"}])  # fmt: skip
+    assert bad.ReturnCode == 100 and "Item 1, Price" in bad.Message, bad.Message
