@@ -340,3 +340,85 @@ def test_a_refused_cheque_leaves_nothing_and_its_correction_goes_through(
                                                              "Price": "x", "Quantity": "1",
                                                              "Summ": "1"}])  # fmt: skip
     assert bad.ReturnCode == 100 and "Item 1, Price" in bad.Message, bad.Message
+
+
+def test_return_figures_equal_the_json_twins(base: str, world: World) -> None:
+    """The same sale and partial return over SOAP and over JSON: the same money and bonus."""
+    client = _client(base, world.token)
+    sale = _cheque(client, "Fiscal", "7001", world.card, PaidByBonus="50.0")
+    soap_return = client.service.ProcessRequest(
+        request={"ChequeRequest": {
+            "Number": "r-7001", "OperationType": "Return", "ChequeType": "Fiscal",
+            "ChequeReference": {"Number": "7001"},
+            "Item": [{"PositionNumber": 1, "Article": "g-200", "Quantity": "0.347",
+                      "Price": "459.0", "Summ": "159.27"}],
+        }},
+    ).ChequeResponse  # fmt: skip
+    assert soap_return.ReturnCode == 0, soap_return.Message
+    twin_sale = _json_commit(base, world, "7002", "50.00")
+    assert twin_sale["totals"]["final_sum"] == sale.SummDiscounted
+    response = requests.post(
+        f"{base}/api/v1/receipts/return", timeout=20,
+        headers={"Authorization": f"Bearer {world.token}", "Content-Type": "application/json"},
+        data=_json({"cashier": "c-01", "shift": "5", "number": "r-7002",
+                    "original_transaction_id": twin_sale["transaction_id"],
+                    "lines": [{"line": 2, "qty": "0.347"}]}),
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    twin = response.json(parse_float=D)["totals"]
+    assert (twin["sum"], twin["final_sum"], twin["accrual"], twin["bonus_payment"]) == (
+        soap_return.Summ, soap_return.SummDiscounted, soap_return.WriteoffBonus,
+        soap_return.ChargedBonus,
+    )  # fmt: skip
+
+
+RECORDED_CHEQUE = """<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+               xmlns:tns="http://loyalty.manzanagroup.ru/loyalty.xsd">
+  <soap:Body>
+    <tns:ProcessRequest>
+      <tns:request>
+        <tns:ChequeRequest ChequeType="{kind}">
+          <tns:Card><tns:CardNumber>{card}</tns:CardNumber></tns:Card>
+          <tns:Number>8001</tns:Number>
+          <tns:OperationType>Sale</tns:OperationType>
+          <tns:Summ>1532.0</tns:Summ>
+          <tns:Discount>0.0</tns:Discount>
+          <tns:SummDiscounted>1532.0</tns:SummDiscounted>
+          <tns:PaidByBonus>0.0</tns:PaidByBonus>
+          <tns:Item>
+            <tns:PositionNumber>1</tns:PositionNumber>
+            <tns:Article>g-1532</tns:Article>
+            <tns:ArticleName>Товар</tns:ArticleName>
+            <tns:Price>766.0</tns:Price>
+            <tns:Quantity>2</tns:Quantity>
+            <tns:Summ>1532.0</tns:Summ>
+            <tns:Discount>0.0</tns:Discount>
+            <tns:SummDiscounted>1532.0</tns:SummDiscounted>
+          </tns:Item>
+          <tns:RequestID>1234</tns:RequestID>
+          <tns:Organization>acme</tns:Organization>
+          <tns:DateTime>2015-03-12T10:19:58.813</tns:DateTime>
+          <tns:BusinessUnit>s1</tns:BusinessUnit>
+          <tns:POS>p1</tns:POS>
+        </tns:ChequeRequest>
+      </tns:request>
+      <tns:orgName>acme</tns:orgName>
+    </tns:ProcessRequest>
+  </soap:Body>
+</soap:Envelope>"""
+
+
+def test_recorded_cheque_shape(base: str, world: World) -> None:
+    """A soft then fiscal cheque as recorded: fields out of the WSDL's order, numbers like
+    1532.0, tns prefixes; 3% of 1532.00 accrued (45.96), as in the recording."""
+    for kind in ("Soft", "Fiscal"):
+        body = RECORDED_CHEQUE.format(kind=kind, card=world.card).encode()
+        response = _raw(base, world.token, body)
+        assert response.status_code == 200, response.text
+        answer = etree.fromstring(response.content).find(f".//{{{NS}}}ChequeResponse")
+        assert answer is not None, response.text
+        assert answer.findtext(f"{{{NS}}}ReturnCode") == "0", response.text
+        assert answer.findtext(f"{{{NS}}}ChargedBonus") == "45.96"
+        item = answer.find(f"{{{NS}}}Item")
+        assert item is not None and item.findtext(f"{{{NS}}}Quantity") == "2.000"
