@@ -12,8 +12,6 @@ given, must be the token's tenant, store and POS. An error is an answer with a n
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +41,6 @@ from processing.receipts.claims import (
 from processing.receipts.inputs import PosContext, ReceiptInput, ReturnInput
 
 WSDL_FILE = Path(__file__).parent / "wsdl" / "pos_processing.wsdl"
-PATHS = ("pos-processing", "POSProcessing.asmx")
 
 blp = Blueprint("pos_processing", __name__, url_prefix="/soap")
 
@@ -60,17 +57,13 @@ def _now() -> datetime:
 
 
 def _token() -> str | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        password = decoded.partition(":")[2]
-        return password or None
-    return None
+    """The POS token: ``Authorization: Bearer <token>``, or HTTP Basic's password."""
+    auth = request.authorization
+    if auth is None:
+        return None
+    if auth.type == "bearer":
+        return auth.token or None
+    return auth.password or None if auth.type == "basic" else None
 
 
 def _caller(tenant_code: str) -> PosContext:

@@ -591,6 +591,8 @@ def commit_claimed(
             given=_gifts_given(computed), now=now,
         )  # fmt: skip
     committed = finish_receipt(session, row, receipt, result, rules, level_code, notes)
+    if computed is None or not computed.certificates.any:
+        return replace(committed, coupons=coupons.used)
     return replace(
         committed, coupons=coupons.used, certificates=receipt_certificates(session, row.id)
     )
