@@ -16,7 +16,7 @@ from processing.certificates import till
 from processing.certificates.errors import CertificateChanged, CertificateNeedsOnline
 from processing.engine.model import Explanation, LinePart, LineResult, Result
 from processing.engine.model import Receipt as EngineReceipt
-from processing.money import from_kopecks, to_kopecks
+from processing.money import from_kopecks, money_text, to_kopecks
 from processing.receipts.inputs import PosContext, ReceiptInput
 
 ZERO = Decimal("0.00")
@@ -56,8 +56,14 @@ def check_as_calculated(stored: Mapping[str, Any] | None, found: TillCertificate
         return
     if stored["certificates"] != found.paid_json:
         raise CertificateChanged(
-            details={"calculated": stored["certificates"], "now": found.paid_json}
-        )
+            details={"calculated": _rubles(stored["certificates"]),
+                     "now": _rubles(found.paid_json)}
+        )  # fmt: skip
+
+
+def _rubles(paid: list[list[Any]]) -> dict[str, str]:
+    """[code, kopecks] pairs as the API says money: code → rubles with two decimals."""
+    return {str(code): money_text(from_kopecks(int(kopecks))) for code, kopecks in paid}
 
 
 NO_CERTIFICATES = TillCertificates()
