@@ -70,7 +70,7 @@ GOODS = _text(1, 80)  # a 1C goods GUID, or GUID#characteristic GUID (73 charact
 _LINE: dict[str, Check] = {
     "line": _line_number, "goods": GOODS, "barcode": _text(0, 64), "qty": _quantity,
     "price": _receipt_sum, "sum": _receipt_sum, "no_discount": _flag, "seller": _text(0, 64),
-    "final_sum": _receipt_sum,
+    "final_sum": _receipt_sum, "no_accrual": _flag,
 }  # fmt: skip
 _LINE_REQUIRED = ("goods", "qty", "price", "sum")
 _RECEIPT: dict[str, Check] = {
@@ -113,6 +113,7 @@ def _line(data: Any) -> dict[str, Any] | None:
     if line is None:
         return None
     line.setdefault("no_discount", False)
+    line.setdefault("no_accrual", False)
     return line
 
 

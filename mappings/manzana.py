@@ -21,6 +21,7 @@ from lxml import etree
 from mappings.cards import card_number_from_track, normalise_card_number
 from mappings.dates import parse_iso_datetime
 from processing.errors import ConnectorError, InvalidInput
+from processing.ledger.service import Balance
 from processing.receipts.inputs import Identification, IdentifyOutcome, ReturnLineInput
 
 NS = "http://loyalty.manzanagroup.ru/loyalty.xsd"
@@ -401,15 +402,22 @@ def cheque(
     shift = _local_date(found, timezone, now)
     lines = []
     for position, item in enumerate(children(found, "Item"), start=1):
-        lines.append({
+        line = {
             "line": _whole(text(item, "PositionNumber")) or position,
             "goods": text(item, "Article"), "qty": _number(text(item, "Quantity")),
             "price": _number(text(item, "Price")), "sum": _number(text(item, "Summ")),
-        })  # fmt: skip
+        }  # fmt: skip
+        if text(item, "SignCharge") in NO_CHARGE:
+            line["no_accrual"] = True
+        lines.append(line)
     body: dict[str, Any] = {
         "cashier": pos_code, "shift": shift, "number": number, "lines": lines,
         "pay_bonus": _number(text(found, "PaidByBonus") or "0"),
-        "coupons": [text(c, "Number") for c in children(child(found, "Coupons"), "Coupon")],
+        "coupons": coupon_numbers(found),
+        "payments": [
+            {"type": payment_kind(text(p, "ID")), "sum": _number(text(p, "Value") or "0")}
+            for p in children(found, "Payment")
+        ],
         "transaction_id": str(transaction_number(store_id, pos_id, shift, number)),
     }  # fmt: skip
     ident = identification(found)
@@ -422,24 +430,51 @@ def cheque(
     )
 
 
+NO_CHARGE = ("0", "false")  # an Item's SignCharge: no bonus accrued on this line
+
+# Payment/ID → our payment kinds (what promotions' payment conditions check). No public list of
+# the ids POS plugins send [U]: the kinds' names in English or Russian are read; any other id
+# is "other".
+PAYMENT_KINDS = {
+    "cash": "cash", "наличные": "cash", "нал": "cash",
+    "card": "card", "bank": "card", "bankcard": "card", "карта": "card", "безнал": "card",
+    "безналичные": "card", "банковская карта": "card",
+    "sbp": "sbp", "сбп": "sbp", "qr": "sbp",
+    "certificate": "certificate", "gift": "certificate", "сертификат": "certificate",
+}  # fmt: skip
+
+
+def payment_kind(payment_id: str | None) -> str:
+    return PAYMENT_KINDS.get((payment_id or "").strip().lower(), "other")
+
+
+def coupon_numbers(found: etree._Element) -> list[str | None]:
+    """The codes of ``Coupons/Coupon/Number``, as the POS sent them."""
+    return [text(c, "Number") for c in children(child(found, "Coupons"), "Coupon")]
+
+
 # The receipt schema's names, as this face's fields are called.
 FIELD_NAMES = {"lines": "Item", "goods": "Article", "qty": "Quantity", "price": "Price",
                "sum": "Summ", "line": "PositionNumber", "pay_bonus": "PaidByBonus",
                "coupons": "Coupons", "number": "Number", "card_number": "CardNumber",
-               "phone": "MobilePhone"}  # fmt: skip
+               "phone": "MobilePhone", "payments": "Payment",
+               "no_accrual": "SignCharge"}  # fmt: skip
+# Inside a field, where its parts are named otherwise.
+NESTED_NAMES = {"payments": {"type": "ID", "sum": "Value"}}
 
 
-def first_problem(messages: Any, path: str = "") -> str:
+def first_problem(messages: Any, path: str = "", names: dict[str, str] = FIELD_NAMES) -> str:
     """The first of the receipt schema's messages, named as this face names the field (items
     counted from 1): «Item 2, Price: Ожидается число.»"""
     if isinstance(messages, dict) and messages:
         key, value = next(iter(messages.items()))
         if isinstance(key, int):  # an item, counted from 1
-            return first_problem(value, f"{path} {key + 1}")
-        name = FIELD_NAMES.get(str(key), str(key))
-        return first_problem(value, f"{path}, {name}" if path else name)
+            return first_problem(value, f"{path} {key + 1}", names)
+        name = names.get(str(key), str(key))
+        inner = NESTED_NAMES.get(str(key), FIELD_NAMES)
+        return first_problem(value, f"{path}, {name}" if path else name, inner)
     if isinstance(messages, list) and messages:
-        return first_problem(messages[0], path)
+        return first_problem(messages[0], path, names)
     return f"{path}: {messages}" if path else str(messages)
 
 
@@ -469,8 +504,22 @@ def _percent(part: Decimal, whole: Decimal) -> Decimal:
     return (part * 100 / whole).quantize(QUANTITY) if whole else Decimal("0.000")
 
 
+def rubles(value: Decimal) -> str:
+    """A sum as the recorded answers print it: «45,96»."""
+    return _money(value).replace(".", ",")
+
+
+def sale_message(accrual: Decimal, write_off: Decimal) -> str:
+    """A sale's Message: «OK. Начислено: 45,96», with «Списано: …» when bonus paid."""
+    parts = [f"Начислено: {rubles(accrual)}"] if accrual else []
+    if write_off:
+        parts.append(f"Списано: {rubles(write_off)}")
+    return ". ".join(["OK", *parts])
+
+
 def cheque_fields(
     *,
+    balance: Balance | None,
     amount: Decimal,
     discount: Decimal,
     final: Decimal,
@@ -485,9 +534,11 @@ def cheque_fields(
     coupons: Iterable[tuple[str, int, str]],
 ) -> list[tuple[str, object]]:  # fmt: skip
     """A ChequeResponse's own fields, in the WSDL's order (strict clients check it).
-    ``lines``: (number, article, price, quantity, sum, discount, final sum, bonus payment,
-    accrual); ``coupons``: (number, code, message)."""
+    ``balance``: the card's after the cheque; ``lines``: (number, article, price, quantity,
+    sum, discount, final sum, bonus payment, accrual); ``coupons``: (number, code, message)."""
     fields: list[tuple[str, object]] = [
+        ("CardBalance", balance.total if balance else None),
+        ("CardActiveBalance", balance.active if balance else None),
         ("Summ", amount), ("Discount", _percent(discount, amount)), ("SummDiscounted", final),
         ("ChargedBonus", accrual), ("AvailablePayment", available),
         ("WriteoffBonus", bonus_payment), ("CashierMessage", " ".join(cashier) or None),

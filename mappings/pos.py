@@ -59,6 +59,9 @@ class LineSchema(Schema):
     price = ReceiptSum(required=True)
     sum = ReceiptSum(required=True)
     no_discount = fields.Boolean(load_default=False)
+    no_accrual = fields.Boolean(
+        load_default=False, metadata={"description": "no bonus accrued on this line"}
+    )
     seller = fields.String(validate=validate.Length(max=64))
     final_sum = ReceiptSum()
     pos_discount = ReceiptSum(
@@ -192,6 +195,7 @@ def receipt_input(data: dict[str, Any], timezone: str) -> ReceiptInput:
             price=line["price"],
             amount=line["sum"],
             no_discount=line["no_discount"],
+            no_accrual=line["no_accrual"],
             barcode=line.get("barcode"),
             group_ids=tuple(line.get("groups", ())),
             seller=line.get("seller"),

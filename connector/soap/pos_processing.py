@@ -30,7 +30,6 @@ from mappings import manzana as wire
 from mappings import pos as pos_wire
 from processing.customers.access import Accessor, Channel, pos_actor
 from processing.errors import ConnectorError, InvalidInput, NotAuthenticated
-from processing.money import money_text
 from processing.receipts import returns, service
 from processing.receipts.claims import (
     ReceiptConflict,
@@ -142,23 +141,26 @@ def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Ele
     if cheque.operation == wire.RETURN:
         return _return(ctx, found, cheque, now)
     receipt = _receipt_input(ctx, cheque.body)
+    sent = dict(zip(receipt.coupons, wire.coupon_numbers(found), strict=True))  # code: as sent
     shelf = {line.number: (line.goods_id, line.price, line.quantity) for line in receipt.lines}
     if cheque.cheque_type == wire.SOFT:
         calc = service.calculate_receipt(session, ctx, receipt, now=now)
         result = calc.result
+        after = service.card_balance(session, ctx, receipt.identification, now, preview=result)
         fields = wire.cheque_fields(
-            amount=result.amount, discount=result.discount, final=result.final_amount,
-            accrual=result.accrual, bonus_payment=result.bonus_payment,
-            available=result.max_bonus_payment,
+            balance=after, amount=result.amount, discount=result.discount,
+            final=result.final_amount, accrual=result.accrual,
+            bonus_payment=result.bonus_payment, available=result.max_bonus_payment,
             lines=[(line.number, *shelf[line.number], line.amount, line.discount,
                     line.final_amount, line.bonus_payment, line.accrual)
                    for line in result.lines],
             cashier=result.cashier_messages, cheque_messages=result.customer_messages,
             personal=result.hints,
-            coupons=[(a.code, 0 if a.applied else wire.RETURN_CODES.get(a.reason_code or "",
-                                                                         wire.OTHER),
+            coupons=[(sent.get(a.code) or a.code,
+                      0 if a.applied else wire.RETURN_CODES.get(a.reason_code or "", wire.OTHER),
                       a.reason or "Купон применён") for a in calc.coupons.answers],
         )  # fmt: skip
+        accrual, write_off = result.accrual, result.bonus_payment
     else:
         committed = service.commit_receipt(session, ctx, receipt, now=now)
         row = committed.receipt
@@ -167,35 +169,39 @@ def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Ele
                 "Чек с этим номером уже проведён и отменён: проведите его под новым номером.",
                 details={"status": row.status},
             )
+        used = set(committed.coupons)
+        after = service.card_balance(session, ctx, receipt.identification, now)
         fields = wire.cheque_fields(
-            amount=row.amount, discount=row.discount, final=row.final_amount,
+            balance=after, amount=row.amount, discount=row.discount, final=row.final_amount,
             accrual=row.accrual, bonus_payment=row.bonus_payment, available=None,
             lines=[(line.line_no, *shelf[line.line_no], line.amount, line.discount,
                     line.final_amount, line.bonus_payment, line.accrual)
                    for line in committed.lines],
             cashier=list(row.notes or []), cheque_messages=(), personal=(),
-            coupons=[(code, 0, "Купон применён") for code in committed.coupons],
+            coupons=[(sent.get(code) or code, 0, "Купон применён") if code in used
+                     else (sent.get(code) or code, wire.RETURN_CODES["COUPON_NOT_APPLIED"],
+                           "Купон не применён к чеку.")
+                     for code in receipt.coupons],
         )  # fmt: skip
+        accrual, write_off = row.accrual, row.bonus_payment
     return wire.response(
         "ChequeRequest", request_id=cheque.request_id, processed=now,
         transaction_id=cheque.transaction_id, fields=fields,
+        message=wire.sale_message(accrual, write_off),
     )  # fmt: skip
 
 
 def _return(
     ctx: PosContext, found: etree._Element, cheque: wire.Cheque, now: datetime
 ) -> etree._Element:
-    """A return by ``ChequeReference`` (the original's POS and number; its time a hint). A soft
-    return is accepted and posts nothing; a fiscal one returns the items (or everything)."""
+    """A return by ``ChequeReference`` (the original's POS and number; its time a hint) of the
+    items (or everything). A soft one answers the same figures and posts nothing."""
     session = db_session()
     pos_code, number, near = wire.reference(found)
     original = sale_by_number(session, ctx, pos_code, number, near)
     sold = [(line.line_no, line.goods_id, line.quantity, line.returned_quantity)
             for line in receipt_lines(session, original)]  # fmt: skip
     lines = wire.returned_lines(found, sold)
-    if cheque.cheque_type == wire.SOFT:
-        return wire.response("ChequeRequest", request_id=cheque.request_id, processed=now,
-                             transaction_id=cheque.transaction_id)  # fmt: skip
     body = cheque.body
     request = ReturnInput(
         cashier_code=body["cashier"], shift=body["shift"], number=body["number"],
@@ -205,19 +211,22 @@ def _return(
     committed = returns.return_receipt(session, ctx, request, now=now)
     row = committed.receipt
     goods = {line.line_no: (line.goods_id, line.price) for line in receipt_lines(session, original)}
-    message = f"OK. Списано: {money_text(row.accrual).replace('.', ',')}" if row.accrual else "OK"
+    message = f"OK. Списано: {wire.rubles(row.accrual)}" if row.accrual else "OK"
     fields = wire.cheque_fields(
-        amount=row.amount, discount=row.discount, final=row.final_amount,
+        balance=None, amount=row.amount, discount=row.discount, final=row.final_amount,
         accrual=row.bonus_payment, bonus_payment=row.accrual, available=None,
         lines=[(line.line_no, *goods[line.line_no], line.quantity, line.amount, line.discount,
                 line.final_amount, line.accrual, line.bonus_payment)
                for line in committed.lines],
         cashier=list(row.notes or []), cheque_messages=(), personal=(), coupons=(),
     )  # fmt: skip
-    return wire.response(
+    answer = wire.response(
         "ChequeRequest", request_id=cheque.request_id, processed=now,
         transaction_id=cheque.transaction_id, fields=fields, message=message,
     )  # fmt: skip
+    if cheque.cheque_type == wire.SOFT:  # the figures of the same return, then undone
+        rollback_request_session()
+    return answer
 
 
 @blp.get("/<tenant_code>/pos-processing")

@@ -216,12 +216,14 @@ def calculate(
     line_percents = [accrual_percent * factor for factor in multipliers]
     accruals = [
         _percent_of(final, percent)
-        if (accrue_all or not line.no_discount) and _in_set(accrual_goods, line)
+        if (accrue_all or not line.no_discount)
+        and not line.no_accrual
+        and _in_set(accrual_goods, line)
         else 0
         for line, final, percent in zip(lines, finals, line_percents, strict=True)
     ]
     extra = _extra_bonuses(
-        stage, finals, rules, facts, promotion_facts.budget_left if promotion_facts else {}
+        stage, lines, finals, rules, facts, promotion_facts.budget_left if promotion_facts else {}
     )
     accrual_withheld = accrual_refusal(rules, facts) if any(accruals) or extra else None
     withheld_accruals = accruals if accrual_withheld else None
@@ -395,13 +397,15 @@ def _outcomes(
 
 def _extra_bonuses(
     stage: Stage | None,
+    lines: Sequence[ReceiptLine],
     finals: list[int],
     rules: Rules,
     facts: CustomerFacts,
     budget_left: Mapping[str, int],
 ) -> tuple[ExtraBonus, ...]:
     """Campaign points of the applicable extra-bonus promotions: points per receipt, or a
-    percent of what was paid on the target goods, rounded half-up; within what is left of the
+    percent of what was paid on the target goods (lines the POS marks as earning nothing left
+    out), rounded half-up; within what is left of the
     promotion's budget."""
     if stage is None or not stage.extra or not facts.card_active:
         return ()
@@ -413,7 +417,11 @@ def _extra_bonuses(
             bit = 1 << rules.promotions.set_id(  # type: ignore[union-attr]
                 reward.target if reward.target is not None else promotion.receipt.goods
             )
-            paid = sum(f for f, mask in zip(finals, stage.masks, strict=True) if mask & bit)
+            paid = sum(
+                f
+                for f, mask, line in zip(finals, stage.masks, lines, strict=True)
+                if mask & bit and not line.no_accrual
+            )
             amount = _percent_of(paid, reward.percent)
         amount = min(amount, max(0, budget_left.get(promotion.code, amount)))
         if amount:

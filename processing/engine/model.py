@@ -27,6 +27,7 @@ class ReceiptLine:
     brand_id: str | None = None
     supplier_id: str | None = None
     no_bonus_payment: bool = False
+    no_accrual: bool = False  # the POS asks for no bonus on this line (Manzana's SignCharge 0)
     known: bool = True  # the catalog knows the goods (else the line's own data is used)
 
 

@@ -66,6 +66,7 @@ class LineInput:
     final_amount: Decimal | None = None  # as printed (commit): compared with ours
     pos_discount: Decimal = ZERO  # taken off by the POS itself: amount = qty × price − this
     certificate: str | None = None  # a certificate sold on this line, by its code
+    no_accrual: bool = False  # no bonus accrued on this line (the POS says so)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class ReceiptInput:
             key += (sorted(self.payments),)
         if self.coupons:  # the same
             key += (("coupons", self.coupons),)
+        if any(line.no_accrual for line in self.lines):  # the same
+            key += (("no_accrual", [line.no_accrual for line in self.lines]),)
         if self.certificates or any(line.certificate for line in self.lines):
             key += (("certificates", self.certificates, [line.certificate for line in self.lines]),)
         return digest(repr(key))
@@ -123,13 +126,15 @@ class ReceiptInput:
 
 
 def _hashed_line(line: LineInput) -> dict[str, object]:
-    """A line's fields; a zero POS discount is left out, so hashes stored before the field
-    existed still match their retries."""
+    """A line's fields; a zero POS discount, no certificate and an allowed accrual are left
+    out, so hashes stored before those fields existed still match their retries."""
     fields = dict(vars(line))
     if not line.pos_discount:
         del fields["pos_discount"]
     if line.certificate is None:
         del fields["certificate"]
+    if not line.no_accrual:
+        del fields["no_accrual"]
     return fields
 
 

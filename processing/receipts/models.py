@@ -121,6 +121,7 @@ class ReceiptLine(Base):
     final_amount: Mapped[Decimal] = mapped_column(Money())
     accrual: Mapped[Decimal] = mapped_column(Money())
     no_discount: Mapped[bool] = mapped_column(Boolean, default=False)
+    no_accrual: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     seller: Mapped[str | None] = mapped_column(String(64))
     explanations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # Units given as a promotion's gift, printed as a part of their own at gift_amount in all.

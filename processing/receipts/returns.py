@@ -221,6 +221,7 @@ def return_receipt(
                 final_amount=final,
                 accrual=accrual,
                 no_discount=sale.no_discount,
+                no_accrual=sale.no_accrual,
                 seller=sale.seller,
                 explanations=[
                     {

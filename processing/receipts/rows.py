@@ -121,7 +121,7 @@ def _engine_line(line: LineInput, found: GoodsFacts | None) -> EngineLine:
             number=line.number, goods_id=line.goods_id.lower(), quantity=line.quantity,
             price=line.price, amount=line.amount, no_discount=line.no_discount,
             group_ids=tuple(g.lower() for g in line.group_ids), barcode=line.barcode,
-            known=found is None,
+            known=found is None, no_accrual=line.no_accrual,
         )  # fmt: skip
     return EngineLine(
         number=line.number, goods_id=(known.external_id or line.goods_id).lower(),
@@ -130,7 +130,7 @@ def _engine_line(line: LineInput, found: GoodsFacts | None) -> EngineLine:
         group_ids=tuple(g.lower() for g in known.group_ids), barcode=line.barcode,
         brand_id=known.brand_id.lower() if known.brand_id else None,
         supplier_id=known.supplier_id.lower() if known.supplier_id else None,
-        no_bonus_payment=known.no_bonus_payment,
+        no_bonus_payment=known.no_bonus_payment, no_accrual=line.no_accrual,
     )  # fmt: skip
 
 
@@ -231,6 +231,7 @@ def line_values(receipt_id: int, receipt: ReceiptInput, result: Result) -> list[
             "final_amount": computed.final_amount,
             "accrual": computed.accrual,
             "no_discount": source.no_discount,
+            "no_accrual": source.no_accrual,
             "seller": source.seller,
             "explanations": [explanation_json(e) for e in computed.explanations],
             "gift_quantity": computed.gift_quantity,

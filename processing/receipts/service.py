@@ -73,6 +73,7 @@ from processing.gifts.stock import (
 )
 from processing.ledger.models import Account, BonusLot
 from processing.ledger.service import (
+    Balance,
     PostingKind,
     balance,
     lock_account,
@@ -165,6 +166,31 @@ def resolve_card(
         return ResolvedCard(card, by_phone=True)
     return ResolvedCard(
         find_card(session, ctx.caller.tenant_id, str(ident.card_number)), by_phone=False
+    )
+
+
+def card_balance(
+    session: Session,
+    ctx: PosContext,
+    ident: Identification | None,
+    now: datetime,
+    *,
+    preview: Result | None = None,
+) -> Balance | None:
+    """The bonus balance of the card ``ident`` names (None: no card, or none made yet). With
+    ``preview``, a soft result: as it will be once that receipt is committed — its write-off
+    taken, its accrual and campaign points counted in the total, not yet payable."""
+    resolved = resolve_card(session, ctx, ident, now)
+    if resolved is None or resolved.card.account_id is None:
+        return None
+    current = balance(session, resolved.card.account_id, now)
+    if preview is None:
+        return current
+    earned = preview.accrual + sum((extra.amount for extra in preview.extra_bonuses), ZERO)
+    return Balance(
+        total=current.total - preview.write_off + earned,
+        active=current.active - preview.write_off,
+        pending=current.pending + earned,
     )
 
 

@@ -196,7 +196,7 @@ def _engine_lines(session: Session, tenant_id: int, kept: Sequence[Kept]) -> _En
         LineInput(
             number=k.line.line_no, goods_id=k.line.goods_id, quantity=k.quantity,
             price=k.line.price, amount=k.amount, no_discount=k.line.no_discount,
-            barcode=k.line.barcode,
+            barcode=k.line.barcode, no_accrual=k.line.no_accrual,
         )
         for k in kept
     )  # fmt: skip

@@ -378,11 +378,14 @@ _stats = _insert_select(
 # thousandths and the money in kopecks, each typed as its column stores it (strings as text, so
 # that an over-long value fails its INSERT as before). A sale line has returned nothing yet: its
 # returned_* columns take their server default, 0.
-LINE_AS_IS = ("line_no", "goods_id", "barcode", "no_discount", "seller", "explanations")
+LINE_AS_IS = ("line_no", "goods_id", "barcode", "no_discount", "no_accrual", "seller",
+              "explanations")  # fmt: skip
 LINE_MONEY = ("price", "amount", "discount", "bonus_payment", "final_amount", "accrual",
               "gift_amount")  # fmt: skip
 LINE_THOUSANDTHS = ("quantity", "gift_quantity")
-_WIRE_LINE = (*LINE_AS_IS, *LINE_THOUSANDTHS, *LINE_MONEY)
+_WIRE_LINE = tuple(  # in the table's order
+    c.name for c in RECEIPT_LINES.c if c.name in {*LINE_AS_IS, *LINE_THOUSANDTHS, *LINE_MONEY}
+)
 
 
 def _wire_type(name: str) -> Any:
@@ -395,17 +398,19 @@ _wire = (
     .table_valued(*(column(name, _wire_type(name)) for name in _WIRE_LINE))
     .render_derived(name="u", with_types=True)
 )
-_line_values = {"receipt_id": _receipt.c.id, **{name: _wire.c[name] for name in _WIRE_LINE}}
-_lines = _insert_select(
-    RECEIPT_LINES,
-    {
-        column.name: _line_values[column.name]
-        for column in RECEIPT_LINES.c
-        if column.name in _line_values
-    },
-    _receipt,
-    _wire,
-).cte("lines")
+# ``u.*`` is the recordset's columns in _WIRE_LINE's order, the order the INSERT names them in:
+# spelling each out would push the statement past psycopg's 4 KiB (see _Positional).
+_lines = (
+    postgresql.insert(RECEIPT_LINES)
+    .from_select(
+        [RECEIPT_LINES.c.receipt_id, *(RECEIPT_LINES.c[name] for name in _WIRE_LINE)],
+        select(_Positional(_receipt.c.id, "receipt_id"), literal_column("u.*")).select_from(
+            _receipt, _wire
+        ),
+        include_defaults=False,
+    )
+    .cte("lines")
+)
 
 # The promotion versions the receipt used, with what each gave (``[]``: none); what returns
 # take back starts at its server default, 0.

@@ -95,8 +95,8 @@ def test_the_lines_are_read_from_json_typed_as_their_columns_store_them() -> Non
         "line_no": "INTEGER", "goods_id": "TEXT", "barcode": "TEXT", "quantity": "BIGINT",
         "price": "BIGINT", "amount": "BIGINT", "discount": "BIGINT", "bonus_payment": "BIGINT",
         "final_amount": "BIGINT", "accrual": "BIGINT", "no_discount": "BOOLEAN",
-        "seller": "TEXT", "explanations": "JSON", "gift_quantity": "BIGINT",
-        "gift_amount": "BIGINT",
+        "no_accrual": "BOOLEAN", "seller": "TEXT", "explanations": "JSON",
+        "gift_quantity": "BIGINT", "gift_amount": "BIGINT",
     }  # fmt: skip
 
 

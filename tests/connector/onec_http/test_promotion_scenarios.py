@@ -381,6 +381,24 @@ SCENARIOS: list[tuple[str, dict[str, Any], list[dict[str, Any]] | None, str, str
         "0",
         "13.78",
     ),
+    # the same campaign, g-100's line marked by the POS as earning nothing (no_accrual):
+    # neither its accrual (9.00) nor campaign points on it (15.00); line 2's 4.78 stays
+    (
+        "no-accrual-line",
+        {
+            "p": {
+                "reward": {
+                    "kind": "extra_bonus",
+                    "percent": "5",
+                    "target": G100["goods"],
+                    "lifetime_days": 3660,
+                }
+            }
+        },
+        None,
+        "0",
+        "4.78",
+    ),
     # bonus conversion 1.50 a point in multiples of 3, 10 points asked: 9 spent, 13.50 off,
     # spread 300.00 : 159.27 → 8.8183 + 4.6817 → 8.81 + 4.68 and the kopeck left to line 1:
     # 8.82 + 4.68; accrual 3% of 291.18 = 8.7354 → 8.74 and of 154.59 = 4.6377 → 4.64: 13.38;
@@ -551,6 +569,7 @@ BODY_EXTRA: dict[str, dict[str, Any]] = {
     "gift-at-0.01": {"lines": [*WORLD_LINES, BEAR]},
     "kit-broken": {"lines": [*WORLD_LINES, G500]},
     "bonus-conversion": {"pay_bonus": 10},
+    "no-accrual-line": {"lines": [{**WORLD_LINES[0], "no_accrual": True}, *WORLD_LINES[1:]]},
     "percent-bonus-payment": {"pay_bonus": 100},
 }
 
@@ -578,6 +597,7 @@ CHECKS: dict[str, dict[str, Any]] = {
         "balance": D("28.78"),
     },
     "bonus-conversion": {"points_spent": D("9.00"), "balance": D("4.38")},
+    "no-accrual-line": {"extra_bonus": [], "balance": D("4.78")},
     "percent-bonus-payment": {"balance": D("-90.60")},
     "gift-at-0.01": {"balance": D("13.78")},
     "level-multiplier-base": {

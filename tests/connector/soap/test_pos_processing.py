@@ -1,6 +1,6 @@
 """Manzana-compatible POS processing (SOAP), called as POS software calls it: zeep loads our WSDL
 from the running app and calls ProcessRequest; raw bodies shaped like the recorded traffic are
-accepted too. This step covers BalanceRequest; the cheque flows come next."""
+accepted too."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 from lxml import etree
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from zeep import Client, Settings
 from zeep.transports import Transport
@@ -270,7 +270,7 @@ def test_return_by_cheque_reference(base: str, world: World) -> None:
         ).ChequeResponse  # fmt: skip
 
     soft = returned("r-1", [], "Soft")
-    assert soft.ReturnCode == 0  # accepted, nothing posted
+    assert soft.ReturnCode == 0 and soft.WriteoffBonus == sale.ChargedBonus  # a preview
     one = [{"PositionNumber": 1, "Article": "G-100", "Quantity": "1", "Price": "100.0",
             "Summ": "100.0"}]  # fmt: skip
     part = returned("r-1", one)
@@ -422,3 +422,130 @@ def test_recorded_cheque_shape(base: str, world: World) -> None:
         assert answer.findtext(f"{{{NS}}}ChargedBonus") == "45.96"
         item = answer.find(f"{{{NS}}}Item")
         assert item is not None and item.findtext(f"{{{NS}}}Quantity") == "2.000"
+
+
+def _json_post(base: str, world: World, path: str, body: dict[str, Any] | None = None) -> Any:
+    response = requests.post(f"{base}/api/v1/{path}", data=_json(body or {}), timeout=20,
+                             headers={"Authorization": f"Bearer {world.token}",
+                                      "Content-Type": "application/json"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    return response.json(parse_float=D)
+
+
+def test_sign_charge_payments_card_balance_and_messages(
+    base: str, world: World, engine: Engine
+) -> None:
+    """SignCharge 0 leaves a line without accrual (as no_accrual does on JSON); Payment reaches
+    the receipt; the answers carry the card's balance after the cheque and the recorded
+    «OK. Начислено: …» message."""
+    client = _client(base, world.token)
+    items = [{"PositionNumber": line["line"], "Article": line["goods"], "Price": line["price"],
+              "Quantity": line["qty"], "Summ": line["sum"],
+              "SignCharge": 0 if line["line"] == 1 else 1} for line in LINES]  # fmt: skip
+    payment = [{"ID": "Card", "Value": "639.25"}]
+    soft = _cheque(client, "Soft", "9001", world.card, Item=items, Payment=payment,
+                   PaidByBonus="20.0")  # fmt: skip
+    assert soft.ReturnCode == 0, soft.Message
+    assert soft.Item[0].ChargedBonus == 0 and soft.Item[1].ChargedBonus > 0
+    accrual = soft.ChargedBonus
+    assert accrual == sum(item.ChargedBonus for item in soft.Item)
+    assert soft.Message == f"OK. Начислено: {str(accrual).replace('.', ',')}. Списано: 20,00"
+    # as it will be: the write-off taken, the accrual counted but not yet payable
+    assert (soft.CardBalance, soft.CardActiveBalance) == (
+        D("1000.00") - D("20.00") + accrual, D("980.00"),
+    )  # fmt: skip
+    fiscal = _cheque(client, "Fiscal", "9001", world.card, Item=items, Payment=payment,
+                     PaidByBonus="20.0")  # fmt: skip
+    assert (fiscal.ReturnCode, fiscal.ChargedBonus) == (0, accrual)
+    now = _balance(client, CardNumber=world.card)
+    assert (fiscal.CardBalance, fiscal.CardActiveBalance) == (
+        now.CardBalance, now.CardActiveBalance,
+    )  # fmt: skip
+    assert fiscal.CardBalance == soft.CardBalance
+    with Session(engine) as session:  # the mark is stored with the line (returns recompute)
+        marks = session.execute(
+            text("SELECT l.line_no, l.no_accrual FROM receipt_lines l JOIN receipts r "
+                 "ON r.id = l.receipt_id WHERE r.number = '9001' ORDER BY l.line_no")
+        ).all()  # fmt: skip
+    assert [tuple(row) for row in marks] == [(1, True), (2, False), (3, False)]
+    twin = _json_post(base, world, "receipts/calculate", {
+        "cashier": "c-01", "shift": "5", "number": "9002", "card_number": world.card,
+        "pay_bonus": "20.00", "payments": [{"type": "card", "sum": "639.25"}],
+        "lines": [{**line, "no_accrual": line["line"] == 1} for line in LINES],
+    })  # fmt: skip
+    assert [line["accrual"] for line in twin["lines"]] == [i.ChargedBonus for i in fiscal.Item]
+    bad = _cheque(client, "Soft", "9003", world.card, Payment=[{"ID": "cash", "Value": "x"}])
+    assert bad.ReturnCode == 100 and "Payment 1, Value" in bad.Message, bad.Message
+
+
+def test_coupons_are_echoed_with_their_applicability(base: str, world: World) -> None:
+    client = _client(base, world.token)
+    coupons = {"Coupon": [{"Number": "nope-1"}]}
+    soft = _cheque(client, "Soft", "9101", world.card, Coupons=coupons)
+    assert soft.ReturnCode == 0, soft.Message
+    [answer] = soft.Coupons.Coupon  # named as the POS sent it
+    assert (answer.Number, answer.ApplicabilityCode) == ("nope-1", RETURN_CODES["COUPON_NOT_FOUND"])
+    fiscal = _cheque(client, "Fiscal", "9101", world.card, Coupons=coupons)
+    assert fiscal.ReturnCode == 0, fiscal.Message
+    [answer] = fiscal.Coupons.Coupon
+    assert (answer.Number, answer.ApplicabilityCode) == (
+        "nope-1", RETURN_CODES["COUPON_NOT_APPLIED"],
+    )  # fmt: skip
+    assert answer.ApplicabilityMessage
+
+
+def test_a_soft_return_answers_the_figures_and_posts_nothing(base: str, world: World) -> None:
+    client = _client(base, world.token)
+    sale = _cheque(client, "Fiscal", "9201", world.card, PaidByBonus="30.0")
+    assert sale.ReturnCode == 0, sale.Message
+    before = _balance(client, CardNumber=world.card).CardBalance
+
+    def returned(cheque_type: str) -> Any:
+        return client.service.ProcessRequest(
+            request={"ChequeRequest": {
+                "Number": "r-9201", "OperationType": "Return", "ChequeType": cheque_type,
+                "ChequeReference": {"Number": "9201"},
+                "Item": [{"PositionNumber": 1, "Article": "g-100", "Quantity": "2",
+                          "Price": "100.0", "Summ": "200.0"}],
+            }},
+        ).ChequeResponse  # fmt: skip
+
+    soft = returned("Soft")
+    assert soft.ReturnCode == 0, soft.Message
+    assert soft.WriteoffBonus > 0 and soft.ChargedBonus > 0  # accrual back, bonus refunded
+    assert _balance(client, CardNumber=world.card).CardBalance == before  # nothing posted
+    fiscal = returned("Fiscal")
+    assert fiscal.ReturnCode == 0, fiscal.Message
+    figures = ("Summ", "SummDiscounted", "WriteoffBonus", "ChargedBonus", "Message")
+    assert [getattr(fiscal, name) for name in figures] == [getattr(soft, name) for name in figures]
+    assert [(i.PositionNumber, i.SummDiscounted, i.ChargedBonus, i.WriteoffBonus)
+            for i in fiscal.Item] == [(i.PositionNumber, i.SummDiscounted, i.ChargedBonus,
+                                       i.WriteoffBonus) for i in soft.Item]  # fmt: skip
+    after = _balance(client, CardNumber=world.card).CardBalance
+    assert after == before - fiscal.WriteoffBonus + fiscal.ChargedBonus
+
+
+def test_rollback_equals_the_json_twins(base: str, world: World) -> None:
+    """A fiscal cheque rolled back over SOAP and its twin rolled back over JSON: each moves
+    the balance by the same sums and back to where it was."""
+    client = _client(base, world.token)
+
+    def card() -> tuple[Decimal, Decimal]:
+        found = _balance(client, CardNumber=world.card)
+        return found.CardBalance, found.CardActiveBalance
+
+    start = card()
+    sale = _cheque(client, "Fiscal", "9301", world.card, PaidByBonus="40.0")
+    assert sale.ReturnCode == 0, sale.Message
+    soap_sold = card()
+    rollback = client.service.ProcessRequest(
+        request={"ChequeRequest": {"OperationType": "Rollback", "ChequeType": "Fiscal",
+                                   "TransactionReference": {"TransactionID":
+                                                            sale.TransactionID}}},
+    ).ChequeResponse  # fmt: skip
+    assert rollback.ReturnCode == 0, rollback.Message
+    assert card() == start
+    twin = _json_commit(base, world, "9302", "40.00")
+    assert card() == soap_sold
+    _json_post(base, world, f"transactions/{twin['transaction_id']}/rollback")
+    assert card() == start
