@@ -275,8 +275,8 @@ def seed_baseline() -> None:
     )  # fmt: skip
 
 
-def vacuum_and_checkpoint() -> None:
-    for database in (OUR_DB, BASE_DB):
+def vacuum_and_checkpoint(databases: tuple[str, ...] = (OUR_DB, BASE_DB)) -> None:
+    for database in databases:
         with psycopg.connect(dsn(database), autocommit=True) as conn:
             conn.execute("VACUUM (ANALYZE)")
             conn.execute("CHECKPOINT")

@@ -20,8 +20,8 @@ from lxml import etree
 
 from mappings.cards import card_number_from_track, normalise_card_number
 from mappings.dates import parse_iso_datetime
+from processing.engine.model import Balances
 from processing.errors import ConnectorError, InvalidInput
-from processing.ledger.service import Balance
 from processing.receipts.inputs import Identification, IdentifyOutcome, ReturnLineInput
 
 NS = "http://loyalty.manzanagroup.ru/loyalty.xsd"
@@ -519,7 +519,7 @@ def sale_message(accrual: Decimal, write_off: Decimal) -> str:
 
 def cheque_fields(
     *,
-    balance: Balance | None,
+    balance: Balances | None,
     amount: Decimal,
     discount: Decimal,
     final: Decimal,

@@ -146,7 +146,7 @@ def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Ele
     if cheque.cheque_type == wire.SOFT:
         calc = service.calculate_receipt(session, ctx, receipt, now=now)
         result = calc.result
-        after = service.card_balance(session, ctx, receipt.identification, now, preview=result)
+        after = service.balances_preview(calc)
         fields = wire.cheque_fields(
             balance=after, amount=result.amount, discount=result.discount,
             final=result.final_amount, accrual=result.accrual,
@@ -170,7 +170,9 @@ def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Ele
                 details={"status": row.status},
             )
         used = set(committed.coupons)
-        after = service.card_balance(session, ctx, receipt.identification, now)
+        after = committed.balances or service.card_balance(  # a replay reads it
+            session, ctx, receipt.identification, now
+        )
         fields = wire.cheque_fields(
             balance=after, amount=row.amount, discount=row.discount, final=row.final_amount,
             accrual=row.accrual, bonus_payment=row.bonus_payment, available=None,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from processing.certificates.till import ReceiptCertificates, receipt_certificates
 from processing.coupons.receipt import used_on_receipt
 from processing.db import insert_ignore_returning
+from processing.engine.model import Balances
 from processing.errors import (
     Conflict,
     ConnectorError,
@@ -53,6 +54,8 @@ class Committed:
     replay: bool  # True: this identity was committed before, nothing was posted now
     coupons: tuple[str, ...] = ()  # the codes of the coupons the receipt used
     certificates: ReceiptCertificates = field(default_factory=ReceiptCertificates)
+    # The card's bonus once this commit posted (None: a replay, or no card's account).
+    balances: Balances | None = None
 
 
 def wall_clock(timezone: str, at: datetime) -> datetime:

@@ -58,7 +58,7 @@ from processing.receipts.inputs import (
     PosContext,
     ReceiptInput,
 )
-from processing.receipts.plan import AccountSnapshot, plan_sale
+from processing.receipts.plan import AccountSnapshot, balances_after, plan_sale
 from processing.receipts.rows import (
     Calculation,
     StoredSoftResult,
@@ -267,7 +267,9 @@ def calculate_fast(
     if card is None or not _card_rules(session, ctx, card, rules, at):
         return None
     result = _compute(ctx, card, receipt, rules, at, now)
-    calculation = Calculation(result, str(uuid.uuid4()), number, card.level, rules)
+    calculation = Calculation(
+        result, str(uuid.uuid4()), number, card.level, rules, balances=card.balances(now)
+    )
     stored = soft_result(ctx, receipt, calculation, now)
     conn.execute(SOFT, {**stored, "result": json.dumps(stored["result"])})
     return calculation
@@ -360,8 +362,9 @@ def _write(
     now: datetime,
 ) -> Committed:
     at: datetime = values["sold_at"]
+    snapshot = AccountSnapshot(card.account_id, card.balance, card.lots)
     plan = plan_sale(
-        AccountSnapshot(card.account_id, card.balance, card.lots),
+        snapshot,
         bonus_payment=result.write_off, accrual=result.accrual, bonus=rules.bonus,
         sold_at=at, local_date=values["local_date"], final_amount=result.final_amount, now=now,
     )  # fmt: skip
@@ -423,4 +426,6 @@ def _write(
         )
         for line in lines
     ]  # fmt: skip
-    return Committed(answer, answer_lines, replay=False)
+    return Committed(
+        answer, answer_lines, replay=False, balances=balances_after(snapshot, plan, now)
+    )

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from processing.ledger.rules import Lot, credited_remaining, take_from, usable_lots
+from processing.engine.model import Balances
+from processing.ledger.rules import (
+    Lot,
+    LotState,
+    active_total,
+    credited_remaining,
+    pending_total,
+    take_from,
+    usable_lots,
+)
 from processing.programs.rules import BonusRules
 
 ZERO = Decimal("0.00")
@@ -124,4 +133,18 @@ def plan_sale(
         ))  # fmt: skip
     return SalePlan(
         write_off, takes, credit, new_lot, local_date, final_amount, balance, tuple(planned)
+    )
+
+
+def balances_after(account: AccountSnapshot, plan: SalePlan, now: datetime) -> Balances:
+    """The account's bonus once ``plan`` is written: the lots less what the write-off takes,
+    with the accrual's and the campaigns' new lots."""
+    taken = dict(plan.takes)
+    lots = [LotState(lot.id, lot.remaining - taken.get(lot.id, ZERO), lot.activates_at,
+                     lot.expires_at) for lot in account.lots]  # fmt: skip
+    new = [plan.new_lot] if plan.new_lot is not None else []
+    lots += [LotState(0, lot.remaining, lot.activates_at, lot.expires_at)
+             for lot in [*new, *(campaign.lot for campaign in plan.campaigns)]]  # fmt: skip
+    return Balances(
+        active=active_total(lots, now), pending=pending_total(lots, now), total=plan.balance
     )

@@ -63,6 +63,7 @@ class Calculation:
     rules: ActiveRules
     coupons: CouponsOutcome = NO_COUPONS
     certificates: TillCertificates = NO_CERTIFICATES
+    balances: Balances | None = None  # the card's before the receipt (None: no card)
 
 
 def receipt_rules(

@@ -73,7 +73,6 @@ from processing.gifts.stock import (
 )
 from processing.ledger.models import Account, BonusLot
 from processing.ledger.service import (
-    Balance,
     PostingKind,
     balance,
     lock_account,
@@ -118,7 +117,13 @@ from processing.receipts.inputs import (
     digest,
 )
 from processing.receipts.models import Receipt, ReceiptReplacement, SoftCalculation
-from processing.receipts.plan import AccountSnapshot, CampaignPoints, SalePlan, plan_sale
+from processing.receipts.plan import (
+    AccountSnapshot,
+    CampaignPoints,
+    SalePlan,
+    balances_after,
+    plan_sale,
+)
 from processing.receipts.promotion_facts import (
     claim_usage,
     promotion_facts,
@@ -170,27 +175,28 @@ def resolve_card(
 
 
 def card_balance(
-    session: Session,
-    ctx: PosContext,
-    ident: Identification | None,
-    now: datetime,
-    *,
-    preview: Result | None = None,
-) -> Balance | None:
-    """The bonus balance of the card ``ident`` names (None: no card, or none made yet). With
-    ``preview``, a soft result: as it will be once that receipt is committed — its write-off
-    taken, its accrual and campaign points counted in the total, not yet payable."""
+    session: Session, ctx: PosContext, ident: Identification | None, now: datetime
+) -> Balances | None:
+    """The bonus balance of the card ``ident`` names (None: no card, or none made yet)."""
     resolved = resolve_card(session, ctx, ident, now)
     if resolved is None or resolved.card.account_id is None:
         return None
-    current = balance(session, resolved.card.account_id, now)
-    if preview is None:
-        return current
-    earned = preview.accrual + sum((extra.amount for extra in preview.extra_bonuses), ZERO)
-    return Balance(
-        total=current.total - preview.write_off + earned,
-        active=current.active - preview.write_off,
-        pending=current.pending + earned,
+    found = balance(session, resolved.card.account_id, now)
+    return Balances(active=found.active, pending=found.pending, total=found.total)
+
+
+def balances_preview(calculation: Calculation) -> Balances | None:
+    """The card's balance as it will be once the calculated receipt is committed: its
+    write-off taken, its accrual and campaign points counted in the total, not yet payable
+    (None: no card)."""
+    before, result = calculation.balances, calculation.result
+    if before is None:
+        return None
+    earned = result.accrual + sum((extra.amount for extra in result.extra_bonuses), ZERO)
+    return Balances(
+        active=before.active - result.write_off,
+        pending=before.pending + earned,
+        total=before.total - result.write_off + earned,
     )
 
 
@@ -313,6 +319,7 @@ class _Computed:
     coupons: CouponsOutcome
     goods: tuple[str, ...]  # each line's goods id as the engine matched it
     certificates: TillCertificates = NO_CERTIFICATES
+    balances: Balances | None = None  # the card's before the receipt (None: no card)
 
     @property
     def level_code(self) -> str | None:
@@ -388,7 +395,10 @@ def _compute(
     else:
         result = run(frozenset())
     paid = certificate_payments(session, ctx, receipt, result, sold, at, lock=commit)
-    return _Computed(result, level, rules, coupons, goods, TillCertificates(sold, paid))
+    return _Computed(
+        result, level, rules, coupons, goods, TillCertificates(sold, paid),
+        balances if resolved is not None else None,
+    )  # fmt: skip
 
 
 def _coupons_possible(
@@ -448,7 +458,7 @@ def calculate_receipt(
     card_number = resolved.card.number if resolved else None
     calculation = Calculation(
         computed.result, str(uuid.uuid4()), card_number, computed.level, computed.rules,
-        computed.coupons, computed.certificates,
+        computed.coupons, computed.certificates, computed.balances,
     )  # fmt: skip
     relax_durability(session)  # recomputable data
     session.add(SoftCalculation(**soft_result(ctx, receipt, calculation, now)))
@@ -594,15 +604,18 @@ def commit_claimed(
     else:
         sold_sum = ZERO
 
+    after = None
     if account is not None:
+        snapshot = AccountSnapshot(account.id, account.balance, lots)
         plan = plan_sale(
-            AccountSnapshot(account.id, account.balance, lots),
+            snapshot,
             bonus_payment=result.write_off, accrual=result.accrual, bonus=rules.bonus,
             sold_at=at, local_date=row.local_date, final_amount=result.final_amount - sold_sum,
             now=now,
             campaigns=[CampaignPoints(e.promotion, e.amount, e.activation_delay_days,
                                       e.lifetime_days) for e in result.extra_bonuses],
         )  # fmt: skip
+        after = balances_after(snapshot, plan, now)  # before the writer changes the lots
         _write_plan(session, row, account, lots, plan, now)
         record_stamps(session, ctx, account.id, result)
     row.offline = offline
@@ -616,12 +629,13 @@ def commit_claimed(
             transaction_id=row.transaction_id, customer_id=row.customer_id,
             given=_gifts_given(computed), now=now,
         )  # fmt: skip
-    committed = finish_receipt(session, row, receipt, result, rules, level_code, notes)
+    committed = replace(
+        finish_receipt(session, row, receipt, result, rules, level_code, notes),
+        coupons=coupons.used, balances=after,
+    )  # fmt: skip
     if computed is None or not computed.certificates.any:
-        return replace(committed, coupons=coupons.used)
-    return replace(
-        committed, coupons=coupons.used, certificates=receipt_certificates(session, row.id)
-    )
+        return committed
+    return replace(committed, certificates=receipt_certificates(session, row.id))
 
 
 def _write_plan(

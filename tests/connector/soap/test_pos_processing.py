@@ -549,3 +549,33 @@ def test_rollback_equals_the_json_twins(base: str, world: World) -> None:
     assert card() == soap_sold
     _json_post(base, world, f"transactions/{twin['transaction_id']}/rollback")
     assert card() == start
+
+
+def test_card_balance_after_a_cheque_with_campaign_points(
+    base: str, world: World, engine: Engine
+) -> None:
+    """Campaign points take the general commit path: its answer's balance is the ledger's too,
+    and the soft answer foresaw the same total."""
+    from processing.programs.service import add_program, add_version
+    from processing.tenants.models import Tenant
+    from tests.factories import T0
+
+    with Session(engine) as session:
+        tenant = session.get(Tenant, world.tenant_id)
+        assert tenant is not None
+        rules = {"reward": {"kind": "extra_bonus", "value": "50.00", "activation_delay_days": 1,
+                            "lifetime_days": 30}}  # fmt: skip
+        add_version(session, add_program(session, tenant, "promotion", "p", "p"), rules,
+                    T0.replace(year=2026, month=1, day=1))  # fmt: skip
+        session.commit()
+    client = _client(base, world.token)
+    soft = _cheque(client, "Soft", "9401", world.card, PaidByBonus="10.0")
+    fiscal = _cheque(client, "Fiscal", "9401", world.card, PaidByBonus="10.0")
+    assert (soft.ReturnCode, fiscal.ReturnCode) == (0, 0), (soft.Message, fiscal.Message)
+    now = _balance(client, CardNumber=world.card)
+    assert (fiscal.CardBalance, fiscal.CardActiveBalance) == (
+        now.CardBalance, now.CardActiveBalance,
+    )  # fmt: skip
+    # 50.00 campaign points, pending for a day, in the total only
+    assert fiscal.CardBalance == D("1000.00") - D("10.00") + fiscal.ChargedBonus + D("50.00")
+    assert soft.CardBalance == fiscal.CardBalance
