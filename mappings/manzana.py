@@ -509,12 +509,10 @@ def rubles(value: Decimal) -> str:
     return _money(value).replace(".", ",")
 
 
-def sale_message(accrual: Decimal, write_off: Decimal) -> str:
-    """A sale's Message: «OK. Начислено: 45,96», with «Списано: …» when bonus paid."""
-    parts = [f"Начислено: {rubles(accrual)}"] if accrual else []
-    if write_off:
-        parts.append(f"Списано: {rubles(write_off)}")
-    return ". ".join(["OK", *parts])
+def bonus_message(*moves: tuple[str, Decimal]) -> str:
+    """A cheque's Message as recorded: «OK. Начислено: 45,96» for a sale, «OK. Списано: 45,96»
+    for a return; each of ``moves`` (label, sum) that is not zero, in order."""
+    return ". ".join(["OK", *(f"{label}: {rubles(value)}" for label, value in moves if value)])
 
 
 def cheque_fields(

@@ -189,7 +189,7 @@ def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Ele
     return wire.response(
         "ChequeRequest", request_id=cheque.request_id, processed=now,
         transaction_id=cheque.transaction_id, fields=fields,
-        message=wire.sale_message(accrual, write_off),
+        message=wire.bonus_message(("Начислено", accrual), ("Списано", write_off)),
     )  # fmt: skip
 
 
@@ -213,7 +213,8 @@ def _return(
     committed = returns.return_receipt(session, ctx, request, now=now)
     row = committed.receipt
     goods = {line.line_no: (line.goods_id, line.price) for line in receipt_lines(session, original)}
-    message = f"OK. Списано: {wire.rubles(row.accrual)}" if row.accrual else "OK"
+    # the accrual taken back, the bonus that paid credited back
+    message = wire.bonus_message(("Списано", row.accrual), ("Начислено", row.bonus_payment))
     fields = wire.cheque_fields(
         balance=None, amount=row.amount, discount=row.discount, final=row.final_amount,
         accrual=row.bonus_payment, bonus_payment=row.accrual, available=None,

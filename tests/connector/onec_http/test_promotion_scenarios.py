@@ -32,6 +32,11 @@ SINCE = T0.replace(year=2026, month=1, day=1)
 G100 = {"goods": {"goods": ["g-100"]}}
 G200 = {"goods": {"goods": ["g-200"]}}
 WORLD_LINES: list[dict[str, Any]] = receipt()["lines"]
+# Campaign points: 5% of what is paid for g-100.
+CAMPAIGN_G100 = {
+    "reward": {"kind": "extra_bonus", "percent": "5", "target": G100["goods"],
+               "lifetime_days": 3660},
+}  # fmt: skip
 
 
 def pct(value: str, **extra: Any) -> dict[str, Any]:
@@ -367,16 +372,7 @@ SCENARIOS: list[tuple[str, dict[str, Any], list[dict[str, Any]] | None, str, str
     # 5.00 taken back: the card loses 8.00
     (
         "extra-bonus-percent",
-        {
-            "p": {
-                "reward": {
-                    "kind": "extra_bonus",
-                    "percent": "5",
-                    "target": G100["goods"],
-                    "lifetime_days": 3660,
-                }
-            }
-        },
+        {"p": CAMPAIGN_G100},
         None,
         "0",
         "13.78",
@@ -385,16 +381,7 @@ SCENARIOS: list[tuple[str, dict[str, Any], list[dict[str, Any]] | None, str, str
     # neither its accrual (9.00) nor campaign points on it (15.00); line 2's 4.78 stays
     (
         "no-accrual-line",
-        {
-            "p": {
-                "reward": {
-                    "kind": "extra_bonus",
-                    "percent": "5",
-                    "target": G100["goods"],
-                    "lifetime_days": 3660,
-                }
-            }
-        },
+        {"p": CAMPAIGN_G100},
         None,
         "0",
         "4.78",
