@@ -570,8 +570,9 @@ def returned_lines(
     found: etree._Element, sold: Iterable[tuple[int, str, Decimal, Decimal]]
 ) -> tuple[ReturnLineInput, ...]:
     """A return cheque's items (renumbered from 1 by the POS) as lines of the sale ``sold``
-    ((line number, goods, quantity, quantity returned so far) each): each item takes the sale's
-    first line of the same goods with enough left. No items: the whole receipt."""
+    ((line number, goods, quantity, quantity returned so far) each): each item takes what is
+    left of the sale's lines of the same goods, in line order (an item may span lines of the
+    same goods). No items: the whole receipt."""
     left = {number: (goods.lower(), quantity - returned) for number, goods, quantity, returned
             in sold}  # fmt: skip
     taken: dict[int, Decimal] = {}
@@ -585,17 +586,20 @@ def returned_lines(
         if not quantity.is_finite() or quantity <= 0:
             raise InvalidInput(f"Позиция {position}: Quantity — число больше нуля.",
                                details={"field": "Quantity"})  # fmt: skip
-        match = next(
-            (number for number, (article, rest) in left.items()
-             if article == goods and rest - taken.get(number, Decimal(0)) >= quantity > 0),
-            None,
-        )  # fmt: skip
-        if match is None:
+        wanted = quantity
+        plan: list[tuple[int, Decimal]] = []
+        for number, (article, rest) in left.items():
+            free = rest - taken.get(number, Decimal(0))
+            if article == goods and free > 0 and wanted > 0:
+                plan.append((number, min(free, wanted)))
+                wanted -= min(free, wanted)
+        if wanted > 0:
             raise InvalidInput(
                 f"Позиция {position}: в исходном чеке нет товара {goods} в таком количестве.",
                 details={"field": "Item", "position": position},
             )
-        taken[match] = taken.get(match, Decimal(0)) + quantity
+        for number, part in plan:
+            taken[number] = taken.get(number, Decimal(0)) + part
     return tuple(ReturnLineInput(number, quantity) for number, quantity in sorted(taken.items()))
 
 
