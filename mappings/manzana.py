@@ -9,9 +9,10 @@ table below, docs/pos-soap.md) and the Russian ``Message``.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from lxml import etree
 
 from mappings.cards import card_number_from_track, normalise_card_number
 from mappings.dates import parse_iso_datetime
+from mappings.lean import MAX_LINES
 from processing.engine.model import Balances
 from processing.errors import ConnectorError, InvalidInput
 from processing.receipts.inputs import Identification, IdentifyOutcome, ReturnLineInput
@@ -361,6 +363,7 @@ class Cheque:
     body: dict[str, Any]  # the JSON receipt body
     transaction_id: int  # this face's integer id of the receipt
     request_id: str | None
+    moment: datetime | None  # DateTime, aware (None: not given)
 
 
 def transaction_number(store_id: int, pos_id: int, shift: str, number: str) -> int:
@@ -370,20 +373,36 @@ def transaction_number(store_id: int, pos_id: int, shift: str, number: str) -> i
     return int(hashlib.sha256(key).hexdigest()[:15], 16)
 
 
-def _local_date(found: etree._Element, timezone: str, now: datetime) -> str:
-    """The cheque's store-local date (from DateTime; today when absent): its "shift", as
-    Manzana cheques carry none."""
+def _moment(found: etree._Element, timezone: str) -> datetime | None:
+    """The cheque's DateTime, aware (without an offset: the store's wall clock)."""
     raw = text(found, "DateTime")
-    moment = parse_iso_datetime(raw) if raw else None
-    if raw and moment is None:
-        raise InvalidInput("DateTime — дата и время ISO 8601.", details={"field": "DateTime"})
+    if not raw:
+        return None
+    moment = parse_iso_datetime(raw)
+    try:
+        if moment is not None and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(timezone))
+        if moment is not None:  # within the calendar in UTC and in the store (years 1 and 9999)
+            moment.astimezone(UTC).astimezone(ZoneInfo(timezone))
+    except OverflowError:
+        moment = None
     if moment is None:
-        local = now.astimezone(ZoneInfo(timezone))
-    elif moment.tzinfo is None:  # the store's wall clock
-        local = moment
-    else:
-        local = moment.astimezone(ZoneInfo(timezone))
-    return local.date().isoformat()
+        raise InvalidInput("DateTime — дата и время ISO 8601.", details={"field": "DateTime"})
+    return moment
+
+
+def _sign_charge(raw: str | None, position: int) -> bool:
+    """An Item's SignCharge (xs:integer; ``false``/``true`` tolerated): whether it earns bonus."""
+    if raw is None or raw.lower() == "true":
+        return True
+    if raw.lower() == "false":
+        return False
+    if INTEGER.fullmatch(raw):
+        return int(raw) != 0
+    raise InvalidInput(
+        f"Item {position}, SignCharge: 0 — без начисления бонусов, 1 — с начислением.",
+        details={"field": "SignCharge", "position": position},
+    )
 
 
 def cheque(
@@ -399,15 +418,21 @@ def cheque(
             details={"field": "OperationType"},
         )
     number = text(found, "Number") or ""
-    shift = _local_date(found, timezone, now)
+    moment = _moment(found, timezone)
+    # The store-local date (today when not given) is the cheque's "shift": Manzana's has none.
+    shift = (moment or now).astimezone(ZoneInfo(timezone)).date().isoformat()
+    items = children(found, "Item")
+    if len(items) > MAX_LINES:
+        raise InvalidInput(f"В чеке больше {MAX_LINES} позиций.",
+                           details={"field": "Item", "limit": MAX_LINES})  # fmt: skip
     lines = []
-    for position, item in enumerate(children(found, "Item"), start=1):
+    for position, item in enumerate(items, start=1):
         line = {
             "line": _whole(text(item, "PositionNumber")) or position,
             "goods": text(item, "Article"), "qty": _number(text(item, "Quantity")),
             "price": _number(text(item, "Price")), "sum": _number(text(item, "Summ")),
         }  # fmt: skip
-        if text(item, "SignCharge") in NO_CHARGE:
+        if not _sign_charge(text(item, "SignCharge"), position):
             line["no_accrual"] = True
         lines.append(line)
     body: dict[str, Any] = {
@@ -426,11 +451,18 @@ def cheque(
     elif ident is not None and ident.phone:
         body["phone"] = ident.phone
     return Cheque(
-        cheque_type, operation, body, int(body["transaction_id"]), text(found, "RequestID")
-    )
+        cheque_type, operation, body, int(body["transaction_id"]), text(found, "RequestID"),
+        moment,
+    )  # fmt: skip
 
 
-NO_CHARGE = ("0", "false")  # an Item's SignCharge: no bonus accrued on this line
+INTEGER = re.compile(r"[+-]?[0-9]{1,18}")  # xs:integer as far as an id or flag needs
+
+
+def integer_id(raw: str) -> int | None:
+    """A transaction id as this face's xs:integer (None: not one, e.g. a JSON client's id)."""
+    return int(raw) if INTEGER.fullmatch(raw) else None
+
 
 # Payment/ID → our payment kinds (what promotions' payment conditions check). No public list of
 # the ids POS plugins send [U]: the kinds' names in English or Russian are read; any other id
@@ -491,7 +523,7 @@ def _number(raw: str | None) -> Decimal | str | None:
 
 
 def _whole(raw: str | None) -> int | str | None:
-    return int(raw) if raw is not None and raw.isdigit() and len(raw) <= 4 else raw
+    return int(raw) if raw is not None and re.fullmatch(r"[0-9]{1,4}", raw) else raw
 
 
 def children(parent: etree._Element | None, name: str) -> list[etree._Element]:

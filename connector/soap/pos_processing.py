@@ -13,13 +13,14 @@ given, must be the token's tenant, store and POS. An error is an answer with a n
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, request
 from lxml import etree
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 
 from connector.db import app_runtime, db_session, rollback_request_session
 from connector.errors import error_for_exception
@@ -31,13 +32,14 @@ from mappings import pos as pos_wire
 from processing.customers.access import Accessor, Channel, pos_actor
 from processing.errors import ConnectorError, InvalidInput, NotAuthenticated
 from processing.receipts import returns, service
+from processing.receipts.checks import check_sold_at
 from processing.receipts.claims import (
     ReceiptConflict,
     find_by_client_txn,
     receipt_lines,
     sale_by_number,
 )
-from processing.receipts.inputs import PosContext, ReceiptInput, ReturnInput
+from processing.receipts.inputs import PosContext
 
 WSDL_FILE = Path(__file__).parent / "wsdl" / "pos_processing.wsdl"
 
@@ -107,10 +109,11 @@ def _balance(ctx: PosContext, found: etree._Element, now: datetime) -> etree._El
     )  # fmt: skip
 
 
-def _receipt_input(ctx: PosContext, body: dict[str, Any]) -> ReceiptInput:
-    """The JSON API's receipt from the cheque's body: the same schema judges both faces."""
+def _loaded(schema: Schema, body: dict[str, Any]) -> dict[str, Any]:
+    """The cheque's body judged by the JSON API's own schema, its complaint in this face's
+    field names."""
     try:
-        data = pos_wire.ReceiptSchema().load(body)
+        data: dict[str, Any] = schema.load(body)
     except ValidationError as error:
         messages: dict[str, Any] = (
             error.messages if isinstance(error.messages, dict) else {"": error.messages}
@@ -118,7 +121,7 @@ def _receipt_input(ctx: PosContext, body: dict[str, Any]) -> ReceiptInput:
         raise InvalidInput(
             f"Неверные данные чека: {wire.first_problem(messages)}", details={"fields": messages}
         ) from error
-    return pos_wire.receipt_input(data, ctx.caller.timezone)
+    return data
 
 
 def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Element:
@@ -128,6 +131,8 @@ def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Ele
         timezone=caller.timezone, now=now,
     )  # fmt: skip
     session = db_session()
+    if cheque.operation != wire.ROLLBACK:
+        check_sold_at(ctx, cheque.moment, now)  # only the shift's date, but the JSON API's bounds
     if cheque.operation == wire.ROLLBACK:
         reference = wire.text(wire.child(found, "TransactionReference"), "TransactionID")
         if not reference:
@@ -137,10 +142,12 @@ def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Ele
         if cheque.cheque_type == wire.FISCAL:  # a soft rollback is accepted, posting nothing
             returns.rollback(session, ctx, cancelled.transaction_id, now=now)
         return wire.response("ChequeRequest", request_id=cheque.request_id, processed=now,
-                             transaction_id=int(reference))  # fmt: skip
+                             transaction_id=wire.integer_id(reference))  # fmt: skip
     if cheque.operation == wire.RETURN:
         return _return(ctx, found, cheque, now)
-    receipt = _receipt_input(ctx, cheque.body)
+    receipt = pos_wire.receipt_input(
+        _loaded(pos_wire.ReceiptSchema(), cheque.body), ctx.caller.timezone
+    )
     sent = dict(zip(receipt.coupons, wire.coupon_numbers(found), strict=True))  # code: as sent
     shelf = {line.number: (line.goods_id, line.price, line.quantity) for line in receipt.lines}
     if cheque.cheque_type == wire.SOFT:
@@ -203,13 +210,13 @@ def _return(
     original = sale_by_number(session, ctx, pos_code, number, near)
     sold = [(line.line_no, line.goods_id, line.quantity, line.returned_quantity)
             for line in receipt_lines(session, original)]  # fmt: skip
-    lines = wire.returned_lines(found, sold)
-    body = cheque.body
-    request = ReturnInput(
-        cashier_code=body["cashier"], shift=body["shift"], number=body["number"],
-        original_transaction_id=original.transaction_id, lines=lines,
-        client_txn_id=body["transaction_id"],
-    )  # fmt: skip
+    header = {name: cheque.body[name] for name in ("cashier", "shift", "number", "transaction_id")}
+    data = _loaded(pos_wire.ReturnSchema(), header)  # the JSON API's checks of a return's own
+    request = replace(
+        pos_wire.return_input(data, ctx.caller.timezone),
+        original_transaction_id=original.transaction_id,
+        lines=wire.returned_lines(found, sold),
+    )
     committed = returns.return_receipt(session, ctx, request, now=now)
     row = committed.receipt
     goods = {line.line_no: (line.goods_id, line.price) for line in receipt_lines(session, original)}

@@ -579,3 +579,52 @@ def test_card_balance_after_a_cheque_with_campaign_points(
     # 50.00 campaign points, pending for a day, in the total only
     assert fiscal.CardBalance == D("1000.00") - D("10.00") + fiscal.ChargedBonus + D("50.00")
     assert soft.CardBalance == fiscal.CardBalance
+
+
+def _item(**overrides: Any) -> dict[str, Any]:
+    return {"PositionNumber": 1, "Article": "g-100", "Price": "100.0", "Quantity": "1",
+            "Summ": "100.0", **overrides}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "words"),
+    [
+        ({"Item": [_item(PositionNumber="²")]}, "VALIDATION_ERROR", "PositionNumber"),
+        ({"Item": [_item(SignCharge="xyz")]}, "VALIDATION_ERROR", "SignCharge"),
+        ({"DateTime": "0001-01-01T00:00:00+05:00"}, "VALIDATION_ERROR", "DateTime"),
+        ({"DateTime": "9999-12-31T23:59:59-05:00"}, "VALIDATION_ERROR", "DateTime"),
+        ({"DateTime": "2099-01-01T12:00:00"}, "SOLD_AT_IN_FUTURE", "Время чека"),
+        ({"Item": [_item(PositionNumber=n) for n in range(1, 1002)]}, "VALIDATION_ERROR",
+         "больше 1000 позиций"),
+    ],
+)  # fmt: skip
+def test_bad_cheques_are_refused_by_name(
+    base: str, world: World, extra: dict[str, Any], code: str, words: str
+) -> None:
+    """What the probe found answered 900 (or was taken silently): a clear refusal instead."""
+    client = _client(base, world.token)
+    for cheque_type in ("Soft", "Fiscal"):
+        answer = _cheque(client, cheque_type, "9501", world.card, **extra)
+        assert answer.ReturnCode == RETURN_CODES[code], answer.Message
+        assert words in answer.Message, answer.Message
+
+
+def test_return_numbers_are_checked_and_a_json_receipt_rolls_back(base: str, world: World) -> None:
+    client = _client(base, world.token)
+    assert _cheque(client, "Fiscal", "9601", world.card).ReturnCode == 0
+    empty = client.service.ProcessRequest(
+        request={"ChequeRequest": {"Number": "", "OperationType": "Return", "ChequeType": "Fiscal",
+                                   "ChequeReference": {"Number": "9601"}}},
+    ).ChequeResponse  # fmt: skip
+    assert empty.ReturnCode == 100 and "Number" in empty.Message, empty.Message
+    # a receipt of the JSON API (its id not an integer) rolled back by a Manzana POS
+    twin = _json_post(base, world, "receipts/commit", {
+        "cashier": "c-01", "number": "9602", "transaction_id": "abc-1",
+        "lines": [{"goods": "g-100", "qty": "1", "price": "100.00", "sum": "100.00"}],
+    })  # fmt: skip
+    assert twin["transaction_id"]
+    rollback = client.service.ProcessRequest(
+        request={"ChequeRequest": {"OperationType": "Rollback", "ChequeType": "Fiscal",
+                                   "TransactionReference": {"TransactionID": "abc-1"}}},
+    ).ChequeResponse  # fmt: skip
+    assert (rollback.ReturnCode, rollback.TransactionID) == (0, None), rollback.Message
