@@ -73,6 +73,19 @@ def test_balance_by_card_and_by_phone(base: str, world: World) -> None:
     by_phone = _balance(_client(base, world.token, basic=True, path="pos-processing"),
                         MobilePhone="+7 916 123-45-67")  # fmt: skip
     assert (by_phone.ReturnCode, by_phone.CardBalance) == (0, D("1000.00"))
+    twin = _json_post(base, world, "identify", {"card_number": world.card})  # the JSON twin
+    assert (by_card.CardBalance, by_card.CardActiveBalance, by_card.LevelName,
+            by_card.CardDiscount, by_card.FirstName) == (
+        twin["balance"]["total"], twin["balance"]["active"], twin["level"]["name"],
+        twin["level"]["discount_percent"], twin["customer_name"],
+    )  # fmt: skip
+    unknown = requests.post(
+        f"{base}/api/v1/identify",
+        json={"card_number": "2775999999992"},
+        headers={"Authorization": f"Bearer {world.token}"},
+        timeout=20,
+    )
+    assert unknown.json()["code"] == "CARD_NOT_FOUND"  # 80241 on this face
 
 
 def test_errors_are_answers_with_a_return_code(base: str, world: World) -> None:
@@ -628,3 +641,25 @@ def test_return_numbers_are_checked_and_a_json_receipt_rolls_back(base: str, wor
                                    "TransactionReference": {"TransactionID": "abc-1"}}},
     ).ChequeResponse  # fmt: skip
     assert (rollback.ReturnCode, rollback.TransactionID) == (0, None), rollback.Message
+
+
+def test_a_cheque_in_an_unreadable_envelope_writes_nothing(
+    base: str, world: World, engine: Engine
+) -> None:
+    """A valid fiscal cheque behind a DTD, or in an envelope over the size limit: a fault, and
+    no receipt."""
+    cheque = RECORDED_CHEQUE.format(kind="Fiscal", card=world.card)
+    with_dtd = cheque.replace(
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>',
+    ).replace("<tns:ArticleName>Товар</tns:ArticleName>", "<tns:ArticleName>&e;</tns:ArticleName>")
+    oversize = cheque.replace("</soap:Envelope>", "<!--" + "x" * (9 * 1024 * 1024) + "-->"
+                              + "</soap:Envelope>")  # fmt: skip
+    for body, code in ((with_dtd, b"SOAP_XML_FORBIDDEN"), (oversize, b"SOAP_TOO_LARGE")):
+        response = _raw(base, world.token, body.encode())
+        assert response.status_code == 400 and code in response.content, response.text[:500]
+    with Session(engine) as session:
+        assert session.execute(text("SELECT count(*) FROM receipts")).scalar_one() == 0
+    assert _raw(base, world.token, cheque.encode()).status_code == 200  # the same, readable
+    with Session(engine) as session:
+        assert session.execute(text("SELECT count(*) FROM receipts")).scalar_one() == 1
