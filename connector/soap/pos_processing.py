@@ -223,7 +223,8 @@ def _return(
     # the accrual taken back, the bonus that paid credited back
     message = wire.bonus_message(("Списано", row.accrual), ("Начислено", row.bonus_payment))
     fields = wire.cheque_fields(
-        balance=None, amount=row.amount, discount=row.discount, final=row.final_amount,
+        balance=service.account_balances(session, original.account_id, now),  # a soft one's too
+        amount=row.amount, discount=row.discount, final=row.final_amount,
         accrual=row.bonus_payment, bonus_payment=row.accrual, available=None,
         lines=[(line.line_no, *goods[line.line_no], line.quantity, line.amount, line.discount,
                 line.final_amount, line.accrual, line.bonus_payment)

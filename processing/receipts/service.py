@@ -179,9 +179,14 @@ def card_balance(
 ) -> Balances | None:
     """The bonus balance of the card ``ident`` names (None: no card, or none made yet)."""
     resolved = resolve_card(session, ctx, ident, now)
-    if resolved is None or resolved.card.account_id is None:
+    return account_balances(session, resolved.card.account_id if resolved else None, now)
+
+
+def account_balances(session: Session, account_id: int | None, now: datetime) -> Balances | None:
+    """The bonus balance of an account as this transaction sees it (None: no account)."""
+    if account_id is None:
         return None
-    found = balance(session, resolved.card.account_id, now)
+    found = balance(session, account_id, now)
     return Balances(active=found.active, pending=found.pending, total=found.total)
 
 

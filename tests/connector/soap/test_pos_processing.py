@@ -529,13 +529,17 @@ def test_a_soft_return_answers_the_figures_and_posts_nothing(base: str, world: W
     assert _balance(client, CardNumber=world.card).CardBalance == before  # nothing posted
     fiscal = returned("Fiscal")
     assert fiscal.ReturnCode == 0, fiscal.Message
-    figures = ("Summ", "SummDiscounted", "WriteoffBonus", "ChargedBonus", "Message")
+    figures = ("Summ", "SummDiscounted", "WriteoffBonus", "ChargedBonus", "Message",
+               "CardBalance", "CardActiveBalance")  # fmt: skip
     assert [getattr(fiscal, name) for name in figures] == [getattr(soft, name) for name in figures]
     assert [(i.PositionNumber, i.SummDiscounted, i.ChargedBonus, i.WriteoffBonus)
             for i in fiscal.Item] == [(i.PositionNumber, i.SummDiscounted, i.ChargedBonus,
                                        i.WriteoffBonus) for i in soft.Item]  # fmt: skip
-    after = _balance(client, CardNumber=world.card).CardBalance
-    assert after == before - fiscal.WriteoffBonus + fiscal.ChargedBonus
+    after = _balance(client, CardNumber=world.card)
+    assert after.CardBalance == before - fiscal.WriteoffBonus + fiscal.ChargedBonus
+    assert (fiscal.CardBalance, fiscal.CardActiveBalance) == (
+        after.CardBalance, after.CardActiveBalance,
+    )  # fmt: skip
 
 
 def test_rollback_equals_the_json_twins(base: str, world: World) -> None:
