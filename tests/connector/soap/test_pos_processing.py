@@ -73,6 +73,10 @@ def test_balance_by_card_and_by_phone(base: str, world: World) -> None:
     by_phone = _balance(_client(base, world.token, basic=True, path="pos-processing"),
                         MobilePhone="+7 916 123-45-67")  # fmt: skip
     assert (by_phone.ReturnCode, by_phone.CardBalance) == (0, D("1000.00"))
+    by_track = _balance(client, Track2=f";{world.card}=4912101?")
+    assert (by_track.ReturnCode, by_track.CardBalance) == (0, D("1000.00"))
+    unreadable = _balance(client, Track2="%garbage?")
+    assert unreadable.ReturnCode == 100 and "магнитной полосы" in unreadable.Message
     twin = _json_post(base, world, "identify", {"card_number": world.card})  # the JSON twin
     assert (by_card.CardBalance, by_card.CardActiveBalance, by_card.LevelName,
             by_card.CardDiscount, by_card.FirstName) == (
