@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,13 +18,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from lxml import etree
+from marshmallow import ValidationError
 
 from mappings.cards import card_number_from_track, normalise_card_number
 from mappings.dates import parse_iso_datetime
+from mappings.fields import Quantity
 from mappings.lean import MAX_LINES
 from processing.engine.model import Balances
 from processing.errors import ConnectorError, InvalidInput
+from processing.money import proportional_share
 from processing.receipts.inputs import Identification, IdentifyOutcome, ReturnLineInput
+from processing.receipts.returns import ReturnExceedsSale
 
 NS = "http://loyalty.manzanagroup.ru/loyalty.xsd"
 KINDS = ("BalanceRequest", "ChequeRequest", "OfferRequest")
@@ -230,7 +234,14 @@ def child(parent: etree._Element, name: str) -> etree._Element | None:
 
 def text(parent: etree._Element | None, name: str) -> str | None:
     node = child(parent, name) if parent is not None else None
-    value = (node.text or "").strip() if node is not None else ""
+    value = ""
+    if node is not None:  # a comment inside a value does not cut it: its text runs on after
+        value = (
+            (node.text or "")
+            if len(node) == 0
+            else "".join([node.text or "", *(inner.tail or "" for inner in node)])
+        )
+        value = value.strip()
     if len(value) > MAX_TEXT:
         raise InvalidInput(f"Поле {name} длиннее {MAX_TEXT} символов.", details={"field": name})
     return value or None
@@ -397,7 +408,7 @@ def _sign_charge(raw: str | None, position: int) -> bool:
         return True
     if raw.lower() == "false":
         return False
-    if INTEGER.fullmatch(raw):
+    if re.fullmatch(r"[+-]?[0-9]+", raw):  # at most MAX_TEXT characters
         return int(raw) != 0
     raise InvalidInput(
         f"Item {position}, SignCharge: 0 — без начисления бонусов, 1 — с начислением.",
@@ -598,41 +609,116 @@ def cheque_fields(
     return fields
 
 
+@dataclass(frozen=True)
+class ReturnedItem:
+    """A return cheque's item as the POS sent it, and what it takes of the sale's lines."""
+
+    position: int  # its PositionNumber (or place)
+    article: str
+    quantity: Decimal
+    draws: tuple[tuple[int, Decimal], ...]  # (sale line number, quantity), in line order
+
+
+@dataclass(frozen=True)
+class Returned:
+    lines: tuple[ReturnLineInput, ...]  # per sale line, by number (none: everything left)
+    items: tuple[ReturnedItem, ...]
+
+
+_QUANTITY = Quantity()
+
+
 def returned_lines(
-    found: etree._Element, sold: Iterable[tuple[int, str, Decimal, Decimal]]
-) -> tuple[ReturnLineInput, ...]:
+    found: etree._Element,
+    sold: Iterable[tuple[int, str, Decimal, Decimal]],
+    mine: Mapping[int, Decimal] | None = None,
+) -> Returned:
     """A return cheque's items (renumbered from 1 by the POS) as lines of the sale ``sold``
     ((line number, goods, quantity, quantity returned so far) each): each item takes what is
     left of the sale's lines of the same goods, in line order (an item may span lines of the
-    same goods). No items: the whole receipt."""
-    left = {number: (goods.lower(), quantity - returned) for number, goods, quantity, returned
-            in sold}  # fmt: skip
+    same goods). ``mine``: what this very return took already (it is being sent again), so the
+    lines come out as the first time. No items: the whole receipt."""
+    mine = mine or {}
+    left = {number: (goods.lower(), quantity - returned + mine.get(number, Decimal(0)))
+            for number, goods, quantity, returned in sold}  # fmt: skip
     taken: dict[int, Decimal] = {}
-    for position, item in enumerate(children(found, "Item"), start=1):
-        goods = (text(item, "Article") or "").lower()
-        raw = text(item, "Quantity") or "0"
-        try:
-            quantity = Decimal(raw)
-        except ArithmeticError:
-            quantity = Decimal("NaN")
-        if not quantity.is_finite() or quantity <= 0:
-            raise InvalidInput(f"Позиция {position}: Quantity — число больше нуля.",
-                               details={"field": "Quantity"})  # fmt: skip
+    items = []
+    for place, item in enumerate(children(found, "Item"), start=1):
+        position = _whole(text(item, "PositionNumber"))
+        position = position if isinstance(position, int) else place
+        goods = text(item, "Article") or ""
+        try:  # the JSON API's quantity rules
+            quantity: Decimal = _QUANTITY.deserialize(text(item, "Quantity") or "0")
+        except ValidationError as error:
+            raise InvalidInput(
+                f"Item {place}, Quantity: {first_problem(error.messages)}",
+                details={"field": "Quantity", "position": place},
+            ) from error
         wanted = quantity
-        plan: list[tuple[int, Decimal]] = []
+        draws: list[tuple[int, Decimal]] = []
         for number, (article, rest) in left.items():
             free = rest - taken.get(number, Decimal(0))
-            if article == goods and free > 0 and wanted > 0:
-                plan.append((number, min(free, wanted)))
+            if article == goods.lower() and free > 0 and wanted > 0:
+                draws.append((number, min(free, wanted)))
                 wanted -= min(free, wanted)
+        if not any(article == goods.lower() for article, _ in left.values()):
+            raise InvalidInput(f"Item {place}: в исходном чеке нет товара {goods}.",
+                               details={"field": "Article", "position": place})  # fmt: skip
         if wanted > 0:
-            raise InvalidInput(
-                f"Позиция {position}: в исходном чеке нет товара {goods} в таком количестве.",
-                details={"field": "Item", "position": position},
+            raise ReturnExceedsSale(
+                f"Item {place}: товара {goods} в исходном чеке осталось меньше, чем "
+                f"возвращается ({quantity - wanted:f} из {quantity:f}).",
+                details={"position": place, "goods": goods},
             )
-        for number, part in plan:
+        for number, part in draws:
             taken[number] = taken.get(number, Decimal(0)) + part
-    return tuple(ReturnLineInput(number, quantity) for number, quantity in sorted(taken.items()))
+        items.append(ReturnedItem(position, goods, quantity, tuple(draws)))
+    return Returned(
+        tuple(ReturnLineInput(number, quantity) for number, quantity in sorted(taken.items())),
+        tuple(items),
+    )
+
+
+_ITEM_MONEY = ("amount", "discount", "final_amount", "accrual", "bonus_payment")
+ItemRow = tuple[int, str, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]
+
+
+def return_items(
+    items: Iterable[ReturnedItem], sale_lines: Iterable[Any], returned: Iterable[Any]
+) -> list[ItemRow]:
+    """A return's answer items, the POS's own (its PositionNumber, Article, Quantity) each with
+    its share of the figures of the return lines it drew from — by quantity, the last share the
+    rest, so the items add up to the return to the kopeck. No items sent: the return's lines.
+    A row: (number, article, price, quantity, sum, discount, final sum, accrual taken back,
+    bonus credited back)."""
+    price = {line.line_no: (line.goods_id, line.price) for line in sale_lines}
+    lines = {line.line_no: line for line in returned}
+    items = list(items)
+    if not items:
+        return [(number, *price[number], line.quantity, line.amount, line.discount,
+                 line.final_amount, line.accrual, line.bonus_payment)
+                for number, line in sorted(lines.items())]  # fmt: skip
+    draws_left = {number: 0 for number in lines}
+    for item in items:
+        for number, _ in item.draws:
+            draws_left[number] += 1
+    taken = {number: dict.fromkeys(_ITEM_MONEY, Decimal(0)) for number in lines}
+    rows: list[ItemRow] = []
+    for item in items:
+        sums = dict.fromkeys(_ITEM_MONEY, Decimal(0))
+        for number, quantity in item.draws:
+            line = lines[number]
+            draws_left[number] -= 1
+            for name in _ITEM_MONEY:
+                share = proportional_share(getattr(line, name), taken[number][name], quantity,
+                                           line.quantity, last=draws_left[number] == 0)  # fmt: skip
+                taken[number][name] += share
+                sums[name] += share
+        first = item.draws[0][0]
+        rows.append((item.position, item.article, price[first][1], item.quantity,
+                     sums["amount"], sums["discount"], sums["final_amount"], sums["accrual"],
+                     sums["bonus_payment"]))  # fmt: skip
+    return rows
 
 
 def reference(found: etree._Element) -> tuple[str | None, str, datetime | None]:

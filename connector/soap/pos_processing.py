@@ -15,12 +15,14 @@ from __future__ import annotations
 import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, request
 from lxml import etree
 from marshmallow import Schema, ValidationError
+from sqlalchemy.orm import Session
 
 from connector.db import app_runtime, db_session, rollback_request_session
 from connector.errors import error_for_exception
@@ -35,6 +37,7 @@ from processing.receipts import returns, service
 from processing.receipts.checks import check_sold_at
 from processing.receipts.claims import (
     ReceiptConflict,
+    ReceiptNotFound,
     find_by_client_txn,
     receipt_lines,
     sale_by_number,
@@ -190,7 +193,7 @@ def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Ele
             coupons=[(sent.get(code) or code, 0, "Купон применён") if code in used
                      else (sent.get(code) or code, wire.RETURN_CODES["COUPON_NOT_APPLIED"],
                            "Купон не применён к чеку.")
-                     for code in receipt.coupons],
+                     for code in dict.fromkeys(receipt.coupons)],  # each once, as calculated
         )  # fmt: skip
         accrual, write_off = row.accrual, row.bonus_payment
     return wire.response(
@@ -208,27 +211,25 @@ def _return(
     session = db_session()
     pos_code, number, near = wire.reference(found)
     original = sale_by_number(session, ctx, pos_code, number, near)
+    sale_lines = receipt_lines(session, original)
     sold = [(line.line_no, line.goods_id, line.quantity, line.returned_quantity)
-            for line in receipt_lines(session, original)]  # fmt: skip
+            for line in sale_lines]  # fmt: skip
     header = {name: cheque.body[name] for name in ("cashier", "shift", "number", "transaction_id")}
     data = _loaded(pos_wire.ReturnSchema(), header)  # the JSON API's checks of a return's own
+    returned = wire.returned_lines(found, sold, _taken_before(session, ctx, cheque, original.id))
     request = replace(
         pos_wire.return_input(data, ctx.caller.timezone),
-        original_transaction_id=original.transaction_id,
-        lines=wire.returned_lines(found, sold),
-    )
+        original_transaction_id=original.transaction_id, lines=returned.lines,
+    )  # fmt: skip
     committed = returns.return_receipt(session, ctx, request, now=now)
     row = committed.receipt
-    goods = {line.line_no: (line.goods_id, line.price) for line in receipt_lines(session, original)}
     # the accrual taken back, the bonus that paid credited back
     message = wire.bonus_message(("Списано", row.accrual), ("Начислено", row.bonus_payment))
     fields = wire.cheque_fields(
         balance=service.account_balances(session, original.account_id, now),  # a soft one's too
         amount=row.amount, discount=row.discount, final=row.final_amount,
         accrual=row.bonus_payment, bonus_payment=row.accrual, available=None,
-        lines=[(line.line_no, *goods[line.line_no], line.quantity, line.amount, line.discount,
-                line.final_amount, line.accrual, line.bonus_payment)
-               for line in committed.lines],
+        lines=wire.return_items(returned.items, sale_lines, committed.lines),
         cashier=list(row.notes or []), cheque_messages=(), personal=(), coupons=(),
     )  # fmt: skip
     answer = wire.response(
@@ -238,6 +239,20 @@ def _return(
     if cheque.cheque_type == wire.SOFT:  # the figures of the same return, then undone
         rollback_request_session()
     return answer
+
+
+def _taken_before(
+    session: Session, ctx: PosContext, cheque: wire.Cheque, original_id: int
+) -> dict[int, Decimal]:
+    """What this return (its integer id) took of the sale's lines if it was committed before:
+    sent again, its items must come out as the first time to be answered the same."""
+    try:
+        earlier = find_by_client_txn(session, ctx, str(cheque.transaction_id))
+    except ReceiptNotFound:
+        return {}
+    if earlier.kind != "return" or earlier.original_id != original_id:
+        return {}
+    return {line.line_no: line.quantity for line in receipt_lines(session, earlier)}
 
 
 @blp.get("/<tenant_code>/pos-processing")

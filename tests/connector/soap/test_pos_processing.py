@@ -298,7 +298,8 @@ def test_return_by_cheque_reference(base: str, world: World) -> None:
     rest = returned("r-2", [])
     assert rest.WriteoffBonus == sale.ChargedBonus - part.WriteoffBonus
     too_much = returned("r-3", one)
-    assert too_much.ReturnCode != 0 and "нет товара" in too_much.Message
+    assert too_much.ReturnCode == RETURN_CODES["RETURN_EXCEEDS_SALE"]
+    assert "осталось меньше" in too_much.Message, too_much.Message
 
 
 def test_every_error_code_has_a_documented_return_code() -> None:
@@ -497,7 +498,7 @@ def test_sign_charge_payments_card_balance_and_messages(
 
 def test_coupons_are_echoed_with_their_applicability(base: str, world: World) -> None:
     client = _client(base, world.token)
-    coupons = {"Coupon": [{"Number": "nope-1"}]}
+    coupons = {"Coupon": [{"Number": "nope-1"}, {"Number": "nope-1"}]}  # a repeat: once
     soft = _cheque(client, "Soft", "9101", world.card, Coupons=coupons)
     assert soft.ReturnCode == 0, soft.Message
     [answer] = soft.Coupons.Coupon  # named as the POS sent it
@@ -612,6 +613,8 @@ def _item(**overrides: Any) -> dict[str, Any]:
     [
         ({"Item": [_item(PositionNumber="²")]}, "VALIDATION_ERROR", "PositionNumber"),
         ({"Item": [_item(SignCharge="xyz")]}, "VALIDATION_ERROR", "SignCharge"),
+        ({"Item": [_item(Quantity="0.0001", Summ="0.01", Price="100")]}, "VALIDATION_ERROR",
+         "Quantity"),
         ({"DateTime": "0001-01-01T00:00:00+05:00"}, "VALIDATION_ERROR", "DateTime"),
         ({"DateTime": "9999-12-31T23:59:59-05:00"}, "VALIDATION_ERROR", "DateTime"),
         ({"DateTime": "2099-01-01T12:00:00"}, "SOLD_AT_IN_FUTURE", "Время чека"),
@@ -671,3 +674,64 @@ def test_a_cheque_in_an_unreadable_envelope_writes_nothing(
     assert _raw(base, world.token, cheque.encode()).status_code == 200  # the same, readable
     with Session(engine) as session:
         assert session.execute(text("SELECT count(*) FROM receipts")).scalar_one() == 1
+
+
+def _return_cheque(client: Client, number: str, original: str, items: list[dict[str, Any]],
+                   cheque_type: str = "Fiscal") -> Any:  # fmt: skip
+    return client.service.ProcessRequest(
+        request={"ChequeRequest": {
+            "Number": number, "OperationType": "Return", "ChequeType": cheque_type,
+            "ChequeReference": {"Number": original}, "Item": items,
+        }},
+    ).ChequeResponse  # fmt: skip
+
+
+def test_a_fiscal_return_sent_again_answers_the_same(base: str, world: World) -> None:
+    """However the items were spread over the sale's lines, or with none (everything left)."""
+    client = _client(base, world.token)
+    two_lines = [_item(PositionNumber=1, Article="g-7", Quantity="2", Summ="200.0"),
+                 _item(PositionNumber=2, Article="g-7", Quantity="3", Summ="300.0")]  # fmt: skip
+    assert _cheque(client, "Fiscal", "9701", world.card, Item=two_lines).ReturnCode == 0
+    assert _cheque(client, "Fiscal", "9702", world.card, Item=two_lines).ReturnCode == 0
+    cases = [
+        ("r-9701", "9701", [_item(PositionNumber=1, Article="g-7", Quantity="2", Summ="200.0")]),
+        ("r-9701b", "9701", [_item(PositionNumber=1, Article="g-7", Quantity="3", Summ="300.0")]),
+        ("r-9702", "9702", []),
+    ]
+    for number, original, items in cases:
+        first = _return_cheque(client, number, original, items)
+        assert first.ReturnCode == 0, first.Message
+        again = _return_cheque(client, number, original, items)
+        assert again.ReturnCode == 0, (number, again.Message)
+        assert (again.TransactionID, again.Summ, again.WriteoffBonus, again.Message) == (
+            first.TransactionID, first.Summ, first.WriteoffBonus, first.Message,
+        )  # fmt: skip
+    # the same number, other items
+    other = _return_cheque(client, "r-9701", "9701", [_item(Article="g-7", Quantity="1")])
+    assert other.ReturnCode == RETURN_CODES["RECEIPT_CONFLICT"], other.Message
+
+
+def test_a_return_answers_the_pos_own_items(base: str, world: World) -> None:
+    """Items echoed as the POS sent them (its PositionNumber and Quantity), each with its share
+    of the lines it drew from; together exactly the return's figures."""
+    client = _client(base, world.token)
+    two_lines = [_item(PositionNumber=1, Article="g-7", Quantity="2", Summ="200.0"),
+                 _item(PositionNumber=2, Article="g-7", Quantity="3", Summ="300.0")]  # fmt: skip
+    sale = _cheque(client, "Fiscal", "9801", world.card, Item=two_lines, PaidByBonus="33.0")
+    assert sale.ReturnCode == 0, sale.Message
+    four = _item(PositionNumber=7, Article="g-7", Quantity="4", Summ="400.0")
+    spanning = _return_cheque(client, "r-9801", "9801", [four])
+    assert spanning.ReturnCode == 0, spanning.Message
+    [item] = spanning.Item
+    assert (item.PositionNumber, item.Quantity, item.Summ) == (7, D("4.000"), spanning.Summ)
+    assert (item.ChargedBonus, item.WriteoffBonus) == (
+        spanning.ChargedBonus,
+        spanning.WriteoffBonus,
+    )
+    singles = [_item(PositionNumber=n, Article="g-7", Quantity="0.5", Summ="50.0") for n in (1, 2)]
+    halves = _return_cheque(client, "r-9801b", "9801", singles)  # both from line 2's last unit
+    assert halves.ReturnCode == 0, halves.Message
+    assert [(i.PositionNumber, i.Quantity) for i in halves.Item] == [(1, D("0.500")),
+                                                                      (2, D("0.500"))]  # fmt: skip
+    for name in ("Summ", "SummDiscounted", "ChargedBonus", "WriteoffBonus"):
+        assert sum(getattr(i, name) for i in halves.Item) == getattr(halves, name), name
