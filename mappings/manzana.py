@@ -659,7 +659,8 @@ def returned_lines(
         for number, (article, rest) in left.items():
             free = rest - taken.get(number, Decimal(0))
             if article == goods.lower() and free > 0 and wanted > 0:
-                draws.append((number, min(free, wanted)))
+                # in thousandths however written (1 or 1.000): a return sent again hashes alike
+                draws.append((number, min(free, wanted).quantize(QUANTITY)))
                 wanted -= min(free, wanted)
         if not any(article == goods.lower() for article, _ in left.values()):
             raise InvalidInput(f"Item {place}: в исходном чеке нет товара {goods}.",

@@ -180,8 +180,8 @@ def _cheque(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Ele
                 details={"status": row.status},
             )
         used = set(committed.coupons)
-        after = committed.balances or service.card_balance(  # a replay reads it
-            session, ctx, receipt.identification, now
+        after = committed.balances or service.card_balance(  # a replay reads it, now
+            session, ctx, receipt.identification, _now()
         )
         fields = wire.cheque_fields(
             balance=after, amount=row.amount, discount=row.discount, final=row.final_amount,
@@ -226,7 +226,8 @@ def _return(
     # the accrual taken back, the bonus that paid credited back
     message = wire.bonus_message(("Списано", row.accrual), ("Начислено", row.bonus_payment))
     fields = wire.cheque_fields(
-        balance=service.account_balances(session, original.account_id, now),  # a soft one's too
+        # read now: a request that waited for its twin's commit sees the twin's lots as active
+        balance=service.account_balances(session, original.account_id, _now()),
         amount=row.amount, discount=row.discount, final=row.final_amount,
         accrual=row.bonus_payment, bonus_payment=row.accrual, available=None,
         lines=wire.return_items(returned.items, sale_lines, committed.lines),

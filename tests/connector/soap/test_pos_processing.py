@@ -735,3 +735,16 @@ def test_a_return_answers_the_pos_own_items(base: str, world: World) -> None:
                                                                       (2, D("0.500"))]  # fmt: skip
     for name in ("Summ", "SummDiscounted", "ChargedBonus", "WriteoffBonus"):
         assert sum(getattr(i, name) for i in halves.Item) == getattr(halves, name), name
+
+
+def test_a_return_sent_again_after_another_emptied_its_line(base: str, world: World) -> None:
+    client = _client(base, world.token)
+    three = [_item(Quantity="3", Summ="300.0")]
+    assert _cheque(client, "Fiscal", "9901", world.card, Item=three).ReturnCode == 0
+    one = _return_cheque(client, "r-9901a", "9901", [_item(Quantity="1")])
+    two = _return_cheque(client, "r-9901b", "9901", [_item(Quantity="2", Summ="200.0")])
+    assert (one.ReturnCode, two.ReturnCode) == (0, 0), (one.Message, two.Message)
+    again = _return_cheque(client, "r-9901a", "9901", [_item(Quantity="1")])  # the line is empty
+    assert (again.ReturnCode, again.TransactionID, again.Summ) == (
+        0, one.TransactionID, one.Summ,
+    ), again.Message  # fmt: skip
