@@ -668,7 +668,7 @@ def returned_lines(
         if wanted > 0:
             raise ReturnExceedsSale(
                 f"Item {place}: товара {goods} в исходном чеке осталось меньше, чем "
-                f"возвращается ({quantity - wanted:f} из {quantity:f}).",
+                f"возвращается ({(quantity - wanted).normalize():f} из {quantity.normalize():f}).",
                 details={"position": place, "goods": goods},
             )
         for number, part in draws:
