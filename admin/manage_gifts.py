@@ -16,6 +16,7 @@ from admin.manage_api import management_blueprint
 from connector.db import db_session
 from mappings import gifts as wire
 from processing.gifts.stock import receive, store_movements, store_stock, write_off
+from processing.tenants.models import Store
 from processing.tenants.service import get_store
 
 blp = management_blueprint(
@@ -44,10 +45,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _stock(store_code: str) -> dict[str, Any]:
-    session = db_session()
-    store = get_store(session, admin_tenant(), store_code)
-    return {"store": store.code, "stock": [wire.stock_body(r) for r in store_stock(session, store)]}
+def _stock(store: Store) -> dict[str, Any]:
+    stock = store_stock(db_session(), store)
+    return {"store": store.code, "stock": [wire.stock_body(r) for r in stock]}
 
 
 @blp.route("/stores/<store>/gift-stock")
@@ -56,7 +56,7 @@ class GiftStockView(MethodView):
     @blp.alt_response(404, description="STORE_NOT_FOUND")
     def get(self, store: str) -> dict[str, Any]:
         """Units left of each gift goods item the store counts."""
-        return _stock(store)
+        return _stock(get_store(db_session(), admin_tenant(), store))
 
 
 @blp.route("/stores/<store>/gift-stock/receive")
@@ -72,7 +72,7 @@ class ReceiveGifts(MethodView):
         found = get_store(session, caller.tenant, store)
         receive(session, found, data["goods"], data["quantity"], document=data["document"],
                 author=caller.actor[:AUTHOR_LENGTH], now=_now())  # fmt: skip
-        return _stock(store)
+        return _stock(found)
 
 
 @blp.route("/stores/<store>/gift-stock/write-off")
@@ -89,7 +89,7 @@ class WriteOffGifts(MethodView):
         found = get_store(session, caller.tenant, store)
         write_off(session, found, data["goods"], data["quantity"], reason=data["reason"],
                   author=caller.actor[:AUTHOR_LENGTH], now=_now())  # fmt: skip
-        return _stock(store)
+        return _stock(found)
 
 
 @blp.route("/stores/<store>/gift-stock/movements")

@@ -7,6 +7,8 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
+from connector.logs import current_request_id
+from processing.customers.access import Accessor, Channel, pos_actor
 from processing.errors import InvalidInput
 from processing.receipts.inputs import PosContext
 from processing.tenants.callers import caller_by_token, caller_rows
@@ -24,3 +26,11 @@ def context_for_token(session: Session, token: str) -> PosContext | None:
 class PosMismatch(InvalidInput):
     code = "POS_MISMATCH"
     message = "Магазин или касса в запросе не совпадают с токеном кассы."
+
+
+def pos_accessor(ctx: PosContext) -> Accessor:
+    """The calling POS as the 152-FZ log names it (either face)."""
+    caller = ctx.caller
+    return Accessor(
+        pos_actor(caller.store_code, caller.pos_code), Channel.API, current_request_id()
+    )

@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,12 +21,12 @@ from lxml import etree
 from marshmallow import ValidationError
 
 from mappings.cards import card_number_from_track, normalise_card_number
-from mappings.dates import parse_iso_datetime
+from mappings.dates import parse_iso_datetime, store_time_to_utc
 from mappings.fields import Quantity
 from mappings.lean import MAX_LINES
 from processing.engine.model import Balances
 from processing.errors import ConnectorError, InvalidInput
-from processing.money import proportional_share
+from processing.money import money_text, proportional_share, rubles_text
 from processing.receipts.inputs import Identification, IdentifyOutcome, ReturnLineInput
 from processing.receipts.returns import ReturnExceedsSale
 
@@ -290,10 +290,6 @@ def return_code(error: ConnectorError) -> int:
     return RETURN_CODES.get(error.code, OTHER)
 
 
-def _money(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01'))}"
-
-
 def _add(parent: etree._Element, fields: Iterable[tuple[str, object]]) -> None:
     for name, value in fields:
         if value is None:
@@ -310,7 +306,7 @@ def _add(parent: etree._Element, fields: Iterable[tuple[str, object]]) -> None:
         elif isinstance(value, Decimal) and name in ("Quantity", "Discount", "CardDiscount"):
             node.text = str(value.quantize(QUANTITY))
         elif isinstance(value, Decimal):
-            node.text = _money(value)
+            node.text = money_text(value)
         elif isinstance(value, datetime):
             node.text = value.isoformat()
         else:
@@ -391,10 +387,9 @@ def _moment(found: etree._Element, timezone: str) -> datetime | None:
         return None
     moment = parse_iso_datetime(raw)
     try:
-        if moment is not None and moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(timezone))
         if moment is not None:  # within the calendar in UTC and in the store (years 1 and 9999)
-            moment.astimezone(UTC).astimezone(ZoneInfo(timezone))
+            moment = store_time_to_utc(moment, timezone)
+            moment.astimezone(ZoneInfo(timezone))
     except OverflowError:
         moment = None
     if moment is None:
@@ -547,15 +542,10 @@ def _percent(part: Decimal, whole: Decimal) -> Decimal:
     return (part * 100 / whole).quantize(QUANTITY) if whole else Decimal("0.000")
 
 
-def rubles(value: Decimal) -> str:
-    """A sum as the recorded answers print it: «45,96»."""
-    return _money(value).replace(".", ",")
-
-
 def bonus_message(*moves: tuple[str, Decimal]) -> str:
     """A cheque's Message as recorded: «OK. Начислено: 45,96» for a sale, «OK. Списано: 45,96»
     for a return; each of ``moves`` (label, sum) that is not zero, in order."""
-    return ". ".join(["OK", *(f"{label}: {rubles(value)}" for label, value in moves if value)])
+    return ". ".join(["OK", *(f"{label}: {rubles_text(value)}" for label, value in moves if value)])
 
 
 def cheque_fields(

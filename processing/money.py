@@ -57,6 +57,15 @@ def money_text(value: Decimal) -> str:
     return f"{round_money(value):.2f}"
 
 
+def rubles_text(value: Decimal) -> str:
+    """Rubles for a cashier's or customer's message: two decimals, a decimal comma («45,96»)."""
+    return money_text(value).replace(".", ",")
+
+
+def kopecks_text(kopecks: int) -> str:
+    return rubles_text(from_kopecks(kopecks))
+
+
 def proportional_share(
     total: Decimal,
     taken: Decimal,

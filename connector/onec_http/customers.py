@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from connector.api import Blueprint
 from connector.db import db_session
-from connector.logs import current_request_id
 from connector.onec_http.auth import pos_context
+from connector.pos_tokens import pos_accessor
 from mappings import customers as wire
 from processing.accruals.welcome import QUESTIONNAIRE, REGISTRATION, welcome_due
 from processing.cards import service as cards
@@ -31,10 +31,7 @@ from processing.customers.access import (
     CARD_FIELDS,
     CUSTOMER_RECORD_FIELDS,
     PURCHASE_FIELDS,
-    Accessor,
     Action,
-    Channel,
-    pos_actor,
     record_access,
 )
 from processing.customers.models import Customer
@@ -116,17 +113,9 @@ def record_pos_access(
 ) -> None:
     """152-FZ: log that the calling POS read or changed the customer's personal data."""
     record_access(
-        db_session(), pos_accessor(), tenant_id=pos_context().caller.tenant_id,
+        db_session(), pos_accessor(pos_context()), tenant_id=pos_context().caller.tenant_id,
         customer_id=customer_id, action=action, fields=fields, now=now,
     )  # fmt: skip
-
-
-def pos_accessor() -> Accessor:
-    """The calling POS as the 152-FZ log names it."""
-    caller = pos_context().caller
-    return Accessor(
-        pos_actor(caller.store_code, caller.pos_code), Channel.API, current_request_id()
-    )
 
 
 def _author(ctx: PosContext, data: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from marshmallow import fields, validate
 from connector.api import Blueprint
 from connector.db import db_session
 from connector.onec_http.auth import check_named_pos, pos_context
-from connector.onec_http.customers import pos_accessor
+from connector.pos_tokens import pos_accessor
 from mappings import pos as wire
 from mappings.fields import Schema
 from processing.cards.service import STATUS_TITLES, CardStatus
@@ -80,7 +80,7 @@ class Identify(MethodView):
             raise InvalidInput("Укажите номер карты, дорожку, NFC или телефон.")
         outcome = service.identify(
             db_session(), ctx, ident, now=_now(), expiring_days=data["expiring_days"],
-            reader=pos_accessor(),
+            reader=pos_accessor(ctx),
         )  # fmt: skip
         status = CardStatus(outcome.card_status)
         return {

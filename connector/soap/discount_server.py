@@ -18,7 +18,7 @@ from lxml import etree
 from sqlalchemy.orm import Session
 
 from connector.basic_auth import BasicRequired, authenticate
-from connector.db import app_runtime, db_session
+from connector.db import db_session
 from connector.errors import error_for_exception
 from connector.soap import envelope
 from connector.throttle import TooManyAttempts
@@ -77,23 +77,17 @@ def wsdl(tenant_code: str) -> Response:
         _authenticate(db_session(), tenant_code)
     except ConnectorError as error:
         return _fault(envelope.SOAP11, error)
-    settings = app_runtime().settings
-    base = settings.public_base_url or request.host_url
-    address = f"{base}soap/{tenant_code}/discount-server"
-    return Response(
-        envelope.render_wsdl(WSDL_FILE, address), content_type="text/xml; charset=utf-8"
-    )
+    return envelope.wsdl_response(WSDL_FILE, request, tenant_code, "discount-server")
 
 
 @blp.post("/<tenant_code>/discount-server")
 def endpoint(tenant_code: str) -> Response:
-    version = envelope.SOAP12 if "soap+xml" in (request.mimetype or "") else envelope.SOAP11
+    version = envelope.requested_version(request)
     try:
-        if (request.content_length or 0) > envelope.MAX_ENVELOPE_BYTES:
-            raise envelope.EnvelopeTooLarge(details={"limit": envelope.MAX_ENVELOPE_BYTES})
+        data = envelope.body(request)
         session = db_session()
         tenant = _authenticate(session, tenant_code)
-        parsed = envelope.parse(request.get_data(cache=False))
+        parsed = envelope.parse(data)
         version = parsed.version
         handler = HANDLERS.get(parsed.operation.tag)
         if handler is None:

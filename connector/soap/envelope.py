@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import flask
 from flask import Response
 from lxml import etree
 
+from connector.db import app_runtime
 from mappings.xml import safe_parser
 from processing.errors import ConnectorError, InvalidInput, NotAuthenticated
 
@@ -44,6 +46,19 @@ class EnvelopeTooLarge(InvalidInput):
 class Request:
     version: str  # envelope namespace: SOAP11 or SOAP12
     operation: etree._Element  # the body's first element
+
+
+def requested_version(http: flask.Request) -> str:
+    """The SOAP version the client's content type names: faults before the envelope is read
+    speak it."""
+    return SOAP12 if "soap+xml" in (http.mimetype or "") else SOAP11
+
+
+def body(http: flask.Request) -> bytes:
+    """The HTTP request's envelope, refused unread when it declares more than the limit."""
+    if (http.content_length or 0) > MAX_ENVELOPE_BYTES:
+        raise EnvelopeTooLarge(details={"limit": MAX_ENVELOPE_BYTES})
+    return http.get_data(cache=False)
 
 
 def parse(data: bytes) -> Request:
@@ -82,6 +97,16 @@ def render_wsdl(wsdl: Path, address: str) -> bytes:
     ):
         node.set("location", address)
     return bytes(etree.tostring(tree, xml_declaration=True, encoding="utf-8"))
+
+
+def wsdl_response(wsdl: Path, http: flask.Request, tenant_code: str, path: str) -> Response:
+    """The WSDL with its address this tenant's endpoint ``path`` (under the public base URL when
+    one is set, else the host the client called)."""
+    base = app_runtime().settings.public_base_url or http.host_url
+    return Response(
+        render_wsdl(wsdl, f"{base}soap/{tenant_code}/{path}"),
+        content_type="text/xml; charset=utf-8",
+    )
 
 
 def _envelope(version: str, payload: etree._Element) -> bytes:

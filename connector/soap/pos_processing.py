@@ -24,14 +24,12 @@ from lxml import etree
 from marshmallow import Schema, ValidationError
 from sqlalchemy.orm import Session
 
-from connector.db import app_runtime, db_session, rollback_request_session
+from connector.db import db_session, rollback_request_session
 from connector.errors import error_for_exception
-from connector.logs import current_request_id
-from connector.pos_tokens import PosMismatch, context_for_token
+from connector.pos_tokens import PosMismatch, context_for_token, pos_accessor
 from connector.soap import envelope
 from mappings import manzana as wire
 from mappings import pos as pos_wire
-from processing.customers.access import Accessor, Channel, pos_actor
 from processing.errors import ConnectorError, InvalidInput, NotAuthenticated
 from processing.receipts import returns, service
 from processing.receipts.checks import check_sold_at
@@ -93,19 +91,12 @@ def _check_names(ctx: PosContext, found: etree._Element) -> None:
         )
 
 
-def _reader(ctx: PosContext) -> Accessor:
-    """The calling POS as the 152-FZ log names it."""
-    caller = ctx.caller
-    return Accessor(pos_actor(caller.store_code, caller.pos_code), Channel.API,
-                    current_request_id())  # fmt: skip
-
-
 def _balance(ctx: PosContext, found: etree._Element, now: datetime) -> etree._Element:
     ident = wire.identification(found)
     if ident is None:
         raise InvalidInput("Укажите карту: CardNumber, Track2 или MobilePhone.",
                            details={"field": "Card"})  # fmt: skip
-    outcome = service.identify(db_session(), ctx, ident, now=now, reader=_reader(ctx))
+    outcome = service.identify(db_session(), ctx, ident, now=now, reader=pos_accessor(ctx))
     return wire.response(
         "BalanceRequest", request_id=wire.text(found, "RequestID"), processed=now,
         fields=wire.balance_fields(outcome),
@@ -260,22 +251,15 @@ def _taken_before(
 @blp.get("/<tenant_code>/POSProcessing.asmx")
 def wsdl(tenant_code: str) -> Response:
     """The WSDL (public: it says nothing of the tenant), its address this tenant's endpoint."""
-    base = app_runtime().settings.public_base_url or request.host_url
-    path = request.path.rsplit("/", 1)[-1]
-    address = f"{base}soap/{tenant_code}/{path}"
-    return Response(
-        envelope.render_wsdl(WSDL_FILE, address), content_type="text/xml; charset=utf-8"
-    )
+    return envelope.wsdl_response(WSDL_FILE, request, tenant_code, request.path.rsplit("/", 1)[-1])
 
 
 @blp.post("/<tenant_code>/pos-processing")
 @blp.post("/<tenant_code>/POSProcessing.asmx")
 def endpoint(tenant_code: str) -> Response:
-    version = envelope.SOAP12 if "soap+xml" in (request.mimetype or "") else envelope.SOAP11
+    version = envelope.requested_version(request)
     try:
-        if (request.content_length or 0) > envelope.MAX_ENVELOPE_BYTES:
-            raise envelope.EnvelopeTooLarge(details={"limit": envelope.MAX_ENVELOPE_BYTES})
-        parsed = envelope.parse(request.get_data(cache=False))
+        parsed = envelope.parse(envelope.body(request))
         version = parsed.version
         kind, found = wire.request_of(parsed.operation)
     except ConnectorError as error:

@@ -52,7 +52,7 @@ from processing.certificates.models import (
 from processing.codes import CodeFormat, normalise_code
 from processing.db import lock_rows
 from processing.errors import ConnectorError
-from processing.money import from_kopecks, money_text
+from processing.money import kopecks_text
 
 GOODS_TTL_S = 30.0
 MAX_CODE_DRAWS = 20
@@ -149,7 +149,7 @@ def sales(
                 _check_nominal(series, line)
             elif line.amount != nominal:
                 raise _bad_line(line.line_no, f"сумма строки должна равняться номиналу "
-                                              f"{_rubles(nominal)} ₽.")  # fmt: skip
+                                              f"{kopecks_text(nominal)} ₽.")  # fmt: skip
             found.append(Sale(line.line_no, series, certificate, nominal))
             continue
         series = _electronic_series(session, tenant_id, line)
@@ -182,10 +182,6 @@ def _kept_electronic(
     return _locked(session, found) if lock else session.get(Certificate, found)
 
 
-def _rubles(kopecks: int) -> str:
-    return money_text(from_kopecks(kopecks)).replace(".", ",")
-
-
 def _electronic_series(session: Session, tenant_id: int, line: SaleRequest) -> CertificateSeries:
     candidates = [
         series
@@ -212,7 +208,7 @@ def _check_nominal(series: CertificateSeries, line: SaleRequest) -> None:
     if not low <= line.amount <= high:
         raise _bad_line(
             line.line_no,
-            f"номинал электронного сертификата — от {_rubles(low)} до {_rubles(high)} ₽.",
+            f"номинал электронного сертификата — от {kopecks_text(low)} до {kopecks_text(high)} ₽.",
         )
 
 
@@ -295,14 +291,14 @@ def payments(
         if refusal is None and certificate is not None:
             wanted = request.amount if request.amount is not None else certificate.balance or 0
             if wanted > (certificate.balance or 0):
-                refusal = CertificateNotEnough(details={"balance": _rubles(balance or 0)})
+                refusal = CertificateNotEnough(details={"balance": kopecks_text(balance or 0)})
             elif left <= 0:
                 refusal = CertificateNothingToPay()
             elif request.amount is not None and request.amount > left:
                 refusal = CertificateNothingToPay(
                     f"К оплате сертификатом указано больше, чем осталось оплатить: "
-                    f"{_rubles(left)} ₽.",
-                    details={"left": _rubles(left)},
+                    f"{kopecks_text(left)} ₽.",
+                    details={"left": kopecks_text(left)},
                 )
             else:
                 amount = min(wanted, left)
@@ -589,14 +585,8 @@ def _still_customers(
         return False
     if certificate.expires_at is not None and now >= certificate.expires_at:
         return False
-    moved = session.scalar(
-        select(CertificateOperation.id)
-        .where(
-            CertificateOperation.certificate_id == certificate.id,
-            CertificateOperation.id > since_op,
-            CertificateOperation.kind.in_([OperationKind.RESTOCK, OperationKind.SALE]),
-        )
-        .limit(1)
+    moved = _later_operation(
+        session, certificate.id, since_op, OperationKind.RESTOCK, OperationKind.SALE
     )
     return moved is None
 
@@ -635,15 +625,7 @@ def _unsell(
     refused once it has paid for anything."""
     if certificate.status != CertificateStatus.SOLD or certificate.balance != sale.amount:
         raise CertificateAlreadyUsed(details={"code": certificate.code})
-    used = writer.session.scalar(
-        select(CertificateOperation.id)
-        .where(
-            CertificateOperation.certificate_id == certificate.id,
-            CertificateOperation.id > sale.id,
-            CertificateOperation.kind == OperationKind.REDEMPTION,
-        )
-        .limit(1)
-    )
+    used = _later_operation(writer.session, certificate.id, sale.id, OperationKind.REDEMPTION)
     if used is not None:
         raise CertificateAlreadyUsed(details={"code": certificate.code})
     electronic = certificate.series.kind == SeriesKind.ELECTRONIC and not keep
@@ -672,13 +654,7 @@ def undo(session: Session, receipt_id: int, *, now: datetime, replacing: bool = 
             _unsell(certificate, op, writer, keep=replacing)
             continue
         if op.kind == OperationKind.RESTOCK:
-            later = session.scalar(
-                select(CertificateOperation.id)
-                .where(CertificateOperation.certificate_id == certificate.id,
-                       CertificateOperation.id > op.id, CertificateOperation.kind
-                       == OperationKind.SALE)
-                .limit(1)
-            )  # fmt: skip
+            later = _later_operation(session, certificate.id, op.id, OperationKind.SALE)
             if later is not None or certificate.status != CertificateStatus.IN_STORE:
                 raise CertificateAlreadyUsed(
                     "Сертификат, которым оплачен чек, уже продан снова: отменить чек нельзя.",
@@ -693,3 +669,18 @@ def undo(session: Session, receipt_id: int, *, now: datetime, replacing: bool = 
             certificate.status = CertificateStatus.SOLD
             writer.record(certificate, OperationKind.REVERSAL, -op.amount)
     session.flush()
+
+
+def _later_operation(
+    session: Session, certificate_id: int, after_id: int, *kinds: OperationKind
+) -> int | None:
+    """The id of an operation of one of ``kinds`` on the certificate after ``after_id``."""
+    return session.scalar(
+        select(CertificateOperation.id)
+        .where(
+            CertificateOperation.certificate_id == certificate_id,
+            CertificateOperation.id > after_id,
+            CertificateOperation.kind.in_(kinds),
+        )
+        .limit(1)
+    )

@@ -35,7 +35,7 @@ from processing.engine.model import (
     StampCard,
 )
 from processing.engine.promotions import CardFacts, Stage, evaluate
-from processing.money import from_kopecks, to_kopecks
+from processing.money import from_kopecks, kopecks_text, to_kopecks
 from processing.promotions.book import PromotionBook
 from processing.promotions.rules import GoodsSet, Promotion
 
@@ -52,10 +52,6 @@ def _percent_of(kopecks: int, percent: Decimal, rounding: str = ROUND_HALF_UP) -
 
 def _money(kopecks: int) -> Decimal:
     return from_kopecks(kopecks)
-
-
-def _fmt(kopecks: int) -> str:
-    return f"{_money(kopecks):.2f}".replace(".", ",")
 
 
 def _check(receipt: Receipt) -> None:
@@ -250,20 +246,19 @@ def calculate(
     requested = to_kopecks(receipt.requested_bonus)
     cashier = []
     if payment:
-        cashier.append(f"Оплата бонусами: {_fmt(payment)}.")
+        cashier.append(f"Оплата бонусами: {kopecks_text(payment)}.")
     if conversion is not None:
         cashier.append(conversion.message)
     elif requested > max_payment and refusal is not None:
         cashier.append(refusal)
     elif requested > max_payment and payment_limit == PROGRAM_CAP and rules.bonus is not None:
         percent = rules.bonus.max_payment_percent.normalize()
-        cashier.append(
-            f"Бонусами можно оплатить не более {percent:f}% суммы чека: {_fmt(max_payment)}."
-        )
+        most = kopecks_text(max_payment)
+        cashier.append(f"Бонусами можно оплатить не более {percent:f}% суммы чека: {most}.")
     elif requested > max_payment:
-        cashier.append(f"Недостаточно активных бонусов: доступно {_fmt(max_payment)}.")
+        cashier.append(f"Недостаточно активных бонусов: доступно {kopecks_text(max_payment)}.")
     if total_accrual:
-        cashier.append(f"Будет начислено бонусов: {_fmt(total_accrual)}.")
+        cashier.append(f"Будет начислено бонусов: {kopecks_text(total_accrual)}.")
     if withheld_discounts and discount_withheld:
         cashier.append(discount_withheld)
     if withheld_accruals and accrual_withheld:
@@ -365,7 +360,7 @@ def _conversion(
     shares = _spread_over(discount, lines, payable, targets)
     message = (
         f"Акция «{promotion.title}»: списано {points} балл. по {rate_text} ₽ — "
-        f"скидка {_fmt(discount)}."
+        f"скидка {kopecks_text(discount)}."
     )
     return _Conversion(promotion, points, most, shares, message)
 

@@ -31,7 +31,7 @@ from types import MappingProxyType
 
 from processing.engine.kopecks import spread
 from processing.engine.model import PromotionFacts, PromotionOutcome, ReceiptLine, StampCard
-from processing.money import from_kopecks, to_kopecks
+from processing.money import from_kopecks, kopecks_text, to_kopecks
 from processing.promotions.book import PromotionBook
 from processing.promotions.rules import (
     GROUP_MODE_TITLES,
@@ -52,10 +52,6 @@ HINT_SHARE = Decimal("0.3")  # a hint when the receipt is within 30% of a sum th
 MAX_HINTS = 3
 MAX_REFUSALS = 10_000  # refusals a book keeps (their reasons are few per promotion)
 COUPON_NEEDED = "Нужен купон акции."
-
-
-def _fmt(kopecks: int) -> str:
-    return f"{from_kopecks(kopecks):.2f}".replace(".", ",")
 
 
 def _half_up(value: Decimal) -> int:
@@ -314,11 +310,12 @@ class _Evaluation:
             low = to_kopecks(bounds.low)
             if low - total <= low * HINT_SHARE:
                 self._hint(
-                    low - total, f"Ещё {_fmt(low - total)} ₽ — и сработает «{promotion.title}»."
+                    low - total,
+                    f"Ещё {kopecks_text(low - total)} ₽ — и сработает «{promotion.title}».",
                 )
-            return f"Сумма покупки меньше {_fmt(low)} ₽."
+            return f"Сумма покупки меньше {kopecks_text(low)} ₽."
         if bounds.high is not None and total > to_kopecks(bounds.high):
-            return f"Сумма покупки больше {_fmt(to_kopecks(bounds.high))} ₽."
+            return f"Сумма покупки больше {kopecks_text(to_kopecks(bounds.high))} ₽."
         return None
 
     def _hint(self, distance: int, text: str) -> None:
@@ -928,7 +925,8 @@ def identify_hints(book: PromotionBook, facts: PromotionFacts) -> list[str]:
         if bounds is not None and bounds.low is not None and facts.cumulative is not None:
             low, now = to_kopecks(bounds.low), to_kopecks(facts.cumulative)
             if now < low and low - now <= low * HINT_SHARE:
-                found.append((low - now, f"Ещё {_fmt(low - now)} ₽ покупок — и станет доступна "
+                short = kopecks_text(low - now)
+                found.append((low - now, f"Ещё {short} ₽ покупок — и станет доступна "
                                          f"акция «{title}»."))  # fmt: skip
     return [text for _, text in sorted(found)[:MAX_HINTS]]
 

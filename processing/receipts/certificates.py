@@ -35,10 +35,6 @@ class TillCertificates:
         return frozenset(sale.line_no for sale in self.sold)
 
     @property
-    def total_paid(self) -> Decimal:
-        return from_kopecks(sum(payment.amount for payment in self.paid))
-
-    @property
     def any(self) -> bool:
         return bool(self.sold or self.paid)
 

@@ -79,13 +79,17 @@ def _existing(
     tenant = Receipt.tenant_id == ctx.caller.tenant_id
     found = session.scalar(select(Receipt).where(tenant, Receipt.identity_key == key))
     if found is None and client_txn_id:
-        # A POS numbers its own transactions: the id is unique per POS.
-        found = session.scalar(
-            select(Receipt).where(
-                Receipt.pos_id == ctx.caller.pos_id, Receipt.client_txn_id == client_txn_id
-            )
-        )
+        found = _by_client_txn(session, ctx, client_txn_id)
     return found
+
+
+def _by_client_txn(session: Session, ctx: PosContext, client_txn_id: str) -> Receipt | None:
+    # A POS numbers its own transactions: the id is unique per POS.
+    return session.scalar(
+        select(Receipt).where(
+            Receipt.pos_id == ctx.caller.pos_id, Receipt.client_txn_id == client_txn_id
+        )
+    )
 
 
 def receipt_lines(session: Session, receipt: Receipt) -> list[ReceiptLine]:
@@ -185,14 +189,22 @@ def _answered_again(session: Session, stored: Receipt) -> Committed:
 
 def find_by_client_txn(session: Session, ctx: PosContext, client_txn_id: str) -> Receipt:
     """The calling POS's receipt that it numbered ``client_txn_id``."""
-    receipt = session.scalar(
-        select(Receipt).where(
-            Receipt.pos_id == ctx.caller.pos_id, Receipt.client_txn_id == client_txn_id
-        )
-    )
+    receipt = _by_client_txn(session, ctx, client_txn_id)
     if receipt is None:
         raise ReceiptNotFound(details={"transaction_id": client_txn_id})
     return receipt
+
+
+def store_pos(session: Session, ctx: PosContext, pos_code: str | None) -> Pos:
+    """The POS ``pos_code`` of the caller's store (the caller's own when None)."""
+    if not pos_code or pos_code == ctx.caller.pos_code:
+        return ctx.pos
+    found = session.scalar(
+        select(Pos).where(Pos.store_id == ctx.caller.store_id, Pos.code == pos_code)
+    )
+    if found is None:
+        raise ReceiptNotFound(details={"pos": pos_code})
+    return found
 
 
 def sale_by_number(
@@ -201,14 +213,7 @@ def sale_by_number(
     """The committed sale numbered ``number`` at the POS ``pos_code`` of the caller's store (the
     caller's own when None); of several (numbers repeat over days) the one sold nearest
     ``near``, else the latest."""
-    pos_id = ctx.caller.pos_id
-    if pos_code and pos_code != ctx.caller.pos_code:
-        other = session.scalar(
-            select(Pos.id).where(Pos.store_id == ctx.caller.store_id, Pos.code == pos_code)
-        )
-        if other is None:
-            raise ReceiptNotFound(details={"pos": pos_code})
-        pos_id = other
+    pos_id = store_pos(session, ctx, pos_code).id
     found = session.scalars(
         select(Receipt)
         .where(

@@ -35,7 +35,7 @@ from processing.ledger.service import (
     reverse,
 )
 from processing.levels.service import record_purchase
-from processing.money import from_kopecks, money_text, proportional_share, to_kopecks
+from processing.money import from_kopecks, proportional_share, rubles_text, to_kopecks
 from processing.receipts.checks import check_sold_at
 from processing.receipts.claims import (
     Committed,
@@ -46,6 +46,7 @@ from processing.receipts.claims import (
     free_identity,
     identity_key,
     replacement_of,
+    store_pos,
     wall_clock,
 )
 from processing.receipts.inputs import PosContext, ReturnInput
@@ -62,7 +63,6 @@ from processing.receipts.set_returns import (
     receipt_set_promotions,
     set_refunds,
 )
-from processing.tenants.models import Pos
 
 ZERO = Decimal("0.00")
 
@@ -78,16 +78,7 @@ def _original(session: Session, ctx: PosContext, request: ReturnInput) -> Receip
     else:
         if not (request.original_shift is not None and request.original_number):
             raise InvalidInput("Укажите исходный чек: транзакцию или смену и номер чека.")
-        pos = ctx.pos
-        if request.original_pos_code and request.original_pos_code != ctx.caller.pos_code:
-            other = session.scalar(
-                select(Pos).where(
-                    Pos.store_id == ctx.caller.store_id, Pos.code == request.original_pos_code
-                )
-            )
-            if other is None:
-                raise ReceiptNotFound(details={"pos": request.original_pos_code})
-            pos = other
+        pos = store_pos(session, ctx, request.original_pos_code)
         key = identity_key(
             PosContext.of(ctx.tenant, ctx.store, pos),
             request.original_shift,
@@ -260,7 +251,7 @@ def return_receipt(
         )
     )  # fmt: skip
     if on_certificates:
-        back = money_text(on_certificates).replace(".", ",")
+        back = rubles_text(on_certificates)
         notes.append(f"На подарочные сертификаты возвращено {back} ₽; остальное — деньгами.")
     # The promotions' campaign points go back with the accrual; their counters are restored.
     released = release_on_return(session, original.tenant_id, original.id, ReturnedPart(

@@ -256,6 +256,11 @@ class StoredSoftResult:
     result: dict[str, Any]
 
 
+def calculated_for(stored: StoredSoftResult, ctx: PosContext, receipt: ReceiptInput) -> bool:
+    """Whether the stored soft result is this POS's, for these lines, card and bonus asked."""
+    return stored.pos_id == ctx.caller.pos_id and stored.input_hash == receipt.calculation_hash()
+
+
 def replayable(
     stored: StoredSoftResult | None,
     ctx: PosContext,
@@ -266,11 +271,7 @@ def replayable(
     """The stored soft result a commit posts as it is (with its level code), or None to
     recompute: it must be this POS's, for these lines, card and bonus asked, and its bonus
     payment must still be covered by the usable lots (bonus spent since then: recompute)."""
-    if (
-        stored is None
-        or stored.pos_id != ctx.caller.pos_id
-        or stored.input_hash != receipt.calculation_hash()
-    ):
+    if stored is None or not calculated_for(stored, ctx, receipt):
         return None
     result = result_from_json(stored.result["engine"])
     if result.write_off > active_total(lots, now):

@@ -134,6 +134,7 @@ from processing.receipts.returns import lock_receipt, withdraw_replaced
 from processing.receipts.rows import (
     Calculation,
     StoredSoftResult,
+    calculated_for,
     expired_at_birth,
     finish_receipt,
     identify_outcome,
@@ -260,10 +261,7 @@ def _facts(
         write_off_allowed=refusal is None,
         write_off_refusal=refusal,
     )
-    if card.account_id is None:
-        return facts, Balances()
-    current = balance(session, card.account_id, now)
-    return facts, Balances(active=current.active, pending=current.pending, total=current.total)
+    return facts, account_balances(session, card.account_id, now) or Balances()
 
 
 def identify(
@@ -592,11 +590,7 @@ def commit_claimed(
         result, rules, level_code = computed.result, computed.rules, computed.level_code
     check_payable(ctx, receipt, result)
     if computed is not None and computed.certificates.any:
-        if (
-            soft is not None
-            and soft.pos_id == ctx.caller.pos_id
-            and soft.input_hash == receipt.calculation_hash()
-        ):
+        if soft is not None and calculated_for(soft, ctx, receipt):
             check_as_calculated(soft.result, computed.certificates)
         caller = ctx.caller
         commit_certificates(

@@ -45,7 +45,7 @@ from processing.engine.kopecks import spread
 from processing.engine.model import PromotionFacts
 from processing.engine.model import ReceiptLine as EngineLine
 from processing.engine.promotions import CardFacts, evaluate
-from processing.money import from_kopecks, money_text, proportional_share, to_kopecks
+from processing.money import from_kopecks, kopecks_text, proportional_share, to_kopecks
 from processing.programs.models import Program, ProgramVersion
 from processing.promotions.book import PromotionBook
 from processing.promotions.models import ReceiptPromotion
@@ -273,7 +273,7 @@ def set_refunds(
                     withheld[i].append((code, titles[code], from_kopecks(part)))
                     by_code[j] += part
         notes = [
-            f"Возврат нарушил условие акции «{titles[code]}»: скидка {_rubles(kopecks)} ₽ "
+            f"Возврат нарушил условие акции «{titles[code]}»: скидка {kopecks_text(kopecks)} ₽ "
             "удержана из суммы возврата."
             for code, kopecks in zip(codes, by_code, strict=True)
             if kopecks
@@ -289,14 +289,10 @@ def set_refunds(
         if released and titles:
             named = ", ".join(f"«{titles[code]}»" for code in sorted(titles))
             which = f"акции {named}" if len(titles) == 1 else f"акциям {named}"
-            notes = [f"Возвращена удержанная ранее скидка по {which}: {_rubles(released)} ₽."]
+            notes = [f"Возвращена удержанная ранее скидка по {which}: {kopecks_text(released)} ₽."]
     return SetRefunds(
         tuple(from_kopecks(f) for f in finals), tuple(tuple(w) for w in withheld), tuple(notes)
     )
-
-
-def _rubles(kopecks: int) -> str:
-    return money_text(from_kopecks(kopecks)).replace(".", ",")
 
 
 def accrual_for_refund(share: Decimal, base: Decimal, refunded: Decimal, left: Decimal,

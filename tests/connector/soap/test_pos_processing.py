@@ -211,11 +211,7 @@ def _json_commit(base: str, world: World, number: str, pay: str) -> Any:
             "sold_at": "2026-05-01T12:00:00", "pay_bonus": pay,
             "lines": [{**line, "qty": D(line["qty"]), "price": D(line["price"]),
                        "sum": D(line["sum"])} for line in LINES]}  # fmt: skip
-    response = requests.post(f"{base}/api/v1/receipts/commit", data=_json(body), timeout=20,
-                             headers={"Authorization": f"Bearer {world.token}",
-                                      "Content-Type": "application/json"})  # fmt: skip
-    assert response.status_code == 200, response.text
-    return response.json(parse_float=D)
+    return _json_post(base, world, "receipts/commit", body)
 
 
 def _json(body: dict[str, Any]) -> str:
@@ -375,15 +371,11 @@ def test_return_figures_equal_the_json_twins(base: str, world: World) -> None:
     assert soap_return.ReturnCode == 0, soap_return.Message
     twin_sale = _json_commit(base, world, "7002", "50.00")
     assert twin_sale["totals"]["final_sum"] == sale.SummDiscounted
-    response = requests.post(
-        f"{base}/api/v1/receipts/return", timeout=20,
-        headers={"Authorization": f"Bearer {world.token}", "Content-Type": "application/json"},
-        data=_json({"cashier": "c-01", "shift": "5", "number": "r-7002",
-                    "original_transaction_id": twin_sale["transaction_id"],
-                    "lines": [{"line": 2, "qty": "0.347"}]}),
-    )  # fmt: skip
-    assert response.status_code == 200, response.text
-    twin = response.json(parse_float=D)["totals"]
+    twin = _json_post(base, world, "receipts/return", {
+        "cashier": "c-01", "shift": "5", "number": "r-7002",
+        "original_transaction_id": twin_sale["transaction_id"],
+        "lines": [{"line": 2, "qty": "0.347"}],
+    })["totals"]  # fmt: skip
     assert (twin["sum"], twin["final_sum"], twin["accrual"], twin["bonus_payment"]) == (
         soap_return.Summ, soap_return.SummDiscounted, soap_return.WriteoffBonus,
         soap_return.ChargedBonus,
